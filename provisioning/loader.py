@@ -1,0 +1,124 @@
+"""Read a point's configuration from YAML and validate it against :mod:`provisioning.schema`.
+
+Ops engineers fix configuration by reading error messages, so every problem names the file, the
+line, the field (as a dotted path) and what would be valid. YAML is parsed with PyYAML's safe
+composer so that each value keeps the line it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from provisioning.schema import PointConfig
+
+#: The bundled sample: a library point offering the national producers (the demo's configuration).
+SAMPLE_CONFIG = "sample-point.yaml"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a configuration document."""
+
+    file: str
+    line: int | None
+    """1-based line of the offending value (or of the mapping that lacks a required field)."""
+    field: str
+    """Dotted path, e.g. ``producers.2.service_hours.weekly.mon``."""
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field or '(document)'}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _lines(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    """Record the 1-based line of every node under its dotted path."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _lines(value, (*path, str(key.value)), out)
+            if not isinstance(value, yaml.ScalarNode):
+                # A nested section is reported at its key, where a reader looks for it.
+                out[(*path, str(key.value))] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, str(i)), out)
+
+
+def _line_for(loc: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:
+    """The line of the deepest existing prefix of ``loc`` (a missing field points at its parent)."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value"))
+    if kind == "missing":
+        return "this field is required but missing"
+    if kind == "extra_forbidden":
+        return "unknown field; check the spelling against docs/configuration.md"
+    if kind == "literal_error":
+        return msg.replace("Input should be", "must be")
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if "input" in err and kind not in ("model_type", "dict_type"):
+        shown = repr(err["input"])
+        if len(shown) <= 60:
+            return f"{msg} (got {shown})"
+    return msg
+
+
+def parse_point_config(text: str, file: str = "<config>") -> PointConfig:
+    """Validate ``text`` (YAML) into a :class:`PointConfig` or raise :class:`ConfigError`."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict) or node is None:
+        raise ConfigError([ConfigProblem(file, 1, "", "the document must be a mapping of sections (point, host, …)")])
+    lines: dict[tuple[str, ...], int] = {}
+    _lines(node, (), lines)
+    try:
+        return PointConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(str(p) for p in err["loc"])
+            problems.append(ConfigProblem(file, _line_for(loc, lines), ".".join(loc), _describe(dict(err))))
+        raise ConfigError(problems) from None
+
+
+def load_point_config(path: str | Path | None = None) -> PointConfig:
+    """Load the configuration at ``path``, or the bundled sample when ``path`` is ``None``."""
+    if path is None:
+        text = resources.files("provisioning").joinpath(SAMPLE_CONFIG).read_text(encoding="utf-8")
+        return parse_point_config(text, f"(bundled) {SAMPLE_CONFIG}")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigProblem(str(p), None, "", "the file is not UTF-8 text")]) from None
+    return parse_point_config(text, str(p))

@@ -1,0 +1,1 @@
+"""Harness plugin: browser (not built yet)."""

@@ -1,0 +1,126 @@
+"""Building blocks shared by the harness plugins: free ports, waiting for a service, and processes
+that are started by the test run and always stopped by pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that nothing listens on right now (TCP by default, or SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0, what: str = "service") -> None:
+    """Poll ``check`` until it returns true; fail the test with ``what`` named if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"{what} did not become ready within {timeout} s")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def require_program(name: str) -> str:
+    """The path of a program the harness needs; a clear failure (never a skip) when it is missing,
+    because README's test command installs everything."""
+    path = shutil.which(name) or next(
+        (p for d in ("/usr/sbin", "/sbin", "/usr/bin") if os.path.exists(p := f"{d}/{name}")), None
+    )
+    if path is None:
+        pytest.fail(f"{name} is not installed; run scripts/setup.sh (README's test command does)")
+    return path
+
+
+@dataclass
+class Service:
+    """A process the harness started; ``stop()`` kills its whole process group by pid."""
+
+    name: str
+    argv: Sequence[str]
+    log_path: Path
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> Service:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = log
+        self.proc = subprocess.Popen(
+            list(self.argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout)
+        self._log.close()
+
+
+@contextlib.contextmanager
+def running(service: Service, ready: Callable[[], bool], timeout: float = 10.0) -> Iterator[Service]:
+    """Start ``service``, wait for ``ready``, yield it, and stop it whatever happens."""
+    service.start()
+    try:
+        try:
+            wait_until(lambda: ready() or not service.running(), timeout, service.name)
+        except TimeoutError:
+            raise TimeoutError(f"{service.name} not ready; its log:\n{service.log_text()[-3000:]}") from None
+        if not service.running():
+            raise RuntimeError(f"{service.name} exited at start; its log:\n{service.log_text()[-3000:]}")
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The per-run temporary directory under which every private service keeps its files."""
+    return tmp_path_factory.mktemp("harness")

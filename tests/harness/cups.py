@@ -1,0 +1,1 @@
+"""Harness plugin: cups (not built yet)."""

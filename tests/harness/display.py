@@ -1,0 +1,1 @@
+"""Harness plugin: display (not built yet)."""

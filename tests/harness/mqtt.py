@@ -1,0 +1,1 @@
+"""Harness plugin: mqtt (not built yet)."""

@@ -1,0 +1,1 @@
+"""Harness plugin: pcsc (not built yet)."""

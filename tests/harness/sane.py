@@ -1,0 +1,1 @@
+"""Harness plugin: sane (not built yet)."""

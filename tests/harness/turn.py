@@ -1,0 +1,1 @@
+"""Harness plugin: turn (not built yet)."""
