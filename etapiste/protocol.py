@@ -1,0 +1,679 @@
+"""The wire protocol between points, the switchboard and desks — the one module both sides import.
+
+Two layers travel on two transports:
+
+* **Signalling** (JSON text frames on a WebSocket to the switchboard): hello/welcome, queues, call set-up
+  (offer/answer/ICE relayed between participants), hang-up, interpreter invitations, the identity nonce
+  and the proof's return, errors. :func:`parse_signal` validates every frame received.
+* **Call data** (the WebRTC data channel ``etapiste``, end-to-end between the point and the agent, never
+  through the switchboard): real-time text, documents (print and scan), their progress, and the
+  customer-facing progress of identification. :func:`parse_data` validates its text frames; binary frames
+  are the chunks of the document being transferred (see :class:`DocBegin`).
+
+Every message is a pydantic model with a ``type`` literal; unknown fields are refused, so a typo is an
+error instead of a silently ignored field. Why pydantic and not hand-written dicts: the models are the
+documentation (``docs/protocol.md`` is written from them) and both ends get the same validation.
+
+Versioning: :data:`PROTOCOL_VERSION` is sent in ``hello`` and ``welcome``. A change that an old peer could
+misread bumps it; the switchboard refuses a hello with a version it does not speak (``unsupported_version``)
+so a point never half-works after an update. Adding an optional field does not bump the version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, TypeAlias, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+#: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
+PROTOCOL_VERSION = 1
+#: Versions the switchboard accepts in a hello.
+SUPPORTED_VERSIONS = frozenset({1})
+#: Largest signalling frame accepted (an SDP with many candidates is ~10 KB).
+MAX_SIGNAL_BYTES = 64 * 1024
+#: Label of the call's data channel, negotiated by the point (the offerer).
+DATA_CHANNEL_LABEL = "etapiste"
+#: Largest document sent either way on the data channel (the point's printer limit is smaller or equal).
+MAX_DOCUMENT_BYTES = 20_000_000
+#: Size of each binary chunk of a document; SCTP messages larger than this fragment badly in browsers.
+CHUNK_BYTES = 16 * 1024
+#: A sender pauses when this much is buffered on the data channel and resumes at the low mark.
+BUFFER_HIGH_BYTES = 1024 * 1024
+BUFFER_LOW_BYTES = 256 * 1024
+#: Identity nonces are single-use and expire after this many seconds (Web eID's recommendation).
+NONCE_TTL_S = 300
+
+Language = Literal["fi", "sv", "en"]
+Role = Literal["point", "agent", "interpreter", "organiser"]
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+"""Identifiers minted by the switchboard (tickets, calls, requests) or configured (points, queues)."""
+Ref = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+"""A sender's own correlation id; the switchboard echoes it in the reply or error."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: Ref | None = None
+    """Optional correlation id chosen by the sender, echoed in a reply or error about this message."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Shared parts
+
+
+class IceServer(BaseModel):
+    """One entry of ``RTCConfiguration.iceServers``; a TURN entry carries short-lived credentials."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urls: list[Annotated[str, Field(pattern=r"^(stun|turn|turns):", max_length=256)]] = Field(min_length=1)
+    username: str | None = Field(None, max_length=256)
+    credential: str | None = Field(None, max_length=256)
+
+
+class Peer(BaseModel):
+    """A participant of a call as the others see it; no personal data of the customer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Id
+    role: Role
+    name: str = Field("", max_length=120)
+    """The agent's or interpreter's display name; for a point, the host's name (e.g. the library)."""
+
+
+class WebEidToken(BaseModel):
+    """A Web eID 1.0 authentication token, exactly as web-eid-app produces it (field names included).
+
+    Kept in the standard format so a producer can validate it with the existing Web eID libraries too.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unverifiedCertificate: str = Field(min_length=100, max_length=8000)
+    """The authentication certificate, DER in standard Base64."""
+    algorithm: Literal["ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"]
+    signature: str = Field(min_length=40, max_length=2000)
+    """Signature over H(origin) ‖ H(nonce), standard Base64."""
+    format: str = Field(pattern=r"^web-eid:1(\.\d+)?$")
+    appVersion: str = Field("", max_length=200)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Signalling: connection
+
+
+class PointHello(_Message):
+    """First frame from a point: who it is and its credential (from ``switchboard.credential_file``)."""
+
+    type: Literal["hello.point"] = "hello.point"
+    protocol: int
+    point: Id
+    credential: str = Field(min_length=16, max_length=256)
+    software: str = Field("", max_length=100)
+
+
+class DeskHello(_Message):
+    """First frame from a desk. The session comes from the login (cookie or this field)."""
+
+    type: Literal["hello.desk"] = "hello.desk"
+    protocol: int
+    session: str | None = Field(None, max_length=256)
+
+
+class Welcome(_Message):
+    """The switchboard accepted the hello. ``ice_servers`` carry TURN credentials valid ``ice_ttl_s``."""
+
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    role: Role
+    you: Id
+    """This connection's participant id in calls."""
+    name: str = Field("", max_length=120)
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_ttl_s: int = 0
+    origin: str = ""
+    """The switchboard's origin for Web eID proofs (``https://host[:port]``)."""
+    server_time: float = 0.0
+
+
+class Error(_Message):
+    """What the receiver sent was not accepted. ``code`` is stable; ``message`` is for logs and staff.
+
+    Desks and the kiosk show a translated text chosen by ``code``; they never show ``message`` to a customer.
+    """
+
+    type: Literal["error"] = "error"
+    code: Literal[
+        "malformed",
+        "unknown_type",
+        "unsupported_version",
+        "not_allowed",
+        "unauthorised",
+        "session_expired",
+        "unknown_queue",
+        "queue_closed",
+        "already_queued",
+        "ticket_gone",
+        "not_in_call",
+        "no_interpreter",
+        "invite_gone",
+        "too_large",
+        "rate_limited",
+        "internal",
+    ]
+    message: str = Field("", max_length=1000)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Signalling: queues
+
+
+class QueueRequest(_Message):
+    """The point asks for an agent of ``producer`` in ``queue`` speaking ``language``."""
+
+    type: Literal["queue.request"] = "queue.request"
+    producer: Id
+    queue: Id
+    language: Language = "fi"
+
+
+class QueuePosition(_Message):
+    """Pushed to the point whenever its place or the wait estimate changes. ``position`` 1 is next."""
+
+    type: Literal["queue.position"] = "queue.position"
+    ticket: Id
+    position: int = Field(ge=1)
+    estimate_s: int | None = None
+    """Seconds until an agent is likely to answer; ``None`` when no agent of the queue is online."""
+    agents_online: int = Field(0, ge=0)
+
+
+class QueueCancel(_Message):
+    """The customer gave up waiting (or the session ended) before an agent answered."""
+
+    type: Literal["queue.cancel"] = "queue.cancel"
+
+
+class QueueLeft(_Message):
+    """The point is no longer queued and no call follows (a call would arrive as ``call.start``)."""
+
+    type: Literal["queue.left"] = "queue.left"
+    ticket: Id
+    reason: Literal["cancelled", "timeout", "closed"]
+    """``timeout``: nobody answered within the queue's limit; ``closed``: the service hours ended."""
+
+
+class QueueEntry(BaseModel):
+    """One waiting point as a desk sees it: no personal data, only where and in which language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ticket: Id
+    point: Id
+    place: str = Field("", max_length=120)
+    """The host's name (e.g. "Oulu City Library"), so the agent knows where the customer is."""
+    language: Language
+    waited_s: int = Field(ge=0)
+
+
+class QueueView(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: Id
+    producer: Id
+    open: bool
+    entries: list[QueueEntry] = Field(default_factory=list)
+
+
+class QueueSnapshot(_Message):
+    """Pushed to each agent whenever a queue they serve changes; the desk alerts on new tickets."""
+
+    type: Literal["queue.snapshot"] = "queue.snapshot"
+    queues: list[QueueView]
+
+
+class QueueAccept(_Message):
+    """An agent answers ``ticket``; if another agent was faster the reply is ``error ticket_gone``."""
+
+    type: Literal["queue.accept"] = "queue.accept"
+    ticket: Id
+
+
+# --------------------------------------------------------------------------------------------------------
+# Signalling: calls
+
+
+class CallStart(_Message):
+    """You are now in ``call``. Send an offer to each id in ``offer_to``; wait for offers from the others.
+
+    The rule is that an earlier participant offers to a later one, so the point (first) always offers and
+    owns the data channel, and the agent offers to an interpreter who joins.
+    """
+
+    type: Literal["call.start"] = "call.start"
+    call: Id
+    you: Id
+    peers: list[Peer]
+    offer_to: list[Id] = Field(default_factory=list)
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    producer: Id | None = None
+    language: Language | None = None
+
+
+class PeerJoined(_Message):
+    """A new participant (an interpreter) joined ``call``; offer to it when ``offer`` is true."""
+
+    type: Literal["call.peer_joined"] = "call.peer_joined"
+    call: Id
+    peer: Peer
+    offer: bool
+
+
+class PeerLeft(_Message):
+    type: Literal["call.peer_left"] = "call.peer_left"
+    call: Id
+    peer: Id
+
+
+class Offer(_Message):
+    """An SDP offer. Sent with ``peer`` = the recipient; relayed with ``peer`` = the sender."""
+
+    type: Literal["signal.offer"] = "signal.offer"
+    call: Id
+    peer: Id
+    sdp: str = Field(min_length=10, max_length=60_000)
+
+
+class Answer(_Message):
+    type: Literal["signal.answer"] = "signal.answer"
+    call: Id
+    peer: Id
+    sdp: str = Field(min_length=10, max_length=60_000)
+
+
+class Ice(_Message):
+    """A trickled ICE candidate (``candidate`` without the ``a=`` prefix); ``None`` ends the candidates."""
+
+    type: Literal["signal.ice"] = "signal.ice"
+    call: Id
+    peer: Id
+    candidate: str | None = Field(None, max_length=1024)
+    sdp_mid: str | None = Field(None, max_length=64)
+    sdp_mline_index: int | None = Field(None, ge=0, le=64)
+
+
+class Hangup(_Message):
+    """A participant leaves. The point or the agent leaving ends the call; an interpreter just leaves."""
+
+    type: Literal["call.hangup"] = "call.hangup"
+    call: Id
+
+
+class CallEnded(_Message):
+    type: Literal["call.ended"] = "call.ended"
+    call: Id
+    reason: Literal["hangup", "point_gone", "agent_gone"]
+    by: Role | None = None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Signalling: interpreters
+
+
+class InterpreterInvite(_Message):
+    """The agent asks for an interpreter of ``language`` (any interpreter when ``None``)."""
+
+    type: Literal["interpreter.invite"] = "interpreter.invite"
+    call: Id
+    language: str | None = Field(None, max_length=40)
+
+
+class InterpreterInvited(_Message):
+    """Pushed to every fitting interpreter online; the first ``interpreter.accept`` joins the call."""
+
+    type: Literal["interpreter.invited"] = "interpreter.invited"
+    invite: Id
+    call: Id
+    producer: Id
+    language: str | None = None
+    agent: str = ""
+
+
+class InterpreterAccept(_Message):
+    type: Literal["interpreter.accept"] = "interpreter.accept"
+    invite: Id
+
+
+class InterpreterInviteGone(_Message):
+    """The invitation was taken by another interpreter, withdrawn, or its call ended."""
+
+    type: Literal["interpreter.invite_gone"] = "interpreter.invite_gone"
+    invite: Id
+
+
+# --------------------------------------------------------------------------------------------------------
+# Signalling: identity
+
+
+class IdentityStart(_Message):
+    """The agent presses "Identify"; the switchboard issues a nonce and sends ``identity.request``."""
+
+    type: Literal["identity.start"] = "identity.start"
+    call: Id
+
+
+class IdentityRequest(_Message):
+    """To the point: have the customer insert the card and type PIN1, then sign ``nonce`` for ``origin``."""
+
+    type: Literal["identity.request"] = "identity.request"
+    call: Id
+    request: Id
+    nonce: str = Field(min_length=44, max_length=128)
+    origin: str = Field(max_length=300)
+    expires_in_s: int = NONCE_TTL_S
+
+
+class IdentityProof(_Message):
+    """From the point: the card's Web eID token for the request's nonce."""
+
+    type: Literal["identity.proof"] = "identity.proof"
+    call: Id
+    request: Id
+    token: WebEidToken
+
+
+class IdentityAbort(_Message):
+    """From the point: no proof will come (the customer cancelled, the PIN is blocked, the card failed)."""
+
+    type: Literal["identity.abort"] = "identity.abort"
+    call: Id
+    request: Id
+    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout"]
+
+
+class IdentityResult(_Message):
+    """The switchboard's verdict, to the agent (with the verified holder) and to the point (without).
+
+    ``reason`` on failure: ``invalid_signature``, ``untrusted_certificate``, ``expired_certificate``,
+    ``nonce_expired``, ``nonce_reused``, ``wrong_origin``, ``malformed_token``, or the point's abort reason.
+    """
+
+    type: Literal["identity.result"] = "identity.result"
+    call: Id
+    request: Id
+    ok: bool
+    given_name: str | None = Field(None, max_length=200)
+    surname: str | None = Field(None, max_length=200)
+    satu: str | None = Field(None, max_length=20)
+    reason: str | None = Field(None, max_length=60)
+    message: str = Field("", max_length=500)
+
+
+SignalMessage: TypeAlias = Annotated[
+    PointHello
+    | DeskHello
+    | Welcome
+    | Error
+    | QueueRequest
+    | QueuePosition
+    | QueueCancel
+    | QueueLeft
+    | QueueSnapshot
+    | QueueAccept
+    | CallStart
+    | PeerJoined
+    | PeerLeft
+    | Offer
+    | Answer
+    | Ice
+    | Hangup
+    | CallEnded
+    | InterpreterInvite
+    | InterpreterInvited
+    | InterpreterAccept
+    | InterpreterInviteGone
+    | IdentityStart
+    | IdentityRequest
+    | IdentityProof
+    | IdentityAbort
+    | IdentityResult,
+    Field(discriminator="type"),
+]
+
+#: What each role may send to the switchboard; anything else is answered with ``error not_allowed``.
+POINT_SENDS = frozenset(
+    {
+        "hello.point",
+        "queue.request",
+        "queue.cancel",
+        "signal.offer",
+        "signal.answer",
+        "signal.ice",
+        "call.hangup",
+        "identity.proof",
+        "identity.abort",
+    }
+)
+AGENT_SENDS = frozenset(
+    {
+        "hello.desk",
+        "queue.accept",
+        "signal.offer",
+        "signal.answer",
+        "signal.ice",
+        "call.hangup",
+        "interpreter.invite",
+        "identity.start",
+    }
+)
+INTERPRETER_SENDS = frozenset(
+    {"hello.desk", "interpreter.accept", "signal.offer", "signal.answer", "signal.ice", "call.hangup"}
+)
+ORGANISER_SENDS = frozenset({"hello.desk"})
+SENDS: dict[Role, frozenset[str]] = {
+    "point": POINT_SENDS,
+    "agent": AGENT_SENDS,
+    "interpreter": INTERPRETER_SENDS,
+    "organiser": ORGANISER_SENDS,
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Call data channel (point ↔ agent, end-to-end)
+
+
+class Rtt(_Message):
+    """Real-time text: the sender's whole current line after each keystroke; ``final`` commits it.
+
+    Sending the whole line (not key events) makes a lost or reordered frame harmless and keeps the
+    receiver simple; a line is at most 2000 characters.
+    """
+
+    type: Literal["rtt"] = "rtt"
+    seq: int = Field(ge=0)
+    text: str = Field(max_length=2000)
+    final: bool = False
+
+
+class DocBegin(_Message):
+    """A document follows as binary frames of at most :data:`CHUNK_BYTES`, then ``doc.end``.
+
+    One transfer per direction at a time: binary frames belong to the open transfer of that direction.
+    ``sha256`` (hex) is checked by the receiver, which answers ``doc.ack``.
+    """
+
+    type: Literal["doc.begin"] = "doc.begin"
+    transfer: Id
+    purpose: Literal["print", "scan"]
+    name: str = Field(min_length=1, max_length=200)
+    mime: Literal["application/pdf"] = "application/pdf"
+    size: int = Field(ge=1, le=MAX_DOCUMENT_BYTES)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class DocEnd(_Message):
+    type: Literal["doc.end"] = "doc.end"
+    transfer: Id
+
+
+class DocProgress(_Message):
+    """Receiver → sender, about every 256 KiB, so both sides show the same progress."""
+
+    type: Literal["doc.progress"] = "doc.progress"
+    transfer: Id
+    received: int = Field(ge=0)
+
+
+class DocAck(_Message):
+    """Receiver's verdict on a transfer: ``ok`` only when size and SHA-256 match and the content is a PDF."""
+
+    type: Literal["doc.ack"] = "doc.ack"
+    transfer: Id
+    ok: bool
+    reason: (
+        Literal["checksum_mismatch", "size_mismatch", "too_large", "not_pdf", "cancelled", "busy"] | None
+    ) = None
+
+
+class DocCancel(_Message):
+    type: Literal["doc.cancel"] = "doc.cancel"
+    transfer: Id
+
+
+class ScanRequest(_Message):
+    """Agent → point: ask the customer to scan a paper; the PDF comes back as a ``scan`` transfer."""
+
+    type: Literal["scan.request"] = "scan.request"
+    request: Id
+
+
+class ScanStatus(_Message):
+    """Point → agent: where the scan is. ``declined`` means the customer chose not to send it."""
+
+    type: Literal["scan.status"] = "scan.status"
+    request: Id
+    state: Literal["waiting_customer", "scanning", "preview", "sending", "sent", "declined", "failed"]
+    pages: int | None = Field(None, ge=0)
+    reason: str | None = Field(None, max_length=60)
+    """On failure, the scanner error's code (e.g. ``jammed``, ``no_documents``); never personal data."""
+
+
+class PrintStatus(_Message):
+    """Point → agent: progress of a document sent for printing (``transfer`` of its ``doc.begin``)."""
+
+    type: Literal["print.status"] = "print.status"
+    transfer: Id
+    state: Literal["received", "printing", "done", "failed", "cancelled"]
+    pages: int | None = Field(None, ge=0)
+    pages_done: int | None = Field(None, ge=0)
+    reason: str | None = Field(None, max_length=60)
+    """On failure, the printer error's code (e.g. ``out_of_paper``)."""
+
+
+class IdentityStatus(_Message):
+    """Point → agent: the customer's progress through identification, so the agent can guide them."""
+
+    type: Literal["identity.status"] = "identity.status"
+    request: Id
+    state: Literal["insert_card", "enter_pin", "signing", "sent", "cancelled", "failed"]
+    reason: str | None = Field(None, max_length=60)
+
+
+DataMessage: TypeAlias = Annotated[
+    Rtt
+    | DocBegin
+    | DocEnd
+    | DocProgress
+    | DocAck
+    | DocCancel
+    | ScanRequest
+    | ScanStatus
+    | PrintStatus
+    | IdentityStatus,
+    Field(discriminator="type"),
+]
+
+_signal_adapter: TypeAdapter[Any] = TypeAdapter(SignalMessage)
+_data_adapter: TypeAdapter[Any] = TypeAdapter(DataMessage)
+
+
+
+def _types(union: Any) -> frozenset[str]:
+    models = get_args(get_args(union)[0])
+    return frozenset(str(m.model_fields["type"].default) for m in models)
+
+
+#: Every ``type`` of each layer.
+SIGNAL_TYPES: frozenset[str] = _types(SignalMessage)
+DATA_TYPES: frozenset[str] = _types(DataMessage)
+
+
+class ProtocolError(Exception):
+    """A received frame is not a valid message; ``code`` and ``ref`` go into the ``error`` reply."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+    def reply(self) -> Error:
+        return Error(code=self.code, message=self.message, ref=self.ref)  # type: ignore[arg-type]
+
+
+def _parse(raw: str | bytes, adapter: TypeAdapter[Any], known: frozenset[str], limit: int) -> Any:
+    if len(raw) > limit:
+        raise ProtocolError("too_large", f"frame of {len(raw)} bytes exceeds the limit of {limit}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("malformed", f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("malformed", "a message is a JSON object")
+    ref = data.get("ref") if isinstance(data.get("ref"), str) and len(data["ref"]) <= 64 else None
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("malformed", "the message has no 'type' string", ref)
+    if kind not in known:
+        raise ProtocolError("unknown_type", f"unknown message type {kind[:60]!r}", ref)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or '(message)'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise ProtocolError("malformed", f"invalid {kind}: {problems}", ref) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ProtocolError("malformed", f"invalid {kind}: {exc}", ref) from None
+
+
+def parse_signal(raw: str | bytes) -> SignalMessage:
+    """Validate one signalling frame; raise :class:`ProtocolError` (with the reply's code) if invalid."""
+    return _parse(raw, _signal_adapter, SIGNAL_TYPES, MAX_SIGNAL_BYTES)
+
+
+def parse_data(raw: str | bytes) -> DataMessage:
+    """Validate one text frame of the call's data channel."""
+    return _parse(raw, _data_adapter, DATA_TYPES, MAX_SIGNAL_BYTES)
+
+
+def encode(message: BaseModel) -> str:
+    """The JSON text of ``message`` (fields left at ``None`` are omitted)."""
+    return message.model_dump_json(exclude_none=True)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of both layers, for producers who write their own desk or point."""
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "signal": _signal_adapter.json_schema(),
+        "data": _data_adapter.json_schema(),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m etapiste.protocol` prints the schema
+    print(json.dumps(json_schema(), indent=2))
