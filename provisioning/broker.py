@@ -63,7 +63,8 @@ def check_point_id(point_id: str) -> str:
     """A point id is its MQTT username: lowercase letters, digits and dashes, never the ops user."""
     if not _POINT_ID.match(point_id) or point_id == OPS_USER:
         raise ValueError(
-            f"{point_id!r} cannot be a point id: use 2–63 lowercase letters, digits and dashes (not {OPS_USER!r})"
+            f"{point_id!r} cannot be a point id: use 2–63 lowercase letters, digits and dashes"
+            f" (and not {OPS_USER!r})"
         )
     return point_id
 
@@ -99,16 +100,20 @@ def password_line(username: str, password: str, *, iterations: int = 101) -> str
 
 
 def broker_config(*, port: int, password_file: str, acl_file: str, bind: str = "127.0.0.1") -> str:
-    """A minimal mosquitto.conf for the fleet (plain TCP; see docs/ops-guide.md for TLS)."""
+    """A minimal mosquitto.conf for the fleet (plain TCP; see docs/ops-guide.md for TLS).
+
+    Listener options (``use_username_as_clientid``) must follow the ``listener`` line: set before it,
+    mosquitto creates a default listener on port 1883 of every interface.
+    """
     return f"""\
 per_listener_settings false
 allow_anonymous false
 password_file {password_file}
 acl_file {acl_file}
-use_username_as_clientid true
 persistence false
 max_queued_messages 1000
 listener {port} {bind}
+use_username_as_clientid true
 log_dest stdout
 log_type error
 log_type warning

@@ -26,6 +26,6 @@ async def test_point_receives_config_retained_before_it_connected(mosquitto: Bro
 
 async def test_wrong_password_is_refused(mosquitto: Broker) -> None:
     creds = {**mosquitto.credentials("point-a"), "password": "not-the-password"}
-    with pytest.raises(aiomqtt.MqttError, match="(?i)not authori[sz]ed|bad user name or password"):
+    with pytest.raises(aiomqtt.MqttError, match=r"(?i)not authori[sz]ed|bad user name or password"):
         async with aiomqtt.Client(**creds):
             pass
