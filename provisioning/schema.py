@@ -167,7 +167,8 @@ class Host(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known time zone; use an IANA name such as 'Europe/Helsinki'")
+            hint = "use an IANA name such as 'Europe/Helsinki'"
+            raise ValueError(f"{value!r} is not a known time zone; {hint}") from None
         return value
 
     @property
@@ -293,7 +294,7 @@ class PointIdentity(_Model):
 class PointConfig(_Model):
     """One point's whole resolved configuration."""
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    schema_version: Literal[1] = Field(1, alias="schema")
     point: PointIdentity
     host: Host
     support: Contact
