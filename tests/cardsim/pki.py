@@ -1,0 +1,170 @@
+"""A test PKI shaped like DVV's: an ECC root, an issuing CA, and citizen authentication certificates in
+FINEID's subject layout (C=FI, serialNumber=SATU, givenName, surname, CN="SURNAME GIVENNAMES SATU").
+
+Like real FINEID certificates, ours encode ``BasicConstraints`` with an explicit ``cA FALSE`` (a DER
+default encoded, which strict parsers such as ``cryptography``'s refuse on ``cert.extensions``), so the
+validator is proven to cope with what real cards carry. v3 names are PrintableString, v4 UTF8String.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+UTC = dt.UTC
+#: DER of BasicConstraints with cA FALSE written out (not DER-canonical; what FINEID certificates carry)
+EXPLICIT_CA_FALSE = bytes.fromhex("3003010100")
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Authority:
+    """A CA: its certificate and key."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    @property
+    def pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _ca(
+    name: str, key: ec.EllipticCurvePrivateKey, issuer: Authority | None, not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> Authority:
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FI"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Etapiste test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ]
+    )
+    signer = issuer.key if issuer else key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+    return Authority(builder.sign(signer, hashes.SHA384()), key)
+
+
+@dataclass
+class CardIdentity:
+    """What a card holds for authentication: the certificate (DER) and its private key."""
+
+    cert_der: bytes
+    key: PrivateKey
+    given_name: str
+    surname: str
+    satu: str
+
+    @property
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+@dataclass
+class TestPki:
+    """A root CA and an issuing CA ("… Certificates - G5E" style); ``issue`` makes citizen certificates."""
+
+    __test__ = False  # not a pytest test class
+    name: str = "ETAPISTE TEST"
+    root: Authority = field(init=False)
+    issuing: Authority = field(init=False)
+
+    def __post_init__(self) -> None:
+        start = _now() - dt.timedelta(days=365)
+        end = _now() + dt.timedelta(days=3650)
+        self.root = _ca(f"{self.name} Root CA - G3 ECC", ec.generate_private_key(ec.SECP384R1()), None,
+                        start, end)
+        self.issuing = _ca(f"{self.name} Certificates - G5E", ec.generate_private_key(ec.SECP384R1()),
+                           self.root, start, end)
+
+    def issue(
+        self,
+        generation: str = "v4",
+        given_name: str = "SPECIMEN-BABAFÖ",
+        surname: str = "SPECIMEN-HÄKKINEN",
+        satu: str = "999020016",
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        key: PrivateKey | None = None,
+        key_usage_digital_signature: bool = True,
+    ) -> CardIdentity:
+        """A citizen authentication certificate: RSA-2048 for v3, P-384 for v4 (unless ``key`` is given)."""
+        if key is None:
+            key = (
+                rsa.generate_private_key(65537, 2048) if generation == "v3"
+                else ec.generate_private_key(ec.SECP384R1())
+            )
+        printable = all(c.isascii() and (c.isalnum() or c in " '()+,-./:=?") for c in given_name + surname)
+        string_type = (
+            x509.name._ASN1Type.PrintableString if generation == "v3" and printable
+            else x509.name._ASN1Type.UTF8String
+        )
+        cn = f"{surname} {given_name} {satu}"
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "FI"),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, satu, _type=x509.name._ASN1Type.PrintableString),
+                x509.NameAttribute(NameOID.GIVEN_NAME, given_name, _type=string_type),
+                x509.NameAttribute(NameOID.SURNAME, surname, _type=string_type),
+                x509.NameAttribute(NameOID.COMMON_NAME, cn, _type=string_type),
+            ]
+        )
+        not_before = not_before or _now() - dt.timedelta(days=30)
+        not_after = not_after or _now() + dt.timedelta(days=5 * 365)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.issuing.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, EXPLICIT_CA_FALSE),
+                           critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=key_usage_digital_signature, content_commitment=False,
+                    key_encipherment=not key_usage_digital_signature, data_encipherment=False,
+                    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+                critical=False,
+            )
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("specimen@example.invalid")]),
+                           critical=False)
+        )
+        cert = builder.sign(self.issuing.key, hashes.SHA384())
+        return CardIdentity(cert.public_bytes(serialization.Encoding.DER), key, given_name, surname, satu)
