@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# install-point.sh — turn a fresh Debian 12 PC into an etapiste point (docs/deployment-point.md).
+#
+# Installs the Debian packages a point needs, the product into a venv at /opt/etapiste/venv, the point's
+# system users (etapiste-kiosk, etapiste-agent), the systemd units, tmpfiles, udev rules, the kiosk's PAM
+# service, CUPS's privacy settings, /etc/etapiste with its permissions, the organiser's public key and the
+# point's enrolment credentials. Idempotent: run it again (e.g. after updating the checkout) and it changes
+# only what differs. --uninstall removes all of it, credentials included.
+#
+# --root DIR writes every file under DIR instead of / (a throwaway root for CI, or to review what an
+# installation writes): users are created in DIR/etc/passwd, units enabled with systemctl --root; the steps
+# that need the live machine (apt-get, pip, starting units, reloading udev and cupsd) are printed, not run.
+set -euo pipefail
+umask 022
+
+usage() {
+    cat <<'EOF'
+usage: install-point.sh [--enrolment DIR] [--organiser-key FILE] [--source DIR] [--root DIR] [--no-packages]
+       install-point.sh --uninstall [--root DIR]
+
+  --enrolment DIR       the point's enrolment package from the organiser: agent.yaml (the agent's
+                        configuration), organiser.pub (the organiser's Ed25519 public key, PEM), optional
+                        credentials/ (the point's fleet credentials: MQTT password or client certificate)
+                        and optional switchboard-credential
+  --organiser-key FILE  the organiser's Ed25519 public key (PEM); overrides the package's organiser.pub
+  --source DIR          the etapiste checkout to install (default: the checkout holding this script)
+  --root DIR            install under DIR instead of / (throwaway root, dry run of the live steps)
+  --no-packages         do not run apt-get (the packages are installed already)
+  --uninstall           remove everything this script installs: units, rules, users, venv, configuration
+                        and credentials
+  -h, --help            this text
+EOF
+}
+
+die() { echo "install-point: $*" >&2; exit 2; }
+say() { echo "install-point: $*"; }
+
+# Debian packages of a point: the kiosk session (cage, logind's PAM module), devices (pcscd with the CCID
+# driver, CUPS, SANE), sound, speech, Qt's libraries, and what pip needs to build pyscard, pycups and
+# python-sane.
+PACKAGES=(
+    cage libpam-systemd dbus-user-session
+    pcscd libccid cups cups-filters sane-utils libsane1
+    pipewire-pulse wireplumber espeak-ng fonts-dejavu-core
+    libegl1 libgl1 libopengl0 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libwayland-client0
+    libwayland-cursor0 libwayland-egl1
+    python3 python3-venv python3-dev gcc pkg-config swig libpcsclite-dev libcups2-dev libsane-dev
+    openssl ca-certificates
+)
+
+# Units installed, and the ones enabled (the others are started by these).
+UNITS=(
+    etapiste-kiosk.service etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
+    etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
+    etapiste-nightly-restart.timer etapiste-agent.service
+)
+ENABLED=(
+    etapiste-kiosk.service etapiste-agent.service etapiste-kiosk-restart.path etapiste-reboot.path
+    etapiste-nightly-restart.timer
+)
+CUPS_BEGIN="# >>> etapiste privacy (systemd/install-point.sh) >>>"
+CUPS_END="# <<< etapiste privacy <<<"
+
+root=/
+source_dir=$(cd "$(dirname "$0")/.." && pwd)
+enrolment=
+organiser_key=
+packages=yes
+action=install
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) [ $# -ge 2 ] || die "--root needs a directory"; root=$2; shift 2 ;;
+        --source) [ $# -ge 2 ] || die "--source needs a directory"; source_dir=$2; shift 2 ;;
+        --enrolment) [ $# -ge 2 ] || die "--enrolment needs a directory"; enrolment=$2; shift 2 ;;
+        --organiser-key) [ $# -ge 2 ] || die "--organiser-key needs a file"; organiser_key=$2; shift 2 ;;
+        --no-packages) packages=no; shift ;;
+        --uninstall) action=uninstall; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown option '$1'" ;;
+    esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "run as root (it creates users and sets file owners)"
+[ -d "$root" ] || die "--root $root is not a directory"
+root=$(cd "$root" && pwd)
+live=yes
+[ "$root" = / ] || live=no
+R=${root%/}     # prefix for every path written: "" on the live system
+units_src=$source_dir/systemd
+
+# Run a step that needs the live machine; under --root only say what would run.
+live_run() {
+    if [ "$live" = yes ]; then
+        "$@"
+    else
+        say "dry run (--root): would run: $*"
+    fi
+}
+
+# Numeric ids from the target root's own user database (never the host's, under --root).
+uid_of() { awk -F: -v n="$1" '$1 == n { print $3; found = 1 } END { exit !found }' "$R/etc/passwd"; }
+gid_of() { awk -F: -v n="$1" '$1 == n { print $3; found = 1 } END { exit !found }' "$R/etc/group"; }
+
+changed=0
+# put SRC DEST MODE OWNER GROUP: install a file only when its content, mode or owner differ.
+put() {
+    local src=$1 dest=$R$2 mode=$3 owner group
+    owner=$(uid_of "$4") || die "no user $4 in $R/etc/passwd"
+    group=$(gid_of "$5") || die "no group $5 in $R/etc/group"
+    if [ -f "$dest" ] && cmp -s "$src" "$dest" \
+        && [ "$(stat -c '%a %u %g' "$dest")" = "$(printf '%o %s %s' "0$mode" "$owner" "$group")" ]; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$dest")"
+    install -m "$mode" -o "$owner" -g "$group" "$src" "$dest.etapiste-new"
+    mv -f "$dest.etapiste-new" "$dest"
+    say "wrote $2 ($mode $4:$5)"
+    changed=$((changed + 1))
+}
+
+# dir PATH MODE OWNER GROUP: create a directory or correct its mode and owner.
+dir() {
+    local dest=$R$1 mode=$2 owner group
+    owner=$(uid_of "$3") || die "no user $3 in $R/etc/passwd"
+    group=$(gid_of "$4") || die "no group $4 in $R/etc/group"
+    if [ -d "$dest" ] && [ "$(stat -c '%a %u %g' "$dest")" = "$(printf '%o %s %s' "0$mode" "$owner" "$group")" ]; then
+        return 0
+    fi
+    mkdir -p "$dest"
+    chown "$owner:$group" "$dest"
+    # Five or more digits: GNU chmod then also clears a setgid bit inherited from the parent.
+    chmod "00$mode" "$dest"
+    say "directory $1 ($mode $3:$4)"
+    changed=$((changed + 1))
+}
+
+# Validate every input before anything is written: a bad package changes nothing.
+check_ed25519_key() {
+    local text
+    text=$(openssl pkey -pubin -in "$1" -noout -text 2>/dev/null | head -n 1) || true
+    case "$text" in
+        "ED25519 Public-Key:"*) ;;
+        *) die "$1 is not an Ed25519 public key in PEM form (-----BEGIN PUBLIC KEY-----).
+  Ask the organiser for the point's enrolment package; docs/deployment-point.md says what it holds." ;;
+    esac
+}
+
+validate_inputs() {
+    [ -f "$source_dir/pyproject.toml" ] && [ -d "$units_src/units" ] \
+        || die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+    if [ -n "$enrolment" ]; then
+        [ -d "$enrolment" ] || die "enrolment package $enrolment is not a directory"
+        [ -s "$enrolment/agent.yaml" ] \
+            || die "enrolment package $enrolment has no agent.yaml (the agent's configuration from the organiser)"
+        if grep -q $'\t' "$enrolment/agent.yaml"; then
+            die "$enrolment/agent.yaml contains tab characters, which YAML does not allow; ask the organiser for a new package"
+        fi
+        if [ -z "$organiser_key" ]; then
+            [ -f "$enrolment/organiser.pub" ] \
+                || die "enrolment package $enrolment has no organiser.pub; pass --organiser-key FILE"
+            check_ed25519_key "$enrolment/organiser.pub"
+        fi
+        if [ -e "$enrolment/credentials" ]; then
+            [ -d "$enrolment/credentials" ] || die "$enrolment/credentials must be a directory of credential files"
+            local f
+            for f in "$enrolment/credentials"/*; do
+                [ -e "$f" ] || continue
+                [ -f "$f" ] && [ -s "$f" ] || die "credential $f is empty or not a regular file"
+            done
+        fi
+        if [ -e "$enrolment/switchboard-credential" ] && [ ! -s "$enrolment/switchboard-credential" ]; then
+            die "$enrolment/switchboard-credential is empty"
+        fi
+    fi
+    if [ -n "$organiser_key" ]; then
+        [ -f "$organiser_key" ] || die "organiser key $organiser_key does not exist"
+        check_ed25519_key "$organiser_key"
+    fi
+    if [ "$live" = no ]; then
+        [ -f "$R/etc/passwd" ] && [ -f "$R/etc/group" ] \
+            || die "$root has no etc/passwd and etc/group: --root must be a Debian root (e.g. from debootstrap)"
+    fi
+}
+
+install_packages() {
+    if [ "$packages" = no ]; then
+        return 0
+    fi
+    live_run env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+    # No recommends: cups-browsed, ipp-usb and sane-airscan would discover network devices.
+    live_run env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+        --no-install-recommends "${PACKAGES[@]}"
+}
+
+# The product, from the checkout into /opt/etapiste/venv; skipped when this very checkout is installed.
+install_venv() {
+    local venv=/opt/etapiste/venv stamp
+    dir /opt/etapiste 755 root root
+    stamp=$( { git -C "$source_dir" rev-parse HEAD 2>/dev/null || date +%s%N; \
+               git -C "$source_dir" diff HEAD 2>/dev/null; } | sha256sum | cut -c1-32)
+    if [ -f "$R$venv/.etapiste-source" ] && [ "$(cat "$R$venv/.etapiste-source")" = "$stamp" ]; then
+        return 0
+    fi
+    if [ "$live" = yes ]; then
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install -q --upgrade pip
+        "$venv/bin/python" -m pip install -q "$source_dir"
+        echo "$stamp" > "$venv/.etapiste-source"
+        say "installed etapiste from $source_dir into $venv"
+        changed=$((changed + 1))
+    else
+        live_run python3 -m venv "$venv"
+        live_run "$venv/bin/python" -m pip install "$source_dir"
+    fi
+}
+
+install_users() {
+    put "$units_src/sysusers.d/etapiste.conf" /etc/sysusers.d/etapiste.conf 644 root root
+    local before after
+    before=$(cat "$R/etc/passwd" "$R/etc/group")
+    if [ "$live" = yes ]; then
+        systemd-sysusers etapiste.conf
+    else
+        systemd-sysusers --root="$root" etapiste.conf
+    fi
+    after=$(cat "$R/etc/passwd" "$R/etc/group")
+    [ "$before" = "$after" ] || { say "created the users etapiste-kiosk and etapiste-agent"; changed=$((changed + 1)); }
+}
+
+install_system_files() {
+    local u
+    for u in "${UNITS[@]}"; do
+        put "$units_src/units/$u" "/etc/systemd/system/$u" 644 root root
+    done
+    put "$units_src/units/cups.service.d/etapiste-privacy.conf" \
+        /etc/systemd/system/cups.service.d/etapiste-privacy.conf 644 root root
+    put "$units_src/tmpfiles.d/etapiste.conf" /etc/tmpfiles.d/etapiste.conf 644 root root
+    put "$units_src/udev/95-etapiste-kiosk.rules" /etc/udev/rules.d/95-etapiste-kiosk.rules 644 root root
+    put "$units_src/pam.d/etapiste-kiosk" /etc/pam.d/etapiste-kiosk 644 root root
+}
+
+# cupsd.conf has no drop-in directory: keep one managed block, and drop any other PreserveJob* line.
+cupsd_conf_without_ours() {
+    awk -v b="$CUPS_BEGIN" -v e="$CUPS_END" '
+        $0 == b { skip = 1; next }
+        $0 == e { skip = 0; next }
+        !skip' "$1"
+}
+
+install_cups_privacy() {
+    local conf=$R/etc/cups/cupsd.conf tmp
+    [ -f "$conf" ] || die "$conf not found: is cups installed? (run without --no-packages)"
+    tmp=$(mktemp)
+    {
+        cupsd_conf_without_ours "$conf" | grep -v -i -E '^[[:space:]]*PreserveJob(Files|History)[[:space:]]'
+        echo "$CUPS_BEGIN"
+        cat "$units_src/cups/cupsd-privacy.conf"
+        echo "$CUPS_END"
+    } > "$tmp"
+    if cmp -s "$tmp" "$conf"; then
+        rm -f "$tmp"
+        return 0
+    fi
+    # Keep cupsd.conf's own mode and owner (Debian: 0640 root:lp).
+    chmod --reference="$conf" "$tmp"
+    chown --reference="$conf" "$tmp"
+    mv -f "$tmp" "$conf"
+    say "set PreserveJobFiles No and PreserveJobHistory No in /etc/cups/cupsd.conf"
+    changed=$((changed + 1))
+}
+
+# /etc/etapiste: the agent writes point.yaml here (atomic rename), the kiosk reads it through the
+# setgid group; the agent's own configuration, the trust root and credentials are not the kiosk's.
+install_configuration() {
+    dir /etc/etapiste 2750 etapiste-agent etapiste-kiosk
+    local key=$organiser_key
+    [ -n "$key" ] || { [ -n "$enrolment" ] && key=$enrolment/organiser.pub; } || true
+    if [ -n "$key" ]; then
+        put "$key" /etc/etapiste/organiser.pub 644 root root
+    fi
+    [ -n "$enrolment" ] || return 0
+    put "$enrolment/agent.yaml" /etc/etapiste/agent.yaml 640 root etapiste-agent
+    if [ -d "$enrolment/credentials" ]; then
+        dir /etc/etapiste/enrolment 750 root etapiste-agent
+        local f
+        for f in "$enrolment/credentials"/*; do
+            [ -f "$f" ] || continue
+            put "$f" "/etc/etapiste/enrolment/$(basename "$f")" 640 root etapiste-agent
+        done
+    fi
+    if [ -f "$enrolment/switchboard-credential" ]; then
+        put "$enrolment/switchboard-credential" /etc/etapiste/switchboard-credential 640 etapiste-agent etapiste-kiosk
+    fi
+}
+
+enable_units() {
+    local before after
+    before=$(find "$R/etc/systemd/system" -type l -printf '%p %l\n' 2>/dev/null | sort)
+    if [ "$live" = yes ]; then
+        systemctl daemon-reload
+        systemctl enable --quiet "${ENABLED[@]}"
+        systemctl set-default --quiet graphical.target
+    else
+        systemctl --root="$root" enable --quiet "${ENABLED[@]}"
+        systemctl --root="$root" set-default --quiet graphical.target
+    fi
+    after=$(find "$R/etc/systemd/system" -type l -printf '%p %l\n' 2>/dev/null | sort)
+    [ "$before" = "$after" ] || { say "enabled ${ENABLED[*]}"; changed=$((changed + 1)); }
+}
+
+apply_live() {
+    if [ "$live" = yes ]; then
+        systemd-tmpfiles --create etapiste.conf
+    else
+        systemd-tmpfiles --root="$root" --create etapiste.conf
+    fi
+    live_run udevadm control --reload
+    live_run udevadm trigger --subsystem-match=video4linux --subsystem-match=usb
+    live_run systemctl try-restart cups.service
+    live_run systemctl start etapiste-kiosk-restart.path etapiste-reboot.path etapiste-nightly-restart.timer
+    # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
+    # it gets the new version at the nightly restart. Both start only once enrolled / configured.
+    live_run systemctl try-restart etapiste-agent.service
+    live_run systemctl start etapiste-agent.service etapiste-kiosk.service
+}
+
+do_install() {
+    validate_inputs
+    install_packages
+    install_users
+    install_venv
+    install_system_files
+    install_cups_privacy
+    install_configuration
+    enable_units
+    apply_live
+    if [ "$changed" -eq 0 ]; then
+        say "the point is installed; nothing changed"
+    else
+        say "the point is installed ($changed changes)"
+    fi
+    [ -n "$enrolment" ] || say "not enrolled yet: run again with --enrolment DIR (the organiser's package)"
+}
+
+do_uninstall() {
+    local u
+    if [ "$live" = yes ]; then
+        systemctl disable --now --quiet "${ENABLED[@]}" 2>/dev/null || true
+        systemctl stop etapiste-kiosk-backoff.timer 2>/dev/null || true
+    else
+        systemctl --root="$root" disable --quiet "${ENABLED[@]}" 2>/dev/null || true
+    fi
+    for u in "${UNITS[@]}"; do
+        rm -f "$R/etc/systemd/system/$u"
+    done
+    rm -f "$R/etc/systemd/system/cups.service.d/etapiste-privacy.conf"
+    rmdir "$R/etc/systemd/system/cups.service.d" 2>/dev/null || true
+    rm -f "$R/etc/tmpfiles.d/etapiste.conf" "$R/etc/udev/rules.d/95-etapiste-kiosk.rules" \
+          "$R/etc/pam.d/etapiste-kiosk" "$R/etc/sysusers.d/etapiste.conf"
+    if [ -f "$R/etc/cups/cupsd.conf" ] && grep -qxF "$CUPS_BEGIN" "$R/etc/cups/cupsd.conf"; then
+        local tmp
+        tmp=$(mktemp)
+        cupsd_conf_without_ours "$R/etc/cups/cupsd.conf" > "$tmp"
+        chmod --reference="$R/etc/cups/cupsd.conf" "$tmp"
+        chown --reference="$R/etc/cups/cupsd.conf" "$tmp"
+        mv -f "$tmp" "$R/etc/cups/cupsd.conf"
+    fi
+    # The configuration and the credentials go too: a point taken out of service keeps no secret.
+    rm -rf "$R/etc/etapiste" "$R/var/lib/etapiste-agent" "$R/var/lib/private/etapiste-agent" \
+           "$R/opt/etapiste" "$R/run/etapiste" "$R/run/etapiste-kiosk"
+    for u in etapiste-kiosk etapiste-agent; do
+        if uid_of "$u" >/dev/null; then
+            if [ "$live" = yes ]; then userdel "$u"; else userdel --root "$root" "$u"; fi
+        fi
+        if gid_of "$u" >/dev/null; then
+            if [ "$live" = yes ]; then groupdel "$u"; else groupdel --root "$root" "$u"; fi
+        fi
+    done
+    live_run systemctl daemon-reload
+    live_run udevadm control --reload
+    live_run systemctl try-restart cups.service
+    say "uninstalled: units, rules, users, the venv, configuration and credentials are gone"
+}
+
+if [ "$action" = install ]; then
+    do_install
+else
+    do_uninstall
+fi
