@@ -1,1 +1,81 @@
-"""Harness plugin: sane (not built yet)."""
+"""Harness plugin: SANE's ``test`` backend behind a private ``SANE_CONFIG_DIR``.
+
+Init order, decided: **the test process never calls ``sane.init()``.** libsane reads ``SANE_CONFIG_DIR``
+once, at ``sane_init()``, so a process-wide init would pin every test to the first test's configuration.
+The scanner driver runs SANE in a fresh worker process per job (``drivers.scanner_worker``), and
+``scanimage`` is a process too; both inherit the environment at start. So each test gets its *own*
+configuration directory, set into ``os.environ`` with ``monkeypatch`` for that test only, and may rewrite
+``test.conf`` between jobs — the backend's own initial option values are how faults, slow reads and blank
+pages are injected, at the device's interface rather than in a mock.
+
+* ``dll.conf`` holds only ``test``: no other backend loads (network ones such as airscan/escl would
+  otherwise probe the LAN).
+* ``test.conf`` sets ``geometry_max 300.0`` (the default 200 mm makes A4 impossible) and the
+  "Color pattern" picture (the default "Solid black" would look like neither a document nor a blank).
+
+Faults in the middle of a feeder stack cannot be set up from ``test.conf`` (it sets the value for every
+page), so :meth:`SaneTestBackend.worker_with_plan` gives a worker command that changes backend options
+after given pages (``tests/harness/sane_plan_worker.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_counter = itertools.count(1)
+
+BASE_OPTIONS: dict[str, Any] = {
+    "number_of_devices": 2,
+    "geometry_max": 300.0,
+    "test-picture": "Color pattern",
+}
+
+
+class SaneTestBackend:
+    """A private configuration directory for SANE's ``test`` backend (devices ``test:0`` and ``test:1``)."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        config_dir.mkdir(parents=True)
+        (config_dir / "dll.conf").write_text("test\n")
+        self.options: dict[str, Any] = {}
+        self.configure()
+
+    def configure(self, **options: Any) -> None:
+        """Rewrite ``test.conf`` with the base options plus these (``_`` in a name means ``-``), e.g.
+        ``configure(read_status_code="SANE_STATUS_JAMMED")``; the next job's worker reads it."""
+        self.options = {**BASE_OPTIONS, **{k.replace("_", "-") if k not in BASE_OPTIONS else k: v
+                                            for k, v in options.items()}}
+        lines = []
+        for key, value in self.options.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, str):
+                value = f'"{value}"'
+            lines.append(f"{key} {value}")
+        (self.config_dir / "test.conf").write_text("\n".join(lines) + "\n")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"SANE_CONFIG_DIR": str(self.config_dir), "LC_ALL": "C"}
+
+    def worker_with_plan(self, plan: dict[int, dict[str, Any]]) -> list[str]:
+        """A scanner worker command that, after page *n* of a feeder stack, sets the backend options
+        ``plan[n]`` (python-sane names, e.g. ``{"read_return_value": "SANE_STATUS_JAMMED"}``)."""
+        script = Path(__file__).with_name("sane_plan_worker.py")
+        return [sys.executable, str(script), json.dumps({str(k): v for k, v in plan.items()})]
+
+
+@pytest.fixture
+def sane_backend(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SaneTestBackend]:
+    """A fresh private SANE configuration for this test, applied to the environment for this test."""
+    backend = SaneTestBackend(run_dir / "sane" / f"cfg{next(_counter)}")
+    monkeypatch.setenv("SANE_CONFIG_DIR", str(backend.config_dir))
+    yield backend

@@ -1,0 +1,758 @@
+"""The scanner driver: discovery, scanning with progress and cancel, a fast preview, a compressed PDF,
+typed faults, and nothing of the customer's left on disk.
+
+How it fits together::
+
+    Scanner(config)                      one per point, built from provisioning.schema.ScannerConfig
+      .status()         -> ScannerStatus ready | missing | disabled | error (a state, never a crash)
+      .scan(listener)   -> ScanJob       runs in a background thread; events go to ``listener``
+      .end_session()                     cancels a running job, wipes every result of the session
+    ScanJob.cancel() / .result()         cancel works mid-page; result() raises ScannerError or ScanCancelled
+    ScanResult.pages[i].preview          shown to the customer as soon as each page arrives
+    ScanResult.blank_pages()             offered for removal
+    ScanResult.pdf(skip=...)             compressed PDF in page order, for the agent
+    ScanResult.discard()                 after delivery
+
+SANE itself runs in a short-lived worker process (:mod:`drivers.scanner_worker`, see there for why). Pages
+come back over a pipe and live only in this process's memory: no file, no temporary directory, no
+tmpfs is used at all, and ``discard()`` zeroes the buffers it owns before dropping them.
+
+Compression (why these numbers): a page is JPEG, quality 80, 4:2:0 chroma subsampling, with its dpi
+recorded, and wrapped into the PDF by img2pdf *without re-encoding*. Quality 80 keeps small print and
+stamps crisp at 300 dpi (the luma channel carries text sharpness, so halving chroma costs nothing
+visible) while an A4 colour page stays well under the 1 MB budget that lets a 10-page stack cross the
+call's data channel in a few seconds. Grey pages are 8-bit grey JPEG; line art is CCITT G4 (lossless,
+typically 30–80 KB a page).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, ClassVar, Literal
+
+from PIL import Image
+
+from drivers.errors import DeviceError, Language, Messages
+from provisioning.schema import ScannerConfig
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 80
+PREVIEW_MAX_PX = 1200
+"""The preview's longer side: sharp on a 1080p kiosk screen, 8× fewer pixels than the page at 300 dpi."""
+BLANK_INK_FRACTION = 0.002
+"""A page with less than 0.2 % dark pixels (in the preview) is offered for removal as blank."""
+CANCEL_GRACE_S = 3.0
+"""How long a cancelled worker may take to stop on its own before it is killed."""
+
+
+# ------------------------------------------------------------------------------------------- errors
+class ScannerError(DeviceError):
+    """A scanner fault. ``stopped_at`` is the page the scan stopped on; ``result`` holds the good pages
+    scanned before it (possibly none), so a partly scanned stack is never lost."""
+
+    customer: ClassVar[Messages] = {
+        "fi": "Skannerissa on häiriö. Kirjaston henkilökunnalle on ilmoitettu.",
+        "sv": "Det är fel på skannern. Bibliotekets personal har fått veta.",
+        "en": "The scanner has a fault. The library staff have been told.",
+    }
+    staff: ClassVar[Messages] = {"fi": "Skannerivika", "sv": "Skannerfel", "en": "Scanner fault"}
+    kind: ClassVar[str] = "fault"
+
+    def __init__(self, detail: str = "", *, stopped_at: int | None = None,
+                 result: ScanResult | None = None) -> None:
+        super().__init__(detail or self.staff["en"])
+        self.detail = detail
+        self.stopped_at = stopped_at
+        self.result = result
+
+    @property
+    def kept_pages(self) -> int:
+        return len(self.result.pages) if self.result is not None else 0
+
+    def customer_message(self, language: Language) -> str:
+        text = self.customer[language]
+        kept = self.kept_pages
+        if kept:
+            text += " " + _KEPT[language](kept)
+        return text
+
+    def staff_message(self, language: Language) -> str:
+        text = self.staff[language]
+        if self.stopped_at is not None:
+            text += " " + _STOPPED[language](self.stopped_at, self.kept_pages)
+        if self.detail:
+            text += f" [{self.detail}]"
+        return text
+
+
+def _pages_fi(n: int) -> str:
+    return "Sivu 1 on skannattu ja tallessa." if n == 1 else f"Sivut 1–{n} on skannattu ja ne ovat tallessa."
+
+
+_KEPT: dict[Language, Callable[[int], str]] = {
+    "fi": lambda n: f"{_pages_fi(n)} Jatka sivusta {n + 1}.",
+    "sv": lambda n: (("Sida 1 är skannad och sparad." if n == 1 else f"Sidorna 1–{n} är skannade och sparade.")
+                     + f" Fortsätt från sida {n + 1}."),
+    "en": lambda n: (("Page 1 was scanned and kept." if n == 1 else f"Pages 1–{n} were scanned and kept.")
+                     + f" Continue from page {n + 1}."),
+}
+_STOPPED: dict[Language, Callable[[int, int], str]] = {
+    "fi": lambda at, kept: f"(pysähtyi sivulle {at}; {kept} sivua tallessa)",
+    "sv": lambda at, kept: f"(stannade vid sida {at}; {kept} sidor sparade)",
+    "en": lambda at, kept: f"(stopped at page {at}; {kept} page(s) kept)",
+}
+
+
+class ScannerJammed(ScannerError):
+    kind = "jammed"
+    customer: ClassVar[Messages] = {
+        "fi": "Paperi juuttui skanneriin. Poista juuttunut paperi varovasti ja yritä uudelleen.",
+        "sv": "Papperet fastnade i skannern. Ta försiktigt bort det fastnade papperet och försök igen.",
+        "en": "The paper jammed in the scanner. Gently remove the jammed paper and try again.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skannerin syöttölaitteessa on paperitukos.",
+        "sv": "Pappersstopp i skannerns dokumentmatare.",
+        "en": "Paper jam in the scanner's document feeder.",
+    }
+
+
+class ScannerOutOfDocuments(ScannerError):
+    kind = "no_docs"
+    customer: ClassVar[Messages] = {
+        "fi": "Syöttölaitteessa ei ole papereita. Aseta paperit skannerin syöttölaitteeseen ja yritä uudelleen.",
+        "sv": "Det finns inga papper i dokumentmataren. Lägg papperen i skannerns matare och försök igen.",
+        "en": "There is no paper in the feeder. Put your papers in the scanner's feeder and try again.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skannerin syöttölaite on tyhjä.",
+        "sv": "Skannerns dokumentmatare är tom.",
+        "en": "The scanner's document feeder is empty.",
+    }
+
+
+class ScannerCoverOpen(ScannerError):
+    kind = "cover_open"
+    customer: ClassVar[Messages] = {
+        "fi": "Skannerin kansi on auki. Sulje kansi ja yritä uudelleen.",
+        "sv": "Skannerns lock är öppet. Stäng locket och försök igen.",
+        "en": "The scanner's lid is open. Close the lid and try again.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skannerin kansi tai syöttölaitteen luukku on auki.",
+        "sv": "Skannerns lock eller materns lucka är öppen.",
+        "en": "The scanner's cover or feeder door is open.",
+    }
+
+
+class ScannerBusy(ScannerError):
+    kind = "busy"
+    customer: ClassVar[Messages] = {
+        "fi": "Skanneri on juuri nyt varattu. Odota hetki ja yritä uudelleen.",
+        "sv": "Skannern är upptagen just nu. Vänta en stund och försök igen.",
+        "en": "The scanner is busy right now. Wait a moment and try again.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skanneri on varattu (toinen ohjelma käyttää sitä?).",
+        "sv": "Skannern är upptagen (används den av ett annat program?).",
+        "en": "The scanner is busy (is another program using it?).",
+    }
+
+
+class ScannerIOError(ScannerError):
+    kind = "io_error"
+    customer: ClassVar[Messages] = {
+        "fi": "Skannauksessa tapahtui virhe. Yritä uudelleen. Jos virhe toistuu, kysy apua kirjaston henkilökunnalta.",
+        "sv": "Ett fel uppstod vid skanningen. Försök igen. Om felet upprepas, be bibliotekets personal om hjälp.",
+        "en": "Something went wrong while scanning. Try again. If it happens again, ask the library staff.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skannerin tiedonsiirtovirhe (I/O).",
+        "sv": "Skannerns dataöverföring misslyckades (I/O).",
+        "en": "Scanner I/O error.",
+    }
+
+
+class ScannerGone(ScannerError):
+    kind = "gone"
+    customer: ClassVar[Messages] = {
+        "fi": "Skanneriin ei saada yhteyttä. Kirjaston henkilökunnalle on ilmoitettu.",
+        "sv": "Det går inte att nå skannern. Bibliotekets personal har fått veta.",
+        "en": "The scanner cannot be reached. The library staff have been told.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skanneri katosi (virta, kaapeli tai USB?). Tarkista laite.",
+        "sv": "Skannern försvann (ström, kabel eller USB?). Kontrollera apparaten.",
+        "en": "The scanner disappeared (power, cable or USB?). Check the device.",
+    }
+
+
+class ScannerUnavailable(ScannerError):
+    """Asked to scan while the scanner is missing or disabled (the state is in ``status()``)."""
+
+    kind = "missing"
+    customer: ClassVar[Messages] = {
+        "fi": "Skanneri ei ole nyt käytettävissä. Kirjaston henkilökunnalle on ilmoitettu.",
+        "sv": "Skannern kan inte användas just nu. Bibliotekets personal har fått veta.",
+        "en": "The scanner cannot be used right now. The library staff have been told.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Skanneria ei löydy tai se on poistettu käytöstä asetuksissa.",
+        "sv": "Skannern hittas inte eller är avstängd i inställningarna.",
+        "en": "No scanner found, or it is disabled in the configuration.",
+    }
+
+
+class ScanCancelled(Exception):
+    """The scan was cancelled; every page of it has been discarded."""
+
+
+_FAULTS: dict[str, type[ScannerError]] = {
+    cls.kind: cls
+    for cls in (ScannerJammed, ScannerOutOfDocuments, ScannerCoverOpen, ScannerBusy, ScannerIOError,
+                ScannerGone, ScannerUnavailable)
+}
+_FAULTS["access_denied"] = ScannerBusy
+_FAULTS["invalid"] = ScannerIOError
+
+
+# ------------------------------------------------------------------------------------------- status
+@dataclass
+class ScannerStatus:
+    """What staff and ops see. ``state`` is ready, missing, disabled or error; never an exception."""
+
+    state: Literal["ready", "missing", "disabled", "error"]
+    device: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    sources: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+    resolutions: dict[str, Any] = field(default_factory=dict)
+    configured: dict[str, Any] = field(default_factory=dict)
+    effective: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    devices_found: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+# ------------------------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class ScanStarted:
+    source: str
+    resolution: int
+    mode: str
+
+
+@dataclass(frozen=True)
+class PageStarted:
+    page: int
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    page: int
+    fraction: float
+    """0…1 of this page read from the scanner."""
+
+
+@dataclass(frozen=True)
+class PagePreview:
+    """The page for the screen, sent before it is compressed: show it now."""
+
+    page: int
+    image: Image.Image
+    blank: bool
+
+
+@dataclass(frozen=True)
+class PageReady:
+    """The page is compressed and will be in the PDF."""
+
+    page: int
+    size: int
+
+
+@dataclass(frozen=True)
+class ScanFinished:
+    result: ScanResult
+
+
+@dataclass(frozen=True)
+class ScanFailed:
+    error: ScannerError
+
+
+@dataclass(frozen=True)
+class ScanWasCancelled:
+    page: int
+
+
+ScanEvent = (ScanStarted | PageStarted | PageProgress | PagePreview | PageReady | ScanFinished | ScanFailed
+             | ScanWasCancelled)
+ScanListener = Callable[[ScanEvent], None]
+"""Called on the scan's background thread, in order. A Qt view re-emits it as a signal; asyncio code
+uses ``loop.call_soon_threadsafe``. It must not block for long: the next page waits for it."""
+
+
+# ------------------------------------------------------------------------------------------- pages
+@dataclass
+class ScannedPage:
+    number: int
+    width: int
+    height: int
+    dpi: int
+    mode: str
+    preview: Image.Image
+    blank: bool
+    ink_fraction: float
+    encoded: bytearray = field(default_factory=bytearray, repr=False)
+    """JPEG (colour, grey) or CCITT G4 TIFF (line art), ready for img2pdf."""
+
+
+@dataclass
+class ScanResult:
+    """The pages of one scan, in page order, in memory only."""
+
+    source: str
+    resolution: int
+    mode: str
+    pages: list[ScannedPage] = field(default_factory=list)
+    discarded: bool = False
+
+    def blank_pages(self) -> list[int]:
+        """Page numbers that look blank; the kiosk offers to leave them out of the PDF."""
+        return [p.number for p in self.pages if p.blank]
+
+    def pdf(self, *, skip: Iterable[int] = ()) -> bytes:
+        """A PDF of the pages in order, without the page numbers in ``skip``."""
+        import img2pdf
+
+        if self.discarded:
+            raise ValueError("this scan was already discarded")
+        skipped = set(skip)
+        chosen = [bytes(p.encoded) for p in self.pages if p.number not in skipped]
+        if not chosen:
+            raise ValueError("no pages left to put in the PDF")
+        return bytes(img2pdf.convert(chosen, nodate=True, engine=img2pdf.Engine.internal))
+
+    def discard(self) -> None:
+        """Forget every page: zero the compressed data, close the previews, empty the list."""
+        for page in self.pages:
+            page.encoded[:] = bytes(len(page.encoded))
+            page.encoded.clear()
+            page.preview.close()
+        self.pages.clear()
+        self.discarded = True
+
+
+# ------------------------------------------------------------------------------------------- imaging
+def ink_fraction(gray: Image.Image) -> float:
+    """Share of clearly dark pixels; paper texture, scanner noise and faint edges stay under it."""
+    hist = gray.histogram()
+    total = sum(hist) or 1
+    return sum(hist[:160]) / total
+
+
+def make_preview(image: Image.Image) -> Image.Image:
+    factor = max(1, -(-max(image.size) // PREVIEW_MAX_PX))
+    return image.reduce(factor) if factor > 1 else image.copy()
+
+
+def encode_page(image: Image.Image, mode: str, dpi: int) -> bytearray:
+    out = io.BytesIO()
+    if mode == "Lineart":
+        image.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))
+    else:
+        image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", dpi=(dpi, dpi))
+    return bytearray(out.getbuffer())
+
+
+# ------------------------------------------------------------------------------------------- worker
+def default_worker_command() -> list[str]:
+    return [sys.executable, "-m", "drivers.scanner_worker"]
+
+
+def _worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"  # sane_strstatus() texts untranslated, so faults are recognised
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _read_exact(stream: IO[bytes], n: int) -> bytearray:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        chunk = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not chunk:
+            raise EOFError(f"worker stream ended after {got} of {n} bytes")
+        got += chunk
+    return buf
+
+
+class _Worker:
+    """The parent's side of one worker process."""
+
+    def __init__(self, command: Sequence[str], request: dict[str, Any]) -> None:
+        self.proc = subprocess.Popen(
+            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=_worker_env(), cwd="/", start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdout = self.proc.stdout
+        self._stdin_lock = threading.Lock()
+        self._write((json.dumps(request) + "\n").encode())
+
+    def _write(self, data: bytes) -> None:
+        with self._stdin_lock, contextlib.suppress(OSError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+
+    def cancel(self) -> None:
+        self._write(b"cancel\n")
+
+    def frames(self) -> Iterable[tuple[dict[str, Any], bytearray | None]]:
+        while True:
+            head = self.stdout.read(4)
+            if len(head) < 4:
+                return
+            (length,) = struct.unpack(">I", head)
+            header = json.loads(_read_exact(self.stdout, length))
+            payload = _read_exact(self.stdout, int(header["nbytes"])) if "nbytes" in header else None
+            yield header, payload
+
+    def stderr_tail(self) -> str:
+        if self.proc.stderr is None:
+            return ""
+        with contextlib.suppress(Exception):
+            return self.proc.stderr.read()[-500:].decode(errors="replace").strip()
+        return ""
+
+    def stop(self, grace: float = CANCEL_GRACE_S) -> None:
+        """Let the worker finish, else kill its process group (by its pid)."""
+        with contextlib.suppress(OSError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, 9)
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, 9)
+
+
+# ------------------------------------------------------------------------------------------- job
+class ScanJob:
+    """One scan running in the background. Create with :meth:`Scanner.scan`."""
+
+    def __init__(self, scanner: Scanner, listener: ScanListener | None) -> None:
+        self._scanner = scanner
+        self._listener = listener
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        self._worker: _Worker | None = None
+        self._result: ScanResult | None = None
+        self._received = 0
+        self._device_name: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="scan-job", daemon=True)
+        self._thread.start()
+
+    # -- public ---------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop now, mid-page if need be; the pages are discarded. Safe from any thread."""
+        self._cancelled.set()
+        worker = self._worker
+        if worker is not None:
+            worker.cancel()
+            threading.Timer(CANCEL_GRACE_S, self._kill_if_running, args=(worker,)).start()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self, timeout: float | None = None) -> ScanResult:
+        """The scanned pages; raises :class:`ScannerError` (with the good pages) or :class:`ScanCancelled`."""
+        if not self._done.wait(timeout):
+            raise TimeoutError("the scan is still running")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _kill_if_running(self, worker: _Worker) -> None:
+        if not self._done.is_set():
+            worker.kill()
+
+    def _emit(self, event: ScanEvent) -> None:
+        if self._listener is None:
+            return
+        try:
+            self._listener(event)
+        except Exception:  # a broken view must not break the scan
+            log.exception("scan listener failed on %s", type(event).__name__)
+
+    def _run(self) -> None:
+        encoder_queue: queue.Queue[tuple[ScannedPage, Image.Image, bytearray] | None] = queue.Queue(maxsize=2)
+        result = ScanResult(source="", resolution=0, mode="")
+        encoder = threading.Thread(target=self._encode, args=(encoder_queue, result), name="scan-encoder",
+                                   daemon=True)
+        error: BaseException | None = None
+        try:
+            encoder.start()
+            error = self._talk(result, encoder_queue)
+        except Exception as exc:  # the worker could not even start
+            log.exception("scanner worker failed")
+            error = ScannerIOError(f"worker: {type(exc).__name__}: {exc}", stopped_at=1)
+        finally:
+            encoder_queue.put(None)
+            encoder.join()
+        if isinstance(error, ScannerError):
+            error.result = result
+        if error is None and self._cancelled.is_set():
+            error = ScanCancelled()
+        if isinstance(error, ScanCancelled):
+            result.discard()
+        self._result, self._error = result, error
+        if error is None:
+            self._scanner._register(result)
+        elif isinstance(error, ScannerError):
+            self._scanner._register(result)  # the good pages of a partly scanned stack
+        self._done.set()
+        if isinstance(error, ScannerError):
+            self._emit(ScanFailed(error))
+        elif isinstance(error, ScanCancelled):
+            self._emit(ScanWasCancelled(error.args[0] if error.args else 0))
+        else:
+            self._emit(ScanFinished(result))
+
+    def _talk(self, result: ScanResult, encoder_queue: queue.Queue[Any]) -> BaseException | None:
+        config = self._scanner.config
+        request = {"op": "scan", "device": config.device, "resolution": config.resolution,
+                   "mode": config.mode, "source": config.source}
+        worker = self._worker = _Worker(self._scanner.worker_command, request)
+        if self._cancelled.is_set():
+            worker.cancel()
+        outcome: BaseException | None = None
+        finished = False
+        try:
+            for header, payload in worker.frames():
+                kind = header["type"]
+                if kind == "opened":
+                    self._device_name = header.get("device")
+                    result.source, result.resolution = header["source"], header["resolution"]
+                    result.mode = header["mode"]
+                    self._emit(ScanStarted(result.source, result.resolution, result.mode))
+                elif kind == "page_started":
+                    self._emit(PageStarted(header["page"]))
+                elif kind == "progress":
+                    self._emit(PageProgress(header["page"], float(header["fraction"])))
+                elif kind == "page" and payload is not None:
+                    self._received = int(header["page"])
+                    self._page(header, payload, result, encoder_queue)
+                elif kind == "done":
+                    finished = True
+                elif kind == "cancelled":
+                    outcome = ScanCancelled(header.get("page", 0))
+                elif kind == "fault":
+                    outcome = self._fault(header, result)
+        except (EOFError, ValueError) as exc:
+            log.warning("scanner worker stream broke: %s", exc)
+        finally:
+            worker.stop(0.5 if (self._cancelled.is_set() or outcome is not None) else CANCEL_GRACE_S)
+        if outcome is None and not finished:
+            if self._cancelled.is_set():
+                outcome = ScanCancelled(self._received + 1)
+            else:  # the worker died mid-scan: the backend crashed or the device vanished
+                stopped = self._received + 1
+                outcome = ScannerGone(f"worker exited {worker.proc.returncode}: {worker.stderr_tail()}",
+                                      stopped_at=stopped)
+        return outcome
+
+    def _fault(self, header: dict[str, Any], result: ScanResult) -> ScannerError:
+        kind = header.get("kind", "io_error")
+        page = int(header.get("page", self._received + 1))
+        if kind == "no_docs" and result.source != "ADF" and result.source:
+            kind = "io_error"
+        if kind == "missing" and self._scanner._seen_device:
+            kind = "gone"  # it was there a moment ago
+        if kind == "io_error":
+            # An I/O error and the device no longer listed: it was unplugged or lost power.
+            name = self._device_name or self._scanner.config.device
+            probe = self._scanner._probe(timeout=5.0)
+            if probe is None or name not in [d[0] for d in probe.get("devices") or []]:
+                kind = "gone"
+        cls = _FAULTS.get(kind, ScannerIOError)
+        return cls(str(header.get("detail", "")), stopped_at=page)
+
+    def _page(self, header: dict[str, Any], payload: bytearray, result: ScanResult,
+              encoder_queue: queue.Queue[Any]) -> None:
+        width, height, samples = int(header["width"]), int(header["height"]), int(header["samples"])
+        pil_mode = "RGB" if samples == 3 else "L"
+        image = Image.frombuffer(pil_mode, (width, height), payload, "raw", pil_mode, 0, 1)
+        preview = make_preview(image)
+        ink = ink_fraction(preview.convert("L") if pil_mode == "RGB" else preview)
+        page = ScannedPage(number=int(header["page"]), width=width, height=height, dpi=int(header["dpi"]),
+                           mode=result.mode, preview=preview, blank=ink < BLANK_INK_FRACTION,
+                           ink_fraction=ink)
+        self._emit(PagePreview(page.number, preview, page.blank))
+        encoder_queue.put((page, image, payload))
+
+    def _encode(self, encoder_queue: queue.Queue[tuple[ScannedPage, Image.Image, bytearray] | None],
+                result: ScanResult) -> None:
+        """Compress pages on a second thread (Pillow's encoder releases the GIL) while the next is read."""
+        while (item := encoder_queue.get()) is not None:
+            page, image, raw = item
+            if not self._cancelled.is_set():
+                page.encoded = encode_page(image, page.mode, page.dpi)
+            image.close()
+            raw[:] = bytes(len(raw))  # the raw pixels of the customer's page: gone now
+            del image, raw
+            if not self._cancelled.is_set():
+                result.pages.append(page)
+                self._emit(PageReady(page.number, len(page.encoded)))
+            else:
+                page.preview.close()
+
+
+# ------------------------------------------------------------------------------------------- scanner
+class Scanner:
+    """The point's scanner, as configured by ``devices.scanner`` of the bundle."""
+
+    def __init__(self, config: ScannerConfig | None = None, *,
+                 worker_command: Sequence[str] | None = None) -> None:
+        """``worker_command`` runs :mod:`drivers.scanner_worker`; override it to wrap the worker in a
+        sandbox (bwrap, systemd-run) or, in tests, to inject faults at the SANE backend."""
+        self.config = config or ScannerConfig()
+        self.worker_command = list(worker_command or default_worker_command())
+        self._results: list[ScanResult] = []
+        self._jobs: list[ScanJob] = []
+        self._lock = threading.Lock()
+        self._seen_device = False
+
+    # -- discovery ------------------------------------------------------------------------------------
+    def _probe(self, timeout: float = 10.0) -> dict[str, Any] | None:
+        worker = _Worker(self.worker_command, {"op": "probe", "device": self.config.device})
+        timer = threading.Timer(timeout, worker.kill)
+        timer.start()
+        try:
+            for header, _ in worker.frames():
+                if header["type"] == "probe":
+                    return header
+                if header["type"] == "fault":
+                    return {"devices": [], "device": None, "capabilities": None,
+                            "error": header.get("detail") or header.get("kind")}
+            return None
+        except (EOFError, ValueError):
+            return None
+        finally:
+            timer.cancel()
+            worker.stop(1.0)
+
+    def status(self) -> ScannerStatus:
+        """Where the scanner stands now. A missing or broken scanner is a state, never an exception."""
+        cfg = self.config
+        configured = {"device": cfg.device, "resolution": cfg.resolution, "mode": cfg.mode,
+                      "source": cfg.source}
+        if not cfg.enabled:
+            return ScannerStatus("disabled", configured=configured)
+        probe = self._probe()
+        if probe is None:
+            return ScannerStatus("error", configured=configured,
+                                 problems=["the SANE worker did not answer (backend hung or crashed)"])
+        devices = probe.get("devices") or []
+        names = [d[0] for d in devices]
+        caps = probe.get("capabilities")
+        if caps is None:
+            self._seen_device = False
+            problem = (f"configured device {cfg.device!r} not found" if cfg.device else "no scanner found")
+            if probe.get("error"):
+                problem += f" ({probe['error']})"
+            return ScannerStatus("missing", device=probe.get("device"), configured=configured,
+                                 problems=[problem], devices_found=names)
+        self._seen_device = True
+        from drivers.scanner_worker import nearest_resolution
+
+        info = next((d for d in devices if d[0] == probe["device"]), [probe["device"], None, None, None])
+        problems = []
+        sources, modes = list(caps["sources"]), list(caps["modes"])
+        effective_source = ("ADF" if "ADF" in sources else "Flatbed") if cfg.source == "auto" else cfg.source
+        if cfg.source != "auto" and cfg.source not in sources:
+            problems.append(f"configured source {cfg.source} not offered; using {sources[0]}")
+            effective_source = sources[0]
+        effective_mode: str = cfg.mode
+        if cfg.mode not in modes:
+            problems.append(f"configured mode {cfg.mode} not offered; using {modes[0] if modes else '-'}")
+            effective_mode = modes[0] if modes else ""
+        resolution = nearest_resolution(cfg.resolution, caps["resolution"])
+        if resolution != cfg.resolution:
+            problems.append(f"configured resolution {cfg.resolution} dpi not offered; using {resolution}")
+        return ScannerStatus(
+            "ready", device=info[0], vendor=info[1], model=info[2], sources=sources, modes=modes,
+            resolutions=caps["resolution"], configured=configured,
+            effective={"source": effective_source, "mode": effective_mode, "resolution": resolution},
+            problems=problems, devices_found=names,
+        )
+
+    # -- scanning -------------------------------------------------------------------------------------
+    def scan(self, listener: ScanListener | None = None) -> ScanJob:
+        """Start scanning the flatbed page or the feeder's stack; returns at once."""
+        if not self.config.enabled:
+            raise ScannerUnavailable("scanner disabled in the configuration")
+        job = ScanJob(self, listener)
+        with self._lock:
+            self._jobs.append(job)
+        return job
+
+    def _register(self, result: ScanResult) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    def end_session(self) -> None:
+        """The customer's session is over: cancel what runs and wipe every page it scanned."""
+        with self._lock:
+            jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            if not job.done:
+                job.cancel()
+        for job in jobs:
+            job._done.wait(CANCEL_GRACE_S + 2)
+        with self._lock:
+            results, self._results = self._results, []
+        for result in results:
+            result.discard()
+
+
+__all__ = [
+    "PagePreview", "PageProgress", "PageReady", "PageStarted", "ScanCancelled", "ScanEvent", "ScanFailed",
+    "ScanFinished", "ScanJob", "ScanListener", "ScanResult", "ScanStarted", "ScanWasCancelled", "ScannedPage",
+    "Scanner", "ScannerBusy", "ScannerCoverOpen", "ScannerError", "ScannerGone", "ScannerIOError",
+    "ScannerJammed", "ScannerOutOfDocuments", "ScannerStatus", "ScannerUnavailable",
+]

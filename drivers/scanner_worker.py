@@ -1,0 +1,338 @@
+"""The scanner worker: the only process that talks to SANE (run as ``python -m drivers.scanner_worker``).
+
+Why a separate process rather than a thread in the kiosk:
+
+* a SANE backend can block inside ``sane_read`` forever (a stuck USB transfer; ``scanimage`` is known to
+  hang after some errors) or crash — the kiosk must stay responsive, and killing the worker is a cancel
+  that always works;
+* ``sane_init()`` reads ``SANE_CONFIG_DIR`` and enumerates devices once per process: a fresh worker per job
+  sees a scanner that was plugged in later, and tests point each job at their own private configuration;
+* the worker scans page *n + 1* while the kiosk compresses page *n* on the other core.
+
+Protocol (pipes only, nothing on disk). The parent writes one JSON request line on stdin, then may write
+``cancel`` lines; closing stdin also cancels (the parent is gone). The worker answers on stdout with
+frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many raw
+bytes (a page's 8-bit pixels, row by row). Headers have a ``type``: ``probe``, ``opened``, ``page_started``,
+``progress``, ``page``, ``done``, ``cancelled`` or ``fault`` (with ``kind`` and ``page``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+#: sane_strstatus() texts (the worker runs with LC_ALL=C so they are never translated) → our fault kind.
+STATUS_KINDS = {
+    "Document feeder jammed": "jammed",
+    "Document feeder out of documents": "no_docs",
+    "Scanner cover is open": "cover_open",
+    "Device busy": "busy",
+    "Error during device I/O": "io_error",
+    "Operation was canceled": "cancelled",
+    "Operation was cancelled": "cancelled",
+    "Invalid argument": "invalid",
+    "Access to resource has been denied": "access_denied",
+    "Out of memory": "io_error",
+}
+
+A4_MM = (210.0, 297.0)
+
+
+def _write_all(out: IO[bytes], data: Any) -> None:
+    """Write every byte: a raw pipe write may take only part of a 26 MB page."""
+    view = memoryview(data).cast("B")
+    while view:
+        written = out.write(view)
+        view = view[written or 0 :]
+
+
+def classify(exc: BaseException) -> str:
+    """Our fault kind for a SANE error (python-sane raises with the status *text* only)."""
+    return STATUS_KINDS.get(str(exc).strip(), "io_error")
+
+
+def source_kind(name: str) -> str:
+    """``ADF``, ``Flatbed`` or ``other`` for a backend's own source name (they differ per vendor)."""
+    low = name.lower()
+    if "duplex" in low or "back" in low:
+        return "other"
+    if "adf" in low or "feeder" in low:
+        return "ADF"
+    if "flatbed" in low or "platen" in low or "document table" in low or low == "normal":
+        return "Flatbed"
+    return "other"
+
+
+#: Device mode names seen in SANE backends → the configuration's vocabulary.
+MODE_NAMES = {
+    "color": "Color", "colour": "Color", "24bit color": "Color",
+    "gray": "Gray", "grey": "Gray", "grayscale": "Gray", "8bit gray": "Gray",
+    "lineart": "Lineart", "binary": "Lineart", "black & white": "Lineart", "halftone": "",
+}
+
+
+class Worker:
+    """One job: a probe or a scan. Subclassed by the test harness to inject faults mid-stack."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- framing -------------------------------------------------------------------------------------
+    def send(self, header: dict[str, Any], payload: Any = None) -> None:
+        if payload is not None:
+            header["nbytes"] = len(memoryview(payload).cast("B"))
+        data = json.dumps(header).encode()
+        with self._lock:
+            _write_all(self.out, struct.pack(">I", len(data)) + data)
+            if payload is not None:
+                _write_all(self.out, payload)
+
+    def watch_stdin(self, stdin: IO[bytes]) -> None:
+        def run() -> None:
+            for line in stdin:
+                if line.strip() == b"cancel":
+                    self.cancel.set()
+            self.cancel.set()  # the parent closed the pipe or died: stop
+
+        threading.Thread(target=run, name="scanner-worker-stdin", daemon=True).start()
+
+    # -- hooks ---------------------------------------------------------------------------------------
+    def after_page(self, dev: Any, page: int) -> None:
+        """Called between ADF pages; the harness overrides it to inject a fault at the backend."""
+
+    # -- operations ----------------------------------------------------------------------------------
+    def run(self, request: dict[str, Any]) -> int:
+        import sane  # imported here: the kiosk process itself never loads libsane
+
+        try:
+            sane.init()
+        except Exception as exc:
+            self.send({"type": "fault", "kind": "io_error", "page": 0, "detail": f"sane_init: {exc}"})
+            return 1
+        try:
+            if request.get("op") == "probe":
+                return self.probe(sane, request.get("device"))
+            return self.scan(sane, request)
+        finally:
+            sane.exit()
+
+    def probe(self, sane: Any, wanted: str | None) -> int:
+        devices = [list(d) for d in sane.get_devices()]
+        name = wanted or (devices[0][0] if devices else None)
+        caps: dict[str, Any] | None = None
+        error = None
+        if name is not None:
+            try:
+                dev = sane.open(name)
+            except Exception as exc:
+                error = classify(exc)
+            else:
+                try:
+                    caps = capabilities(dev)
+                finally:
+                    dev.close()
+        self.send({"type": "probe", "devices": devices, "device": name, "capabilities": caps, "error": error})
+        return 0
+
+    def scan(self, sane: Any, req: dict[str, Any]) -> int:
+        name = req.get("device")
+        if not name:
+            found = sane.get_devices()
+            if not found:
+                self.send({"type": "fault", "kind": "missing", "page": 1, "detail": "no SANE device found"})
+                return 1
+            name = found[0][0]
+        try:
+            dev = sane.open(name)
+        except Exception as exc:
+            listed = any(d[0] == name for d in sane.get_devices())
+            kind = classify(exc) if listed else "missing"
+            self.send({"type": "fault", "kind": kind, "page": 1, "detail": f"open {name}: {exc}"})
+            return 1
+        try:
+            return self._scan_open(dev, name, req)
+        finally:
+            try:
+                dev.cancel()
+            finally:
+                dev.close()
+
+    def _scan_open(self, dev: Any, name: str, req: dict[str, Any]) -> int:
+        caps = capabilities(dev)
+        try:
+            chosen = configure(dev, caps, req)
+        except Exception as exc:
+            self.send({"type": "fault", "kind": classify(exc), "page": 1, "detail": f"set options: {exc}"})
+            return 1
+        sources: list[str] = [chosen["source"]]
+        if req.get("source") == "auto" and chosen["source"] == "ADF" and "Flatbed" in caps["sources"]:
+            sources.append("Flatbed")  # an empty feeder in "auto" means: the paper is on the glass
+        self.send({"type": "opened", "device": name, **chosen})
+        page = 0
+        for attempt, source in enumerate(sources):
+            if attempt:
+                set_source(dev, caps, source)
+                self.send({"type": "opened", "device": name, **chosen, "source": source})
+            adf = source == "ADF"
+            while True:
+                if self.cancel.is_set():
+                    self.send({"type": "cancelled", "page": page + 1})
+                    return 0
+                page += 1
+                try:
+                    dev.start()
+                    params = dev.get_parameters()
+                    self.send({"type": "page_started", "page": page, "width": params[2][0],
+                               "height": params[2][1]})
+                    data, width, height, samples, sample_size = dev.dev.snap(
+                        adf, True, self._progress(page, dev))
+                except Exception as exc:
+                    kind = "cancelled" if self.cancel.is_set() else classify(exc)
+                    if kind == "cancelled":
+                        self.send({"type": "cancelled", "page": page})
+                        return 0
+                    if kind == "no_docs" and adf and page > 1:
+                        self.send({"type": "done", "pages": page - 1})
+                        return 0
+                    if kind == "no_docs" and page == 1 and attempt + 1 < len(sources):
+                        dev.cancel()
+                        page = 0
+                        break  # try the flatbed
+                    self.send({"type": "fault", "kind": kind, "page": page, "detail": str(exc)})
+                    return 1
+                if self.cancel.is_set():
+                    self.send({"type": "cancelled", "page": page})
+                    return 0
+                if sample_size == 2:  # 16-bit backends: keep the high byte (screens and JPEG are 8-bit)
+                    import numpy
+
+                    data = (numpy.frombuffer(data, "<u2") >> 8).astype(numpy.uint8)
+                self.send({"type": "page", "page": page, "width": width, "height": height,
+                           "samples": samples, "dpi": chosen["resolution"]}, data)
+                del data
+                if not adf:
+                    self.send({"type": "done", "pages": page})
+                    return 0
+                self.after_page(dev, page)
+        return 0
+
+    def _progress(self, page: int, dev: Any) -> Callable[[int, int], None]:
+        last = [0.0, -1.0]
+
+        def progress(line: int, total: int) -> None:
+            if self.cancel.is_set():
+                dev.cancel()  # sane_cancel from the reading thread: the next sane_read stops
+                return
+            fraction = line / total if total > 0 else 0.0
+            now = time.monotonic()
+            if fraction - last[1] >= 0.05 or (now - last[0] > 0.2 and fraction > last[1]):
+                last[0], last[1] = now, fraction
+                self.send({"type": "progress", "page": page, "fraction": round(fraction, 4)})
+
+        return progress
+
+
+def capabilities(dev: Any) -> dict[str, Any]:
+    """What the device offers, in the configuration's vocabulary, plus the backend's own names."""
+    opts = {o[1]: o for o in dev.get_options() if o[1]}
+
+    def constraint(name: str) -> Any:
+        return opts[name][8] if name in opts else None
+
+    raw_sources = constraint("source") or []
+    sources: dict[str, str] = {}
+    for s in raw_sources if isinstance(raw_sources, list) else []:
+        kind = source_kind(s)
+        if kind != "other" and kind not in sources:
+            sources[kind] = s
+    if not sources:
+        sources["Flatbed"] = ""  # a device without a source option is a flatbed
+    raw_modes = constraint("mode") or []
+    modes: dict[str, str] = {}
+    for m in raw_modes if isinstance(raw_modes, list) else []:
+        ours = MODE_NAMES.get(m.lower(), "")
+        if ours and ours not in modes:
+            modes[ours] = m
+    depths = constraint("depth")
+    if "Lineart" not in modes and "Gray" in modes and isinstance(depths, list) and 1 in depths:
+        modes["Lineart"] = modes["Gray"] + "@1"  # grey at 1 bit per pixel is line art
+    res = constraint("resolution")
+    resolution: dict[str, Any]
+    if isinstance(res, tuple):
+        resolution = {"min": float(res[0]), "max": float(res[1]), "step": float(res[2] or 1)}
+    elif isinstance(res, list):
+        resolution = {"list": [float(r) for r in res]}
+    else:
+        resolution = {"list": []}
+    area = {k: constraint(k) for k in ("br-x", "br-y")}
+    return {"sources": sources, "modes": modes, "resolution": resolution,
+            "max_mm": [area["br-x"][1] if isinstance(area["br-x"], tuple) else None,
+                       area["br-y"][1] if isinstance(area["br-y"], tuple) else None],
+            "has_depth": "depth" in opts}
+
+
+def nearest_resolution(wanted: int, resolution: dict[str, Any]) -> int:
+    """The supported resolution closest to the configured one."""
+    if "list" in resolution:
+        values = resolution["list"] or [float(wanted)]
+        return int(min(values, key=lambda r: (abs(r - wanted), -r)))
+    lo, hi, step = resolution["min"], resolution["max"], resolution["step"]
+    value = min(max(float(wanted), lo), hi)
+    return round(lo + round((value - lo) / step) * step)
+
+
+def set_source(dev: Any, caps: dict[str, Any], source: str) -> None:
+    backend_name = caps["sources"].get(source)
+    if backend_name:
+        dev.source = backend_name
+
+
+def configure(dev: Any, caps: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
+    """Apply the configured mode, resolution, source and an A4 area; return what was really chosen."""
+    mode = req.get("mode", "Color")
+    backend_mode = caps["modes"].get(mode) or next(iter(caps["modes"].values()), "")
+    if backend_mode:
+        dev.mode = backend_mode.split("@")[0]
+        if caps["has_depth"]:
+            dev.depth = 1 if backend_mode.endswith("@1") else 8
+    resolution = nearest_resolution(int(req.get("resolution", 300)), caps["resolution"])
+    dev.resolution = resolution
+    wanted = req.get("source", "auto")
+    source = "ADF" if wanted == "auto" and "ADF" in caps["sources"] else wanted
+    if source not in caps["sources"]:
+        source = "Flatbed" if "Flatbed" in caps["sources"] else next(iter(caps["sources"]))
+    set_source(dev, caps, source)
+    width, height = A4_MM
+    max_x, max_y = caps["max_mm"]
+    for opt, value, limit in (("tl_x", 0.0, None), ("tl_y", 0.0, None), ("br_x", width, max_x),
+                              ("br_y", height, max_y)):
+        if opt in dev.optlist:
+            setattr(dev, opt, float(min(value, limit) if limit else value))
+    for opt, value in (("page_width", width), ("page_height", height)):
+        if opt in dev.optlist:
+            with contextlib.suppress(Exception):  # inactive for the flatbed on many backends
+                setattr(dev, opt, float(value))
+    chosen_mode = next((k for k, v in caps["modes"].items() if v == backend_mode), mode)
+    return {"source": source, "resolution": resolution, "mode": chosen_mode}
+
+
+def main(worker_class: type[Worker] = Worker) -> int:
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    sys.stdout = sys.stderr  # nothing a library prints may corrupt the frames
+    request = json.loads(sys.stdin.buffer.readline() or b"{}")
+    worker = worker_class(out)
+    worker.watch_stdin(sys.stdin.buffer)
+    return worker.run(request)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""A scanner worker that changes SANE ``test`` backend options between feeder pages (run as a script).
+
+Usage: ``python sane_plan_worker.py '{"3": {"read_return_value": "SANE_STATUS_JAMMED"}}'`` — after
+page 3 the backend is told to fail its next read with "Document feeder jammed". The fault still comes
+from the backend itself (its ``read-return-value`` option); this only chooses *when*. The test backend
+refuses option changes while a batch is open, so the open batch is cancelled first; its page counter
+(10 sheets in the feeder) is kept across that.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from drivers.scanner_worker import Worker, main
+
+
+def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
+    class PlanWorker(Worker):
+        def after_page(self, dev: Any, page: int) -> None:
+            options = plan.get(str(page))
+            if options:
+                dev.cancel()
+                for name, value in options.items():
+                    setattr(dev, name, value)
+
+    return PlanWorker
+
+
+if __name__ == "__main__":
+    sys.exit(main(plan_worker(json.loads(sys.argv[1]))))
