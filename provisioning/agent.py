@@ -1,0 +1,321 @@
+"""The provisioning agent of one point: MQTT on one side, the kiosk on the other.
+
+It keeps one persistent MQTT session (clean_session false, QoS 1, client id = username = point id)
+so commands published while the point was offline are delivered when it returns, and a retained
+``online`` flag whose last will turns it ``false`` when the point vanishes. It applies bundles one at a
+time — a newer bundle arriving during an apply waits, and only the newest waiting one is applied —
+and reports its state after every change. The kiosk is reached only through
+:mod:`provisioning.kiosk_link`; this module never imports the kiosk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import json
+import logging
+import shlex
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import aiomqtt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from provisioning import broker
+from provisioning.apply import Applier, Outcome
+from provisioning.kiosk_link import Fault, KioskLinkServer, Session
+from provisioning.privacy import scrub
+from provisioning.statistics import Statistics
+
+log = logging.getLogger("etapiste.agent")
+
+SOFTWARE_VERSION = "0.1.0"
+
+
+class RemoteCommand(BaseModel):
+    """A command from the organiser (``point/<id>/command``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    name: Literal["restart", "reboot", "out_of_service", "test_print", "diagnostics"]
+    args: dict[str, Any] = Field(default_factory=dict)
+    expires: dt.datetime | None = None
+    """A command not run by then is refused (an out-of-service order from last week is stale)."""
+
+
+class RingLog(logging.Handler):
+    """The agent's recent log lines, for the ``diagnostics`` command (the agent logs no personal data)."""
+
+    def __init__(self, size: int = 500):
+        super().__init__()
+        self.lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(self.format(record))
+
+
+@dataclass
+class AgentSettings:
+    point: str
+    state_dir: Path
+    host: str
+    port: int
+    password: str
+    kiosk_socket: Path
+    tls: ssl.SSLContext | None = None
+    health_timeout: float = 60.0
+    command_timeout: float = 30.0
+    state_interval: float = 60.0
+    reboot_cmd: str = "systemctl reboot"
+    restart_kiosk_cmd: str | None = None
+    crash_at: str | None = None
+    keepalive: int = 30
+    ring: RingLog = field(default_factory=RingLog)
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings):
+        broker.check_point_id(settings.point)
+        self.s = settings
+        self.started = time.monotonic()
+        self.stats = Statistics(settings.state_dir / "stats.json")
+        self.kiosk = KioskLinkServer(
+            settings.kiosk_socket, on_session=self._session, on_fault=self._fault, on_change=self._changed
+        )
+        self.applier = Applier(
+            settings.state_dir, settings.point, self.kiosk,
+            health_timeout=settings.health_timeout, crash_at=settings.crash_at,
+        )  # fmt: skip
+        self.last_error: str | None = None
+        self.out_of_service: dict[str, Any] | None = None
+        self._client: aiomqtt.Client | None = None
+        self._dirty = asyncio.Event()
+        self._stats_dirty = asyncio.Event()
+        self._desired: bytes | None = None
+        self._desired_ready = asyncio.Event()
+        self._seen_commands: collections.deque[str] = collections.deque(maxlen=200)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- kiosk callbacks
+    def _changed(self) -> None:
+        self._dirty.set()
+
+    def _session(self, s: Session) -> None:
+        self.stats.add_session(s.day, s.producer, s.duration_s, s.wait_s, s.rating)
+        self._stats_dirty.set()
+
+    def _fault(self, f: Fault) -> None:
+        self.stats.add_fault(dt.datetime.now(dt.UTC).date(), f.device, f.reason)
+        self._stats_dirty.set()
+
+    # ---- state
+    def state(self) -> dict[str, Any]:
+        v = self.kiosk.view
+        last: Outcome | None = self.applier.last
+        return {
+            "point": self.s.point,
+            "software": SOFTWARE_VERSION,
+            "uptime_s": round(time.monotonic() - self.started),
+            "applied_version": self.applier.applied_version,
+            "last_result": last.to_json() if last else None,
+            "last_error": self.last_error,
+            "out_of_service": self.out_of_service,
+            "kiosk": {
+                "connected": v.connected,
+                "software": v.software,
+                "version": v.version,
+                "healthy": v.healthy,
+                "devices": {k: d.model_dump() for k, d in v.devices.items()},
+                "error": v.error,
+            },
+            "reported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    async def _publish(self, kind: str, payload: Any, *, retain: bool) -> None:
+        if self._client is None:
+            return
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            await self._client.publish(broker.topic(self.s.point, kind), data, qos=1, retain=retain)
+        except aiomqtt.MqttError as exc:  # the reconnect loop notices; state is re-sent on reconnect
+            log.warning("could not publish %s: %s", kind, exc)
+
+    # ---- main loop
+    async def run(self) -> None:
+        """Run until cancelled: the kiosk link, recovery, then MQTT with reconnects."""
+        self.s.state_dir.mkdir(parents=True, exist_ok=True)
+        await self.kiosk.start()
+        try:
+            outcome = await self.applier.recover()
+            if outcome is not None:
+                self.last_error = outcome.reason
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._apply_loop())
+                tg.create_task(self._mqtt_loop())
+        finally:
+            await self.kiosk.close()
+
+    async def _mqtt_loop(self) -> None:
+        backoff = 0.5
+        while True:
+            client = aiomqtt.Client(
+                self.s.host,
+                self.s.port,
+                username=self.s.point,
+                password=self.s.password,
+                identifier=self.s.point,
+                clean_session=False,
+                keepalive=self.s.keepalive,
+                tls_context=self.s.tls,
+                will=aiomqtt.Will(broker.topic(self.s.point, "online"), b"false", qos=1, retain=True),
+            )
+            try:
+                async with client:
+                    self._client = client
+                    backoff = 0.5
+                    log.info("connected to the broker %s:%s", self.s.host, self.s.port)
+                    await client.subscribe(broker.topic(self.s.point, "desired"), qos=1)
+                    await client.subscribe(broker.topic(self.s.point, "command"), qos=1)
+                    await self._publish("online", b"true", retain=True)
+                    self._dirty.set()
+                    self._stats_dirty.set()
+                    reporter = asyncio.create_task(self._report_loop())
+                    try:
+                        async for message in client.messages:
+                            self._on_message(message)
+                    finally:
+                        reporter.cancel()
+            except aiomqtt.MqttError as exc:
+                self.last_error = f"broker: {exc}"
+                log.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
+            finally:
+                self._client = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    def _on_message(self, message: aiomqtt.Message) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        if message.topic.matches(broker.topic(self.s.point, "desired")):
+            if payload:
+                self._desired = payload
+                self._desired_ready.set()
+        elif message.topic.matches(broker.topic(self.s.point, "command")):
+            task = asyncio.create_task(self._command(payload))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _report_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.s.state_interval):
+                    await self._dirty.wait()
+            await asyncio.sleep(0.05)  # coalesce bursts of kiosk changes into one report
+            self._dirty.clear()
+            await self._publish("state", self.state(), retain=True)
+            if self._stats_dirty.is_set():
+                self._stats_dirty.clear()
+                await self._publish("stats", self.stats.to_json(), retain=True)
+
+    async def _apply_loop(self) -> None:
+        while True:
+            await self._desired_ready.wait()
+            self._desired_ready.clear()
+            payload, self._desired = self._desired, None
+            if payload is None:
+                continue
+            outcome = await self.applier.offer(payload)
+            if outcome.status in ("rejected", "rolled_back"):
+                self.last_error = f"bundle {outcome.version}: {outcome.reason}"
+            elif outcome.status == "applied":
+                self.last_error = None
+            self._dirty.set()
+
+    # ---- commands
+    async def _command(self, payload: bytes) -> None:
+        try:
+            cmd = RemoteCommand.model_validate_json(payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            reason = f"invalid command ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+            log.warning("%s", reason)
+            await self._ack(None, None, False, reason)
+            return
+        if cmd.id in self._seen_commands:
+            return  # a QoS 1 redelivery of a command already run
+        self._seen_commands.append(cmd.id)
+        if cmd.expires is not None and cmd.expires.astimezone(dt.UTC) <= dt.datetime.now(dt.UTC):
+            await self._ack(cmd.id, cmd.name, False, f"the command expired at {cmd.expires.isoformat()}; not run")
+            return
+        log.info("command %s: %s", cmd.id, cmd.name)
+        try:
+            ok, detail = await self._run(cmd)
+        except (ConnectionError, TimeoutError) as exc:
+            ok, detail = False, f"the kiosk did not answer: {exc or type(exc).__name__}"
+        await self._ack(cmd.id, cmd.name, ok, detail)
+        if ok and cmd.name == "reboot":
+            await self._shell(self.s.reboot_cmd)
+
+    async def _ack(self, cid: str | None, name: str | None, ok: bool, detail: str) -> None:
+        at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await self._publish("ack", {"id": cid, "name": name, "ok": ok, "detail": scrub(detail), "at": at}, retain=False)
+
+    async def _shell(self, command: str) -> tuple[bool, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *shlex.split(command), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            async with asyncio.timeout(self.s.command_timeout):
+                out, _ = await proc.communicate()
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return False, f"{command!r} did not finish within {self.s.command_timeout:g} s"
+        text = out.decode(errors="replace")[-2000:]
+        return proc.returncode == 0, f"exit {proc.returncode}: {text}".strip()
+
+    async def _run(self, cmd: RemoteCommand) -> tuple[bool, str]:
+        t = self.s.command_timeout
+        if cmd.name == "reboot":
+            return True, f"rebooting ({self.s.reboot_cmd})"
+        if cmd.name == "restart":
+            if self.s.restart_kiosk_cmd:
+                ok, detail = await self._shell(self.s.restart_kiosk_cmd)
+                if not ok:
+                    return ok, detail
+            else:
+                result = await self.kiosk.command("restart", {}, t)
+                if not result.ok:
+                    return False, result.detail
+            await asyncio.sleep(0.2)
+            if await self.kiosk.wait_connected(t) and self.kiosk.view.connected:
+                return True, "the kiosk restarted and is connected"
+            return False, f"the kiosk did not come back within {t:g} s"
+        if cmd.name == "out_of_service":
+            on = bool(cmd.args.get("on", True))
+            message = cmd.args.get("message")
+            if on and not (isinstance(message, dict) and all(message.get(k) for k in ("fi", "sv", "en"))):
+                return False, "out_of_service on needs a message in fi, sv and en"
+            result = await self.kiosk.command("out_of_service", {"on": on, "message": message if on else None}, t)
+            if result.ok:
+                self.out_of_service = {"on": True, "message": message} if on else None
+                self._dirty.set()
+            return result.ok, result.detail
+        if cmd.name == "test_print":
+            result = await self.kiosk.command("test_print", {}, t)
+            return result.ok, result.detail
+        # diagnostics: the agent's recent log, its state, and what the kiosk adds — all scrubbed.
+        parts = ["== agent state ==", json.dumps(self.state(), indent=1), "== agent log ==", *self.s.ring.lines]
+        try:
+            result = await self.kiosk.command("diagnostics", {}, t)
+            parts += ["== kiosk ==", result.detail]
+        except (ConnectionError, TimeoutError):
+            parts += ["== kiosk ==", "(the kiosk did not answer)"]
+        return True, scrub("\n".join(parts))[-150_000:]

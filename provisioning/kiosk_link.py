@@ -1,0 +1,454 @@
+"""The link between the provisioning agent and the kiosk on the same PC: a tiny local protocol.
+
+Transport: a unix-domain stream socket (default ``/run/etapiste/agent.sock``, mode 0660) carrying
+newline-delimited JSON objects, each with an ``op``. The **agent is the server and the kiosk the
+client**, because the agent is the long-lived process: it restarts the kiosk, outlives the kiosk's
+crashes, and must notice that no kiosk is there at all (no connection = not healthy). The kiosk
+connects when it starts and reconnects if the agent restarts; it never needs to know about MQTT.
+
+Messages, agent → kiosk:
+
+* ``{"op":"reload","version":N,"path":"/var/lib/etapiste/point.yaml"}`` — a new configuration is in
+  place; load it, apply it, then answer with ``health`` for version N.
+* ``{"op":"command","id":"c-1","name":"out_of_service","args":{"on":true,"message":{"fi":…}}}`` —
+  a remote command (``out_of_service``, ``restart``, ``test_print``, ``diagnostics``); answer with
+  ``result`` carrying the same id.
+
+Messages, kiosk → agent:
+
+* ``{"op":"hello","software":"0.1.0","version":N}`` — on every connect, with the configuration
+  version the kiosk is running (read from the file's header, :func:`read_config_version`).
+* ``{"op":"health","version":N,"healthy":true,"devices":{"printer":{"ok":false,"reason":"media-empty"}},
+  "error":null}`` — whenever health changes and after every reload. ``healthy`` means "this
+  configuration works" (it loaded and the switchboard is reachable); a device fault (paper out) is
+  reported in ``devices`` and does not make a configuration unhealthy.
+* ``{"op":"session","day":"2026-11-28","producer":"kela","duration_s":312,"wait_s":45,"rating":5}`` —
+  one finished session, anonymous by construction: only these fields are accepted.
+* ``{"op":"fault","device":"printer","reason":"media-jam"}`` — a device fault occurred (counted).
+* ``{"op":"result","id":"c-1","ok":true,"detail":"…"}`` — a command's outcome.
+
+Every message is validated on receipt; an invalid one is answered with ``{"op":"error","reason":…}``
+and logged, and never breaks the link. Free text (``error``, ``detail``) is limited in length and
+scrubbed of anything that looks like personal data (:func:`provisioning.privacy.scrub`).
+
+The kiosk side is :class:`KioskLinkClient` (a few lines to wire); the agent side is
+:class:`KioskLinkServer`. This module imports neither the kiosk nor Qt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import itertools
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from provisioning.privacy import scrub
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SOCKET = "/run/etapiste/agent.sock"
+MAX_LINE = 64 * 1024
+_CODE = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
+CommandName = Literal["out_of_service", "restart", "test_print", "diagnostics"]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceHealth(_Msg):
+    ok: bool
+    reason: str | None = Field(None, pattern=_CODE)
+    """A short code such as ``media-empty`` (never free text)."""
+
+
+class Hello(_Msg):
+    op: Literal["hello"]
+    software: str = Field(max_length=40)
+    version: int = Field(ge=0)
+
+
+class Health(_Msg):
+    op: Literal["health"]
+    version: int = Field(ge=0)
+    healthy: bool
+    devices: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")], DeviceHealth] = Field(
+        default_factory=dict, max_length=16
+    )
+    error: str | None = Field(None, max_length=300)
+
+
+class Session(_Msg):
+    op: Literal["session"]
+    day: dt.date
+    producer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    duration_s: float = Field(ge=0, le=24 * 3600)
+    wait_s: float = Field(ge=0, le=24 * 3600)
+    rating: int | None = Field(None, ge=1, le=5)
+    """The customer's satisfaction (1–5), or ``None`` if they skipped the survey."""
+
+
+class Fault(_Msg):
+    op: Literal["fault"]
+    device: str = Field(pattern=r"^[a-z_]{1,32}$")
+    reason: str = Field(pattern=_CODE)
+
+
+class Result(_Msg):
+    op: Literal["result"]
+    id: str = Field(max_length=64)
+    ok: bool
+    detail: str = Field("", max_length=200_000)
+
+
+class Reload(_Msg):
+    op: Literal["reload"]
+    version: int = Field(ge=0)
+    path: str
+
+
+class Command(_Msg):
+    op: Literal["command"]
+    id: str = Field(max_length=64)
+    name: CommandName
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Error(_Msg):
+    op: Literal["error"]
+    reason: str
+
+
+FromKiosk = Annotated[Hello | Health | Session | Fault | Result, Field(discriminator="op")]
+ToKiosk = Annotated[Reload | Command | Error, Field(discriminator="op")]
+_from_kiosk: TypeAdapter[FromKiosk] = TypeAdapter(FromKiosk)
+_to_kiosk: TypeAdapter[ToKiosk] = TypeAdapter(ToKiosk)
+
+
+def encode(message: _Msg) -> bytes:
+    return message.model_dump_json(exclude_none=False).encode() + b"\n"
+
+
+def _decode(adapter: TypeAdapter[Any], line: bytes) -> Any:
+    try:
+        return adapter.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"invalid message ({where}: {first['msg']})") from None
+
+
+VERSION_HEADER = "# etapiste-config-version:"
+
+
+def read_config_version(path: str | Path) -> int:
+    """The bundle version written in a configuration file's first line by the agent (0 if none)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+    except OSError:
+        return 0
+    if first.startswith(VERSION_HEADER):
+        with contextlib.suppress(ValueError):
+            return int(first[len(VERSION_HEADER) :].split()[0])
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- agent side
+
+
+@dataclass
+class KioskView:
+    """What the agent knows of the kiosk right now."""
+
+    connected: bool = False
+    software: str | None = None
+    version: int = 0
+    healthy: bool | None = None
+    devices: dict[str, DeviceHealth] = field(default_factory=dict)
+    error: str | None = None
+
+
+class KioskLinkServer:
+    """The agent's end: listens on the socket, tracks the kiosk's health, sends reloads and commands.
+
+    ``on_session`` / ``on_fault`` receive statistics; ``on_change`` is called whenever the kiosk's
+    connection or health changes (the agent then re-reports its state).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        on_session: Callable[[Session], None] | None = None,
+        on_fault: Callable[[Fault], None] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ):
+        self.path = Path(path)
+        self.view = KioskView()
+        self._on_session = on_session
+        self._on_fault = on_fault
+        self._on_change = on_change
+        self._server: asyncio.AbstractServer | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._changed = asyncio.Condition()
+        self._results: dict[str, asyncio.Future[Result]] = {}
+        self._ids = itertools.count(1)
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
+        os.chmod(self.path, 0o660)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._writer is not None:
+            self._writer.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+        if self._on_change is not None:
+            self._on_change()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._writer is not None:  # a newer kiosk process replaces an older connection
+            self._writer.close()
+        self._writer = writer
+        self.view = KioskView(connected=True)
+        await self._notify()
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # longer than MAX_LINE
+                    await self._send(Error(op="error", reason=f"line longer than {MAX_LINE} bytes"), writer)
+                    break
+                if not line:
+                    break
+                try:
+                    msg = _decode(_from_kiosk, line)
+                except ValueError as exc:
+                    log.warning("kiosk link: %s", exc)
+                    await self._send(Error(op="error", reason=str(exc)), writer)
+                    continue
+                await self._handle(msg)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if self._writer is writer:
+                self._writer = None
+                self.view = KioskView(connected=False, software=self.view.software, version=self.view.version)
+                for fut in self._results.values():
+                    if not fut.done():
+                        fut.set_exception(ConnectionError("the kiosk disconnected"))
+                await self._notify()
+            writer.close()
+
+    async def _handle(self, msg: Any) -> None:
+        if isinstance(msg, Hello):
+            self.view.software, self.view.version = msg.software, msg.version
+        elif isinstance(msg, Health):
+            self.view.version = msg.version
+            self.view.healthy = msg.healthy
+            self.view.devices = dict(msg.devices)
+            self.view.error = scrub(msg.error) if msg.error else None
+        elif isinstance(msg, Session):
+            if self._on_session is not None:
+                self._on_session(msg)
+            return
+        elif isinstance(msg, Fault):
+            if self._on_fault is not None:
+                self._on_fault(msg)
+            return
+        elif isinstance(msg, Result):
+            fut = self._results.get(msg.id)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            return
+        await self._notify()
+
+    async def _send(self, message: _Msg, writer: asyncio.StreamWriter | None = None) -> None:
+        writer = writer or self._writer
+        if writer is None:
+            raise ConnectionError("no kiosk is connected")
+        writer.write(encode(message))
+        await writer.drain()
+
+    async def reload(self, version: int, path: str | Path) -> None:
+        """Tell the kiosk to load ``path`` (version ``version``); raises if no kiosk is connected."""
+        self.view.healthy = None
+        await self._send(Reload(op="reload", version=version, path=str(path)))
+
+    async def wait_healthy(self, version: int, timeout: float) -> tuple[bool, str]:
+        """Wait until the kiosk reports health for ``version``: ``(True, "")`` or ``(False, why)``.
+
+        A kiosk that restarts and comes back running ``version`` counts; silence until ``timeout``
+        is a failure (a kiosk that cannot start with a configuration never says so itself).
+        """
+
+        def settled() -> bool:
+            return self.view.connected and self.view.version == version and self.view.healthy is not None
+
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(settled)
+        except TimeoutError:
+            if not self.view.connected:
+                return False, f"the kiosk was not running within {timeout:g} s"
+            return False, f"the kiosk did not report health for version {version} within {timeout:g} s"
+        if self.view.healthy:
+            return True, ""
+        return False, f"the kiosk reported unhealthy: {self.view.error or 'no reason given'}"
+
+    async def wait_connected(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.view.connected)
+        except TimeoutError:
+            return False
+        return True
+
+    async def command(self, name: CommandName, args: dict[str, Any], timeout: float) -> Result:
+        """Send a command to the kiosk and wait for its result (raises on no kiosk / timeout)."""
+        cid = f"k{next(self._ids)}"
+        fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._results[cid] = fut
+        try:
+            await self._send(Command(op="command", id=cid, name=name, args=args))
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self._results.pop(cid, None)
+
+
+# --------------------------------------------------------------------------------------------- kiosk side
+
+ReloadHandler = Callable[[Reload], Awaitable[None]]
+CommandHandler = Callable[[Command], Awaitable[tuple[bool, str]]]
+
+
+class KioskLinkClient:
+    """The kiosk's end. Wire it with a few lines::
+
+        link = KioskLinkClient(socket_path, software=__version__, version=read_config_version(cfg),
+                               on_reload=apply_new_config, on_command=run_command)
+        asyncio.create_task(link.run())          # connects, reconnects, dispatches
+        await link.health(version, healthy=True, devices={"printer": DeviceHealth(ok=True)})
+        await link.session(day, "kela", duration_s=312, wait_s=45, rating=5)
+
+    ``on_reload`` loads the new file and then calls :meth:`health`; ``on_command`` returns
+    ``(ok, detail)``. While the agent is away, reports are dropped (health is re-sent on reconnect by
+    the kiosk calling :meth:`health` from ``on_connect``); sessions are queued up to a bound.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        software: str,
+        version: int,
+        on_reload: ReloadHandler,
+        on_command: CommandHandler,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+        retry_s: float = 1.0,
+    ):
+        self.path = Path(path)
+        self.software = software
+        self.version = version
+        self._on_reload = on_reload
+        self._on_command = on_command
+        self._on_connect = on_connect
+        self._retry_s = retry_s
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: list[_Msg] = []
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        """Stay connected to the agent until cancelled."""
+        while True:
+            try:
+                reader, writer = await asyncio.open_unix_connection(str(self.path), limit=MAX_LINE)
+            except OSError:
+                await asyncio.sleep(self._retry_s)
+                continue
+            self._writer = writer
+            try:
+                await self._write(Hello(op="hello", software=self.software, version=self.version))
+                for msg in self._pending:
+                    await self._write(msg)
+                self._pending.clear()
+                self.connected.set()
+                if self._on_connect is not None:
+                    await self._on_connect()
+                await self._read(reader)
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                self.connected.clear()
+                self._writer = None
+                writer.close()
+            await asyncio.sleep(self._retry_s)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            try:
+                msg = _decode(_to_kiosk, line)
+            except ValueError as exc:
+                log.warning("agent link: %s", exc)
+                continue
+            if isinstance(msg, Reload):
+                self.version = msg.version
+                await self._on_reload(msg)
+            elif isinstance(msg, Command):
+                try:
+                    ok, detail = await self._on_command(msg)
+                except Exception as exc:  # a failing command is reported, never kills the link
+                    ok, detail = False, f"{type(exc).__name__}: {exc}"
+                await self._write(Result(op="result", id=msg.id, ok=ok, detail=detail[:200_000]))
+            elif isinstance(msg, Error):
+                log.warning("agent refused a message: %s", msg.reason)
+
+    async def _write(self, msg: _Msg) -> None:
+        if self._writer is None:
+            raise ConnectionError("not connected to the agent")
+        self._writer.write(encode(msg))
+        await self._writer.drain()
+
+    async def _send_or_drop(self, msg: _Msg, *, queue: bool) -> None:
+        try:
+            await self._write(msg)
+        except (ConnectionError, OSError):
+            if queue and len(self._pending) < 1000:
+                self._pending.append(msg)
+
+    async def health(
+        self, version: int, *, healthy: bool, devices: dict[str, DeviceHealth] | None = None, error: str | None = None
+    ) -> None:
+        self.version = version
+        msg = Health(op="health", version=version, healthy=healthy, devices=devices or {}, error=error)
+        await self._send_or_drop(msg, queue=False)
+
+    async def session(
+        self, day: dt.date, producer: str, *, duration_s: float, wait_s: float, rating: int | None
+    ) -> None:
+        msg = Session(op="session", day=day, producer=producer, duration_s=duration_s, wait_s=wait_s, rating=rating)
+        await self._send_or_drop(msg, queue=True)
+
+    async def fault(self, device: str, reason: str) -> None:
+        await self._send_or_drop(Fault(op="fault", device=device, reason=reason), queue=True)
