@@ -622,7 +622,7 @@ class ProtocolError(Exception):
         self.ref = ref
 
     def reply(self) -> Error:
-        return Error(code=self.code, message=self.message, ref=self.ref)  # type: ignore[arg-type]
+        return Error.model_validate({"code": self.code, "message": self.message, "ref": self.ref})
 
 
 def _parse(raw: str | bytes, adapter: TypeAdapter[Any], known: frozenset[str], limit: int) -> Any:

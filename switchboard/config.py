@@ -1,0 +1,167 @@
+"""The switchboard's own configuration (YAML): where it listens, its origin, TURN, points, producers, users.
+
+Secrets never appear in clear: agents' and interpreters' passwords are scrypt hashes (``etapiste switchboard
+hash-password``), points' credentials are SHA-256 hashes of a 256-bit random token (``etapiste switchboard
+point-credential``; a slow hash adds nothing for a random token and would make 500 reconnecting points
+cost seconds of CPU), and the TURN shared secret is read from a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from provisioning.schema import Schedule, Text
+
+_ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tls(_Model):
+    """Certificate and key for HTTPS/WSS; production always sets this (see docs/switchboard.md)."""
+
+    cert_file: str
+    key_file: str
+
+
+class Turn(_Model):
+    """coturn instances sharing ``static-auth-secret`` with the switchboard (``use-auth-secret``)."""
+
+    urls: list[str] = Field(min_length=1)
+    """e.g. ``turn:turn.example.fi:3478?transport=udp``, ``turns:turn.example.fi:443?transport=tcp``."""
+    secret_file: str | None = None
+    secret: str | None = None
+    """Only for tests and demos; production reads ``secret_file``."""
+    ttl_s: int = Field(3600, ge=60, le=86400)
+    """How long issued credentials stay valid (a call must start within it; running calls keep going)."""
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Turn:
+        if (self.secret is None) == (self.secret_file is None):
+            raise ValueError("give exactly one of turn.secret_file (production) or turn.secret (tests)")
+        return self
+
+    def shared_secret(self) -> str:
+        if self.secret is not None:
+            return self.secret
+        assert self.secret_file is not None
+        return Path(self.secret_file).read_text().strip()
+
+
+class Login(_Model):
+    """Login rate-limiting: after ``max_failures`` within ``window_s`` the name (and address) wait ``lockout_s``."""
+
+    max_failures: int = Field(5, ge=1, le=100)
+    window_s: int = Field(300, ge=10)
+    lockout_s: int = Field(300, ge=10)
+
+
+class PointEntry(_Model):
+    id: str = Field(pattern=_ID)
+    place: str = Field(min_length=1, max_length=120)
+    """Shown to agents with each waiting customer (the host's name, e.g. "Oulu City Library")."""
+    credential_hash: str = Field(pattern=r"^sha256\$[0-9a-f]{64}$")
+
+
+class QueueConfig(_Model):
+    id: str = Field(pattern=_ID)
+    service_hours: Schedule
+    timeout_s: int = Field(1200, ge=30, le=7200)
+    """A customer waiting this long is told nobody could answer (``queue.left timeout``)."""
+    average_call_s: int = Field(480, ge=30, le=7200)
+    """Seed of the wait estimate until real calls have been measured."""
+
+
+class ProducerConfig(_Model):
+    id: str = Field(pattern=_ID)
+    name: Text
+    queues: list[QueueConfig] = Field(min_length=1)
+
+
+class User(_Model):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
+    name: str = Field(min_length=1, max_length=120)
+    """Shown to the customer and colleagues (e.g. "Anna / Kela")."""
+    role: Literal["agent", "interpreter", "organiser"]
+    password_hash: str = Field(pattern=r"^scrypt\$")
+    producers: list[str] = Field(default_factory=list)
+    """The producers whose queues an agent answers."""
+    languages: list[str] = Field(default_factory=list)
+    """An interpreter's languages (free text such as ``ar``, ``so``, ``fi-sign``)."""
+
+
+class SwitchboardConfig(_Model):
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8443, ge=0, le=65535)
+    origin: str = Field(pattern=r"^https?://[^/]+$")
+    """The public origin (``https://host[:port]``, no slash) that Web eID proofs are bound to."""
+    tls: Tls | None = None
+    timezone: str = "Europe/Helsinki"
+    session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
+    """A desk login lasts this long (a working day); then the agent logs in again."""
+    login: Login = Field(default_factory=Login)
+    turn: Turn | None = None
+    stun_urls: list[str] = Field(default_factory=list)
+    trusted_ca_files: list[str] = Field(default_factory=list)
+    """PEM files of the CAs whose certificates identify customers (DVV's, or test CAs in tests)."""
+    points: list[PointEntry] = Field(default_factory=list)
+    producers: list[ProducerConfig] = Field(default_factory=list)
+    users: list[User] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SwitchboardConfig:
+        for kind, ids in (
+            ("point", [p.id for p in self.points]),
+            ("producer", [p.id for p in self.producers]),
+            ("queue", [q.id for p in self.producers for q in p.queues]),
+            ("user", [u.username for u in self.users]),
+        ):
+            dupes = {i for i in ids if ids.count(i) > 1}
+            if dupes:
+                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(sorted(dupes))}")
+        known = {p.id for p in self.producers}
+        for u in self.users:
+            unknown = set(u.producers) - known
+            if unknown:
+                raise ValueError(f"user {u.username!r} names unknown producers: {', '.join(sorted(unknown))}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, epoch: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(epoch, self.zone)
+
+
+class SwitchboardConfigError(Exception):
+    """The configuration file cannot be used; the message names the file and each problem."""
+
+
+def load_config(path: str | Path) -> SwitchboardConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise SwitchboardConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return SwitchboardConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{path}: {'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise SwitchboardConfigError("\n".join(lines)) from None

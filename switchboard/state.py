@@ -1,0 +1,204 @@
+"""The switchboard's shared state behind one interface: queues, calls, desk sessions, nonces, login failures.
+
+Live WebSocket connections belong to one process and stay in :mod:`switchboard.hub`; everything another
+instance behind a load balancer would need to see goes through :class:`State`. :class:`MemoryState` is the
+embedded default; a Redis implementation (sorted sets for queues, ``SET NX`` for taking a ticket and a
+nonce, key expiry for sessions) fits the same methods. Methods are ``async`` for that reason even though
+the memory implementation never waits — which also makes each of its methods atomic in one event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from etapiste.protocol import Language
+
+
+@dataclass
+class Ticket:
+    """A point waiting in a queue. Holds no personal data: the customer is only "someone at this point"."""
+
+    id: str
+    point: str
+    producer: str
+    queue: str
+    language: Language
+    since: float
+
+
+@dataclass
+class Call:
+    id: str
+    point: str
+    agent: str
+    """Participant id of the answering agent's desk connection."""
+    producer: str
+    queue: str
+    language: Language
+    started: float
+    interpreters: list[str] = field(default_factory=list)
+
+    @property
+    def participants(self) -> list[str]:
+        """In joining order: the point, the agent, then interpreters (earlier ones offer to later ones)."""
+        return [self.point, self.agent, *self.interpreters]
+
+
+@dataclass
+class Session:
+    token: str
+    username: str
+    expires: float
+
+
+@dataclass
+class Nonce:
+    """A Web eID challenge: single use, bound to one call and one request, dead after ``expires``."""
+
+    value: str
+    request: str
+    call: str
+    agent: str
+    expires: float
+
+
+@dataclass
+class Invite:
+    id: str
+    call: str
+    language: str | None
+    interpreters: list[str]
+
+
+class State(Protocol):
+    # queues
+    async def enqueue(self, ticket: Ticket) -> None: ...
+    async def take_ticket(self, ticket_id: str) -> Ticket | None:
+        """Remove and return the ticket; ``None`` when gone (two agents accepting: exactly one gets it)."""
+        ...
+    async def ticket_of_point(self, point: str) -> Ticket | None: ...
+    async def tickets(self, queue: str) -> list[Ticket]:
+        """Oldest first."""
+        ...
+    async def all_tickets(self) -> list[Ticket]: ...
+    # calls
+    async def put_call(self, call: Call) -> None: ...
+    async def get_call(self, call_id: str) -> Call | None: ...
+    async def drop_call(self, call_id: str) -> Call | None: ...
+    async def calls(self) -> list[Call]: ...
+    async def record_call_duration(self, queue: str, seconds: float) -> None: ...
+    async def average_call_s(self, queue: str) -> float | None: ...
+    # desk sessions
+    async def put_session(self, session: Session) -> None: ...
+    async def get_session(self, token: str) -> Session | None: ...
+    async def drop_session(self, token: str) -> None: ...
+    async def sessions(self) -> list[Session]: ...
+    # identity nonces
+    async def put_nonce(self, nonce: Nonce) -> None: ...
+    async def take_nonce(self, request: str) -> Nonce | None:
+        """Remove and return: a nonce can be used once, whatever the outcome."""
+        ...
+    async def drop_expired_nonces(self, now: float) -> None: ...
+    # interpreter invitations
+    async def put_invite(self, invite: Invite) -> None: ...
+    async def take_invite(self, invite_id: str) -> Invite | None: ...
+    async def invites(self) -> list[Invite]: ...
+    # login rate-limiting
+    async def login_failures(self, key: str, since: float) -> int: ...
+    async def add_login_failure(self, key: str, at: float) -> None: ...
+    async def clear_login_failures(self, key: str) -> None: ...
+
+
+class MemoryState:
+    """:class:`State` in this process's memory: the default for one switchboard instance."""
+
+    def __init__(self) -> None:
+        self._tickets: dict[str, Ticket] = {}
+        self._calls: dict[str, Call] = {}
+        self._durations: dict[str, list[float]] = {}
+        self._sessions: dict[str, Session] = {}
+        self._nonces: dict[str, Nonce] = {}
+        self._invites: dict[str, Invite] = {}
+        self._failures: dict[str, list[float]] = {}
+
+    async def enqueue(self, ticket: Ticket) -> None:
+        self._tickets[ticket.id] = ticket
+
+    async def take_ticket(self, ticket_id: str) -> Ticket | None:
+        return self._tickets.pop(ticket_id, None)
+
+    async def ticket_of_point(self, point: str) -> Ticket | None:
+        return next((t for t in self._tickets.values() if t.point == point), None)
+
+    async def tickets(self, queue: str) -> list[Ticket]:
+        return sorted((t for t in self._tickets.values() if t.queue == queue), key=lambda t: t.since)
+
+    async def all_tickets(self) -> list[Ticket]:
+        return sorted(self._tickets.values(), key=lambda t: t.since)
+
+    async def put_call(self, call: Call) -> None:
+        self._calls[call.id] = call
+
+    async def get_call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    async def drop_call(self, call_id: str) -> Call | None:
+        return self._calls.pop(call_id, None)
+
+    async def calls(self) -> list[Call]:
+        return list(self._calls.values())
+
+    async def record_call_duration(self, queue: str, seconds: float) -> None:
+        recent = self._durations.setdefault(queue, [])
+        recent.append(seconds)
+        del recent[:-20]
+
+    async def average_call_s(self, queue: str) -> float | None:
+        recent = self._durations.get(queue)
+        return sum(recent) / len(recent) if recent else None
+
+    async def put_session(self, session: Session) -> None:
+        self._sessions[session.token] = session
+
+    async def get_session(self, token: str) -> Session | None:
+        return self._sessions.get(token)
+
+    async def drop_session(self, token: str) -> None:
+        self._sessions.pop(token, None)
+
+    async def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    async def put_nonce(self, nonce: Nonce) -> None:
+        self._nonces[nonce.request] = nonce
+
+    async def take_nonce(self, request: str) -> Nonce | None:
+        return self._nonces.pop(request, None)
+
+    async def drop_expired_nonces(self, now: float) -> None:
+        for key in [k for k, n in self._nonces.items() if n.expires < now]:
+            del self._nonces[key]
+
+    async def put_invite(self, invite: Invite) -> None:
+        self._invites[invite.id] = invite
+
+    async def take_invite(self, invite_id: str) -> Invite | None:
+        return self._invites.pop(invite_id, None)
+
+    async def invites(self) -> list[Invite]:
+        return list(self._invites.values())
+
+    async def login_failures(self, key: str, since: float) -> int:
+        times = [t for t in self._failures.get(key, []) if t >= since]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return len(times)
+
+    async def add_login_failure(self, key: str, at: float) -> None:
+        self._failures.setdefault(key, []).append(at)
+
+    async def clear_login_failures(self, key: str) -> None:
+        self._failures.pop(key, None)

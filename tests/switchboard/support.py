@@ -1,0 +1,256 @@
+"""Shared pieces of the switchboard tests: a configuration with known secrets, a clock the test moves, the
+switchboard served on a free loopback port, and a signalling client that speaks :mod:`etapiste.protocol`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from pydantic import BaseModel
+
+from etapiste import protocol as p
+from switchboard.config import SwitchboardConfig
+from switchboard.credentials import hash_password, hash_point_credential
+from switchboard.hub import Hub
+from switchboard.identity import ProofValidator
+from switchboard.web import HUB, create_app
+
+#: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
+FAST_N = 1024
+PASSWORDS = {"anna": "anna-salasana-1", "bertil": "bertils-losen-2", "tulkki": "tulkin-sana-3", "ops": "ops-sana-44"}
+POINT_CREDENTIALS = {
+    "oulu-kirjasto": "oulu-credential-0123456789abcdef",
+    "kemi-kirjasto": "kemi-credential-0123456789abcdef",
+    "inari-kirjasto": "inari-credential-0123456789abcde",
+}
+ALWAYS = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+NAME = {"fi": "Kela", "sv": "FPA", "en": "Kela"}
+ORIGIN = "https://switchboard.test"
+
+
+def make_config(**overrides: Any) -> SwitchboardConfig:
+    doc: dict[str, Any] = {
+        "origin": ORIGIN,
+        "session_ttl_s": 3600,
+        "login": {"max_failures": 3, "window_s": 60, "lockout_s": 120},
+        "points": [
+            {"id": pid, "place": f"{pid.split('-')[0].title()} library", "credential_hash": hash_point_credential(c)}
+            for pid, c in POINT_CREDENTIALS.items()
+        ],
+        "producers": [
+            {
+                "id": "kela",
+                "name": NAME,
+                "queues": [
+                    {
+                        "id": "kela-general",
+                        "service_hours": {"weekly": ALWAYS},
+                        "timeout_s": 600,
+                        "average_call_s": 300,
+                    },
+                    {"id": "kela-closed", "service_hours": {"weekly": {}}},
+                ],
+            },
+            {
+                "id": "migri",
+                "name": {"fi": "Migri", "sv": "Migri", "en": "Migri"},
+                "queues": [{"id": "migri-general", "service_hours": {"weekly": ALWAYS}}],
+            },
+        ],
+        "users": [
+            {
+                "username": "anna",
+                "name": "Anna / Kela",
+                "role": "agent",
+                "producers": ["kela"],
+                "password_hash": hash_password(PASSWORDS["anna"], n=FAST_N),
+            },
+            {
+                "username": "bertil",
+                "name": "Bertil / Kela",
+                "role": "agent",
+                "producers": ["kela"],
+                "password_hash": hash_password(PASSWORDS["bertil"], n=FAST_N),
+            },
+            {
+                "username": "tulkki",
+                "name": "Tulkki Ar",
+                "role": "interpreter",
+                "languages": ["ar"],
+                "password_hash": hash_password(PASSWORDS["tulkki"], n=FAST_N),
+            },
+            {
+                "username": "ops",
+                "name": "Ops",
+                "role": "organiser",
+                "password_hash": hash_password(PASSWORDS["ops"], n=FAST_N),
+            },
+        ],
+    }
+    doc.update(overrides)
+    return SwitchboardConfig.model_validate(doc)
+
+
+@dataclass
+class Clock:
+    """Wall time that only moves when the test says so (expiry and timeouts without waiting)."""
+
+    now: float = 1_790_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Client:
+    """One signalling WebSocket; ``expect`` returns the next message of a type, keeping others for later."""
+
+    ws: aiohttp.ClientWebSocketResponse
+    backlog: list[Any] = field(default_factory=list)
+
+    async def send(self, message: BaseModel | dict[str, Any] | str) -> None:
+        if isinstance(message, BaseModel):
+            text = p.encode(message)
+        elif isinstance(message, dict):
+            text = json.dumps(message)
+        else:
+            text = message
+        await self.ws.send_str(text)
+
+    async def next(self, timeout: float = 5.0) -> Any:
+        if self.backlog:
+            return self.backlog.pop(0)
+        msg = await self.ws.receive(timeout=timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"socket closed ({msg.type.name})")
+        return p.parse_signal(msg.data)
+
+    async def expect(self, kind: str, timeout: float = 5.0) -> Any:
+        for i, m in enumerate(self.backlog):
+            if m.type == kind:
+                return self.backlog.pop(i)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            msg = await self.ws.receive(timeout=max(0.01, deadline - loop.time()))
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"socket closed ({msg.type.name}) while waiting for {kind}")
+            parsed = p.parse_signal(msg.data)
+            if parsed.type == kind:
+                return parsed
+            self.backlog.append(parsed)
+
+    def latest(self, kind: str) -> Any:
+        found = [m for m in self.backlog if m.type == kind]
+        return found[-1] if found else None
+
+    async def drain(self, wait: float = 0.05) -> None:
+        """Pull whatever has arrived into the backlog."""
+        while True:
+            try:
+                msg = await self.ws.receive(timeout=wait)
+            except TimeoutError:
+                return
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return
+            self.backlog.append(p.parse_signal(msg.data))
+
+    async def closed(self, timeout: float = 5.0) -> bool:
+        while True:
+            msg = await self.ws.receive(timeout=timeout)
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                return True
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self.backlog.append(p.parse_signal(msg.data))
+
+
+@dataclass
+class Switchboard:
+    server: TestServer
+    session: aiohttp.ClientSession
+    clock: Clock
+
+    @property
+    def hub(self) -> Hub:
+        return self.server.app[HUB]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def login(self, username: str, password: str | None = None) -> aiohttp.ClientSession:
+        """A fresh browser-like session (own cookie jar) logged in as ``username``."""
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with http.post(
+            f"{self.base}/api/login", json={"username": username, "password": password or PASSWORDS[username]}
+        ) as r:
+            assert r.status == 200, await r.text()
+        return http
+
+    async def desk(self, username: str) -> Client:
+        http = await self.login(username)
+        self._extra.append(http)
+        ws = await http.ws_connect(f"{self.base}/ws/desk")
+        client = Client(ws)
+        await client.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
+        await client.expect("welcome")
+        return client
+
+    async def point(self, point_id: str, credential: str | None = None) -> Client:
+        ws = await self.session.ws_connect(f"{self.base}/ws/point")
+        client = Client(ws)
+        await client.send(
+            p.PointHello(
+                protocol=p.PROTOCOL_VERSION, point=point_id, credential=credential or POINT_CREDENTIALS[point_id]
+            )
+        )
+        return client
+
+    def __post_init__(self) -> None:
+        self._extra: list[aiohttp.ClientSession] = []
+
+    async def aclose(self) -> None:
+        for http in self._extra:
+            await http.close()
+
+
+@asynccontextmanager
+async def serve(
+    config: SwitchboardConfig | None = None, validator: ProofValidator | None = None, clock: Clock | None = None
+) -> AsyncIterator[Switchboard]:
+    clock = clock or Clock()
+    app = create_app(config or make_config(), clock=clock, validator=validator, sweep_interval=None)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    session = aiohttp.ClientSession()
+    sb = Switchboard(server, session, clock)
+    try:
+        yield sb
+    finally:
+        await sb.aclose()
+        await session.close()
+        await server.close()
+
+
+async def start_call(
+    sb: Switchboard, point_id: str = "oulu-kirjasto", agent: str = "anna"
+) -> tuple[Client, Client, Any]:
+    """A point queued and answered by ``agent``; returns (point, desk, the point's call.start)."""
+    point = await sb.point(point_id)
+    await point.expect("welcome")
+    desk = await sb.desk(agent)
+    await point.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi"))
+    position = await point.expect("queue.position")
+    await desk.send(p.QueueAccept(ticket=position.ticket))
+    start = await point.expect("call.start")
+    await desk.expect("call.start")
+    return point, desk, start

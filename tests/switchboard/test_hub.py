@@ -1,0 +1,277 @@
+"""Queues, calls, interpreters and identity through the real switchboard, with points and desks speaking
+the wire protocol over WebSockets on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from etapiste import protocol as p
+from switchboard.identity import Holder, ProofRejected
+from tests.switchboard.support import serve, start_call
+
+KELA = {"producer": "kela", "queue": "kela-general"}
+
+
+async def test_customer_sees_position_and_estimate_and_agents_see_the_queue():
+    async with serve() as sb:
+        oulu, kemi = await sb.point("oulu-kirjasto"), await sb.point("kemi-kirjasto")
+        await oulu.expect("welcome")
+        await kemi.expect("welcome")
+        await oulu.send(p.QueueRequest(**KELA, language="sv"))
+        first = await oulu.expect("queue.position")
+        assert first.position == 1 and first.estimate_s is None and first.agents_online == 0
+        await kemi.send(p.QueueRequest(**KELA))
+        second = await kemi.expect("queue.position")
+        assert second.position == 2
+
+        desk = await sb.desk("anna")
+        snapshot = await desk.expect("queue.snapshot")
+        (general,) = [q for q in snapshot.queues if q.queue == "kela-general"]
+        assert [(e.point, e.place, e.language) for e in general.entries] == [
+            ("oulu-kirjasto", "Oulu library", "sv"),
+            ("kemi-kirjasto", "Kemi library", "fi"),
+        ]
+        assert {q.queue: q.open for q in snapshot.queues} == {"kela-general": True, "kela-closed": False}
+        # An agent coming online gives the waiting customers an estimate.
+        await oulu.drain()
+        assert oulu.latest("queue.position").estimate_s == 30
+        await kemi.drain()
+        assert kemi.latest("queue.position").estimate_s == 300
+
+
+async def test_cancel_leaves_the_queue_and_moves_the_others_up():
+    async with serve() as sb:
+        oulu, kemi = await sb.point("oulu-kirjasto"), await sb.point("kemi-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        await oulu.expect("queue.position")
+        await kemi.send(p.QueueRequest(**KELA))
+        assert (await kemi.expect("queue.position")).position == 2
+        await oulu.send(p.QueueCancel())
+        assert (await oulu.expect("queue.left")).reason == "cancelled"
+        assert (await kemi.expect("queue.position")).position == 1
+
+
+async def test_point_that_drops_leaves_the_queue_and_agents_see_it_go():
+    async with serve() as sb:
+        desk = await sb.desk("anna")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        await oulu.expect("queue.position")
+        while not any(q.entries for q in (await desk.expect("queue.snapshot")).queues):
+            pass
+        await oulu.ws.close()
+        while any(q.entries for q in (await desk.expect("queue.snapshot")).queues):
+            pass
+        assert await sb.hub.state.all_tickets() == []
+
+
+async def test_queue_timeout_tells_the_customer_nobody_could_answer():
+    async with serve() as sb:
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        await oulu.expect("queue.position")
+        sb.clock.advance(599)
+        await sb.hub.sweep()
+        sb.clock.advance(2)
+        await sb.hub.sweep()
+        assert (await oulu.expect("queue.left")).reason == "timeout"
+
+
+async def test_queue_outside_service_hours_refuses_and_unknown_queue_is_named():
+    async with serve() as sb:
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(producer="kela", queue="kela-closed", ref="q1"))
+        error = await oulu.expect("error")
+        assert (error.code, error.ref) == ("queue_closed", "q1")
+        await oulu.send(p.QueueRequest(producer="migri", queue="kela-general"))
+        assert (await oulu.expect("error")).code == "unknown_queue"
+
+
+async def test_first_agent_to_accept_gets_the_call_the_other_is_told_it_is_gone():
+    async with serve() as sb:
+        anna, bertil = await sb.desk("anna"), await sb.desk("bertil")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        ticket = (await oulu.expect("queue.position")).ticket
+        await anna.send(p.QueueAccept(ticket=ticket))
+        await bertil.send(p.QueueAccept(ticket=ticket, ref="late"))
+        start = await anna.expect("call.start")
+        error = await bertil.expect("error")
+        assert (error.code, error.ref) == ("ticket_gone", "late")
+        point_start = await oulu.expect("call.start")
+        assert point_start.call == start.call
+        # The point (earliest participant) offers; the agent waits for the offer.
+        assert point_start.offer_to == [start.you] and start.offer_to == []
+        assert [peer.role for peer in point_start.peers] == ["agent"]
+        assert point_start.peers[0].name == "Anna / Kela"
+
+
+async def test_offer_answer_and_ice_are_relayed_with_the_sender_as_peer():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        agent_id = start.offer_to[0]
+        await point.send(p.Offer(call=start.call, peer=agent_id, sdp="v=0 offer-sdp"))
+        offer = await desk.expect("signal.offer")
+        assert offer.sdp == "v=0 offer-sdp" and offer.peer == start.you
+        await desk.send(p.Answer(call=start.call, peer=offer.peer, sdp="v=0 answer-sdp"))
+        assert (await point.expect("signal.answer")).sdp == "v=0 answer-sdp"
+        await desk.send(p.Ice(call=start.call, peer=offer.peer, candidate="candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                              sdp_mid="0", sdp_mline_index=0))
+        ice = await point.expect("signal.ice")
+        assert ice.candidate.startswith("candidate:1") and ice.peer == agent_id
+
+
+async def test_signals_to_a_call_one_is_not_in_are_refused():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        kemi = await sb.point("kemi-kirjasto")
+        await kemi.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 intruder"))
+        assert (await kemi.expect("error")).code == "not_in_call"
+        await desk.drain()
+        assert desk.latest("signal.offer") is None
+
+
+async def test_hangup_ends_the_call_for_both_and_the_point_can_queue_again():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        await desk.send(p.Hangup(call=start.call))
+        ended = await point.expect("call.ended")
+        assert (ended.reason, ended.by) == ("hangup", "agent")
+        assert (await desk.expect("call.ended")).call == start.call
+        await point.send(p.QueueRequest(**KELA))
+        assert (await point.expect("queue.position")).position == 1
+
+
+async def test_point_dropping_ends_the_call_for_the_agent():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        await point.ws.close()
+        ended = await desk.expect("call.ended")
+        assert ended.reason == "point_gone"
+        assert await sb.hub.state.calls() == []
+
+
+async def test_message_its_role_may_not_send_is_refused():
+    async with serve() as sb:
+        point = await sb.point("oulu-kirjasto")
+        await point.send(p.QueueAccept(ticket="t-1", ref="x"))
+        error = await point.expect("error")
+        assert (error.code, error.ref) == ("not_allowed", "x")
+        desk = await sb.desk("anna")
+        await desk.send(p.QueueRequest(**KELA))
+        assert (await desk.expect("error")).code == "not_allowed"
+
+
+async def test_interpreter_joins_as_a_third_participant_and_everyone_connects_to_them():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        interpreter = await sb.desk("tulkki")
+        await desk.send(p.InterpreterInvite(call=start.call, language="so"))
+        assert (await desk.expect("error")).code == "no_interpreter"
+        await desk.send(p.InterpreterInvite(call=start.call, language="ar"))
+        invited = await interpreter.expect("interpreter.invited")
+        assert invited.agent == "Anna / Kela" and invited.language == "ar"
+        await interpreter.send(p.InterpreterAccept(invite=invited.invite))
+        istart = await interpreter.expect("call.start")
+        assert istart.offer_to == [] and {peer.role for peer in istart.peers} == {"point", "agent"}
+        for side in (point, desk):
+            joined = await side.expect("call.peer_joined")
+            assert joined.offer and joined.peer.id == istart.you and joined.peer.role == "interpreter"
+        await desk.send(p.Offer(call=start.call, peer=istart.you, sdp="v=0 agent-to-interpreter"))
+        assert (await interpreter.expect("signal.offer")).sdp == "v=0 agent-to-interpreter"
+        # The interpreter leaving does not end the customer's call.
+        await interpreter.send(p.Hangup(call=start.call))
+        assert (await point.expect("call.peer_left")).peer == istart.you
+        assert await sb.hub.state.get_call(start.call) is not None
+
+
+def _token(signature: str = "c2lnbmF0dXJl" * 8) -> p.WebEidToken:
+    return p.WebEidToken(unverifiedCertificate="MII" + "A" * 200, algorithm="ES384", signature=signature,
+                         format="web-eid:1.0", appVersion="etapiste")
+
+
+class _RecordingValidator:
+    """Stands in for drivers.proof in these flow tests: accepts the token whose signature names the nonce."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, token: p.WebEidToken, nonce: str, origin: str, now: float) -> Holder:
+        self.calls.append((nonce, origin))
+        if token.signature != "c2lnbmF0dXJl" * 8:
+            raise ProofRejected("invalid_signature", "the signature does not match")
+        return Holder(given_name="SPECIMEN-ANNA", surname="MEIKÄLÄINEN", satu="999020016")
+
+
+async def test_identify_issues_a_single_use_nonce_and_shows_the_agent_the_verified_holder(caplog):
+    validator = _RecordingValidator()
+    async with serve(validator=validator) as sb:
+        point, desk, start = await start_call(sb)
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        assert request.origin == "https://switchboard.test" and len(request.nonce) == 44
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
+        result = await desk.expect("identity.result")
+        assert result.ok and (result.given_name, result.surname, result.satu) == (
+            "SPECIMEN-ANNA", "MEIKÄLÄINEN", "999020016")
+        told = await point.expect("identity.result")
+        assert told.ok and told.satu is None and told.given_name is None
+        assert validator.calls == [(request.nonce, "https://switchboard.test")]
+        # The same request again: the nonce was used up.
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
+        again = await desk.expect("identity.result")
+        assert not again.ok and again.reason == "nonce_reused"
+    assert "999020016" not in caplog.text and "MEIKÄLÄINEN" not in caplog.text
+
+
+async def test_identify_fails_clearly_when_the_proof_is_late_or_invalid():
+    async with serve(validator=_RecordingValidator()) as sb:
+        point, desk, start = await start_call(sb)
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        sb.clock.advance(p.NONCE_TTL_S + 1)
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
+        assert (await desk.expect("identity.result")).reason == "nonce_expired"
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token("YmFk" * 12)))
+        result = await desk.expect("identity.result")
+        assert not result.ok and result.reason == "invalid_signature" and result.satu is None
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        await point.send(p.IdentityAbort(call=start.call, request=request.request, reason="pin_blocked"))
+        assert (await desk.expect("identity.result")).reason == "pin_blocked"
+
+
+@pytest.mark.parametrize("who", ["point", "interpreter"])
+async def test_only_the_answering_agent_can_ask_for_identification(who):
+    async with serve(validator=_RecordingValidator()) as sb:
+        point, desk, start = await start_call(sb)
+        if who == "point":
+            await point.send(p.IdentityStart(call=start.call))
+            assert (await point.expect("error")).code == "not_allowed"
+        else:
+            interpreter = await sb.desk("tulkki")
+            await interpreter.send(p.IdentityStart(call=start.call))
+            assert (await interpreter.expect("error")).code == "not_allowed"
+
+
+async def test_organiser_overview_shows_counts_but_no_personal_data():
+    async with serve(validator=_RecordingValidator()) as sb:
+        point, desk, start = await start_call(sb)
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
+        await desk.expect("identity.result")
+        kemi = await sb.point("kemi-kirjasto")
+        await kemi.send(p.QueueRequest(**KELA))
+        await kemi.expect("queue.position")
+        overview = await sb.hub.overview()
+        states = {pt["point"]: pt["state"] for pt in overview["points"]}
+        assert states == {"oulu-kirjasto": "in_call", "kemi-kirjasto": "queued", "inari-kirjasto": "offline"}
+        general = next(q for q in overview["queues"] if q["queue"] == "kela-general")
+        assert (general["waiting"], general["agents_online"], general["agents_in_call"]) == (1, 1, 1)
+        assert len(overview["calls"]) == 1 and overview["calls"][0]["participants"] == 2
+        text = repr(overview)
+        for personal in ("999020016", "SPECIMEN", "MEIKÄLÄINEN", "Anna"):
+            assert personal not in text
