@@ -161,7 +161,5 @@ def load_config(path: str | Path) -> SwitchboardConfig:
     try:
         return SwitchboardConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"{path}: {'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in exc.errors()
-        ]
+        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in exc.errors()]
         raise SwitchboardConfigError("\n".join(lines)) from None

@@ -63,9 +63,7 @@ def proof_validator(trusted_ca_files: list[str]) -> ProofValidator:
     def validate(token: WebEidToken, nonce: str, origin: str, now: float) -> Holder:
         when = dt.datetime.fromtimestamp(now, dt.UTC)
         try:
-            result = proof.validate_token(
-                token.model_dump(), nonce=nonce, origin=origin, trusted_cas=cas, now=when
-            )
+            result = proof.validate_token(token.model_dump(), nonce=nonce, origin=origin, trusted_cas=cas, now=when)
         except proof.ProofError as exc:
             raise ProofRejected(getattr(exc, "code", "invalid_token"), str(exc)) from None
         return Holder(given_name=result.given_name, surname=result.surname, satu=result.satu)

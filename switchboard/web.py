@@ -321,6 +321,4 @@ def default_validator(config: SwitchboardConfig) -> ProofValidator | None:
 
 def run(config: SwitchboardConfig, **kwargs: Any) -> None:
     app = create_app(config, validator=default_validator(config), **kwargs)
-    web.run_app(
-        app, host=config.listen_host, port=config.listen_port, ssl_context=ssl_context(config), print=None
-    )
+    web.run_app(app, host=config.listen_host, port=config.listen_port, ssl_context=ssl_context(config), print=None)

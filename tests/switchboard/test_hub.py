@@ -115,15 +115,22 @@ async def test_offer_answer_and_ice_are_relayed_with_the_sender_as_peer():
         assert offer.sdp == "v=0 offer-sdp" and offer.peer == start.you
         await desk.send(p.Answer(call=start.call, peer=offer.peer, sdp="v=0 answer-sdp"))
         assert (await point.expect("signal.answer")).sdp == "v=0 answer-sdp"
-        await desk.send(p.Ice(call=start.call, peer=offer.peer, candidate="candidate:1 1 udp 1 127.0.0.1 9 typ host",
-                              sdp_mid="0", sdp_mline_index=0))
+        await desk.send(
+            p.Ice(
+                call=start.call,
+                peer=offer.peer,
+                candidate="candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                sdp_mid="0",
+                sdp_mline_index=0,
+            )
+        )
         ice = await point.expect("signal.ice")
         assert ice.candidate.startswith("candidate:1") and ice.peer == agent_id
 
 
 async def test_signals_to_a_call_one_is_not_in_are_refused():
     async with serve() as sb:
-        point, desk, start = await start_call(sb)
+        _point, desk, start = await start_call(sb)
         kemi = await sb.point("kemi-kirjasto")
         await kemi.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 intruder"))
         assert (await kemi.expect("error")).code == "not_in_call"
@@ -144,7 +151,7 @@ async def test_hangup_ends_the_call_for_both_and_the_point_can_queue_again():
 
 async def test_point_dropping_ends_the_call_for_the_agent():
     async with serve() as sb:
-        point, desk, start = await start_call(sb)
+        point, desk, _start = await start_call(sb)
         await point.ws.close()
         ended = await desk.expect("call.ended")
         assert ended.reason == "point_gone"
@@ -186,8 +193,13 @@ async def test_interpreter_joins_as_a_third_participant_and_everyone_connects_to
 
 
 def _token(signature: str = "c2lnbmF0dXJl" * 8) -> p.WebEidToken:
-    return p.WebEidToken(unverifiedCertificate="MII" + "A" * 200, algorithm="ES384", signature=signature,
-                         format="web-eid:1.0", appVersion="etapiste")
+    return p.WebEidToken(
+        unverifiedCertificate="MII" + "A" * 200,
+        algorithm="ES384",
+        signature=signature,
+        format="web-eid:1.0",
+        appVersion="etapiste",
+    )
 
 
 class _RecordingValidator:
@@ -213,7 +225,10 @@ async def test_identify_issues_a_single_use_nonce_and_shows_the_agent_the_verifi
         await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
         result = await desk.expect("identity.result")
         assert result.ok and (result.given_name, result.surname, result.satu) == (
-            "SPECIMEN-ANNA", "MEIKÄLÄINEN", "999020016")
+            "SPECIMEN-ANNA",
+            "MEIKÄLÄINEN",
+            "999020016",
+        )
         told = await point.expect("identity.result")
         assert told.ok and told.satu is None and told.given_name is None
         assert validator.calls == [(request.nonce, "https://switchboard.test")]
@@ -246,7 +261,7 @@ async def test_identify_fails_clearly_when_the_proof_is_late_or_invalid():
 @pytest.mark.parametrize("who", ["point", "interpreter"])
 async def test_only_the_answering_agent_can_ask_for_identification(who):
     async with serve(validator=_RecordingValidator()) as sb:
-        point, desk, start = await start_call(sb)
+        point, _desk, start = await start_call(sb)
         if who == "point":
             await point.send(p.IdentityStart(call=start.call))
             assert (await point.expect("error")).code == "not_allowed"

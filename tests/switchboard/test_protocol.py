@@ -21,14 +21,24 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES: list[p.BaseModel] = [
     p.PointHello(protocol=1, point="oulu-kirjasto", credential="c" * 43, software="etapiste 0.1"),
     p.DeskHello(protocol=1),
-    p.Welcome(role="agent", you="desk-1", ice_servers=[p.IceServer(urls=["turn:t:3478"], username="1:a", credential="x")]),
+    p.Welcome(
+        role="agent", you="desk-1", ice_servers=[p.IceServer(urls=["turn:t:3478"], username="1:a", credential="x")]
+    ),
     p.Error(code="malformed", message="bad", ref="r1"),
     p.QueueRequest(producer="kela", queue="kela-general", language="sv"),
     p.QueuePosition(ticket="t-1", position=2, estimate_s=60, agents_online=3),
     p.QueueCancel(),
     p.QueueLeft(ticket="t-1", reason="timeout"),
-    p.QueueSnapshot(queues=[p.QueueView(queue="q", producer="kela", open=True,
-                                        entries=[p.QueueEntry(ticket="t-1", point="pt", language="fi", waited_s=3)])]),
+    p.QueueSnapshot(
+        queues=[
+            p.QueueView(
+                queue="q",
+                producer="kela",
+                open=True,
+                entries=[p.QueueEntry(ticket="t-1", point="pt", language="fi", waited_s=3)],
+            )
+        ]
+    ),
     p.QueueAccept(ticket="t-1"),
     p.CallStart(call="c-1", you="point-x", peers=[p.Peer(id="desk-1", role="agent", name="Anna")], offer_to=["desk-1"]),
     p.PeerJoined(call="c-1", peer=p.Peer(id="desk-2", role="interpreter"), offer=True),
@@ -45,8 +55,13 @@ SAMPLES: list[p.BaseModel] = [
     p.InterpreterInviteGone(invite="i-1"),
     p.IdentityStart(call="c-1"),
     p.IdentityRequest(call="c-1", request="r-1", nonce="n" * 44, origin="https://sb.example"),
-    p.IdentityProof(call="c-1", request="r-1", token=p.WebEidToken(
-        unverifiedCertificate="M" * 120, algorithm="ES384", signature="s" * 128, format="web-eid:1.0")),
+    p.IdentityProof(
+        call="c-1",
+        request="r-1",
+        token=p.WebEidToken(
+            unverifiedCertificate="M" * 120, algorithm="ES384", signature="s" * 128, format="web-eid:1.0"
+        ),
+    ),
     p.IdentityAbort(call="c-1", request="r-1", reason="cancelled"),
     p.IdentityResult(call="c-1", request="r-1", ok=True, given_name="A", surname="B", satu="999020016"),
 ]
@@ -127,8 +142,25 @@ json_values = st.recursive(
 )
 message_like = st.fixed_dictionaries(
     {"type": st.sampled_from(sorted(p.SIGNAL_TYPES | p.DATA_TYPES | {"", "hello"}))},
-    optional={k: json_values for k in ("ref", "call", "peer", "sdp", "ticket", "producer", "queue", "token",
-                                       "request", "nonce", "protocol", "point", "credential", "candidate")},
+    optional={
+        k: json_values
+        for k in (
+            "ref",
+            "call",
+            "peer",
+            "sdp",
+            "ticket",
+            "producer",
+            "queue",
+            "token",
+            "request",
+            "nonce",
+            "protocol",
+            "point",
+            "credential",
+            "candidate",
+        )
+    },
 )
 
 
@@ -177,8 +209,10 @@ def live() -> Iterator[tuple[_LoopThread, dict]]:
     runner.stop()
 
 
-@given(frame=st.one_of(json_values.map(json.dumps), message_like.map(json.dumps), st.text(max_size=100)),
-       side=st.sampled_from(["point", "desk"]))
+@given(
+    frame=st.one_of(json_values.map(json.dumps), message_like.map(json.dumps), st.text(max_size=100)),
+    side=st.sampled_from(["point", "desk"]),
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_switchboard_survives_fuzzed_frames_and_answers_each_bad_one_with_an_error(live, frame, side):
     runner, conns = live

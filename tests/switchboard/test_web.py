@@ -34,9 +34,8 @@ async def test_repeated_wrong_passwords_lock_the_name_until_the_lockout_passes()
 
 
 async def test_malformed_login_gets_a_clear_error():
-    async with serve() as sb:
-        async with sb.session.post(f"{sb.base}/api/login", data=b"{not json") as r:
-            assert r.status == 400 and (await r.json())["error"] == "malformed"
+    async with serve() as sb, sb.session.post(f"{sb.base}/api/login", data=b"{not json") as r:
+        assert r.status == 400 and (await r.json())["error"] == "malformed"
 
 
 async def test_expired_session_closes_the_desk_and_asks_for_login_again():
@@ -107,8 +106,9 @@ async def test_unknown_point_and_wrong_protocol_version_are_refused():
         stranger = await sb.point("kemi-kirjasto", credential="x" * 32)
         assert (await stranger.next()).code == "unauthorised"
         ws = await sb.session.ws_connect(f"{sb.base}/ws/point")
-        await ws.send_str(p.encode(p.PointHello(protocol=99, point="kemi-kirjasto",
-                                                credential=POINT_CREDENTIALS["kemi-kirjasto"])))
+        await ws.send_str(
+            p.encode(p.PointHello(protocol=99, point="kemi-kirjasto", credential=POINT_CREDENTIALS["kemi-kirjasto"]))
+        )
         assert p.parse_signal((await ws.receive()).data).code == "unsupported_version"
 
 
