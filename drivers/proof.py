@@ -1,0 +1,446 @@
+"""The identity proof: a Web eID 1.0 authentication token, how it is built and how it is validated.
+
+Pure Python on ``cryptography`` only (no PC/SC): the kiosk builds tokens with it and the switchboard
+validates them with it.
+
+The token (JSON) is ``{"unverifiedCertificate", "algorithm", "signature", "format": "web-eid:1.0",
+"appVersion"}`` with the DER certificate and the signature in standard Base64. The card signs
+``H(origin) ‖ H(nonce)`` where H is the algorithm's hash; ECDSA signatures are raw ``r ‖ s``. This is the
+format the Web eID app produces, so tokens from real FINEID cards through Web eID validate here, and ours
+validate with the Web eID validation libraries (Java, .NET, PHP).
+
+Validation (``ProofValidator.validate``) checks, in order, and stops at the first failure with a precise
+``ProofInvalid.reason``: size, JSON shape, format, algorithm, the nonce (single use, TTL), certificate
+validity at the injected clock's time, key usage (digitalSignature; clientAuth when an EKU is present),
+the chain to a configured trusted CA, the algorithm against the key, and the signature (RSASSA-PSS with
+the JOSE salt length, the hash's size). The nonce is used up by the first well-formed attempt, successful
+or not, so no token can be tried twice against it (the agent simply asks again).
+
+FINEID certificates encode ``BasicConstraints`` with an explicit ``cA FALSE``, which ``cryptography``
+refuses on ``cert.extensions``; extensions are therefore read with the small DER reader below.
+Revocation (OCSP) is not checked: it needs DVV's responder on the network (a later addition).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.x509.oid import NameOID
+
+FORMAT = "web-eid:1.0"
+APP_VERSION = "etapiste/0.1.0"
+TOKEN_MIN, TOKEN_MAX = 100, 10_000
+NONCE_TTL = dt.timedelta(minutes=5)
+NONCE_MIN, NONCE_MAX = 44, 128
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A JOSE signature algorithm as Web eID uses it."""
+
+    name: str
+    kind: str  # "ES", "PS" or "RS"
+    hash: type[hashes.HashAlgorithm]
+
+    def new_hash(self) -> hashes.HashAlgorithm:
+        return self.hash()
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    f"{kind}{bits}": Algorithm(f"{kind}{bits}", kind, h)
+    for kind in ("ES", "PS", "RS")
+    for bits, h in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
+}
+EC_CURVE_FOR = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+
+
+def algorithm_for_key(public_key: object) -> Algorithm:
+    """The algorithm a FINEID authentication key signs with: PS256 for RSA (v3), ES256/384/512 by curve."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return ALGORITHMS["PS256"]
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        for name, curve in EC_CURVE_FOR.items():
+            if public_key.curve.name == curve:
+                return ALGORITHMS[name]
+    raise ValueError(f"no Web eID algorithm for a {type(public_key).__name__} key")
+
+
+def check_origin(origin: str) -> str:
+    """An origin as Web eID signs it: ``https://host[:port]``, no path, no trailing slash."""
+    parts = urlsplit(origin)
+    if (
+        parts.scheme != "https" or not parts.hostname or parts.path or parts.query or parts.fragment
+        or parts.username or parts.password or origin != origin.strip()
+    ):
+        raise ValueError(f"not an https origin (https://host[:port], no path): {origin!r}")
+    return origin
+
+
+def check_nonce(nonce: str) -> str:
+    if not isinstance(nonce, str) or not NONCE_MIN <= len(nonce) <= NONCE_MAX or not nonce.isascii():
+        raise ValueError(f"a nonce is {NONCE_MIN}–{NONCE_MAX} ASCII characters")
+    return nonce
+
+
+def signed_data(origin: str, nonce: str, algorithm: Algorithm) -> bytes:
+    """What the card signs: H(origin) ‖ H(nonce), each as UTF-8."""
+
+    def digest(text: str) -> bytes:
+        h = hashes.Hash(algorithm.new_hash())
+        h.update(text.encode("utf-8"))
+        return h.finalize()
+
+    return digest(origin) + digest(nonce)
+
+
+def digest_to_sign(origin: str, nonce: str, algorithm: Algorithm) -> bytes:
+    """The hash handed to the card (it signs a host-computed hash): H(H(origin) ‖ H(nonce))."""
+    h = hashes.Hash(algorithm.new_hash())
+    h.update(signed_data(origin, nonce, algorithm))
+    return h.finalize()
+
+
+@dataclass(frozen=True)
+class AuthToken:
+    """A Web eID 1.0 authentication token."""
+
+    certificate: bytes  # DER
+    algorithm: str
+    signature: bytes  # raw r‖s for ECDSA
+    format: str = FORMAT
+    app_version: str = APP_VERSION
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "unverifiedCertificate": base64.b64encode(self.certificate).decode("ascii"),
+            "algorithm": self.algorithm,
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+            "format": self.format,
+            "appVersion": self.app_version,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+# -- the holder --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Holder:
+    """Who the certificate names. SATU is the electronic identification number (not the HETU)."""
+
+    given_name: str
+    surname: str
+    satu: str
+    not_after: dt.datetime
+
+    def to_dict(self) -> dict[str, str]:
+        return {"given_name": self.given_name, "surname": self.surname, "satu": self.satu}
+
+
+def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
+    values = name.get_attributes_for_oid(oid)
+    if not values:
+        return ""
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def holder_of(cert: x509.Certificate) -> Holder:
+    subject = cert.subject
+    return Holder(
+        given_name=_attr(subject, NameOID.GIVEN_NAME),
+        surname=_attr(subject, NameOID.SURNAME),
+        satu=_attr(subject, NameOID.SERIAL_NUMBER),
+        not_after=cert.not_valid_after_utc,
+    )
+
+
+# -- a small DER reader for certificate extensions ----------------------------------------------------------
+def _der_items(data: bytes) -> list[tuple[int, bytes]]:
+    """The (tag, content) items of a DER sequence's content. Single-byte tags are all X.509 needs here."""
+    items: list[tuple[int, bytes]] = []
+    i = 0
+    while i < len(data):
+        if i + 2 > len(data):
+            raise ValueError("truncated DER")
+        tag = data[i]
+        length = data[i + 1]
+        i += 2
+        if length & 0x80:
+            n = length & 0x7F
+            if n == 0 or n > 4 or i + n > len(data):
+                raise ValueError("bad DER length")
+            length = int.from_bytes(data[i : i + n], "big")
+            i += n
+        if i + length > len(data):
+            raise ValueError("truncated DER")
+        items.append((tag, data[i : i + length]))
+        i += length
+    return items
+
+
+def _oid(content: bytes) -> str:
+    if not content:
+        raise ValueError("empty OID")
+    first = content[0]
+    parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    value = 0
+    for b in content[1:]:
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(map(str, parts))
+
+
+@dataclass(frozen=True)
+class Extensions:
+    key_usage: frozenset[str] | None  # None: no KeyUsage extension
+    extended_key_usage: frozenset[str] | None
+    is_ca: bool
+
+
+KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+                  "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
+OID_KEY_USAGE, OID_EKU, OID_BASIC_CONSTRAINTS = "2.5.29.15", "2.5.29.37", "2.5.29.19"
+OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+
+
+def read_extensions(cert: x509.Certificate) -> Extensions:
+    """KeyUsage, ExtendedKeyUsage and BasicConstraints, read leniently from the TBS certificate."""
+    (tag, tbs), *_ = _der_items(cert.tbs_certificate_bytes)
+    if tag != 0x30:
+        raise ValueError("TBSCertificate is not a SEQUENCE")
+    ext_block = next((content for t, content in _der_items(tbs) if t == 0xA3), None)
+    key_usage = eku = None
+    is_ca = False
+    if ext_block is not None:
+        ((seq_tag, seq),) = _der_items(ext_block)
+        for ext_tag, ext in _der_items(seq):
+            if seq_tag != 0x30 or ext_tag != 0x30:
+                raise ValueError("malformed extensions")
+            fields = _der_items(ext)
+            oid = _oid(fields[0][1])
+            value = fields[-1][1]  # extnValue OCTET STRING (after an optional critical BOOLEAN)
+            if oid == OID_KEY_USAGE:
+                ((_, bits),) = _der_items(value)
+                flags = int.from_bytes(bits[1:3].ljust(2, b"\x00"), "big")
+                key_usage = frozenset(n for i, n in enumerate(KEY_USAGE_BITS) if flags & (0x8000 >> i))
+            elif oid == OID_EKU:
+                ((_, oids),) = _der_items(value)
+                eku = frozenset(_oid(c) for _, c in _der_items(oids))
+            elif oid == OID_BASIC_CONSTRAINTS:
+                ((_, bc),) = _der_items(value)
+                inner = _der_items(bc)
+                is_ca = bool(inner and inner[0][0] == 0x01 and inner[0][1] not in (b"", b"\x00"))
+    return Extensions(key_usage, eku, is_ca)
+
+
+# -- nonces -------------------------------------------------------------------------------------------------
+class NonceStore:
+    """Challenge nonces: issued with a TTL, each good for exactly one validation attempt. Thread-safe."""
+
+    def __init__(self, ttl: dt.timedelta = NONCE_TTL, clock: Clock = utc_now) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._live: dict[str, dt.datetime] = {}  # nonce → expiry
+        self._used: dict[str, dt.datetime] = {}  # spent nonces, kept until expiry to say "already used"
+
+    def issue(self) -> str:
+        """A fresh nonce: 32 random bytes in Base64 (44 characters)."""
+        nonce = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        self.add(nonce)
+        return nonce
+
+    def add(self, nonce: str, issued_at: dt.datetime | None = None) -> None:
+        """Register a nonce issued elsewhere (e.g. given on the command line)."""
+        check_nonce(nonce)
+        with self._lock:
+            self._live[nonce] = (issued_at or self.clock()) + self.ttl
+
+    def consume(self, nonce: str) -> None:
+        """Use the nonce up; ``ProofInvalid`` if it was never issued, is used already or has expired."""
+        now = self.clock()
+        with self._lock:
+            for store in (self._live, self._used):
+                for key in [k for k, expiry in store.items() if expiry + self.ttl < now]:
+                    del store[key]
+            expiry = self._live.pop(nonce, None)
+            if expiry is None:
+                if nonce in self._used:
+                    raise ProofInvalid("nonce-used", "this nonce has been used already (replayed token?)")
+                raise ProofInvalid("nonce-unknown", "this nonce was not issued here (or long expired)")
+            self._used[nonce] = expiry
+        if now > expiry:
+            raise ProofInvalid("nonce-expired", f"the nonce expired (it is valid for {self.ttl})")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+
+# -- validation ---------------------------------------------------------------------------------------------
+class ProofInvalid(Exception):
+    """A token was refused. ``reason`` is a stable code (for the desk and logs), ``message`` says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+def load_trusted(pems: Iterable[bytes]) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for pem in pems:
+        certs.extend(x509.load_pem_x509_certificates(pem))
+    return certs
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProofInvalid(f"{what}-malformed", f"{what} is not standard Base64") from None
+
+
+class ProofValidator:
+    """Validates Web eID 1.0 tokens for one site ``origin`` against ``trusted`` CA certificates."""
+
+    def __init__(
+        self,
+        origin: str,
+        trusted: Iterable[x509.Certificate],
+        nonces: NonceStore,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.origin = check_origin(origin)
+        self.trusted = list(trusted)
+        if not self.trusted:
+            raise ValueError("at least one trusted CA certificate is needed")
+        self.nonces = nonces
+        self.clock = clock
+
+    def validate(self, token: str | bytes, nonce: str) -> Holder:
+        """The verified holder, or ``ProofInvalid`` with the precise reason."""
+        raw = token.encode("utf-8") if isinstance(token, str) else token
+        if not TOKEN_MIN <= len(raw) <= TOKEN_MAX:
+            raise ProofInvalid("token-size", f"a token is {TOKEN_MIN}–{TOKEN_MAX} bytes, this one {len(raw)}")
+        fields = self._parse(raw)
+        if not fields["format"].startswith("web-eid:1"):
+            raise ProofInvalid("token-format", f"unsupported format {fields['format'][:40]!r}")
+        algorithm = ALGORITHMS.get(fields["algorithm"])
+        if algorithm is None:
+            raise ProofInvalid("algorithm-unsupported", f"unsupported algorithm {fields['algorithm'][:20]!r}")
+        try:
+            cert = x509.load_der_x509_certificate(_b64(fields["unverifiedCertificate"], "certificate"))
+        except ValueError as exc:
+            if isinstance(exc, ProofInvalid):
+                raise
+            raise ProofInvalid("certificate-malformed", "the certificate is not valid DER X.509") from None
+        signature = _b64(fields["signature"], "signature")
+
+        self.nonces.consume(nonce)
+        now = self.clock()
+        self._check_validity(cert, now, "certificate")
+        self._check_purpose(cert)
+        self._check_chain(cert, now)
+        self._check_signature(cert, algorithm, signature, nonce)
+        return holder_of(cert)
+
+    @staticmethod
+    def _parse(raw: bytes) -> dict[str, str]:
+        try:
+            data: Any = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ProofInvalid("token-malformed", "the token is not JSON") from None
+        if not isinstance(data, dict):
+            raise ProofInvalid("token-malformed", "the token is not a JSON object")
+        fields: dict[str, str] = {}
+        for key in ("unverifiedCertificate", "algorithm", "signature", "format"):
+            value = data.get(key)
+            if not isinstance(value, str) or not value:
+                raise ProofInvalid("token-malformed", f"the token has no {key} string")
+            fields[key] = value
+        return fields
+
+    @staticmethod
+    def _check_validity(cert: x509.Certificate, now: dt.datetime, what: str) -> None:
+        if now < cert.not_valid_before_utc:
+            raise ProofInvalid(f"{what}-not-yet-valid", f"the {what} is valid from {cert.not_valid_before_utc}")
+        if now > cert.not_valid_after_utc:
+            raise ProofInvalid(f"{what}-expired", f"the {what} expired on {cert.not_valid_after_utc}")
+
+    @staticmethod
+    def _check_purpose(cert: x509.Certificate) -> None:
+        try:
+            ext = read_extensions(cert)
+        except (ValueError, IndexError):
+            raise ProofInvalid("certificate-malformed", "the certificate's extensions cannot be read") from None
+        if ext.key_usage is None or "digitalSignature" not in ext.key_usage:
+            raise ProofInvalid("certificate-key-usage", "the certificate's key is not for digital signatures")
+        if ext.extended_key_usage is not None and OID_CLIENT_AUTH not in ext.extended_key_usage:
+            raise ProofInvalid("certificate-purpose", "the certificate is not for client authentication")
+        if ext.is_ca:
+            raise ProofInvalid("certificate-purpose", "a CA certificate cannot authenticate a person")
+
+    def _check_chain(self, cert: x509.Certificate, now: dt.datetime) -> None:
+        for ca in self.trusted:
+            if ca.subject != cert.issuer:
+                continue
+            try:
+                cert.verify_directly_issued_by(ca)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            self._check_validity(ca, now, "issuer")
+            ca_ext = read_extensions(ca)
+            if not ca_ext.is_ca or (ca_ext.key_usage is not None and "keyCertSign" not in ca_ext.key_usage):
+                continue
+            return
+        raise ProofInvalid("certificate-untrusted", "the certificate was not issued by a trusted CA")
+
+    def _check_signature(self, cert: x509.Certificate, algorithm: Algorithm, signature: bytes, nonce: str) -> None:
+        key = cert.public_key()
+        data = signed_data(self.origin, nonce, algorithm)
+        try:
+            if algorithm.kind == "ES":
+                if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != EC_CURVE_FOR[algorithm.name]:
+                    raise ProofInvalid("algorithm-mismatch", f"{algorithm.name} does not fit the certificate's key")
+                size = (key.curve.key_size + 7) // 8
+                if len(signature) != 2 * size:
+                    raise ProofInvalid("signature-malformed", f"an {algorithm.name} signature is {2 * size} bytes")
+                r = int.from_bytes(signature[:size], "big")
+                s = int.from_bytes(signature[size:], "big")
+                key.verify(utils.encode_dss_signature(r, s), data, ec.ECDSA(algorithm.new_hash()))
+            else:
+                if not isinstance(key, rsa.RSAPublicKey):
+                    raise ProofInvalid("algorithm-mismatch", f"{algorithm.name} does not fit the certificate's key")
+                pad: padding.AsymmetricPadding = (
+                    padding.PSS(mgf=padding.MGF1(algorithm.new_hash()), salt_length=algorithm.new_hash().digest_size)
+                    if algorithm.kind == "PS" else padding.PKCS1v15()
+                )
+                key.verify(signature, data, pad, algorithm.new_hash())
+        except InvalidSignature:
+            raise ProofInvalid(
+                "signature-invalid",
+                "the signature does not match this origin and nonce (wrong origin, another nonce, or altered)",
+            ) from None
