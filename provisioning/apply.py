@@ -146,6 +146,8 @@ class Applier:
     # ---- recovery
     async def recover(self) -> Outcome | None:
         """Undo an apply a killed agent left in flight: restore the last-known-good configuration."""
+        for stale in self.dir.glob(".*.tmp"):  # a write killed before its rename
+            stale.unlink(missing_ok=True)
         pending = self._read_json("pending.json")
         if pending is None:
             return None
@@ -167,7 +169,7 @@ class Applier:
             signed = lkg["bundle"]["signed"]
             version = int(lkg["version"])
             data = render_config(version, str(lkg.get("keyid", "?")), str(signed["expires"]), signed["config"])
-            atomic_write(self.config_path, data)
+            atomic_write(self.config_path, data, mode=0o640)
         if reload:
             with contextlib.suppress(ConnectionError):  # the kiosk reads point.yaml when it starts
                 await self.kiosk.reload(version, self.config_path)
@@ -206,7 +208,7 @@ class Applier:
         self._write_json("pending.json", {"version": bundle.version, "previous": applied})
         self._step("pending-marked")
         data = _render(bundle)
-        atomic_write(self.config_path, data, before_rename=lambda: self._step("temp-written"))
+        atomic_write(self.config_path, data, mode=0o640, before_rename=lambda: self._step("temp-written"))
         self._step("renamed")
         ok, reason = await self._reload_and_wait(bundle.version)
         if ok:
