@@ -299,10 +299,8 @@ enable_units() {
     if [ "$live" = yes ]; then
         systemctl daemon-reload
         systemctl enable --quiet "${ENABLED[@]}"
-        systemctl set-default --quiet graphical.target
     else
         systemctl --root="$root" enable --quiet "${ENABLED[@]}"
-        systemctl --root="$root" set-default --quiet graphical.target
     fi
     after=$(find "$R/etc/systemd/system" -type l -printf '%p %l\n' 2>/dev/null | sort)
     [ "$before" = "$after" ] || { say "enabled ${ENABLED[*]}"; changed=$((changed + 1)); }
@@ -376,6 +374,8 @@ do_uninstall() {
             if [ "$live" = yes ]; then groupdel "$u"; else groupdel --root "$root" "$u"; fi
         fi
     done
+    # Directories only this installation needed (on a fresh Debian 12 they did not exist).
+    rmdir "$R/etc/sysusers.d" "$R/etc/systemd/system/graphical.target.wants" 2>/dev/null || true
     live_run systemctl daemon-reload
     live_run udevadm control --reload
     live_run systemctl try-restart cups.service

@@ -1,0 +1,229 @@
+"""systemd/install-point.sh against a throwaway fresh-Debian root: every file it writes, with its mode and
+owner; the point's users; who can read what (checked by the kernel, as those users); idempotency; bad
+enrolment input refused with nothing written; and an uninstall that leaves the root as it was."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.harness.common import require_program
+from tests.systemd.conftest import UNITS_DIR, Enrolment, run_installer, snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALLED_UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.is_file())
+USER_DB = {"etc/passwd", "etc/group", "etc/shadow", "etc/gshadow"}
+# Written by the standard user-database tools (systemd-sysusers, userdel): lock and backup files.
+USER_DB_SIDE_FILES = {"etc/.pwd.lock", "etc/passwd-", "etc/group-", "etc/shadow-", "etc/gshadow-"}
+
+# path -> (kind, mode, owner, group) for everything a full installation writes (besides the user database).
+K, A = "etapiste-kiosk", "etapiste-agent"
+EXPECTED: dict[str, tuple[str, int, str, str]] = {
+    **{f"etc/systemd/system/{u}": ("file", 0o644, "root", "root") for u in INSTALLED_UNITS},
+    "etc/systemd/system/cups.service.d": ("dir", 0o755, "root", "root"),
+    "etc/systemd/system/cups.service.d/etapiste-privacy.conf": ("file", 0o644, "root", "root"),
+    "etc/systemd/system/graphical.target.wants": ("dir", 0o755, "root", "root"),
+    "etc/sysusers.d": ("dir", 0o755, "root", "root"),
+    "etc/sysusers.d/etapiste.conf": ("file", 0o644, "root", "root"),
+    "etc/tmpfiles.d/etapiste.conf": ("file", 0o644, "root", "root"),
+    "etc/udev/rules.d/95-etapiste-kiosk.rules": ("file", 0o644, "root", "root"),
+    "etc/pam.d/etapiste-kiosk": ("file", 0o644, "root", "root"),
+    "etc/cups/cupsd.conf": ("file", 0o640, "root", "lp"),
+    "etc/etapiste": ("dir", 0o2750, A, K),
+    "etc/etapiste/organiser.pub": ("file", 0o644, "root", "root"),
+    "etc/etapiste/agent.yaml": ("file", 0o640, "root", A),
+    "etc/etapiste/enrolment": ("dir", 0o750, "root", A),
+    "etc/etapiste/enrolment/mqtt-password": ("file", 0o640, "root", A),
+    "etc/etapiste/switchboard-credential": ("file", 0o640, A, K),
+    "opt/etapiste": ("dir", 0o755, "root", "root"),
+    "run/etapiste": ("dir", 0o755, "root", "root"),
+    "run/etapiste/scan": ("dir", 0o700, K, K),
+    "run/etapiste/spool": ("dir", 0o700, K, K),
+    "run/etapiste/commands": ("dir", 0o770, "root", A),
+}
+ENABLED_LINKS = {
+    "etc/systemd/system/graphical.target.wants/etapiste-kiosk.service",
+    "etc/systemd/system/multi-user.target.wants/etapiste-agent.service",
+    "etc/systemd/system/multi-user.target.wants/etapiste-kiosk-restart.path",
+    "etc/systemd/system/multi-user.target.wants/etapiste-reboot.path",
+    "etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer",
+}
+
+
+def user_db(root: Path, name: str) -> dict[str, list[str]]:
+    return {line.split(":")[0]: line.split(":") for line in (root / "etc" / name).read_text().splitlines()}
+
+
+def ids(root: Path) -> tuple[dict[str, int], dict[str, int]]:
+    users = {n: int(f[2]) for n, f in user_db(root, "passwd").items()}
+    groups = {n: int(f[2]) for n, f in user_db(root, "group").items()}
+    return users, groups
+
+
+def as_user(root: Path, user: str, *command: str) -> bool:
+    """Run ``command`` with the uid and gid of the root's ``user`` and no other group: the kernel decides."""
+    users, groups = ids(root)
+    result = subprocess.run(
+        [require_program("setpriv"), f"--reuid={users[user]}", f"--regid={groups[user]}", "--clear-groups",
+         "--", *command],
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    return result.returncode == 0
+
+
+def test_installer_writes_every_file_with_its_mode_and_owner(fresh_root: Path, enrolment: Enrolment) -> None:
+    before = snapshot(fresh_root)
+    result = run_installer(fresh_root, "--enrolment", str(enrolment.path))
+    assert result.returncode == 0, result.stderr
+    after = snapshot(fresh_root)
+    users, groups = ids(fresh_root)
+
+    written = {p for p in after if before.get(p) != after[p]} - USER_DB - USER_DB_SIDE_FILES
+    assert written == set(EXPECTED) | ENABLED_LINKS
+    for path, (kind, mode, owner, group) in EXPECTED.items():
+        st = (fresh_root / path).lstat()
+        assert after[path][0] == kind, path
+        assert (oct(st.st_mode & 0o7777), st.st_uid, st.st_gid) == (oct(mode), users[owner], groups[group]), path
+    for link in ENABLED_LINKS:
+        assert after[link] == ("link", "/etc/systemd/system/" + Path(link).name)
+
+    # Contents: the units and rules are the checkout's; the enrolment package is installed as given.
+    for unit in INSTALLED_UNITS:
+        assert (fresh_root / "etc/systemd/system" / unit).read_bytes() == (UNITS_DIR / unit).read_bytes()
+    assert (fresh_root / "etc/etapiste/organiser.pub").read_bytes() == enrolment.organiser_pub
+    assert (fresh_root / "etc/etapiste/agent.yaml").read_bytes() == (enrolment.path / "agent.yaml").read_bytes()
+    cupsd = (fresh_root / "etc/cups/cupsd.conf").read_text().splitlines()
+    assert "PreserveJobFiles No" in cupsd and "PreserveJobHistory No" in cupsd
+    # The user database keeps Debian's modes (shadow stays 0640 root:shadow).
+    assert oct((fresh_root / "etc/shadow").stat().st_mode & 0o7777) == oct(0o640)
+
+
+def test_point_users_are_unprivileged_and_in_no_other_group(fresh_root: Path, enrolment: Enrolment) -> None:
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    passwd = user_db(fresh_root, "passwd")
+    assert passwd[K][5:] == ["/run/etapiste-kiosk", "/usr/sbin/nologin"]
+    assert passwd[A][5:] == ["/var/lib/etapiste-agent", "/usr/sbin/nologin"]
+    for user in (K, A):
+        assert 0 < int(passwd[user][2]) < 1000, "a system user"
+        assert passwd[user][2] != "0"
+    members = {name: fields[3].split(",") for name, fields in user_db(fresh_root, "group").items()}
+    assert not [g for g, m in members.items() if K in m or A in m], "the point's users belong to no extra group"
+
+
+def test_kiosk_reads_its_configuration_but_never_the_agents_secrets(
+    fresh_root: Path, enrolment: Enrolment
+) -> None:
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    etc = fresh_root / "etc/etapiste"
+    # The agent writes point.yaml atomically in /etc/etapiste (its umask 0027; the directory is setgid).
+    assert as_user(fresh_root, A, "sh", "-c", f"umask 027; echo 'schema: 1' > {etc}/.point.yaml.tmp"
+                   f" && mv {etc}/.point.yaml.tmp {etc}/point.yaml")  # fmt: skip
+    assert as_user(fresh_root, K, "cat", str(etc / "point.yaml")), "the kiosk reads the point's configuration"
+    assert as_user(fresh_root, K, "cat", str(etc / "switchboard-credential"))
+    for secret in ("agent.yaml", "enrolment/mqtt-password"):
+        assert as_user(fresh_root, A, "cat", str(etc / secret)), f"the agent reads {secret}"
+        assert not as_user(fresh_root, K, "cat", str(etc / secret)), f"the kiosk must not read {secret}"
+    assert not as_user(fresh_root, K, "touch", str(etc / "point.yaml")), "the kiosk cannot change it"
+    assert not as_user(fresh_root, K, "touch", str(fresh_root / "run/etapiste/commands/reboot"))
+    assert as_user(fresh_root, A, "touch", str(fresh_root / "run/etapiste/commands/restart-kiosk"))
+    assert not as_user(fresh_root, A, "ls", str(fresh_root / "run/etapiste/scan")), "scans are the kiosk's only"
+    assert as_user(fresh_root, K, "touch", str(fresh_root / "run/etapiste/scan/page-1.png"))
+
+
+def test_second_run_changes_nothing(fresh_root: Path, enrolment: Enrolment) -> None:
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    first = snapshot(fresh_root)
+    again = run_installer(fresh_root, "--enrolment", str(enrolment.path))
+    assert again.returncode == 0, again.stderr
+    assert "nothing changed" in again.stdout
+    assert snapshot(fresh_root) == first
+
+
+def test_rerun_repairs_a_loosened_permission(fresh_root: Path, enrolment: Enrolment) -> None:
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    (fresh_root / "etc/etapiste/agent.yaml").chmod(0o644)
+    again = run_installer(fresh_root, "--enrolment", str(enrolment.path))
+    assert "wrote /etc/etapiste/agent.yaml (640 root:etapiste-agent)" in again.stdout
+    assert (fresh_root / "etc/etapiste/agent.yaml").stat().st_mode & 0o777 == 0o640
+
+
+def test_install_without_enrolment_prepares_the_point_and_says_what_is_missing(fresh_root: Path) -> None:
+    result = run_installer(fresh_root)
+    assert result.returncode == 0, result.stderr
+    assert "not enrolled yet" in result.stdout
+    assert (fresh_root / "etc/systemd/system/etapiste-kiosk.service").is_file()
+    assert not (fresh_root / "etc/etapiste/agent.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("key-not-ed25519", "is not an Ed25519 public key"),
+        ("key-garbage", "is not an Ed25519 public key"),
+        ("no-agent-yaml", "has no agent.yaml"),
+        ("empty-credential", "is empty or not a regular file"),
+        ("tabs-in-yaml", "tab characters"),
+    ],
+)
+def test_bad_enrolment_package_is_refused_and_nothing_is_written(
+    fresh_root: Path, enrolment: Enrolment, damage: str, message: str
+) -> None:
+    package = enrolment.path
+    if damage == "key-not-ed25519":
+        subprocess.run(
+            ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
+             "-out", str(package / "rsa.key")], check=True, capture_output=True,
+        )  # fmt: skip
+        subprocess.run(
+            ["openssl", "pkey", "-in", str(package / "rsa.key"), "-pubout", "-out", str(package / "organiser.pub")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    elif damage == "key-garbage":
+        (package / "organiser.pub").write_text("ssh-ed25519 AAAA not a PEM key\n")
+    elif damage == "no-agent-yaml":
+        (package / "agent.yaml").unlink()
+    elif damage == "empty-credential":
+        (package / "credentials/mqtt-password").write_text("")
+    elif damage == "tabs-in-yaml":
+        (package / "agent.yaml").write_text("point:\n\tid: x\n")
+    before = snapshot(fresh_root)
+    result = run_installer(fresh_root, "--enrolment", str(package))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert snapshot(fresh_root) == before, "a refused package must leave the machine untouched"
+
+
+def test_uninstall_leaves_the_fresh_root_as_it_was(fresh_root: Path, enrolment: Enrolment) -> None:
+    before = snapshot(fresh_root)
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    (fresh_root / "run/etapiste/scan/page-1.png").write_bytes(b"customer's page")
+    result = run_installer(fresh_root, "--uninstall")
+    assert result.returncode == 0, result.stderr
+    after = snapshot(fresh_root)
+
+    def without_mtime(entry: tuple[object, ...]) -> tuple[object, ...]:
+        return entry[:5]
+
+    left = {p for p in after if p not in before} - USER_DB_SIDE_FILES
+    gone = {p for p in before if p not in after}
+    changed = {p for p in before.keys() & after.keys() if without_mtime(before[p]) != without_mtime(after[p])}
+    assert (left, gone, changed) == (set(), set(), set())
+    assert "etapiste" not in (fresh_root / "etc/passwd").read_text() + (fresh_root / "etc/group").read_text()
+
+
+def test_installer_refuses_a_root_that_is_not_debian(tmp_path: Path) -> None:
+    result = run_installer(tmp_path)
+    assert result.returncode == 2
+    assert "has no etc/passwd" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_installer_help_names_every_option() -> None:
+    out = subprocess.run([str(REPO / "systemd/install-point.sh"), "--help"], capture_output=True, text=True)
+    for option in ("--enrolment", "--organiser-key", "--source", "--root", "--no-packages", "--uninstall"):
+        assert option in out.stdout
+    assert shutil.which("bash")
