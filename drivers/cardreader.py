@@ -97,6 +97,7 @@ _NO_READER = {
     _rc(scard.SCARD_E_UNKNOWN_READER), _rc(scard.SCARD_E_NO_READERS_AVAILABLE),
 }
 _OK = _rc(scard.SCARD_S_SUCCESS)
+_SWAPPED = {_rc(scard.SCARD_W_UNPOWERED_CARD), _rc(scard.SCARD_W_UNRESPONSIVE_CARD), _rc(scard.SCARD_W_RESET_CARD)}
 
 
 def _message(rc: int) -> str:
@@ -139,9 +140,15 @@ class PcscTransport:
     def __init__(self, ctx: int, reader: str) -> None:
         self.ctx = ctx
         self.reader = reader
-        rc, self.handle, active = scard.SCardConnect(
-            ctx, reader, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
-        )
+        deadline = time.monotonic() + 1.0
+        while True:
+            rc, self.handle, active = scard.SCardConnect(
+                ctx, reader, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+            )
+            # a card swapped faster than pcscd polls (400 ms) looks unpowered for a moment: look again
+            if _rc(rc) not in _SWAPPED or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         if _rc(rc) in _REMOVED:
             raise NoCard(_message(rc))
         if _rc(rc) in _NO_READER:
@@ -169,7 +176,10 @@ class PcscTransport:
         self.apdu_count += 1
         if _rc(rc) != _OK:
             self._fail(rc)
-        if len(response) < 2:
+        if len(response) < 2:  # what vpcd and some readers return when the card left mid-APDU
+            if self._card_gone():
+                self.close()
+                raise CardRemoved("no status word; card gone")
             raise CardError("card answered without a status word")
         sw = (response[-2] << 8) | response[-1]
         log.debug("APDU INS=%02X → %04X", apdu[1], sw)

@@ -53,6 +53,20 @@ def fineid_card(identity: CardIdentity, version: str = "v4.0", **overrides: Any)
     )
 
 
+def card_seen(reader: str) -> bool:
+    """Does pcscd report a card in ``reader``? (Asked through PC/SC, as any client would.)"""
+    from smartcard import scard
+
+    rc, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if rc != scard.SCARD_S_SUCCESS:
+        return False
+    try:
+        rc, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        return rc == scard.SCARD_S_SUCCESS and bool(states[0][1] & scard.SCARD_STATE_PRESENT)
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
 class CardSlot:
     """Controls the virtual card in one vpcd slot (reader ``Virtual PCD 00 0<slot>``)."""
 
@@ -83,7 +97,14 @@ class CardSlot:
         self.request("insert", profile=profile.to_json() if profile else None)
 
     def remove(self) -> None:
+        """Pull the card out and wait until pcscd has noticed (it polls every 400 ms)."""
         self.request("remove")
+        wait_until(lambda: not card_seen(self.reader), 5, f"pcscd to notice the card left {self.reader}")
+
+    def insert_and_wait(self, profile: CardProfile | None = None) -> None:
+        """Insert and wait until pcscd reports the card."""
+        self.insert(profile)
+        wait_until(lambda: card_seen(self.reader), 5, f"pcscd to notice a card in {self.reader}")
 
     def pull_after(self, apdus: int) -> None:
         """Pull the card out instead of answering the ``apdus``-th APDU from now."""
@@ -198,7 +219,8 @@ class PcscHarness:
         """Between tests: pcscd up with its readers, no card inserted, logs cleared."""
         self.start_daemon()
         for slot in self.slots.values():
-            slot.remove()
+            if slot.status()["inserted"] or card_seen(slot.reader):
+                slot.remove()
             slot.clear_log()
 
     def close(self) -> None:
