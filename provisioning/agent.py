@@ -191,6 +191,12 @@ class Agent:
                     try:
                         async for message in client.messages:
                             self._on_message(message)
+                    except asyncio.CancelledError:
+                        # A clean stop sends DISCONNECT, which suppresses the last will: say it ourselves.
+                        with contextlib.suppress(Exception):
+                            async with asyncio.timeout(2):
+                                await self._publish("online", b"false", retain=True)
+                        raise
                     finally:
                         reporter.cancel()
             except aiomqtt.MqttError as exc:

@@ -46,7 +46,7 @@ class Kiosk(Protocol):
     """What applying needs from the kiosk link (:class:`provisioning.kiosk_link.KioskLinkServer`)."""
 
     async def reload(self, version: int, path: str | Path) -> None: ...
-    async def wait_healthy(self, version: int, timeout: float) -> tuple[bool, str]: ...
+    async def wait_healthy(self, version: int, timeout: float, *, total: float | None = None) -> tuple[bool, str]: ...
     async def wait_connected(self, timeout: float) -> bool: ...
 
 
@@ -236,4 +236,5 @@ class Applier:
                 with contextlib.suppress(ConnectionError):
                     await self.kiosk.reload(version, self.config_path)
         self._step("reload-sent")
-        return await self.kiosk.wait_healthy(version, max(0.1, deadline - time.monotonic()))
+        remaining = max(0.1, deadline - time.monotonic())
+        return await self.kiosk.wait_healthy(version, remaining, total=self.health_timeout)

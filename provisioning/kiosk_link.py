@@ -295,12 +295,14 @@ class KioskLinkServer:
         self.view.healthy = None
         await self._send(Reload(op="reload", version=version, path=str(path)))
 
-    async def wait_healthy(self, version: int, timeout: float) -> tuple[bool, str]:
+    async def wait_healthy(self, version: int, timeout: float, *, total: float | None = None) -> tuple[bool, str]:
         """Wait until the kiosk reports health for ``version``: ``(True, "")`` or ``(False, why)``.
 
         A kiosk that restarts and comes back running ``version`` counts; silence until ``timeout``
         is a failure (a kiosk that cannot start with a configuration never says so itself).
         """
+
+        total = timeout if total is None else total
 
         def settled() -> bool:
             return self.view.connected and self.view.version == version and self.view.healthy is not None
@@ -310,8 +312,8 @@ class KioskLinkServer:
                 await self._changed.wait_for(settled)
         except TimeoutError:
             if not self.view.connected:
-                return False, f"the kiosk was not running within {timeout:g} s"
-            return False, f"the kiosk did not report health for version {version} within {timeout:g} s"
+                return False, f"the kiosk was not running within {total:g} s"
+            return False, f"the kiosk did not report health for version {version} within {total:g} s"
         if self.view.healthy:
             return True, ""
         return False, f"the kiosk reported unhealthy: {self.view.error or 'no reason given'}"

@@ -57,16 +57,13 @@ async def main(argv: list[str]) -> int:
     sent_sessions = False
 
     async def report() -> None:
+        nonlocal sent_sessions
         version = read_config_version(args.config)
         healthy, error = check(args.config)
         _record(args.events, op="health", version=version, healthy=healthy, error=error)
         await link.health(version, healthy=healthy, devices=devices, error=error)
-
-    async def on_connect() -> None:
-        nonlocal sent_sessions
-        await report()
-        if args.sessions and not sent_sessions:
-            sent_sessions = True
+        if healthy and args.sessions and not sent_sessions:
+            sent_sessions = True  # customers come once the point is configured
             config = load_point_config(args.config)
             for i in range(args.sessions):
                 producer = config.producers[i % len(config.producers)].id
@@ -74,6 +71,9 @@ async def main(argv: list[str]) -> int:
                     dt.date(2026, 11, 27), producer, duration_s=300 + i, wait_s=30 + i, rating=(i % 5) + 1
                 )
             await link.fault("printer", "media-empty")
+
+    async def on_connect() -> None:
+        await report()
 
     async def on_reload(msg: Reload) -> None:
         _record(args.events, op="reload", version=msg.version)
