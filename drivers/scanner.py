@@ -20,9 +20,10 @@ tmpfs is used at all, and ``discard()`` zeroes the buffers it owns before droppi
 Compression (why these numbers): a page is JPEG, quality 80, 4:2:0 chroma subsampling, with its dpi
 recorded, and wrapped into the PDF by img2pdf *without re-encoding*. Quality 80 keeps small print and
 stamps crisp at 300 dpi (the luma channel carries text sharpness, so halving chroma costs nothing
-visible) while an A4 colour page stays well under the 1 MB budget that lets a 10-page stack cross the
-call's data channel in a few seconds. Grey pages are 8-bit grey JPEG; line art is CCITT G4 (lossless,
-typically 30–80 KB a page).
+visible) while a printed A4 colour page stays well under the 1 MB budget that lets a 10-page stack
+cross the call's data channel in a few seconds. A page over the budget (a full-bleed photo) is
+re-encoded once at quality 60; resolution is never reduced, so small print stays legible. Grey pages
+are 8-bit grey JPEG; line art is CCITT G4 (lossless, a few tens of KB a page).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar, Literal
@@ -49,6 +51,9 @@ from provisioning.schema import ScannerConfig
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
+JPEG_QUALITY_FLOOR = 60
+PAGE_BUDGET = 1_000_000
+"""Bytes a page may take; above it the page is re-encoded once at the floor quality."""
 PREVIEW_MAX_PX = 1200
 """The preview's longer side: sharp on a 1080p kiosk screen, 8× fewer pixels than the page at 300 dpi."""
 BLANK_INK_FRACTION = 0.002
@@ -379,8 +384,11 @@ def encode_page(image: Image.Image, mode: str, dpi: int) -> bytearray:
     out = io.BytesIO()
     if mode == "Lineart":
         image.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))
-    else:
-        image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", dpi=(dpi, dpi))
+        return bytearray(out.getbuffer())
+    image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", dpi=(dpi, dpi))
+    if out.tell() > PAGE_BUDGET:
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=JPEG_QUALITY_FLOOR, subsampling="4:2:0", dpi=(dpi, dpi))
     return bytearray(out.getbuffer())
 
 
@@ -479,6 +487,8 @@ class ScanJob:
         self._worker: _Worker | None = None
         self._result: ScanResult | None = None
         self._received = 0
+        self._last_frame = time.monotonic()
+        self._silent = False
         self._device_name: str | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="scan-job", daemon=True)
@@ -490,8 +500,7 @@ class ScanJob:
         self._cancelled.set()
         worker = self._worker
         if worker is not None:
-            worker.cancel()
-            threading.Timer(CANCEL_GRACE_S, self._kill_if_running, args=(worker,)).start()
+            self._stop_worker(worker)
 
     @property
     def done(self) -> bool:
@@ -507,9 +516,26 @@ class ScanJob:
         return self._result
 
     # -- internals ------------------------------------------------------------------------------------
+    def _stop_worker(self, worker: _Worker) -> None:
+        """Ask the worker to cancel (sane_cancel, within a line); kill it if it has not stopped in time."""
+        worker.cancel()
+        timer = threading.Timer(CANCEL_GRACE_S, self._kill_if_running, args=(worker,))
+        timer.daemon = True
+        timer.start()
+
     def _kill_if_running(self, worker: _Worker) -> None:
         if not self._done.is_set():
             worker.kill()
+
+    def _watchdog(self, worker: _Worker) -> None:
+        """A backend that stops answering (stuck USB transfer) is killed; the job then fails as gone."""
+        limit = self._scanner.answer_timeout_s
+        while not self._done.wait(min(1.0, limit / 4)):
+            if time.monotonic() - self._last_frame > limit and worker.proc.poll() is None:
+                log.warning("scanner worker silent for %.0f s: killing it", limit)
+                self._silent = True
+                worker.kill()
+                return
 
     def _emit(self, event: ScanEvent) -> None:
         if self._listener is None:
@@ -559,11 +585,14 @@ class ScanJob:
                    "mode": config.mode, "source": config.source}
         worker = self._worker = _Worker(self._scanner.worker_command, request)
         if self._cancelled.is_set():
-            worker.cancel()
+            self._stop_worker(worker)
+        self._last_frame = time.monotonic()
+        threading.Thread(target=self._watchdog, args=(worker,), name="scan-watchdog", daemon=True).start()
         outcome: BaseException | None = None
         finished = False
         try:
             for header, payload in worker.frames():
+                self._last_frame = time.monotonic()
                 kind = header["type"]
                 if kind == "opened":
                     self._device_name = header.get("device")
@@ -592,8 +621,8 @@ class ScanJob:
                 outcome = ScanCancelled(self._received + 1)
             else:  # the worker died mid-scan: the backend crashed or the device vanished
                 stopped = self._received + 1
-                outcome = ScannerGone(f"worker exited {worker.proc.returncode}: {worker.stderr_tail()}",
-                                      stopped_at=stopped)
+                why = "not answering" if self._silent else f"worker exited {worker.proc.returncode}"
+                outcome = ScannerGone(f"{why}: {worker.stderr_tail()}", stopped_at=stopped)
         return outcome
 
     def _fault(self, header: dict[str, Any], result: ScanResult) -> ScannerError:
@@ -647,10 +676,13 @@ class Scanner:
     """The point's scanner, as configured by ``devices.scanner`` of the bundle."""
 
     def __init__(self, config: ScannerConfig | None = None, *,
-                 worker_command: Sequence[str] | None = None) -> None:
+                 worker_command: Sequence[str] | None = None, answer_timeout_s: float = 90.0) -> None:
         """``worker_command`` runs :mod:`drivers.scanner_worker`; override it to wrap the worker in a
-        sandbox (bwrap, systemd-run) or, in tests, to inject faults at the SANE backend."""
+        sandbox (bwrap, systemd-run) or, in tests, to inject faults at the SANE backend.
+        ``answer_timeout_s``: silence after which the backend is declared hung (a lamp warm-up or a
+        slow first page can take tens of seconds on real flatbeds, so it is generous)."""
         self.config = config or ScannerConfig()
+        self.answer_timeout_s = answer_timeout_s
         self.worker_command = list(worker_command or default_worker_command())
         self._results: list[ScanResult] = []
         self._jobs: list[ScanJob] = []

@@ -96,11 +96,19 @@ class Worker:
             if payload is not None:
                 _write_all(self.out, payload)
 
-    def watch_stdin(self, stdin: IO[bytes]) -> None:
+    def watch_stdin(self, fd: int, pending: bytes) -> None:
+        """Read ``cancel`` lines from the raw stdin fd (no buffered reader: a daemon thread holding its
+        lock would abort the interpreter at exit)."""
+
         def run() -> None:
-            for line in stdin:
-                if line.strip() == b"cancel":
+            data = pending
+            while True:
+                if b"cancel" in data:
                     self.cancel.set()
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data = data[-8:] + chunk
             self.cancel.set()  # the parent closed the pipe or died: stop
 
         threading.Thread(target=run, name="scanner-worker-stdin", daemon=True).start()
@@ -325,14 +333,32 @@ def configure(dev: Any, caps: dict[str, Any], req: dict[str, Any]) -> dict[str, 
     return {"source": source, "resolution": resolution, "mode": chosen_mode}
 
 
+def _read_request(fd: int) -> tuple[dict[str, Any], bytes]:
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    return json.loads(line or b"{}"), rest
+
+
 def main(worker_class: type[Worker] = Worker) -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     sys.stdout = sys.stderr  # nothing a library prints may corrupt the frames
-    request = json.loads(sys.stdin.buffer.readline() or b"{}")
+    request, rest = _read_request(0)
     worker = worker_class(out)
-    worker.watch_stdin(sys.stdin.buffer)
+    worker.watch_stdin(0, rest)
     return worker.run(request)
 
 
+def run_and_exit(worker_class: type[Worker] = Worker) -> None:
+    """Run, then leave at once: the stdin watcher may still be blocked in read()."""
+    code = main(worker_class)
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_and_exit()

@@ -8,10 +8,15 @@ configuration directory, set into ``os.environ`` with ``monkeypatch`` for that t
 ``test.conf`` between jobs — the backend's own initial option values are how faults, slow reads and blank
 pages are injected, at the device's interface rather than in a mock.
 
+Note: ``number_of_devices 0`` makes the test backend crash (SIGSEGV, also in ``scanimage -L``); use
+``load_backends()`` for "no scanner at all".
+
 * ``dll.conf`` holds only ``test``: no other backend loads (network ones such as airscan/escl would
   otherwise probe the LAN).
-* ``test.conf`` sets ``geometry_max 300.0`` (the default 200 mm makes A4 impossible) and the
-  "Color pattern" picture (the default "Solid black" would look like neither a document nor a blank).
+* ``test.conf`` sets ``geometry_max 300.0`` (the default 200 mm makes A4 impossible) and the "Grid"
+  picture: black on white with sharp edges compresses like a printed page, where the default "Solid
+  black" looks like neither a document nor a blank page. "Color pattern" (pixel-wide colour stripes)
+  is the compressor's worst case; "Solid white" is a blank page.
 
 Faults in the middle of a feeder stack cannot be set up from ``test.conf`` (it sets the value for every
 page), so :meth:`SaneTestBackend.worker_with_plan` gives a worker command that changes backend options
@@ -34,7 +39,7 @@ _counter = itertools.count(1)
 BASE_OPTIONS: dict[str, Any] = {
     "number_of_devices": 2,
     "geometry_max": 300.0,
-    "test-picture": "Color pattern",
+    "test-picture": "Grid",
 }
 
 
@@ -62,6 +67,10 @@ class SaneTestBackend:
             lines.append(f"{key} {value}")
         (self.config_dir / "test.conf").write_text("\n".join(lines) + "\n")
 
+    def load_backends(self, *names: str) -> None:
+        """Rewrite ``dll.conf``; ``load_backends()`` leaves SANE with no backend, hence no scanner."""
+        (self.config_dir / "dll.conf").write_text("".join(f"{n}\n" for n in names))
+
     @property
     def env(self) -> dict[str, str]:
         return {"SANE_CONFIG_DIR": str(self.config_dir), "LC_ALL": "C"}
@@ -70,7 +79,8 @@ class SaneTestBackend:
         """A scanner worker command that, after page *n* of a feeder stack, sets the backend options
         ``plan[n]`` (python-sane names, e.g. ``{"read_return_value": "SANE_STATUS_JAMMED"}``)."""
         script = Path(__file__).with_name("sane_plan_worker.py")
-        return [sys.executable, str(script), json.dumps({str(k): v for k, v in plan.items()})]
+        # -P: the script's folder must not shadow python-sane's ``sane`` with this plugin's sane.py.
+        return [sys.executable, "-P", str(script), json.dumps({str(k): v for k, v in plan.items()})]
 
 
 @pytest.fixture

@@ -4,22 +4,27 @@ Usage: ``python sane_plan_worker.py '{"3": {"read_return_value": "SANE_STATUS_JA
 page 3 the backend is told to fail its next read with "Document feeder jammed". The fault still comes
 from the backend itself (its ``read-return-value`` option); this only chooses *when*. The test backend
 refuses option changes while a batch is open, so the open batch is cancelled first; its page counter
-(10 sheets in the feeder) is kept across that.
+(10 sheets in the feeder) is kept across that. ``{"__crash__": true}`` kills the worker with SIGSEGV
+after that page, as a crashing vendor backend would.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from typing import Any
 
-from drivers.scanner_worker import Worker, main
+from drivers.scanner_worker import Worker, run_and_exit
 
 
 def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
     class PlanWorker(Worker):
         def after_page(self, dev: Any, page: int) -> None:
-            options = plan.get(str(page))
+            options = dict(plan.get(str(page), {}))
+            if options.pop("__crash__", False):
+                os.kill(os.getpid(), signal.SIGSEGV)  # a backend crashing takes the worker with it
             if options:
                 dev.cancel()
                 for name, value in options.items():
@@ -29,4 +34,4 @@ def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(plan_worker(json.loads(sys.argv[1]))))
+    run_and_exit(plan_worker(json.loads(sys.argv[1])))

@@ -31,7 +31,7 @@ def test_scans_a_full_a4_page_in_colour(sane_backend: SaneTestBackend) -> None:
     width, height = map(int, size.split())
     assert (width, height) == (826, 1169)  # A4 at 100 dpi: geometry_max 300 mm lets the page fit
     pixels = done.stdout[-width * height * 3 :]
-    assert len(set(pixels[: width * 3 * 50])) > 2  # the colour pattern, not an empty page
+    assert {0, 255} <= set(pixels)  # the black-on-white grid, not an empty page
 
 
 def test_rewritten_config_injects_a_fault_for_the_next_scan(sane_backend: SaneTestBackend) -> None:
