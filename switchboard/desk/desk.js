@@ -1,0 +1,496 @@
+// The producer desk: log in, see the queue (loud sound + flashing banner on a new customer), answer, and
+// run the call: video both ways, mute/camera, real-time text, identify, scan, print, interpreter, end.
+// Messages follow docs/protocol.md (etapiste/protocol.py); the switchboard validates everything we send.
+// Nothing of the customer is stored: documents live in memory (blob URLs revoked at the end of the call),
+// the verified name is cleared when the call ends, and nothing is written to localStorage but the language.
+'use strict';
+
+const PROTOCOL = 1;
+const CHUNK = 16 * 1024;
+const HIGH = 1024 * 1024;
+const LOW = 256 * 1024;
+const MAX_DOC = 20000000;
+
+const $ = (id) => document.getElementById(id);
+const desk = {
+  ws: null, me: null, role: null, iceServers: [], tickets: new Set(), call: null,
+  pcs: new Map(), dc: null, localStream: null, rttSeq: 0, received: [], printed: [], identity: null,
+  audio: null, lastMessage: '', reconnectTimer: null,
+};
+window.desk = desk;  // for the browser tests and for support staff in devtools
+
+function show(id, on) { $(id).hidden = !on; }
+function say(key, vars) { desk.lastMessage = key; $('message').textContent = key ? t(key, vars) : ''; }
+function send(msg) { if (desk.ws && desk.ws.readyState === WebSocket.OPEN) desk.ws.send(JSON.stringify(msg)); }
+
+// ------------------------------------------------------------------------------------------- login
+
+async function login(event) {
+  event.preventDefault();
+  $('login-error').textContent = '';
+  ensureAudio();  // the click is the user gesture browsers require before sound
+  let resp;
+  try {
+    resp = await fetch('/api/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin',
+      body: JSON.stringify({ username: $('username').value, password: $('password').value }),
+    });
+  } catch (e) { $('login-error').textContent = t('login_failed'); return; }
+  const body = await resp.json().catch(() => ({}));
+  if (resp.status === 429) { $('login-error').textContent = t('rate_limited', { s: body.retry_after_s }); return; }
+  if (!resp.ok) { $('login-error').textContent = t(body.error === 'wrong_credentials' ? 'wrong_credentials' : 'login_failed'); return; }
+  $('password').value = '';
+  enter(body);
+}
+
+function enter(me) {
+  desk.me = me; desk.role = me.role;
+  if (me.role === 'organiser') { location.href = '/organiser'; return; }
+  $('who').textContent = me.name;
+  show('login-view', false); show('logout', true);
+  show('queue-view', me.role === 'agent'); show('invite-view', me.role === 'interpreter');
+  for (const el of document.querySelectorAll('.agent-only')) el.hidden = me.role !== 'agent';
+  connect();
+}
+
+async function logout() {
+  await fetch('/api/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => {});
+  leave('session_expired');
+}
+
+function leave(reason) {
+  endCall();
+  clearTimeout(desk.reconnectTimer);
+  if (desk.ws) { desk.ws.onclose = null; desk.ws.close(); desk.ws = null; }
+  desk.me = null;
+  show('login-view', true); show('logout', false); show('queue-view', false); show('invite-view', false); show('call-view', false);
+  alertOff();
+  $('who').textContent = '';
+  if (reason) $('login-error').textContent = t(reason);
+}
+
+// ------------------------------------------------------------------------------------------- signalling
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
+  desk.ws = ws;
+  ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL });
+  ws.onmessage = (e) => { let m; try { m = JSON.parse(e.data); } catch { return; } handle(m).catch((err) => console.error(err)); };
+  ws.onclose = () => {
+    if (desk.ws !== ws || !desk.me) return;
+    say('connection_lost');
+    endCall();
+    desk.reconnectTimer = setTimeout(() => { if (desk.me) connect(); }, 2000);
+  };
+}
+
+async function handle(m) {
+  switch (m.type) {
+    case 'welcome': desk.you = m.you; desk.iceServers = m.ice_servers || []; if (desk.lastMessage === 'connection_lost') say(''); break;
+    case 'error': return onError(m);
+    case 'queue.snapshot': return renderQueue(m.queues);
+    case 'call.start': return onCallStart(m);
+    case 'call.peer_joined': return onPeerJoined(m);
+    case 'call.peer_left': closePeer(m.peer); say('interpreter_left'); break;
+    case 'call.ended': endCall(); say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone'); break;
+    case 'signal.offer': return onOffer(m);
+    case 'signal.answer': { const pc = desk.pcs.get(m.peer); if (pc) await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); break; }
+    case 'signal.ice': return onIce(m);
+    case 'interpreter.invited': return addInvite(m);
+    case 'interpreter.invite_gone': { const li = document.getElementById(`invite-${m.invite}`); if (li) li.remove(); updateInvites(); break; }
+    case 'identity.result': return onIdentityResult(m);
+    default: break;
+  }
+}
+
+function onError(m) {
+  if (m.code === 'session_expired') { leave('session_expired'); return; }
+  const known = ['ticket_gone', 'no_interpreter'];
+  say(known.includes(m.code) ? m.code : 'error_generic', { c: m.code });
+}
+
+// ------------------------------------------------------------------------------------------- queue + alert
+
+function renderQueue(queues) {
+  const box = $('queues');
+  box.replaceChildren();
+  const seen = new Set();
+  let fresh = null;
+  for (const q of queues) {
+    const section = document.createElement('div');
+    section.className = 'queue';
+    const h = document.createElement('h3');
+    h.textContent = `${q.queue} ${q.open ? '' : t('queue_closed_label')}`;
+    section.append(h);
+    const ul = document.createElement('ul');
+    for (const e of q.entries) {
+      seen.add(e.ticket);
+      if (!desk.tickets.has(e.ticket)) fresh = e;
+      const li = document.createElement('li');
+      li.dataset.ticket = e.ticket;
+      const span = document.createElement('span');
+      span.textContent = `${e.place} · ${e.language.toUpperCase()} · ${t('waited', { s: e.waited_s })}`;
+      const b = document.createElement('button');
+      b.className = 'primary answer'; b.textContent = t('answer'); b.disabled = !!desk.call;
+      b.addEventListener('click', () => { alertOff(); send({ type: 'queue.accept', ticket: e.ticket }); });
+      li.append(span, b); ul.append(li);
+    }
+    if (q.entries.length) section.append(ul);
+    box.append(section);
+  }
+  desk.tickets = seen;
+  show('queue-empty', seen.size === 0);
+  if (fresh && !desk.call) alertOn(`${fresh.place} · ${fresh.language.toUpperCase()}`);
+  if (seen.size === 0) alertOff();
+}
+
+function ensureAudio() {
+  if (!desk.audio) { try { desk.audio = new AudioContext(); } catch { desk.audio = null; } }
+  if (desk.audio && desk.audio.state === 'suspended') desk.audio.resume();
+}
+
+function beep() {
+  // A loud two-tone pattern, three times: hard to miss with headphones off the head.
+  ensureAudio();
+  const ctx = desk.audio; if (!ctx) return;
+  const start = ctx.currentTime;
+  for (let i = 0; i < 6; i++) {
+    const osc = ctx.createOscillator(); const gain = ctx.createGain();
+    osc.type = 'square'; osc.frequency.value = i % 2 ? 660 : 880;
+    gain.gain.setValueAtTime(0.6, start + i * 0.25); gain.gain.setValueAtTime(0, start + i * 0.25 + 0.2);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(start + i * 0.25); osc.stop(start + i * 0.25 + 0.22);
+  }
+  desk.alerts = (desk.alerts || 0) + 1;
+}
+
+function alertOn(detail) {
+  $('alert-detail').textContent = detail;
+  show('alert', true);
+  document.title = `(!) ${t('alert_new_customer')}`;
+  beep();
+}
+function alertOff() { show('alert', false); document.title = t('title'); }
+
+// ------------------------------------------------------------------------------------------- interpreter invites
+
+function addInvite(m) {
+  const li = document.createElement('li');
+  li.id = `invite-${m.invite}`;
+  const span = document.createElement('span');
+  span.textContent = `${m.producer} · ${m.language || '—'} · ${m.agent}`;
+  const b = document.createElement('button');
+  b.className = 'primary accept-invite'; b.textContent = t('accept');
+  b.addEventListener('click', () => { send({ type: 'interpreter.accept', invite: m.invite }); li.remove(); updateInvites(); });
+  li.append(span, ' ', b);
+  $('invites').append(li);
+  updateInvites();
+  alertOn(`${m.producer} · ${m.language || ''}`);
+}
+function updateInvites() { show('invites-empty', $('invites').children.length === 0); }
+
+// ------------------------------------------------------------------------------------------- calls (WebRTC)
+
+async function localMedia() {
+  if (!desk.localStream) {
+    desk.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720 } });
+    $('self-video').srcObject = desk.localStream;
+  }
+  return desk.localStream;
+}
+
+async function onCallStart(m) {
+  alertOff();
+  desk.call = { id: m.call, peers: new Map(m.peers.map((p) => [p.id, p])), point: (m.peers.find((p) => p.role === 'point') || {}).id };
+  if (m.ice_servers) desk.iceServers = m.ice_servers;
+  show('call-view', true); show('queue-view', false); show('invite-view', false);
+  resetCallPanels();
+  await localMedia();
+  for (const peer of m.offer_to) await makeOffer(peer);
+}
+
+async function onPeerJoined(m) {
+  if (!desk.call) return;
+  desk.call.peers.set(m.peer.id, m.peer);
+  if (m.peer.role === 'interpreter') say('interpreter_joined');
+  if (m.offer) await makeOffer(m.peer.id);
+}
+
+function newPeerConnection(peerId) {
+  const pc = new RTCPeerConnection({ iceServers: desk.iceServers });
+  desk.pcs.set(peerId, pc);
+  for (const track of desk.localStream.getTracks()) pc.addTrack(track, desk.localStream);
+  pc.onicecandidate = (e) => {
+    const c = e.candidate;
+    send({ type: 'signal.ice', call: desk.call.id, peer: peerId, candidate: c ? c.candidate : null,
+           sdp_mid: c ? c.sdpMid : null, sdp_mline_index: c ? c.sdpMLineIndex : null });
+  };
+  pc.ontrack = (e) => attachRemote(peerId, e.streams[0] || new MediaStream([e.track]));
+  pc.ondatachannel = (e) => { if (e.channel.label === 'etapiste') setupData(e.channel); };
+  pc.onconnectionstatechange = () => { if (pc.connectionState === 'failed') say('peer_gone'); };
+  return pc;
+}
+
+function attachRemote(peerId, stream) {
+  const isPoint = desk.call && peerId === desk.call.point;
+  if (isPoint || (desk.role === 'interpreter' && desk.call.peers.get(peerId)?.role === 'point')) {
+    if ($('remote-video').srcObject !== stream) $('remote-video').srcObject = stream;
+    return;
+  }
+  let v = document.getElementById(`video-${peerId}`);
+  if (!v) {
+    v = document.createElement('video'); v.id = `video-${peerId}`; v.autoplay = true; v.playsInline = true;
+    $('extra-videos').append(v);
+  }
+  if (v.srcObject !== stream) v.srcObject = stream;
+}
+
+async function makeOffer(peerId) {
+  const pc = desk.pcs.get(peerId) || newPeerConnection(peerId);
+  await pc.setLocalDescription(await pc.createOffer());
+  send({ type: 'signal.offer', call: desk.call.id, peer: peerId, sdp: pc.localDescription.sdp });
+}
+
+async function onOffer(m) {
+  if (!desk.call || m.call !== desk.call.id) return;
+  await localMedia();
+  const pc = desk.pcs.get(m.peer) || newPeerConnection(m.peer);
+  await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  send({ type: 'signal.answer', call: desk.call.id, peer: m.peer, sdp: pc.localDescription.sdp });
+  for (const c of (pc.pendingIce || [])) await pc.addIceCandidate(c).catch(() => {});
+  pc.pendingIce = [];
+}
+
+async function onIce(m) {
+  const pc = desk.pcs.get(m.peer);
+  const cand = m.candidate ? { candidate: m.candidate, sdpMid: m.sdp_mid, sdpMLineIndex: m.sdp_mline_index } : null;
+  if (!pc || !pc.remoteDescription) {
+    if (pc) { pc.pendingIce = pc.pendingIce || []; if (cand) pc.pendingIce.push(cand); }
+    return;
+  }
+  if (cand) await pc.addIceCandidate(cand).catch((e) => console.warn('ICE candidate refused', e));
+}
+
+function closePeer(peerId) {
+  const pc = desk.pcs.get(peerId);
+  if (pc) { pc.close(); desk.pcs.delete(peerId); }
+  const v = document.getElementById(`video-${peerId}`);
+  if (v) v.remove();
+  if (desk.call) desk.call.peers.delete(peerId);
+}
+
+function hangup() { if (desk.call) send({ type: 'call.hangup', call: desk.call.id }); endCall(); say('call_ended'); }
+
+function endCall() {
+  for (const id of [...desk.pcs.keys()]) closePeer(id);
+  if (desk.localStream) { for (const tr of desk.localStream.getTracks()) tr.stop(); desk.localStream = null; }
+  desk.dc = null; desk.call = null; desk.identity = null;
+  $('remote-video').srcObject = null; $('self-video').srcObject = null;
+  for (const r of desk.received) URL.revokeObjectURL(r.url);
+  desk.received = [];
+  resetCallPanels();
+  show('call-view', false);
+  if (desk.me) { show('queue-view', desk.role === 'agent'); show('invite-view', desk.role === 'interpreter'); }
+}
+
+function resetCallPanels() {
+  $('rtt-remote-lines').replaceChildren(); $('rtt-remote-current').textContent = ''; $('rtt-own-lines').replaceChildren();
+  $('rtt-input').value = '';
+  $('identity-status').textContent = t('identity_none'); show('identity-holder', false);
+  $('identity-name').textContent = ''; $('identity-satu').textContent = '';
+  $('scan-status').textContent = ''; $('print-status').textContent = ''; $('received').replaceChildren();
+  $('mute').setAttribute('aria-pressed', 'false'); $('mute').textContent = t('mute');
+  $('camera').setAttribute('aria-pressed', 'false'); $('camera').textContent = t('camera_off');
+}
+
+function toggleTrack(kind, button, offKey, onKey) {
+  if (!desk.localStream) return;
+  const tracks = kind === 'audio' ? desk.localStream.getAudioTracks() : desk.localStream.getVideoTracks();
+  const off = button.getAttribute('aria-pressed') !== 'true';
+  for (const tr of tracks) tr.enabled = !off;
+  button.setAttribute('aria-pressed', String(off));
+  button.textContent = t(off ? onKey : offKey);
+}
+
+// Sum of decoded video frames from the point (the browser tests read this through getStats).
+desk.framesDecoded = async function framesDecoded(peerId) {
+  const pc = desk.pcs.get(peerId || (desk.call && desk.call.point));
+  if (!pc) return 0;
+  let n = 0;
+  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0; });
+  return n;
+};
+
+// ------------------------------------------------------------------------------------------- data channel
+
+function dcSend(msg) { if (desk.dc && desk.dc.readyState === 'open') desk.dc.send(JSON.stringify(msg)); }
+
+function setupData(dc) {
+  desk.dc = dc;
+  dc.binaryType = 'arraybuffer';
+  dc.bufferedAmountLowThreshold = LOW;
+  desk.incoming = null;
+  dc.onmessage = (e) => {
+    if (typeof e.data === 'string') {
+      let m; try { m = JSON.parse(e.data); } catch { return; }
+      onData(m).catch((err) => console.error(err));
+    } else onChunk(e.data);
+  };
+}
+
+async function onData(m) {
+  switch (m.type) {
+    case 'rtt': return onRtt(m);
+    case 'doc.begin': return onDocBegin(m);
+    case 'doc.end': return onDocEnd(m);
+    case 'doc.ack': return onDocAck(m);
+    case 'doc.progress': if (desk.outgoing && desk.outgoing.transfer === m.transfer) $('print-status').textContent = t('print_sending', { p: Math.round(100 * m.received / desk.outgoing.size) }); break;
+    case 'doc.cancel': if (desk.incoming && desk.incoming.transfer === m.transfer) desk.incoming = null; break;
+    case 'scan.status': $('scan-status').textContent = t(`scan_${m.state}`, { r: m.reason || '' }); break;
+    case 'print.status': onPrintStatus(m); break;
+    case 'identity.status': if (desk.identity) $('identity-status').textContent = t(`identity_${m.state}`, { r: m.reason || '' }); break;
+    default: break;
+  }
+}
+
+// Real-time text: the remote's current line is replaced on each frame; a final frame commits it.
+function onRtt(m) {
+  if (m.final) {
+    const p = document.createElement('p'); p.textContent = m.text; $('rtt-remote-lines').append(p);
+    $('rtt-remote-current').textContent = '';
+  } else {
+    $('rtt-remote-current').textContent = m.text;
+  }
+}
+
+function rttInput() { dcSend({ type: 'rtt', seq: desk.rttSeq++, text: $('rtt-input').value.slice(0, 2000), final: false }); }
+function rttKey(e) {
+  if (e.key !== 'Enter') return;
+  e.preventDefault();
+  const text = $('rtt-input').value.slice(0, 2000);
+  dcSend({ type: 'rtt', seq: desk.rttSeq++, text, final: true });
+  const p = document.createElement('p'); p.textContent = text; $('rtt-own-lines').append(p);
+  $('rtt-input').value = '';
+}
+
+async function sha256hex(buffer) {
+  const digest = await crypto.subtle.digest('SHA-256', buffer);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+function isPdf(bytes) { return bytes.length >= 5 && String.fromCharCode(...bytes.slice(0, 5)) === '%PDF-'; }
+function newId() { return Math.random().toString(36).slice(2, 12); }
+
+function onDocBegin(m) {
+  if (desk.incoming) { dcSend({ type: 'doc.ack', transfer: m.transfer, ok: false, reason: 'busy' }); return; }
+  if (m.size > MAX_DOC) { dcSend({ type: 'doc.ack', transfer: m.transfer, ok: false, reason: 'too_large' }); return; }
+  desk.incoming = { ...m, chunks: [], received: 0, lastProgress: 0 };
+}
+
+function onChunk(data) {
+  const inc = desk.incoming; if (!inc) return;
+  inc.chunks.push(new Uint8Array(data)); inc.received += data.byteLength;
+  if (inc.received > inc.size) { dcSend({ type: 'doc.ack', transfer: inc.transfer, ok: false, reason: 'size_mismatch' }); desk.incoming = null; return; }
+  if (inc.received - inc.lastProgress >= LOW) { inc.lastProgress = inc.received; dcSend({ type: 'doc.progress', transfer: inc.transfer, received: inc.received }); }
+}
+
+async function onDocEnd(m) {
+  const inc = desk.incoming;
+  if (!inc || inc.transfer !== m.transfer) return;
+  desk.incoming = null;
+  const bytes = new Uint8Array(inc.received);
+  let off = 0; for (const c of inc.chunks) { bytes.set(c, off); off += c.length; }
+  let reason = null;
+  if (inc.received !== inc.size) reason = 'size_mismatch';
+  else if (await sha256hex(bytes) !== inc.sha256) reason = 'checksum_mismatch';
+  else if (!isPdf(bytes)) reason = 'not_pdf';
+  dcSend({ type: 'doc.ack', transfer: inc.transfer, ok: !reason, ...(reason ? { reason } : {}) });
+  if (reason) { const p = document.createElement('p'); p.className = 'error'; p.textContent = t('received_bad', { n: inc.name, r: reason }); $('received').append(p); return; }
+  const blob = new Blob([bytes], { type: 'application/pdf' });
+  const url = URL.createObjectURL(blob);
+  desk.received.push({ name: inc.name, size: inc.size, sha256: inc.sha256, url, purpose: inc.purpose });
+  const p = document.createElement('p'); p.className = 'received-doc';
+  p.textContent = t('received_ok', { n: inc.name, kb: Math.ceil(inc.size / 1024) }) + ' ';
+  const a = document.createElement('a'); a.href = url; a.download = inc.name; a.textContent = t('open_document'); a.target = '_blank';
+  p.append(a);
+  const frame = document.createElement('iframe'); frame.className = 'preview'; frame.src = url; frame.title = inc.name;
+  $('received').append(p, frame);
+}
+
+async function sendForPrint() {
+  const file = $('print-file').files[0];
+  if (!file || !desk.dc) return;
+  if (file.size > MAX_DOC) { $('print-status').textContent = t('too_large'); return; }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (!isPdf(bytes)) { $('print-status').textContent = t('not_pdf'); return; }
+  const transfer = newId();
+  desk.outgoing = { transfer, size: bytes.length, name: file.name };
+  dcSend({ type: 'doc.begin', transfer, purpose: 'print', name: file.name.slice(0, 200) || 'document.pdf',
+           mime: 'application/pdf', size: bytes.length, sha256: await sha256hex(bytes) });
+  for (let off = 0; off < bytes.length; off += CHUNK) {
+    if (desk.dc.bufferedAmount > HIGH) {
+      await new Promise((resolve) => { desk.dc.onbufferedamountlow = () => { desk.dc.onbufferedamountlow = null; resolve(); }; });
+    }
+    desk.dc.send(bytes.slice(off, off + CHUNK));
+  }
+  dcSend({ type: 'doc.end', transfer });
+  $('print-file').value = '';
+}
+
+function onDocAck(m) {
+  if (!desk.outgoing || desk.outgoing.transfer !== m.transfer) return;
+  $('print-status').textContent = m.ok ? t('print_received') : t('print_failed', { r: m.reason });
+  if (!m.ok) desk.outgoing = null;
+}
+
+function onPrintStatus(m) {
+  desk.printed.push(m);
+  $('print-status').textContent = t(`print_${m.state}`, { d: m.pages_done ?? '?', t: m.pages ?? '?', r: m.reason || '' });
+}
+
+// ------------------------------------------------------------------------------------------- identity
+
+function identify() {
+  if (!desk.call) return;
+  send({ type: 'identity.start', call: desk.call.id });
+  $('identity-status').textContent = t('identity_waiting');
+  show('identity-holder', false);
+  desk.identity = 'pending';
+}
+
+function onIdentityResult(m) {
+  desk.identity = null;
+  if (m.ok) {
+    $('identity-status').textContent = t('identity_ok');
+    $('identity-name').textContent = `${m.given_name} ${m.surname}`;
+    $('identity-satu').textContent = m.satu;
+    show('identity-holder', true);
+  } else {
+    $('identity-status').textContent = t('identity_failed', { r: m.reason || '' });
+    show('identity-holder', false);
+  }
+}
+
+// ------------------------------------------------------------------------------------------- wiring
+
+document.addEventListener('DOMContentLoaded', async () => {
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', logout);
+  $('hangup').addEventListener('click', hangup);
+  $('mute').addEventListener('click', () => toggleTrack('audio', $('mute'), 'mute', 'unmute'));
+  $('camera').addEventListener('click', () => toggleTrack('video', $('camera'), 'camera_off', 'camera_on'));
+  $('identify').addEventListener('click', identify);
+  $('scan').addEventListener('click', () => { const request = newId(); dcSend({ type: 'scan.request', request }); $('scan-status').textContent = t('scan_waiting_customer'); });
+  $('print-file').addEventListener('change', () => sendForPrint().catch((e) => console.error(e)));
+  $('invite').addEventListener('click', () => {
+    if (!desk.call) return;
+    const language = $('interpreter-language').value.trim();
+    send({ type: 'interpreter.invite', call: desk.call.id, ...(language ? { language } : {}) });
+    say('interpreter_invited');
+  });
+  $('rtt-input').addEventListener('input', rttInput);
+  $('rtt-input').addEventListener('keydown', rttKey);
+  const resp = await fetch('/api/me', { credentials: 'same-origin' }).catch(() => null);
+  if (resp && resp.ok) enter(await resp.json());
+});
