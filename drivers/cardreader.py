@@ -93,8 +93,11 @@ def _rc(value: int) -> int:
 
 _REMOVED = {_rc(scard.SCARD_W_REMOVED_CARD), _rc(scard.SCARD_E_NO_SMARTCARD)}
 _NO_READER = {
-    _rc(scard.SCARD_E_NO_SERVICE), _rc(scard.SCARD_E_SERVICE_STOPPED), _rc(scard.SCARD_E_READER_UNAVAILABLE),
-    _rc(scard.SCARD_E_UNKNOWN_READER), _rc(scard.SCARD_E_NO_READERS_AVAILABLE),
+    _rc(scard.SCARD_E_NO_SERVICE),
+    _rc(scard.SCARD_E_SERVICE_STOPPED),
+    _rc(scard.SCARD_E_READER_UNAVAILABLE),
+    _rc(scard.SCARD_E_UNKNOWN_READER),
+    _rc(scard.SCARD_E_NO_READERS_AVAILABLE),
 }
 _OK = _rc(scard.SCARD_S_SUCCESS)
 _SWAPPED = {_rc(scard.SCARD_W_UNPOWERED_CARD), _rc(scard.SCARD_W_UNRESPONSIVE_CARD), _rc(scard.SCARD_W_RESET_CARD)}

@@ -166,8 +166,9 @@ class FineidCard:
         """The authentication certificate, DER (read once per session, then cached in memory)."""
         if self._certificate is not None:
             return self._certificate
-        fcp = self._expect_ok(self.transport.transmit(command(0xA4, 0x08, 0x04, AUTH_CERT_PATH, le=0)),
-                              "SELECT certificate").data
+        fcp = self._expect_ok(
+            self.transport.transmit(command(0xA4, 0x08, 0x04, AUTH_CERT_PATH, le=0)), "SELECT certificate"
+        ).data
         size_field = find_tlv(fcp, 0x80) or find_tlv(fcp, 0x81)
         size = int.from_bytes(size_field, "big") if size_field else MAX_CERT_FILE
         if not 0 < size <= MAX_CERT_FILE:

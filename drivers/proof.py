@@ -88,8 +88,14 @@ def check_origin(origin: str) -> str:
     """An origin as Web eID signs it: ``https://host[:port]``, no path, no trailing slash."""
     parts = urlsplit(origin)
     if (
-        parts.scheme != "https" or not parts.hostname or parts.path or parts.query or parts.fragment
-        or parts.username or parts.password or origin != origin.strip()
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or origin != origin.strip()
     ):
         raise ValueError(f"not an https origin (https://host[:port], no path): {origin!r}")
     return origin
@@ -219,8 +225,17 @@ class Extensions:
     is_ca: bool
 
 
-KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
-                  "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
+KEY_USAGE_BITS = (
+    "digitalSignature",
+    "nonRepudiation",
+    "keyEncipherment",
+    "dataEncipherment",
+    "keyAgreement",
+    "keyCertSign",
+    "cRLSign",
+    "encipherOnly",
+    "decipherOnly",
+)
 OID_KEY_USAGE, OID_EKU, OID_BASIC_CONSTRAINTS = "2.5.29.15", "2.5.29.37", "2.5.29.19"
 OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 
@@ -370,9 +385,9 @@ class ProofValidator:
     @staticmethod
     def _parse(raw: bytes) -> dict[str, str]:
         try:
-            data: Any = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ProofInvalid("token-malformed", "the token is not JSON") from None
+            data: Any = json.loads(raw.decode("utf-8"))  # JSON on the wire is UTF-8 (RFC 8259), nothing else
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise ProofInvalid("token-malformed", "the token is not UTF-8 JSON") from None
         if not isinstance(data, dict):
             raise ProofInvalid("token-malformed", "the token is not a JSON object")
         fields: dict[str, str] = {}
@@ -436,7 +451,8 @@ class ProofValidator:
                     raise ProofInvalid("algorithm-mismatch", f"{algorithm.name} does not fit the certificate's key")
                 pad: padding.AsymmetricPadding = (
                     padding.PSS(mgf=padding.MGF1(algorithm.new_hash()), salt_length=algorithm.new_hash().digest_size)
-                    if algorithm.kind == "PS" else padding.PKCS1v15()
+                    if algorithm.kind == "PS"
+                    else padding.PKCS1v15()
                 )
                 key.verify(signature, data, pad, algorithm.new_hash())
         except InvalidSignature:

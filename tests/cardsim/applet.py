@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 PKCS15_AID = bytes.fromhex("A000000063504B43532D3135")
 
+
 def _with_tck(hex_without_tck: str) -> str:
     """An ATR that offers T=1 must end with TCK, the XOR of every byte after TS."""
     raw = bytes.fromhex(hex_without_tck)
@@ -67,18 +68,28 @@ class CardProfile:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "atr": self.atr, "generation": self.generation,
-            "cert_der": base64.b64encode(self.cert_der).decode(), "key_pem": self.key_pem.decode(),
-            "pin": self.pin, "pin_tries": self.pin_tries, "protocol": self.protocol,
-            "has_pkcs15": self.has_pkcs15, "file_padding": self.file_padding,
+            "atr": self.atr,
+            "generation": self.generation,
+            "cert_der": base64.b64encode(self.cert_der).decode(),
+            "key_pem": self.key_pem.decode(),
+            "pin": self.pin,
+            "pin_tries": self.pin_tries,
+            "protocol": self.protocol,
+            "has_pkcs15": self.has_pkcs15,
+            "file_padding": self.file_padding,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CardProfile:
         return cls(
-            atr=data["atr"], generation=data["generation"], cert_der=base64.b64decode(data["cert_der"]),
-            key_pem=data["key_pem"].encode(), pin=data["pin"], pin_tries=int(data["pin_tries"]),
-            protocol=data["protocol"], has_pkcs15=bool(data["has_pkcs15"]),
+            atr=data["atr"],
+            generation=data["generation"],
+            cert_der=base64.b64decode(data["cert_der"]),
+            key_pem=data["key_pem"].encode(),
+            pin=data["pin"],
+            pin_tries=int(data["pin_tries"]),
+            protocol=data["protocol"],
+            has_pkcs15=bool(data["has_pkcs15"]),
             file_padding=int(data["file_padding"]),
         )
 
@@ -103,9 +114,7 @@ class FineidApplet:
         self.tries_left = self.profile.pin_tries
         pad = self.profile.file_padding
         self.auth_file = self.profile.cert_der + b"\x00" * pad
-        self.key = (
-            serialization.load_pem_private_key(self.profile.key_pem, None) if self.profile.key_pem else None
-        )
+        self.key = serialization.load_pem_private_key(self.profile.key_pem, None) if self.profile.key_pem else None
 
     @property
     def t0(self) -> bool:
@@ -157,8 +166,13 @@ class FineidApplet:
         if ins != 0xC0:
             self.pending = b""
         handler = {
-            0xA4: self._select, 0xB0: self._read_binary, 0xC0: self._get_response, 0x20: self._verify,
-            0xCB: self._get_data, 0x22: self._mse, 0x2A: self._pso,
+            0xA4: self._select,
+            0xB0: self._read_binary,
+            0xC0: self._get_response,
+            0x20: self._verify,
+            0xCB: self._get_data,
+            0x22: self._mse,
+            0x2A: self._pso,
         }.get(ins)
         if handler is None:
             return sw(0x6D00)
@@ -233,9 +247,32 @@ class FineidApplet:
             return sw(0x6A88)
         if data[4] != 0x11:
             return sw(0x6A88)
-        inner = (
-            bytes([0x83, 0x01, 0x11, 0x8A, 0x01, 0x05, 0x9C, 0x03, 0x04, 0x0C, 0x00, 0xDF, 0x22, 0x01,
-                   self.MAX_TRIES, 0xDF, 0x21, 0x01, self.tries_left, 0xDF, 0x27, 0x01, 0x00])
+        inner = bytes(
+            [
+                0x83,
+                0x01,
+                0x11,
+                0x8A,
+                0x01,
+                0x05,
+                0x9C,
+                0x03,
+                0x04,
+                0x0C,
+                0x00,
+                0xDF,
+                0x22,
+                0x01,
+                self.MAX_TRIES,
+                0xDF,
+                0x21,
+                0x01,
+                self.tries_left,
+                0xDF,
+                0x27,
+                0x01,
+                0x00,
+            ]
         )
         return self._case4(bytes([0xA0, len(inner)]) + inner)
 

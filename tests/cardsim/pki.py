@@ -40,7 +40,10 @@ class Authority:
 
 
 def _ca(
-    name: str, key: ec.EllipticCurvePrivateKey, issuer: Authority | None, not_before: dt.datetime,
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: Authority | None,
+    not_before: dt.datetime,
     not_after: dt.datetime,
 ) -> Authority:
     subject = x509.Name(
@@ -62,9 +65,15 @@ def _ca(
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -101,10 +110,10 @@ class TestPki:
     def __post_init__(self) -> None:
         start = _now() - dt.timedelta(days=365)
         end = _now() + dt.timedelta(days=3650)
-        self.root = _ca(f"{self.name} Root CA - G3 ECC", ec.generate_private_key(ec.SECP384R1()), None,
-                        start, end)
-        self.issuing = _ca(f"{self.name} Certificates - G5E", ec.generate_private_key(ec.SECP384R1()),
-                           self.root, start, end)
+        self.root = _ca(f"{self.name} Root CA - G3 ECC", ec.generate_private_key(ec.SECP384R1()), None, start, end)
+        self.issuing = _ca(
+            f"{self.name} Certificates - G5E", ec.generate_private_key(ec.SECP384R1()), self.root, start, end
+        )
 
     def issue(
         self,
@@ -120,13 +129,11 @@ class TestPki:
         """A citizen authentication certificate: RSA-2048 for v3, P-384 for v4 (unless ``key`` is given)."""
         if key is None:
             key = (
-                rsa.generate_private_key(65537, 2048) if generation == "v3"
-                else ec.generate_private_key(ec.SECP384R1())
+                rsa.generate_private_key(65537, 2048) if generation == "v3" else ec.generate_private_key(ec.SECP384R1())
             )
         printable = all(c.isascii() and (c.isalnum() or c in " '()+,-./:=?") for c in given_name + surname)
         string_type = (
-            x509.name._ASN1Type.PrintableString if generation == "v3" and printable
-            else x509.name._ASN1Type.UTF8String
+            x509.name._ASN1Type.PrintableString if generation == "v3" and printable else x509.name._ASN1Type.UTF8String
         )
         cn = f"{surname} {given_name} {satu}"
         subject = x509.Name(
@@ -148,13 +155,19 @@ class TestPki:
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
-            .add_extension(x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, EXPLICIT_CA_FALSE),
-                           critical=False)
+            .add_extension(
+                x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, EXPLICIT_CA_FALSE), critical=False
+            )
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=key_usage_digital_signature, content_commitment=False,
-                    key_encipherment=not key_usage_digital_signature, data_encipherment=False,
-                    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False,
+                    digital_signature=key_usage_digital_signature,
+                    content_commitment=False,
+                    key_encipherment=not key_usage_digital_signature,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
                     decipher_only=False,
                 ),
                 critical=True,
@@ -163,8 +176,7 @@ class TestPki:
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                 critical=False,
             )
-            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("specimen@example.invalid")]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("specimen@example.invalid")]), critical=False)
         )
         cert = builder.sign(self.issuing.key, hashes.SHA384())
         return CardIdentity(cert.public_bytes(serialization.Encoding.DER), key, given_name, surname, satu)

@@ -64,9 +64,13 @@ class VirtualCard:
             with self.lock:
                 a = self.applet
                 return {
-                    "ok": True, "inserted": self.conn is not None, "powered": self.powered,
-                    "apdus": list(self.apdus), "events": list(self.events),
-                    "tries_left": a.tries_left if a else None, "pin_verified": a.pin_verified if a else None,
+                    "ok": True,
+                    "inserted": self.conn is not None,
+                    "powered": self.powered,
+                    "apdus": list(self.apdus),
+                    "events": list(self.events),
+                    "tries_left": a.tries_left if a else None,
+                    "pin_verified": a.pin_verified if a else None,
                     "signatures": a.signatures if a else 0,
                 }
         return {"ok": False, "error": f"unknown op {op!r}"}

@@ -114,9 +114,7 @@ def test_reader_detached_and_attached_again_when_the_pcsc_service_stops_and_retu
     log.next(EventKind.READER_ATTACHED, card_slot.reader)
 
 
-def test_a_failing_listener_does_not_stop_the_others(
-    card_slot: CardSlot, v4_identity: CardIdentity
-) -> None:
+def test_a_failing_listener_does_not_stop_the_others(card_slot: CardSlot, v4_identity: CardIdentity) -> None:
     def broken(event: CardEvent) -> None:
         raise RuntimeError("listener bug")
 
@@ -326,9 +324,7 @@ def test_card_is_unpowered_at_the_end_of_every_session(card_slot: CardSlot, v4_i
 
 
 # -- removal at any step ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("step", "ins"), [("while reading", 0xB0), ("during PIN", 0x20), ("during signing", 0x2A)]
-)
+@pytest.mark.parametrize(("step", "ins"), [("while reading", 0xB0), ("during PIN", 0x20), ("during signing", 0x2A)])
 def test_card_pulled_out_gives_card_removed_and_a_clean_state(
     card_slot: CardSlot, test_pki: TestPki, v4_identity: CardIdentity, step: str, ins: int
 ) -> None:

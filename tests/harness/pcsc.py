@@ -48,8 +48,11 @@ def fineid_card(identity: CardIdentity, version: str = "v4.0", **overrides: Any)
     """A card profile for ``identity``: ATR of the FINEID ``version``, key and file layout of its generation."""
     generation = "v3" if version.startswith("v3") else "v4"
     return CardProfile(
-        atr=ATRS.get(version, version), generation=generation, cert_der=identity.cert_der,
-        key_pem=identity.key_pem, **overrides,
+        atr=ATRS.get(version, version),
+        generation=generation,
+        cert_der=identity.cert_der,
+        key_pem=identity.key_pem,
+        **overrides,
     )
 
 
@@ -151,9 +154,17 @@ class PcscHarness:
         ready = self.run / ".namespaces-ready"
         self.holder = Service(
             "pcsc-namespaces",
-            ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
-             f'ip link set lo up && mount --bind "{self.run}" /run && touch /run/.namespaces-ready '
-             "&& exec sleep infinity"],
+            [
+                "unshare",
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f'ip link set lo up && mount --bind "{self.run}" /run && touch /run/.namespaces-ready '
+                "&& exec sleep infinity",
+            ],
             self.root / "namespaces.log",
         ).start()
         try:
@@ -174,7 +185,8 @@ class PcscHarness:
             return
         conf = self.conf if readers else self.empty_conf
         self.daemon = Service(
-            "pcscd", [*self._nsenter(mount=True), "pcscd", "--foreground", "--info", "--config", str(conf)],
+            "pcscd",
+            [*self._nsenter(mount=True), "pcscd", "--foreground", "--info", "--config", str(conf)],
             self.root / "pcscd.log",
         ).start()
         wait_until(lambda: self._daemon_answers() or not self.daemon_running(), 10, "pcscd")
@@ -201,9 +213,18 @@ class PcscHarness:
             control = self.root / f"card{slot}.sock"
             service = Service(
                 f"virtual-card-{slot}",
-                [*self._nsenter(mount=False), sys.executable, "-m", "tests.cardsim.vpcd",
-                 "--port", str(VPCD_PORT + slot), "--control", str(control)],
-                self.root / f"card{slot}.log", cwd=REPO,
+                [
+                    *self._nsenter(mount=False),
+                    sys.executable,
+                    "-m",
+                    "tests.cardsim.vpcd",
+                    "--port",
+                    str(VPCD_PORT + slot),
+                    "--control",
+                    str(control),
+                ],
+                self.root / f"card{slot}.log",
+                cwd=REPO,
             ).start()
             try:
                 wait_until(lambda: control.exists() or not service.running(), 20, f"virtual card {slot}")

@@ -1,0 +1,425 @@
+"""The Web eID 1.0 proof: building the signed data and the validator both kiosk and switchboard use.
+
+Tokens here are signed in-process the way the card signs (a host-computed hash, RSASSA-PSS or raw ECDSA);
+the same tokens straight from the virtual card through pcscd are in test_cardreader.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drivers.proof import (
+    ALGORITHMS,
+    AuthToken,
+    NonceStore,
+    ProofInvalid,
+    ProofValidator,
+    algorithm_for_key,
+    check_origin,
+    digest_to_sign,
+    signed_data,
+)
+from tests.cardsim.pki import CardIdentity, TestPki
+
+ORIGIN = "https://switchboard.example.fi"
+NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def card_sign(identity: CardIdentity, origin: str, nonce: str, algorithm: str | None = None) -> AuthToken:
+    """Sign as a FINEID card does: the host hashes, the card signs the hash."""
+    key = identity.key
+    alg = ALGORITHMS[algorithm] if algorithm else algorithm_for_key(key.public_key())
+    digest = digest_to_sign(origin, nonce, alg)
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(digest, padding.PSS(padding.MGF1(hashes.SHA256()), 32), utils.Prehashed(hashes.SHA256()))
+    else:
+        r, s = utils.decode_dss_signature(key.sign(digest, ec.ECDSA(utils.Prehashed(alg.new_hash()))))
+        size = (key.curve.key_size + 7) // 8
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return AuthToken(identity.cert_der, alg.name, signature)
+
+
+@pytest.fixture(scope="module")
+def pki() -> TestPki:
+    return TestPki()
+
+
+@pytest.fixture(scope="module")
+def v4(pki: TestPki) -> CardIdentity:
+    return pki.issue(
+        "v4",
+        given_name="SPECIMEN-BABAFÖ",
+        surname="SPECIMEN-HÄKKINEN",
+        satu="999020016",
+        not_before=NOW - dt.timedelta(days=10),
+        not_after=NOW + dt.timedelta(days=100),
+    )
+
+
+@pytest.fixture(scope="module")
+def v3(pki: TestPki) -> CardIdentity:
+    return pki.issue(
+        "v3",
+        given_name="SPECIMEN-ANNA",
+        surname="SPECIMEN-VIRTANEN",
+        satu="99902002X",
+        not_before=NOW - dt.timedelta(days=10),
+        not_after=NOW + dt.timedelta(days=100),
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def store(clock: Clock) -> NonceStore:
+    return NonceStore(clock=clock)
+
+
+@pytest.fixture
+def validator(pki: TestPki, store: NonceStore, clock: Clock) -> ProofValidator:
+    return ProofValidator(ORIGIN, [pki.issuing.cert], store, clock=clock)
+
+
+def reason(validator: ProofValidator, token: str | bytes, nonce: str) -> str:
+    with pytest.raises(ProofInvalid) as err:
+        validator.validate(token, nonce)
+    return err.value.reason
+
+
+# -- genuine tokens ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("which", "algorithm"), [("v3", "PS256"), ("v4", "ES384")])
+def test_genuine_token_gives_the_holder(
+    request: pytest.FixtureRequest, validator: ProofValidator, store: NonceStore, which: str, algorithm: str
+) -> None:
+    identity: CardIdentity = request.getfixturevalue(which)
+    nonce = store.issue()
+    token = card_sign(identity, ORIGIN, nonce)
+    assert token.algorithm == algorithm
+    holder = validator.validate(token.to_json(), nonce)
+    assert holder.to_dict() == {"given_name": identity.given_name, "surname": identity.surname, "satu": identity.satu}
+
+
+def test_token_has_exactly_the_web_eid_fields(v4: CardIdentity, store: NonceStore) -> None:
+    data = json.loads(card_sign(v4, ORIGIN, store.issue()).to_json())
+    assert set(data) == {"unverifiedCertificate", "algorithm", "signature", "format", "appVersion"}
+    assert data["format"] == "web-eid:1.0"
+    assert base64.b64decode(data["unverifiedCertificate"], validate=True) == v4.cert_der
+    assert len(base64.b64decode(data["signature"], validate=True)) == 96, "ES384 is raw r‖s, not DER"
+
+
+def test_signed_data_is_hash_of_origin_then_hash_of_nonce() -> None:
+    nonce = "A" * 44
+    expected = hashes.Hash(hashes.SHA384())
+    expected.update(ORIGIN.encode())
+    first = expected.finalize()
+    h = hashes.Hash(hashes.SHA384())
+    h.update(nonce.encode())
+    assert signed_data(ORIGIN, nonce, ALGORITHMS["ES384"]) == first + h.finalize()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is part of the base system")
+@pytest.mark.parametrize("which", ["v3", "v4"])
+def test_an_independent_verifier_accepts_our_signature_over_the_web_eid_signed_data(
+    request: pytest.FixtureRequest, tmp_path: Path, store: NonceStore, which: str
+) -> None:
+    """openssl, knowing nothing of our code, checks the signature over H(origin)‖H(nonce)."""
+    identity: CardIdentity = request.getfixturevalue(which)
+    nonce = store.issue()
+    token = card_sign(identity, ORIGIN, nonce)
+    alg = ALGORITHMS[token.algorithm]
+    (tmp_path / "data").write_bytes(signed_data(ORIGIN, nonce, alg))
+    cert = x509.load_der_x509_certificate(identity.cert_der)
+    (tmp_path / "pub.pem").write_bytes(
+        cert.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    signature = token.signature
+    options: list[str] = []
+    if token.algorithm == "ES384":
+        half = len(signature) // 2
+        signature = utils.encode_dss_signature(
+            int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+        )
+        digest = "-sha384"
+    else:
+        digest = "-sha256"
+        options = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"]
+    (tmp_path / "sig").write_bytes(signature)
+    result = subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            digest,
+            *options,
+            "-verify",
+            str(tmp_path / "pub.pem"),
+            "-signature",
+            str(tmp_path / "sig"),
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "Verified OK" in result.stdout, result.stderr
+
+
+def test_fineid_certificate_quirk_is_handled(v4: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
+    """Real FINEID certificates encode cA FALSE explicitly; cryptography refuses them, we must not."""
+    cert = x509.load_der_x509_certificate(v4.cert_der)
+    with pytest.raises(ValueError, match="EncodedDefault"):
+        _ = cert.extensions
+    nonce = store.issue()
+    assert validator.validate(card_sign(v4, ORIGIN, nonce).to_json(), nonce).satu == "999020016"
+
+
+# -- refused tokens ----------------------------------------------------------------------------------------------
+def test_tampered_signature_is_refused(v4: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce)
+    forged = bytearray(token.signature)
+    forged[10] ^= 0x01
+    tampered = AuthToken(token.certificate, token.algorithm, bytes(forged))
+    assert reason(validator, tampered.to_json(), nonce) == "signature-invalid"
+
+
+def test_token_signed_with_another_card_key_is_refused(
+    pki: TestPki, v4: CardIdentity, validator: ProofValidator, store: NonceStore
+) -> None:
+    other = pki.issue("v4", satu="999020024")
+    nonce = store.issue()
+    token = card_sign(other, ORIGIN, nonce)
+    swapped = AuthToken(v4.cert_der, token.algorithm, token.signature)
+    assert reason(validator, swapped.to_json(), nonce) == "signature-invalid"
+
+
+def test_token_for_another_origin_is_refused(v3: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
+    nonce = store.issue()
+    token = card_sign(v3, "https://phishing.example.com", nonce)
+    with pytest.raises(ProofInvalid) as err:
+        validator.validate(token.to_json(), nonce)
+    assert err.value.reason == "signature-invalid"
+    assert "origin" in err.value.message
+
+
+def test_reused_nonce_is_refused(v4: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce).to_json()
+    validator.validate(token, nonce)
+    assert reason(validator, token, nonce) == "nonce-used"
+
+
+def test_nonce_never_issued_is_refused(v4: CardIdentity, validator: ProofValidator) -> None:
+    nonce = base64.b64encode(b"\x01" * 32).decode()
+    assert reason(validator, card_sign(v4, ORIGIN, nonce).to_json(), nonce) == "nonce-unknown"
+
+
+def test_expired_nonce_is_refused(v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: Clock) -> None:
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce).to_json()
+    clock.now += dt.timedelta(minutes=5, seconds=1)
+    assert reason(validator, token, nonce) == "nonce-expired"
+
+
+def test_nonce_just_within_its_ttl_is_accepted(
+    v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: Clock
+) -> None:
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce).to_json()
+    clock.now += dt.timedelta(minutes=4, seconds=59)
+    assert validator.validate(token, nonce).satu == "999020016"
+
+
+def test_untrusted_ca_is_refused(v4: CardIdentity, store: NonceStore, clock: Clock) -> None:
+    stranger = TestPki(name="OTHER TEST")
+    forged = stranger.issue("v4", key=v4.key)  # same holder data and key, wrong issuer
+    strict = ProofValidator(ORIGIN, [TestPki().issuing.cert], store, clock=clock)
+    nonce = store.issue()
+    assert reason(strict, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+
+
+def test_certificate_issued_by_a_lookalike_ca_with_the_same_name_is_refused(
+    pki: TestPki, v4: CardIdentity, validator: ProofValidator, store: NonceStore
+) -> None:
+    twin = TestPki(name=pki.name)  # identical CA names, different keys
+    forged = twin.issue("v4", not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
+    nonce = store.issue()
+    assert reason(validator, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+
+
+def test_expired_certificate_is_refused(pki: TestPki, validator: ProofValidator, store: NonceStore) -> None:
+    old = pki.issue("v4", not_before=NOW - dt.timedelta(days=800), not_after=NOW - dt.timedelta(seconds=1))
+    nonce = store.issue()
+    assert reason(validator, card_sign(old, ORIGIN, nonce).to_json(), nonce) == "certificate-expired"
+
+
+def test_certificate_not_yet_valid_is_refused(pki: TestPki, validator: ProofValidator, store: NonceStore) -> None:
+    future = pki.issue("v4", not_before=NOW + dt.timedelta(hours=1), not_after=NOW + dt.timedelta(days=9))
+    nonce = store.issue()
+    assert reason(validator, card_sign(future, ORIGIN, nonce).to_json(), nonce) == "certificate-not-yet-valid"
+
+
+def test_validity_is_judged_at_the_injected_time(
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+) -> None:
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce).to_json()
+    later = Clock(NOW + dt.timedelta(days=101))
+    late_validator = ProofValidator(ORIGIN, [pki.issuing.cert], NonceStore(clock=later), clock=later)
+    late_validator.nonces.add(nonce)
+    assert reason(late_validator, token, nonce) == "certificate-expired"
+
+
+def test_certificate_without_digital_signature_usage_is_refused(
+    pki: TestPki, validator: ProofValidator, store: NonceStore
+) -> None:
+    encryption_only = pki.issue(
+        "v4",
+        key_usage_digital_signature=False,
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=1),
+    )
+    nonce = store.issue()
+    assert reason(validator, card_sign(encryption_only, ORIGIN, nonce).to_json(), nonce) == "certificate-key-usage"
+
+
+def test_algorithm_that_does_not_fit_the_key_is_refused(
+    v3: CardIdentity, validator: ProofValidator, store: NonceStore
+) -> None:
+    nonce = store.issue()
+    token = card_sign(v3, ORIGIN, nonce)
+    claimed = AuthToken(token.certificate, "ES384", token.signature)
+    assert reason(validator, claimed.to_json(), nonce) == "algorithm-mismatch"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: "this is not json at all" * 10, "token-malformed"),
+        (lambda d: json.dumps([d] * 2), "token-malformed"),
+        (lambda d: json.dumps({**d, "signature": None}), "token-malformed"),
+        (lambda d: json.dumps({k: v for k, v in d.items() if k != "unverifiedCertificate"}), "token-malformed"),
+        (lambda d: json.dumps({**d, "format": "web-eid:2.0"}), "token-format"),
+        (lambda d: json.dumps({**d, "algorithm": "HS256"}), "algorithm-unsupported"),
+        (lambda d: json.dumps({**d, "unverifiedCertificate": "%%%not-base64%%%"}), "certificate-malformed"),
+        (
+            lambda d: json.dumps({**d, "unverifiedCertificate": base64.b64encode(b"x" * 80).decode()}),
+            "certificate-malformed",
+        ),
+        (lambda d: json.dumps({**d, "signature": "not base64!"}), "signature-malformed"),
+        (lambda d: json.dumps(d).encode("utf-16"), "token-malformed"),
+    ],
+    ids=[
+        "not-json",
+        "array",
+        "null-field",
+        "missing-field",
+        "other-format",
+        "unknown-algorithm",
+        "certificate-not-base64",
+        "certificate-not-der",
+        "signature-not-base64",
+        "not-utf8",
+    ],
+)
+def test_malformed_token_is_refused_with_a_precise_reason(
+    v4: CardIdentity, validator: ProofValidator, store: NonceStore, mutate: object, expected: str
+) -> None:
+    nonce = store.issue()
+    data = card_sign(v4, ORIGIN, nonce).to_dict()
+    token = mutate(data)  # type: ignore[operator]
+    assert reason(validator, token, nonce) == expected
+    assert len(store) == 1, "a malformed token does not use up the nonce"
+
+
+@pytest.mark.parametrize("size", [99, 10_001, 1_000_000])
+def test_token_of_impossible_size_is_refused_before_parsing(
+    validator: ProofValidator, store: NonceStore, size: int
+) -> None:
+    nonce = store.issue()
+    assert reason(validator, b"{" * size, nonce) == "token-size"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.one_of(st.binary(max_size=12_000), st.text(max_size=3000)))
+def test_any_input_gives_a_reason_never_a_crash(
+    validator: ProofValidator, store: NonceStore, junk: bytes | str
+) -> None:
+    nonce = store.issue()
+    with pytest.raises(ProofInvalid):
+        validator.validate(junk, nonce)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(["unverifiedCertificate", "algorithm", "signature", "format"]),
+    value=st.one_of(st.text(max_size=200), st.integers(), st.none(), st.lists(st.integers(), max_size=3)),
+)
+def test_any_field_value_gives_a_reason_never_a_crash(
+    v4: CardIdentity, validator: ProofValidator, store: NonceStore, field: str, value: object
+) -> None:
+    nonce = store.issue()
+    data: dict[str, object] = dict(card_sign(v4, ORIGIN, nonce).to_dict())
+    data[field] = value
+    with pytest.raises(ProofInvalid):
+        validator.validate(json.dumps(data), nonce)
+
+
+# -- nonces and origins -------------------------------------------------------------------------------------------
+def test_issued_nonces_are_44_base64_characters_and_unique(store: NonceStore) -> None:
+    nonces = {store.issue() for _ in range(200)}
+    assert len(nonces) == 200
+    assert all(len(n) == 44 and len(base64.b64decode(n, validate=True)) == 32 for n in nonces)
+
+
+def test_spent_and_expired_nonces_do_not_pile_up(store: NonceStore, clock: Clock) -> None:
+    for _ in range(50):
+        store.issue()
+    clock.now += dt.timedelta(minutes=11)
+    store.issue()
+    with pytest.raises(ProofInvalid):
+        store.consume("B" * 44)
+    assert len(store) == 1
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://switchboard.example.fi",
+        "https://switchboard.example.fi/",
+        "https://switchboard.example.fi/desk",
+        "https://user@switchboard.example.fi",
+        "switchboard.example.fi",
+        "https://",
+        " https://a.fi",
+    ],
+)
+def test_origin_must_be_a_bare_https_origin(origin: str) -> None:
+    with pytest.raises(ValueError):
+        check_origin(origin)
+
+
+def test_origin_with_port_is_accepted() -> None:
+    assert check_origin("https://localhost:8443") == "https://localhost:8443"
