@@ -398,8 +398,9 @@ class IdentityAbort(_Message):
 class IdentityResult(_Message):
     """The switchboard's verdict, to the agent (with the verified holder) and to the point (without).
 
-    ``reason`` on failure: ``invalid_signature``, ``untrusted_certificate``, ``expired_certificate``,
-    ``nonce_expired``, ``nonce_reused``, ``wrong_origin``, ``malformed_token``, or the point's abort reason.
+    ``reason`` on failure: the validator's code (``signature_invalid``, ``certificate_untrusted``,
+    ``certificate_expired``, …, see docs/protocol.md), ``nonce_reused``, ``nonce_expired``, ``unavailable``,
+    or the point's abort reason.
     """
 
     type: Literal["identity.result"] = "identity.result"

@@ -1,21 +1,22 @@
 """Identity proofs: single-use nonces for the point's card, and validation of the Web eID token it returns.
 
-The cryptography lives in :mod:`drivers.proof` (Web eID 1.0 token validation, shared with the card's
-diagnostics); this module only binds it to the switchboard: the configured CA list, the switchboard's
-origin, and turning its errors into the reason codes of :class:`etapiste.protocol.IdentityResult`.
+The cryptography lives in :mod:`drivers.proof` (Web eID 1.0 token validation, pure Python on
+``cryptography``, shared with the card driver); this module only binds it to the switchboard: the
+configured CA list, the switchboard's origin, and its reasons as :class:`etapiste.protocol.IdentityResult`
+reason codes.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from drivers import proof
 from etapiste.protocol import WebEidToken
 
 
@@ -45,27 +46,27 @@ class ProofRejected(Exception):
 ProofValidator = Callable[[WebEidToken, str, str, float], Holder]
 
 
-def load_trusted_cas(files: list[str]) -> list[Any]:
-    from cryptography import x509
-
-    cas: list[Any] = []
-    for name in files:
-        cas += x509.load_pem_x509_certificates(Path(name).read_bytes())
-    return cas
-
-
 def proof_validator(trusted_ca_files: list[str]) -> ProofValidator:
-    """The validator of :mod:`drivers.proof` with the configured CAs."""
-    proof = importlib.import_module("drivers.proof")  # written beside the card driver
+    """The Web eID validator of :mod:`drivers.proof` with the configured CAs.
 
-    cas = load_trusted_cas(trusted_ca_files)
+    The hub has already checked the nonce (single use, bound to the call, not expired) against its shared
+    state, so each validation hands :mod:`drivers.proof` a one-nonce store: its own check then passes
+    exactly once, and all cryptographic checks (chain, validity, purpose, origin, signature) are its own.
+    Reason codes are passed on with underscores (``certificate-untrusted`` → ``certificate_untrusted``).
+    """
+    trusted = proof.load_trusted(Path(name).read_bytes() for name in trusted_ca_files)
 
     def validate(token: WebEidToken, nonce: str, origin: str, now: float) -> Holder:
         when = dt.datetime.fromtimestamp(now, dt.UTC)
+        nonces = proof.NonceStore(clock=lambda: when)
         try:
-            result = proof.validate_token(token.model_dump(), nonce=nonce, origin=origin, trusted_cas=cas, now=when)
-        except proof.ProofError as exc:
-            raise ProofRejected(getattr(exc, "code", "invalid_token"), str(exc)) from None
-        return Holder(given_name=result.given_name, surname=result.surname, satu=result.satu)
+            nonces.add(nonce, issued_at=when)
+            validator = proof.ProofValidator(origin, trusted, nonces, clock=lambda: when)
+            holder = validator.validate(json.dumps(token.model_dump()), nonce)
+        except proof.ProofInvalid as exc:
+            raise ProofRejected(exc.reason.replace("-", "_"), exc.message) from None
+        except ValueError as exc:
+            raise ProofRejected("token_malformed", str(exc)) from None
+        return Holder(given_name=holder.given_name, surname=holder.surname, satu=holder.satu)
 
     return validate

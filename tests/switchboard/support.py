@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ def make_config(**overrides: Any) -> SwitchboardConfig:
 class Clock:
     """Wall time that only moves when the test says so (expiry and timeouts without waiting)."""
 
-    now: float = 1_790_000_000.0
+    now: float = field(default_factory=time.time)
 
     def __call__(self) -> float:
         return self.now
