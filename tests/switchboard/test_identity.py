@@ -52,7 +52,9 @@ async def test_virtual_card_proof_shows_the_agent_the_verified_holder(pki, ca_fi
 async def test_proof_for_another_origin_is_refused(pki, ca_file):
     card = pki.issue("v4")
     async with serve(validator=proof_validator([ca_file])) as sb:
-        agent_sees, point_sees = await _identify(sb, lambda req: sign_token(card, "https://phishing.example", req.nonce))
+        agent_sees, point_sees = await _identify(
+            sb, lambda req: sign_token(card, "https://phishing.example", req.nonce)
+        )
     assert not agent_sees.ok and agent_sees.reason == "signature_invalid" and agent_sees.satu is None
     assert not point_sees.ok
 
