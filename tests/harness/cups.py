@@ -88,8 +88,8 @@ Browsing No
 BrowseLocalProtocols none
 WebInterface No
 DefaultShared No
-PreserveJobFiles No
-PreserveJobHistory No
+PreserveJobFiles {keep}
+PreserveJobHistory {keep}
 MaxJobTime 0
 DefaultAuthType Basic
 <Location />
@@ -170,6 +170,9 @@ class PrivateCupsd:
 
     root: Path
     port: int = field(default_factory=free_port)
+    keep_history: bool = False
+    """Debian's defaults (keep job files and history) instead of the point's settings: for proving
+    that the driver's own purge leaves nothing even on a cupsd configured carelessly."""
     service: Service | None = field(default=None, init=False)
 
     @property
@@ -203,7 +206,11 @@ class PrivateCupsd:
         backend = self.root / "serverbin" / "backend" / FAULT_SCHEME
         backend.write_text(FAULT_BACKEND)
         backend.chmod(0o700)
-        (self.root / "cupsd.conf").write_text(_CUPSD_CONF.format(root=self.root, port=self.port, socket=self.socket))
+        (self.root / "cupsd.conf").write_text(
+            _CUPSD_CONF.format(
+                root=self.root, port=self.port, socket=self.socket, keep="Yes" if self.keep_history else "No"
+            )
+        )
         (self.root / "cups-files.conf").write_text(_CUPS_FILES_CONF.format(root=self.root))
 
     def start(self) -> PrivateCupsd:
@@ -263,9 +270,7 @@ class PrivateCupsd:
         self._add_queue(name, f"file://{output}", "abort-job")
         return FileQueue(name, output)
 
-    def add_fault_queue(
-        self, mode: str = "ok", name: str | None = None, error_policy: str = "abort-job"
-    ) -> FaultQueue:
+    def add_fault_queue(self, mode: str = "ok", name: str | None = None, error_policy: str = "abort-job") -> FaultQueue:
         name = name or _fresh_name("fault")
         queue = FaultQueue(name, self.root / "ctl" / name)
         queue.set(mode)
@@ -285,9 +290,7 @@ class PrivateCupsd:
     def lpstat_all(self) -> str:
         """``lpstat -W all -o``: the job list as an administrator would read it."""
         require_program("lpstat")
-        done = subprocess.run(
-            ["lpstat", "-W", "all", "-o"], env=self.env, capture_output=True, text=True, timeout=10
-        )
+        done = subprocess.run(["lpstat", "-W", "all", "-o"], env=self.env, capture_output=True, text=True, timeout=10)
         return done.stdout
 
 
@@ -353,10 +356,16 @@ def cupsd(run_dir: Path) -> Iterator[PrivateCupsd]:
 
 @pytest.fixture
 def own_cupsd(run_dir: Path, request: pytest.FixtureRequest) -> Iterator[PrivateCupsd]:
-    """A private cupsd for one test alone — for tests that stop or restart it."""
+    """A private cupsd for one test alone — for tests that stop or restart it. Mark the test
+    ``@pytest.mark.cupsd_keeps_history`` for one with Debian's keep-everything defaults."""
     root = run_dir / f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:40]}"
-    instance = PrivateCupsd(root).start()
+    marker = request.node.get_closest_marker("cupsd_keeps_history")
+    instance = PrivateCupsd(root, keep_history=marker is not None).start()
     try:
         yield instance
     finally:
         instance.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cupsd_keeps_history: own_cupsd keeps job files and history (Debian's defaults)")

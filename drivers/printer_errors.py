@@ -1,0 +1,346 @@
+"""What can go wrong with printing, in the words of the customer and of the staff (fi/sv/en).
+
+Two audiences read these: the *customer* in the room (plain words: what happened, that someone was
+told, what happens next) and the host *staff* / ops (the device's own reason keyword in brackets and
+the action that fixes it). The agent who sent the document sees the staff text, because the agent
+needs the precise reason (e.g. "42 pages; at most 30"). No text carries personal data: parameters
+are counts, sizes, the queue name and CUPS reason keywords only.
+
+    PrinterError
+    ├── OutOfPaper, Jammed, DoorOpen, OutOfToner, Offline    the device reports a fault
+    ├── Paused, NotAccepting, NoPrinter, PrintServiceDown    the print system cannot take work
+    ├── JobFailed ── JobHeld, JobCancelled, JobTimeout       a submitted job did not complete
+    └── InvalidDocument ── EmptyDocument, NotAPdf, MalformedPdf, EncryptedPdf, TooLarge,
+                           TooManyPages, NoPages              the PDF was refused before printing
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from drivers.errors import DeviceError, Language, Messages
+
+_TOLD = {
+    "fi": "Kirjaston henkilökunnalle on ilmoitettu.",
+    "sv": "Bibliotekets personal har fått veta.",
+    "en": "The library staff have been told.",
+}
+
+#: Appended to a device fault's customer text when a job of theirs was given up because of it.
+NOT_PRINTED: Messages = {
+    "fi": "Asiakirjaasi ei tulostettu. Virkailija näkee tämän ja voi lähettää sen uudelleen.",
+    "sv": "Ditt dokument skrevs inte ut. Handläggaren ser det och kan skicka det igen.",
+    "en": "Your document was not printed. The agent can see this and can send it again.",
+}
+
+
+class _Params(dict[str, Any]):
+    """Missing parameters show as "?" rather than crash while reporting a fault."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _told(fi: str, sv: str, en: str) -> Messages:
+    return {"fi": f"{fi} {_TOLD['fi']}", "sv": f"{sv} {_TOLD['sv']}", "en": f"{en} {_TOLD['en']}"}
+
+
+class PrinterError(DeviceError):
+    """Any printing fault. ``params`` fill the ``{placeholders}`` of the class's texts.
+
+    ``job_id`` is set when the fault ended a job; ``not_printed`` adds the "your document was not
+    printed" sentence to the customer text of a device fault, so nobody is left waiting for paper
+    that will never come.
+    """
+
+    reason: ClassVar[str] = "printer-fault"
+    """A stable keyword for logs, JSON status and the agent's desk."""
+    customer: ClassVar[Messages] = _told(
+        "Tulostimessa on häiriö.", "Det är fel på skrivaren.", "The printer has a fault."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostinvika ({detail})",
+        "sv": "Skrivarfel ({detail})",
+        "en": "Printer fault ({detail})",
+    }
+
+    def __init__(self, *, job_id: int | None = None, not_printed: bool = False, **params: Any) -> None:
+        self.job_id = job_id
+        self.not_printed = not_printed
+        self.params: dict[str, Any] = {"detail": self.reason, **params}
+        super().__init__(self.staff_message("en"))
+
+    def customer_message(self, language: Language) -> str:
+        text = self.customer[language].format_map(_Params(self.params))
+        if self.not_printed and not isinstance(self, JobFailed):
+            text = f"{text} {NOT_PRINTED[language]}"
+        return text
+
+    def staff_message(self, language: Language) -> str:
+        return self.staff[language].format_map(_Params(self.params))
+
+    def report(self) -> dict[str, Any]:
+        """A JSON-ready account for the agent's desk and the health report (no personal data)."""
+        return {
+            "reason": self.reason,
+            "job_id": self.job_id,
+            "customer": {lang: self.customer_message(lang) for lang in ("fi", "sv", "en")},
+            "staff": {lang: self.staff_message(lang) for lang in ("fi", "sv", "en")},
+        }
+
+
+# -- the device reports a fault ------------------------------------------------------------------
+
+
+class OutOfPaper(PrinterError):
+    reason: ClassVar[str] = "media-empty"
+    customer: ClassVar[Messages] = _told(
+        "Tulostimesta on loppunut paperi.", "Skrivaren har slut på papper.", "The printer is out of paper."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Paperi loppu (media-empty): täytä paperikasetti ja jatka tulostusta henkilökuntatilassa.",
+        "sv": "Papperet är slut (media-empty): fyll på pappersfacket och återuppta utskriften i personalläget.",
+        "en": "Out of paper (media-empty): fill the paper tray, then resume printing in staff mode.",
+    }
+
+
+class Jammed(PrinterError):
+    reason: ClassVar[str] = "media-jam"
+    customer: ClassVar[Messages] = _told(
+        "Tulostimeen on juuttunut paperia.", "Papper har fastnat i skrivaren.", "Paper is stuck in the printer."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Paperitukos (media-jam): avaa tulostin, poista juuttunut paperi, sulje ja jatka tulostusta.",
+        "sv": "Pappersstopp (media-jam): öppna skrivaren, ta bort papperet som fastnat, stäng den och "
+        "återuppta utskriften.",
+        "en": "Paper jam (media-jam): open the printer, remove the stuck paper, close it, then resume printing.",
+    }
+
+
+class DoorOpen(PrinterError):
+    reason: ClassVar[str] = "door-open"
+    customer: ClassVar[Messages] = _told(
+        "Tulostimen luukku on auki.", "En lucka på skrivaren är öppen.", "A cover of the printer is open."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Luukku tai kansi auki (door-open): sulje se ja jatka tulostusta.",
+        "sv": "Lucka eller lock öppet (door-open): stäng det och återuppta utskriften.",
+        "en": "Door or cover open (door-open): close it, then resume printing.",
+    }
+
+
+class OutOfToner(PrinterError):
+    reason: ClassVar[str] = "toner-empty"
+    customer: ClassVar[Messages] = _told(
+        "Tulostimesta on loppunut väri.", "Skrivaren har slut på toner.", "The printer has run out of toner."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Väriaine loppu (toner-empty): vaihda värikasetti ja jatka tulostusta.",
+        "sv": "Tonern är slut (toner-empty): byt tonerkassett och återuppta utskriften.",
+        "en": "Toner empty (toner-empty): replace the toner cartridge, then resume printing.",
+    }
+
+
+class Offline(PrinterError):
+    reason: ClassVar[str] = "offline"
+    customer: ClassVar[Messages] = _told(
+        "Tulostimeen ei saada yhteyttä.", "Skrivaren går inte att nå.", "The printer cannot be reached."
+    )
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostin ei vastaa (offline): tarkista, että se on päällä ja kaapeli on kiinni.",
+        "sv": "Skrivaren svarar inte (offline): kontrollera att den är påslagen och att kabeln sitter i.",
+        "en": "Printer offline (offline): check that it is switched on and its cable is connected.",
+    }
+
+
+# -- the print system cannot take work ------------------------------------------------------------
+
+_UNAVAILABLE = _told(
+    "Tulostus ei ole juuri nyt käytettävissä.",
+    "Utskrift är inte tillgänglig just nu.",
+    "Printing is not available right now.",
+)
+
+
+class Paused(PrinterError):
+    reason: ClassVar[str] = "paused"
+    customer: ClassVar[Messages] = _UNAVAILABLE
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostusjono pysäytetty (paused): jatka tulostusta henkilökuntatilassa, kun tulostin on kunnossa.",
+        "sv": "Utskriftskön är pausad (paused): återuppta utskriften i personalläget när skrivaren är klar.",
+        "en": "Print queue paused (paused): resume printing in staff mode once the printer is ready.",
+    }
+
+
+class NotAccepting(PrinterError):
+    reason: ClassVar[str] = "not-accepting-jobs"
+    customer: ClassVar[Messages] = _UNAVAILABLE
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostusjono ei ota töitä vastaan (not accepting jobs): ota jono käyttöön henkilökuntatilassa.",
+        "sv": "Utskriftskön tar inte emot jobb (not accepting jobs): aktivera kön i personalläget.",
+        "en": "Print queue not accepting jobs (not accepting jobs): enable the queue in staff mode.",
+    }
+
+
+class NoPrinter(PrinterError):
+    """The configured queue does not exist in CUPS, or the point has no printer configured."""
+
+    reason: ClassVar[str] = "no-queue"
+    customer: ClassVar[Messages] = {
+        "fi": "Tässä palvelupisteessä ei voi juuri nyt tulostaa.",
+        "sv": "Det går inte att skriva ut på den här servicepunkten just nu.",
+        "en": "Printing is not possible at this service point right now.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostusjonoa '{queue}' ei ole (no queue): tarkista pisteen asetukset tai ota yhteys tukeen.",
+        "sv": "Utskriftskön '{queue}' finns inte (no queue): kontrollera punktens inställningar eller kontakta "
+        "supporten.",
+        "en": "Print queue '{queue}' does not exist (no queue): check the point's configuration or call support.",
+    }
+
+
+class PrintServiceDown(PrinterError):
+    """cupsd itself does not answer: nothing can be printed or even asked about."""
+
+    reason: ClassVar[str] = "cupsd-unreachable"
+    customer: ClassVar[Messages] = _UNAVAILABLE
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostuspalvelu ei vastaa (cupsd unreachable): käynnistä piste uudelleen tai ota yhteys tukeen.",
+        "sv": "Utskriftstjänsten svarar inte (cupsd unreachable): starta om punkten eller kontakta supporten.",
+        "en": "Print service not answering (cupsd unreachable): restart the point or call support.",
+    }
+
+
+# -- a submitted job did not complete -------------------------------------------------------------
+
+
+class JobFailed(PrinterError):
+    """The job ended without printing everything; ``detail`` is the CUPS job-state-reasons keyword."""
+
+    reason: ClassVar[str] = "job-failed"
+    customer: ClassVar[Messages] = {
+        "fi": "Asiakirjaa ei voitu tulostaa. Virkailija näkee tämän ja voi lähettää sen uudelleen.",
+        "sv": "Dokumentet kunde inte skrivas ut. Handläggaren ser det och kan skicka det igen.",
+        "en": "Your document could not be printed. The agent can see this and can send it again.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostustyö epäonnistui ({detail}); asiakirja ei tulostunut.",
+        "sv": "Utskriftsjobbet misslyckades ({detail}); dokumentet skrevs inte ut.",
+        "en": "Print job failed ({detail}); the document was not printed.",
+    }
+
+
+class JobHeld(JobFailed):
+    """CUPS held the job (the backend asked for it): it would wait forever, so it was cancelled."""
+
+    reason: ClassVar[str] = "job-held"
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostusjärjestelmä pysäytti työn ({detail}); työ peruttiin eikä asiakirja tulostunut.",
+        "sv": "Utskriftssystemet höll kvar jobbet ({detail}); jobbet avbröts och dokumentet skrevs inte ut.",
+        "en": "The print system held the job ({detail}); it was cancelled and the document was not printed.",
+    }
+
+
+class JobCancelled(JobFailed):
+    reason: ClassVar[str] = "job-cancelled"
+    customer: ClassVar[Messages] = {
+        "fi": "Tulostus peruttiin.",
+        "sv": "Utskriften avbröts.",
+        "en": "Printing was cancelled.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostustyö peruttiin ({detail}).",
+        "sv": "Utskriftsjobbet avbröts ({detail}).",
+        "en": "Print job cancelled ({detail}).",
+    }
+
+
+class JobTimeout(JobFailed):
+    reason: ClassVar[str] = "job-timeout"
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostustyö ei valmistunut {timeout_s} sekunnissa ({detail}); työ peruttiin.",
+        "sv": "Utskriftsjobbet blev inte klart på {timeout_s} sekunder ({detail}); jobbet avbröts.",
+        "en": "Print job did not finish within {timeout_s} s ({detail}); it was cancelled.",
+    }
+
+
+# -- the PDF was refused before printing -----------------------------------------------------------
+
+
+class InvalidDocument(PrinterError):
+    """The document was refused before it reached the printer; nothing was queued."""
+
+    reason: ClassVar[str] = "invalid-document"
+    customer: ClassVar[Messages] = {
+        "fi": "Tätä asiakirjaa ei voi tulostaa täällä. Virkailija näkee syyn.",
+        "sv": "Det här dokumentet kan inte skrivas ut här. Handläggaren ser orsaken.",
+        "en": "This document cannot be printed here. The agent can see why.",
+    }
+    staff: ClassVar[Messages] = {
+        "fi": "Asiakirja hylättiin ({detail}).",
+        "sv": "Dokumentet avvisades ({detail}).",
+        "en": "Document refused ({detail}).",
+    }
+
+
+class EmptyDocument(InvalidDocument):
+    reason: ClassVar[str] = "empty"
+    staff: ClassVar[Messages] = {
+        "fi": "Tiedosto on tyhjä (0 tavua).",
+        "sv": "Filen är tom (0 byte).",
+        "en": "The file is empty (0 bytes).",
+    }
+
+
+class NotAPdf(InvalidDocument):
+    reason: ClassVar[str] = "not-pdf"
+    staff: ClassVar[Messages] = {
+        "fi": "Tiedosto ei ole PDF (alusta puuttuu %PDF-). Lähetä asiakirja PDF-muodossa.",
+        "sv": "Filen är inte en PDF (%PDF- saknas i början). Skicka dokumentet som PDF.",
+        "en": "The file is not a PDF (it does not start with %PDF-). Send the document as a PDF.",
+    }
+
+
+class MalformedPdf(InvalidDocument):
+    reason: ClassVar[str] = "malformed-pdf"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF on vioittunut eikä sitä voi lukea ({detail}). Tallenna se uudelleen ja lähetä uudestaan.",
+        "sv": "PDF-filen är skadad och kan inte läsas ({detail}). Spara den på nytt och skicka igen.",
+        "en": "The PDF is damaged and cannot be read ({detail}). Save it again and resend.",
+    }
+
+
+class EncryptedPdf(InvalidDocument):
+    reason: ClassVar[str] = "encrypted-pdf"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF on salattu tai suojattu salasanalla. Lähetä se ilman suojausta.",
+        "sv": "PDF-filen är krypterad eller lösenordsskyddad. Skicka den utan skydd.",
+        "en": "The PDF is encrypted or password-protected. Send it without protection.",
+    }
+
+
+class TooLarge(InvalidDocument):
+    reason: ClassVar[str] = "too-large"
+    staff: ClassVar[Messages] = {
+        "fi": "Tiedosto on {size_mb} Mt; enintään {max_mb} Mt voidaan tulostaa.",
+        "sv": "Filen är {size_mb} MB; högst {max_mb} MB kan skrivas ut.",
+        "en": "The file is {size_mb} MB; at most {max_mb} MB can be printed.",
+    }
+
+
+class TooManyPages(InvalidDocument):
+    reason: ClassVar[str] = "too-many-pages"
+    staff: ClassVar[Messages] = {
+        "fi": "Asiakirjassa on {pages} sivua; täällä voi tulostaa enintään {max_pages} sivua.",
+        "sv": "Dokumentet har {pages} sidor; högst {max_pages} sidor kan skrivas ut här.",
+        "en": "The document has {pages} pages; at most {max_pages} pages can be printed here.",
+    }
+
+
+class NoPages(InvalidDocument):
+    reason: ClassVar[str] = "no-pages"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF:ssä ei ole yhtään sivua.",
+        "sv": "PDF-filen har inga sidor.",
+        "en": "The PDF has no pages.",
+    }
