@@ -1,0 +1,68 @@
+"""The installer's CUPS privacy step on a real cupsd: a private instance (tests/harness/cups.py) starts
+from Debian's keep-everything settings, the installer rewrites its cupsd.conf in a throwaway point root,
+and after a customer's printout the spool holds no file and cupsd remembers no job."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.harness.common import wait_until
+from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
+from tests.systemd.conftest import make_fresh_root, run_installer
+
+
+@dataclass
+class InstalledCupsd(PrivateCupsd):
+    """A private cupsd whose cupsd.conf went through systemd/install-point.sh (unless ``install`` is off)."""
+
+    install: bool = True
+
+    def prepare(self) -> None:
+        super().prepare()  # writes Debian's keep-everything settings (keep_history=True)
+        if not self.install:
+            return
+        point = make_fresh_root()
+        try:
+            shutil.copyfile(self.root / "cupsd.conf", point / "etc/cups/cupsd.conf")
+            result = run_installer(point)
+            assert result.returncode == 0, result.stderr
+            shutil.copyfile(point / "etc/cups/cupsd.conf", self.root / "cupsd.conf")
+        finally:
+            shutil.rmtree(point)
+
+
+def print_a_letter(cupsd: PrivateCupsd) -> None:
+    queue = cupsd.add_file_queue()
+    conn = cupsd.connection()
+    conn.printFile(queue.name, _letter(cupsd.root), "Hakemus - Matti Meikäläinen", {})
+    try:
+        wait_until(lambda: not conn.getJobs(which_jobs="not-completed", my_jobs=False), 60, "the print job")
+    except TimeoutError:
+        raise AssertionError(f"the job did not complete; cupsd's log:\n{cupsd.error_log()[-3000:]}") from None
+    assert output_pages(queue.output) == 2, "the letter was printed"
+
+
+def _letter(directory: Path) -> str:
+    path = directory / "letter.pdf"
+    path.write_bytes(make_pdf(2, "Matti Meikalainen, hetu 010101-123N"))
+    return str(path)
+
+
+@pytest.mark.parametrize("installed", [True, False], ids=["installed-point", "debian-defaults"])
+def test_after_a_printout_cupsd_keeps_no_job_file_and_no_history(run_dir: Path, installed: bool) -> None:
+    cupsd = InstalledCupsd(run_dir / f"cups-point-{installed}", keep_history=True, install=installed)
+    cupsd.start()
+    try:
+        print_a_letter(cupsd)
+        left = (cupsd.spool_files(), cupsd.job_ids())
+    finally:
+        cupsd.stop()
+    if installed:
+        assert left == ([], []), "nothing of the customer's printout may stay in CUPS"
+    else:
+        # The control: Debian's defaults keep the document and the job, which is why the installer exists.
+        assert left[0] and left[1]
