@@ -282,11 +282,12 @@ def test_blocked_pin_gets_a_clear_message_and_no_further_attempt(
     assert "PUK" in err.value.customer_message("en") and "PUK" in err.value.customer_message("fi")
 
 
-def test_pin_never_appears_in_the_logs(
+def test_neither_pin_nor_holder_data_appear_in_the_logs(
     card_slot: CardSlot, v4_identity: CardIdentity, caplog: pytest.LogCaptureFixture
 ) -> None:
     insert(card_slot, fineid_card(v4_identity, "v4.0", pin="80417362"))
     caplog.set_level(logging.DEBUG)
+    CardReader().identify()
     CardReader().prove(ORIGIN, NonceStore().issue(), bytearray(b"80417362"))
     with pytest.raises(WrongPin):
         CardReader().prove(ORIGIN, NonceStore().issue(), bytearray(b"80417369"))
@@ -294,6 +295,8 @@ def test_pin_never_appears_in_the_logs(
     text = caplog.text.lower()
     for secret in ("80417362", "80417369", b"80417362".hex(), b"80417369".hex()):
         assert secret not in text
+    for personal in (v4_identity.satu, v4_identity.given_name, v4_identity.surname):
+        assert personal.lower() not in text
 
 
 # -- the proof -------------------------------------------------------------------------------------------------
