@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import secrets
 import threading
 import time
@@ -497,8 +498,11 @@ class Printer:
 
     def connect(self) -> cups.Connection:
         """A new connection (pycups connections are not shared between threads)."""
+        host, port = _server_address(self.server or os.environ.get("CUPS_SERVER") or "")
         try:
-            return cups.Connection(host=self.server) if self.server else cups.Connection()
+            if not host:
+                return cups.Connection()
+            return cups.Connection(host=host, port=port) if port else cups.Connection(host=host)
         except RuntimeError:
             raise PrintServiceDown() from None
 
@@ -679,6 +683,15 @@ class Printer:
             raise PrintServiceDown() from None
         suffix = f"/printers/{self.queue}"
         return sorted(j for j, a in jobs.items() if str(a.get("job-printer-uri", "")).endswith(suffix))
+
+
+def _server_address(server: str) -> tuple[str, int | None]:
+    """``/run/cups.sock`` → (path, None); ``host:631`` → (host, 631). libcups reads CUPS_SERVER only
+    once per process, so the driver reads it itself each time (tests and ops tools switch it)."""
+    if server.startswith("/") or ":" not in server or server.startswith("["):
+        return server, None
+    host, _, port = server.rpartition(":")
+    return (host, int(port)) if port.isdigit() else (server, None)
 
 
 def _relay_cancel(cancel: threading.Event, job: PrintJob) -> None:

@@ -28,9 +28,9 @@ from drivers.printer import (
     NotAPdf,
     OutOfPaper,
     Paused,
-    PrintEvent,
     Printer,
     PrinterError,
+    PrintEvent,
     PrintServiceDown,
     TooManyPages,
     print_test_page,
@@ -278,9 +278,7 @@ def test_paused_queue_refuses_the_document_before_anything_is_spooled(cupsd: Pri
     status = printer.status()
     assert status.state == "stopped" and not status.ready
     assert [c.code for c in status.errors] == ["paused"]
-    assert status.customer_message("en") == (
-        "Printing is not available right now. The library staff have been told."
-    )
+    assert status.customer_message("en") == ("Printing is not available right now. The library staff have been told.")
     with pytest.raises(Paused) as caught:
         printer.print_pdf(make_pdf(1))
     assert "paused" in caught.value.staff_message("sv")
