@@ -41,7 +41,7 @@ _STATIC = {
 }
 _CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "
-    "object-src 'self' blob:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; "
+    "object-src 'self' blob:; connect-src 'self' ws: wss: blob:; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 

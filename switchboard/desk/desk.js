@@ -76,7 +76,12 @@ function connect() {
   const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
   desk.ws = ws;
   ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL });
-  ws.onmessage = (e) => { let m; try { m = JSON.parse(e.data); } catch { return; } handle(m).catch((err) => console.error(err)); };
+  // One message at a time, in order: an ICE candidate must not overtake the offer it belongs to.
+  let chain = Promise.resolve();
+  ws.onmessage = (e) => {
+    let m; try { m = JSON.parse(e.data); } catch { return; }
+    chain = chain.then(() => handle(m)).catch((err) => console.error(err));
+  };
   ws.onclose = () => {
     if (desk.ws !== ws || !desk.me) return;
     say('connection_lost');

@@ -40,9 +40,17 @@ const ops = {
     await page(name).locator(selector).first().waitFor({ state: state || 'visible', timeout: timeout ?? 15000 });
     return true;
   },
+  // Polls page.evaluate (CDP evaluation, which the desk's Content-Security-Policy does not block, unlike
+  // playwright's own waitForFunction that compiles the predicate with eval in the page).
   async waitForFunction({ name, expression, timeout }) {
-    const handle = await page(name).waitForFunction(expression, null, { timeout: timeout ?? 15000, polling: 100 });
-    return await handle.jsonValue();
+    const deadline = Date.now() + (timeout ?? 15000);
+    let last;
+    for (;;) {
+      try { last = await page(name).evaluate(expression); } catch (e) { last = `error: ${e.message}`; }
+      if (last && !(typeof last === 'string' && last.startsWith('error: '))) return last;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression} (last value: ${JSON.stringify(last)})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   },
   async evaluate({ name, expression }) { return await page(name).evaluate(expression); },
   async setInputFiles({ name, selector, files }) { await page(name).setInputFiles(selector, files); return true; },
