@@ -5,6 +5,7 @@ How it fits together::
 
     Scanner(config)                      one per point, built from provisioning.schema.ScannerConfig
       .status()         -> ScannerStatus ready | missing | disabled | error (a state, never a crash)
+      .prepare()                         optional: start the worker while the customer places the paper
       .scan(listener)   -> ScanJob       runs in a background thread; events go to ``listener``
       .end_session()                     cancels a running job, wipes every result of the session
     ScanJob.cancel() / .result()         cancel works mid-page; result() raises ScannerError or ScanCancelled
@@ -13,27 +14,21 @@ How it fits together::
     ScanResult.pdf(skip=...)             compressed PDF in page order, for the agent
     ScanResult.discard()                 after delivery
 
-SANE itself runs in a short-lived worker process (:mod:`drivers.scanner_worker`, see there for why). Pages
-come back over a pipe and live only in this process's memory: no file, no temporary directory, no
-tmpfs is used at all, and ``discard()`` zeroes the buffers it owns before dropping them.
+SANE itself runs in a short-lived worker process (:mod:`drivers.scanner_worker`, see there for why), which
+also makes each page's preview and compressed form. Those come back over a pipe and live only in this
+process's memory: no file, no temporary directory, no tmpfs is used at all, and ``discard()`` zeroes the
+buffers it owns before dropping them.
 
-Compression (why these numbers): a page is JPEG, quality 80, 4:2:0 chroma subsampling, with its dpi
-recorded, and wrapped into the PDF by img2pdf *without re-encoding*. Quality 80 keeps small print and
-stamps crisp at 300 dpi (the luma channel carries text sharpness, so halving chroma costs nothing
-visible) while a printed A4 colour page stays well under the 1 MB budget that lets a 10-page stack
-cross the call's data channel in a few seconds. A page over the budget (a full-bleed photo) is
-re-encoded once at quality 60; resolution is never reduced, so small print stays legible. Grey pages
-are 8-bit grey JPEG; line art is CCITT G4 (lossless, a few tens of KB a page).
+Compression: JPEG quality 80 (4:2:0), re-encoded once at 60 when a page exceeds 1 MB; line art CCITT G4;
+the reasons are in :mod:`drivers.scanpage`, which runs in the worker next to the pixels.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
-import queue
 import struct
 import subprocess
 import sys
@@ -50,12 +45,6 @@ from provisioning.schema import ScannerConfig
 
 log = logging.getLogger(__name__)
 
-JPEG_QUALITY = 80
-JPEG_QUALITY_FLOOR = 60
-PAGE_BUDGET = 1_000_000
-"""Bytes a page may take; above it the page is re-encoded once at the floor quality."""
-PREVIEW_MAX_PX = 1200
-"""The preview's longer side: sharp on a 1080p kiosk screen, 8× fewer pixels than the page at 300 dpi."""
 BLANK_INK_FRACTION = 0.002
 """A page with less than 0.2 % dark pixels (in the preview) is offered for removal as blank."""
 CANCEL_GRACE_S = 3.0
@@ -329,6 +318,7 @@ class ScannedPage:
     ink_fraction: float
     encoded: bytearray = field(default_factory=bytearray, repr=False)
     """JPEG (colour, grey) or CCITT G4 TIFF (line art), ready for img2pdf."""
+    format: str = "jpeg"
 
 
 @dataclass
@@ -367,31 +357,6 @@ class ScanResult:
         self.discarded = True
 
 
-# ------------------------------------------------------------------------------------------- imaging
-def ink_fraction(gray: Image.Image) -> float:
-    """Share of clearly dark pixels; paper texture, scanner noise and faint edges stay under it."""
-    hist = gray.histogram()
-    total = sum(hist) or 1
-    return sum(hist[:160]) / total
-
-
-def make_preview(image: Image.Image) -> Image.Image:
-    factor = max(1, -(-max(image.size) // PREVIEW_MAX_PX))
-    return image.reduce(factor) if factor > 1 else image.copy()
-
-
-def encode_page(image: Image.Image, mode: str, dpi: int) -> bytearray:
-    out = io.BytesIO()
-    if mode == "Lineart":
-        image.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))
-        return bytearray(out.getbuffer())
-    image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", dpi=(dpi, dpi))
-    if out.tell() > PAGE_BUDGET:
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=JPEG_QUALITY_FLOOR, subsampling="4:2:0", dpi=(dpi, dpi))
-    return bytearray(out.getbuffer())
-
-
 # ------------------------------------------------------------------------------------------- worker
 def default_worker_command() -> list[str]:
     return [sys.executable, "-m", "drivers.scanner_worker"]
@@ -419,7 +384,7 @@ def _read_exact(stream: IO[bytes], n: int) -> bytearray:
 class _Worker:
     """The parent's side of one worker process."""
 
-    def __init__(self, command: Sequence[str], request: dict[str, Any]) -> None:
+    def __init__(self, command: Sequence[str], request: dict[str, Any] | None = None) -> None:
         self.proc = subprocess.Popen(
             list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=_worker_env(), cwd="/", start_new_session=True,
@@ -427,7 +392,14 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdout = self.proc.stdout
         self._stdin_lock = threading.Lock()
+        if request is not None:
+            self.request(request)
+
+    def request(self, request: dict[str, Any]) -> None:
         self._write((json.dumps(request) + "\n").encode())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def _write(self, data: bytes) -> None:
         with self._stdin_lock, contextlib.suppress(OSError, ValueError):
@@ -490,6 +462,7 @@ class ScanJob:
         self._last_frame = time.monotonic()
         self._silent = False
         self._device_name: str | None = None
+        self._source: str | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="scan-job", daemon=True)
         self._thread.start()
@@ -546,31 +519,22 @@ class ScanJob:
             log.exception("scan listener failed on %s", type(event).__name__)
 
     def _run(self) -> None:
-        encoder_queue: queue.Queue[tuple[ScannedPage, Image.Image, bytearray] | None] = queue.Queue(maxsize=2)
         result = ScanResult(source="", resolution=0, mode="")
-        encoder = threading.Thread(target=self._encode, args=(encoder_queue, result), name="scan-encoder",
-                                   daemon=True)
-        error: BaseException | None = None
+        error: BaseException | None
         try:
-            encoder.start()
-            error = self._talk(result, encoder_queue)
+            error = self._talk(result)
         except Exception as exc:  # the worker could not even start
             log.exception("scanner worker failed")
-            error = ScannerIOError(f"worker: {type(exc).__name__}: {exc}", stopped_at=1)
-        finally:
-            encoder_queue.put(None)
-            encoder.join()
-        if isinstance(error, ScannerError):
-            error.result = result
+            error = ScannerIOError(f"worker: {type(exc).__name__}: {exc}", stopped_at=self._received + 1)
         if error is None and self._cancelled.is_set():
-            error = ScanCancelled()
+            error = ScanCancelled(self._received + 1)
         if isinstance(error, ScanCancelled):
             result.discard()
+        else:
+            self._scanner._register(result)  # also the good pages of a partly scanned stack
+        if isinstance(error, ScannerError):
+            error.result = result
         self._result, self._error = result, error
-        if error is None:
-            self._scanner._register(result)
-        elif isinstance(error, ScannerError):
-            self._scanner._register(result)  # the good pages of a partly scanned stack
         self._done.set()
         if isinstance(error, ScannerError):
             self._emit(ScanFailed(error))
@@ -579,23 +543,25 @@ class ScanJob:
         else:
             self._emit(ScanFinished(result))
 
-    def _talk(self, result: ScanResult, encoder_queue: queue.Queue[Any]) -> BaseException | None:
+    def _talk(self, result: ScanResult) -> BaseException | None:
         config = self._scanner.config
         request = {"op": "scan", "device": config.device, "resolution": config.resolution,
                    "mode": config.mode, "source": config.source}
-        worker = self._worker = _Worker(self._scanner.worker_command, request)
+        worker = self._worker = self._scanner._take_worker()
+        worker.request(request)
         if self._cancelled.is_set():
             self._stop_worker(worker)
         self._last_frame = time.monotonic()
         threading.Thread(target=self._watchdog, args=(worker,), name="scan-watchdog", daemon=True).start()
         outcome: BaseException | None = None
         finished = False
+        previewed: dict[int, ScannedPage] = {}
         try:
             for header, payload in worker.frames():
                 self._last_frame = time.monotonic()
                 kind = header["type"]
                 if kind == "opened":
-                    self._device_name = header.get("device")
+                    self._device_name, self._source = header.get("device"), header.get("source")
                     result.source, result.resolution = header["source"], header["resolution"]
                     result.mode = header["mode"]
                     self._emit(ScanStarted(result.source, result.resolution, result.mode))
@@ -603,33 +569,45 @@ class ScanJob:
                     self._emit(PageStarted(header["page"]))
                 elif kind == "progress":
                     self._emit(PageProgress(header["page"], float(header["fraction"])))
-                elif kind == "page" and payload is not None:
+                elif kind == "preview" and payload is not None:
                     self._received = int(header["page"])
-                    self._page(header, payload, result, encoder_queue)
+                    page = self._preview(header, payload, result)
+                    previewed[page.number] = page
+                    self._emit(PagePreview(page.number, page.preview, page.blank))
+                elif kind == "encoded" and payload is not None:
+                    page = previewed.pop(int(header["page"]))
+                    page.encoded, page.format = payload, str(header["format"])
+                    if self._cancelled.is_set():
+                        payload[:] = bytes(len(payload))
+                        continue
+                    result.pages.append(page)
+                    self._emit(PageReady(page.number, len(payload)))
                 elif kind == "done":
                     finished = True
                 elif kind == "cancelled":
                     outcome = ScanCancelled(header.get("page", 0))
                 elif kind == "fault":
-                    outcome = self._fault(header, result)
-        except (EOFError, ValueError) as exc:
+                    outcome = self._fault(header)
+        except (EOFError, ValueError, KeyError) as exc:
             log.warning("scanner worker stream broke: %s", exc)
         finally:
             worker.stop(0.5 if (self._cancelled.is_set() or outcome is not None) else CANCEL_GRACE_S)
+            for page in previewed.values():
+                page.preview.close()
         if outcome is None and not finished:
             if self._cancelled.is_set():
                 outcome = ScanCancelled(self._received + 1)
             else:  # the worker died mid-scan: the backend crashed or the device vanished
-                stopped = self._received + 1
+                stopped = len(result.pages) + 1  # a page previewed but not yet compressed is lost too
                 why = "not answering" if self._silent else f"worker exited {worker.proc.returncode}"
                 outcome = ScannerGone(f"{why}: {worker.stderr_tail()}", stopped_at=stopped)
         return outcome
 
-    def _fault(self, header: dict[str, Any], result: ScanResult) -> ScannerError:
+    def _fault(self, header: dict[str, Any]) -> ScannerError:
         kind = header.get("kind", "io_error")
-        page = int(header.get("page", self._received + 1))
-        if kind == "no_docs" and result.source != "ADF" and result.source:
-            kind = "io_error"
+        page = int(header.get("page") or self._received + 1)
+        if kind == "no_docs" and (page > 1 or self._source == "Flatbed"):
+            kind = "io_error"  # not an empty feeder: a flatbed, or a feeder that stopped mid-stack
         if kind == "missing" and self._scanner._seen_device:
             kind = "gone"  # it was there a moment ago
         if kind == "io_error":
@@ -641,34 +619,15 @@ class ScanJob:
         cls = _FAULTS.get(kind, ScannerIOError)
         return cls(str(header.get("detail", "")), stopped_at=page)
 
-    def _page(self, header: dict[str, Any], payload: bytearray, result: ScanResult,
-              encoder_queue: queue.Queue[Any]) -> None:
-        width, height, samples = int(header["width"]), int(header["height"]), int(header["samples"])
-        pil_mode = "RGB" if samples == 3 else "L"
-        image = Image.frombuffer(pil_mode, (width, height), payload, "raw", pil_mode, 0, 1)
-        preview = make_preview(image)
-        ink = ink_fraction(preview.convert("L") if pil_mode == "RGB" else preview)
-        page = ScannedPage(number=int(header["page"]), width=width, height=height, dpi=int(header["dpi"]),
-                           mode=result.mode, preview=preview, blank=ink < BLANK_INK_FRACTION,
-                           ink_fraction=ink)
-        self._emit(PagePreview(page.number, preview, page.blank))
-        encoder_queue.put((page, image, payload))
-
-    def _encode(self, encoder_queue: queue.Queue[tuple[ScannedPage, Image.Image, bytearray] | None],
-                result: ScanResult) -> None:
-        """Compress pages on a second thread (Pillow's encoder releases the GIL) while the next is read."""
-        while (item := encoder_queue.get()) is not None:
-            page, image, raw = item
-            if not self._cancelled.is_set():
-                page.encoded = encode_page(image, page.mode, page.dpi)
-            image.close()
-            raw[:] = bytes(len(raw))  # the raw pixels of the customer's page: gone now
-            del image, raw
-            if not self._cancelled.is_set():
-                result.pages.append(page)
-                self._emit(PageReady(page.number, len(page.encoded)))
-            else:
-                page.preview.close()
+    def _preview(self, header: dict[str, Any], payload: bytearray, result: ScanResult) -> ScannedPage:
+        mode = str(header["mode"])
+        size = (int(header["size"][0]), int(header["size"][1]))
+        preview = Image.frombytes(mode, size, bytes(payload))
+        payload[:] = bytes(len(payload))
+        ink = float(header["ink"])
+        return ScannedPage(number=int(header["page"]), width=int(header["width"]),
+                           height=int(header["height"]), dpi=int(header["dpi"]), mode=result.mode,
+                           preview=preview, blank=ink < BLANK_INK_FRACTION, ink_fraction=ink)
 
 
 # ------------------------------------------------------------------------------------------- scanner
@@ -688,6 +647,23 @@ class Scanner:
         self._jobs: list[ScanJob] = []
         self._lock = threading.Lock()
         self._seen_device = False
+        self._spare: _Worker | None = None
+
+    def prepare(self) -> None:
+        """Start a worker ahead of the scan (when the customer opens the scan view): the interpreter and
+        libraries load while the paper is being placed, so the first page starts ~60 ms sooner."""
+        with self._lock:
+            if self._spare is None or not self._spare.alive():
+                self._spare = _Worker(self.worker_command)
+
+    def _take_worker(self) -> _Worker:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.alive():
+            return spare
+        if spare is not None:
+            spare.stop(0.1)
+        return _Worker(self.worker_command)
 
     # -- discovery ------------------------------------------------------------------------------------
     def _probe(self, timeout: float = 10.0) -> dict[str, Any] | None:
@@ -771,6 +747,9 @@ class Scanner:
         """The customer's session is over: cancel what runs and wipe every page it scanned."""
         with self._lock:
             jobs, self._jobs = self._jobs, []
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.stop(0.5)  # it holds nothing yet; closing its stdin ends it
         for job in jobs:
             if not job.done:
                 job.cancel()

@@ -7,13 +7,17 @@ Why a separate process rather than a thread in the kiosk:
   that always works;
 * ``sane_init()`` reads ``SANE_CONFIG_DIR`` and enumerates devices once per process: a fresh worker per job
   sees a scanner that was plugged in later, and tests point each job at their own private configuration;
-* the worker scans page *n + 1* while the kiosk compresses page *n* on the other core.
+* the page's imaging (preview, blank measure, JPEG) happens here, next to the 26 MB of raw pixels, so they
+  never enter the kiosk process, which is busy with the video call; page *n* is compressed on a second
+  thread while page *n + 1* is read.
 
 Protocol (pipes only, nothing on disk). The parent writes one JSON request line on stdin, then may write
 ``cancel`` lines; closing stdin also cancels (the parent is gone). The worker answers on stdout with
 frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many raw
 bytes (a page's 8-bit pixels, row by row). Headers have a ``type``: ``probe``, ``opened``, ``page_started``,
-``progress``, ``page``, ``done``, ``cancelled`` or ``fault`` (with ``kind`` and ``page``).
+``progress``, ``preview`` (the page for the screen, raw pixels), ``encoded`` (the page compressed for the
+PDF), and last ``done``, ``cancelled`` or ``fault`` (with ``kind`` and ``page``). Every good page's
+``encoded`` frame precedes the final frame, so a fault mid-stack never loses the pages before it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import struct
 import sys
 import threading
@@ -85,6 +90,7 @@ class Worker:
         self.out = out
         self.cancel = threading.Event()
         self._lock = threading.Lock()
+        self.pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue()
 
     # -- framing -------------------------------------------------------------------------------------
     def send(self, header: dict[str, Any], payload: Any = None) -> None:
@@ -116,6 +122,10 @@ class Worker:
     # -- hooks ---------------------------------------------------------------------------------------
     def after_page(self, dev: Any, page: int) -> None:
         """Called between ADF pages; the harness overrides it to inject a fault at the backend."""
+
+    def wait_encoded(self) -> None:
+        """Block until every page read so far has been compressed and sent."""
+        self.pages.join()
 
     # -- operations ----------------------------------------------------------------------------------
     def run(self, request: dict[str, Any]) -> int:
@@ -175,12 +185,47 @@ class Worker:
                 dev.close()
 
     def _scan_open(self, dev: Any, name: str, req: dict[str, Any]) -> int:
+        """Scan with a second thread compressing page *n* while page *n + 1* is read (both release the
+        GIL). The final frame (done, fault, cancelled) is sent only after every good page was."""
+        pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue(maxsize=2)
+        self.pages = pages
+        encoder = threading.Thread(target=self._encode, args=(pages,), name="scanner-worker-encoder")
+        encoder.start()
+        try:
+            final = self._read_pages(dev, name, req, pages)
+        except Exception as exc:  # never leave the parent without a final frame
+            final = {"type": "fault", "kind": classify(exc), "page": 0, "detail": f"{type(exc).__name__}: {exc}"}
+        if final["type"] == "cancelled":
+            self.cancel.set()
+        pages.put(None)
+        encoder.join()
+        self.send(final)
+        return 1 if final["type"] == "fault" else 0
+
+    def _encode(self, pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> None:
+        from drivers.scanpage import encode_page
+
+        while (item := pages.get()) is not None:
+            number, image, raw, mode, dpi = item
+            if not self.cancel.is_set():
+                fmt, data = encode_page(image, mode, dpi)
+                self.send({"type": "encoded", "page": number, "format": fmt}, data)
+            image.close()
+            raw[:] = bytes(len(raw))  # the customer's raw pixels: gone now
+            del image, raw
+            pages.task_done()
+
+    def _read_pages(self, dev: Any, name: str, req: dict[str, Any],
+                    pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> dict[str, Any]:
+        from PIL import Image
+
+        from drivers.scanpage import ink_fraction, make_preview
+
         caps = capabilities(dev)
         try:
             chosen = configure(dev, caps, req)
         except Exception as exc:
-            self.send({"type": "fault", "kind": classify(exc), "page": 1, "detail": f"set options: {exc}"})
-            return 1
+            return {"type": "fault", "kind": classify(exc), "page": 1, "detail": f"set options: {exc}"}
         sources: list[str] = [chosen["source"]]
         if req.get("source") == "auto" and chosen["source"] == "ADF" and "Flatbed" in caps["sources"]:
             sources.append("Flatbed")  # an empty feeder in "auto" means: the paper is on the glass
@@ -193,8 +238,7 @@ class Worker:
             adf = source == "ADF"
             while True:
                 if self.cancel.is_set():
-                    self.send({"type": "cancelled", "page": page + 1})
-                    return 0
+                    return {"type": "cancelled", "page": page + 1}
                 page += 1
                 try:
                     dev.start()
@@ -206,32 +250,33 @@ class Worker:
                 except Exception as exc:
                     kind = "cancelled" if self.cancel.is_set() else classify(exc)
                     if kind == "cancelled":
-                        self.send({"type": "cancelled", "page": page})
-                        return 0
+                        return {"type": "cancelled", "page": page}
                     if kind == "no_docs" and adf and page > 1:
-                        self.send({"type": "done", "pages": page - 1})
-                        return 0
+                        return {"type": "done", "pages": page - 1}
                     if kind == "no_docs" and page == 1 and attempt + 1 < len(sources):
                         dev.cancel()
                         page = 0
                         break  # try the flatbed
-                    self.send({"type": "fault", "kind": kind, "page": page, "detail": str(exc)})
-                    return 1
+                    return {"type": "fault", "kind": kind, "page": page, "detail": str(exc)}
                 if self.cancel.is_set():
-                    self.send({"type": "cancelled", "page": page})
-                    return 0
+                    return {"type": "cancelled", "page": page}
                 if sample_size == 2:  # 16-bit backends: keep the high byte (screens and JPEG are 8-bit)
                     import numpy
 
-                    data = (numpy.frombuffer(data, "<u2") >> 8).astype(numpy.uint8)
-                self.send({"type": "page", "page": page, "width": width, "height": height,
-                           "samples": samples, "dpi": chosen["resolution"]}, data)
-                del data
+                    data = bytearray((numpy.frombuffer(data, "<u2") >> 8).astype(numpy.uint8).tobytes())
+                pil_mode = "RGB" if samples == 3 else "L"
+                image = Image.frombuffer(pil_mode, (width, height), data, "raw", pil_mode, 0, 1)
+                preview = make_preview(image)
+                self.send({"type": "preview", "page": page, "width": width, "height": height,
+                           "dpi": chosen["resolution"], "mode": pil_mode, "size": list(preview.size),
+                           "ink": ink_fraction(preview)}, preview.tobytes())
+                preview.close()
+                pages.put((page, image, data, chosen["mode"], chosen["resolution"]))
+                del image, data
                 if not adf:
-                    self.send({"type": "done", "pages": page})
-                    return 0
+                    return {"type": "done", "pages": page}
                 self.after_page(dev, page)
-        return 0
+        return {"type": "done", "pages": page}
 
     def _progress(self, page: int, dev: Any) -> Callable[[int, int], None]:
         last = [0.0, -1.0]
@@ -345,9 +390,23 @@ def _read_request(fd: int) -> tuple[dict[str, Any], bytes]:
 
 
 def main(worker_class: type[Worker] = Worker) -> int:
+    # Import everything a scan needs *before* waiting for the request: a worker started ahead of time
+    # (Scanner.prepare) then begins scanning the moment it is asked to. sane.init() waits for the
+    # request, so a scanner plugged in meanwhile is still found.
+    import PIL.Image  # noqa: F401
+    import sane  # noqa: F401
+
+    import drivers.scanpage  # noqa: F401
+
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    with contextlib.suppress(OSError):  # a 1 MiB pipe: fewer wake-ups per preview (Linux F_SETPIPE_SZ)
+        import fcntl
+
+        fcntl.fcntl(out.fileno(), 1031, 1 << 20)
     sys.stdout = sys.stderr  # nothing a library prints may corrupt the frames
     request, rest = _read_request(0)
+    if not request:
+        return 0  # a prepared worker that was never used: the parent closed our stdin
     worker = worker_class(out)
     worker.watch_stdin(0, rest)
     return worker.run(request)

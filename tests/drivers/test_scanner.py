@@ -215,6 +215,17 @@ def test_a_failing_listener_does_not_stop_the_scan(sane_backend) -> None:
     assert len(result.pages) == 1
 
 
+def test_a_prepared_scanner_scans_and_an_unused_one_ends_with_the_session(sane_backend) -> None:
+    scan = scanner(source="Flatbed", resolution=100)
+    scan.prepare()
+    assert len(scan.scan().result(60).pages) == 1
+    scan.prepare()
+    spare = scan._spare
+    assert spare is not None and spare.alive()
+    scan.end_session()
+    assert not spare.alive()
+
+
 # ------------------------------------------------------------------------------------------- cancel
 def test_cancel_mid_page_stops_the_scan_and_keeps_nothing(sane_backend) -> None:
     # 10 ms per 32 KB read: an A4 colour page would take about 8 s to read.

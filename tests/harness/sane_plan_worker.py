@@ -24,6 +24,7 @@ def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
         def after_page(self, dev: Any, page: int) -> None:
             options = dict(plan.get(str(page), {}))
             if options.pop("__crash__", False):
+                self.wait_encoded()  # the pages before the crash reached the parent
                 os.kill(os.getpid(), signal.SIGSEGV)  # a backend crashing takes the worker with it
             if options:
                 dev.cancel()

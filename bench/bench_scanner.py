@@ -1,0 +1,162 @@
+"""Benchmark: the scanner driver beside ``scanimage`` + img2pdf, same pages, same run, same machine.
+
+    .venv/bin/python bench/bench_scanner.py [--runs 7]
+
+Figures (medians of ``--runs`` runs, seconds):
+  A4 300 dpi colour, flatbed:  scan started → preview ready to show;  → PDF ready
+  10-page feeder stack, A4 300 dpi colour:  scan started → PDF ready
+and the PDF sizes. The pages come from SANE's ``test`` backend in a private configuration (never the
+machine's own): the "Grid" picture, black on white with sharp edges, compresses like a printed page.
+
+Reference, the standard route an integrator would script:
+  preview: ``scanimage --format=pnm`` to a pipe, decoded by Pillow and reduced to the same preview size;
+  PDF:     ``scanimage --format=jpeg`` (flatbed, to a pipe) or ``scanimage --batch --format=jpeg``
+           (feeder, into a scratch directory) and ``img2pdf`` over the JPEGs.
+scanimage is always bounded by ``timeout`` and writes to a pipe or a scratch directory (never -o /dev/null).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from drivers.scanner import PagePreview, ScanEvent, Scanner
+from drivers.scanpage import make_preview
+from provisioning.schema import ScannerConfig
+
+
+def private_sane(root: Path, picture: str) -> Path:
+    cfg = root / f"sane-{picture.replace(' ', '-')}"
+    cfg.mkdir()
+    (cfg / "dll.conf").write_text("test\n")
+    (cfg / "test.conf").write_text(f'number_of_devices 2\ngeometry_max 300.0\ntest-picture "{picture}"\n')
+    return cfg
+
+
+def scanimage(*args: str) -> bytes:
+    done = subprocess.run(["timeout", "60", "scanimage", "-d", "test:0", "--mode", "Color", "--resolution",
+                           "300", "-x", "210", "-y", "297", *args], capture_output=True, check=True)
+    return done.stdout
+
+
+# ------------------------------------------------------------------------------------------- driver
+def driver_flatbed(prepared: bool = False) -> tuple[float, float, int]:
+    scanner = Scanner(ScannerConfig(device="test:0", source="Flatbed", resolution=300, mode="Color"))
+    if prepared:  # the kiosk starts the worker when the scan view opens, while the paper is placed
+        scanner.prepare()
+        time.sleep(0.5)
+    preview_at: list[float] = []
+    shown = threading.Event()
+
+    def listener(event: ScanEvent) -> None:
+        if isinstance(event, PagePreview) and not shown.is_set():
+            preview_at.append(time.perf_counter())
+            shown.set()
+
+    start = time.perf_counter()
+    job = scanner.scan(listener)
+    pdf = job.result(120).pdf()
+    done = time.perf_counter()
+    scanner.end_session()
+    return preview_at[0] - start, done - start, len(pdf)
+
+
+def driver_stack(prepared: bool = False) -> tuple[float, int]:
+    scanner = Scanner(ScannerConfig(device="test:0", source="ADF", resolution=300, mode="Color"))
+    if prepared:
+        scanner.prepare()
+        time.sleep(0.5)
+    start = time.perf_counter()
+    result = scanner.scan().result(300)
+    pdf = result.pdf(skip=result.blank_pages())
+    done = time.perf_counter()
+    assert len(result.pages) == 10
+    scanner.end_session()
+    return done - start, len(pdf)
+
+
+# ------------------------------------------------------------------------------------------- reference
+def reference_flatbed() -> tuple[float, float, int]:
+    import img2pdf
+
+    start = time.perf_counter()
+    pnm = scanimage("--format=pnm", "--source", "Flatbed")
+    make_preview(Image.open(io.BytesIO(pnm)))
+    preview = time.perf_counter() - start
+    start = time.perf_counter()
+    jpeg = scanimage("--format=jpeg", "--source", "Flatbed")
+    pdf = img2pdf.convert(jpeg)
+    return preview, time.perf_counter() - start, len(pdf)
+
+
+def reference_stack() -> tuple[float, int]:
+    import img2pdf
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-scanimage-"))
+    try:
+        start = time.perf_counter()
+        subprocess.run(["timeout", "120", "scanimage", "-d", "test:0", "--mode", "Color", "--resolution", "300",
+                        "-x", "210", "-y", "297", "--source", "Automatic Document Feeder", "--format=jpeg",
+                        f"--batch={scratch}/p%d.jpg"], capture_output=True, check=True)
+        files = sorted(scratch.glob("p*.jpg"), key=lambda p: int(p.stem[1:]))
+        pdf = img2pdf.convert([str(f) for f in files])
+        took = time.perf_counter() - start
+        assert len(files) == 10, files
+        return took, len(pdf)
+    finally:
+        shutil.rmtree(scratch)
+
+
+def median_of(runs: int, fn: Callable[[], tuple[float, ...]]) -> list[float]:
+    fn()  # warm-up: page cache, imports
+    samples = [fn() for _ in range(runs)]
+    return [statistics.median(s[i] for s in samples) for i in range(len(samples[0]))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    for program in ("scanimage", "timeout"):
+        if shutil.which(program) is None:
+            print(f"{program} is not installed (apt: sane-utils / coreutils)", file=sys.stderr)
+            return 2
+    root = Path(tempfile.mkdtemp(prefix="bench-scanner-"))
+    try:
+        print(f"scanner benchmark: medians of {args.runs} runs, {os.cpu_count()} CPU(s), SANE test backend")
+        for picture in ("Grid", "Color pattern"):
+            os.environ["SANE_CONFIG_DIR"] = str(private_sane(root, picture))
+            d_prev, d_pdf, d_size = median_of(args.runs, driver_flatbed)
+            w_prev, w_pdf, _ = median_of(args.runs, lambda: driver_flatbed(prepared=True))
+            r_prev, r_pdf, r_size = median_of(args.runs, reference_flatbed)
+            stack_runs = max(3, args.runs // 2)
+            d_stack, d_stack_size = median_of(stack_runs, driver_stack)
+            w_stack, _ = median_of(stack_runs, lambda: driver_stack(prepared=True))
+            r_stack, r_stack_size = median_of(stack_runs, reference_stack)
+            print(f"\npages: test picture \"{picture}\"")
+            print(f"{'':42}{'etapiste':>10}{'prepared':>10}{'scanimage+img2pdf':>19}")
+            print(f"{'A4 300 dpi colour: preview ready (s)':42}{d_prev:10.3f}{w_prev:10.3f}{r_prev:19.3f}")
+            print(f"{'A4 300 dpi colour: PDF ready (s)':42}{d_pdf:10.3f}{w_pdf:10.3f}{r_pdf:19.3f}")
+            print(f"{'A4 300 dpi colour: PDF size (kB)':42}{d_size / 1000:10.0f}{'':10}{r_size / 1000:19.0f}")
+            print(f"{'10-page feeder stack: PDF ready (s)':42}{d_stack:10.3f}{w_stack:10.3f}{r_stack:19.3f}")
+            print(f"{'10-page feeder stack: PDF size (kB/page)':42}{d_stack_size / 10000:10.0f}{'':10}"
+                  f"{r_stack_size / 10000:19.0f}")
+    finally:
+        shutil.rmtree(root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

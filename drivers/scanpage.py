@@ -1,0 +1,55 @@
+"""A scanned page's imaging: the screen preview, the blank-page measure and the compression for the PDF.
+
+It runs inside the scanner worker (:mod:`drivers.scanner_worker`), next to the pixels: the raw page
+(26 MB for A4 at 300 dpi in colour) never crosses into the kiosk process, which is busy with the video
+call; only the small preview and the compressed page do.
+
+Compression (why these numbers): a page is JPEG, quality 80, 4:2:0 chroma subsampling, with its dpi
+recorded, and img2pdf wraps it into the PDF *without re-encoding*. Quality 80 keeps small print and
+stamps crisp at 300 dpi (the luma channel carries text sharpness, so halving chroma costs nothing
+visible) while a printed A4 colour page stays well under the 1 MB budget that lets a 10-page stack cross
+the call's data channel in seconds. A page still over the budget (a full-bleed photo, a pattern) is
+re-encoded once at quality 60; the resolution is never reduced, so small print stays legible. Grey pages
+are 8-bit grey JPEG; line art is CCITT G4 (lossless, a few tens of kB a page).
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+JPEG_QUALITY = 80
+JPEG_QUALITY_FLOOR = 60
+PAGE_BUDGET = 1_000_000
+"""Bytes a page may take; above it the page is re-encoded once at the floor quality."""
+PREVIEW_MAX_PX = 1200
+"""The preview's longer side: sharp on a 1080p kiosk screen, 8× fewer pixels than the page at 300 dpi."""
+DARK = 160
+"""A pixel darker than this (0–255) counts as ink; paper texture and scanner noise stay above it."""
+
+
+def make_preview(image: Image.Image) -> Image.Image:
+    """The page shrunk by a whole factor (box filter: fast, and text stays readable)."""
+    factor = max(1, -(-max(image.size) // PREVIEW_MAX_PX))
+    return image.reduce(factor) if factor > 1 else image.copy()
+
+
+def ink_fraction(image: Image.Image) -> float:
+    """Share of clearly dark pixels; a blank sheet has next to none."""
+    gray = image.convert("L") if image.mode != "L" else image
+    hist = gray.histogram()
+    return sum(hist[:DARK]) / (sum(hist) or 1)
+
+
+def encode_page(image: Image.Image, mode: str, dpi: int) -> tuple[str, bytearray]:
+    """``(format, bytes)`` for img2pdf: ``"g4"`` TIFF for line art, else ``"jpeg"``."""
+    out = io.BytesIO()
+    if mode == "Lineart":
+        image.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))
+        return "g4", bytearray(out.getbuffer())
+    image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", dpi=(dpi, dpi))
+    if out.tell() > PAGE_BUDGET:
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=JPEG_QUALITY_FLOOR, subsampling="4:2:0", dpi=(dpi, dpi))
+    return "jpeg", bytearray(out.getbuffer())
