@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +54,10 @@ def _clock_from(at: dt.datetime) -> Clock:
 
 
 class _SignalBridge:
-    """Turns SIGTERM/SIGINT into a clean Qt quit: Python signal handlers only run when Python code
+    """Turns SIGTERM/SIGINT into a clean quit: Python signal handlers only run when Python code
     runs, so the signal is written to a socket that Qt watches."""
 
-    def __init__(self, app: QApplication) -> None:
+    def __init__(self, quit_: Callable[[], None]) -> None:
         self._rsock, self._wsock = socket.socketpair()
         self._rsock.setblocking(False)
         self._wsock.setblocking(False)
@@ -65,7 +66,7 @@ class _SignalBridge:
             signal.signal(sig, lambda *_: None)
         self._notifier = QSocketNotifier(self._rsock.fileno(), QSocketNotifier.Type.Read)
         self._notifier.activated.connect(self._on_signal)
-        self._app = app
+        self._quit = quit_
 
     def _on_signal(self) -> None:
         try:
@@ -73,7 +74,7 @@ class _SignalBridge:
         except BlockingIOError:
             return
         log.info("stopping on signal")
-        self._app.quit()
+        self._quit()
 
     def close(self) -> None:
         signal.set_wakeup_fd(-1)
@@ -91,12 +92,19 @@ def run(config: PointConfig, options: Options) -> int:
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    bridge = _SignalBridge(app)
 
     session = Session(config, _clock_from(options.at) if options.at else None)
     if options.language:
         session.choose_language(options.language)
     window = KioskWindow(session, kiosk_mode=options.kiosk_mode)
+
+    def quit_app() -> None:
+        # Qt 6 cancels quit() when a window refuses to close, and the kiosk window refuses the
+        # keyboard's close: let it close first.
+        window.allow_close()
+        app.quit()
+
+    bridge = _SignalBridge(quit_app)
 
     ticker = QTimer()
     ticker.timeout.connect(session.tick)
@@ -109,11 +117,12 @@ def run(config: PointConfig, options: Options) -> int:
             options.screenshot.parent.mkdir(parents=True, exist_ok=True)
             if not window.grab().save(str(options.screenshot)):
                 log.error("could not save the screenshot to %s", options.screenshot)
-            app.quit()
+            quit_app()
 
     window.first_painted.connect(on_first_paint)
-    app.aboutToQuit.connect(window.allow_close)
     if options.kiosk_mode:
+        # Take the whole screen from the first frame, also where no window manager enforces it.
+        window.setGeometry(app.primaryScreen().geometry())
         window.showFullScreen()
     else:
         window.resize(*options.size)
@@ -124,7 +133,6 @@ def run(config: PointConfig, options: Options) -> int:
         app.aboutToQuit.connect(closing.set)
         loop.run_until_complete(closing.wait())
     ticker.stop()
-    window.allow_close()
     window.close()
     bridge.close()
     return 0

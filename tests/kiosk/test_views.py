@@ -1,0 +1,155 @@
+"""The kiosk's first screens as a customer sees them (Qt offscreen): words, languages, text size,
+touch targets and contrast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from kiosk import i18n
+from kiosk.session import LargeText, Session, State
+from kiosk.views import theme
+from kiosk.views.window import KioskWindow
+from provisioning.loader import load_point_config
+from provisioning.schema import LANGUAGES, Text
+
+
+def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWindow, Session]:
+    moment = dt.datetime.fromisoformat(at)
+    session = Session(load_point_config(), lambda: moment)
+    window = KioskWindow(session, kiosk_mode=kiosk_mode)
+    qtbot.addWidget(window)
+    window.resize(1280, 1024)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, session
+
+
+def test_idle_screen_shows_host_and_todays_hours_and_switches_language(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    idle = window.idle
+    assert window.current_screen is idle
+    assert idle.host_name.text() == "Oulun kaupunginkirjasto – etäpalvelupiste"
+    assert idle.hours.text() == "Avoinna tänään 10.00–20.00"
+    assert "Tervetuloa" in idle.welcome.text() and "Welcome" in idle.welcome.text()
+
+    qtbot.mouseClick(idle.language_buttons["sv"], Qt.MouseButton.LeftButton)
+    assert session.snapshot.language == "sv"
+    assert idle.hours.text() == "Öppet i dag 10.00–20.00"
+    assert idle.host_name.text() == "Uleåborgs stadsbibliotek – distansservicepunkt"
+
+    idle.language_buttons["en"].click()
+    assert idle.hours.text() == "Open today 10:00–20:00"
+    assert idle.prompt.text() == "Choose a language to start"
+
+
+def test_closed_screen_says_when_the_point_opens(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-29T11:00")  # Sunday
+    assert session.state is State.CLOSED
+    assert window.current_screen is window.closed
+    assert window.closed.title.text() == "Palvelupiste on nyt suljettu"
+    assert window.closed.next.text() == "Avaamme huomenna klo 10.00"
+    session.choose_language("en")
+    assert window.closed.next.text() == "We open tomorrow at 10:00"
+
+
+def test_out_of_service_screen_shows_the_staff_message_in_the_customers_language(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    session.set_out_of_service(Text(fi="Tulostin huollossa", sv="Skrivaren servas", en="Printer being serviced"))
+    assert window.current_screen is window.out_of_service
+    assert window.out_of_service.message.text() == "Tulostin huollossa"
+    session.choose_language("sv")
+    assert window.out_of_service.message.text() == "Skrivaren servas"
+    assert window.out_of_service.help.text() == "Fråga bibliotekets personal om hjälp."
+    session.back_in_service()
+    assert window.current_screen is window.idle
+
+
+def test_larger_text_makes_the_words_bigger_and_back(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    normal = window.idle.hours.fontInfo().pixelSize()
+    window.idle.text_size_button.click()
+    assert session.snapshot.text_size is LargeText.LARGE
+    large = window.idle.hours.fontInfo().pixelSize()
+    assert large >= normal * 1.3
+    assert window.idle.text_size_button.text() == "Normaali teksti"
+    window.idle.text_size_button.click()
+    assert window.idle.hours.fontInfo().pixelSize() == normal
+
+
+def test_unavailable_devices_are_named_on_the_idle_screen(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    assert not window.idle.devices.isVisible()
+    session.set_unavailable_devices(("printer", "scanner"))
+    assert window.idle.devices.isVisible()
+    assert window.idle.devices.text() == "Ei käytettävissä nyt: tulostin, skanneri"
+
+
+def test_buttons_are_large_touch_targets(qtbot: QtBot) -> None:
+    window, _ = _window(qtbot, "2026-11-30T12:00")
+    for button in [*window.idle.language_buttons.values(), window.idle.text_size_button]:
+        assert button.height() >= theme.BUTTON_MIN_HEIGHT
+        assert button.width() >= 2 * theme.BUTTON_MIN_HEIGHT
+
+
+def test_a_kiosk_window_cannot_be_closed_from_the_keyboard(qtbot: QtBot) -> None:
+    window, _ = _window(qtbot, "2026-11-30T12:00", kiosk_mode=True)
+    window.close()
+    assert window.isVisible()
+    window.allow_close()
+    window.close()
+    assert not window.isVisible()
+
+
+def _luminance(colour: str) -> float:
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg"),
+    [
+        (theme.TEXT, theme.BACKGROUND),
+        (theme.MUTED_TEXT, theme.BACKGROUND),
+        (theme.ACCENT_TEXT, theme.ACCENT),
+        (theme.ACCENT, theme.BACKGROUND),
+        (theme.NOTICE_TEXT, theme.NOTICE_BG),
+    ],
+)
+def test_text_contrast_meets_wcag_aa(fg: str, bg: str) -> None:
+    assert _contrast(fg, bg) >= 4.5
+
+
+def test_keyboard_focus_is_visible_against_filled_and_outlined_buttons() -> None:
+    assert _contrast(theme.FOCUS, theme.FOCUS_BG) >= 4.5  # the focused button's text
+    assert _contrast(theme.FOCUS_BG, theme.ACCENT) >= 3.0  # focused vs a filled button
+    assert _contrast(theme.FOCUS, theme.BACKGROUND) >= 3.0  # its border vs an outlined button's white
+
+
+def test_keyboard_focus_moves_between_language_buttons_and_enter_chooses(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.idle.language_buttons["fi"].setFocus()
+    qtbot.keyClick(window.idle.language_buttons["fi"], Qt.Key.Key_Tab)
+    assert window.idle.language_buttons["sv"].hasFocus()
+    qtbot.keyClick(window.idle.language_buttons["sv"], Qt.Key.Key_Space)
+    assert session.snapshot.language == "sv"
+
+
+def test_every_text_exists_in_every_language() -> None:
+    for key, versions in i18n.TEXTS.items():
+        assert set(versions) == set(LANGUAGES), key
+        assert all(v.strip() for v in versions.values()), key
