@@ -40,7 +40,8 @@ def test_a_missing_required_section_is_reported_at_its_parent() -> None:
     text = SAMPLE.replace("support:\n  name: Etäpalvelupisteiden tuki (organiser)", "supp0rt:\n  name: x")
     assert _problems(text) == [
         f"point.yaml:{_line_of(text, 'schema: 1')}: support: this field is required but missing",
-        f"point.yaml:{_line_of(text, 'supp0rt:')}: supp0rt: unknown field; check the spelling against docs/configuration.md",
+        f"point.yaml:{_line_of(text, 'supp0rt:')}: supp0rt: "
+        "unknown field; check the spelling against docs/configuration.md",
     ]
 
 
