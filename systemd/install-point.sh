@@ -15,14 +15,16 @@ umask 022
 
 usage() {
     cat <<'EOF'
-usage: install-point.sh [--enrolment DIR] [--organiser-key FILE] [--source DIR] [--root DIR] [--no-packages]
+usage: install-point.sh [--enrolment DIR] [--organiser-keys FILE] [--source DIR] [--root DIR] [--no-packages]
        install-point.sh --uninstall [--root DIR]
 
-  --enrolment DIR       the point's enrolment package from the organiser: agent.yaml (the agent's
-                        configuration), organiser.pub (the organiser's Ed25519 public key, PEM), optional
-                        credentials/ (the point's fleet credentials: MQTT password or client certificate)
-                        and optional switchboard-credential
-  --organiser-key FILE  the organiser's Ed25519 public key (PEM); overrides the package's organiser.pub
+  --enrolment DIR       the point's enrolment package from the organiser (docs/deployment-point.md):
+                          agent.env             ETAPISTE_POINT=<point id>, ETAPISTE_BROKER=mqtts://host:port,
+                                                optionally ETAPISTE_AGENT_OPTIONS="--ca-file /etc/etapiste/enrolment/ca.pem"
+                          organiser.trust.json  the organiser's public keys ('etapiste ops keygen' makes it)
+                          credentials/          mqtt-password, and any ca.pem / client.pem / client.key
+                          switchboard-credential  (optional) the point's switchboard credential
+  --organiser-keys FILE the organiser's public keys (a trust file); overrides the package's own
   --source DIR          the etapiste checkout to install (default: the checkout holding this script)
   --root DIR            install under DIR instead of / (throwaway root, dry run of the live steps)
   --no-packages         do not run apt-get (the packages are installed already)
@@ -50,13 +52,13 @@ PACKAGES=(
 
 # Units installed, and the ones enabled (the others are started by these).
 UNITS=(
-    etapiste-kiosk.service etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
+    etapiste-kiosk.service etapiste-kiosk.path etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
     etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
     etapiste-nightly-restart.timer etapiste-agent.service
 )
 ENABLED=(
-    etapiste-kiosk.service etapiste-agent.service etapiste-kiosk-restart.path etapiste-reboot.path
-    etapiste-nightly-restart.timer
+    etapiste-kiosk.service etapiste-kiosk.path etapiste-agent.service etapiste-kiosk-restart.path
+    etapiste-reboot.path etapiste-nightly-restart.timer
 )
 CUPS_BEGIN="# >>> etapiste privacy (systemd/install-point.sh) >>>"
 CUPS_END="# <<< etapiste privacy <<<"
@@ -72,7 +74,7 @@ while [ $# -gt 0 ]; do
         --root) [ $# -ge 2 ] || die "--root needs a directory"; root=$2; shift 2 ;;
         --source) [ $# -ge 2 ] || die "--source needs a directory"; source_dir=$2; shift 2 ;;
         --enrolment) [ $# -ge 2 ] || die "--enrolment needs a directory"; enrolment=$2; shift 2 ;;
-        --organiser-key) [ $# -ge 2 ] || die "--organiser-key needs a file"; organiser_key=$2; shift 2 ;;
+        --organiser-keys) [ $# -ge 2 ] || die "--organiser-keys needs a file"; organiser_key=$2; shift 2 ;;
         --no-packages) packages=no; shift ;;
         --uninstall) action=uninstall; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -135,46 +137,97 @@ dir() {
 }
 
 # Validate every input before anything is written: a bad package changes nothing.
-check_ed25519_key() {
-    local text
-    text=$(openssl pkey -pubin -in "$1" -noout -text 2>/dev/null | head -n 1) || true
-    case "$text" in
-        "ED25519 Public-Key:"*) ;;
-        *) die "$1 is not an Ed25519 public key in PEM form (-----BEGIN PUBLIC KEY-----).
-  Ask the organiser for the point's enrolment package; docs/deployment-point.md says what it holds." ;;
-    esac
+check_trust_file() {
+    # The organiser's trust file ({"keys": {keyid: base64 Ed25519 key}}, from 'etapiste ops keygen'):
+    # every key 32 bytes and its id the first 16 bytes of its SHA-256, as the agent will check.
+    local why
+    why=$(python3 - "$1" <<'PY'
+import base64, binascii, hashlib, json, sys
+try:
+    data = json.load(open(sys.argv[1], encoding="utf-8"))
+    keys = data["keys"]
+    assert isinstance(keys, dict) and keys, "it lists no key"
+    for keyid, text in keys.items():
+        raw = base64.b64decode(text, validate=True)
+        assert len(raw) == 32, f"key {keyid} is not an Ed25519 public key"
+        assert hashlib.sha256(raw).hexdigest()[:32] == keyid, f"key {keyid}: the id does not match the key"
+except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+    print(f"it is not a trust file ({type(exc).__name__})")
+except AssertionError as exc:
+    print(exc)
+PY
+    )
+    [ -z "$why" ] || die "$1 cannot be the organiser's keys: $why.
+  Ask the organiser for the point's enrolment package; docs/deployment-point.md says what it holds."
+}
+
+check_agent_env() {
+    local file=$1 line key value point= broker=
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in ''|'#'*) continue ;; esac
+        key=${line%%=*}
+        value=${line#*=}
+        value=${value#\"}; value=${value%\"}
+        case "$key" in
+            ETAPISTE_POINT) point=$value ;;
+            ETAPISTE_BROKER) broker=$value ;;
+            ETAPISTE_AGENT_OPTIONS) check_agent_options "$value" ;;
+            *) die "$file: unknown setting '$key' (allowed: ETAPISTE_POINT, ETAPISTE_BROKER, ETAPISTE_AGENT_OPTIONS)" ;;
+        esac
+    done < "$file"
+    [[ $point =~ ^[a-z0-9][a-z0-9-]{1,62}$ ]] \
+        || die "$file: ETAPISTE_POINT='$point' is not a point id (lower-case letters, digits and '-', e.g. oulu-kirjasto)"
+    [[ $broker =~ ^mqtts?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$ ]] \
+        || die "$file: ETAPISTE_BROKER='$broker' must be mqtts://host:port (or mqtt://host:port on a test network)"
+}
+
+check_agent_options() {
+    # Only the TLS files of the enrolment package: nothing else may reach the agent's command line.
+    local -a words
+    read -r -a words <<< "$1"
+    set -- "${words[@]}"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --ca-file|--cert|--key)
+                [ $# -ge 2 ] || die "ETAPISTE_AGENT_OPTIONS: $1 needs a file"
+                case "$2" in
+                    /etc/etapiste/enrolment/*) [ -f "$enrolment/credentials/${2#/etc/etapiste/enrolment/}" ] \
+                        || die "ETAPISTE_AGENT_OPTIONS: $2 is not in the package's credentials/" ;;
+                    *) die "ETAPISTE_AGENT_OPTIONS: $1 must name a file under /etc/etapiste/enrolment/" ;;
+                esac
+                shift 2 ;;
+            *) die "ETAPISTE_AGENT_OPTIONS: '$1' is not allowed (only --ca-file, --cert, --key)" ;;
+        esac
+    done
 }
 
 validate_inputs() {
     [ -f "$source_dir/pyproject.toml" ] && [ -d "$units_src/units" ] \
         || die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+    command -v python3 >/dev/null || die "python3 is needed (apt-get install python3)"
     if [ -n "$enrolment" ]; then
         [ -d "$enrolment" ] || die "enrolment package $enrolment is not a directory"
-        [ -s "$enrolment/agent.yaml" ] \
-            || die "enrolment package $enrolment has no agent.yaml (the agent's configuration from the organiser)"
-        if grep -q $'\t' "$enrolment/agent.yaml"; then
-            die "$enrolment/agent.yaml contains tab characters, which YAML does not allow; ask the organiser for a new package"
-        fi
+        [ -s "$enrolment/agent.env" ] \
+            || die "enrolment package $enrolment has no agent.env (the point's id and broker, from the organiser)"
+        check_agent_env "$enrolment/agent.env"
         if [ -z "$organiser_key" ]; then
-            [ -f "$enrolment/organiser.pub" ] \
-                || die "enrolment package $enrolment has no organiser.pub; pass --organiser-key FILE"
-            check_ed25519_key "$enrolment/organiser.pub"
+            [ -f "$enrolment/organiser.trust.json" ] \
+                || die "enrolment package $enrolment has no organiser.trust.json; pass --organiser-keys FILE"
+            check_trust_file "$enrolment/organiser.trust.json"
         fi
-        if [ -e "$enrolment/credentials" ]; then
-            [ -d "$enrolment/credentials" ] || die "$enrolment/credentials must be a directory of credential files"
-            local f
-            for f in "$enrolment/credentials"/*; do
-                [ -e "$f" ] || continue
-                [ -f "$f" ] && [ -s "$f" ] || die "credential $f is empty or not a regular file"
-            done
-        fi
+        [ -f "$enrolment/credentials/mqtt-password" ] \
+            || die "enrolment package $enrolment has no credentials/mqtt-password (the point's MQTT password)"
+        local f
+        for f in "$enrolment/credentials"/*; do
+            [ -f "$f" ] && [ -s "$f" ] || die "credential $f is empty or not a regular file"
+        done
         if [ -e "$enrolment/switchboard-credential" ] && [ ! -s "$enrolment/switchboard-credential" ]; then
             die "$enrolment/switchboard-credential is empty"
         fi
     fi
     if [ -n "$organiser_key" ]; then
-        [ -f "$organiser_key" ] || die "organiser key $organiser_key does not exist"
-        check_ed25519_key "$organiser_key"
+        [ -f "$organiser_key" ] || die "organiser keys $organiser_key do not exist"
+        check_trust_file "$organiser_key"
     fi
     if [ "$live" = no ]; then
         [ -f "$R/etc/passwd" ] && [ -f "$R/etc/group" ] \
@@ -269,27 +322,31 @@ install_cups_privacy() {
     changed=$((changed + 1))
 }
 
-# /etc/etapiste: the agent writes point.yaml here (atomic rename), the kiosk reads it through the
-# setgid group; the agent's own configuration, the trust root and credentials are not the kiosk's.
+# /etc/etapiste holds what the installer puts there; the agent's state (point.yaml among it) is in
+# /var/lib/etapiste (tmpfiles.d/etapiste.conf). Each file says who may read it: the kiosk gets its
+# switchboard credential and the configuration, never the agent's fleet credentials.
 install_configuration() {
-    dir /etc/etapiste 2750 etapiste-agent etapiste-kiosk
-    local key=$organiser_key
-    [ -n "$key" ] || { [ -n "$enrolment" ] && key=$enrolment/organiser.pub; } || true
-    if [ -n "$key" ]; then
-        put "$key" /etc/etapiste/organiser.pub 644 root root
+    dir /etc/etapiste 755 root root
+    if [ ! -L "$R/etc/etapiste/point.yaml" ] \
+        || [ "$(readlink "$R/etc/etapiste/point.yaml")" != /var/lib/etapiste/point.yaml ]; then
+        ln -sfn /var/lib/etapiste/point.yaml "$R/etc/etapiste/point.yaml"
+        say "linked /etc/etapiste/point.yaml to the agent's /var/lib/etapiste/point.yaml"
+        changed=$((changed + 1))
+    fi
+    local keys=$organiser_key
+    [ -n "$keys" ] || { [ -n "$enrolment" ] && keys=$enrolment/organiser.trust.json; } || true
+    if [ -n "$keys" ]; then
+        put "$keys" /etc/etapiste/organiser.trust.json 644 root root
     fi
     [ -n "$enrolment" ] || return 0
-    put "$enrolment/agent.yaml" /etc/etapiste/agent.yaml 640 root etapiste-agent
-    if [ -d "$enrolment/credentials" ]; then
-        dir /etc/etapiste/enrolment 750 root etapiste-agent
-        local f
-        for f in "$enrolment/credentials"/*; do
-            [ -f "$f" ] || continue
-            put "$f" "/etc/etapiste/enrolment/$(basename "$f")" 640 root etapiste-agent
-        done
-    fi
+    put "$enrolment/agent.env" /etc/etapiste/agent.env 640 root etapiste-agent
+    dir /etc/etapiste/enrolment 750 root etapiste-agent
+    local f
+    for f in "$enrolment/credentials"/*; do
+        put "$f" "/etc/etapiste/enrolment/$(basename "$f")" 640 root etapiste-agent
+    done
     if [ -f "$enrolment/switchboard-credential" ]; then
-        put "$enrolment/switchboard-credential" /etc/etapiste/switchboard-credential 640 etapiste-agent etapiste-kiosk
+        put "$enrolment/switchboard-credential" /etc/etapiste/switchboard-credential 640 root etapiste-kiosk
     fi
 }
 
@@ -315,7 +372,8 @@ apply_live() {
     live_run udevadm control --reload
     live_run udevadm trigger --subsystem-match=video4linux --subsystem-match=usb
     live_run systemctl try-restart cups.service
-    live_run systemctl start etapiste-kiosk-restart.path etapiste-reboot.path etapiste-nightly-restart.timer
+    live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path \
+        etapiste-nightly-restart.timer
     # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
     # it gets the new version at the nightly restart. Both start only once enrolled / configured.
     live_run systemctl try-restart etapiste-agent.service
@@ -364,8 +422,7 @@ do_uninstall() {
         mv -f "$tmp" "$R/etc/cups/cupsd.conf"
     fi
     # The configuration and the credentials go too: a point taken out of service keeps no secret.
-    rm -rf "$R/etc/etapiste" "$R/var/lib/etapiste-agent" "$R/var/lib/private/etapiste-agent" \
-           "$R/opt/etapiste" "$R/run/etapiste" "$R/run/etapiste-kiosk"
+    rm -rf "$R/etc/etapiste" "$R/var/lib/etapiste" "$R/opt/etapiste" "$R/run/etapiste" "$R/run/etapiste-kiosk"
     for u in etapiste-kiosk etapiste-agent; do
         if uid_of "$u" >/dev/null; then
             if [ "$live" = yes ]; then userdel "$u"; else userdel --root "$root" "$u"; fi

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from provisioning.bundle import SigningKey, TrustStore
 from tests.harness.common import require_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,25 +101,28 @@ def add_venv_entry_point(root: Path) -> None:
 
 @dataclass
 class Enrolment:
-    """The organiser's enrolment package for one point."""
+    """The organiser's enrolment package for one point, in the ops tool's own formats."""
 
     path: Path
-    organiser_pub: bytes
+    trust_json: bytes
 
 
 def make_enrolment(directory: Path) -> Enrolment:
     directory.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate().public_key()
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    (directory / "organiser.pub").write_bytes(pem)
-    (directory / "agent.yaml").write_text(
-        "point: demo-oulu-kirjasto\nbroker: mqtts://broker.example.invalid:8883\n"
-        "credentials: /etc/etapiste/enrolment/mqtt-password\n"
+    key = SigningKey.generate()
+    trust = TrustStore.from_entries([key.public_entry()]).to_json() + "\n"
+    (directory / "organiser.trust.json").write_text(trust)
+    (directory / "agent.env").write_text(
+        "# etapiste enrolment of point demo-oulu-kirjasto\n"
+        "ETAPISTE_POINT=demo-oulu-kirjasto\n"
+        "ETAPISTE_BROKER=mqtts://broker.example.invalid:8883\n"
+        'ETAPISTE_AGENT_OPTIONS="--ca-file /etc/etapiste/enrolment/ca.pem"\n'
     )
     (directory / "credentials").mkdir(exist_ok=True)
     (directory / "credentials/mqtt-password").write_text("per-point-secret\n")
+    (directory / "credentials/ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     (directory / "switchboard-credential").write_text("switchboard-token\n")
-    return Enrolment(directory, pem)
+    return Enrolment(directory, trust.encode())
 
 
 def run_installer(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,8 +4,10 @@ enrolment input refused with nothing written; and an uninstall that leaves the r
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,19 +34,25 @@ EXPECTED: dict[str, tuple[str, int, str, str]] = {
     "etc/udev/rules.d/95-etapiste-kiosk.rules": ("file", 0o644, "root", "root"),
     "etc/pam.d/etapiste-kiosk": ("file", 0o644, "root", "root"),
     "etc/cups/cupsd.conf": ("file", 0o640, "root", "lp"),
-    "etc/etapiste": ("dir", 0o2750, A, K),
-    "etc/etapiste/organiser.pub": ("file", 0o644, "root", "root"),
-    "etc/etapiste/agent.yaml": ("file", 0o640, "root", A),
+    "etc/etapiste": ("dir", 0o755, "root", "root"),
+    "etc/etapiste/organiser.trust.json": ("file", 0o644, "root", "root"),
+    "etc/etapiste/agent.env": ("file", 0o640, "root", A),
     "etc/etapiste/enrolment": ("dir", 0o750, "root", A),
     "etc/etapiste/enrolment/mqtt-password": ("file", 0o640, "root", A),
-    "etc/etapiste/switchboard-credential": ("file", 0o640, A, K),
+    "etc/etapiste/enrolment/ca.pem": ("file", 0o640, "root", A),
+    "etc/etapiste/switchboard-credential": ("file", 0o640, "root", K),
+    "var/lib/etapiste": ("dir", 0o2750, A, K),
+    "run/etapiste/link": ("dir", 0o2750, A, K),
     "opt/etapiste": ("dir", 0o755, "root", "root"),
     "run/etapiste": ("dir", 0o755, "root", "root"),
     "run/etapiste/scan": ("dir", 0o700, K, K),
     "run/etapiste/spool": ("dir", 0o700, K, K),
     "run/etapiste/commands": ("dir", 0o770, "root", A),
 }
+#: The path the kiosk is started with, pointing at the agent's state.
+POINT_YAML_LINK = "etc/etapiste/point.yaml"
 ENABLED_LINKS = {
+    "etc/systemd/system/multi-user.target.wants/etapiste-kiosk.path",
     "etc/systemd/system/graphical.target.wants/etapiste-kiosk.service",
     "etc/systemd/system/multi-user.target.wants/etapiste-agent.service",
     "etc/systemd/system/multi-user.target.wants/etapiste-kiosk-restart.path",
@@ -65,9 +73,9 @@ def ids(root: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 def as_user(root: Path, user: str, *command: str) -> bool:
     """Run ``command`` with the uid and gid of the root's ``user`` and no other group: the kernel decides."""
-    users, groups = ids(root)
+    entry = user_db(root, "passwd")[user]
     result = subprocess.run(
-        [require_program("setpriv"), f"--reuid={users[user]}", f"--regid={groups[user]}", "--clear-groups",
+        [require_program("setpriv"), f"--reuid={entry[2]}", f"--regid={entry[3]}", "--clear-groups",
          "--", *command],
         capture_output=True,
         timeout=30,
@@ -83,19 +91,20 @@ def test_installer_writes_every_file_with_its_mode_and_owner(fresh_root: Path, e
     users, groups = ids(fresh_root)
 
     written = {p for p in after if before.get(p) != after[p]} - USER_DB - USER_DB_SIDE_FILES
-    assert written == set(EXPECTED) | ENABLED_LINKS
+    assert written == set(EXPECTED) | ENABLED_LINKS | {POINT_YAML_LINK}
     for path, (kind, mode, owner, group) in EXPECTED.items():
         st = (fresh_root / path).lstat()
         assert after[path][0] == kind, path
         assert (oct(st.st_mode & 0o7777), st.st_uid, st.st_gid) == (oct(mode), users[owner], groups[group]), path
     for link in ENABLED_LINKS:
         assert after[link] == ("link", "/etc/systemd/system/" + Path(link).name)
+    assert after[POINT_YAML_LINK] == ("link", "/var/lib/etapiste/point.yaml")
 
     # Contents: the units and rules are the checkout's; the enrolment package is installed as given.
     for unit in INSTALLED_UNITS:
         assert (fresh_root / "etc/systemd/system" / unit).read_bytes() == (UNITS_DIR / unit).read_bytes()
-    assert (fresh_root / "etc/etapiste/organiser.pub").read_bytes() == enrolment.organiser_pub
-    assert (fresh_root / "etc/etapiste/agent.yaml").read_bytes() == (enrolment.path / "agent.yaml").read_bytes()
+    assert (fresh_root / "etc/etapiste/organiser.trust.json").read_bytes() == enrolment.trust_json
+    assert (fresh_root / "etc/etapiste/agent.env").read_bytes() == (enrolment.path / "agent.env").read_bytes()
     cupsd = (fresh_root / "etc/cups/cupsd.conf").read_text().splitlines()
     assert "PreserveJobFiles No" in cupsd and "PreserveJobHistory No" in cupsd
     # The user database keeps Debian's modes (shadow stays 0640 root:shadow).
@@ -106,7 +115,7 @@ def test_point_users_are_unprivileged_and_in_no_other_group(fresh_root: Path, en
     assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
     passwd = user_db(fresh_root, "passwd")
     assert passwd[K][5:] == ["/run/etapiste-kiosk", "/usr/sbin/nologin"]
-    assert passwd[A][5:] == ["/var/lib/etapiste-agent", "/usr/sbin/nologin"]
+    assert passwd[A][5:] == ["/var/lib/etapiste", "/usr/sbin/nologin"]
     for user in (K, A):
         assert 0 < int(passwd[user][2]) < 1000, "a system user"
         assert passwd[user][2] != "0"
@@ -114,24 +123,69 @@ def test_point_users_are_unprivileged_and_in_no_other_group(fresh_root: Path, en
     assert not [g for g, m in members.items() if K in m or A in m], "the point's users belong to no extra group"
 
 
-def test_kiosk_reads_its_configuration_but_never_the_agents_secrets(
-    fresh_root: Path, enrolment: Enrolment
-) -> None:
+def test_kiosk_reads_its_configuration_but_never_the_agents_secrets(fresh_root: Path, enrolment: Enrolment) -> None:
     assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
-    etc = fresh_root / "etc/etapiste"
-    # The agent writes point.yaml atomically in /etc/etapiste (its umask 0027; the directory is setgid).
-    assert as_user(fresh_root, A, "sh", "-c", f"umask 027; echo 'schema: 1' > {etc}/.point.yaml.tmp"
-                   f" && mv {etc}/.point.yaml.tmp {etc}/point.yaml")  # fmt: skip
-    assert as_user(fresh_root, K, "cat", str(etc / "point.yaml")), "the kiosk reads the point's configuration"
+    state, etc = fresh_root / "var/lib/etapiste", fresh_root / "etc/etapiste"
+    # The agent writes point.yaml atomically in its state directory, with the umask its unit sets.
+    assert as_user(fresh_root, A, "sh", "-c", f"umask 027; echo 'schema: 1' > {state}/.point.yaml.tmp"
+                   f" && mv {state}/.point.yaml.tmp {state}/point.yaml")  # fmt: skip
+    assert as_user(fresh_root, K, "cat", str(state / "point.yaml")), "the kiosk reads the point's configuration"
+    assert not as_user(fresh_root, K, "touch", str(state / "point.yaml")), "… and cannot change it"
+    assert not as_user(fresh_root, K, "touch", str(state / "forged.yaml"))
     assert as_user(fresh_root, K, "cat", str(etc / "switchboard-credential"))
-    for secret in ("agent.yaml", "enrolment/mqtt-password"):
+    for secret in ("agent.env", "enrolment/mqtt-password", "enrolment/ca.pem"):
         assert as_user(fresh_root, A, "cat", str(etc / secret)), f"the agent reads {secret}"
         assert not as_user(fresh_root, K, "cat", str(etc / secret)), f"the kiosk must not read {secret}"
-    assert not as_user(fresh_root, K, "touch", str(etc / "point.yaml")), "the kiosk cannot change it"
+    assert not as_user(fresh_root, A, "touch", str(etc / "organiser.trust.json")), "the trust root is root's"
+    assert not as_user(fresh_root, A, "cat", str(etc / "switchboard-credential")), "the kiosk's, not the agent's"
     assert not as_user(fresh_root, K, "touch", str(fresh_root / "run/etapiste/commands/reboot"))
     assert as_user(fresh_root, A, "touch", str(fresh_root / "run/etapiste/commands/restart-kiosk"))
     assert not as_user(fresh_root, A, "ls", str(fresh_root / "run/etapiste/scan")), "scans are the kiosk's only"
     assert as_user(fresh_root, K, "touch", str(fresh_root / "run/etapiste/scan/page-1.png"))
+
+
+LINK_SERVER = """
+import os, socket, sys
+path = sys.argv[1]
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+os.chmod(path, 0o660)
+server.listen()
+print("listening", flush=True)
+for _ in range(2):
+    conn, _ = server.accept()
+    conn.sendall(b"hello from the agent")
+    conn.close()
+"""
+LINK_CLIENT = """
+import socket, sys
+client = socket.socket(socket.AF_UNIX)
+client.connect(sys.argv[1])
+sys.stdout.write(client.recv(100).decode())
+"""
+
+
+def test_only_the_kiosk_reaches_the_agents_link_socket(fresh_root: Path, enrolment: Enrolment) -> None:
+    assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
+    users, groups = ids(fresh_root)
+    sock = fresh_root / "run/etapiste/link/agent.sock"
+    server = subprocess.Popen(
+        [require_program("setpriv"), f"--reuid={users[A]}", f"--regid={groups[A]}", "--clear-groups", "--",
+         sys.executable, "-c", LINK_SERVER, str(sock)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdout.readline() == "listening\n"
+        assert sock.stat().st_gid == groups[K], "the socket takes the kiosk's group from its directory"
+        assert as_user(fresh_root, K, sys.executable, "-c", LINK_CLIENT, str(sock))
+        assert not as_user(fresh_root, "nobody", sys.executable, "-c", LINK_CLIENT, str(sock))
+        assert not as_user(fresh_root, "lp", sys.executable, "-c", LINK_CLIENT, str(sock))
+        assert as_user(fresh_root, K, sys.executable, "-c", LINK_CLIENT, str(sock)), "still serving the kiosk"
+        server.wait(10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
 
 
 def test_second_run_changes_nothing(fresh_root: Path, enrolment: Enrolment) -> None:
@@ -145,10 +199,10 @@ def test_second_run_changes_nothing(fresh_root: Path, enrolment: Enrolment) -> N
 
 def test_rerun_repairs_a_loosened_permission(fresh_root: Path, enrolment: Enrolment) -> None:
     assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
-    (fresh_root / "etc/etapiste/agent.yaml").chmod(0o644)
+    (fresh_root / "etc/etapiste/enrolment/mqtt-password").chmod(0o644)
     again = run_installer(fresh_root, "--enrolment", str(enrolment.path))
-    assert "wrote /etc/etapiste/agent.yaml (640 root:etapiste-agent)" in again.stdout
-    assert (fresh_root / "etc/etapiste/agent.yaml").stat().st_mode & 0o777 == 0o640
+    assert "wrote /etc/etapiste/enrolment/mqtt-password (640 root:etapiste-agent)" in again.stdout
+    assert (fresh_root / "etc/etapiste/enrolment/mqtt-password").stat().st_mode & 0o777 == 0o640
 
 
 def test_install_without_enrolment_prepares_the_point_and_says_what_is_missing(fresh_root: Path) -> None:
@@ -156,44 +210,45 @@ def test_install_without_enrolment_prepares_the_point_and_says_what_is_missing(f
     assert result.returncode == 0, result.stderr
     assert "not enrolled yet" in result.stdout
     assert (fresh_root / "etc/systemd/system/etapiste-kiosk.service").is_file()
-    assert not (fresh_root / "etc/etapiste/agent.yaml").exists()
+    assert not (fresh_root / "etc/etapiste/agent.env").exists()
 
 
-@pytest.mark.parametrize(
-    ("damage", "message"),
-    [
-        ("key-not-ed25519", "is not an Ed25519 public key"),
-        ("key-garbage", "is not an Ed25519 public key"),
-        ("no-agent-yaml", "has no agent.yaml"),
-        ("empty-credential", "is empty or not a regular file"),
-        ("tabs-in-yaml", "tab characters"),
-    ],
-)
+def _set_env(package: Path, key: str, value: str) -> None:
+    lines = [line for line in (package / "agent.env").read_text().splitlines() if not line.startswith(key + "=")]
+    (package / "agent.env").write_text("\n".join([*lines, f"{key}={value}"]) + "\n")
+
+
+DAMAGES = {
+    "trust-not-json": (lambda p: (p / "organiser.trust.json").write_text("ssh-ed25519 AAAA\n"),
+                       "cannot be the organiser's keys: it is not a trust file"),
+    "trust-id-mismatch": (lambda p: (p / "organiser.trust.json").write_text(
+                              re.sub(r'"[0-9a-f]{32}"', '"' + "0" * 32 + '"',
+                                     (p / "organiser.trust.json").read_text())),
+                          "the id does not match the key"),
+    "no-agent-env": (lambda p: (p / "agent.env").unlink(), "has no agent.env"),
+    "bad-point-id": (lambda p: _set_env(p, "ETAPISTE_POINT", "Oulu Kirjasto"), "is not a point id"),
+    "bad-broker": (lambda p: _set_env(p, "ETAPISTE_BROKER", "http://broker.example"), "must be mqtts://host:port"),
+    "smuggled-option": (lambda p: _set_env(p, "ETAPISTE_AGENT_OPTIONS", '"--reboot-cmd /bin/false"'),
+                        "'--reboot-cmd' is not allowed"),
+    "option-outside-package": (lambda p: _set_env(p, "ETAPISTE_AGENT_OPTIONS", '"--ca-file /etc/shadow"'),
+                               "must name a file under /etc/etapiste/enrolment/"),
+    "unknown-setting": (lambda p: _set_env(p, "PATH", "/tmp"), "unknown setting 'PATH'"),
+    "no-mqtt-password": (lambda p: (p / "credentials/mqtt-password").unlink(), "has no credentials/mqtt-password"),
+    "empty-credential": (lambda p: (p / "credentials/ca.pem").write_text(""), "is empty or not a regular file"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_bad_enrolment_package_is_refused_and_nothing_is_written(
-    fresh_root: Path, enrolment: Enrolment, damage: str, message: str
+    fresh_root: Path, enrolment: Enrolment, damage: str
 ) -> None:
-    package = enrolment.path
-    if damage == "key-not-ed25519":
-        subprocess.run(
-            ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
-             "-out", str(package / "rsa.key")], check=True, capture_output=True,
-        )  # fmt: skip
-        subprocess.run(
-            ["openssl", "pkey", "-in", str(package / "rsa.key"), "-pubout", "-out", str(package / "organiser.pub")],
-            check=True, capture_output=True,
-        )  # fmt: skip
-    elif damage == "key-garbage":
-        (package / "organiser.pub").write_text("ssh-ed25519 AAAA not a PEM key\n")
-    elif damage == "no-agent-yaml":
-        (package / "agent.yaml").unlink()
-    elif damage == "empty-credential":
-        (package / "credentials/mqtt-password").write_text("")
-    elif damage == "tabs-in-yaml":
-        (package / "agent.yaml").write_text("point:\n\tid: x\n")
+    spoil, message = DAMAGES[damage]
+    spoil(enrolment.path)
     before = snapshot(fresh_root)
-    result = run_installer(fresh_root, "--enrolment", str(package))
+    result = run_installer(fresh_root, "--enrolment", str(enrolment.path))
     assert result.returncode == 2
     assert message in result.stderr
+    assert "install-point:" in result.stderr
     assert snapshot(fresh_root) == before, "a refused package must leave the machine untouched"
 
 
@@ -224,6 +279,6 @@ def test_installer_refuses_a_root_that_is_not_debian(tmp_path: Path) -> None:
 
 def test_installer_help_names_every_option() -> None:
     out = subprocess.run([str(REPO / "systemd/install-point.sh"), "--help"], capture_output=True, text=True)
-    for option in ("--enrolment", "--organiser-key", "--source", "--root", "--no-packages", "--uninstall"):
+    for option in ("--enrolment", "--organiser-keys", "--source", "--root", "--no-packages", "--uninstall"):
         assert option in out.stdout
     assert shutil.which("bash")

@@ -29,7 +29,8 @@ def settings(path: Path) -> Settings:
     """A unit file's settings: (section, key) → every value given, in order."""
     out: Settings = {}
     section = ""
-    for raw in path.read_text().splitlines():
+    text = re.sub(r"\\\n\s*", " ", path.read_text())  # continuation lines
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -191,6 +192,12 @@ def test_agent_requests_reach_the_units_that_act_on_them() -> None:
     assert re.search(r"^d\s+/run/etapiste/commands\s+0770\s+root\s+etapiste-agent", tmpfiles, re.M)
     agent = settings(UNITS_DIR / "etapiste-agent.service")
     assert "/run/etapiste/commands" in one(agent, "Service", "ReadWritePaths").split()
+    argv = shlex.split(one(agent, "Service", "ExecStart"))
+    asks = {argv[i]: argv[i + 1] for i, word in enumerate(argv) if word.endswith("-cmd")}
+    assert asks == {
+        "--restart-kiosk-cmd": "/usr/bin/touch /run/etapiste/commands/restart-kiosk",
+        "--reboot-cmd": "/usr/bin/touch /run/etapiste/commands/reboot",
+    }
     for path_unit, request in (("etapiste-kiosk-restart.path", "restart-kiosk"), ("etapiste-reboot.path", "reboot")):
         p = settings(UNITS_DIR / path_unit)
         assert one(p, "Path", "PathExists") == f"/run/etapiste/commands/{request}"
@@ -281,3 +288,54 @@ def test_udev_markers_the_rules_rely_on_are_set_earlier_by_debian(marker: str) -
     setters = [p.name for p in sorted(rules_dir.glob("*.rules")) if marker in p.read_text()]
     assert setters, f"no Debian udev rule sets {marker}: install systemd's udev and libsane1"
     assert all(name < UDEV_RULES.name for name in setters), f"{setters} must run before {UDEV_RULES.name}"
+
+
+def test_agent_command_line_is_one_the_agent_accepts() -> None:
+    """The agent unit's ExecStart, with an enrolment's values, parses with the agent's own parser."""
+    from provisioning.agent_cli import _parser
+
+    agent = settings(UNITS_DIR / "etapiste-agent.service")
+    command = one(agent, "Service", "ExecStart")
+    command = command.replace("${ETAPISTE_POINT}", "demo-oulu-kirjasto").replace(
+        "${ETAPISTE_BROKER}", "mqtts://broker.example.invalid:8883"
+    )
+    command = command.replace("$ETAPISTE_AGENT_OPTIONS", "--ca-file /etc/etapiste/enrolment/ca.pem")
+    argv = shlex.split(command)
+    assert argv[:2] == ["/opt/etapiste/venv/bin/etapiste", "agent"]
+    args = _parser().parse_args(argv[2:])
+    assert str(args.state_dir) == "/var/lib/etapiste"
+    assert str(args.kiosk_socket) == "/run/etapiste/link/agent.sock"
+    assert str(args.password_file) == "/etc/etapiste/enrolment/mqtt-password"
+    assert str(args.trust) == "/etc/etapiste/organiser.trust.json"
+    kiosk = settings(UNITS_DIR / "etapiste-kiosk.service")
+    assert "ETAPISTE_AGENT_SOCKET=/run/etapiste/link/agent.sock" in " ".join(kiosk[("Service", "Environment")])
+    writable = one(agent, "Service", "ReadWritePaths").split()
+    assert {str(args.state_dir), str(args.kiosk_socket.parent)} <= set(writable)
+
+
+def test_kiosk_session_starts_once_the_agent_wrote_the_first_configuration() -> None:
+    path = settings(UNITS_DIR / "etapiste-kiosk.path")
+    assert one(path, "Path", "PathExists") == "/var/lib/etapiste/point.yaml"
+    assert one(path, "Path", "Unit") == "etapiste-kiosk.service"
+    kiosk = settings(UNITS_DIR / "etapiste-kiosk.service")
+    assert one(kiosk, "Unit", "ConditionPathExists") == "/etc/etapiste/point.yaml"
+
+
+def test_kiosk_session_starts_the_kiosk_on_the_configuration_the_kiosk_accepts() -> None:
+    from kiosk.cli import _parser
+
+    argv = shlex.split(one(settings(UNITS_DIR / "etapiste-kiosk.service"), "Service", "ExecStart"))
+    app = argv[argv.index("--") + 1 :]
+    args = _parser().parse_args(app[2:])
+    assert str(args.config) == "/etc/etapiste/point.yaml"
+    assert not args.windowed, "full screen"
+
+
+def test_switchboard_command_line_is_one_the_switchboard_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    from switchboard.cli import main as switchboard_main
+
+    argv = shlex.split(one(settings(SERVER_DIR / "etapiste-switchboard.service"), "Service", "ExecStart"))
+    assert argv[:2] == ["/opt/etapiste/venv/bin/etapiste", "switchboard"]
+    # Accepted options (argparse would exit 2); this machine has no /etc/etapiste/switchboard.yaml.
+    assert switchboard_main([*argv[2:], "--check"]) == 1
+    assert "/etc/etapiste/switchboard.yaml" in capsys.readouterr().err
