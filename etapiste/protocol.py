@@ -316,7 +316,8 @@ class Hangup(_Message):
 class CallEnded(_Message):
     type: Literal["call.ended"] = "call.ended"
     call: Id
-    reason: Literal["hangup", "point_gone", "agent_gone"]
+    reason: Literal["hangup", "point_gone", "agent_gone", "setup_failed"]
+    """``setup_failed``: offer and answer were not exchanged within 45 s of answering the queue."""
     by: Role | None = None
 
 

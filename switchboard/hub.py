@@ -33,6 +33,9 @@ log = logging.getLogger("switchboard")
 Clock = Callable[[], float]
 #: Seconds an agent's answer is expected to take once a customer is first in line with free agents.
 ANSWER_ESTIMATE_S = 30
+#: A call whose point and agent have not exchanged offer and answer by then is ended (``setup_failed``),
+#: so neither side waits for ever on a peer that crashed between accepting and offering.
+CALL_SETUP_TIMEOUT_S = 45
 
 
 class Connection(Protocol):
@@ -379,6 +382,9 @@ class Hub:
         if target is None or msg.peer not in call.participants or msg.peer == part.id:
             return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
         await target.send(msg.model_copy(update={"peer": part.id, "ref": None}))
+        if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
+            call.connected = True
+            await self.state.put_call(call)
 
     async def _hangup(self, part: Participant, msg: p.Hangup) -> None:
         call = await self._in_call(part, msg)
@@ -555,6 +561,9 @@ class Hub:
                 await self._leave_queue(ticket, "timeout")
             elif not self.queue_open(qconf):
                 await self._leave_queue(ticket, "closed")
+        for call in await self.state.calls():
+            if not call.connected and now - call.started >= CALL_SETUP_TIMEOUT_S:
+                await self._end_call(call, "setup_failed", "point")
         for session in await self.state.sessions():
             if session.expires <= now:
                 await self.state.drop_session(session.token)

@@ -38,6 +38,8 @@ class Call:
     language: Language
     started: float
     interpreters: list[str] = field(default_factory=list)
+    connected: bool = False
+    """Whether the agent has answered the point's offer; a call that never gets there is ended by the sweep."""
 
     @property
     def participants(self) -> list[str]:

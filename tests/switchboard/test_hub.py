@@ -290,3 +290,27 @@ async def test_organiser_overview_shows_counts_but_no_personal_data():
         text = repr(overview)
         for personal in ("999020016", "SPECIMEN", "MEIKÄLÄINEN", "Anna"):
             assert personal not in text
+
+
+async def test_call_that_never_connects_is_ended_for_both_sides():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        sb.clock.advance(44)
+        await sb.hub.sweep()
+        assert await sb.hub.state.get_call(start.call) is not None
+        sb.clock.advance(2)
+        await sb.hub.sweep()
+        assert (await point.expect("call.ended")).reason == "setup_failed"
+        assert (await desk.expect("call.ended")).reason == "setup_failed"
+
+
+async def test_call_with_offer_and_answer_exchanged_is_not_timed_out():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb)
+        await point.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 offer"))
+        offer = await desk.expect("signal.offer")
+        await desk.send(p.Answer(call=start.call, peer=offer.peer, sdp="v=0 answer"))
+        await point.expect("signal.answer")
+        sb.clock.advance(1800)
+        await sb.hub.sweep()
+        assert await sb.hub.state.get_call(start.call) is not None
