@@ -221,6 +221,10 @@ def conditions_from_reasons(reasons: Iterable[str]) -> list[Condition]:
     """Map ``printer-state-reasons`` to conditions; informational reasons are dropped."""
     found: dict[str, Condition] = {}
     for raw in reasons:
+        if raw == "offline-report":
+            # What CUPS backends say while the printer does not answer and they keep retrying: the
+            # job makes no progress, so it is an error for everyone waiting on it.
+            raw = "offline-error"
         if not raw or raw == "none" or raw.startswith(("cups-", "com.apple.")) or raw.endswith("-report"):
             continue
         base, severity = raw, "error"

@@ -26,6 +26,7 @@ from drivers.printer import (
     NoPrinter,
     NotAccepting,
     NotAPdf,
+    Offline,
     OutOfPaper,
     Paused,
     Printer,
@@ -444,3 +445,38 @@ def test_staff_test_page_shows_host_date_and_status_and_no_customer_data(cupsd: 
     pdf = pikepdf.open(io.BytesIO(output_pdf_bytes(queue.output)))
     assert len(pdf.pages) == 1
     assert_nothing_left(cupsd, printer)
+
+
+def test_printer_not_answering_tells_the_customer_it_cannot_be_reached(cupsd: PrivateCupsd) -> None:
+    queue = cupsd.add_fault_queue("offline")
+    printer = printer_on(cupsd, queue.name)
+    events = Recorder()
+    with pytest.raises(Offline) as caught:
+        printer.print_pdf(make_pdf(1), listener=events, timeout_s=2)
+    assert "stalled" in events.kinds
+    assert caught.value.customer_message("en").startswith("The printer cannot be reached.")
+    assert "not printed" in caught.value.customer_message("en")
+    assert "offline" in caught.value.staff_message("fi")
+    wait_until(lambda: printer.status().state == "idle", 10, "the printer to go idle")
+    assert_nothing_left(cupsd, printer)
+
+
+def test_cupsd_dying_mid_job_is_reported_and_the_job_purged_when_it_returns(own_cupsd: PrivateCupsd) -> None:
+    """A job cupsd restores after a restart would print for the next customer: the purge stops that."""
+    queue = own_cupsd.add_fault_queue("hang")
+    printer = printer_on(own_cupsd, queue.name)
+
+    stopper = threading.Thread(target=own_cupsd.stop)
+
+    def stop_cupsd_once_printing(event: PrintEvent) -> None:
+        if event.kind == "processing" and stopper.ident is None:
+            stopper.start()
+
+    with pytest.raises(PrintServiceDown) as caught:
+        printer.print_pdf(make_pdf(1), listener=stop_cupsd_once_printing, timeout_s=30)
+    assert "not printed" in caught.value.customer_message("en")
+    stopper.join(20)
+
+    own_cupsd.start()
+    printer.purge()  # what the kiosk does at session end and at start
+    assert_nothing_left(own_cupsd, printer)

@@ -14,7 +14,8 @@ between tests):
 * :meth:`PrivateCupsd.add_fault_queue` — the ``etapiste-fault`` backend, driven through a control
   file: ``ok`` prints (and clears injected reasons), ``media-empty`` / ``media-jam`` / ``door-open``
   report that reason and exit 4 (CUPS stops the queue and keeps the job), ``toner-low`` prints with a
-  warning, ``exit:N`` fails with exit code N, ``hang`` keeps the job processing.
+  warning, ``offline`` reports ``offline-report`` and keeps retrying (like the ipp backend when the
+  printer does not answer), ``exit:N`` fails with exit code N, ``hang`` keeps the job processing.
 
 Never run ``lpinfo -v`` against it (that starts network discovery backends), and never touch the
 machine's own CUPS service.
@@ -67,12 +68,17 @@ case "$mode" in
     echo "ERROR: injected exit ${mode#exit:}" >&2
     cat > /dev/null
     exit "${mode#exit:}" ;;
+  offline)
+    echo "STATE: +offline-report" >&2
+    echo "INFO: printer not answering, retrying" >&2
+    sleep 120
+    exit 0 ;;
   hang)
     echo "INFO: hanging on purpose" >&2
     sleep 120
     exit 0 ;;
   *)
-    echo "STATE: -media-empty-error,media-jam-error,door-open-error,toner-low-warning" >&2
+    echo "STATE: -media-empty-error,media-jam-error,door-open-error,toner-low-warning,offline-report" >&2
     cat > "$ctl.out"
     exit 0 ;;
 esac
