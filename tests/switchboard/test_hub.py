@@ -307,9 +307,9 @@ async def test_call_that_never_connects_is_ended_for_both_sides():
 async def test_call_with_offer_and_answer_exchanged_is_not_timed_out():
     async with serve() as sb:
         point, desk, start = await start_call(sb)
-        await point.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 offer"))
+        await point.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 offer-sdp"))
         offer = await desk.expect("signal.offer")
-        await desk.send(p.Answer(call=start.call, peer=offer.peer, sdp="v=0 answer"))
+        await desk.send(p.Answer(call=start.call, peer=offer.peer, sdp="v=0 answer-sdp"))
         await point.expect("signal.answer")
         sb.clock.advance(1800)
         await sb.hub.sweep()
