@@ -261,6 +261,13 @@ class Agent:
             await self._ack(cmd.id, cmd.name, False, f"the command expired at {cmd.expires.isoformat()}; not run")
             return
         log.info("command %s: %s", cmd.id, cmd.name)
+        if cmd.name in ("out_of_service", "test_print") and not await self.kiosk.wait_connected(
+            self.s.command_timeout
+        ):
+            # Commands queued while the point was offline arrive at once; the kiosk may still be starting.
+            wait = self.s.command_timeout
+            await self._ack(cmd.id, cmd.name, False, f"no kiosk is connected (waited {wait:g} s)")
+            return
         try:
             ok, detail = await self._run(cmd)
         except (ConnectionError, TimeoutError) as exc:

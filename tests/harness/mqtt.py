@@ -20,8 +20,12 @@ from typing import Any
 
 import pytest
 
-from provisioning.broker import ACL, OPS_USER, broker_config, password_line
+from provisioning.broker import OPS_USER, acl, broker_config, password_line
 from tests.harness.common import Service, free_port, port_open, require_program, running
+
+#: Two operator accounts: the ops tool under test and the test's own observer (``ops-watch``) must not
+#: share a username, or the broker lets one session replace the other.
+OPS_USERS = (OPS_USER, "ops-watch")
 
 
 @dataclass
@@ -70,15 +74,15 @@ def _make_traversable(path: Path, stop: Path) -> None:
 
 
 @contextlib.contextmanager
-def start_broker(base: Path, users: list[str], *, acl: str = ACL) -> Iterator[Broker]:
-    """Start mosquitto in a new directory under ``base`` for ``users`` (plus the ops user)."""
+def start_broker(base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS) -> Iterator[Broker]:
+    """Start mosquitto in a new directory under ``base`` for the points ``users`` and the ``ops_users``."""
     exe = require_program("mosquitto")
     port = free_port()
     directory = base / f"mosquitto-{port}"
     directory.mkdir(parents=True)
-    passwords = {u: secrets.token_urlsafe(12) for u in {OPS_USER, *users}}
+    passwords = {u: secrets.token_urlsafe(12) for u in {*ops_users, *users}}
     (directory / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in passwords.items()))
-    (directory / "acl").write_text(acl)
+    (directory / "acl").write_text(acl(ops_users))
     conf = directory / "mosquitto.conf"
     conf.write_text(
         broker_config(port=port, password_file=str(directory / "passwd"), acl_file=str(directory / "acl"))
@@ -98,13 +102,13 @@ def mosquitto_factory(run_dir: Path) -> Iterator[Callable[..., Broker]]:
     """Start brokers on demand: ``mosquitto_factory(["point-a", "point-b"])``; all stopped at teardown."""
     with contextlib.ExitStack() as stack:
 
-        def make(users: list[str], *, acl: str = ACL) -> Broker:
-            return stack.enter_context(start_broker(run_dir, users, acl=acl))
+        def make(users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS) -> Broker:
+            return stack.enter_context(start_broker(run_dir, users, ops_users=ops_users))
 
         yield make
 
 
 @pytest.fixture
 def mosquitto(mosquitto_factory: Callable[..., Broker]) -> Broker:
-    """A fresh broker that knows the points ``point-a``, ``point-b`` and ``point-c`` and the ops user."""
+    """A fresh broker that knows the points ``point-a``, ``point-b`` and ``point-c`` and the ops users."""
     return mosquitto_factory(["point-a", "point-b", "point-c"])

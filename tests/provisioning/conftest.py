@@ -239,7 +239,7 @@ class Ops:
 
 @pytest.fixture
 async def ops(mosquitto: Broker) -> AsyncIterator[Ops]:
-    async with aiomqtt.Client(**mosquitto.credentials(broker.OPS_USER)) as client:
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
         o = Ops(client)
         task = asyncio.create_task(o.listen())
         await asyncio.sleep(0.05)
