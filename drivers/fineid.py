@@ -17,10 +17,9 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from cryptography import x509
-
 from drivers.carderrors import CardError, NotAFinnishIdCard, PinBlocked, PinFormatError, WrongPin
-from drivers.proof import Algorithm, Holder, algorithm_for_key, holder_of
+from drivers.certificate import Certificate, Holder, holder_of, load_certificate
+from drivers.proof import Algorithm, algorithm_for_key
 
 PKCS15_AID = bytes.fromhex("A000000063504B43532D3135")
 AUTH_CERT_PATH = bytes.fromhex("4331")
@@ -188,9 +187,9 @@ class FineidCard:
         self._certificate = der
         return der
 
-    def certificate(self) -> x509.Certificate:
+    def certificate(self) -> Certificate:
         try:
-            return x509.load_der_x509_certificate(self.read_authentication_certificate())
+            return load_certificate(self.read_authentication_certificate())
         except ValueError:
             raise CardError("the authentication certificate is not valid X.509") from None
 

@@ -16,8 +16,9 @@ the chain to a configured trusted CA, the algorithm against the key, and the sig
 the JOSE salt length, the hash's size). The nonce is used up by the first well-formed attempt, successful
 or not, so no token can be tried twice against it (the agent simply asks again).
 
-FINEID certificates encode ``BasicConstraints`` with an explicit ``cA FALSE``, which ``cryptography``
-refuses on ``cert.extensions``; extensions are therefore read with the small DER reader below.
+Certificates are read with ``drivers.certificate``, which copes with what genuine FINEID certificates
+carry (ECDSA signature algorithms with NULL parameters, an explicit ``cA FALSE``) where ``cryptography``
+alone refuses them.
 Revocation (OCSP) is not checked: it needs DVV's responder on the network (a later addition).
 """
 
@@ -34,11 +35,38 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.x509.oid import NameOID
+
+from drivers.certificate import (
+    OID_CLIENT_AUTH,
+    Certificate,
+    Holder,
+    holder_of,
+    load_certificate,
+    load_pem_certificates,
+    read_extensions,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "FORMAT",
+    "AuthToken",
+    "Certificate",
+    "Holder",
+    "NonceStore",
+    "ProofInvalid",
+    "ProofValidator",
+    "algorithm_for_key",
+    "check_nonce",
+    "check_origin",
+    "digest_to_sign",
+    "holder_of",
+    "load_certificate",
+    "load_trusted",
+    "signed_data",
+]
 
 FORMAT = "web-eid:1.0"
 APP_VERSION = "etapiste/0.1.0"
@@ -148,128 +176,6 @@ class AuthToken:
         return json.dumps(self.to_dict())
 
 
-# -- the holder --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Holder:
-    """Who the certificate names. SATU is the electronic identification number (not the HETU)."""
-
-    given_name: str
-    surname: str
-    satu: str
-    not_after: dt.datetime
-
-    def to_dict(self) -> dict[str, str]:
-        return {"given_name": self.given_name, "surname": self.surname, "satu": self.satu}
-
-
-def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-    values = name.get_attributes_for_oid(oid)
-    if not values:
-        return ""
-    value = values[0].value
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
-def holder_of(cert: x509.Certificate) -> Holder:
-    subject = cert.subject
-    return Holder(
-        given_name=_attr(subject, NameOID.GIVEN_NAME),
-        surname=_attr(subject, NameOID.SURNAME),
-        satu=_attr(subject, NameOID.SERIAL_NUMBER),
-        not_after=cert.not_valid_after_utc,
-    )
-
-
-# -- a small DER reader for certificate extensions ----------------------------------------------------------
-def _der_items(data: bytes) -> list[tuple[int, bytes]]:
-    """The (tag, content) items of a DER sequence's content. Single-byte tags are all X.509 needs here."""
-    items: list[tuple[int, bytes]] = []
-    i = 0
-    while i < len(data):
-        if i + 2 > len(data):
-            raise ValueError("truncated DER")
-        tag = data[i]
-        length = data[i + 1]
-        i += 2
-        if length & 0x80:
-            n = length & 0x7F
-            if n == 0 or n > 4 or i + n > len(data):
-                raise ValueError("bad DER length")
-            length = int.from_bytes(data[i : i + n], "big")
-            i += n
-        if i + length > len(data):
-            raise ValueError("truncated DER")
-        items.append((tag, data[i : i + length]))
-        i += length
-    return items
-
-
-def _oid(content: bytes) -> str:
-    if not content:
-        raise ValueError("empty OID")
-    first = content[0]
-    parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-    value = 0
-    for b in content[1:]:
-        value = (value << 7) | (b & 0x7F)
-        if not b & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(map(str, parts))
-
-
-@dataclass(frozen=True)
-class Extensions:
-    key_usage: frozenset[str] | None  # None: no KeyUsage extension
-    extended_key_usage: frozenset[str] | None
-    is_ca: bool
-
-
-KEY_USAGE_BITS = (
-    "digitalSignature",
-    "nonRepudiation",
-    "keyEncipherment",
-    "dataEncipherment",
-    "keyAgreement",
-    "keyCertSign",
-    "cRLSign",
-    "encipherOnly",
-    "decipherOnly",
-)
-OID_KEY_USAGE, OID_EKU, OID_BASIC_CONSTRAINTS = "2.5.29.15", "2.5.29.37", "2.5.29.19"
-OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
-
-
-def read_extensions(cert: x509.Certificate) -> Extensions:
-    """KeyUsage, ExtendedKeyUsage and BasicConstraints, read leniently from the TBS certificate."""
-    (tag, tbs), *_ = _der_items(cert.tbs_certificate_bytes)
-    if tag != 0x30:
-        raise ValueError("TBSCertificate is not a SEQUENCE")
-    ext_block = next((content for t, content in _der_items(tbs) if t == 0xA3), None)
-    key_usage = eku = None
-    is_ca = False
-    if ext_block is not None:
-        ((seq_tag, seq),) = _der_items(ext_block)
-        for ext_tag, ext in _der_items(seq):
-            if seq_tag != 0x30 or ext_tag != 0x30:
-                raise ValueError("malformed extensions")
-            fields = _der_items(ext)
-            oid = _oid(fields[0][1])
-            value = fields[-1][1]  # extnValue OCTET STRING (after an optional critical BOOLEAN)
-            if oid == OID_KEY_USAGE:
-                ((_, bits),) = _der_items(value)
-                flags = int.from_bytes(bits[1:3].ljust(2, b"\x00"), "big")
-                key_usage = frozenset(n for i, n in enumerate(KEY_USAGE_BITS) if flags & (0x8000 >> i))
-            elif oid == OID_EKU:
-                ((_, oids),) = _der_items(value)
-                eku = frozenset(_oid(c) for _, c in _der_items(oids))
-            elif oid == OID_BASIC_CONSTRAINTS:
-                ((_, bc),) = _der_items(value)
-                inner = _der_items(bc)
-                is_ca = bool(inner and inner[0][0] == 0x01 and inner[0][1] not in (b"", b"\x00"))
-    return Extensions(key_usage, eku, is_ca)
-
-
 # -- nonces -------------------------------------------------------------------------------------------------
 class NonceStore:
     """Challenge nonces: issued with a TTL, each good for exactly one validation attempt. Thread-safe."""
@@ -324,10 +230,11 @@ class ProofInvalid(Exception):
         self.message = message
 
 
-def load_trusted(pems: Iterable[bytes]) -> list[x509.Certificate]:
-    certs: list[x509.Certificate] = []
+def load_trusted(pems: Iterable[bytes]) -> list[Certificate]:
+    """Trusted CA certificates from PEM files (DVV's own CA certificates carry the same quirks)."""
+    certs: list[Certificate] = []
     for pem in pems:
-        certs.extend(x509.load_pem_x509_certificates(pem))
+        certs.extend(load_pem_certificates(pem))
     return certs
 
 
@@ -344,7 +251,7 @@ class ProofValidator:
     def __init__(
         self,
         origin: str,
-        trusted: Iterable[x509.Certificate],
+        trusted: Iterable[Certificate],
         nonces: NonceStore,
         clock: Clock = utc_now,
     ) -> None:
@@ -367,10 +274,10 @@ class ProofValidator:
         if algorithm is None:
             raise ProofInvalid("algorithm-unsupported", f"unsupported algorithm {fields['algorithm'][:20]!r}")
         try:
-            cert = x509.load_der_x509_certificate(_b64(fields["unverifiedCertificate"], "certificate"))
-        except ValueError as exc:
-            if isinstance(exc, ProofInvalid):
-                raise
+            cert = load_certificate(_b64(fields["unverifiedCertificate"], "certificate"))
+        except ProofInvalid:
+            raise
+        except ValueError:
             raise ProofInvalid("certificate-malformed", "the certificate is not valid DER X.509") from None
         signature = _b64(fields["signature"], "signature")
 
@@ -399,14 +306,14 @@ class ProofValidator:
         return fields
 
     @staticmethod
-    def _check_validity(cert: x509.Certificate, now: dt.datetime, what: str) -> None:
-        if now < cert.not_valid_before_utc:
-            raise ProofInvalid(f"{what}-not-yet-valid", f"the {what} is valid from {cert.not_valid_before_utc}")
-        if now > cert.not_valid_after_utc:
-            raise ProofInvalid(f"{what}-expired", f"the {what} expired on {cert.not_valid_after_utc}")
+    def _check_validity(cert: Certificate, now: dt.datetime, what: str) -> None:
+        if now < cert.not_before:
+            raise ProofInvalid(f"{what}-not-yet-valid", f"the {what} is valid from {cert.not_before}")
+        if now > cert.not_after:
+            raise ProofInvalid(f"{what}-expired", f"the {what} expired on {cert.not_after}")
 
     @staticmethod
-    def _check_purpose(cert: x509.Certificate) -> None:
+    def _check_purpose(cert: Certificate) -> None:
         try:
             ext = read_extensions(cert)
         except (ValueError, IndexError):
@@ -418,13 +325,10 @@ class ProofValidator:
         if ext.is_ca:
             raise ProofInvalid("certificate-purpose", "a CA certificate cannot authenticate a person")
 
-    def _check_chain(self, cert: x509.Certificate, now: dt.datetime) -> None:
+    def _check_chain(self, cert: Certificate, now: dt.datetime) -> None:
+        """Issued (name and signature) by one of the configured CAs, which must itself be a valid CA."""
         for ca in self.trusted:
-            if ca.subject != cert.issuer:
-                continue
-            try:
-                cert.verify_directly_issued_by(ca)
-            except (ValueError, TypeError, InvalidSignature):
+            if ca.x509.subject != cert.x509.issuer or not cert.is_signed_by(ca):
                 continue
             self._check_validity(ca, now, "issuer")
             ca_ext = read_extensions(ca)
@@ -433,7 +337,7 @@ class ProofValidator:
             return
         raise ProofInvalid("certificate-untrusted", "the certificate was not issued by a trusted CA")
 
-    def _check_signature(self, cert: x509.Certificate, algorithm: Algorithm, signature: bytes, nonce: str) -> None:
+    def _check_signature(self, cert: Certificate, algorithm: Algorithm, signature: bytes, nonce: str) -> None:
         key = cert.public_key()
         data = signed_data(self.origin, nonce, algorithm)
         try:

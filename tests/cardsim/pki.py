@@ -1,13 +1,18 @@
 """A test PKI shaped like DVV's: an ECC root, an issuing CA, and citizen authentication certificates in
 FINEID's subject layout (C=FI, serialNumber=SATU, givenName, surname, CN="SURNAME GIVENNAMES SATU").
 
-Like real FINEID certificates, ours encode ``BasicConstraints`` with an explicit ``cA FALSE`` (a DER
-default encoded, which strict parsers such as ``cryptography``'s refuse on ``cert.extensions``), so the
-validator is proven to cope with what real cards carry. v3 names are PrintableString, v4 UTF8String.
+Like genuine FINEID certificates (checked against a DVV TEST card's certificate), ours
+- encode ``BasicConstraints`` critical with an explicit ``cA FALSE`` (a DER default written out, which
+  ``cryptography`` refuses on ``cert.extensions``), and
+- write the ECDSA signature algorithm with NULL parameters (v4 and the CAs), which ``cryptography``
+  refuses to load at all,
+so the driver and the validator are proven to cope with what real cards carry. v3 names are
+PrintableString where possible, v4 UTF8String; v4 key usage is digitalSignature + keyAgreement, no EKU.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -15,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+from drivers.certificate import Certificate, der, der_items, load_certificate
 
 UTC = dt.UTC
 #: DER of BasicConstraints with cA FALSE written out (not DER-canonical; what FINEID certificates carry)
@@ -27,16 +34,35 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC).replace(microsecond=0)
 
 
+def with_ecdsa_null_parameters(cert_der: bytes, issuer_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """Rewrite an ECDSA-signed certificate as FINEID's are: NULL parameters after the signature OID in
+    both AlgorithmIdentifiers, and re-signed over the rewritten TBS (so it is genuinely valid)."""
+    (outer,) = der_items(cert_der)
+    tbs, alg, _sig = der_items(outer.content)
+    alg_null = der(0x30, der_items(alg.content)[0].raw + b"\x05\x00")
+    parts = der_items(tbs.content)
+    new_tbs = der(0x30, b"".join(alg_null if i == 2 else p.raw for i, p in enumerate(parts)))
+    signature = issuer_key.sign(new_tbs, ec.ECDSA(hashes.SHA384()))
+    return der(0x30, new_tbs + alg_null + der(0x03, b"\x00" + signature))
+
+
 @dataclass
 class Authority:
-    """A CA: its certificate and key."""
+    """A CA: its certificate (DER, with FINEID's quirks) and key."""
 
-    cert: x509.Certificate
+    der: bytes
     key: ec.EllipticCurvePrivateKey
+    subject: x509.Name
+
+    @property
+    def cert(self) -> Certificate:
+        return load_certificate(self.der)
 
     @property
     def pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
+        body = base64.encodebytes(self.der).decode().replace("\n", "")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n").encode()
 
 
 def _ca(
@@ -57,7 +83,7 @@ def _ca(
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(issuer.cert.subject if issuer else subject)
+        .issuer_name(issuer.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
@@ -78,7 +104,8 @@ def _ca(
             critical=True,
         )
     )
-    return Authority(builder.sign(signer, hashes.SHA384()), key)
+    plain = builder.sign(signer, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
+    return Authority(with_ecdsa_null_parameters(plain, signer), key, subject)
 
 
 @dataclass
@@ -150,21 +177,19 @@ class TestPki:
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(self.issuing.cert.subject)
+            .issuer_name(self.issuing.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
-            .add_extension(
-                x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, EXPLICIT_CA_FALSE), critical=False
-            )
+            .add_extension(x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, EXPLICIT_CA_FALSE), critical=True)
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=key_usage_digital_signature,
                     content_commitment=False,
-                    key_encipherment=not key_usage_digital_signature,
+                    key_encipherment=generation == "v3" or not key_usage_digital_signature,
                     data_encipherment=False,
-                    key_agreement=False,
+                    key_agreement=generation != "v3",
                     key_cert_sign=False,
                     crl_sign=False,
                     encipher_only=False,
@@ -172,11 +197,13 @@ class TestPki:
                 ),
                 critical=True,
             )
-            .add_extension(
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("specimen@example.invalid")]), critical=False)
+        )
+        if generation == "v3":
+            builder = builder.add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                 critical=False,
             )
-            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("specimen@example.invalid")]), critical=False)
-        )
-        cert = builder.sign(self.issuing.key, hashes.SHA384())
-        return CardIdentity(cert.public_bytes(serialization.Encoding.DER), key, given_name, surname, satu)
+        plain = builder.sign(self.issuing.key, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
+        cert_der = with_ecdsa_null_parameters(plain, self.issuing.key) if generation != "v3" else plain
+        return CardIdentity(cert_der, key, given_name, surname, satu)

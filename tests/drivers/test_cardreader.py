@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from cryptography import x509
 
 from drivers.cardreader import (
     CardEvent,
@@ -27,6 +26,7 @@ from drivers.cardreader import (
     _context,
     threadsafe,
 )
+from drivers.certificate import load_certificate
 from drivers.fineid import CardModel, FineidCard, Generation
 from drivers.proof import NonceStore, ProofValidator
 from tests.cardsim.applet import ATRS, CardProfile
@@ -163,7 +163,7 @@ def test_each_fineid_version_is_recognised_and_its_holder_read(
     assert info["card"] == generation
     assert info["atr"] == ATRS[version]
     assert (info["given_name"], info["surname"], info["satu"]) == ("SPECIMEN-BABAFÖ", "SPECIMEN-ÅSTRÖM", "999020016")
-    assert info["not_after"] == x509.load_der_x509_certificate(identity.cert_der).not_valid_after_utc.isoformat()
+    assert info["not_after"] == load_certificate(identity.cert_der).not_after.isoformat()
     assert info["reader"] == card_slot.reader
 
 

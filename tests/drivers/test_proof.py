@@ -29,6 +29,7 @@ from drivers.proof import (
     algorithm_for_key,
     check_origin,
     digest_to_sign,
+    load_certificate,
     signed_data,
 )
 from tests.cardsim.pki import CardIdentity, TestPki
@@ -151,7 +152,7 @@ def test_an_independent_verifier_accepts_our_signature_over_the_web_eid_signed_d
     token = card_sign(identity, ORIGIN, nonce)
     alg = ALGORITHMS[token.algorithm]
     (tmp_path / "data").write_bytes(signed_data(ORIGIN, nonce, alg))
-    cert = x509.load_der_x509_certificate(identity.cert_der)
+    cert = load_certificate(identity.cert_der).x509
     (tmp_path / "pub.pem").write_bytes(
         cert.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
@@ -186,13 +187,17 @@ def test_an_independent_verifier_accepts_our_signature_over_the_web_eid_signed_d
     assert result.returncode == 0 and "Verified OK" in result.stdout, result.stderr
 
 
-def test_fineid_certificate_quirk_is_handled(v4: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
-    """Real FINEID certificates encode cA FALSE explicitly; cryptography refuses them, we must not."""
-    cert = x509.load_der_x509_certificate(v4.cert_der)
-    with pytest.raises(ValueError, match="EncodedDefault"):
-        _ = cert.extensions
+@pytest.mark.parametrize(("which", "refusal"), [("v3", "EncodedDefault"), ("v4", "ExtraData")])
+def test_fineid_certificate_quirks_are_handled(
+    request: pytest.FixtureRequest, validator: ProofValidator, store: NonceStore, which: str, refusal: str
+) -> None:
+    """Genuine FINEID certificates write cA FALSE explicitly (v3, v4) and ECDSA algorithms with NULL
+    parameters (v4); cryptography refuses them (extensions, or the whole certificate). We must not."""
+    identity: CardIdentity = request.getfixturevalue(which)
+    with pytest.raises(ValueError, match=refusal):
+        _ = x509.load_der_x509_certificate(identity.cert_der).extensions
     nonce = store.issue()
-    assert validator.validate(card_sign(v4, ORIGIN, nonce).to_json(), nonce).satu == "999020016"
+    assert validator.validate(card_sign(identity, ORIGIN, nonce).to_json(), nonce).satu == identity.satu
 
 
 # -- refused tokens ----------------------------------------------------------------------------------------------
