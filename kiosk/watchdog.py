@@ -224,4 +224,3 @@ def _interval_from(usec_text: str | None, pid_text: str | None) -> float | None:
         if pid not in (os.getpid(), os.getppid()):
             return None
     return usec / 2 / 1_000_000
-

@@ -422,7 +422,9 @@ do_uninstall() {
         mv -f "$tmp" "$R/etc/cups/cupsd.conf"
     fi
     # The configuration and the credentials go too: a point taken out of service keeps no secret.
-    rm -rf "$R/etc/etapiste" "$R/var/lib/etapiste" "$R/opt/etapiste" "$R/run/etapiste" "$R/run/etapiste-kiosk"
+    rm -rf "$R/etc/etapiste" "$R/var/lib/etapiste" "$R/opt/etapiste/venv" "$R/run/etapiste" "$R/run/etapiste-kiosk"
+    # The checkout may live in /opt/etapiste/src (docs/deployment-point.md): it stays.
+    rmdir "$R/opt/etapiste" 2>/dev/null || true
     for u in etapiste-kiosk etapiste-agent; do
         if uid_of "$u" >/dev/null; then
             if [ "$live" = yes ]; then userdel "$u"; else userdel --root "$root" "$u"; fi

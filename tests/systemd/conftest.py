@@ -67,8 +67,9 @@ def make_fresh_root() -> Path:
     # Debian's shadow files, with locked entries (no password hash is ever copied from this machine).
     users = [line.split(":", 1)[0] for line in (root / "etc/passwd").read_text().splitlines()]
     groups = [line.split(":", 1)[0] for line in (root / "etc/group").read_text().splitlines()]
-    shadow_gid = int(next(g.split(":")[2] for g in Path("/etc/group").read_text().splitlines()
-                          if g.startswith("shadow:")))
+    shadow_gid = int(
+        next(g.split(":")[2] for g in Path("/etc/group").read_text().splitlines() if g.startswith("shadow:"))
+    )
     (root / "etc/shadow").write_text("".join(f"{u}:*:19700:0:99999:7:::\n" for u in users))
     (root / "etc/gshadow").write_text("".join(f"{g}:*::\n" for g in groups))
     for name in ("shadow", "gshadow"):
@@ -80,9 +81,7 @@ def make_fresh_root() -> Path:
     (root / "etc/systemd/system/multi-user.target.wants/cups.service").symlink_to(
         "/usr/lib/systemd/system/cups.service"
     )
-    (root / "etc/systemd/system/timers.target.wants/fstrim.timer").symlink_to(
-        "/usr/lib/systemd/system/fstrim.timer"
-    )
+    (root / "etc/systemd/system/timers.target.wants/fstrim.timer").symlink_to("/usr/lib/systemd/system/fstrim.timer")
     (root / "etc/cups").mkdir()
     shutil.copy2("/etc/cups/cupsd.conf", root / "etc/cups/cupsd.conf")
     os.chown(root / "etc/cups/cupsd.conf", 0, 7)

@@ -116,8 +116,13 @@ def test_verify_check_catches_what_systemd_analyze_lets_pass(fresh_root: Path) -
 def test_unit_exposure_stays_under_its_threshold(unit: Path, threshold: float) -> None:
     # --threshold counts tenths of the printed 0.0–10.0 exposure scale.
     result = subprocess.run(
-        [require_program("systemd-analyze"), "security", "--offline=true", f"--threshold={round(threshold * 10)}",
-         str(unit)],
+        [
+            require_program("systemd-analyze"),
+            "security",
+            "--offline=true",
+            f"--threshold={round(threshold * 10)}",
+            str(unit),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
