@@ -162,7 +162,7 @@ PY
 }
 
 check_agent_env() {
-    local file=$1 line key value point= broker=
+    local file=$1 line key value point='' broker=''
     while IFS= read -r line || [ -n "$line" ]; do
         case "$line" in ''|'#'*) continue ;; esac
         key=${line%%=*}
@@ -202,8 +202,9 @@ check_agent_options() {
 }
 
 validate_inputs() {
-    [ -f "$source_dir/pyproject.toml" ] && [ -d "$units_src/units" ] \
-        || die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+    if [ ! -f "$source_dir/pyproject.toml" ] || [ ! -d "$units_src/units" ]; then
+        die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+    fi
     command -v python3 >/dev/null || die "python3 is needed (apt-get install python3)"
     if [ -n "$enrolment" ]; then
         [ -d "$enrolment" ] || die "enrolment package $enrolment is not a directory"
@@ -219,7 +220,7 @@ validate_inputs() {
             || die "enrolment package $enrolment has no credentials/mqtt-password (the point's MQTT password)"
         local f
         for f in "$enrolment/credentials"/*; do
-            [ -f "$f" ] && [ -s "$f" ] || die "credential $f is empty or not a regular file"
+            if [ ! -f "$f" ] || [ ! -s "$f" ]; then die "credential $f is empty or not a regular file"; fi
         done
         if [ -e "$enrolment/switchboard-credential" ] && [ ! -s "$enrolment/switchboard-credential" ]; then
             die "$enrolment/switchboard-credential is empty"
@@ -230,8 +231,9 @@ validate_inputs() {
         check_trust_file "$organiser_key"
     fi
     if [ "$live" = no ]; then
-        [ -f "$R/etc/passwd" ] && [ -f "$R/etc/group" ] \
-            || die "$root has no etc/passwd and etc/group: --root must be a Debian root (e.g. from debootstrap)"
+        if [ ! -f "$R/etc/passwd" ] || [ ! -f "$R/etc/group" ]; then
+            die "$root has no etc/passwd and etc/group: --root must be a Debian root (e.g. from debootstrap)"
+        fi
     fi
 }
 

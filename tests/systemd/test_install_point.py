@@ -282,3 +282,10 @@ def test_installer_help_names_every_option() -> None:
     for option in ("--enrolment", "--organiser-keys", "--source", "--root", "--no-packages", "--uninstall"):
         assert option in out.stdout
     assert shutil.which("bash")
+
+
+def test_installer_passes_shellcheck() -> None:
+    result = subprocess.run(
+        [require_program("shellcheck"), str(REPO / "systemd/install-point.sh")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
