@@ -97,6 +97,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="etapiste-bench-printer-"))
+    root.chmod(0o711)  # CUPS filters run as lp and open the spool and PPD by path
     cupsd = PrivateCupsd(root / "cups").start()
     try:
         queue = cupsd.add_file_queue()

@@ -1,7 +1,8 @@
 """Harness plugin: a private cupsd per test run, with queues the tests create and read back.
 
-The instance lives entirely under the run directory (ServerRoot, spool, state, cache, logs, and a
-private ServerBin whose ``backend`` folder holds only our fault-injection backend), listens on
+The instance lives in its own directory, linked from the run directory (see :func:`cupsd_root`):
+ServerRoot, spool, state, cache, logs, and a private ServerBin whose ``backend`` folder holds only
+our fault-injection backend. It listens on
 127.0.0.1:<free port> and a unix socket, and keeps no job files or job history — the settings the
 product itself requires (see docs/printer.md). Clients reach it through ``CUPS_SERVER`` (the
 ``cupsd.env`` mapping) or by passing ``cupsd.socket`` as the server.
@@ -28,7 +29,9 @@ import io
 import itertools
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,15 +135,24 @@ Printcap {root}/printcap
 _names = itertools.count(1)
 
 
-def _let_lp_traverse(path: Path) -> None:
-    """Filters run as user ``lp`` and read the spool by path, but pytest's base temp dir is 0700:
-    give ``lp`` alone the right to pass through (an ACL entry ``u:lp:x``), nobody else anything."""
-    setfacl = require_program("setfacl")
-    for directory in (path, *path.parents):
-        mode = directory.stat().st_mode
-        if mode & 0o001:
-            continue
-        subprocess.run([setfacl, "-m", "u:lp:x", str(directory)], check=True, timeout=10)
+@contextlib.contextmanager
+def cupsd_root(run_dir: Path, name: str) -> Iterator[Path]:
+    """A directory for one private cupsd, reachable as ``run_dir/name``.
+
+    The files really live in ``/tmp/etapiste-cupsd-*`` (mode 0711: passable, not listable) and
+    ``run_dir/name`` is a symlink to it. Why not in the run dir itself: CUPS runs its filters as user
+    ``lp`` (it refuses ``User root``), and they open the spooled job, the queue's PPD and ServerBin by
+    path — but pytest keeps its base temp dir at 0700 and resets it at the start of every session, so
+    any permission given there would be taken away mid-run by a concurrent pytest session.
+    """
+    real = Path(tempfile.mkdtemp(prefix="etapiste-cupsd-"))
+    real.chmod(0o711)
+    link = run_dir / name
+    link.symlink_to(real)
+    try:
+        yield real
+    finally:
+        shutil.rmtree(real, ignore_errors=True)
 
 
 def _fresh_name(prefix: str) -> str:
@@ -202,7 +214,6 @@ class PrivateCupsd:
             pytest.fail(f"{GENERIC_PDF_PPD} is missing; install cups-filters (scripts/setup.sh does)")
         for sub in ("spool/tmp", "state", "cache", "log", "out", "ctl", "serverbin/backend"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        _let_lp_traverse(self.root)
         # A private ServerBin: the system's filters and helper daemons, but only our own backend
         # (so no discovery backend can ever run from this instance).
         for sub in ("cgi-bin", "daemon", "driver", "filter", "monitor", "notifier"):
@@ -353,24 +364,26 @@ def make_pdf(pages: int = 1, text: str = "etapiste test document") -> bytes:
 @pytest.fixture(scope="session")
 def cupsd(run_dir: Path) -> Iterator[PrivateCupsd]:
     """The run's private cupsd (shared; make a fresh queue per test with the ``add_*`` helpers)."""
-    instance = PrivateCupsd(run_dir / "cups").start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+    with cupsd_root(run_dir, "cups") as root:
+        instance = PrivateCupsd(root).start()
+        try:
+            yield instance
+        finally:
+            instance.stop()
 
 
 @pytest.fixture
 def own_cupsd(run_dir: Path, request: pytest.FixtureRequest) -> Iterator[PrivateCupsd]:
     """A private cupsd for one test alone — for tests that stop or restart it. Mark the test
     ``@pytest.mark.cupsd_keeps_history`` for one with Debian's keep-everything defaults."""
-    root = run_dir / f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:40]}"
+    name = f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:60]}"
     marker = request.node.get_closest_marker("cupsd_keeps_history")
-    instance = PrivateCupsd(root, keep_history=marker is not None).start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+    with cupsd_root(run_dir, name) as root:
+        instance = PrivateCupsd(root, keep_history=marker is not None).start()
+        try:
+            yield instance
+        finally:
+            instance.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:
