@@ -378,8 +378,11 @@ apply_live() {
         etapiste-nightly-restart.timer
     # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
     # it gets the new version at the nightly restart. Both start only once enrolled / configured.
-    live_run systemctl try-restart etapiste-agent.service
-    live_run systemctl start etapiste-agent.service etapiste-kiosk.service
+    # Everything is in place by now: a unit that does not come up is reported, not fatal.
+    live_run systemctl try-restart etapiste-agent.service \
+        || say "warning: the agent did not restart; see: journalctl -u etapiste-agent"
+    live_run systemctl start etapiste-agent.service etapiste-kiosk.service \
+        || say "warning: a unit did not start; see: systemctl status etapiste-agent etapiste-kiosk"
 }
 
 do_install() {
@@ -429,7 +432,12 @@ do_uninstall() {
     rmdir "$R/opt/etapiste" 2>/dev/null || true
     for u in etapiste-kiosk etapiste-agent; do
         if uid_of "$u" >/dev/null; then
-            if [ "$live" = yes ]; then userdel "$u"; else userdel --root "$root" "$u"; fi
+            # --force as a fallback: the kiosk user's logind session may take a moment to end.
+            if [ "$live" = yes ]; then
+                userdel "$u" 2>/dev/null || userdel --force "$u"
+            else
+                userdel --root "$root" "$u"
+            fi
         fi
         if gid_of "$u" >/dev/null; then
             if [ "$live" = yes ]; then groupdel "$u"; else groupdel --root "$root" "$u"; fi
