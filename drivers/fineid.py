@@ -27,6 +27,7 @@ PIN1_REF = 0x11
 AUTH_KEY_REF = 0x01
 PIN_MIN, PIN_MAX = 4, 12
 MAX_CERT_FILE = 8192
+READ_CHUNK = 0xB5
 
 
 class Generation(enum.Enum):
@@ -162,28 +163,30 @@ class FineidCard:
         self._expect_ok(response, "SELECT application")
 
     def read_authentication_certificate(self) -> bytes:
-        """The authentication certificate, DER (read once per session, then cached in memory)."""
+        """The authentication certificate, DER (read once per session, then kept in memory only).
+
+        The sequence real FINEID cards are read with (libelectronic-id's traces of v3 and v4 cards):
+        SELECT without FCP, READ BINARY of the 4-byte DER header for the length, then chunks of at most
+        0xB5 bytes with the exact Le. A card that answers a chunk short (T=1) is read on from there."""
         if self._certificate is not None:
             return self._certificate
-        fcp = self._expect_ok(
-            self.transport.transmit(command(0xA4, 0x08, 0x04, AUTH_CERT_PATH, le=0)), "SELECT certificate"
-        ).data
-        size_field = find_tlv(fcp, 0x80) or find_tlv(fcp, 0x81)
-        size = int.from_bytes(size_field, "big") if size_field else MAX_CERT_FILE
+        selected = self.transport.transmit(command(0xA4, 0x08, 0x0C, AUTH_CERT_PATH))
+        if selected.sw == 0x6A82:
+            raise NotAFinnishIdCard("no authentication certificate file (6A82)")
+        self._expect_ok(selected, "SELECT certificate")
+        header = self._expect_ok(self.transport.transmit(command(0xB0, 0, 0, le=4)), "READ BINARY header").data
+        size = _der_total_length(header)
         if not 0 < size <= MAX_CERT_FILE:
-            raise CardError(f"certificate file size {size} out of range")
+            raise CardError(f"certificate size {size} out of range")
         content = bytearray()
         while len(content) < size:
             offset = len(content)
-            response = self.transport.transmit(command(0xB0, offset >> 8, offset & 0xFF, le=0))
-            if response.sw in (0x6B00, 0x6282) and not response.data:
-                break  # end of file before the size the FCP gave
-            if response.sw not in (0x9000, 0x6282):
+            chunk = min(size - offset, READ_CHUNK)
+            response = self.transport.transmit(command(0xB0, offset >> 8, offset & 0xFF, le=chunk))
+            if response.sw not in (0x9000, 0x6282) or not response.data:
                 raise CardError(f"READ BINARY failed with status {response.sw:04X} at {offset}")
-            if not response.data:
-                break
-            content += response.data
-        der = bytes(content[: _der_length(bytes(content))])
+            content += response.data[:chunk]
+        der = bytes(content)
         self._certificate = der
         return der
 
@@ -254,18 +257,14 @@ class FineidCard:
         return self._expect_ok(response, "PSO:CDS").data
 
 
-def _der_length(content: bytes) -> int:
-    """The length of the DER object at the start of ``content`` (a certificate file is zero-padded)."""
-    if len(content) < 2 or content[0] != 0x30:
+def _der_total_length(header: bytes) -> int:
+    """The full length of the DER object whose first bytes are ``header`` (a certificate: a SEQUENCE)."""
+    if len(header) < 2 or header[0] != 0x30:
         raise CardError("the certificate file does not hold a DER certificate")
-    first = content[1]
+    first = header[1]
     if not first & 0x80:
-        total = 2 + first
-    else:
-        n = first & 0x7F
-        if n == 0 or n > 3 or len(content) < 2 + n:
-            raise CardError("the certificate file has a bad DER length")
-        total = 2 + n + int.from_bytes(content[2 : 2 + n], "big")
-    if total > len(content):
-        raise CardError("the certificate file is shorter than its certificate")
-    return total
+        return 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 2 or len(header) < 2 + n:
+        raise CardError("the certificate file has a bad DER length")
+    return 2 + n + int.from_bytes(header[2 : 2 + n], "big")

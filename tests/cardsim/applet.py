@@ -247,33 +247,9 @@ class FineidApplet:
             return sw(0x6A88)
         if data[4] != 0x11:
             return sw(0x6A88)
-        inner = bytes(
-            [
-                0x83,
-                0x01,
-                0x11,
-                0x8A,
-                0x01,
-                0x05,
-                0x9C,
-                0x03,
-                0x04,
-                0x0C,
-                0x00,
-                0xDF,
-                0x22,
-                0x01,
-                self.MAX_TRIES,
-                0xDF,
-                0x21,
-                0x01,
-                self.tries_left,
-                0xDF,
-                0x27,
-                0x01,
-                0x00,
-            ]
-        )
+        # the layout a real FINEID card answers with: the counter is the first byte of DF21 (offset 20)
+        inner = bytes.fromhex("830111 8C04F0000000 9C04F0000000") + bytes([0xDF, 0x21, 0x04, self.tries_left])
+        inner += bytes.fromhex("FFA503 DF2702FFFF DF28010C DF2F0101")
         return self._case4(bytes([0xA0, len(inner)]) + inner)
 
     # -- signing ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.carderrors import CardError, PinFormatError
-from drivers.fineid import Generation, _der_length, check_pin_format, find_tlv, recognise_atr
+from drivers.fineid import Generation, _der_total_length, check_pin_format, find_tlv, recognise_atr
 from tests.cardsim.applet import ATRS
 
 V4 = bytes.fromhex(ATRS["v4.0"])
@@ -55,10 +55,11 @@ def test_pin_of_another_form_is_refused(pin: bytes) -> None:
         check_pin_format(bytearray(pin))
 
 
-def test_certificate_file_padding_is_cut_at_the_der_length() -> None:
-    cert = bytes([0x30, 0x82, 0x01, 0x00]) + b"\x01" * 0x100
-    assert _der_length(cert + b"\x00" * 50) == len(cert)
-    with pytest.raises(CardError):
-        _der_length(b"\x00" * 10)
-    with pytest.raises(CardError):
-        _der_length(cert[:100])
+def test_certificate_length_comes_from_its_der_header() -> None:
+    assert _der_total_length(bytes.fromhex("3082043B")) == 0x43B + 4
+    assert _der_total_length(bytes.fromhex("30820680")) == 0x680 + 4
+    assert _der_total_length(bytes.fromhex("30817F00")) == 0x7F + 3
+    assert _der_total_length(bytes.fromhex("30100000")) == 0x12
+    for bad in ("00000000", "3080", "3084FFFFFFFF", "30"):
+        with pytest.raises(CardError):
+            _der_total_length(bytes.fromhex(bad))

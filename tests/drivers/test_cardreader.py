@@ -190,20 +190,36 @@ def test_empty_reader_asks_for_the_card(card_slot: CardSlot) -> None:
     assert "Insert your ID card" in err.value.customer_message("en")
 
 
-def test_t0_card_data_is_fetched_with_get_response_and_6cxx_is_resent_with_the_right_le(
+def test_t0_card_data_is_fetched_with_get_response_and_the_certificate_read_in_b5_chunks(
     card_slot: CardSlot, v3_identity: CardIdentity
 ) -> None:
     insert(card_slot, fineid_card(v3_identity, "v3.0"))
     with CardReader().session() as session:
         assert session.transport.protocol == "T0"
+        assert session.pin1_tries_left() == 5
         cert = session.card.read_authentication_certificate()
-    assert cert == v3_identity.cert_der, "the zero padding of the file is cut off"
+    assert cert == v3_identity.cert_der, "exactly the certificate, without the file's padding"
     apdus = card_slot.apdus()
-    assert any(a[:4] == bytes.fromhex("00C00000") for a in apdus), "61xx answered with GET RESPONSE"
+    get_data = apdus.index(bytes.fromhex("00CB00FF05A003830111"))
+    assert apdus[get_data + 1][:4] == bytes.fromhex("00C00000"), "61xx answered with GET RESPONSE"
     reads = [a for a in apdus if a[1] == 0xB0]
-    assert reads[-1][-1] != 0, "the last READ BINARY was resent with the Le the card asked for (6Cxx)"
-    assert reads[-2][-1] == 0
+    assert reads[0][-1] == 4, "the DER header first, for the length"
+    assert all(r[-1] <= 0xB5 for r in reads) and sum(r[-1] for r in reads[1:]) == len(cert)
     assert all(len(a) != 6 + a[4] for a in apdus if len(a) > 5), "no Le on case-4 commands over T=0"
+
+
+def test_t0_wrong_length_6cxx_is_resent_with_the_le_the_card_asks_for(
+    card_slot: CardSlot, v3_identity: CardIdentity
+) -> None:
+    insert(card_slot, fineid_card(v3_identity, "v3.0", file_padding=0))
+    size = len(v3_identity.cert_der)
+    offset = size - 0x40  # 64 bytes left in the file; ask for 256 (Le=00)
+    with CardReader().session() as session:
+        assert session.transport.transmit(bytes.fromhex("00A4080C024331")).ok
+        response = session.transport.transmit(bytes([0x00, 0xB0, offset >> 8, offset & 0xFF, 0x00]))
+    assert response.ok and response.data == v3_identity.cert_der[offset:]
+    apdus = card_slot.apdus()
+    assert apdus[-2][-1] == 0x00 and apdus[-1][-1] == 0x40, "6C40 answered by sending again with Le=40"
 
 
 def test_t1_card_answers_directly_and_gets_le_on_case_4_commands(
