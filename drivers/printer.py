@@ -57,6 +57,7 @@ from drivers.printer_errors import (
     NoPages,
     NoPrinter,
     NotAccepting,
+    NotAllowed,
     NotAPdf,
     Offline,
     OutOfPaper,
@@ -85,6 +86,7 @@ __all__ = [
     "NoPrinter",
     "NotAPdf",
     "NotAccepting",
+    "NotAllowed",
     "Offline",
     "OutOfPaper",
     "OutOfToner",
@@ -109,7 +111,7 @@ _JOB_CANCELED, _JOB_ABORTED, _JOB_COMPLETED = 7, 8, 9
 _PRINTER_IDLE, _PRINTER_PROCESSING, _PRINTER_STOPPED = 3, 4, 5
 _IPP_NOT_FOUND = 0x0406
 _IPP_NOT_ACCEPTING = 0x0506
-_IPP_NOT_POSSIBLE = 0x0404
+_IPP_REFUSED = {0x0401, 0x0402, 0x0403}  # forbidden, not-authenticated, not-authorized
 
 _EVENTS = ["job-state-changed", "job-progress", "job-completed", "printer-state-changed"]
 _PRINTER_ATTRS = [
@@ -617,6 +619,8 @@ class Printer:
             return NoPrinter(queue=self.queue)
         if code == _IPP_NOT_ACCEPTING:
             return NotAccepting()
+        if code in _IPP_REFUSED:
+            return NotAllowed(detail=str(exc.args[1]) if len(exc.args) > 1 else "not-authorized")
         detail = str(exc.args[1]) if len(exc.args) > 1 else "ipp-error"
         return JobFailed(detail=detail[:80], not_printed=True)
 

@@ -9,6 +9,7 @@ are counts, sizes, the queue name and CUPS reason keywords only.
     PrinterError
     ├── OutOfPaper, Jammed, DoorOpen, OutOfToner, Offline    the device reports a fault
     ├── Paused, NotAccepting, NoPrinter, PrintServiceDown    the print system cannot take work
+    ├── NotAllowed                                           cupsd refuses to purge or resume
     ├── JobFailed ── JobHeld, JobCancelled, JobTimeout       a submitted job did not complete
     └── InvalidDocument ── EmptyDocument, NotAPdf, MalformedPdf, EncryptedPdf, TooLarge,
                            TooManyPages, NoPages              the PDF was refused before printing
@@ -208,6 +209,19 @@ class PrintServiceDown(PrinterError):
         "fi": "Tulostuspalvelu ei vastaa (cupsd unreachable): käynnistä piste uudelleen tai ota yhteys tukeen.",
         "sv": "Utskriftstjänsten svarar inte (cupsd unreachable): starta om punkten eller kontakta supporten.",
         "en": "Print service not answering (cupsd unreachable): restart the point or call support.",
+    }
+
+
+class NotAllowed(PrinterError):
+    """cupsd refused an operation the point needs (purging jobs, resuming the queue)."""
+
+    reason: ClassVar[str] = "not-authorized"
+    customer: ClassVar[Messages] = _UNAVAILABLE
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostuspalvelu ei salli toimintoa ({detail}): kioskin käyttäjän pitää kuulua lpadmin-ryhmään.",
+        "sv": "Utskriftstjänsten tillåter inte åtgärden ({detail}): kioskens användare måste höra till gruppen "
+        "lpadmin.",
+        "en": "The print service refused the operation ({detail}): the kiosk's user must be in the lpadmin group.",
     }
 
 

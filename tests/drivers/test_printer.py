@@ -392,6 +392,8 @@ def test_purge_leaves_nothing_even_on_a_cupsd_that_keeps_files_and_history(own_c
     queue = own_cupsd.add_file_queue()
     printer = printer_on(own_cupsd, queue.name)
     printer.print_pdf(make_pdf(1))
+    # The driver's own job is purged as it ends, even here.
+    assert own_cupsd.job_ids() == [] and own_cupsd.spool_files() == []
     # Jobs someone else left: one completed by lp (history + file kept), one waiting in a stopped queue.
     lp = require_program("lp")
     doc = own_cupsd.root / "other.pdf"
