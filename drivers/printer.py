@@ -431,7 +431,10 @@ class PrintJob:
                     raise self._stall.as_error(not_printed=True)
                 raise JobTimeout(timeout_s=round(timeout), detail="timeout")
             time.sleep(poll)
-            poll = min(poll * 1.25, 0.1)
+            # Quick polls while a job normally finishes (a small IPP request on a local socket costs
+            # ~0.2 ms), then gentler ones for a job that waits on paper or a slow printer.
+            if time.monotonic() - self._started > 2.0:
+                poll = min(poll * 1.25, 0.1)
 
     def _handle(self, event: dict[str, Any]) -> PrintResult | None:
         kind = event.get("notify-subscribed-event")
