@@ -51,7 +51,7 @@ class Authority:
     """A CA: its certificate (DER, with FINEID's quirks) and key."""
 
     der: bytes
-    key: ec.EllipticCurvePrivateKey
+    key: PrivateKey
     subject: x509.Name
 
     @property
@@ -65,9 +65,17 @@ class Authority:
         return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n").encode()
 
 
+def _signed(builder: x509.CertificateBuilder, signer: PrivateKey) -> bytes:
+    """Sign as DVV's CAs do: ECDSA-SHA384 with NULL parameters, or sha256WithRSAEncryption (v3's CA)."""
+    if isinstance(signer, rsa.RSAPrivateKey):
+        return builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    plain = builder.sign(signer, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
+    return with_ecdsa_null_parameters(plain, signer)
+
+
 def _ca(
     name: str,
-    key: ec.EllipticCurvePrivateKey,
+    key: PrivateKey,
     issuer: Authority | None,
     not_before: dt.datetime,
     not_after: dt.datetime,
@@ -104,8 +112,7 @@ def _ca(
             critical=True,
         )
     )
-    plain = builder.sign(signer, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
-    return Authority(with_ecdsa_null_parameters(plain, signer), key, subject)
+    return Authority(_signed(builder, signer), key, subject)
 
 
 @dataclass
@@ -127,12 +134,14 @@ class CardIdentity:
 
 @dataclass
 class TestPki:
-    """A root CA and an issuing CA ("… Certificates - G5E" style); ``issue`` makes citizen certificates."""
+    """A root CA and two issuing CAs, as DVV has: an ECC one for v4 cards ("… Certificates - G5E") and an
+    RSA one for v3 cards ("… CA for Test Purposes - G3"); ``issue`` makes citizen certificates."""
 
     __test__ = False  # not a pytest test class
     name: str = "ETAPISTE TEST"
     root: Authority = field(init=False)
     issuing: Authority = field(init=False)
+    issuing_rsa: Authority = field(init=False)
 
     def __post_init__(self) -> None:
         start = _now() - dt.timedelta(days=365)
@@ -141,6 +150,21 @@ class TestPki:
         self.issuing = _ca(
             f"{self.name} Certificates - G5E", ec.generate_private_key(ec.SECP384R1()), self.root, start, end
         )
+        self.issuing_rsa = _ca(
+            f"{self.name} CA for Test Purposes - G3", rsa.generate_private_key(65537, 2048), self.root, start, end
+        )
+
+    @property
+    def trusted(self) -> list[Certificate]:
+        """The issuing CAs, as a validator is configured (Web eID trusts the issuing CAs)."""
+        return [self.issuing.cert, self.issuing_rsa.cert]
+
+    @property
+    def trusted_pem(self) -> bytes:
+        return self.issuing.pem + self.issuing_rsa.pem
+
+    def issuer_for(self, generation: str) -> Authority:
+        return self.issuing_rsa if generation == "v3" else self.issuing
 
     def issue(
         self,
@@ -177,7 +201,7 @@ class TestPki:
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(self.issuing.subject)
+            .issuer_name(self.issuer_for(generation).subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
@@ -204,6 +228,4 @@ class TestPki:
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                 critical=False,
             )
-        plain = builder.sign(self.issuing.key, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
-        cert_der = with_ecdsa_null_parameters(plain, self.issuing.key) if generation != "v3" else plain
-        return CardIdentity(cert_der, key, given_name, surname, satu)
+        return CardIdentity(_signed(builder, self.issuer_for(generation).key), key, given_name, surname, satu)

@@ -38,6 +38,15 @@ def test_v4_certificate_with_null_ecdsa_parameters_loads_and_verifies(pki: TestP
     assert not ext.is_ca
 
 
+def test_v3_certificate_from_an_rsa_ca_loads_and_verifies(pki: TestPki) -> None:
+    cert = load_certificate(pki.issue("v3", given_name="SPECIMEN-LIISA").cert_der)
+    assert cert.signature_algorithm == "1.2.840.113549.1.1.11", "sha256WithRSAEncryption, as VRK's CA signs"
+    assert cert.is_signed_by(pki.issuing_rsa.cert)
+    assert not cert.is_signed_by(pki.issuing.cert)
+    assert read_extensions(cert).extended_key_usage is not None
+    assert holder_of(cert).given_name == "SPECIMEN-LIISA"
+
+
 def test_a_changed_byte_in_the_signed_part_breaks_the_issuer_signature(pki: TestPki) -> None:
     good = pki.issue("v4", satu="999020016").cert_der
     forged = good.replace(b"999020016", b"999020024")

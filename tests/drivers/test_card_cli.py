@@ -72,7 +72,7 @@ def identity(test_pki: TestPki) -> CardIdentity:
 @pytest.fixture
 def trust(tmp_path: Path, test_pki: TestPki) -> Path:
     path = tmp_path / "ca.pem"
-    path.write_bytes(test_pki.issuing.pem)
+    path.write_bytes(test_pki.trusted_pem)
     return path
 
 
@@ -165,14 +165,14 @@ def test_verify_exits_1_with_the_reason(token_file: Path, trust: Path, change: d
 
 def test_verify_against_an_unrelated_ca_exits_1(token_file: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.pem"
-    other.write_bytes(TestPki(name="UNRELATED").issuing.pem)
+    other.write_bytes(TestPki(name="UNRELATED").trusted_pem)
     result = etapiste("verify", "--token", str(token_file), "--origin", ORIGIN, "--nonce", NONCE, "--trust", str(other))
     assert result.returncode == 1 and "certificate-untrusted" in result.stderr
 
 
 def test_verify_accepts_several_trusted_cas(token_file: Path, trust: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.pem"
-    other.write_bytes(TestPki(name="UNRELATED").issuing.pem)
+    other.write_bytes(TestPki(name="UNRELATED").trusted_pem)
     result = etapiste(
         "verify",
         "--token",

@@ -56,7 +56,7 @@ def insert(slot: CardSlot, profile: CardProfile | None = None) -> None:
 
 
 def validator(pki: TestPki, store: NonceStore) -> ProofValidator:
-    return ProofValidator(ORIGIN, [pki.issuing.cert], store)
+    return ProofValidator(ORIGIN, pki.trusted, store)
 
 
 class EventLog:

@@ -101,7 +101,7 @@ def store(clock: Clock) -> NonceStore:
 
 @pytest.fixture
 def validator(pki: TestPki, store: NonceStore, clock: Clock) -> ProofValidator:
-    return ProofValidator(ORIGIN, [pki.issuing.cert], store, clock=clock)
+    return ProofValidator(ORIGIN, pki.trusted, store, clock=clock)
 
 
 def reason(validator: ProofValidator, token: str | bytes, nonce: str) -> str:
@@ -260,7 +260,7 @@ def test_nonce_just_within_its_ttl_is_accepted(
 def test_untrusted_ca_is_refused(v4: CardIdentity, store: NonceStore, clock: Clock) -> None:
     stranger = TestPki(name="OTHER TEST")
     forged = stranger.issue("v4", key=v4.key)  # same holder data and key, wrong issuer
-    strict = ProofValidator(ORIGIN, [TestPki().issuing.cert], store, clock=clock)
+    strict = ProofValidator(ORIGIN, TestPki().trusted, store, clock=clock)
     nonce = store.issue()
     assert reason(strict, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
 
@@ -292,7 +292,7 @@ def test_validity_is_judged_at_the_injected_time(
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
     later = Clock(NOW + dt.timedelta(days=101))
-    late_validator = ProofValidator(ORIGIN, [pki.issuing.cert], NonceStore(clock=later), clock=later)
+    late_validator = ProofValidator(ORIGIN, pki.trusted, NonceStore(clock=later), clock=later)
     late_validator.nonces.add(nonce)
     assert reason(late_validator, token, nonce) == "certificate-expired"
 
