@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from provisioning.loader import ConfigError, ConfigProblem, _describe, _lines
+from provisioning.loader import ConfigError, ConfigProblem, _describe, _lines, _Loader
 from provisioning.schema import PointConfig
 
 Path_ = tuple[str, ...]
@@ -51,8 +51,8 @@ class Layer:
     @classmethod
     def parse(cls, text: str, file: str) -> Layer:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=_Loader)
+            data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
