@@ -28,8 +28,10 @@ thread and hops to its event loop with ``call_soon_threadsafe``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import secrets
@@ -101,6 +103,8 @@ __all__ = [
     "PrinterStatus",
     "TooLarge",
     "TooManyPages",
+    "print_test_page",
+    "threadsafe",
 ]
 
 log = logging.getLogger(__name__)
@@ -651,6 +655,31 @@ class Printer:
             if cancel is not None:
                 job._cancel.set()  # also ends the watcher
 
+    async def print_pdf_async(
+        self, data: bytes, *, listener: Listener | None = None, timeout_s: float | None = None
+    ) -> PrintResult:
+        """:meth:`print_pdf` for the kiosk's event loop: the job runs on a worker thread, ``listener``
+        is called on the loop, and cancelling the awaiting task cancels the job (and waits until it is
+        gone from CUPS, so a cancelled document cannot come out later)."""
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+        relay = threadsafe(loop, listener) if listener else None
+        work = functools.partial(self.print_pdf, data, listener=relay, timeout_s=timeout_s, cancel=cancel)
+        future = loop.run_in_executor(None, work)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            with contextlib.suppress(PrinterError):
+                await future
+            raise
+
+    async def status_async(self) -> PrinterStatus:
+        return await asyncio.to_thread(self.status)
+
+    async def purge_async(self) -> None:
+        await asyncio.to_thread(self.purge)
+
     # -- staff and session end -------------------------------------------------------------------
 
     def resume(self) -> PrinterStatus:
@@ -694,6 +723,15 @@ class Printer:
             raise PrintServiceDown() from None
         suffix = f"/printers/{self.queue}"
         return sorted(j for j, a in jobs.items() if str(a.get("job-printer-uri", "")).endswith(suffix))
+
+
+def threadsafe(loop: asyncio.AbstractEventLoop, listener: Listener) -> Listener:
+    """A listener that hands each event to ``listener`` on ``loop`` (from whatever thread it fires)."""
+
+    def relay(event: PrintEvent) -> None:
+        loop.call_soon_threadsafe(listener, event)
+
+    return relay
 
 
 def _server_address(server: str) -> tuple[str, int | None]:

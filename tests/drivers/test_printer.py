@@ -7,6 +7,7 @@ left in cupsd's spool or job list afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import threading
@@ -482,3 +483,37 @@ def test_cupsd_dying_mid_job_is_reported_and_the_job_purged_when_it_returns(own_
     own_cupsd.start()
     printer.purge()  # what the kiosk does at session end and at start
     assert_nothing_left(own_cupsd, printer)
+
+
+# -- the kiosk's event loop ----------------------------------------------------------------------
+
+
+async def test_async_print_delivers_events_on_the_event_loop(cupsd: PrivateCupsd) -> None:
+    queue = cupsd.add_file_queue()
+    printer = printer_on(cupsd, queue.name)
+    events = Recorder()
+    result = await printer.print_pdf_async(make_pdf(2), listener=events)
+    await asyncio.sleep(0)  # let the last call_soon_threadsafe run
+    assert result.pages == 2 and output_pages(queue.output) == 2
+    assert events.threads == {threading.get_ident()}
+    assert events.kinds[0] == "accepted" and events.kinds[-1] == "completed"
+    assert (await printer.status_async()).ready
+
+
+async def test_cancelling_the_awaiting_task_cancels_the_job_and_leaves_nothing(cupsd: PrivateCupsd) -> None:
+    """The customer walks away mid-print: the session ends, the print task is cancelled."""
+    queue = cupsd.add_fault_queue("hang")
+    printer = printer_on(cupsd, queue.name)
+    printing = asyncio.Event()
+
+    def on_event(event: PrintEvent) -> None:
+        if event.kind == "processing":
+            printing.set()
+
+    task = asyncio.create_task(printer.print_pdf_async(make_pdf(1), listener=on_event, timeout_s=60))
+    await asyncio.wait_for(printing.wait(), 20)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    wait_until(lambda: printer.status().state == "idle", 10, "the printer to go idle")
+    assert_nothing_left(cupsd, printer)
