@@ -16,8 +16,9 @@ How the kiosk uses it (the whole interface)::
     monitor.stop()
 
 Events (``EventKind``): READER_ATTACHED / READER_DETACHED (also when pcscd stops or comes back) and
-CARD_INSERTED (with the ATR) / CARD_REMOVED, within about half a second of the change (pcscd polls
-cards every 400 ms; we wait on ``SCardGetStatusChange`` with the PnP notification reader).
+CARD_INSERTED (with the ATR; empty for a mute card, e.g. one inserted the wrong way) / CARD_REMOVED,
+within about half a second of the change (pcscd polls cards every 400 ms; we wait on
+``SCardGetStatusChange`` with the PnP notification reader).
 
 Every call of ``CardReader`` is a complete card session: connect to the first reader holding a card
 (or the one named), do the work, and disconnect with ``SCARD_UNPOWER_CARD`` so the card forgets the
@@ -481,7 +482,10 @@ class CardMonitor:
         self._emit(EventKind.READER_DETACHED, reader)
 
     def _update(self, reader: str, event_state: int, atr: bytes) -> None:
-        present = bool(event_state & scard.SCARD_STATE_PRESENT) and not event_state & scard.SCARD_STATE_MUTE
+        # a mute card (upside down, broken chip) is still "inserted", with no ATR: the kiosk can say so
+        present = bool(event_state & scard.SCARD_STATE_PRESENT)
+        if event_state & scard.SCARD_STATE_MUTE:
+            atr = b""
         before = self.state.get(reader, b"")
         if present and not before:
             self.state[reader] = atr or b"?"

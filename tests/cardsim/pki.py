@@ -176,6 +176,7 @@ class TestPki:
         not_after: dt.datetime | None = None,
         key: PrivateKey | None = None,
         key_usage_digital_signature: bool = True,
+        client_auth: bool = True,
     ) -> CardIdentity:
         """A citizen authentication certificate: RSA-2048 for v3, P-384 for v4 (unless ``key`` is given)."""
         if key is None:
@@ -225,7 +226,11 @@ class TestPki:
         )
         if generation == "v3":
             builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
+                    if client_auth
+                    else [ExtendedKeyUsageOID.EMAIL_PROTECTION]
+                ),
                 critical=False,
             )
         return CardIdentity(_signed(builder, self.issuer_for(generation).key), key, given_name, surname, satu)

@@ -93,6 +93,21 @@ def test_info_without_a_card_exits_1_with_the_reason(card_slot: CardSlot) -> Non
     assert "No card in the reader" in result.stderr
 
 
+def test_info_without_the_pcsc_service_exits_1_and_names_it(tmp_path: Path) -> None:
+    env = {**os.environ, "PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd.comm")}
+    result = subprocess.run(
+        [sys.executable, "-m", "etapiste.cli", "card", "info", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "pcscd" in result.stderr
+
+
 def test_info_on_a_foreign_card_exits_1_with_the_reason(card_slot: CardSlot, identity: CardIdentity) -> None:
     card_slot.insert_and_wait(fineid_card(identity, "lookalike"))
     result = etapiste("info", "--json")

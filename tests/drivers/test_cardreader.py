@@ -184,6 +184,21 @@ def test_a_card_that_is_not_a_finnish_id_card_gets_a_clear_answer(
         assert card_slot.apdus() == [], "an unknown ATR is refused before any APDU is sent"
 
 
+def test_the_first_reader_holding_a_card_is_used(
+    pcsc: PcscHarness, card_slot: CardSlot, v4_identity: CardIdentity
+) -> None:
+    second = pcsc.slot(1)
+    try:
+        second.insert_and_wait(fineid_card(v4_identity, "v4.0"))
+        assert CardReader().identify().reader == second.reader
+        with pytest.raises(NoCard):
+            CardReader(card_slot.reader).identify()
+        with pytest.raises(NoReader):
+            CardReader("No Such Reader 00 00").identify()
+    finally:
+        second.remove()
+
+
 def test_empty_reader_asks_for_the_card(card_slot: CardSlot) -> None:
     with pytest.raises(NoCard) as err:
         CardReader().identify()
@@ -373,3 +388,25 @@ def test_card_pulled_out_after_any_number_of_apdus_gives_card_removed(
     assert not card_slot.status()["inserted"]
     with pytest.raises(NoCard):
         CardReader().identify()
+
+
+# -- the kiosk's asynchronous use ---------------------------------------------------------------------------
+async def test_async_calls_run_off_the_loop_and_give_the_same_results(
+    card_slot: CardSlot, test_pki: TestPki, v4_identity: CardIdentity
+) -> None:
+    insert(card_slot, fineid_card(v4_identity, "v4.0"))
+    reader = CardReader()
+    try:
+        info = await reader.identify_async()
+        assert info.holder.satu == "999020016"
+        assert await reader.pin1_tries_left_async() == 5
+        store = NonceStore()
+        nonce = store.issue()
+        pin = bytearray(PIN)
+        token = await reader.prove_async(ORIGIN, nonce, pin)
+        assert pin == bytearray(4)
+        assert validator(test_pki, store).validate(token.to_json(), nonce).given_name == "SPECIMEN-BABAFÖ"
+        with pytest.raises(WrongPin):
+            await reader.prove_async(ORIGIN, store.issue(), bytearray(b"9999"))
+    finally:
+        reader.shutdown()

@@ -310,6 +310,16 @@ def test_certificate_without_digital_signature_usage_is_refused(
     assert reason(validator, card_sign(encryption_only, ORIGIN, nonce).to_json(), nonce) == "certificate-key-usage"
 
 
+def test_certificate_whose_extended_usage_excludes_client_authentication_is_refused(
+    pki: TestPki, validator: ProofValidator, store: NonceStore
+) -> None:
+    mail_only = pki.issue(
+        "v3", client_auth=False, not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1)
+    )
+    nonce = store.issue()
+    assert reason(validator, card_sign(mail_only, ORIGIN, nonce).to_json(), nonce) == "certificate-purpose"
+
+
 def test_algorithm_that_does_not_fit_the_key_is_refused(
     v3: CardIdentity, validator: ProofValidator, store: NonceStore
 ) -> None:
