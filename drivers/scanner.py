@@ -25,6 +25,7 @@ the reasons are in :mod:`drivers.scanpage`, which runs in the worker next to the
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -392,6 +393,10 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdout = self.proc.stdout
         self._stdin_lock = threading.Lock()
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=5)
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, name="scanner-worker-stderr",
+                                               daemon=True)
+        self._stderr_thread.start()
         if request is not None:
             self.request(request)
 
@@ -420,12 +425,15 @@ class _Worker:
             payload = _read_exact(self.stdout, int(header["nbytes"])) if "nbytes" in header else None
             yield header, payload
 
+    def _drain_stderr(self) -> None:
+        """Keep the last lines the worker printed (a backend's complaint), and never let it block."""
+        assert self.proc.stderr is not None
+        with contextlib.suppress(OSError, ValueError):
+            for line in self.proc.stderr:
+                self._stderr_tail.append(line.decode(errors="replace").rstrip())
+
     def stderr_tail(self) -> str:
-        if self.proc.stderr is None:
-            return ""
-        with contextlib.suppress(Exception):
-            return self.proc.stderr.read()[-500:].decode(errors="replace").strip()
-        return ""
+        return " | ".join(self._stderr_tail)
 
     def stop(self, grace: float = CANCEL_GRACE_S) -> None:
         """Let the worker finish, else kill its process group (by its pid)."""
@@ -438,9 +446,11 @@ class _Worker:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, 9)
             self.proc.wait()
+        self._stderr_thread.join(1.0)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -584,23 +594,30 @@ class ScanJob:
                     self._emit(PageReady(page.number, len(payload)))
                 elif kind == "done":
                     finished = True
+                    break
                 elif kind == "cancelled":
                     outcome = ScanCancelled(header.get("page", 0))
+                    break
                 elif kind == "fault":
                     outcome = self._fault(header)
+                    break
         except (EOFError, ValueError, KeyError) as exc:
             log.warning("scanner worker stream broke: %s", exc)
         finally:
-            worker.stop(0.5 if (self._cancelled.is_set() or outcome is not None) else CANCEL_GRACE_S)
             for page in previewed.values():
                 page.preview.close()
         if outcome is None and not finished:
+            worker.stop(CANCEL_GRACE_S)  # the stream ended without a final frame: the worker is dead
             if self._cancelled.is_set():
                 outcome = ScanCancelled(self._received + 1)
             else:  # the worker died mid-scan: the backend crashed or the device vanished
                 stopped = len(result.pages) + 1  # a page previewed but not yet compressed is lost too
                 why = "not answering" if self._silent else f"worker exited {worker.proc.returncode}"
                 outcome = ScannerGone(f"{why}: {worker.stderr_tail()}", stopped_at=stopped)
+        else:
+            # The final frame is all we need: the worker parks the device and exits in its own time
+            # (killed if it hangs there) without delaying the customer's result.
+            threading.Thread(target=worker.stop, name="scan-reaper", daemon=True).start()
         return outcome
 
     def _fault(self, header: dict[str, Any]) -> ScannerError:

@@ -245,8 +245,12 @@ class Worker:
                     params = dev.get_parameters()
                     self.send({"type": "page_started", "page": page, "width": params[2][0],
                                "height": params[2][1]})
+                    # no_cancel=True even for the flatbed: sane_cancel() only after the final frame.
+                    # The test backend (and others built on sanei_thread) cancels its reader thread
+                    # there; if that thread dies inside malloc, any later allocation in this process
+                    # deadlocks — so nothing of the job may still need to run after a cancel.
                     data, width, height, samples, sample_size = dev.dev.snap(
-                        adf, True, self._progress(page, dev))
+                        True, True, self._progress(page, dev))
                 except Exception as exc:
                     kind = "cancelled" if self.cancel.is_set() else classify(exc)
                     if kind == "cancelled":
