@@ -218,7 +218,7 @@ class PcscTransport:
             raise NoReader(_message(rc))
         raise CardError(_message(rc))
 
-    def _card_gone(self, wait: float = 1.5) -> bool:
+    def _card_gone(self, wait: float = 3.0) -> bool:
         """After a failed exchange: did the card leave? pcscd notices within one poll (400 ms)."""
         deadline = time.monotonic() + wait
         state = scard.SCARD_STATE_UNAWARE

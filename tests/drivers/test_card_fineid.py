@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.carderrors import CardError, PinFormatError
+from drivers.carderrors import (
+    CardError,
+    CardRemoved,
+    NoCard,
+    NoReader,
+    NotAFinnishIdCard,
+    PinBlocked,
+    PinFormatError,
+    WrongPin,
+)
+from drivers.errors import DeviceError
 from drivers.fineid import Generation, _der_total_length, check_pin_format, find_tlv, recognise_atr
 from tests.cardsim.applet import ATRS
 
@@ -63,3 +73,27 @@ def test_certificate_length_comes_from_its_der_header() -> None:
     for bad in ("00000000", "3080", "3084FFFFFFFF", "30"):
         with pytest.raises(CardError):
             _der_total_length(bytes.fromhex(bad))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CardError("x"),
+        NoReader(),
+        NoCard(),
+        CardRemoved(),
+        NotAFinnishIdCard(),
+        PinFormatError(),
+        WrongPin(2),
+        PinBlocked(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_card_error_tells_customer_and_staff_in_finnish_swedish_and_english(error: CardError) -> None:
+    assert isinstance(error, DeviceError)
+    for audience in (error.customer_message, error.staff_message):
+        texts = {lang: audience(lang) for lang in ("fi", "sv", "en")}
+        assert all(texts.values()) and len(set(texts.values())) == 3, "three different, non-empty texts"
+        assert not any("{" in t for t in texts.values()), "no unfilled placeholder"
+    if isinstance(error, WrongPin):
+        assert "2" in error.customer_message("sv")
