@@ -8,6 +8,7 @@ left in cupsd's spool or job list afterwards.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import socket
 import threading
@@ -442,6 +443,7 @@ def test_staff_test_page_shows_host_date_and_status_and_no_customer_data(cupsd: 
     assert output_pages(queue.output) == 1
     text = output_text(queue.output)
     assert socket.gethostname() in text
+    assert f"Date: {dt.date.today().isoformat()}" in text
     assert f"Queue: {queue.name}" in text
     assert "idle, ready" in text
     assert "no customer data" in text
