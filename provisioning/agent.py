@@ -125,6 +125,7 @@ class Agent:
             "software": SOFTWARE_VERSION,
             "uptime_s": round(time.monotonic() - self.started),
             "applied_version": self.applier.applied_version,
+            "applied_expires": self.applier.applied_expires,
             "last_result": last.to_json() if last else None,
             "last_error": self.last_error,
             "out_of_service": self.out_of_service,
@@ -299,6 +300,7 @@ class Agent:
         if cmd.name == "reboot":
             return True, f"rebooting ({self.s.reboot_cmd})"
         if cmd.name == "restart":
+            before = self.kiosk.connections
             if self.s.restart_kiosk_cmd:
                 ok, detail = await self._shell(self.s.restart_kiosk_cmd)
                 if not ok:
@@ -307,8 +309,7 @@ class Agent:
                 result = await self.kiosk.command("restart", {}, t)
                 if not result.ok:
                     return False, result.detail
-            await asyncio.sleep(0.2)
-            if await self.kiosk.wait_connected(t) and self.kiosk.view.connected:
+            if await self.kiosk.wait_connected(t, after=before):
                 return True, "the kiosk restarted and is connected"
             return False, f"the kiosk did not come back within {t:g} s"
         if cmd.name == "out_of_service":

@@ -50,7 +50,7 @@ class Kiosk(Protocol):
 
     async def reload(self, version: int, path: str | Path) -> None: ...
     async def wait_healthy(self, version: int, timeout: float, *, total: float | None = None) -> tuple[bool, str]: ...
-    async def wait_connected(self, timeout: float) -> bool: ...
+    async def wait_connected(self, timeout: float, *, after: int = 0) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,12 @@ class Applier:
     def applied_version(self) -> int:
         lkg = self.lkg
         return int(lkg["version"]) if lkg else 0
+
+    @property
+    def applied_expires(self) -> str | None:
+        """When the running bundle expires: it keeps running after, but ops should publish before then."""
+        lkg = self.lkg
+        return str(lkg["bundle"]["signed"]["expires"]) if lkg else None
 
     def _failed(self) -> dict[str, str]:
         return dict((self._read_json("failed.json") or {}).get("versions", {}))

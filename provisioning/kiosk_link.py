@@ -202,6 +202,8 @@ class KioskLinkServer:
         self._changed = asyncio.Condition()
         self._results: dict[str, asyncio.Future[Result]] = {}
         self._ids = itertools.count(1)
+        self.connections = 0
+        """How many times a kiosk has connected (a restart shows as a new connection)."""
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +233,7 @@ class KioskLinkServer:
             self._writer.close()
         self._writer = writer
         self.view = KioskView(connected=True)
+        self.connections += 1
         await self._notify()
         try:
             while True:
@@ -318,10 +321,11 @@ class KioskLinkServer:
             return True, ""
         return False, f"the kiosk reported unhealthy: {self.view.error or 'no reason given'}"
 
-    async def wait_connected(self, timeout: float) -> bool:
+    async def wait_connected(self, timeout: float, *, after: int = 0) -> bool:
+        """Wait until a kiosk is connected (with ``after``: a connection newer than that count)."""
         try:
             async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: self.view.connected)
+                await self._changed.wait_for(lambda: self.view.connected and self.connections > after)
         except TimeoutError:
             return False
         return True

@@ -120,3 +120,16 @@ async def test_diagnostics_come_back_scrubbed_of_personal_data(
     for personal in ("131052-308T", "matti.meikalainen", "123 4567"):
         assert personal not in detail
     assert "[hetu]" in detail and "[email]" in detail
+
+
+async def test_restart_fails_when_the_kiosk_does_not_come_back(
+    points: Callable[[str], Point], ops: Ops, switchboard_port: int
+) -> None:
+    a = await _running(points, ops, switchboard_port)
+    await ops.command("point-a", "rs-2", "restart")
+    wait_until(lambda: not a.kiosk.running(), 10, "kiosk exit")  # type: ignore[union-attr]
+    ack = await ops.ack("rs-2")
+    assert ack["ok"] is False
+    assert ack["detail"] == "the kiosk did not come back within 5 s"
+    state = await ops.state_where("point-a", lambda s: not s["kiosk"]["connected"])
+    assert state["kiosk"]["healthy"] is None
