@@ -1,0 +1,368 @@
+"""The on-screen keyboard and the PIN pad as a customer uses them: by touch, by a physical keyboard or
+keypad, with a visible focus and no way to get stuck; the PIN is never shown and never kept."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
+
+from kiosk.views import theme
+from kiosk.views.keyboard import PIN_DOT, PIN_MAX, OnScreenKeyboard, PinPad, Shift
+
+
+class Typed:
+    """What the keyboard sent, as a real-time-text panel would apply it."""
+
+    def __init__(self, keyboard: OnScreenKeyboard) -> None:
+        self.text = ""
+        self.lines: list[str] = []
+        keyboard.typed.connect(self._typed)
+        keyboard.backspaced.connect(self._back)
+        keyboard.entered.connect(self._enter)
+
+    def _typed(self, char: str) -> None:
+        self.text += char
+
+    def _back(self) -> None:
+        self.text = self.text[:-1]
+
+    def _enter(self) -> None:
+        self.lines.append(self.text)
+        self.text = ""
+
+
+@dataclass
+class Host:
+    """A window styled like the kiosk with the widget under test between two ordinary buttons."""
+
+    window: QWidget
+    before: QPushButton
+    after: QPushButton
+
+
+ShowHost = Callable[[QWidget], Host]
+
+
+@pytest.fixture
+def host(qtbot: QtBot) -> Iterator[Callable[[QWidget], Host]]:
+    """Shows a widget in a kiosk-styled, active window that lives until the test ends."""
+    hosts: list[Host] = []
+
+    def show(inner: QWidget) -> Host:
+        window = QWidget()
+        window.setStyleSheet(theme.stylesheet(1.0))
+        before, after = QPushButton("before"), QPushButton("after")
+        layout = QVBoxLayout(window)
+        layout.addWidget(before)
+        layout.addWidget(inner)
+        layout.addWidget(after)
+        qtbot.addWidget(window)
+        window.resize(1280, 1024)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        hosts.append(Host(window, before, after))
+        return hosts[-1]
+
+    yield show
+
+
+def _click(qtbot: QtBot, button: QPushButton) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _centre_colour(button: QPushButton) -> QColor:
+    image = button.grab().toImage()
+    # a point of the button's face away from its label and border
+    return image.pixelColor(12, image.height() // 2)
+
+
+# -- on-screen keyboard ---------------------------------------------------------------------------------
+def test_touching_keys_types_characters_space_backspace_and_enter(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    host(keyboard)
+    typed = Typed(keyboard)
+    for char in "hei":
+        _click(qtbot, keyboard.key(char))
+    _click(qtbot, keyboard.space_key)
+    for char in "xy":
+        _click(qtbot, keyboard.key(char))
+    _click(qtbot, keyboard.backspace_key)
+    assert typed.text == "hei x"
+    _click(qtbot, keyboard.enter_key)
+    assert typed.lines == ["hei x"] and typed.text == ""
+
+
+def test_finnish_and_swedish_layouts_have_a_with_rings_and_dots(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("sv")
+    host(keyboard)
+    typed = Typed(keyboard)
+    for char in "åäö":
+        _click(qtbot, keyboard.key(char))
+    assert typed.text == "åäö"
+    keyboard.set_language("fi")
+    _click(qtbot, keyboard.key("ä"))
+    assert typed.text == "åäöä"
+    keyboard.set_language("en")
+    with pytest.raises(KeyError):
+        keyboard.key("ä")
+    assert keyboard.space_key.text() == "space"
+
+
+def test_shift_gives_one_capital_then_lower_case_and_a_second_press_locks_capitals(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    host(keyboard)
+    typed = Typed(keyboard)
+    _click(qtbot, keyboard.shift_key)
+    assert keyboard.key("ä").text() == "Ä"  # the keys show what they will type
+    _click(qtbot, keyboard.key("ä"))
+    _click(qtbot, keyboard.key("ä"))
+    assert typed.text == "Ää"
+    assert keyboard.key("ä").text() == "ä"
+
+    _click(qtbot, keyboard.shift_key)
+    _click(qtbot, keyboard.shift_key)
+    assert keyboard.shift is Shift.LOCKED
+    assert keyboard.shift_key.accessibleName() == "Isot kirjaimet lukittu"
+    for char in "åö1":
+        _click(qtbot, keyboard.key(char))
+    assert typed.text == "ÄäÅÖ!"
+    _click(qtbot, keyboard.shift_key)
+    _click(qtbot, keyboard.key("o"))
+    assert typed.text == "ÄäÅÖ!o"
+
+
+def test_keyboard_is_operable_by_tab_arrows_and_space_with_a_visible_focus(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    shown = host(keyboard)
+    typed = Typed(keyboard)
+    shown.before.setFocus()
+    qtbot.keyClick(shown.before, Qt.Key.Key_Tab)
+    first = keyboard.key("1")
+    assert first.hasFocus()
+    assert _centre_colour(first) == QColor(theme.FOCUS_BG)
+    assert _centre_colour(keyboard.key("2")) != QColor(theme.FOCUS_BG)
+    # 1 → down to q → a → right to s → s is pressed with Space, then Enter presses the focused key too
+    qtbot.keyClick(first, Qt.Key.Key_Down)
+    qtbot.keyClick(keyboard.key("q"), Qt.Key.Key_Down)
+    assert keyboard.key("a").hasFocus()
+    qtbot.keyClick(keyboard.key("a"), Qt.Key.Key_Right)
+    qtbot.keyClick(keyboard.key("s"), Qt.Key.Key_Space)
+    qtbot.keyClick(keyboard.key("s"), Qt.Key.Key_Return)
+    assert typed.text == "ss"
+    # to the far end of the row: ä, then no wrap-around
+    for _ in range(12):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    assert keyboard.key("ä").hasFocus()
+    qtbot.keyClick(keyboard.key("ä"), Qt.Key.Key_Space)
+    assert typed.text == "ssä"
+
+
+def test_physical_keyboard_typing_passes_through(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    shown = host(keyboard)
+    typed = Typed(keyboard)
+    shown.before.setFocus()
+    qtbot.keyClick(shown.before, Qt.Key.Key_Tab)
+    focused = QApplication.focusWidget()
+    assert focused is keyboard.key("1")
+    qtbot.keyClicks(focused, "Moi")
+    qtbot.keyClick(focused, Qt.Key.Key_Backspace)
+    # QTest types ASCII only; a Finnish keyboard's ö arrives as this event
+    odiaeresis = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Odiaeresis, Qt.KeyboardModifier.NoModifier, "ö")
+    QApplication.sendEvent(focused, odiaeresis)
+    assert typed.text == "Moö"
+
+
+def test_tab_leaves_the_keyboard_after_the_last_key_and_shift_tab_before_the_first(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    keyboard = OnScreenKeyboard("en")
+    shown = host(keyboard)
+    keys = [b for row in keyboard.rows for b in row]
+    shown.before.setFocus()
+    seen = []
+    for _ in range(len(keys) + 1):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    assert seen[:-1] == keys  # every key once, in reading order
+    assert seen[-1] is shown.after
+    keys[0].setFocus()
+    qtbot.keyClick(keys[0], Qt.Key.Key_Backtab)
+    assert shown.before.hasFocus()
+
+
+def test_touching_a_key_does_not_take_the_focus_from_the_text_field(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    shown = host(keyboard)
+    shown.before.setFocus()
+    _click(qtbot, keyboard.key("a"))
+    assert shown.before.hasFocus()
+
+
+def test_keys_are_large_touch_targets(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    host(keyboard)
+    for row in keyboard.rows:
+        for button in row:
+            assert button.height() >= theme.BUTTON_MIN_HEIGHT
+            assert button.width() >= 80  # ≈ 21 mm; WCAG 2.2 asks 24 CSS px
+
+
+# -- PIN pad --------------------------------------------------------------------------------------------
+class Received:
+    def __init__(self, pad: PinPad) -> None:
+        self.pins: list[bytearray] = []
+        self.too_short = 0
+        pad.submitted.connect(self.pins.append)
+        pad.too_short.connect(self._short)
+
+    def _short(self) -> None:
+        self.too_short += 1
+
+
+def _visible_texts(widget: QWidget) -> list[str]:
+    texts = []
+    for child in [widget, *widget.findChildren(QWidget)]:
+        text = getattr(child, "text", None)
+        if callable(text) and not isinstance(child, QPushButton):
+            texts.append(text())
+        texts += [child.accessibleName(), child.accessibleDescription(), child.toolTip()]
+    return texts
+
+
+def test_pin_digits_are_shown_as_dots_only_and_ok_hands_over_the_pin_as_bytes(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    pad = PinPad("fi")
+    host(pad)
+    got = Received(pad)
+    for d in (1, 2, 3, 4):
+        _click(qtbot, pad.digit_keys[d])
+    assert pad.display.text() == PIN_DOT * 4
+    assert not any(c.isdigit() and c != "4" for t in _visible_texts(pad) for c in t)  # "4" = count in its name
+    assert pad.display.accessibleName() == "Numeroita annettu: 4"
+    assert not any(d in pad.display.text() for d in "0123456789")
+    _click(qtbot, pad.ok_key)
+    assert got.pins == [bytearray(b"1234")]
+    assert isinstance(got.pins[0], bytearray)
+
+
+def test_pin_buffer_is_zeroed_after_ok_and_on_clear(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("fi")
+    host(pad)
+    got = Received(pad)
+    for d in (9, 8, 7, 6, 5):
+        _click(qtbot, pad.digit_keys[d])
+    _click(qtbot, pad.ok_key)
+    assert got.pins == [bytearray(b"98765")]
+    assert bytes(pad._buffer) == bytes(PIN_MAX) and len(pad) == 0
+    assert pad.display.text() == ""
+    # the receiver's copy is its own: wiping it (as the card driver does) leaves nothing behind
+    got.pins[0][:] = bytes(5)
+
+    for d in (4, 4, 4):
+        _click(qtbot, pad.digit_keys[d])
+    pad.clear()
+    assert bytes(pad._buffer) == bytes(PIN_MAX) and pad.display.text() == ""
+    gc.collect()
+    assert not any(isinstance(o, str) and o in ("98765", "444") for o in gc.get_objects())
+
+
+def test_pin_is_wiped_when_the_pad_is_hidden(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("fi")
+    host(pad)
+    for d in (1, 2):
+        _click(qtbot, pad.digit_keys[d])
+    pad.hide()
+    assert len(pad) == 0 and bytes(pad._buffer) == bytes(PIN_MAX)
+
+
+def test_pin_pad_accepts_at_most_twelve_digits_and_ok_needs_four(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("en")
+    host(pad)
+    got = Received(pad)
+    for d in (1, 2, 3):
+        _click(qtbot, pad.digit_keys[d])
+    _click(qtbot, pad.ok_key)
+    assert got.pins == [] and got.too_short == 1 and len(pad) == 3  # nothing lost
+    for _ in range(20):
+        _click(qtbot, pad.digit_keys[0])
+    assert len(pad) == PIN_MAX == 12
+    assert pad.display.text() == PIN_DOT * 12
+    _click(qtbot, pad.ok_key)
+    assert got.pins == [bytearray(b"123" + b"0" * 9)]
+
+
+def test_backspace_removes_the_last_digit(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("sv")
+    host(pad)
+    got = Received(pad)
+    for d in (1, 2, 3, 4, 5):
+        _click(qtbot, pad.digit_keys[d])
+    _click(qtbot, pad.backspace_key)
+    assert pad.display.text() == PIN_DOT * 4
+    assert pad._buffer[4] == 0
+    _click(qtbot, pad.ok_key)
+    assert got.pins == [bytearray(b"1234")]
+    assert pad.backspace_key.accessibleName() == "Radera siffra"
+
+
+def test_pin_pad_works_from_a_numeric_keypad_and_starts_on_the_home_key(
+    qtbot: QtBot, host: Callable[[QWidget], Host]
+) -> None:
+    pad = PinPad("fi")
+    host(pad)
+    got = Received(pad)
+    pad.focus_home()
+    assert pad.digit_keys[5].hasFocus()  # the 5, like the nib on a keypad
+    assert _centre_colour(pad.digit_keys[5]) == QColor(theme.FOCUS_BG)
+    five = pad.digit_keys[5]
+    keypad = Qt.KeyboardModifier.KeypadModifier
+    for key in (Qt.Key.Key_2, Qt.Key.Key_4, Qt.Key.Key_6, Qt.Key.Key_8, Qt.Key.Key_9):
+        qtbot.keyClick(five, key, keypad)
+    qtbot.keyClick(five, Qt.Key.Key_Backspace)
+    # arrows from 5: up is 2, pressed with Space
+    qtbot.keyClick(five, Qt.Key.Key_Up)
+    assert pad.digit_keys[2].hasFocus()
+    qtbot.keyClick(pad.digit_keys[2], Qt.Key.Key_Space)
+    assert pad.display.text() == PIN_DOT * 5
+    qtbot.keyClick(pad.digit_keys[2], Qt.Key.Key_Enter, keypad)
+    assert got.pins == [bytearray(b"24682")]
+
+
+def test_pin_pad_has_no_focus_trap(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("fi")
+    shown = host(pad)
+    shown.before.setFocus()
+    order = []
+    for _ in range(13):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget())
+    assert order[:12] == [b for row in pad.rows for b in row]
+    assert order[12] is shown.after
+
+
+def test_pin_keys_are_large_touch_targets(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("fi")
+    host(pad)
+    for row in pad.rows:
+        for button in row:
+            assert button.height() >= theme.BUTTON_MIN_HEIGHT
+            assert button.width() >= theme.BUTTON_MIN_HEIGHT
