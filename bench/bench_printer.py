@@ -97,7 +97,6 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="etapiste-bench-printer-"))
-    root.chmod(0o711)  # CUPS filters run as lp and open the spool and PPD by path
     cupsd = PrivateCupsd(root / "cups").start()
     try:
         queue = cupsd.add_file_queue()
@@ -117,7 +116,7 @@ def main() -> int:
             print(f"{pages:>5}  {'PDF gate alone':<22} {_fmt(gate):<30}")
         return 0
     finally:
-        cupsd.stop()
+        cupsd.remove()
         shutil.rmtree(root, ignore_errors=True)
 
 

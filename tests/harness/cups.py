@@ -1,6 +1,7 @@
 """Harness plugin: a private cupsd per test run, with queues the tests create and read back.
 
-The instance lives in its own directory, linked from the run directory (see :func:`cupsd_root`):
+The instance lives in its own directory, linked from where it was asked for (the run directory; see
+:meth:`PrivateCupsd.__post_init__` for why):
 ServerRoot, spool, state, cache, logs, and a private ServerBin whose ``backend`` folder holds only
 our fault-injection backend. It listens on
 127.0.0.1:<free port> and a unix socket, and keeps no job files or job history — the settings the
@@ -24,6 +25,7 @@ machine's own CUPS service.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import itertools
@@ -135,24 +137,14 @@ Printcap {root}/printcap
 _names = itertools.count(1)
 
 
-@contextlib.contextmanager
-def cupsd_root(run_dir: Path, name: str) -> Iterator[Path]:
-    """A directory for one private cupsd, reachable as ``run_dir/name``.
+#: Real directories made by :class:`PrivateCupsd`, removed at exit if no fixture removed them first.
+_made: list[Path] = []
 
-    The files really live in ``/tmp/etapiste-cupsd-*`` (mode 0711: passable, not listable) and
-    ``run_dir/name`` is a symlink to it. Why not in the run dir itself: CUPS runs its filters as user
-    ``lp`` (it refuses ``User root``), and they open the spooled job, the queue's PPD and ServerBin by
-    path — but pytest keeps its base temp dir at 0700 and resets it at the start of every session, so
-    any permission given there would be taken away mid-run by a concurrent pytest session.
-    """
-    real = Path(tempfile.mkdtemp(prefix="etapiste-cupsd-"))
-    real.chmod(0o711)
-    link = run_dir / name
-    link.symlink_to(real)
-    try:
-        yield real
-    finally:
-        shutil.rmtree(real, ignore_errors=True)
+
+@atexit.register
+def _remove_made() -> None:
+    for path in _made:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _fresh_name(prefix: str) -> str:
@@ -192,6 +184,38 @@ class PrivateCupsd:
     """Debian's defaults (keep job files and history) instead of the point's settings: for proving
     that the driver's own purge leaves nothing even on a cupsd configured carelessly."""
     service: Service | None = field(default=None, init=False)
+    link: Path | None = field(default=None, init=False)
+    """Where the caller asked for the instance (e.g. under the run dir): a symlink to :attr:`root`."""
+
+    def __post_init__(self) -> None:
+        """Move the instance to ``/tmp/etapiste-cupsd-*`` (mode 0711) and leave a symlink behind.
+
+        CUPS runs its filters as user ``lp`` (it refuses ``User root``) and they open the spooled job,
+        the queue's PPD and ServerBin by path; pytest keeps its base temp dir at 0700 and resets it at
+        the start of every session, so an instance inside the run dir could not print, and no
+        permission given there would survive a concurrent pytest session.
+        """
+        asked = Path(self.root)
+        if asked.is_symlink():  # the same place again (e.g. a restart by a new object)
+            self.root = asked.resolve()
+            return
+        if asked.is_dir() and any(asked.iterdir()):
+            self.root = asked  # a populated directory the caller manages
+            return
+        real = Path(tempfile.mkdtemp(prefix="etapiste-cupsd-"))
+        real.chmod(0o711)
+        _made.append(real)
+        asked.parent.mkdir(parents=True, exist_ok=True)
+        if asked.is_dir():
+            asked.rmdir()
+        asked.symlink_to(real)
+        self.root, self.link = real, asked
+
+    def remove(self) -> None:
+        """Stop and delete the instance's files (the run dir keeps only a dangling link)."""
+        self.stop()
+        if self.root in _made:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     @property
     def socket(self) -> str:
@@ -364,12 +388,11 @@ def make_pdf(pages: int = 1, text: str = "etapiste test document") -> bytes:
 @pytest.fixture(scope="session")
 def cupsd(run_dir: Path) -> Iterator[PrivateCupsd]:
     """The run's private cupsd (shared; make a fresh queue per test with the ``add_*`` helpers)."""
-    with cupsd_root(run_dir, "cups") as root:
-        instance = PrivateCupsd(root).start()
-        try:
-            yield instance
-        finally:
-            instance.stop()
+    instance = PrivateCupsd(run_dir / "cups")
+    try:
+        yield instance.start()
+    finally:
+        instance.remove()
 
 
 @pytest.fixture
@@ -378,12 +401,11 @@ def own_cupsd(run_dir: Path, request: pytest.FixtureRequest) -> Iterator[Private
     ``@pytest.mark.cupsd_keeps_history`` for one with Debian's keep-everything defaults."""
     name = f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:60]}"
     marker = request.node.get_closest_marker("cupsd_keeps_history")
-    with cupsd_root(run_dir, name) as root:
-        instance = PrivateCupsd(root, keep_history=marker is not None).start()
-        try:
-            yield instance
-        finally:
-            instance.stop()
+    instance = PrivateCupsd(run_dir / name, keep_history=marker is not None)
+    try:
+        yield instance.start()
+    finally:
+        instance.remove()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,7 +15,10 @@ def test_pdf_printed_with_lp_comes_out_of_the_file_queue_with_every_page(cupsd: 
 
     done = subprocess.run(
         [require_program("lp"), "-d", queue.name, "-t", "smoke", str(doc)],
-        env=cupsd.env, capture_output=True, text=True, timeout=20,
+        env=cupsd.env,
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert done.returncode == 0, done.stderr
     assert "request id is" in done.stdout
