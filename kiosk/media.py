@@ -1,0 +1,279 @@
+"""The point's media for calls: camera video (or a placeholder picture), microphone, speaker, remote video.
+
+Plain asyncio + aiortc + PyAV, no Qt: the views receive frames as numpy arrays through the call engine's
+events and paint them themselves (:mod:`kiosk.views.video`).
+
+- :class:`CameraTrack` sends the newest camera frame at the configured rate; when the camera is missing or
+  unplugged it sends a placeholder picture that says so in fi/sv/en, so the agent is never left looking at a
+  frozen customer. The track never waits on the camera (the driver reads it in its own thread).
+- :func:`open_microphone` / :func:`open_speaker` use PyAV's ALSA input/output through the ``pulse`` device
+  (the av wheel's FFmpeg has no ``pulse`` format; see stack-notes). Tests and benchmarks use the synthetic
+  :class:`PatternSource` and :class:`ToneTrack` instead of devices.
+- :class:`TrackSink` consumes a remote track: video frames go to a callback as RGB arrays (only the newest
+  is converted when the consumer is slower than the stream), audio goes to the speaker or is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import av
+import cv2
+import numpy as np
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
+
+from drivers.camera import Camera, CameraReader, CameraStatus, Frame
+from provisioning.schema import Audio as AudioConfig
+from provisioning.schema import Camera as CameraConfig
+
+log = logging.getLogger(__name__)
+
+#: Self view and remote video callbacks get RGB arrays (what a QImage of Format_RGB888 wants).
+FrameCallback = Callable[[np.ndarray[Any, np.dtype[np.uint8]]], None]
+
+PLACEHOLDER_LINES = ("Kamera ei toimi", "Kameran fungerar inte", "Camera not working")
+
+
+class FrameSource(Protocol):
+    """Anything that has a newest frame: the camera reader, or a synthetic pattern in tests."""
+
+    def latest(self) -> tuple[int, Frame | None]: ...
+
+
+def placeholder_frame(width: int, height: int, lines: tuple[str, ...] = PLACEHOLDER_LINES) -> Frame:
+    """A calm grey picture with a crossed-out camera and the reason in three languages (ASCII only, so
+    OpenCV's built-in font can draw it without a font file)."""
+    img = np.full((height, width, 3), 64, dtype=np.uint8)
+    scale = height / 720
+    cx, cy = width // 2, int(height * 0.35)
+    w, h = int(160 * scale), int(100 * scale)
+    cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), (200, 200, 200), max(2, int(6 * scale)))
+    cv2.circle(img, (cx, cy), int(30 * scale), (200, 200, 200), max(2, int(6 * scale)))
+    cv2.line(img, (cx - w // 2 - 20, cy + h // 2 + 20), (cx + w // 2 + 20, cy - h // 2 - 20), (60, 60, 230), 8)
+    for i, line in enumerate(lines):
+        size = 1.4 * scale
+        (tw, th), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, size, 2)
+        y = int(height * 0.62) + i * int(th * 2.0)
+        cv2.putText(img, line, ((width - tw) // 2, y), cv2.FONT_HERSHEY_SIMPLEX, size, (235, 235, 235), 2, cv2.LINE_AA)
+    return img
+
+
+class PatternSource:
+    """A moving test pattern at a given size (tests and benchmarks: no camera on CI machines)."""
+
+    def __init__(self, width: int = 640, height: int = 480) -> None:
+        x = np.linspace(0, 255, width, dtype=np.uint8)
+        y = np.linspace(0, 255, height, dtype=np.uint8)
+        base = np.zeros((height, width, 3), dtype=np.uint8)
+        base[..., 0] = x[None, :]
+        base[..., 1] = y[:, None]
+        base[..., 2] = 160
+        self._base = base
+        self._n = 0
+        self.width, self.height = width, height
+
+    def latest(self) -> tuple[int, Frame | None]:
+        self._n += 1
+        return self._n, np.roll(self._base, self._n * 8, axis=1)
+
+
+class CameraTrack(VideoStreamTrack):
+    """The video the point sends: the newest frame of ``source`` at ``fps``, or the placeholder.
+
+    ``on_self_frame`` receives every frame sent (RGB), for the self view.
+    """
+
+    kind = "video"
+
+    def __init__(
+        self,
+        source: FrameSource,
+        width: int,
+        height: int,
+        fps: int = 30,
+        on_self_frame: FrameCallback | None = None,
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self.width, self.height, self.fps = width, height, fps
+        self._on_self = on_self_frame
+        self._placeholder = placeholder_frame(width, height)
+        self._begun: float | None = None
+        self._count = 0
+        self.placeholder_sent = 0
+        self.frames_sent = 0
+
+    async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        """Pace at the configured rate (aiortc's own pacing is fixed at 30 fps)."""
+        clock = 90000
+        if self._begun is None:
+            self._begun = time.monotonic()
+        else:
+            self._count += 1
+            wait = self._begun + self._count / self.fps - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return int(self._count * clock / self.fps), fractions.Fraction(1, clock)
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame: Frame | None
+        _, frame = self._source.latest()
+        if frame is None or frame.shape[:2] != (self.height, self.width):
+            if frame is None:
+                frame = self._placeholder
+                self.placeholder_sent += 1
+            else:
+                frame = np.asarray(cv2.resize(frame, (self.width, self.height)), dtype=np.uint8)
+        self.frames_sent += 1
+        out = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        out.pts, out.time_base = pts, time_base
+        if self._on_self is not None:
+            self._on_self(frame[..., ::-1])
+        return out
+
+
+class ToneTrack(AudioStreamTrack):
+    """A quiet 440 Hz tone (the synthetic microphone): audible proof that audio flows."""
+
+    kind = "audio"
+
+    async def recv(self) -> av.AudioFrame:
+        frame: Any = await super().recv()
+        samples = frame.samples
+        t = (np.arange(samples) + (frame.pts or 0)) / 48000
+        tone = (np.sin(2 * np.pi * 440 * t) * 3000).astype(np.int16)
+        channels = len(frame.layout.channels)
+        data = np.tile(tone, (channels, 1)).T.reshape(1, -1)
+        out = av.AudioFrame.from_ndarray(data, format="s16", layout=frame.layout.name)
+        out.sample_rate, out.pts, out.time_base = 48000, frame.pts, fractions.Fraction(1, 48000)
+        return out
+
+
+def _alsa_env() -> None:
+    """Point the av wheel's bundled libasound at the system's ALSA configuration and plugins (stack-notes)."""
+    os.environ.setdefault("ALSA_CONFIG_DIR", "/usr/share/alsa")
+    os.environ.setdefault("ALSA_PLUGIN_DIR", "/usr/lib/x86_64-linux-gnu/alsa-lib")
+
+
+class AudioDeviceError(RuntimeError):
+    """The configured microphone or speaker cannot be opened (named in the message for staff)."""
+
+
+def open_microphone(config: AudioConfig) -> MediaStreamTrack:
+    """The configured microphone as an aiortc track (``pulse`` → PulseAudio's default source)."""
+    from aiortc.contrib.media import MediaPlayer
+
+    _alsa_env()
+    try:
+        player = MediaPlayer(config.microphone, format="alsa", options={"channels": "1", "sample_rate": "48000"})
+    except (av.FFmpegError, OSError) as exc:
+        raise AudioDeviceError(f"microphone {config.microphone!r} cannot be opened: {exc}") from exc
+    if player.audio is None:
+        raise AudioDeviceError(f"microphone {config.microphone!r} gives no audio")
+    return player.audio
+
+
+def open_speaker(config: AudioConfig) -> Any:
+    """A MediaRecorder playing into the configured speaker; ``addTrack`` the remote audio, then ``start``."""
+    from aiortc.contrib.media import MediaRecorder
+
+    _alsa_env()
+    try:
+        return MediaRecorder(config.speaker, format="alsa")
+    except (av.FFmpegError, OSError) as exc:
+        raise AudioDeviceError(f"speaker {config.speaker!r} cannot be opened: {exc}") from exc
+
+
+class TrackSink:
+    """Consumes one remote track until it ends; counts frames; hands video on as RGB arrays.
+
+    Conversion to RGB happens only for the newest frame the consumer can take: when frames pile up (the
+    machine is busy) older ones are dropped instead of delaying the picture.
+    """
+
+    def __init__(self, track: MediaStreamTrack, on_video: FrameCallback | None = None, speaker: Any = None) -> None:
+        self.track = track
+        self.kind = track.kind
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self.last_frame_at: float | None = None
+        self.size: tuple[int, int] | None = None
+        self._on_video = on_video
+        self._speaker = speaker
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame: Any = await self.track.recv()
+                now = time.monotonic()
+                self.frames += 1
+                self.last_frame_at = now
+                if self.first_frame_at is None:
+                    self.first_frame_at = now
+                if self.kind == "video":
+                    self.size = (frame.width, frame.height)
+                    if self._on_video is not None:
+                        self._on_video(frame.to_ndarray(format="rgb24"))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+
+@dataclass
+class MediaConfig:
+    """What the engine sends: a frame source (camera or pattern) and an audio track factory."""
+
+    video: FrameSource
+    width: int = 640
+    height: int = 480
+    fps: int = 30
+    audio: Callable[[], MediaStreamTrack] | None = None
+    """Makes the microphone track once per call (``None``: a silent track)."""
+    speaker: Callable[[], Any] | None = None
+    """Makes a MediaRecorder-like sink for remote audio (``None``: remote audio is only counted)."""
+    camera_status: Callable[[], CameraStatus | None] | None = None
+
+
+class PointMedia:
+    """The configured camera (read in a thread) and audio devices, for :class:`kiosk.call.CallEngine`."""
+
+    def __init__(self, camera: CameraConfig, audio: AudioConfig, on_camera: Callable[[CameraStatus], None]) -> None:
+        self.camera_config = camera
+        self.audio_config = audio
+        self.reader = CameraReader(Camera(camera), on_status=on_camera)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.reader.start()
+
+    def stop(self) -> None:
+        self.reader.stop()
+
+    def media_config(self) -> MediaConfig:
+        return MediaConfig(
+            video=self.reader,
+            width=self.camera_config.width,
+            height=self.camera_config.height,
+            fps=self.camera_config.fps,
+            audio=lambda: open_microphone(self.audio_config),
+            speaker=lambda: open_speaker(self.audio_config),
+            camera_status=self.reader.status,
+        )

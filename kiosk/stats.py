@@ -1,0 +1,124 @@
+"""Call quality from aiortc's statistics: bitrate both ways, received frame rate, packet loss, round trip.
+
+Two audiences, two shapes:
+
+- **Staff diagnostics** get a :class:`QualitySample` per peer every few seconds (what the connection does
+  now, and whether it is relayed) — enough to tell "the library's network is slow" from "the camera is off".
+- **The organiser** gets :class:`QualityAggregate`: medians and worst values over calls, counts only. No call
+  id, no time of day, no peer: nothing that could be joined back to a customer's visit.
+
+aiortc's report has transport byte counters, RTP packet counters and loss per inbound stream, and the
+remote side's RTCP receiver reports (``remote-inbound-rtp``: round trip, fraction lost). It has no
+decoded-frame counter, so the received frame rate comes from the engine's own count of decoded frames.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QualitySample:
+    """One interval's figures for one peer connection."""
+
+    interval_s: float
+    send_kbps: float
+    receive_kbps: float
+    fps_received: float
+    loss_percent: float
+    """Inbound packets lost in the interval, as a percentage of those expected."""
+    rtt_ms: float | None
+    """Round trip from the peer's RTCP receiver reports; ``None`` until the first report."""
+    jitter_ms: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class QualityMeter:
+    """Turns successive cumulative reports into per-interval samples (one meter per peer connection)."""
+
+    _last: dict[str, float] | None = None
+    _last_at: float | None = None
+
+    def sample(self, report: Any, *, frames_received: int, now: float) -> QualitySample | None:
+        """A sample since the previous call, or ``None`` for the first call (no interval yet)."""
+        totals = {"sent": 0.0, "received": 0.0, "packets": 0.0, "lost": 0.0, "frames": float(frames_received)}
+        rtts: list[float] = []
+        jitters: list[float] = []
+        for stats in dict(report).values():
+            kind = getattr(stats, "type", "")
+            if kind == "transport":
+                totals["sent"] += stats.bytesSent
+                totals["received"] += stats.bytesReceived
+            elif kind == "inbound-rtp":
+                totals["packets"] += stats.packetsReceived
+                totals["lost"] += max(0, stats.packetsLost)
+                if stats.kind == "audio" and stats.jitter is not None:
+                    jitters.append(float(stats.jitter))
+            elif kind == "remote-inbound-rtp" and getattr(stats, "roundTripTime", None) is not None:
+                rtts.append(float(stats.roundTripTime))
+        last, last_at = self._last, self._last_at
+        self._last, self._last_at = totals, now
+        if last is None or last_at is None or now <= last_at:
+            return None
+        dt = now - last_at
+        d = {k: max(0.0, totals[k] - last[k]) for k in totals}
+        expected = d["packets"] + d["lost"]
+        return QualitySample(
+            interval_s=round(dt, 3),
+            send_kbps=round(d["sent"] * 8 / dt / 1000, 1),
+            receive_kbps=round(d["received"] * 8 / dt / 1000, 1),
+            fps_received=round(d["frames"] / dt, 1),
+            loss_percent=round(100.0 * d["lost"] / expected, 2) if expected else 0.0,
+            rtt_ms=round(1000 * statistics.fmean(rtts), 1) if rtts else None,
+            # Audio jitter is in RTP clock units (48 kHz for Opus).
+            jitter_ms=round(1000 * statistics.fmean(jitters) / 48000, 1) if jitters else None,
+        )
+
+
+@dataclass
+class QualityAggregate:
+    """Anonymous figures over many samples (any number of calls) for the organiser's statistics."""
+
+    samples: int = 0
+    _send: list[float] = field(default_factory=list)
+    _receive: list[float] = field(default_factory=list)
+    _fps: list[float] = field(default_factory=list)
+    _loss: list[float] = field(default_factory=list)
+    _rtt: list[float] = field(default_factory=list)
+
+    def add(self, sample: QualitySample) -> None:
+        self.samples += 1
+        self._send.append(sample.send_kbps)
+        self._receive.append(sample.receive_kbps)
+        self._fps.append(sample.fps_received)
+        self._loss.append(sample.loss_percent)
+        if sample.rtt_ms is not None:
+            self._rtt.append(sample.rtt_ms)
+
+    @staticmethod
+    def _median(values: list[float]) -> float | None:
+        return round(statistics.median(values), 1) if values else None
+
+    @staticmethod
+    def _p95(values: list[float]) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "send_kbps_median": self._median(self._send),
+            "receive_kbps_median": self._median(self._receive),
+            "fps_received_median": self._median(self._fps),
+            "loss_percent_median": self._median(self._loss),
+            "loss_percent_p95": self._p95(self._loss),
+            "rtt_ms_median": self._median(self._rtt),
+            "rtt_ms_p95": self._p95(self._rtt),
+        }

@@ -1,0 +1,92 @@
+"""Shared pieces of the call engine's tests: an event recorder, a point engine on the real switchboard, PDFs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pikepdf
+
+from kiosk.call import CallEngine, CallEvent
+from kiosk.media import MediaConfig, PatternSource, ToneTrack
+from tests.switchboard.support import POINT_CREDENTIALS, Switchboard
+
+
+def loopback_only(candidate: str) -> bool:
+    """Only candidates on 127.0.0.1: no test traffic may leave loopback (the browser offers every interface)."""
+    parts = candidate.split()
+    return len(parts) > 5 and parts[4] == "127.0.0.1"
+
+
+class Recorder:
+    """Collects the engine's events; ``until`` waits for one matching a predicate."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.events: list[CallEvent] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: CallEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def until(self, check: Callable[[], Any], timeout: float = 20.0, what: str = "event") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                kinds = sorted({type(e).__name__ for e in self.events})
+                raise AssertionError(f"the point never saw: {what} (saw {kinds})")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.2)
+
+    async def first(self, kind: type, check: Callable[[Any], bool] = lambda e: True, timeout: float = 20.0) -> Any:
+        return await self.until(lambda: next((e for e in self.of(kind) if check(e)), None), timeout, kind.__name__)
+
+
+def pattern_media(width: int = 320, height: int = 240, fps: int = 30) -> MediaConfig:
+    return MediaConfig(video=PatternSource(width, height), width=width, height=height, fps=fps, audio=ToneTrack)
+
+
+@contextlib.asynccontextmanager
+async def point_engine(
+    sb: Switchboard, point_id: str = "oulu-kirjasto", credential: str | None = None, **kwargs: Any
+) -> AsyncIterator[tuple[CallEngine, Recorder]]:
+    kwargs.setdefault("media", pattern_media())
+    kwargs.setdefault("candidate_filter", loopback_only)
+    engine = CallEngine(
+        url=sb.base.replace("http://", "ws://") + "/ws/point",
+        point_id=point_id,
+        credential=credential or POINT_CREDENTIALS[point_id],
+        queues={"kela": "kela-general", "migri": "migri-general"},
+        stats_interval_s=kwargs.pop("stats_interval_s", 0.5),
+        **kwargs,
+    )
+    recorder = Recorder()
+    engine.subscribe(recorder)
+    try:
+        yield engine, recorder
+    finally:
+        await engine.close()
+
+
+def make_pdf(size_kib: int) -> bytes:
+    """A valid one-page PDF carrying ``size_kib`` of incompressible bytes (so chunking and backpressure work)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj["/EtapisteTestPayload"] = pdf.make_stream(os.urandom(size_kib * 1024))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

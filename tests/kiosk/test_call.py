@@ -1,0 +1,181 @@
+"""The call engine against the real switchboard (in-process, free loopback port) and an aiortc agent:
+queue, answer, media both ways, real-time text, hang-up from either side, refusals that the customer sees."""
+
+from __future__ import annotations
+
+import aioice.ice
+import pytest
+
+from etapiste import protocol as p
+from kiosk.call import (
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallQuality,
+    QueueLeft,
+    QueuePosition,
+    QueueRefused,
+    RemoteVideoFrame,
+    RttReceived,
+    SelfVideoFrame,
+    SwitchboardStatus,
+)
+from tests.kiosk.call_agent import AiortcAgent
+from tests.kiosk.call_support import point_engine
+from tests.switchboard.support import serve
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch):
+    """aiortc gathers only on 127.0.0.1 (it would otherwise use every interface and never loopback)."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+async def test_customer_queues_is_answered_and_sees_and_hears_the_agent():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            assert (await events.first(SwitchboardStatus)).connected
+            await agent.connect()
+            engine.request_call("kela", "sv")
+            position = await events.first(QueuePosition)
+            assert position.position == 1 and position.agents_online == 1
+
+            await agent.accept_next()
+            answered = await events.first(CallAnswered)
+            assert answered.agent_name == "Anna / Kela"
+            await events.first(CallConnected)
+
+            # The agent's picture arrives as RGB arrays the view can paint; the self view too.
+            frame = await events.first(RemoteVideoFrame, timeout=20)
+            assert frame.role == "agent" and frame.image.shape == (240, 320, 3)
+            await events.until(lambda: len(events.of(RemoteVideoFrame)) > 10, what="a stream of frames")
+            assert events.of(SelfVideoFrame)[0].image.shape == (240, 320, 3)
+            # …and the agent receives the point's camera and microphone.
+            await agent.until(lambda: agent.frames["video"] > 10 and agent.frames["audio"] > 10, what="media")
+
+            # Quality for staff: something flows both ways and the round trip is known.
+            sample = (await events.first(CallQuality, lambda e: e.sample.rtt_ms is not None, timeout=30)).sample
+            assert sample.send_kbps > 0 and sample.receive_kbps > 0 and sample.fps_received > 0
+            assert engine.aggregate.to_dict()["samples"] >= 1
+        finally:
+            await agent.close()
+
+
+async def test_real_time_text_goes_both_ways_line_by_line():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallConnected)
+            await agent.channel_open()
+
+            for text in ("H", "He", "Hei"):
+                assert engine.send_rtt(text)
+            assert engine.send_rtt("Hei!", final=True)
+            await agent.until(lambda: len(agent.data_seen("rtt")) == 4, what="the customer's letters")
+            assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [
+                ("H", False), ("He", False), ("Hei", False), ("Hei!", True)
+            ]
+
+            agent.dc_send(p.Rtt(seq=0, text="Hy", final=False))
+            agent.dc_send(p.Rtt(seq=1, text="Hyvää päivää", final=True))
+            await events.until(lambda: len(events.of(RttReceived)) == 2, what="the agent's line")
+            assert [(e.text, e.final) for e in events.of(RttReceived)] == [("Hy", False), ("Hyvää päivää", True)]
+        finally:
+            await agent.close()
+
+
+async def test_customer_hangs_up_and_the_agent_is_told():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            call = await agent.accept_next()
+            await events.first(CallConnected)
+            task = engine.hang_up()
+            assert task is not None
+            await task
+            ended = await events.first(CallEnded)
+            assert (ended.call, ended.reason, ended.by) == (call, "hangup", "point")
+            notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
+            assert notice[0].reason == "hangup" and notice[0].by == "point"
+            assert engine.state == "idle" and engine.peers == {}
+        finally:
+            await agent.close()
+
+
+async def test_agent_hangs_up_and_the_customer_is_told():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            call = await agent.accept_next()
+            await events.first(CallConnected)
+            await agent.send(p.Hangup(call=call))
+            ended = await events.first(CallEnded)
+            assert (ended.reason, ended.by) == ("hangup", "agent")
+            # The point can queue again straight away.
+            engine.request_call("kela")
+            assert (await events.first(QueuePosition, lambda e: True)).position == 1
+        finally:
+            await agent.close()
+
+
+async def test_customer_leaves_the_queue_before_an_answer():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        await engine.start(timeout=10)
+        engine.request_call("kela")
+        await events.first(QueuePosition)
+        assert engine.state == "queued"
+        engine.cancel_queue()
+        assert (await events.first(QueueLeft)).reason == "cancelled"
+
+
+async def test_a_closed_queue_is_refused_with_a_reason_the_kiosk_can_show():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        await engine.start(timeout=10)
+        engine.request_call("kela", queue="kela-closed")
+        assert (await events.first(QueueRefused)).code == "queue_closed"
+        assert engine.state == "idle"
+
+
+async def test_wrong_point_credential_is_reported_not_retried_in_a_loop():
+    async with serve() as sb, point_engine(sb, credential="not-the-credential-of-this-point") as (engine, events):
+        await engine.start()
+        status = await events.first(SwitchboardStatus)
+        assert (status.connected, status.reason) == (False, "unauthorised")
+        engine.request_call("kela")
+        assert (await events.first(QueueRefused)).code == "not_connected"
+
+
+async def test_unreachable_switchboard_is_reported_and_the_point_reconnects_when_it_returns():
+    async with serve() as sb:
+        port = sb.server.port
+    # The switchboard is gone: the engine says so and keeps trying.
+    from aiohttp.test_utils import TestServer
+
+    from switchboard.web import create_app
+    from tests.switchboard.support import make_config
+
+    class _Gone:
+        base = f"http://127.0.0.1:{port}"
+
+    async with point_engine(_Gone) as (engine, events):  # type: ignore[arg-type]
+        await engine.start()
+        status = await events.first(SwitchboardStatus)
+        assert (status.connected, status.reason) == (False, "unreachable")
+        server = TestServer(create_app(make_config(), sweep_interval=None), host="127.0.0.1", port=port)
+        await server.start_server()
+        try:
+            await events.first(SwitchboardStatus, lambda e: e.connected, timeout=30)
+        finally:
+            await server.close()
