@@ -25,7 +25,8 @@ Every call of ``CardReader`` is a complete card session: connect to the first re
 verified PIN and nothing of the customer stays in the card's state. Errors are ``drivers.carderrors``
 types (``CardRemoved`` at any step, ``NotAFinnishIdCard``, ``WrongPin.tries_left``, ``PinBlocked`` …), each
 with customer and staff messages in fi/sv/en; after any of them the reader is in a clean state and the
-next call starts afresh.
+next call starts afresh. A malformed origin or nonce (a configuration or switchboard fault, not the
+customer's) is a ``ValueError`` raised before the card is touched.
 
 PIN handling: the PIN is a ``bytearray`` that ``prove`` wipes (zeros) as soon as the VERIFY APDU has been
 sent, also on any error; the APDU buffer is wiped as well; nothing logs APDU data (only INS and status).
