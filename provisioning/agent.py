@@ -238,7 +238,15 @@ class Agent:
             payload, self._desired = self._desired, None
             if payload is None:
                 continue
-            outcome = await self.applier.offer(payload)
+            try:
+                outcome = await self.applier.offer(payload)
+            except Exception as exc:  # a full disk or a damaged state file must not stop the agent
+                log.exception("applying a bundle failed")
+                self.last_error = f"apply failed: {type(exc).__name__}: {exc}"
+                with contextlib.suppress(Exception):
+                    await self.applier.recover()
+                self._dirty.set()
+                continue
             if outcome.status in ("rejected", "rolled_back"):
                 self.last_error = f"bundle {outcome.version}: {outcome.reason}"
             elif outcome.status == "applied":

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from provisioning import broker
 from provisioning.agent import Agent, AgentSettings, RingLog
 from provisioning.apply import STEPS
 from provisioning.bundle import TrustStore
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> AgentSettings:
     """Turn the command line into settings; raises ``ValueError`` with a person-readable reason."""
+    broker.check_point_id(args.point)
     url = urlsplit(args.broker)
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
         raise ValueError(f"--broker {args.broker!r}: write it as mqtt://host:port or mqtts://host:port")
@@ -65,7 +67,10 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
     if not trust_file.exists():
         if args.trust is None:
             raise ValueError(f"no {trust_file} yet: give --trust with the organiser's public keys")
-        TrustStore.load(args.trust)  # refuse a broken file before copying it
+        try:
+            TrustStore.load(args.trust)  # refuse a broken file before copying it
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"--trust {args.trust}: cannot read the organiser's keys ({exc})") from None
         shutil.copyfile(args.trust, trust_file)
     crash_at = os.environ.get("ETAPISTE_AGENT_CRASH_AT") or None
     if crash_at is not None and crash_at not in STEPS:
@@ -112,5 +117,9 @@ def main(argv: Sequence[str]) -> int:
     except (ValueError, OSError, KeyError) as exc:
         print(f"etapiste agent: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(agent))
+    try:
+        asyncio.run(_serve(agent))
+    except OSError as exc:  # e.g. the kiosk socket's directory is missing or not ours
+        print(f"etapiste agent: {exc}", file=sys.stderr)
+        return 1
     return 0

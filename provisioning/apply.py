@@ -195,17 +195,20 @@ class Applier:
         lkg = self.lkg
         applied = int(lkg["version"]) if lkg else 0
         try:
-            if lkg is not None:
-                doc = json.loads(payload)
-                if isinstance(doc, dict) and doc.get("signed") == lkg["bundle"].get("signed"):
-                    return Outcome(applied, "unchanged", at=_now())
-            bundle = verify_bundle(
-                payload, point=self.point, trust=self.trust, applied_version=applied, now=self.clock()
-            )
-        except BundleRejected as exc:
-            return Outcome(exc.version, "rejected", exc.code, str(exc), _now())
+            doc = json.loads(payload)
         except ValueError as exc:
             return Outcome(None, "rejected", "malformed", f"the bundle is not JSON: {exc}", _now())
+        if lkg is not None and isinstance(doc, dict) and doc.get("signed") == lkg["bundle"].get("signed"):
+            return Outcome(applied, "unchanged", at=_now())
+        try:
+            trust = self.trust
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"the point's trust store {self.dir / 'trust.json'} cannot be read ({exc}); reinstall it"
+            return Outcome(None, "rejected", "trust-store", reason, _now())
+        try:
+            bundle = verify_bundle(payload, point=self.point, trust=trust, applied_version=applied, now=self.clock())
+        except BundleRejected as exc:
+            return Outcome(exc.version, "rejected", exc.code, str(exc), _now())
         failed = self._failed()
         if str(bundle.version) in failed:
             return Outcome(

@@ -4,9 +4,11 @@ with the reason reported, rolling back an unhealthy configuration, and surviving
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from provisioning.agent_cli import main as agent_main
 from provisioning.apply import STEPS
 from provisioning.bundle import SigningKey
 from provisioning.loader import load_point_config
@@ -165,3 +167,37 @@ async def test_killed_agent_is_marked_offline_by_its_last_will(
     a.kill_agent()
     await ops.until(lambda: ops.online.get("point-a") == "false", 10, "last will")
     assert ops.states["point-a"]["applied_version"] == 5, "the last reported state stays readable"
+
+
+async def test_damaged_trust_store_fails_the_apply_with_a_reason_and_keeps_the_agent_running(
+    points: Callable[[str], Point], ops: Ops, switchboard_port: int
+) -> None:
+    a = await _applied(points, ops, switchboard_port)
+    before = a.config_path.read_bytes()
+    (a.state_dir / "trust.json").write_text("{not json")
+    await ops.publish_bundle("point-a", a.bundle(6, config_for("point-a", switchboard_port)))
+    state = await ops.state_where("point-a", lambda s: s["last_result"]["status"] == "rejected")
+    assert state["last_result"]["code"] == "trust-store"
+    assert "trust.json cannot be read" in state["last_result"]["reason"]
+    assert "reinstall it" in state["last_error"]
+    assert state["applied_version"] == 5
+    assert a.config_path.read_bytes() == before
+    assert a.agent.running()  # type: ignore[union-attr]
+    assert ops.online["point-a"] == "true"
+
+
+def test_agent_command_line_mistakes_are_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    base = ["--point", "point-a", "--password-file", str(pw), "--state-dir", str(tmp_path / "s")]
+    assert agent_main([*base, "--broker", "http://broker:1883"]) == 2
+    assert "write it as mqtt://host:port or mqtts://host:port" in capsys.readouterr().err
+    assert agent_main([*base, "--broker", "mqtt://127.0.0.1:1"]) == 2
+    assert "give --trust with the organiser's public keys" in capsys.readouterr().err
+    assert agent_main([*base, "--broker", "mqtt://127.0.0.1:1", "--password-file", str(tmp_path / "none")]) == 2
+    assert "--password-file" in capsys.readouterr().err
+    assert agent_main(["--point", "ops", "--broker", "mqtt://127.0.0.1:1", "--password-file", str(pw),
+                       "--state-dir", str(tmp_path / "s"), "--trust", str(tmp_path / "t")]) == 2  # fmt: skip
+    assert "'ops' cannot be a point id" in capsys.readouterr().err
+    assert agent_main([*base, "--broker", "mqtt://127.0.0.1:1", "--trust", str(tmp_path / "t")]) == 2
+    assert f"--trust {tmp_path / 't'}: cannot read the organiser's keys" in capsys.readouterr().err
