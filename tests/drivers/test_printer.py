@@ -20,11 +20,13 @@ import pytest
 
 from drivers.printer import (
     DoorOpen,
+    EncryptedPdf,
     Jammed,
     JobCancelled,
     JobFailed,
     JobHeld,
     JobTimeout,
+    MalformedPdf,
     NoPrinter,
     NotAccepting,
     NotAPdf,
@@ -35,6 +37,7 @@ from drivers.printer import (
     PrinterError,
     PrintEvent,
     PrintServiceDown,
+    TooLarge,
     TooManyPages,
     print_test_page,
 )
@@ -368,20 +371,37 @@ def test_job_that_never_finishes_times_out_and_is_cancelled(cupsd: PrivateCupsd)
 # -- documents refused before printing -------------------------------------------------------------
 
 
-def test_document_that_is_not_a_pdf_never_reaches_cups(cupsd: PrivateCupsd) -> None:
+def _encrypted(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.save(out, encryption=pikepdf.Encryption(owner="owner", user="1234"))
+    return out.getvalue()
+
+
+_ONE_PAGE = make_pdf(1)
+
+REFUSED = [
+    ("not-pdf", b"PK\x03\x04 a zip file, not a PDF", NotAPdf, "not a PDF"),
+    ("malformed", _ONE_PAGE[: len(_ONE_PAGE) // 2], MalformedPdf, "damaged"),
+    ("encrypted", _encrypted(_ONE_PAGE), EncryptedPdf, "encrypted"),
+    ("oversize", _ONE_PAGE + b"\n%" + bytes(range(256)) * 60, TooLarge, "0.016 MB; at most 0.010 MB"),
+    ("too-many-pages", make_pdf(4), TooManyPages, "4 pages; at most 3"),
+]
+
+
+@pytest.mark.parametrize(("data", "error", "reason"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
+def test_unfit_document_is_refused_with_its_reason_and_never_reaches_cups(
+    cupsd: PrivateCupsd, data: bytes, error: type[PrinterError], reason: str
+) -> None:
     queue = cupsd.add_file_queue()
-    printer = printer_on(cupsd, queue.name)
-    with pytest.raises(NotAPdf):
-        printer.print_pdf(b"PK\x03\x04 a zip file, not a PDF")
+    printer = printer_on(cupsd, queue.name, max_pages=3, max_bytes=10_000)
+    events = Recorder()
+    with pytest.raises(error) as caught:
+        printer.print_pdf(data, listener=events)
+    assert reason in caught.value.staff_message("en")  # what the agent reads
+    assert caught.value.customer_message("en") == "This document cannot be printed here. The agent can see why."
+    assert events.kinds == []  # nothing was ever accepted
     assert not queue.output.exists()
-    assert_nothing_left(cupsd, printer)
-
-
-def test_too_many_pages_for_this_point_is_refused_with_the_numbers(cupsd: PrivateCupsd) -> None:
-    printer = printer_on(cupsd, cupsd.add_file_queue().name, max_pages=3)
-    with pytest.raises(TooManyPages) as caught:
-        printer.print_pdf(make_pdf(4))
-    assert "4 pages; at most 3" in caught.value.staff_message("en")
     assert_nothing_left(cupsd, printer)
 
 
