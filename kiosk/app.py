@@ -95,7 +95,7 @@ def run(config: PointConfig, options: Options) -> int:
 
     session = Session(config, _clock_from(options.at) if options.at else None)
     if options.language:
-        session.choose_language(options.language)
+        session.set_language(options.language)
     window = KioskWindow(session, kiosk_mode=options.kiosk_mode)
 
     def quit_app() -> None:

@@ -1,37 +1,68 @@
 """The session state machine: what the kiosk shows and what a customer can do next.
 
-Plain Python, no Qt: views subscribe to :class:`Session`, render the :class:`Snapshot` they are given,
-and call the intent methods (``choose_language``…) when a person acts. Every transition is testable
-without a screen, and the time is injected so the tests can stand at any moment of the week.
+Plain Python, no Qt and no I/O: views subscribe to :class:`Session`, render the :class:`Snapshot` they are
+given, and call intent methods when a person acts; the journey controller (:mod:`kiosk.journey`) calls the
+event methods when the call engine or a device reports something. Every transition is testable without a
+screen, and time is injected so tests can stand at any moment of the week.
 
-States so far (the journey's call states are added by the call-engine and UI work):
+The journey::
 
-- ``IDLE``: the point is open and waits for a customer; host name, today's hours, language buttons.
-- ``CLOSED``: outside the host's opening hours (weekly hours and dated exceptions); tells when it opens.
-- ``OUT_OF_SERVICE``: staff or ops took the point out of use, with an optional message; overrides the rest.
+    IDLE ─language─▶ SERVICE_CHOICE ─producer─▶ NOTICE ─continue─▶ QUEUE ─answered─▶ CALL ─ended─▶ SURVEY ─▶ (wipe) IDLE
+                         ▲   back ◀───────────────┘        cancel ──┘                    (identify, scan, print,
+                         └──────────────────────────────────────────────────────────────  interpreter, text)
 
-Precedence: out of service › closed › idle. :meth:`Session.tick` is called by the app once a minute
-(and at start) to follow the clock.
+``CLOSED`` (outside the host's opening hours) and ``OUT_OF_SERVICE`` (staff or ops) replace ``IDLE`` only:
+a customer already on their way is never cut off by the clock or by an out-of-service order. ``STAFF_LOGIN``
+and ``STAFF`` are the host staff's mode behind a PIN.
+
+Time limits (WCAG 2.2.1): on the screens where a customer may simply walk away (service choice, notice,
+survey, staff mode) the session ends after ``ui.idle_timeout_s`` without a touch; ``ui.timeout_warning_s``
+before that, the snapshot carries ``timeout_warning`` and :meth:`Session.extend_time` gives the full time
+again, as often as the customer wants. Waiting in the queue and being in a call never time out here.
+
+Every end of a customer's session goes through :meth:`Session._wipe`: language, text size, contrast,
+transcript, scan previews, identification state and the survey are forgotten, and wipe listeners (the
+controller: scanner files, print jobs, card reset) are told to clear what lives outside this object.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from kiosk import opening
-from provisioning.schema import Language, PointConfig, Text, TimeRange
+from provisioning.pinhash import verify_pin
+from provisioning.schema import Language, PointConfig, Producer, Text, TimeRange
 
 Clock = Callable[[], dt.datetime]
 Listener = Callable[["Snapshot"], None]
+
+#: Wrong staff PINs in a row before staff mode locks, and for how long it stays locked.
+STAFF_PIN_TRIES = 5
+STAFF_LOCKOUT_S = 300
 
 
 class State(enum.Enum):
     IDLE = "idle"
     CLOSED = "closed"
     OUT_OF_SERVICE = "out_of_service"
+    SERVICE_CHOICE = "service_choice"
+    NOTICE = "notice"
+    QUEUE = "queue"
+    CALL = "call"
+    SURVEY = "survey"
+    STAFF_LOGIN = "staff_login"
+    STAFF = "staff"
+
+
+#: States a customer may walk away from; the inactivity limit applies only here.
+TIMED_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.SURVEY, State.STAFF_LOGIN, State.STAFF})
+#: States in which a customer's session is under way (an out-of-service order waits until it ends).
+CUSTOMER_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.QUEUE, State.CALL, State.SURVEY})
 
 
 class LargeText(enum.Enum):
@@ -42,45 +73,146 @@ class LargeText(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProducerOption:
+    """A producer as the service choice shows it."""
+
+    producer: Producer
+    hours_today: tuple[TimeRange, ...]
+    available: bool
+    next_opening: opening.Opening | None
+    """When an unavailable producer's agents answer next."""
+    estimate_s: int | None = None
+    """The switchboard's wait estimate, when known."""
+
+
+@dataclass(frozen=True)
+class RttLine:
+    """One line of the real-time text conversation; ``final`` once its writer pressed Enter."""
+
+    who: Literal["customer", "agent"]
+    text: str
+    final: bool
+
+
+IdentifyStep = Literal["insert_card", "enter_pin", "checking", "done", "failed", "remove_card"]
+ScanStep = Literal["place_paper", "scanning", "preview", "sending", "sent", "failed"]
+PrintStep = Literal["printing", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class Identify:
+    step: IdentifyStep
+    tries_left: int | None = None
+    error: str | None = None
+    """Message key of the last problem (``wrong_pin``, ``pin_blocked``, ``not_fineid``, ``card_removed``…)."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    step: ScanStep
+    pages: int = 0
+    progress: float = 0.0
+    preview: bytes | None = None
+    """Encoded image (PNG/JPEG) of the last page, for the screen only."""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Print:
+    step: PrintStep
+    pages: int = 0
+    pages_done: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """The call in progress and its sub-flows (at most one of identify / scan / print shown at a time)."""
+
+    producer: Producer
+    identify: Identify | None = None
+    scan: Scan | None = None
+    print_: Print | None = None
+    interpreter: bool = False
+    transcript: tuple[RttLine, ...] = ()
+    customer_typing: str = ""
+    agent_typing: str = ""
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything a view needs to draw the current state; immutable, compared to skip redraws."""
 
     state: State
     language: Language
-    now: dt.datetime
-    """Host-local time of this snapshot."""
+    today: dt.date
     host_name: Text
     hours_today: tuple[TimeRange, ...]
     next_opening: opening.Opening | None = None
     out_of_service_message: Text | str | None = None
-    """Staff/ops message; ``Text`` in three languages or one string shown as is."""
     text_size: LargeText = LargeText.NORMAL
+    high_contrast: bool = False
     unavailable_devices: tuple[str, ...] = field(default_factory=tuple)
-    """Device keys (``printer``, ``scanner``…) that are missing or faulty, for the customer's notice."""
+    """Device keys (``printer``, ``scanner``…) that are missing or faulty."""
+    producers: tuple[ProducerOption, ...] = ()
+    selected: Producer | None = None
+    queue_position: int | None = None
+    queue_estimate_s: int | None = None
+    call: Call | None = None
+    end_reason: str | None = None
+    """Why the call ended, as a message key (``hangup``, ``network``, ``queue_timeout``…)."""
+    survey_rating: int | None = None
+    timeout_warning: int | None = None
+    """Seconds left before an inactive session ends; ``None`` when no warning is due."""
+    staff_error: str | None = None
+    staff_locked: bool = False
+    sessions_today: int = 0
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """Anonymous statistics of one finished session: no personal data, no free text."""
+
+    producer: str | None
+    waited_s: int
+    call_s: int
+    rating: int | None
+    ended: str
 
 
 class Session:
-    """The kiosk's state, driven by the clock, by staff/ops and by the customer's intents."""
+    """The kiosk's state, driven by the clock, by staff/ops, by devices and by the customer's intents."""
 
-    def __init__(self, config: PointConfig, clock: Clock | None = None) -> None:
+    def __init__(self, config: PointConfig, clock: Clock | None = None, monotonic: Callable[[], float] | None = None):
         self._config = config
         zone = config.host.zone
         self._clock: Clock = clock or (lambda: dt.datetime.now(zone).replace(tzinfo=None))
+        self._monotonic = monotonic or time.monotonic
         self._listeners: list[Listener] = []
-        self._out_of_service: Text | str | None = None
+        self._wipe_listeners: list[Callable[[], None]] = []
+        self._record_listeners: list[Callable[[SessionRecord], None]] = []
         self._out_of_service_on = False
-        self._unavailable: tuple[str, ...] = ()
+        self._out_of_service: Text | str | None = None
+        self._estimates: dict[str, int | None] = {}
+        self._last_touch = self._monotonic()
+        self._queued_at: float | None = None
+        self._answered_at: float | None = None
+        self._staff_failures = 0
+        self._staff_locked_until = 0.0
+        self._sessions_day = self._clock().date()
         now = self._clock()
-        self._snapshot = Snapshot(
-            state=State.IDLE,
-            language=config.ui.default_language,
-            now=now,
-            host_name=config.host.name,
-            hours_today=(),
+        self._snapshot = self._derive(
+            Snapshot(
+                state=State.IDLE,
+                language=config.ui.default_language,
+                today=now.date(),
+                host_name=config.host.name,
+                hours_today=(),
+            ),
+            now,
         )
-        self._snapshot = self._derive(self._snapshot, now)
 
-    # -- observing -------------------------------------------------------------------------------
+    # -- observing -------------------------------------------------------------------------------------
 
     @property
     def snapshot(self) -> Snapshot:
@@ -94,70 +226,431 @@ class Session:
     def config(self) -> PointConfig:
         return self._config
 
+    @property
+    def out_of_service(self) -> bool:
+        """Whether staff or ops ordered the point out of use (it shows once no customer is served)."""
+        return self._out_of_service_on
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every new snapshot (and once now); returns the unsubscribe function."""
         self._listeners.append(listener)
         listener(self._snapshot)
         return lambda: self._listeners.remove(listener)
 
-    # -- inputs ----------------------------------------------------------------------------------
+    def on_wipe(self, listener: Callable[[], None]) -> None:
+        """``listener`` runs at every session end to clear what lives outside the session (files, jobs, card)."""
+        self._wipe_listeners.append(listener)
+
+    def on_record(self, listener: Callable[[SessionRecord], None]) -> None:
+        """``listener`` receives the anonymous statistics of each finished customer session."""
+        self._record_listeners.append(listener)
+
+    # -- the clock ---------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Follow the clock: opening and closing happen here."""
-        self._publish(self._derive(self._snapshot, self._clock()))
+        """Follow the clock: opening, closing and the inactivity limit happen here."""
+        snap = self._snapshot
+        if snap.state in TIMED_STATES:
+            idle_for = self._monotonic() - self._last_touch
+            limit = self._config.ui.idle_timeout_s
+            if idle_for >= limit:
+                self._end_session("timeout")
+                return
+            left = limit - idle_for
+            warning = int(left + 0.999) if left <= self._config.ui.timeout_warning_s else None
+            snap = replace(snap, timeout_warning=warning)
+        self._publish(self._derive(snap, self._clock()))
+
+    def touch(self) -> None:
+        """Any press on the screen: the customer is still there."""
+        self._last_touch = self._monotonic()
+        if self._snapshot.timeout_warning is not None:
+            self._publish(replace(self._snapshot, timeout_warning=None))
+
+    def extend_time(self) -> None:
+        """The customer asked for more time after the warning (as often as they want)."""
+        self.touch()
+
+    # -- customer intents ----------------------------------------------------------------------------
 
     def choose_language(self, language: Language) -> None:
-        """The customer pressed a language button."""
+        """A language button on the idle screen: the journey starts in that language."""
+        self.set_language(language)
+        if self.state is State.IDLE:
+            self._publish(self._derive(replace(self._snapshot, state=State.SERVICE_CHOICE), self._clock()))
+
+    def set_language(self, language: Language) -> None:
+        """Switch the language on any screen without moving on."""
         if language not in self._config.ui.languages:
             raise ValueError(f"language {language!r} is not offered at this point")
+        self.touch()
         self._publish(replace(self._snapshot, language=language))
 
     def set_text_size(self, size: LargeText) -> None:
+        self.touch()
         self._publish(replace(self._snapshot, text_size=size))
 
+    def set_high_contrast(self, on: bool) -> None:
+        self.touch()
+        self._publish(replace(self._snapshot, high_contrast=on))
+
+    def choose_producer(self, producer_id: str) -> None:
+        """The customer picked a producer on the service choice; an unavailable one is refused."""
+        self._require(State.SERVICE_CHOICE)
+        option = next((o for o in self._snapshot.producers if o.producer.id == producer_id), None)
+        if option is None:
+            raise ValueError(f"producer {producer_id!r} is not offered at this point")
+        if not option.available:
+            raise ValueError(f"producer {producer_id!r} is not answering now")
+        self.touch()
+        self._publish(replace(self._snapshot, state=State.NOTICE, selected=option.producer))
+
+    def back(self) -> None:
+        """Back one step: notice → service choice → idle (which ends the session)."""
+        self.touch()
+        if self.state is State.NOTICE:
+            self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None))
+        elif self.state is State.SERVICE_CHOICE:
+            self._end_session("back")
+
+    def accept_notice(self) -> None:
+        """The customer read what happens next; the controller now asks the switchboard for a place."""
+        self._require(State.NOTICE)
+        self._queued_at = self._monotonic()
+        self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None))
+
+    def cancel_queue(self) -> None:
+        """The customer stopped waiting: back to the service choice (the controller tells the switchboard)."""
+        self._require(State.QUEUE)
+        self.touch()
+        self._record("cancelled")
+        self._queued_at = None
+        self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None, queue_position=None))
+
+    def hang_up(self) -> None:
+        """The customer pressed End; the controller hangs up the call and the survey follows."""
+        self._require(State.CALL)
+        self._call_over("hangup")
+
+    def type_text(self, text: str, final: bool = False) -> None:
+        """The customer's real-time text line as typed so far; ``final`` when they press Enter."""
+        call = self._call()
+        if final:
+            line = RttLine("customer", text, True)
+            call = replace(call, transcript=(*call.transcript, line), customer_typing="")
+        else:
+            call = replace(call, customer_typing=text)
+        self._publish(replace(self._snapshot, call=call))
+
+    def rate(self, rating: int | None) -> None:
+        """Survey answer 1–5, or ``None`` to skip; either way the session ends and is wiped."""
+        self._require(State.SURVEY)
+        if rating is not None and not 1 <= rating <= 5:
+            raise ValueError("a rating is 1 to 5")
+        self._snapshot = replace(self._snapshot, survey_rating=rating)
+        self._end_session("hangup")
+
+    # -- identification sub-flow (agent asks; customer inserts the card and types PIN1) -------------
+
+    def identify_requested(self, card_present: bool) -> None:
+        self._set_call(identify=Identify("enter_pin" if card_present else "insert_card"))
+
+    def card_inserted(self, tries_left: int | None) -> None:
+        ident = self._call().identify
+        if ident is None:
+            return
+        if ident.step in ("insert_card", "failed") and ident.error != "pin_blocked":
+            self._set_call(identify=Identify("enter_pin", tries_left=tries_left))
+        elif ident.step == "enter_pin":
+            self._set_call(identify=replace(ident, tries_left=tries_left))
+
+    def card_removed(self) -> None:
+        ident = self._call().identify if self._snapshot.call else None
+        if ident is None:
+            return
+        if ident.step in ("remove_card", "done"):
+            self._set_call(identify=None)
+        elif ident.step in ("enter_pin", "checking"):
+            self._set_call(identify=Identify("insert_card", error="card_removed"))
+
+    def pin_submitted(self) -> None:
+        """The PIN went to the card (the controller holds it only for the APDU)."""
+        ident = self._call().identify
+        if ident is not None and ident.step == "enter_pin":
+            self._set_call(identify=replace(ident, step="checking", error=None))
+
+    def identify_failed(self, error: str, tries_left: int | None = None) -> None:
+        """``wrong_pin`` lets the customer try again; anything else ends the attempt with a message."""
+        ident = self._call().identify
+        if ident is None:
+            return
+        step: IdentifyStep = "enter_pin" if error == "wrong_pin" and (tries_left or 0) > 0 else "failed"
+        self._set_call(identify=Identify(step, tries_left=tries_left, error=error))
+
+    def identify_done(self) -> None:
+        self._set_call(identify=Identify("remove_card"))
+
+    def cancel_identify(self) -> None:
+        self._set_call(identify=None)
+
+    # -- scan sub-flow ------------------------------------------------------------------------------------
+
+    def scan_requested(self) -> None:
+        self._set_call(scan=Scan("place_paper"))
+
+    def scan_started(self) -> None:
+        self._set_call(scan=Scan("scanning"))
+
+    def scan_progress(self, pages: int, progress: float, preview: bytes | None = None) -> None:
+        scan = self._call().scan or Scan("scanning")
+        self._set_call(scan=replace(scan, step="scanning", pages=pages, progress=progress,
+                                    preview=preview or scan.preview))
+
+    def scan_ready(self, pages: int, preview: bytes | None) -> None:
+        self._set_call(scan=Scan("preview", pages=pages, progress=1.0, preview=preview))
+
+    def scan_sending(self) -> None:
+        scan = self._call().scan
+        if scan is not None:
+            self._set_call(scan=replace(scan, step="sending"))
+
+    def scan_sent(self) -> None:
+        scan = self._call().scan
+        self._set_call(scan=Scan("sent", pages=scan.pages if scan else 0))
+
+    def scan_failed(self, error: str) -> None:
+        scan = self._call().scan
+        self._set_call(scan=Scan("failed", pages=scan.pages if scan else 0, error=error,
+                                 preview=scan.preview if scan else None))
+
+    def close_scan(self) -> None:
+        self._set_call(scan=None)
+
+    # -- print sub-flow --------------------------------------------------------------------------------
+
+    def print_started(self, pages: int) -> None:
+        self._set_call(print_=Print("printing", pages=pages))
+
+    def print_progress(self, pages_done: int) -> None:
+        job = self._call().print_
+        if job is not None:
+            self._set_call(print_=replace(job, pages_done=pages_done))
+
+    def print_done(self) -> None:
+        job = self._call().print_
+        self._set_call(print_=Print("done", pages=job.pages if job else 0, pages_done=job.pages if job else 0))
+
+    def print_failed(self, error: str) -> None:
+        job = self._call().print_
+        self._set_call(print_=Print("failed", pages=job.pages if job else 0, error=error))
+
+    def close_print(self) -> None:
+        self._set_call(print_=None)
+
+    # -- events from the call engine -------------------------------------------------------------------
+
+    def queue_update(self, position: int, estimate_s: int | None) -> None:
+        if self.state is State.QUEUE:
+            self._publish(replace(self._snapshot, queue_position=position, queue_estimate_s=estimate_s))
+
+    def queue_left(self, reason: str) -> None:
+        """The switchboard took the point out of the queue without a call (timeout, service closed)."""
+        if self.state is State.QUEUE:
+            self._record(f"queue_{reason}")
+            self._queued_at = None
+            self._publish(replace(self._snapshot, state=State.SURVEY, end_reason=f"queue_{reason}",
+                                  queue_position=None))
+            self.touch()
+
+    def call_answered(self) -> None:
+        if self.state is State.QUEUE and self._snapshot.selected is not None:
+            self._answered_at = self._monotonic()
+            self._publish(replace(self._snapshot, state=State.CALL, call=Call(self._snapshot.selected)))
+
+    def remote_text(self, text: str, final: bool) -> None:
+        call = self._call()
+        if final:
+            call = replace(call, transcript=(*call.transcript, RttLine("agent", text, True)), agent_typing="")
+        else:
+            call = replace(call, agent_typing=text)
+        self._publish(replace(self._snapshot, call=call))
+
+    def interpreter_changed(self, present: bool) -> None:
+        self._set_call(interpreter=present)
+
+    def call_ended(self, reason: str) -> None:
+        """The agent hung up, or the network could not be recovered (``reason`` is a message key)."""
+        if self.state is State.CALL:
+            self._call_over(reason)
+        elif self.state is State.QUEUE:
+            self.queue_left(reason)
+
+    def set_producer_estimates(self, estimates: dict[str, int | None]) -> None:
+        self._estimates = dict(estimates)
+        self._publish(self._derive(self._snapshot, self._clock()))
+
+    # -- staff and ops -----------------------------------------------------------------------------------
+
+    def open_staff_login(self) -> None:
+        """The hidden staff gesture (or the staff key) on a screen without a customer."""
+        if self.state in CUSTOMER_STATES:
+            return
+        self.touch()
+        locked = self._monotonic() < self._staff_locked_until
+        self._publish(replace(self._snapshot, state=State.STAFF_LOGIN, staff_error=None, staff_locked=locked))
+
+    def staff_pin(self, pin: str) -> bool:
+        """Check the staff PIN; five wrong in a row lock staff mode for five minutes."""
+        self._require(State.STAFF_LOGIN)
+        self.touch()
+        if self._monotonic() < self._staff_locked_until:
+            self._publish(replace(self._snapshot, staff_locked=True, staff_error="staff_locked"))
+            return False
+        if verify_pin(pin, self._config.staff.pin_hash):
+            self._staff_failures = 0
+            self._publish(replace(self._snapshot, state=State.STAFF, staff_error=None, staff_locked=False))
+            return True
+        self._staff_failures += 1
+        if self._staff_failures >= STAFF_PIN_TRIES:
+            self._staff_failures = 0
+            self._staff_locked_until = self._monotonic() + STAFF_LOCKOUT_S
+            self._publish(replace(self._snapshot, staff_locked=True, staff_error="staff_locked"))
+        else:
+            self._publish(replace(self._snapshot, staff_error="staff_wrong_pin"))
+        return False
+
+    def leave_staff(self) -> None:
+        if self.state in (State.STAFF, State.STAFF_LOGIN):
+            self._publish(self._derive(replace(self._snapshot, state=State.IDLE, staff_error=None), self._clock()))
+
     def set_out_of_service(self, message: Text | str | None = None) -> None:
-        """Staff or ops put the point out of use; ``message`` is shown to customers."""
+        """Staff or ops put the point out of use; a customer already being served finishes first."""
         self._out_of_service_on = True
         self._out_of_service = message
-        self.tick()
+        self._publish(self._derive(self._snapshot, self._clock()))
 
     def back_in_service(self) -> None:
         self._out_of_service_on = False
         self._out_of_service = None
-        self.tick()
+        self._publish(self._derive(self._snapshot, self._clock()))
 
     def set_unavailable_devices(self, devices: tuple[str, ...]) -> None:
         """Device health changed: these devices cannot be used now (shown to customers as such)."""
         self._publish(replace(self._snapshot, unavailable_devices=tuple(sorted(devices))))
 
     def reset(self) -> None:
-        """End of a customer's session: language and text size back to the point's defaults."""
-        self._publish(
-            replace(self._snapshot, language=self._config.ui.default_language, text_size=LargeText.NORMAL)
-        )
+        """End the customer's session now (staff, crash recovery): wipe and back to idle."""
+        self._end_session("reset")
 
-    # -- internals -------------------------------------------------------------------------------
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _require(self, *states: State) -> None:
+        if self.state not in states:
+            wanted = " or ".join(s.value for s in states)
+            raise RuntimeError(f"not possible in state {self.state.value} (only in {wanted})")
+
+    def _call(self) -> Call:
+        call = self._snapshot.call
+        if self.state is not State.CALL or call is None:
+            raise RuntimeError(f"no call in progress (state {self.state.value})")
+        return call
+
+    def _set_call(self, **changes: object) -> None:
+        self._publish(replace(self._snapshot, call=replace(self._call(), **changes)))  # type: ignore[arg-type]
+
+    def _call_over(self, reason: str) -> None:
+        self.touch()
+        self._publish(replace(self._snapshot, state=State.SURVEY, end_reason=reason))
+
+    def _record(self, ended: str) -> None:
+        now = self._monotonic()
+        waited = (self._answered_at or now) - self._queued_at if self._queued_at is not None else 0.0
+        call_s = now - self._answered_at if self._answered_at is not None else 0.0
+        selected = self._snapshot.selected
+        record = SessionRecord(
+            producer=selected.id if selected else None,
+            waited_s=round(waited),
+            call_s=round(call_s),
+            rating=self._snapshot.survey_rating,
+            ended=ended,
+        )
+        for listener in list(self._record_listeners):
+            listener(record)
+
+    def _end_session(self, reason: str) -> None:
+        if self._snapshot.state in (State.CALL, State.SURVEY) and self._queued_at is not None:
+            self._record(self._snapshot.end_reason or reason)
+        if self._snapshot.state in CUSTOMER_STATES:
+            self._count_session()
+        self._wipe()
+
+    def _count_session(self) -> None:
+        today = self._clock().date()
+        count = self._snapshot.sessions_today if today == self._sessions_day else 0
+        self._sessions_day = today
+        self._snapshot = replace(self._snapshot, sessions_today=count + 1)
+
+    def _wipe(self) -> None:
+        """Forget everything of the customer's; tell the wipe listeners to clear the rest."""
+        self._queued_at = None
+        self._answered_at = None
+        self._snapshot = replace(
+            self._snapshot,
+            state=State.IDLE,
+            language=self._config.ui.default_language,
+            text_size=LargeText.NORMAL,
+            high_contrast=False,
+            selected=None,
+            queue_position=None,
+            queue_estimate_s=None,
+            call=None,
+            end_reason=None,
+            survey_rating=None,
+            timeout_warning=None,
+            staff_error=None,
+        )
+        for listener in list(self._wipe_listeners):
+            listener()
+        self._publish(self._derive(self._snapshot, self._clock()), force=True)
+
+    def _producer_options(self, now: dt.datetime) -> tuple[ProducerOption, ...]:
+        options = []
+        for p in self._config.producers:
+            available = p.service_hours.is_open(now)
+            options.append(
+                ProducerOption(
+                    producer=p,
+                    hours_today=tuple(opening.periods_on(p.service_hours, now.date())),
+                    available=available,
+                    next_opening=None if available else opening.next_opening(p.service_hours, now),
+                    estimate_s=self._estimates.get(p.id),
+                )
+            )
+        return tuple(options)
 
     def _derive(self, snap: Snapshot, now: dt.datetime) -> Snapshot:
         schedule = self._config.host.opening_hours
-        today = tuple(opening.periods_on(schedule, now.date()))
-        if self._out_of_service_on:
-            state = State.OUT_OF_SERVICE
-        elif not opening.is_open(schedule, now):
-            state = State.CLOSED
-        else:
-            state = State.IDLE
+        state = snap.state
+        if state in (State.IDLE, State.CLOSED, State.OUT_OF_SERVICE):
+            if self._out_of_service_on:
+                state = State.OUT_OF_SERVICE
+            elif not opening.is_open(schedule, now):
+                state = State.CLOSED
+            else:
+                state = State.IDLE
         return replace(
             snap,
             state=state,
-            now=now,
-            hours_today=today,
+            today=now.date(),
+            hours_today=tuple(opening.periods_on(schedule, now.date())),
             next_opening=opening.next_opening(schedule, now) if state is State.CLOSED else None,
             out_of_service_message=self._out_of_service if self._out_of_service_on else None,
+            producers=self._producer_options(now),
+            timeout_warning=snap.timeout_warning if state in TIMED_STATES else None,
         )
 
-    def _publish(self, snap: Snapshot) -> None:
-        if snap == self._snapshot:
+    def _publish(self, snap: Snapshot, force: bool = False) -> None:
+        if snap == self._snapshot and not force:
             return
         self._snapshot = snap
         for listener in list(self._listeners):

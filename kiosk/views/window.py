@@ -1,18 +1,39 @@
-"""The kiosk's one window: a stack of screens, one per session state.
+"""The kiosk's one window: a bar of customer controls, a stack of screens (one per session state), and
+the time-limit warning.
 
-Full screen and frameless on a point (no decorations, no way out to a desktop); windowed for
-development and demos. The window re-renders whenever the session publishes a snapshot.
+Full screen and frameless on a point: no decorations, no context menus, and no key combination that
+closes it (only the app itself, on a signal or from staff mode). Windowed for development and demos.
+Staff open their mode by holding the host's name on the idle, closed or out-of-service screen for
+three seconds, or with F12 on a connected keyboard.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
+from functools import partial
 
-from kiosk.session import Session, Snapshot, State
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk import i18n
+from kiosk.session import CUSTOMER_STATES, LargeText, Session, Snapshot, State
 from kiosk.views import theme
+from kiosk.views.journey import (
+    CallScreen,
+    JourneyActions,
+    NoticeScreen,
+    QueueScreen,
+    ServiceChoiceScreen,
+    SurveyScreen,
+    button,
+    label,
+)
+from kiosk.views.keyboard import PinPad
 from kiosk.views.screens import ClosedScreen, IdleScreen, OutOfServiceScreen
+from kiosk.views.staff import StaffActions, StaffLoginScreen, StaffScreen
+
+#: How long staff hold the host's name to open their mode.
+STAFF_HOLD_MS = 3000
 
 
 class KioskWindow(QWidget):
@@ -20,46 +41,142 @@ class KioskWindow(QWidget):
 
     first_painted = Signal()
 
-    def __init__(self, session: Session, *, kiosk_mode: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        kiosk_mode: bool,
+        actions: JourneyActions | None = None,
+        staff_actions: StaffActions | None = None,
+        video: QWidget | None = None,
+        self_view: QWidget | None = None,
+    ) -> None:
         super().__init__()
-        self._kiosk_mode = kiosk_mode
+        self._session = session
         self._allow_close = not kiosk_mode
-        self._scale: float | None = None
+        self._style: tuple[float, bool] | None = None
         self._painted = False
         self._state = State.IDLE
         self.setWindowTitle("etapiste")
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         if kiosk_mode:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+
         self.idle = IdleScreen(session.config.ui.languages, session.choose_language, session.set_text_size)
         self.closed = ClosedScreen()
         self.out_of_service = OutOfServiceScreen()
-        self.stack = QStackedWidget()
-        self._screens: dict[State, IdleScreen | ClosedScreen | OutOfServiceScreen] = {
+        self.service_choice = ServiceChoiceScreen(session)
+        self.notice = NoticeScreen(session)
+        self.queue = QueueScreen(session)
+        self.pin_pad = PinPad(min_length=4)
+        if actions is not None:
+            self.pin_pad.submitted.connect(actions.submit_pin)
+        self.call = CallScreen(session, actions, video=video, self_view=self_view, pin_pad=self.pin_pad)
+        self.survey = SurveyScreen(session)
+        self.staff_login = StaffLoginScreen(session)
+        self.staff = StaffScreen(session, staff_actions)
+        self._screens: dict[State, QWidget] = {
             State.IDLE: self.idle,
             State.CLOSED: self.closed,
             State.OUT_OF_SERVICE: self.out_of_service,
+            State.SERVICE_CHOICE: self.service_choice,
+            State.NOTICE: self.notice,
+            State.QUEUE: self.queue,
+            State.CALL: self.call,
+            State.SURVEY: self.survey,
+            State.STAFF_LOGIN: self.staff_login,
+            State.STAFF: self.staff,
         }
-        for screen in self._screens.values():
-            self.stack.addWidget(screen)
+        self.stack = QStackedWidget()
+        self._pages: dict[State, QScrollArea] = {}
+        for state, screen in self._screens.items():
+            # A page scrolls only when large text makes it taller than the screen; otherwise it fits.
+            page = QScrollArea()
+            page.setWidget(screen)
+            page.setWidgetResizable(True)
+            page.setFrameShape(QFrame.Shape.NoFrame)
+            page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self._pages[state] = page
+            self.stack.addWidget(page)
+
+        # Customer controls on every customer screen: language, text size, contrast.
+        self.bar = QWidget()
+        bar = QHBoxLayout(self.bar)
+        bar.setContentsMargins(24, 8, 24, 0)
+        self.language_buttons: dict[str, QPushButton] = {}
+        for lang in session.config.ui.languages:
+            b = button(f"bar-language-{lang}", partial(session.set_language, lang), secondary=True)
+            b.setText(i18n.LANGUAGE_NAMES[lang])
+            b.setProperty("compact", True)
+            self.language_buttons[lang] = b
+            bar.addWidget(b)
+        bar.addStretch(1)
+        self.text_size = button("bar-text-size", self._toggle_text_size, secondary=True)
+        self.contrast = button("bar-contrast", self._toggle_contrast, secondary=True)
+        for b in (self.text_size, self.contrast):
+            b.setProperty("compact", True)
+            bar.addWidget(b)
+
+        # The time-limit warning with its "more time" button (WCAG 2.2.1).
+        self.warning = QWidget()
+        self.warning.setObjectName("timeout-warning")
+        warn = QHBoxLayout(self.warning)
+        self.warning_text = label("notice")
+        self.more_time = button("more-time", session.extend_time)
+        warn.addWidget(self.warning_text, 1)
+        warn.addWidget(self.more_time)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.stack, 1)
+
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.setInterval(STAFF_HOLD_MS)
+        self._hold.timeout.connect(session.open_staff_login)
+        for screen in (self.idle, self.closed, self.out_of_service):
+            screen.host_name.installEventFilter(self)
         self.stack.installEventFilter(self)
         self._unsubscribe = session.subscribe(self.show_snapshot)
 
+    # -- rendering -----------------------------------------------------------------------------------
+
     def show_snapshot(self, snap: Snapshot) -> None:
-        scale = snap.text_size.value
-        if scale != self._scale:
-            self._scale = scale
-            self.setStyleSheet(theme.stylesheet(scale))
+        style = (snap.text_size.value, snap.high_contrast)
+        if style != self._style:
+            self._style = style
+            self.setStyleSheet(theme.stylesheet(*style))
         self._state = snap.state
+        lang = snap.language
+        self.bar.setVisible(snap.state in CUSTOMER_STATES)
+        for lg, b in self.language_buttons.items():
+            b.setEnabled(lg != lang)
+        large = snap.text_size is LargeText.LARGE
+        self.text_size.setText(i18n.text("normal_text" if large else "larger_text", lang))
+        self.contrast.setText(i18n.text("high_contrast", lang))
+        self.warning.setVisible(snap.timeout_warning is not None)
+        if snap.timeout_warning is not None:
+            self.warning_text.setText(i18n.text("timeout_warning", lang, seconds=snap.timeout_warning))
+            self.more_time.setText(i18n.text("more_time", lang))
+        self.pin_pad.set_language(lang)
         screen = self._screens[snap.state]
-        screen.show_snapshot(snap)
-        self.stack.setCurrentWidget(screen)
+        screen.show_snapshot(snap)  # type: ignore[attr-defined]
+        self.stack.setCurrentWidget(self._pages[snap.state])
 
     @property
     def current_screen(self) -> QWidget:
         return self._screens[self._state]
+
+    def _toggle_text_size(self) -> None:
+        large = self._session.snapshot.text_size is LargeText.LARGE
+        self._session.set_text_size(LargeText.NORMAL if large else LargeText.LARGE)
+
+    def _toggle_contrast(self) -> None:
+        self._session.set_high_contrast(not self._session.snapshot.high_contrast)
+
+    # -- lockdown and staff access -----------------------------------------------------------------
 
     def allow_close(self) -> None:
         """The app is quitting (a signal or staff): the window may close now."""
@@ -73,9 +190,23 @@ class KioskWindow(QWidget):
         else:
             event.ignore()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_F12:
+            self._session.open_staff_login()
+            return
+        self._session.touch()
+        super().keyPressEvent(event)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self._painted and event.type() == QEvent.Type.Paint:
-            self._painted = True
-            # Report after this paint has been flushed to the screen, not before it.
-            QTimer.singleShot(0, self.first_painted.emit)
+        kind = event.type()
+        if watched is self.stack:
+            if not self._painted and kind == QEvent.Type.Paint:
+                self._painted = True
+                # Report after this paint has been flushed to the screen, not before it.
+                QTimer.singleShot(0, self.first_painted.emit)
+            return False
+        if kind == QEvent.Type.MouseButtonPress:
+            self._hold.start()
+        elif kind == QEvent.Type.MouseButtonRelease:
+            self._hold.stop()
         return False

@@ -99,14 +99,18 @@ def test_out_of_service_overrides_open_and_closed_and_carries_the_message(config
     assert session.snapshot.out_of_service_message is None
 
 
-def test_language_choice_changes_the_language_and_reset_restores_the_default(config: PointConfig) -> None:
+def test_language_choice_starts_the_journey_and_reset_restores_the_defaults(config: PointConfig) -> None:
     session, _ = session_at(config, "2026-11-30T12:00")
     assert session.snapshot.language == "fi"
     session.choose_language("sv")
+    assert session.state is State.SERVICE_CHOICE
     session.set_text_size(LargeText.LARGE)
+    session.set_high_contrast(True)
     assert (session.snapshot.language, session.snapshot.text_size) == ("sv", LargeText.LARGE)
     session.reset()
-    assert (session.snapshot.language, session.snapshot.text_size) == ("fi", LargeText.NORMAL)
+    snap = session.snapshot
+    assert (snap.state, snap.language, snap.text_size, snap.high_contrast) == (
+        State.IDLE, "fi", LargeText.NORMAL, False)
 
 
 def test_a_language_not_offered_is_refused(config: PointConfig) -> None:
@@ -121,7 +125,7 @@ def test_listeners_are_not_called_when_nothing_changed(config: PointConfig) -> N
     seen: list[Snapshot] = []
     unsubscribe = session.subscribe(seen.append)
     session.tick()
-    session.choose_language("fi")
+    session.touch()
     assert len(seen) == 1
     unsubscribe()
     session.choose_language("en")

@@ -28,22 +28,27 @@ def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWi
     return window, session
 
 
-def test_idle_screen_shows_host_and_todays_hours_and_switches_language(qtbot: QtBot) -> None:
+def test_idle_screen_shows_host_and_todays_hours_in_the_default_language(qtbot: QtBot) -> None:
     window, session = _window(qtbot, "2026-11-30T12:00")
     idle = window.idle
     assert window.current_screen is idle
     assert idle.host_name.text() == "Oulun kaupunginkirjasto – etäpalvelupiste"
     assert idle.hours.text() == "Avoinna tänään 10.00–20.00"
     assert "Tervetuloa" in idle.welcome.text() and "Welcome" in idle.welcome.text()
-
-    qtbot.mouseClick(idle.language_buttons["sv"], Qt.MouseButton.LeftButton)
-    assert session.snapshot.language == "sv"
+    session.set_language("en")
+    assert idle.hours.text() == "Open today 10:00–20:00"
+    assert idle.prompt.text() == "Choose a language to start"
+    session.set_language("sv")
     assert idle.hours.text() == "Öppet i dag 10.00–20.00"
     assert idle.host_name.text() == "Uleåborgs stadsbibliotek – distansservicepunkt"
 
-    idle.language_buttons["en"].click()
-    assert idle.hours.text() == "Open today 10:00–20:00"
-    assert idle.prompt.text() == "Choose a language to start"
+
+def test_pressing_a_language_starts_the_service_choice_in_that_language(qtbot: QtBot) -> None:
+    window, _ = _window(qtbot, "2026-11-30T12:00")
+    qtbot.mouseClick(window.idle.language_buttons["sv"], Qt.MouseButton.LeftButton)
+    assert window.current_screen is window.service_choice
+    assert window.service_choice.buttons["kela"].text().splitlines()[0] == "FPA"
+    assert window.service_choice.title.text() == "Vem vill du tala med?"
 
 
 def test_closed_screen_says_when_the_point_opens(qtbot: QtBot) -> None:

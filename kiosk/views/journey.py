@@ -1,0 +1,417 @@
+"""The customer's journey screens: service choice, notice, queue, call (with its sub-flows) and survey.
+
+Each screen renders a :class:`kiosk.session.Snapshot` in ``show_snapshot`` and turns presses into session
+intents (or, for what needs a device or the call, into :class:`JourneyActions` the controller carries out).
+No decisions here: what is possible next is the session's business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk import i18n
+from kiosk.session import Call, Session, Snapshot
+from provisioning.schema import Language
+
+
+class JourneyActions(Protocol):
+    """What the screens ask of the controller (devices and the call), beyond session intents."""
+
+    def submit_pin(self, pin: bytearray) -> None:
+        """Send PIN1 to the card; the controller overwrites ``pin`` after the APDU."""
+
+    def start_scan(self) -> None: ...
+
+    def send_scan(self) -> None: ...
+
+    def decline_scan(self) -> None: ...
+
+    def send_text(self, text: str, final: bool) -> None: ...
+
+
+def label(name: str = "", text: str = "", *, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
+    widget = QLabel(text)
+    if name:
+        widget.setObjectName(name)
+    widget.setWordWrap(True)
+    widget.setAlignment(align)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
+    return widget
+
+
+def button(name: str, on_click: Callable[[], None], *, secondary: bool = False) -> QPushButton:
+    widget = QPushButton()
+    widget.setObjectName(name)
+    widget.setProperty("secondary", secondary)
+    widget.clicked.connect(lambda _=False: on_click())
+    return widget
+
+
+def _minutes(seconds: int | None, lang: Language) -> str:
+    if seconds is None:
+        return i18n.text("estimate_unknown", lang)
+    minutes = max(1, round(seconds / 60))
+    return i18n.text("estimate_minutes", lang, minutes=minutes)
+
+
+class ServiceChoiceScreen(QWidget):
+    """Producers from configuration; an unavailable producer says why and when it answers next."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+        self.title = label("title")
+        self.hint = label()
+        self.grid = QGridLayout()
+        self.grid.setSpacing(20)
+        self.buttons: dict[str, QPushButton] = {}
+        self.details: dict[str, str] = {}
+        for i, producer in enumerate(session.config.producers):
+            # One large button per producer: its name and, on a second line, what it helps with or
+            # when it answers next, so the whole cell is the touch target.
+            b = button(f"producer-{producer.id}", partial(session.choose_producer, producer.id))
+            self.buttons[producer.id] = b
+            self.grid.addWidget(b, i // 2, i % 2)
+        self.back = button("back", session.back, secondary=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 24, 48, 24)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.back)
+        bottom.addStretch(1)
+        layout.addLayout(bottom)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        lang = snap.language
+        self.title.setText(i18n.text("choose_service", lang))
+        self.hint.setText(i18n.text("choose_service_hint", lang))
+        self.back.setText(i18n.text("back", lang))
+        for option in snap.producers:
+            p = option.producer
+            b = self.buttons[p.id]
+            b.setEnabled(option.available)
+            desc = p.description.in_(lang) if p.description else ""
+            if option.available:
+                wait = _minutes(option.estimate_s, lang) if option.estimate_s is not None else ""
+                detail = " · ".join(x for x in (desc, wait) if x)
+            elif option.next_opening is not None:
+                midnight = dt.datetime.combine(snap.today, dt.time(0))
+                when = i18n.when(option.next_opening.start, midnight, lang)
+                detail = i18n.text("producer_closed_until", lang, when=when)
+            else:
+                detail = i18n.text("producer_closed", lang)
+            b.setText(f"{p.name.in_(lang)}\n{detail}" if detail else p.name.in_(lang))
+            self.details[p.id] = detail
+
+
+class NoticeScreen(QWidget):
+    """What happens next: an agent on video, nothing recorded, documents only with consent."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.title = label("title")
+        self.points = [label("", align=Qt.AlignmentFlag.AlignLeft) for _ in range(3)]
+        self.go = button("continue", session.accept_notice)
+        self.back = button("back", session.back, secondary=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(64, 32, 64, 32)
+        layout.addWidget(self.title)
+        layout.addStretch(1)
+        for p in self.points:
+            layout.addWidget(p)
+        layout.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.go)
+        layout.addLayout(row)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        lang = snap.language
+        name = snap.selected.name.in_(lang) if snap.selected else ""
+        self.title.setText(name)
+        for widget, key in zip(self.points, ("notice_video", "notice_not_recorded", "notice_documents"), strict=True):
+            widget.setText("•  " + i18n.text(key, lang))
+        self.go.setText(i18n.text("continue", lang))
+        self.back.setText(i18n.text("back", lang))
+
+
+class QueueScreen(QWidget):
+    """Waiting for an agent: position, estimate, cancel, and where to get help."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.title = label("title")
+        self.position = label("subtitle")
+        self.estimate = label("subtitle")
+        self.help = label("muted")
+        self.cancel = button("cancel-queue", session.cancel_queue, secondary=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(64, 32, 64, 32)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.position)
+        layout.addWidget(self.estimate)
+        layout.addStretch(1)
+        layout.addWidget(self.help)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        lang = snap.language
+        name = snap.selected.name.in_(lang) if snap.selected else ""
+        self.title.setText(i18n.text("queue_title", lang, producer=name))
+        if snap.queue_position is None:
+            self.position.setText(i18n.text("queue_connecting", lang))
+            self.estimate.setText("")
+        else:
+            self.position.setText(i18n.text("queue_position", lang, position=snap.queue_position))
+            self.estimate.setText(_minutes(snap.queue_estimate_s, lang))
+        self.help.setText(i18n.text("ask_staff", lang))
+        self.cancel.setText(i18n.text("cancel_queue", lang))
+
+
+class CallScreen(QWidget):
+    """The call: remote video large, self view, real-time text, end; sub-flow panels appear on top."""
+
+    def __init__(self, session: Session, actions: JourneyActions | None, video: QWidget | None = None,
+                 self_view: QWidget | None = None, pin_pad: QWidget | None = None) -> None:
+        super().__init__()
+        self._session = session
+        self._actions = actions
+        self.remote = video or label("notice")
+        self.remote.setMinimumHeight(320)
+        self.self_view = self_view or QWidget()
+        self.self_view.setFixedSize(240, 180)
+        self.producer = label("subtitle")
+        self.interpreter = label("notice")
+        self.transcript = label("", align=Qt.AlignmentFlag.AlignLeft)
+        self.agent_typing = label("muted", align=Qt.AlignmentFlag.AlignLeft)
+        self.entry = QLineEdit()
+        self.entry.setObjectName("rtt-entry")
+        self.entry.textEdited.connect(self._typed)
+        self.entry.returnPressed.connect(self._enter)
+        self.end = button("end-call", self._end)
+        # Sub-flows
+        self.flow_title = label("subtitle")
+        self.flow_text = label("")
+        self.flow_progress = QProgressBar()
+        self.flow_preview = QLabel()
+        self.flow_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pin_pad = pin_pad
+        self.flow_primary = button("flow-primary", self._primary)
+        self.flow_secondary = button("flow-secondary", self._secondary, secondary=True)
+        self.flow = QWidget()
+        self.flow.setObjectName("flow")
+        flow_layout = QVBoxLayout(self.flow)
+        flow_layout.addWidget(self.flow_title)
+        flow_layout.addWidget(self.flow_text)
+        flow_layout.addWidget(self.flow_progress)
+        flow_layout.addWidget(self.flow_preview)
+        if pin_pad is not None:
+            flow_layout.addWidget(pin_pad)
+        row = QHBoxLayout()
+        row.addWidget(self.flow_secondary)
+        row.addStretch(1)
+        row.addWidget(self.flow_primary)
+        flow_layout.addLayout(row)
+
+        # The sub-flow takes the big area while it runs (the agent is still heard); video comes back after.
+        self.main = QStackedWidget()
+        self.main.addWidget(self.remote)
+        self.main.addWidget(self.flow)
+        left = QVBoxLayout()
+        left.addWidget(self.producer)
+        left.addWidget(self.main, 1)
+        left.addWidget(self.interpreter)
+        right = QVBoxLayout()
+        right.addWidget(self.self_view, 0, Qt.AlignmentFlag.AlignRight)
+        right.addWidget(self.transcript, 1)
+        right.addWidget(self.agent_typing)
+        right.addWidget(self.entry)
+        right.addWidget(self.end)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 2)
+        self._flow_kind = ""
+
+    def _typed(self, text: str) -> None:
+        self._session.type_text(text)
+        if self._actions:
+            self._actions.send_text(text, False)
+
+    def _enter(self) -> None:
+        text = self.entry.text()
+        if not text:
+            return
+        self._session.type_text(text, final=True)
+        if self._actions:
+            self._actions.send_text(text, True)
+        self.entry.clear()
+
+    def _end(self) -> None:
+        self._session.hang_up()
+
+    def _primary(self) -> None:
+        if self._actions is None:
+            return
+        if self._flow_kind == "scan_place":
+            self._actions.start_scan()
+        elif self._flow_kind == "scan_preview":
+            self._actions.send_scan()
+        elif self._flow_kind in ("scan_done", "scan_failed"):
+            self._session.close_scan()
+        elif self._flow_kind in ("print_done", "print_failed"):
+            self._session.close_print()
+        elif self._flow_kind == "identify_failed":
+            self._session.cancel_identify()
+
+    def _secondary(self) -> None:
+        if self._actions is None:
+            return
+        if self._flow_kind in ("scan_place", "scan_preview"):
+            self._actions.decline_scan()
+        elif self._flow_kind.startswith("identify"):
+            self._session.cancel_identify()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        lang = snap.language
+        call = snap.call
+        if call is None:
+            return
+        self.producer.setText(call.producer.name.in_(lang))
+        if isinstance(self.remote, QLabel):
+            self.remote.setText(i18n.text("call_connected", lang))
+        self.interpreter.setVisible(call.interpreter)
+        self.interpreter.setText(i18n.text("interpreter_joined", lang))
+        who = {"customer": i18n.text("you", lang), "agent": i18n.text("agent", lang)}
+        self.transcript.setText("\n".join(f"{who[line.who]}: {line.text}" for line in call.transcript[-8:]))
+        self.agent_typing.setText(f"{who['agent']}: {call.agent_typing}" if call.agent_typing else "")
+        self.entry.setPlaceholderText(i18n.text("type_here", lang))
+        self.end.setText(i18n.text("end_call", lang))
+        self._show_flow(call, lang)
+
+    def _show_flow(self, call: Call, lang: Language) -> None:
+        kind, title, text, progress, primary, secondary = "", "", "", None, "", ""
+        preview: bytes | None = None
+        pin = False
+        if call.identify is not None:
+            ident = call.identify
+            kind = f"identify_{ident.step}"
+            title = i18n.text("identify_title", lang)
+            text = i18n.text(f"identify_{ident.step}", lang)
+            if ident.error:
+                text = i18n.text(f"error_{ident.error}", lang) + "\n" + text
+            if ident.tries_left is not None and ident.step == "enter_pin":
+                text += "\n" + i18n.text("tries_left", lang, tries=ident.tries_left)
+            pin = ident.step == "enter_pin"
+            secondary = i18n.text("cancel", lang) if ident.step in ("insert_card", "enter_pin") else ""
+            primary = i18n.text("ok", lang) if ident.step == "failed" else ""
+        elif call.scan is not None:
+            scan = call.scan
+            title = i18n.text("scan_title", lang)
+            text = i18n.text(f"scan_{scan.step}", lang, pages=scan.pages)
+            if scan.error:
+                text = i18n.text(f"error_{scan.error}", lang, default=scan.error) + "\n" + text
+            preview = scan.preview if scan.step in ("preview", "sending") else None
+            if scan.step == "place_paper":
+                kind, primary, secondary = "scan_place", i18n.text("scan_start", lang), i18n.text("cancel", lang)
+            elif scan.step == "preview":
+                kind, primary = "scan_preview", i18n.text("scan_send", lang)
+                secondary = i18n.text("scan_dont_send", lang)
+            elif scan.step in ("sent", "failed"):
+                kind, primary = f"scan_{'done' if scan.step == 'sent' else 'failed'}", i18n.text("ok", lang)
+            else:
+                kind, progress = "scan_busy", int(scan.progress * 100)
+        elif call.print_ is not None:
+            job = call.print_
+            title = i18n.text("print_title", lang)
+            text = i18n.text(f"print_{job.step}", lang, pages=job.pages)
+            if job.error:
+                text = i18n.text(f"error_{job.error}", lang, default=job.error) + "\n" + text
+            if job.step == "printing":
+                kind = "print_busy"
+                progress = int(100 * job.pages_done / job.pages) if job.pages else 0
+            else:
+                kind, primary = f"print_{'done' if job.step == 'done' else 'failed'}", i18n.text("ok", lang)
+        self._flow_kind = kind
+        self.main.setCurrentWidget(self.flow if kind else self.remote)
+        self.flow_title.setText(title)
+        self.flow_text.setText(text)
+        self.flow_progress.setVisible(progress is not None)
+        self.flow_progress.setValue(progress or 0)
+        self.flow_preview.setVisible(preview is not None)
+        if preview is not None:
+            pixmap = QPixmap()
+            pixmap.loadFromData(preview)
+            self.flow_preview.setPixmap(pixmap.scaledToHeight(320, Qt.TransformationMode.SmoothTransformation))
+        else:
+            self.flow_preview.clear()
+        if self.pin_pad is not None:
+            self.pin_pad.setVisible(pin)
+        self.flow_primary.setVisible(bool(primary))
+        self.flow_primary.setText(primary)
+        self.flow_secondary.setVisible(bool(secondary))
+        self.flow_secondary.setText(secondary)
+
+
+class SurveyScreen(QWidget):
+    """End of the visit: reminders to take the card, the originals and the printouts; rating 1–5 or skip."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.title = label("title")
+        self.reason = label("notice")
+        self.reminders = label("subtitle")
+        self.question = label("")
+        self.ratings = [button(f"rate-{n}", partial(session.rate, n)) for n in range(1, 6)]
+        self.skip = button("skip-survey", lambda: session.rate(None), secondary=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(64, 32, 64, 32)
+        layout.addWidget(self.title)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.reminders)
+        layout.addStretch(1)
+        layout.addWidget(self.question)
+        row = QHBoxLayout()
+        for b in self.ratings:
+            row.addWidget(b)
+        layout.addLayout(row)
+        layout.addWidget(self.skip, 0, Qt.AlignmentFlag.AlignHCenter)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        lang = snap.language
+        self.title.setText(i18n.text("thanks", lang))
+        reason = snap.end_reason
+        shown = bool(reason and reason != "hangup")
+        self.reason.setVisible(shown)
+        self.reason.setText(i18n.text(f"ended_{reason}", lang, default=i18n.text("ended_other", lang)) if shown else "")
+        self.reminders.setText(i18n.text("reminders", lang))
+        self.question.setText(i18n.text("survey_question", lang))
+        for n, b in enumerate(self.ratings, 1):
+            b.setText(f"{n}\n{i18n.text(f'rating_{n}', lang)}")
+        self.skip.setText(i18n.text("skip", lang))
