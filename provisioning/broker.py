@@ -105,12 +105,17 @@ def password_line(username: str, password: str, *, iterations: int = 101) -> str
     return f"{username}:$7${iterations}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def broker_config(*, port: int, password_file: str, acl_file: str, bind: str = "127.0.0.1") -> str:
-    """A minimal mosquitto.conf for the fleet (plain TCP; see docs/ops-guide.md for TLS).
+def broker_config(
+    *, port: int, password_file: str, acl_file: str, bind: str = "127.0.0.1", tls: tuple[str, str, str] | None = None
+) -> str:
+    """A minimal mosquitto.conf for the fleet; ``tls`` = (CA file, certificate file, key file).
 
-    Listener options (``use_username_as_clientid``) must follow the ``listener`` line: set before it,
-    mosquitto creates a default listener on port 1883 of every interface.
+    Listener options (``use_username_as_clientid``, the TLS files) must follow the ``listener`` line:
+    set before it, mosquitto creates a default listener on port 1883 of every interface.
     """
+    tls_lines = ""
+    if tls is not None:
+        tls_lines = f"cafile {tls[0]}\ncertfile {tls[1]}\nkeyfile {tls[2]}\ntls_version tlsv1.2\n"
     return f"""\
 per_listener_settings false
 allow_anonymous false
@@ -120,7 +125,7 @@ persistence false
 max_queued_messages 1000
 listener {port} {bind}
 use_username_as_clientid true
-log_dest stdout
+{tls_lines}log_dest stdout
 log_type error
 log_type warning
 log_type notice

@@ -13,6 +13,7 @@ import contextlib
 import os
 import pwd
 import secrets
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +38,20 @@ class Broker:
     directory: Path
     service: Service
     passwords: dict[str, str] = field(default_factory=dict)
+    ca_file: Path | None = None
+    """The private CA that signed the broker's certificate, when the broker speaks TLS."""
 
     def credentials(self, username: str) -> dict[str, Any]:
         """Keyword arguments for :class:`aiomqtt.Client` to log in as ``username``."""
-        return {
+        creds: dict[str, Any] = {
             "hostname": self.host,
             "port": self.port,
             "username": username,
             "password": self.passwords[username],
         }
+        if self.ca_file is not None:
+            creds["tls_context"] = ssl.create_default_context(cafile=str(self.ca_file))
+        return creds
 
     def password_file(self, username: str) -> Path:
         """A file holding ``username``'s password, as the agent and ops tool read it."""
@@ -57,7 +63,7 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.ca_file else 'mqtt'}://{self.host}:{self.port}"
 
     def log_text(self) -> str:
         return self.service.log_text()
@@ -73,9 +79,51 @@ def _make_traversable(path: Path, stop: Path) -> None:
             p.chmod(mode | 0o001)
 
 
+def make_ca_and_server_cert(directory: Path, name: str = "ca") -> tuple[Path, Path, Path]:
+    """A private CA and a certificate it signed for 127.0.0.1/localhost: (CA file, cert file, key file)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"etapiste test {name}")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(san, critical=False).sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = directory / f"{name}.pem", directory / f"{name}-server.pem", directory / f"{name}-server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
 @contextlib.contextmanager
-def start_broker(base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS) -> Iterator[Broker]:
-    """Start mosquitto in a new directory under ``base`` for the points ``users`` and the ``ops_users``."""
+def start_broker(
+    base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False
+) -> Iterator[Broker]:
+    """Start mosquitto in a new directory under ``base`` for the points ``users`` and the ``ops_users``;
+    with ``tls`` it listens with a certificate from a private CA (``Broker.ca_file``)."""
     exe = require_program("mosquitto")
     port = free_port()
     directory = base / f"mosquitto-{port}"
@@ -84,17 +132,21 @@ def start_broker(base: Path, users: list[str], *, ops_users: tuple[str, ...] = O
     (directory / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in passwords.items()))
     (directory / "acl").write_text(acl(ops_users))
     conf = directory / "mosquitto.conf"
+    tls_files = make_ca_and_server_cert(directory) if tls else None
     conf.write_text(
-        broker_config(port=port, password_file=str(directory / "passwd"), acl_file=str(directory / "acl"))
-    )
+        broker_config(
+            port=port, password_file=str(directory / "passwd"), acl_file=str(directory / "acl"),
+            tls=(str(tls_files[0]), str(tls_files[1]), str(tls_files[2])) if tls_files else None,
+        )
+    )  # fmt: skip
     if os.geteuid() == 0:
         user = pwd.getpwnam("mosquitto")
-        for p in (directory, directory / "passwd", directory / "acl", conf):
+        for p in (directory, directory / "passwd", directory / "acl", conf, *(tls_files or ())):
             os.chown(p, user.pw_uid, user.pw_gid)
         _make_traversable(directory, Path("/"))
     service = Service("mosquitto", [exe, "-c", str(conf)], directory / "mosquitto.log")
     with running(service, lambda: port_open(port), timeout=10):
-        yield Broker("127.0.0.1", port, directory, service, passwords)
+        yield Broker("127.0.0.1", port, directory, service, passwords, tls_files[0] if tls_files else None)
 
 
 @pytest.fixture
@@ -102,8 +154,8 @@ def mosquitto_factory(run_dir: Path) -> Iterator[Callable[..., Broker]]:
     """Start brokers on demand: ``mosquitto_factory(["point-a", "point-b"])``; all stopped at teardown."""
     with contextlib.ExitStack() as stack:
 
-        def make(users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS) -> Broker:
-            return stack.enter_context(start_broker(run_dir, users, ops_users=ops_users))
+        def make(users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False) -> Broker:
+            return stack.enter_context(start_broker(run_dir, users, ops_users=ops_users, tls=tls))
 
         yield make
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import aiomqtt
+import pytest
 
 from provisioning import broker
 from provisioning.broker import OPS_USER, topic
-from tests.harness.mqtt import Broker
+from provisioning.bundle import SigningKey
+from tests.harness.common import wait_until
+from tests.harness.mqtt import Broker, make_ca_and_server_cert
+from tests.provisioning.conftest import Ops, Point, config_for
 
 
 async def _collect(client: aiomqtt.Client, seconds: float) -> list[tuple[str, bytes]]:
@@ -64,3 +70,38 @@ async def test_a_point_claiming_another_points_client_id_does_not_kick_it_off(mo
             got = await _collect(a, 1.0)
     assert got == [(topic("point-a", "command"), b'{"id": "c1"}')]
 
+
+
+async def test_agent_over_tls_applies_and_will_not_talk_to_a_broker_it_cannot_verify(
+    mosquitto_factory: Callable[..., Broker], organiser_key: SigningKey, tmp_path: Path, short_dir: Path,
+    switchboard_port: int,
+) -> None:  # fmt: skip
+    b = mosquitto_factory(["point-a", "point-b"], tls=True)
+    assert b.url.startswith("mqtts://")
+    good = Point("point-a", b, organiser_key, tmp_path, short_dir)
+    other_ca, _, _ = make_ca_and_server_cert(tmp_path, "other-ca")
+    bad = Point("point-b", b, organiser_key, tmp_path, short_dir)
+    try:
+        good.start_agent(extra=["--ca-file", str(b.ca_file)])
+        good.start_kiosk()
+        bad.start_agent(extra=["--ca-file", str(other_ca)])
+        async with aiomqtt.Client(**b.credentials("ops-watch")) as watch, aiomqtt.Client(
+            **b.credentials(OPS_USER)
+        ) as ops_client:
+            ops = Ops(watch)
+            task = asyncio.create_task(ops.listen())
+            await ops_client.publish(
+                topic("point-a", "desired"), good.bundle(1, config_for("point-a", switchboard_port)), qos=1, retain=True
+            )
+            await ops.state_where("point-a", lambda s: s["applied_version"] == 1 and s["kiosk"]["healthy"])
+            task.cancel()
+        assert "point-b" not in ops.online
+        wait_until(lambda: "certificate verify failed" in bad.agent_log().lower(), 10, "TLS refusal in the log")
+        # A client that does not speak TLS gets nowhere either.
+        plain = {k: v for k, v in b.credentials(OPS_USER).items() if k != "tls_context"}
+        with pytest.raises((aiomqtt.MqttError, TimeoutError)):  # reset by the broker; paho may not notice
+            async with asyncio.timeout(3), aiomqtt.Client(**plain):
+                pass
+    finally:
+        good.stop()
+        bad.stop()
