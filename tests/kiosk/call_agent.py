@@ -181,8 +181,12 @@ class AiortcAgent:
         @channel.on("message")
         def on_message(data: str | bytes) -> None:
             if isinstance(data, bytes):
-                if self.incoming is not None:
-                    self.incoming["data"] += data
+                inc = self.incoming
+                if inc is not None:
+                    inc["data"] += data
+                    if len(inc["data"]) - inc.get("reported", 0) >= p.BUFFER_LOW_BYTES:
+                        inc["reported"] = len(inc["data"])
+                        self.dc_send(p.DocProgress(transfer=inc["begin"].transfer, received=len(inc["data"])))
             else:
                 m = p.parse_data(data)
                 self.data.append(m)

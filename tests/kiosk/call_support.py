@@ -90,3 +90,23 @@ def make_pdf(size_kib: int) -> bytes:
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
+
+
+@contextlib.asynccontextmanager
+async def connected_call(sb: Switchboard, **kwargs: Any) -> AsyncIterator[tuple[CallEngine, Recorder, Any]]:
+    """A point engine in a call with an aiortc agent, the data channel open on both sides."""
+    from kiosk.call import CallConnected
+    from tests.kiosk.call_agent import AiortcAgent
+
+    async with point_engine(sb, **kwargs) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallConnected)
+            await agent.channel_open()
+            yield engine, events, agent
+        finally:
+            await agent.close()

@@ -1,0 +1,173 @@
+"""The call's data channel under bad input from the far end: malformed, out-of-order and oversize frames are
+refused or dropped with a reason, never crash the call and never hand the session a wrong document; and the
+sender's backpressure keeps the buffer bounded. All over a real aiortc data channel through the switchboard."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+import aioice.ice
+import pytest
+
+from etapiste import protocol as p
+from kiosk.call import PrintRequested, RttReceived
+from kiosk.transfer import DocumentLink, TransferDone, TransferFailed
+from tests.kiosk.call_support import connected_call, make_pdf
+from tests.switchboard.support import serve
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch):
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+async def still_talking(engine, events, agent, text: str) -> None:
+    """The call survived: a line of real-time text still arrives."""
+    agent.dc_send(p.Rtt(seq=10_000 + len(events.events), text=text, final=True))
+    await events.first(RttReceived, lambda e: e.text == text)
+
+
+def refusal(agent, transfer: str):
+    return lambda: next((m for m in agent.data_seen("doc.ack") if m.transfer == transfer), None)
+
+
+async def test_malformed_and_unknown_frames_are_dropped_and_the_call_goes_on():
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        for frame in (
+            "not json at all",
+            "[1, 2, 3]",
+            json.dumps({"type": "rtt"}),  # missing fields
+            json.dumps({"type": "rtt", "seq": 1, "text": "x", "colour": "red"}),  # unknown field
+            json.dumps({"type": "doc.begin", "transfer": "../../etc", "purpose": "print", "name": "a",
+                        "size": 10, "sha256": "0" * 64}),  # id outside the allowed alphabet
+            json.dumps({"type": "format.disk"}),
+            json.dumps({"type": "rtt", "seq": 0, "text": "x" * (p.MAX_SIGNAL_BYTES + 1)}),  # oversize text frame
+        ):
+            agent.raw(frame)
+        await still_talking(engine, events, agent, "still here")
+        assert engine.malformed_frames == 7
+        assert not events.of(PrintRequested) and not events.of(TransferDone)
+
+
+async def test_out_of_order_frames_never_make_a_document_or_roll_back_the_text():
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        link: DocumentLink = engine.peers[next(iter(engine.peers))].link
+        # Chunks and an end with no open transfer are dropped, not glued to a later document.
+        agent.raw(b"%PDF-1.7 stray bytes")
+        agent.dc_send(p.DocEnd(transfer="nothing-open"))
+        # A late real-time-text frame (older seq) does not overwrite the newer line on screen.
+        agent.dc_send(p.Rtt(seq=5, text="Hyvää päivää", final=False))
+        agent.dc_send(p.Rtt(seq=3, text="Hyv", final=False))
+        await still_talking(engine, events, agent, "ok")
+        shown = [e.text for e in events.of(RttReceived)]
+        assert shown == ["Hyvää päivää", "ok"]
+        assert link.stray_frames == 2
+        # A document sent afterwards is complete and unaffected by the stray bytes.
+        pdf = make_pdf(50)
+        await agent.send_document(pdf, transfer="after")
+        assert (await events.first(PrintRequested)).pdf == pdf
+
+
+async def test_an_end_for_another_transfer_does_not_complete_the_open_one():
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        pdf = make_pdf(40)
+        await agent.send_document(pdf, transfer="real", end=False)
+        agent.dc_send(p.DocEnd(transfer="other"))
+        await still_talking(engine, events, agent, "wait")
+        assert not events.of(PrintRequested)
+        agent.dc_send(p.DocEnd(transfer="real"))
+        assert (await events.first(PrintRequested)).pdf == pdf
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("oversize_chunk", "too_large"),
+        ("more_than_declared", "size_mismatch"),
+        ("less_than_declared", "size_mismatch"),
+        ("wrong_checksum", "checksum_mismatch"),
+        ("not_a_pdf", "not_pdf"),
+        ("over_the_printer_limit", "too_large"),
+    ],
+)
+async def test_a_bad_document_is_refused_with_its_reason_and_never_printed(case: str, reason: str):
+    pdf = make_pdf(100)
+    async with serve() as sb, connected_call(sb, max_print_bytes=150_000) as (engine, events, agent):
+        if case == "oversize_chunk":
+            await agent.send_document(pdf, transfer="t", chunk=p.CHUNK_BYTES * 2)
+        elif case == "more_than_declared":
+            await agent.send_document(pdf, transfer="t", declared_size=len(pdf) - 100)
+        elif case == "less_than_declared":
+            await agent.send_document(pdf[:-100], transfer="t", declared_size=len(pdf),
+                                      declared_sha=hashlib.sha256(pdf).hexdigest())
+        elif case == "wrong_checksum":
+            await agent.send_document(pdf, transfer="t", declared_sha=hashlib.sha256(b"other").hexdigest())
+        elif case == "not_a_pdf":
+            await agent.send_document(b"MZ\x90\x00" + bytes(5000), transfer="t")
+        else:
+            await agent.send_document(make_pdf(200), transfer="t")
+        ack = await agent.until(refusal(agent, "t"), what="the refusal")
+        assert (ack.ok, ack.reason) == (False, reason)
+        done = await events.first(TransferDone, lambda e: e.direction == "in")
+        assert (done.ok, done.reason) == (False, reason)
+        await still_talking(engine, events, agent, "again?")
+        assert not events.of(PrintRequested)
+
+
+async def test_a_second_document_while_one_is_open_is_told_busy_and_the_first_completes():
+    async with serve() as sb, connected_call(sb) as (_, events, agent):
+        first, second = make_pdf(60), make_pdf(30)
+        await agent.send_document(first, transfer="first", end=False)
+        agent.dc_send(p.DocBegin(transfer="second", purpose="print", name="b.pdf", size=len(second),
+                                 sha256=hashlib.sha256(second).hexdigest()))
+        ack = await agent.until(refusal(agent, "second"), what="busy")
+        assert (ack.ok, ack.reason) == (False, "busy")
+        agent.dc_send(p.DocEnd(transfer="first"))
+        assert (await events.first(PrintRequested)).pdf == first
+
+
+async def test_a_scan_the_agent_finds_corrupt_fails_on_the_point_with_the_reason():
+    async with serve() as sb, connected_call(sb) as (engine, _, agent):
+        # The agent's side answers checksum_mismatch (what a desk does when bytes were damaged on the way).
+        link: DocumentLink = engine.peers[next(iter(engine.peers))].link
+        original = agent.channel
+
+        real_send = link._channel.send
+
+        def corrupt(data: str | bytes) -> None:
+            if isinstance(data, bytes) and data.startswith(b"%PDF"):
+                data = b"%PDF-9" + data[6:]
+            real_send(data)
+
+        link._channel = type("Corrupting", (), {  # the point's own channel, with one byte flipped on the way
+            "send": staticmethod(corrupt),
+            "readyState": property(lambda self: original.readyState),
+            "bufferedAmount": property(lambda self: 0),
+        })()
+        with pytest.raises(TransferFailed) as failed:
+            await engine.send_document(make_pdf(30), "scan", "s.pdf")
+        assert failed.value.reason == "checksum_mismatch"
+
+
+async def test_backpressure_keeps_the_send_buffer_bounded_while_a_large_scan_goes_out():
+    scan = make_pdf(5 * 1024)
+    async with serve() as sb, connected_call(sb) as (engine, _, agent):
+        peer = engine.peers[next(iter(engine.peers))]
+        channel = peer.channel
+        highest = 0
+        real_send = channel.send
+
+        def watching(data: str | bytes) -> None:
+            nonlocal highest
+            highest = max(highest, channel.bufferedAmount)
+            real_send(data)
+
+        channel.send = watching
+        done = await asyncio.wait_for(engine.send_document(scan, "scan", "big.pdf"), 120)
+        assert done.ok
+        body = (await agent.until(lambda: agent.received, what="the scan"))[0][1]
+        assert hashlib.sha256(body).digest() == hashlib.sha256(scan).digest()
+        # Never more than the high mark plus one chunk waits in the buffer.
+        assert 0 < highest <= p.BUFFER_HIGH_BYTES + p.CHUNK_BYTES
