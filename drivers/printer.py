@@ -383,6 +383,8 @@ class PrintJob:
         self._pages_done = 0
         self._processing = False
         self._stall: Condition | None = None
+        self._stalled_at = 0.0
+        self._grace: float | None = None
         #: Fault codes CUPS still lists from before (stale); only a stop or a new fault is a stall.
         self._baseline: set[str] = set(baseline or ())
 
@@ -398,10 +400,16 @@ class PrintJob:
             except Exception:  # a broken screen must not lose the job's outcome
                 log.exception("print listener failed on %s", kind)
 
-    def wait(self, timeout_s: float | None = None) -> PrintResult:
-        """Follow the job to its end. Whatever happens, the job is gone from CUPS afterwards."""
+    def wait(self, timeout_s: float | None = None, stall_grace_s: float | None = None) -> PrintResult:
+        """Follow the job to its end. Whatever happens, the job is gone from CUPS afterwards.
+
+        ``timeout_s`` bounds the whole job (default: the configuration's ``job_timeout_s``);
+        ``stall_grace_s`` bounds how long a job stalled by a fault (out of paper…) waits for the staff
+        to fix it before it is given up (default: until the timeout).
+        """
         timeout = float(timeout_s if timeout_s is not None else self.printer.config.job_timeout_s)
         deadline = time.monotonic() + timeout
+        self._grace = stall_grace_s
         try:
             result = self._follow(deadline, timeout)
             self._emit("completed")
@@ -428,7 +436,11 @@ class PrintJob:
             if self._cancel.is_set():
                 self._cancel_in_cups()
                 raise JobCancelled(detail="cancelled-at-point")
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            stalled_too_long = (
+                self._stall is not None and self._grace is not None and now - self._stalled_at >= self._grace
+            )
+            if now >= deadline or stalled_too_long:
                 self._cancel_in_cups()
                 if self._stall is not None:
                     # The customer hears the real reason (out of paper), plus that nothing was printed.
@@ -480,7 +492,7 @@ class PrintJob:
         if self._stall is None:
             fresh = [c for c in errors if c.code not in self._baseline]
             if errors and (stopped or fresh):
-                self._stall = (fresh or errors)[0]
+                self._stall, self._stalled_at = (fresh or errors)[0], time.monotonic()
                 self._emit("stalled", condition=self._stall)
         elif not errors and not stopped:
             self._stall = None
@@ -637,26 +649,33 @@ class Printer:
         *,
         listener: Listener | None = None,
         timeout_s: float | None = None,
+        stall_grace_s: float | None = None,
         cancel: threading.Event | None = None,
     ) -> PrintResult:
         """Print ``data`` and follow the job to its end (blocking; run it in a worker thread).
 
-        ``cancel`` lets another thread stop the job (the customer pressed *Cancel*, the session
-        ended). Returns only when every page went to the printer; otherwise raises a
-        :class:`PrinterError` whose texts say what happened.
+        ``timeout_s`` and ``stall_grace_s`` as for :meth:`PrintJob.wait`. ``cancel`` lets another
+        thread stop the job (the customer pressed *Cancel*, the session ended). Returns only when
+        every page went to the printer; otherwise raises a :class:`PrinterError` whose texts say
+        what happened.
         """
         job = self.submit(data, listener=listener)
         if cancel is not None:
             watcher = threading.Thread(target=_relay_cancel, args=(cancel, job), daemon=True)
             watcher.start()
         try:
-            return job.wait(timeout_s)
+            return job.wait(timeout_s, stall_grace_s)
         finally:
             if cancel is not None:
                 job._cancel.set()  # also ends the watcher
 
     async def print_pdf_async(
-        self, data: bytes, *, listener: Listener | None = None, timeout_s: float | None = None
+        self,
+        data: bytes,
+        *,
+        listener: Listener | None = None,
+        timeout_s: float | None = None,
+        stall_grace_s: float | None = None,
     ) -> PrintResult:
         """:meth:`print_pdf` for the kiosk's event loop: the job runs on a worker thread, ``listener``
         is called on the loop, and cancelling the awaiting task cancels the job (and waits until it is
@@ -664,7 +683,9 @@ class Printer:
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         relay = threadsafe(loop, listener) if listener else None
-        work = functools.partial(self.print_pdf, data, listener=relay, timeout_s=timeout_s, cancel=cancel)
+        work = functools.partial(
+            self.print_pdf, data, listener=relay, timeout_s=timeout_s, stall_grace_s=stall_grace_s, cancel=cancel
+        )
         future = loop.run_in_executor(None, work)
         try:
             return await asyncio.shield(future)

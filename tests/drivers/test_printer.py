@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -66,6 +67,21 @@ class Recorder:
     @property
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
+
+
+def wait_for_cups_to_stop_the_queue(printer: Printer) -> Callable[[PrintEvent], None]:
+    """A listener that, once the job stalls, holds the job's thread until CUPS has stopped the queue.
+
+    A stall is reported as soon as the backend names the fault; CUPS stops the queue a moment later
+    when the backend exits. Tests that look at the stopped queue afterwards wait for that here, so a
+    short ``stall_grace_s`` cannot give the job up (and cancel it) before the queue was stopped.
+    """
+
+    def hold(event: PrintEvent) -> None:
+        if event.kind == "stalled":
+            wait_until(lambda: printer.status().state == "stopped", 20, "CUPS to stop the queue")
+
+    return hold
 
 
 def assert_nothing_left(cupsd: PrivateCupsd, printer: Printer) -> None:
@@ -157,8 +173,9 @@ def test_device_fault_tells_customer_and_staff_and_the_job_is_not_left_behind(
     printer = printer_on(cupsd, queue.name)
     events = Recorder()
 
+    hold = wait_for_cups_to_stop_the_queue(printer)
     with pytest.raises(error) as caught:
-        printer.print_pdf(make_pdf(2), listener=events, timeout_s=3)
+        printer.print_pdf(make_pdf(2), listener=lambda e: (events(e), hold(e)), timeout_s=60, stall_grace_s=0.3)
 
     exc = caught.value
     # The customer hears it at once (a "stalled" event), then that nothing was printed.
@@ -188,7 +205,9 @@ def test_next_document_is_refused_at_once_while_the_printer_is_out_of_paper(cups
     queue = cupsd.add_fault_queue("media-empty")
     printer = printer_on(cupsd, queue.name)
     with pytest.raises(OutOfPaper):
-        printer.print_pdf(make_pdf(1), timeout_s=2)
+        printer.print_pdf(
+            make_pdf(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
+        )
 
     with pytest.raises(OutOfPaper) as caught:
         printer.submit(make_pdf(1))
@@ -267,7 +286,7 @@ def test_failing_backend_on_a_stop_printer_queue_ends_as_paused_not_as_silence(c
     queue = cupsd.add_fault_queue("exit:1", error_policy="stop-printer")
     printer = printer_on(cupsd, queue.name)
     with pytest.raises(Paused) as caught:
-        printer.print_pdf(make_pdf(1), timeout_s=3)
+        printer.print_pdf(make_pdf(1), timeout_s=60, stall_grace_s=0.3)
     assert "not printed" in caught.value.customer_message("en")
     assert printer.status().state == "stopped"
     assert_nothing_left(cupsd, printer)
@@ -477,7 +496,7 @@ def test_printer_not_answering_tells_the_customer_it_cannot_be_reached(cupsd: Pr
     printer = printer_on(cupsd, queue.name)
     events = Recorder()
     with pytest.raises(Offline) as caught:
-        printer.print_pdf(make_pdf(1), listener=events, timeout_s=2)
+        printer.print_pdf(make_pdf(1), listener=events, timeout_s=5)
     assert "stalled" in events.kinds
     assert caught.value.customer_message("en").startswith("The printer cannot be reached.")
     assert "not printed" in caught.value.customer_message("en")

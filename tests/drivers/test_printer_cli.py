@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from drivers.printer_cli import main
+from tests.drivers.test_printer import wait_for_cups_to_stop_the_queue
 from tests.harness.cups import PrivateCupsd, make_pdf, output_pages, output_text
 
 
@@ -44,8 +45,11 @@ def test_status_of_a_printer_out_of_paper_exits_1_and_speaks_the_staffs_language
     from provisioning.schema import PrinterConfig
 
     queue = on_cupsd.add_fault_queue("media-empty")
+    printer = Printer(PrinterConfig(queue=queue.name))
     with pytest.raises(OutOfPaper):
-        Printer(PrinterConfig(queue=queue.name)).print_pdf(make_pdf(1), timeout_s=2)
+        printer.print_pdf(
+            make_pdf(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
+        )
 
     assert main(["--queue", queue.name, "--lang", "fi", "status"]) == 1
     out = capsys.readouterr().out
