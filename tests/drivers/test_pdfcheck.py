@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drivers.errors import Language
 from drivers.pdfcheck import check_pdf
 from drivers.printer_errors import (
     EmptyDocument,
@@ -27,7 +28,7 @@ from drivers.printer_errors import (
 from tests.harness.cups import make_pdf
 
 LIMITS = {"max_pages": 30, "max_bytes": 20_000_000}
-LANGS = ("fi", "sv", "en")
+LANGS: tuple[Language, ...] = ("fi", "sv", "en")
 
 
 def resave(data: bytes, **save_args: object) -> bytes:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from drivers.errors import Language
 from drivers.printer import (
     DoorOpen,
     EncryptedPdf,
@@ -46,7 +47,7 @@ from provisioning.schema import PrinterConfig
 from tests.harness.common import require_program, wait_until
 from tests.harness.cups import PrivateCupsd, make_pdf, output_pages, output_pdf_bytes, output_text
 
-LANGS = ("fi", "sv", "en")
+LANGS: tuple[Language, ...] = ("fi", "sv", "en")
 
 
 def printer_on(cupsd: PrivateCupsd, queue: str | None, **limits: int) -> Printer:
@@ -82,6 +83,14 @@ def wait_for_cups_to_stop_the_queue(printer: Printer) -> Callable[[PrintEvent], 
             wait_until(lambda: printer.status().state == "stopped", 20, "CUPS to stop the queue")
 
     return hold
+
+
+def both(*listeners: Callable[[PrintEvent], None]) -> Callable[[PrintEvent], None]:
+    def call(event: PrintEvent) -> None:
+        for listener in listeners:
+            listener(event)
+
+    return call
 
 
 def assert_nothing_left(cupsd: PrivateCupsd, printer: Printer) -> None:
@@ -175,7 +184,7 @@ def test_device_fault_tells_customer_and_staff_and_the_job_is_not_left_behind(
 
     hold = wait_for_cups_to_stop_the_queue(printer)
     with pytest.raises(error) as caught:
-        printer.print_pdf(make_pdf(2), listener=lambda e: (events(e), hold(e)), timeout_s=60, stall_grace_s=0.3)
+        printer.print_pdf(make_pdf(2), listener=both(events, hold), timeout_s=60, stall_grace_s=0.3)
 
     exc = caught.value
     # The customer hears it at once (a "stalled" event), then that nothing was printed.
@@ -231,7 +240,7 @@ def test_paper_refilled_and_printer_resumed_prints_the_waiting_document(cupsd: P
             threading.Thread(target=staff).start()
 
     events = Recorder()
-    result = printer.print_pdf(make_pdf(3), listener=lambda e: (events(e), staff_refills(e)), timeout_s=30)
+    result = printer.print_pdf(make_pdf(3), listener=both(events, staff_refills), timeout_s=30)
 
     assert result.pages == 3
     assert output_pages(queue.output) == 3

@@ -37,6 +37,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -292,7 +293,8 @@ class PrivateCupsd:
 
     # -- queues ---------------------------------------------------------------------------------
 
-    def connection(self):  # type: ignore[no-untyped-def]
+    def connection(self) -> Any:
+        """A pycups connection to this instance (pycups ships no type information)."""
         import cups
 
         return cups.Connection(host=self.socket)
