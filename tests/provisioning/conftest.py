@@ -24,7 +24,7 @@ from provisioning import broker
 from provisioning.bundle import SigningKey, TrustStore, sign_bundle
 from provisioning.fleet import _jsonable
 from provisioning.kiosk_link import read_config_version
-from tests.harness.common import Service, wait_until
+from tests.harness.common import Service
 from tests.harness.mqtt import Broker
 
 SAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "sample-point.yaml"
@@ -247,4 +247,14 @@ async def ops(mosquitto: Broker) -> AsyncIterator[Ops]:
         task.cancel()
 
 
-__all__ = ["Ops", "Point", "config_for", "in_days", "wait_until"]
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``check`` without blocking the event loop (the ops listener keeps receiving meanwhile)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not check():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"{what} not reached within {timeout} s") from None
+
+
+__all__ = ["Ops", "Point", "config_for", "eventually", "in_days"]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from tests.harness.common import wait_until
-from tests.provisioning.conftest import Ops, Point, config_for
+from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
 MESSAGE = {"fi": "Huoltokatko", "sv": "Serviceavbrott", "en": "Closed for maintenance"}
 
@@ -62,7 +61,7 @@ async def test_test_print_and_restart_are_acknowledged_with_the_kiosks_result(
     assert (ack["ok"], ack["detail"]) == (True, "test page printed")
 
     await ops.command("point-a", "rs-1", "restart")
-    wait_until(lambda: not a.kiosk.running(), 10, "kiosk exit")  # type: ignore[union-attr]
+    await eventually(lambda: not a.kiosk.running(), 10, "kiosk exit")  # type: ignore[union-attr]
     a.start_kiosk()  # what systemd's Restart=always does
     ack = await ops.ack("rs-1")
     assert ack["ok"] is True, ack
@@ -74,7 +73,7 @@ async def test_reboot_is_acknowledged_then_run(points: Callable[[str], Point], o
     await ops.command("point-a", "rb-1", "reboot")
     ack = await ops.ack("rb-1")
     assert ack["ok"] is True
-    wait_until(lambda: (a.base / "rebooted").exists(), 5, "reboot command")
+    await eventually(lambda: (a.base / "rebooted").exists(), 5, "reboot command")
 
 
 async def test_command_to_a_point_without_kiosk_fails_with_the_reason(
@@ -127,7 +126,7 @@ async def test_restart_fails_when_the_kiosk_does_not_come_back(
 ) -> None:
     a = await _running(points, ops, switchboard_port)
     await ops.command("point-a", "rs-2", "restart")
-    wait_until(lambda: not a.kiosk.running(), 10, "kiosk exit")  # type: ignore[union-attr]
+    await eventually(lambda: not a.kiosk.running(), 10, "kiosk exit")  # type: ignore[union-attr]
     ack = await ops.ack("rs-2")
     assert ack["ok"] is False
     assert ack["detail"] == "the kiosk did not come back within 5 s"

@@ -14,9 +14,8 @@ import pytest
 from provisioning import broker
 from provisioning.broker import OPS_USER, topic
 from provisioning.bundle import SigningKey
-from tests.harness.common import wait_until
 from tests.harness.mqtt import Broker, make_ca_and_server_cert
-from tests.provisioning.conftest import Ops, Point, config_for
+from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
 
 async def _collect(client: aiomqtt.Client, seconds: float) -> list[tuple[str, bytes]]:
@@ -96,7 +95,7 @@ async def test_agent_over_tls_applies_and_will_not_talk_to_a_broker_it_cannot_ve
             await ops.state_where("point-a", lambda s: s["applied_version"] == 1 and s["kiosk"]["healthy"])
             task.cancel()
         assert "point-b" not in ops.online
-        wait_until(lambda: "certificate verify failed" in bad.agent_log().lower(), 10, "TLS refusal in the log")
+        await eventually(lambda: "certificate verify failed" in bad.agent_log().lower(), 10, "TLS refusal in the log")
         # A client that does not speak TLS gets nowhere either.
         plain = {k: v for k, v in b.credentials(OPS_USER).items() if k != "tls_context"}
         with pytest.raises((aiomqtt.MqttError, TimeoutError)):  # reset by the broker; paho may not notice
