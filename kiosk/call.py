@@ -351,6 +351,9 @@ class CallEngine:
         self.malformed_frames = 0
         self.quality_log: list[quality.QualitySample] = []
         self.aggregate = quality.QualityAggregate()
+        self.turn_problem: str | None = None
+        self.camera: CameraStatus | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_config(cls, config: Any, media: MediaConfig | None = None, **overrides: Any) -> CallEngine:
@@ -399,6 +402,7 @@ class CallEngine:
     async def start(self, timeout: float | None = None) -> None:
         """Connect to the switchboard (and keep reconnecting); with ``timeout``, wait until connected."""
         if self._runner is None:
+            self._loop = asyncio.get_running_loop()
             self._closing = False
             self._http = aiohttp.ClientSession()
             self._runner = asyncio.ensure_future(self._signalling())
@@ -657,17 +661,35 @@ class CallEngine:
         return self._data_send(message)
 
     def camera_changed(self, status: CameraStatus) -> None:
-        """From the camera reader (any thread): the placeholder is sent meanwhile; staff and customer told."""
-        kind: Literal["camera_unavailable", "camera_back"] = "camera_back" if status.ready else "camera_unavailable"
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        event = CallTrouble(kind, status.state)
-        if loop is not None:
-            self._emit(event)
-        elif self._runner is not None:
-            self._runner.get_loop().call_soon_threadsafe(self._emit, event)
+        """From the camera reader's thread: the track already sends the placeholder; tell the UI and staff.
+
+        The agent sees the placeholder picture, which says in fi/sv/en that the camera is not working (the
+        protocol has no device-status message on the data channel).
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self.camera = status
+            return
+        loop.call_soon_threadsafe(self._camera_changed, status)
+
+    def _camera_changed(self, status: CameraStatus) -> None:
+        was = self.camera
+        self.camera = status
+        if status.ready and was is not None and not was.ready:
+            self._emit(CallTrouble("camera_back", status.state))
+        elif not status.ready and (was is None or was.ready):
+            self._emit(CallTrouble("camera_unavailable", status.state))
+
+    def health(self) -> dict[str, Any]:
+        """The engine's part of the point's health report (no customer data): for staff and the organiser."""
+        return {
+            "switchboard": "connected" if self.connected.is_set() else "disconnected",
+            "state": self.state,
+            "turn": self.turn_problem or "ok",
+            "camera": self.camera.to_dict() if self.camera is not None else None,
+            "quality": self.aggregate.to_dict(),
+            "malformed_frames": self.malformed_frames,
+        }
 
     # ------------------------------------------------------------------------------------------- data channel
 
@@ -853,9 +875,14 @@ class CallEngine:
         the point asks the TURN server itself and reports what it said.
         """
         turn = [s for s in self.ice_servers if any(u.startswith(("turn:", "turns:")) for u in s.urls)]
-        if not turn or " typ relay" in sdp:
+        if not turn:
+            return False
+        if " typ relay" in sdp:
+            self.turn_problem = None
             return False
         kind, detail = await probe_turn(turn[0])
+        self.turn_problem = f"{kind}: {detail}"
+        log.error("TURN gave no relay: %s", self.turn_problem)
         self._emit(CallTrouble(kind, detail))
         return True
 

@@ -12,6 +12,7 @@ from kiosk.call import (
     CallConnected,
     CallEnded,
     CallQuality,
+    CallTrouble,
     QueueLeft,
     QueuePosition,
     QueueRefused,
@@ -22,7 +23,7 @@ from kiosk.call import (
 )
 from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import point_engine
-from tests.switchboard.support import serve
+from tests.switchboard.support import make_config, serve
 
 
 @pytest.fixture(autouse=True)
@@ -179,3 +180,63 @@ async def test_unreachable_switchboard_is_reported_and_the_point_reconnects_when
             await events.first(SwitchboardStatus, lambda e: e.connected, timeout=30)
         finally:
             await server.close()
+
+
+async def test_a_call_relayed_through_coturn_carries_media_both_ways(coturn):
+    config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
+    async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallConnected, timeout=40)
+            sdp = next(iter(engine.peers.values())).pc.localDescription.sdp
+            assert all(" typ relay " in line for line in sdp.splitlines() if line.startswith("a=candidate:"))
+            await events.first(RemoteVideoFrame, timeout=20)
+            await agent.until(lambda: agent.frames["video"] > 5, what="video through the relay")
+            assert engine.health()["turn"] == "ok"
+        finally:
+            await agent.close()
+
+
+async def test_a_wrong_turn_credential_is_shown_and_reported_not_a_silent_timeout(coturn):
+    config = make_config(turn={"urls": coturn.urls, "secret": "not-the-coturn-secret", "ttl_s": 600})
+    async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            trouble = await events.first(CallTrouble, timeout=30)
+            assert trouble.kind == "turn_refused" and "401" in trouble.detail
+            ended = await events.first(CallEnded)
+            assert ended.reason == "media_failed"
+            assert engine.health()["turn"].startswith("turn_refused")
+            # The agent is told at once, instead of waiting for the switchboard's set-up timeout.
+            notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
+            assert notice[0].by == "point"
+        finally:
+            await agent.close()
+
+
+async def test_an_unreachable_turn_server_is_named_as_such(coturn):
+    from tests.harness.common import free_port
+
+    dead = f"turn:127.0.0.1:{free_port()}?transport=udp"
+    config = make_config(turn={"urls": [dead], "secret": coturn.secret, "ttl_s": 600})
+    async with serve(config) as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            trouble = await events.first(CallTrouble, timeout=60)
+            assert trouble.kind == "turn_unreachable"
+            # Not relay-only: the direct route still carries the call.
+            await events.first(CallConnected, timeout=30)
+        finally:
+            await agent.close()

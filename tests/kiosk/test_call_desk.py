@@ -1,0 +1,137 @@
+"""The call engine (headless) and the real desk page in headless Chromium, through the real switchboard:
+direct on loopback, and relayed through a private coturn with the switchboard's short-lived credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import aioice.ice
+import pytest
+
+from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame, RttReceived
+from tests.kiosk.call_support import make_pdf, point_engine
+from tests.switchboard.support import PASSWORDS, make_config, serve
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch):
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+async def login(browser, page: str, base: str, username: str = "anna") -> None:
+    await browser.acall("open", name=page)
+    await browser.acall("goto", name=page, url=base + "/")
+    await browser.acall("evaluate", name=page, expression="localStorage.setItem('etapiste.lang', 'en')")
+    await browser.acall("goto", name=page, url=base + "/")
+    await browser.acall("fill", name=page, selector="#username", value=username)
+    await browser.acall("fill", name=page, selector="#password", value=PASSWORDS[username])
+    await browser.acall("click", name=page, selector="#login-button")
+    await browser.acall("waitFor", name=page, selector="#queue-view")
+
+
+async def desk_frames(browser, page: str) -> int:
+    return int(await browser.acall("evaluate", name=page, expression="desk.framesDecoded()"))
+
+
+async def until_desk_frames(browser, page: str, at_least: int = 1, timeout_s: float = 30.0) -> int:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        n = await desk_frames(browser, page)
+        if n >= at_least:
+            return n
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the desk decoded fewer than {at_least} frames from the point")
+
+
+async def test_agent_at_the_real_desk_answers_the_kiosk_engine_and_they_talk(browser, tmp_path):
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, "desk-direct", sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name="desk-direct", selector="#alert")
+            await browser.acall("click", name="desk-direct", selector="li[data-ticket] button.answer")
+            assert (await events.first(CallAnswered)).agent_name == "Anna / Kela"
+            await events.first(CallConnected, timeout=30)
+
+            # Media both ways: Chromium's fake camera on the kiosk; the kiosk's camera decoded by the desk.
+            frame = await events.first(RemoteVideoFrame, timeout=30)
+            assert frame.role == "agent" and frame.image.ndim == 3
+            assert await until_desk_frames(browser, "desk-direct", 10) >= 10
+
+            # Real-time text both ways.
+            await browser.acall("type", name="desk-direct", selector="#rtt-input", text="Moi")
+            await events.first(RttReceived, lambda e: e.text == "Moi")
+            engine.send_rtt("Hei, tarvitsen apua", final=True)
+            await browser.acall(
+                "waitForFunction", name="desk-direct",
+                expression="document.getElementById('rtt-remote-lines').textContent.includes('Hei, tarvitsen apua')",
+            )
+
+            # A PDF from the desk to print, verified on the kiosk; the desk shows the kiosk's progress.
+            pdf = make_pdf(900)
+            (tmp_path / "ohje.pdf").write_bytes(pdf)
+            await browser.acall("setInputFiles", name="desk-direct", selector="#print-file",
+                                files=[str(tmp_path / "ohje.pdf")])
+            printed = await events.first(PrintRequested, timeout=60)
+            assert printed.pdf == pdf and printed.name == "ohje.pdf"
+            engine.report_print_progress(printed.transfer, "done", pages=1, pages_done=1)
+            await browser.acall(
+                "waitForFunction", name="desk-direct",
+                expression="document.getElementById('print-status').textContent === 'Printed.'",
+            )
+
+            # A scan the desk asked for, from the kiosk, checked by the desk's own SHA-256.
+            await browser.acall("click", name="desk-direct", selector="#scan")
+            scan_request = await events.until(lambda: [e for e in events.events if type(e).__name__ == "ScanRequested"])
+            scan = make_pdf(1200)
+            done = await engine.send_document(scan, "scan", "skannaus.pdf", request=scan_request[0].request)
+            assert done.ok
+            page_sha = await browser.acall(
+                "evaluate", name="desk-direct",
+                expression="""fetch(desk.received[0].url).then(r => r.arrayBuffer())
+                  .then(b => crypto.subtle.digest('SHA-256', b))
+                  .then(d => [...new Uint8Array(d)].map(x => x.toString(16).padStart(2, '0')).join(''))""",
+            )
+            assert page_sha == hashlib.sha256(scan).hexdigest()
+
+            # The agent ends the call; the kiosk is told.
+            await browser.acall("click", name="desk-direct", selector="#hangup")
+            ended = await events.first(CallEnded)
+            assert (ended.reason, ended.by) == ("hangup", "agent")
+        finally:
+            await browser.acall("close", name="desk-direct")
+
+
+async def test_kiosk_relay_only_reaches_the_desk_through_coturn(browser, coturn):
+    config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
+    async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
+        try:
+            await login(browser, "desk-relay", sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name="desk-relay", selector="#alert")
+            await browser.acall("click", name="desk-relay", selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=40)
+            # The kiosk offered nothing but relayed candidates on the private coturn…
+            sdp = next(iter(engine.peers.values())).pc.localDescription.sdp
+            candidates = [line for line in sdp.splitlines() if line.startswith("a=candidate:")]
+            assert candidates and all(" typ relay " in c for c in candidates)
+            for c in candidates:
+                parts = c.split()
+                assert parts[4] == "127.0.0.1" and coturn.min_port <= int(parts[5]) <= coturn.max_port
+            # …and media flows both ways through it.
+            await events.first(RemoteVideoFrame, timeout=30)
+            assert await until_desk_frames(browser, "desk-relay", 10) >= 10
+            pair = await browser.acall(
+                "evaluate", name="desk-relay",
+                expression="""(async () => { const pc = desk.pcs.get(desk.call.point); let out = null;
+                  const stats = await pc.getStats();
+                  stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded')
+                    out = stats.get(r.remoteCandidateId).candidateType; });
+                  return out; })()""",
+            )
+            assert pair == "relay"
+        finally:
+            await browser.acall("close", name="desk-relay")
