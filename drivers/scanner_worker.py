@@ -90,10 +90,13 @@ class Worker:
         self.out = out
         self.cancel = threading.Event()
         self._lock = threading.Lock()
+        self._finished = False
         self.pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue()
 
     # -- framing -------------------------------------------------------------------------------------
     def send(self, header: dict[str, Any], payload: Any = None) -> None:
+        if self._finished and header.get("type") not in ("done", "fault", "cancelled"):
+            return  # nothing after the final frame
         if payload is not None:
             header["nbytes"] = len(memoryview(payload).cast("B"))
         data = json.dumps(header).encode()
@@ -199,8 +202,15 @@ class Worker:
             self.cancel.set()
         pages.put(None)
         encoder.join()
-        self.send(final)
+        self.finish(final)
         return 1 if final["type"] == "fault" else 0
+
+    def finish(self, final: dict[str, Any]) -> None:
+        """Send the final frame (done, fault or cancelled), once."""
+        if not self._finished:
+            self._finished = True
+            with contextlib.suppress(OSError):
+                self.send(final)
 
     def _encode(self, pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> None:
         from drivers.scanpage import encode_page
@@ -283,19 +293,32 @@ class Worker:
         return {"type": "done", "pages": page}
 
     def _progress(self, page: int, dev: Any) -> Callable[[int, int], None]:
-        last = [0.0, -1.0]
+        """python-sane's per-scan-line callback, looking only every 32 lines (< 3 mm at 300 dpi)."""
+        report = self._reporter(page, dev)
 
         def progress(line: int, total: int) -> None:
+            if line & 31 == 0 or line == total:
+                report(line / total if total > 0 else 0.0)
+
+        return progress
+
+    def _reporter(self, page: int, dev: Any) -> Callable[[float], None]:
+        """Progress frames at most every 5 % or 0.2 s; and the place where a cancel takes effect."""
+        last = [0.0, -1.0]
+
+        def report(fraction: float) -> None:
             if self.cancel.is_set():
+                # Tell the parent first: after sane_cancel() this process may not get to say anything
+                # (see _read_pages); the parent kills a worker that does not exit in time.
+                self.finish({"type": "cancelled", "page": page})
                 dev.cancel()  # sane_cancel from the reading thread: the next sane_read stops
                 return
-            fraction = line / total if total > 0 else 0.0
             now = time.monotonic()
             if fraction - last[1] >= 0.05 or (now - last[0] > 0.2 and fraction > last[1]):
                 last[0], last[1] = now, fraction
                 self.send({"type": "progress", "page": page, "fraction": round(fraction, 4)})
 
-        return progress
+        return report
 
 
 def capabilities(dev: Any) -> dict[str, Any]:

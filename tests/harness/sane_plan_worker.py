@@ -14,9 +14,19 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 from drivers.scanner_worker import Worker, run_and_exit
+
+
+def wait_for_reader_thread_exit(timeout: float = 5.0) -> None:
+    """The test backend reads each page in a thread of its own, which sane_cancel() kills with
+    pthread_cancel; killed inside malloc, it would leave the allocator locked for good. Cancel only
+    once that thread has ended (this process then runs main, the stdin watcher and the encoder)."""
+    deadline = time.monotonic() + timeout
+    while len(os.listdir("/proc/self/task")) > 3 and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
@@ -27,6 +37,7 @@ def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
                 self.wait_encoded()  # the pages before the crash reached the parent
                 os.kill(os.getpid(), signal.SIGSEGV)  # a backend crashing takes the worker with it
             if options:
+                wait_for_reader_thread_exit()
                 dev.cancel()
                 for name, value in options.items():
                     setattr(dev, name, value)
