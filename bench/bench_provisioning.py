@@ -255,6 +255,38 @@ async def single_agent_memory(b: Any, base: Path, trust: Path, key: Any, config:
             p.wait(10)
 
 
+async def single_apply_ms(base: Path, key: Any, config: dict[str, Any], n: int = 50) -> float:
+    """Median time of one apply on its own (verify, write with fsync, last-known-good), kiosk answering at once."""
+    from provisioning.apply import Applier
+    from provisioning.bundle import TrustStore, sign_bundle
+
+    class InstantKiosk:
+        async def reload(self, version: int, path: Any) -> None:
+            pass
+
+        async def wait_healthy(self, version: int, timeout: float, *, total: float | None = None) -> tuple[bool, str]:
+            return True, ""
+
+        async def wait_connected(self, timeout: float, *, after: int = 0) -> bool:
+            return True
+
+    state = base / "alone"
+    state.mkdir()
+    (state / "trust.json").write_text(TrustStore.from_entries([key.public_entry()]).to_json())
+    pid = POINT.format(0)
+    applier = Applier(state, pid, InstantKiosk())
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    cfg = {**config, "point": {"id": pid, "group": "bench"}}
+    payloads = [json.dumps(sign_bundle(cfg, version=v, expires=expires, keys=[key])).encode() for v in range(1, n + 1)]
+    times = []
+    for p in payloads:
+        t = time.perf_counter()
+        outcome = await applier.offer(p)
+        times.append(time.perf_counter() - t)
+        assert outcome.status == "applied", outcome
+    return statistics.median(times) * 1000
+
+
 async def organiser(args: argparse.Namespace) -> None:
     import logging
 
@@ -285,6 +317,7 @@ async def organiser(args: argparse.Namespace) -> None:
             agents, agents_rss = await rounds("agent", b, *common)
             broker_rss = rss_kib(b.service.pid)
             single, peer = await single_agent_memory(b, base, trust, key, config)
+        alone = await single_apply_ms(base, key, config)
 
         def med(rows: list[tuple[float, float, float]], i: int) -> float:
             return statistics.median(r[i] for r in rows)
@@ -294,6 +327,7 @@ async def organiser(args: argparse.Namespace) -> None:
         print(f"  {'':34} {'p50':>8} {'p99':>8} {'max':>8}")
         for label, rows in (("etapiste agents (verify+apply)", agents), ("reference: bare MQTT echo clients", echo)):
             print(f"  {label:34} {med(rows, 0):7.2f}s {med(rows, 1):7.2f}s {med(rows, 2):7.2f}s")
+        print(f"  one apply on its own (verify, write+fsync, last-known-good): {alone:.1f} ms (median of 50)")
         print("memory (RSS)")
         print(f"  one etapiste agent process:           {single / 1024:6.1f} MiB")
         print(f"  reference: bare aiomqtt client:       {peer / 1024:6.1f} MiB")
