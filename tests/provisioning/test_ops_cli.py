@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import aiomqtt
 import pytest
 import yaml
 
@@ -193,3 +194,22 @@ async def test_commands_and_statistics_export_from_the_ops_tool(
     assert sessions == {"kela": 1, "migri": 1, "poliisi": 1, "vero": 1}
     assert {r["point"] for r in rows} == {"point-a"}
     assert json.dumps(rows).count("@") == 0
+
+
+async def test_publish_refuses_an_invalid_fleet_and_publishes_nothing(
+    ops: Ops, mosquitto: Broker, organiser_key: SigningKey, tmp_path: Path, switchboard_port: int
+) -> None:
+    root = make_fleet(tmp_path / "fleet", switchboard_port)
+    key_file = tmp_path / "organiser.key"
+    organiser_key.save(key_file)
+    bad = root / "points" / "point-b.yaml"
+    bad.write_text(bad.read_text().replace("max_pages: 20", "max_pages: many"))
+    code, out = await run_ops("publish", "--fleet", str(root), "--key", str(key_file), *online_args(mosquitto),
+                              "--group", "pohjois-pohjanmaa")  # fmt: skip
+    assert code == 1
+    assert f"{bad}:" in out and "devices.printer.max_pages" in out
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as c:
+        await c.subscribe("etapiste/point/+/desired", qos=1)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await anext(aiter(c.messages))
