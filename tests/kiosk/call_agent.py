@@ -45,6 +45,7 @@ class AiortcAgent:
         self.incoming: dict[str, Any] | None = None
         self.received: list[tuple[p.DocBegin, bytes]] = []
         self.ice_servers: list[p.IceServer] = []
+        self.last_video: Any = None
         self.auto_answer = True
         self.drop_answers = False
         self._changed = asyncio.Event()
@@ -151,8 +152,10 @@ class AiortcAgent:
     async def _consume(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                await track.recv()
+                frame = await track.recv()
                 self.frames[track.kind] += 1
+                if track.kind == "video" and self.frames["video"] % 5 == 0:
+                    self.last_video = frame.to_ndarray(format="bgr24")
                 self._note()
 
     async def close_pcs(self) -> None:

@@ -1,0 +1,72 @@
+"""The point's camera during a call: its frames reach the agent; when it is unplugged the agent sees the
+placeholder picture (not a frozen customer), the kiosk and staff are told, and the picture returns by itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aioice.ice
+import numpy as np
+import pytest
+
+from drivers import camera as cam
+from drivers.camera import Camera, CameraReader
+from kiosk.call import CallTrouble
+from kiosk.media import MediaConfig, ToneTrack, placeholder_frame
+from provisioning.schema import Camera as CameraConfig
+from tests.drivers.test_camera import record
+from tests.kiosk.call_support import connected_call
+from tests.switchboard.support import serve
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch):
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def close_to(frame: np.ndarray, reference: np.ndarray) -> bool:
+    """VP8 is lossy: compare mean absolute difference."""
+    return float(np.mean(np.abs(frame.astype(int) - reference.astype(int)))) < 12
+
+
+def mostly(frame: np.ndarray | None, bgr: tuple[int, int, int]) -> bool:
+    """The picture's median colour is ``bgr`` (the clip's moving bar and VP8's losses aside)."""
+    if frame is None:
+        return False
+    median = np.median(frame.reshape(-1, 3), axis=0)
+    return bool(np.all(np.abs(median - np.array(bgr)) < 25))
+
+
+def test_the_placeholder_says_the_camera_is_not_working_in_three_languages() -> None:
+    img = placeholder_frame(640, 480)
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8
+    # Mostly calm grey, with light text and the crossed-out camera drawn on it.
+    assert np.median(img) == 64 and (img > 200).mean() > 0.005
+
+
+async def test_unplugging_the_camera_mid_call_shows_the_agent_the_placeholder_and_tells_staff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cam, "REOPEN_INTERVAL_S", 0.2)
+    clip = record(tmp_path / "cam.avi", frames=90, size=(320, 240), colour=(40, 160, 40))
+    saved = clip.read_bytes()
+    reader = CameraReader(Camera(CameraConfig(device=str(clip), width=320, height=240, fps=30)))
+    media = MediaConfig(video=reader, width=320, height=240, fps=30, audio=ToneTrack)
+    async with serve() as sb, connected_call(sb, media=media) as (engine, events, agent):
+        reader._on_status = engine.camera_changed  # what kiosk.media.PointMedia wires
+        reader.start()
+        try:
+            green = (40, 160, 40)
+            await agent.until(lambda: mostly(agent.last_video, green), timeout=30, what="the camera's green picture")
+            clip.unlink()  # the file runs out and cannot be re-opened: the camera is gone
+            trouble = await events.first(CallTrouble, lambda e: e.kind == "camera_unavailable", timeout=30)
+            assert trouble.detail in ("unplugged", "missing")
+            placeholder = placeholder_frame(320, 240)
+            await agent.until(lambda: close_to(agent.last_video, placeholder), timeout=30, what="the placeholder")
+            assert engine.health()["camera"]["state"] in ("unplugged", "missing")
+
+            clip.write_bytes(saved)  # plugged back in
+            await events.first(CallTrouble, lambda e: e.kind == "camera_back", timeout=30)
+            await agent.until(lambda: mostly(agent.last_video, green), timeout=30, what="the camera's picture again")
+        finally:
+            reader.stop()

@@ -1,0 +1,113 @@
+"""The call's video in Qt (offscreen): the agent's picture from a real call painted letterboxed with the
+customer's self view, frames replaced rather than queued when the UI is busy, nothing left after the call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aioice.ice
+import numpy as np
+import pytest
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from kiosk.call import RemoteVideoFrame, SelfVideoFrame
+from kiosk.views.video import VideoView, fit
+from tests.kiosk.call_support import connected_call
+from tests.switchboard.support import serve
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch):
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def solid(width: int, height: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    frame = np.empty((height, width, 3), dtype=np.uint8)
+    frame[...] = rgb
+    return frame
+
+
+def view(qtbot: QtBot, width: int = 800, height: int = 600) -> VideoView:
+    widget = VideoView()
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def pixel(widget: VideoView, x: int, y: int) -> tuple[int, int, int]:
+    colour = widget.grab().toImage().pixelColor(x, y)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_a_wide_picture_is_letterboxed_never_stretched(qtbot: QtBot) -> None:
+    widget = view(qtbot, 800, 600)
+    widget.show_remote(solid(1280, 720, (200, 30, 40)))
+    QApplication.processEvents()
+    assert fit(QSize(1280, 720), QRect(0, 0, 800, 600)) == QRect(0, 75, 800, 450)
+    assert pixel(widget, 400, 300) == (200, 30, 40)
+    assert pixel(widget, 400, 10) == (0, 0, 0)  # the bar above the picture
+    assert widget.frames_painted == 1
+
+
+def test_frames_arriving_faster_than_painting_replace_each_other(qtbot: QtBot) -> None:
+    widget = view(qtbot)
+    for i in range(50):  # the UI was busy for 50 frame intervals
+        widget.show_remote(solid(320, 240, (i, i, i)))
+    QApplication.processEvents()
+    assert widget.frames_shown == 50
+    assert widget.frames_painted == 1  # one paint, of the newest frame
+    assert pixel(widget, 400, 300) == (49, 49, 49)
+
+
+def test_the_self_view_sits_in_the_corner_over_the_agent(qtbot: QtBot) -> None:
+    widget = view(qtbot, 800, 600)
+    widget.show_remote(solid(800, 600, (10, 120, 10)))
+    widget.show_self(solid(320, 240, (250, 250, 0)))
+    QApplication.processEvents()
+    assert pixel(widget, 100, 100) == (10, 120, 10)
+    assert pixel(widget, 800 - 16 - 40, 600 - 16 - 40) == (250, 250, 0)
+
+
+def test_clearing_after_the_call_leaves_only_black(qtbot: QtBot) -> None:
+    widget = view(qtbot)
+    widget.show_remote(solid(320, 240, (200, 200, 200)))
+    widget.show_self(solid(320, 240, (200, 200, 200)))
+    QApplication.processEvents()
+    widget.clear()
+    QApplication.processEvents()
+    image = widget.grab().toImage()
+    assert {image.pixelColor(x, y).rgb() for x in range(0, 800, 50) for y in range(0, 600, 50)} == {0xFF000000}
+
+
+def test_a_bad_frame_shape_is_refused_clearly(qtbot: QtBot) -> None:
+    widget = view(qtbot)
+    with pytest.raises(ValueError, match="RGB"):
+        widget.show_remote(np.zeros((240, 320), dtype=np.uint8))
+
+
+async def test_the_agents_picture_from_a_real_call_is_painted_with_the_self_view(qtbot: QtBot) -> None:
+    widget = view(qtbot, 640, 480)
+    async with serve() as sb, connected_call(sb) as (engine, _, _agent):
+
+        def paint(event: object) -> None:
+            if isinstance(event, RemoteVideoFrame):
+                widget.show_remote(event.image)
+            elif isinstance(event, SelfVideoFrame):
+                widget.show_self(event.image)
+
+        engine.subscribe(paint)
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            QApplication.processEvents()
+            if widget.frames_painted >= 30:
+                break
+        assert widget.frames_painted >= 30
+        # The agent's test pattern fills the middle (not black); the self view's white frame is drawn.
+        centre = pixel(widget, 320, 200)
+        assert sum(centre) > 60
+        width = int(640 * 0.22)
+        assert pixel(widget, 640 - 16 - width, 480 - 16 - 10) == (255, 255, 255)
