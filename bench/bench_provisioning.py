@@ -98,7 +98,7 @@ async def _echo_worker(args: argparse.Namespace, passwords: dict[str, str]) -> N
             await c.subscribe(broker.topic(pid, "desired"), qos=1)
             await c.publish(broker.topic(pid, "state"), b'{"applied_version": 0}', qos=1, retain=True)
             async for m in c.messages:
-                version = json.loads(m.payload)["signed"]["version"]  # type: ignore[arg-type]
+                version = json.loads(m.payload)["signed"]["version"]
                 state = json.dumps({"applied_version": version}).encode()
                 await c.publish(broker.topic(pid, "state"), state, qos=1, retain=True)
 

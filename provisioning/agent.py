@@ -182,6 +182,8 @@ class Agent:
                 async with client:
                     self._client = client
                     backoff = 0.5
+                    if self.last_error and self.last_error.startswith("broker:"):
+                        self.last_error = None
                     log.info("connected to the broker %s:%s", self.s.host, self.s.port)
                     await client.subscribe(broker.topic(self.s.point, "desired"), qos=1)
                     await client.subscribe(broker.topic(self.s.point, "command"), qos=1)

@@ -13,7 +13,7 @@ from provisioning.bundle import BundleRejected, SigningKey, TrustStore, sign_bun
 from tests.provisioning.conftest import Ops, Point, config_for, in_days
 
 
-def _verify(doc: dict, trust: TrustStore, applied: int = 0, point: str = "point-a"):  # type: ignore[no-untyped-def]
+def _verify(doc: dict, trust: TrustStore, applied: int = 0, point: str = "point-a"):
     return verify_bundle(json.dumps(doc).encode(), point=point, trust=trust, applied_version=applied)
 
 

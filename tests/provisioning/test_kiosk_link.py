@@ -25,12 +25,12 @@ async def _raw(server: KioskLinkServer) -> tuple[asyncio.StreamReader, asyncio.S
     return reader, writer
 
 
-async def _say(w: asyncio.StreamWriter, r: asyncio.StreamReader, line: bytes) -> dict | None:  # type: ignore[type-arg]
+async def _say(w: asyncio.StreamWriter, r: asyncio.StreamReader, line: bytes) -> dict | None:
     w.write(line + b"\n")
     await w.drain()
     try:
         async with asyncio.timeout(0.3):
-            return json.loads(await r.readline())  # type: ignore[no-any-return]
+            return json.loads(await r.readline())
     except TimeoutError:
         return None
 

@@ -53,7 +53,7 @@ def online_args(b: Broker) -> list[str]:
     return ["--broker", b.url, "--password-file", str(b.password_file("ops"))]
 
 
-def test_keygen_writes_a_private_key_only_its_owner_reads_and_a_trust_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_keygen_writes_a_private_key_only_its_owner_reads_and_a_trust_file(tmp_path: Path, capsys) -> None:
     assert ops_main(["keygen", "--out", str(tmp_path), "--name", "org-2026"]) == 0
     key = SigningKey.load(tmp_path / "org-2026.key")
     assert stat.S_IMODE(os.stat(tmp_path / "org-2026.key").st_mode) == 0o600
@@ -62,7 +62,7 @@ def test_keygen_writes_a_private_key_only_its_owner_reads_and_a_trust_file(tmp_p
     assert ops_main(["keygen", "--out", str(tmp_path), "--name", "org-2026"]) == 2, "never overwrites a key"
 
 
-def test_hash_pin_prints_a_hash_the_kiosk_verifies(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_hash_pin_prints_a_hash_the_kiosk_verifies(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("13579\n"))
     assert ops_main(["hash-pin", "--pin-stdin"]) == 0
     hashed = capsys.readouterr().out.strip()
@@ -72,7 +72,7 @@ def test_hash_pin_prints_a_hash_the_kiosk_verifies(monkeypatch: pytest.MonkeyPat
     assert "4 to 12 digits" in capsys.readouterr().err
 
 
-def test_validate_lists_every_problem_with_file_line_and_field(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_validate_lists_every_problem_with_file_line_and_field(tmp_path: Path, capsys) -> None:
     root = make_fleet(tmp_path / "fleet", 8443)
     path = root / "points" / "point-b.yaml"
     path.write_text(path.read_text().replace("max_pages: 20", "max_pages: 0"))
@@ -83,7 +83,7 @@ def test_validate_lists_every_problem_with_file_line_and_field(tmp_path: Path, c
     assert "point-a: ok" in out and "2 valid, 1 invalid" in out
 
 
-def test_resolve_and_sign_make_a_bundle_the_point_accepts(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_resolve_and_sign_make_a_bundle_the_point_accepts(tmp_path: Path, capsys) -> None:
     root = make_fleet(tmp_path / "fleet", 8443)
     ops_main(["keygen", "--out", str(tmp_path), "--name", "k"])
     capsys.readouterr()
