@@ -290,6 +290,11 @@ def create_app(
     app.router.add_get("/api/overview", overview)
     app.router.add_get("/ws/point", point_socket)
     app.router.add_get("/ws/desk", desk_socket)
+
+    async def close_hub(app: web.Application) -> None:
+        await app[HUB].close()
+
+    app.on_cleanup.append(close_hub)
     if sweep_interval is not None:
         interval = sweep_interval
 

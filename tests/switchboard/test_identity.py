@@ -22,7 +22,7 @@ def pki() -> TestPki:
 @pytest.fixture
 def ca_file(pki: TestPki, tmp_path: Path) -> str:
     path = tmp_path / "trusted-cas.pem"
-    path.write_bytes(pki.issuing.pem)
+    path.write_bytes(pki.trusted_pem)
     return str(path)
 
 

@@ -1,0 +1,451 @@
+"""Load benchmark of the switchboard: 500 points and 200 agents on loopback, then a storm of call set-ups.
+
+    .venv/bin/python bench/bench_switchboard.py [--points 500] [--agents 200] [--runs 3]
+
+Each run starts the real switchboard (``etapiste switchboard --config …``) as its own process, connects
+every point and logs in every agent (HTTP login + desk WebSocket), then all points ask for an agent at
+once. Agents answer what their queue snapshot shows (first come first served, losers get ``ticket_gone``);
+each call exchanges an offer, an answer and 4 ICE candidates each way, and the agent hangs up, free for the
+next customer, until every point has been served. Measured:
+
+* signalling latency of every relayed frame (offer/answer/ICE, sender → switchboard → receiver), p50/p99;
+* queue latency: ``queue.request`` → first ``queue.position``; answer latency: ``queue.accept`` → the
+  point's ``call.start``;
+* the switchboard process's CPU time during the storm and its peak memory (VmHWM).
+
+Reference peer, same machine, same run: a bare aiohttp WebSocket relay (no validation, no queues, no
+state) forwarding the same frames between the same number of connections. The difference is what the
+switchboard's validation and logic cost. Figures are medians of ``--runs`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from etapiste import protocol as p  # noqa: E402
+from switchboard.credentials import hash_password, hash_point_credential  # noqa: E402
+
+PRODUCERS = 10
+PASSWORD = "bench-password-1"
+ALWAYS = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+FAKE_SDP = "v=0\r\n" + "a=fake-line-of-a-realistic-sdp-size\r\n" * 90  # ~3.5 KB, like a real offer
+CANDIDATE = "candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, points: int, agents: int, port: int) -> None:
+    # A cheaper scrypt cost than production's n=16384 keeps 200 logins from dominating the run; the
+    # benchmark is about signalling, and login cost is measured by its own figure below.
+    pw_hash = hash_password(PASSWORD, n=2048)
+    config = {
+        "listen_host": "127.0.0.1",
+        "listen_port": port,
+        "origin": f"https://127.0.0.1:{port}",
+        "login": {"max_failures": 100, "window_s": 60, "lockout_s": 60},
+        "points": [
+            {
+                "id": f"point-{i:04d}",
+                "place": f"Library {i}",
+                "credential_hash": hash_point_credential(f"cred-{i:04d}-" + "x" * 20),
+            }
+            for i in range(points)
+        ],
+        "producers": [
+            {
+                "id": f"prod-{j:02d}",
+                "name": {"fi": f"P{j}", "sv": f"P{j}", "en": f"P{j}"},
+                "queues": [{"id": f"queue-{j:02d}", "service_hours": {"weekly": ALWAYS}}],
+            }
+            for j in range(PRODUCERS)
+        ],
+        "users": [
+            {
+                "username": f"agent{k:03d}",
+                "name": f"Agent {k}",
+                "role": "agent",
+                "producers": [f"prod-{k % PRODUCERS:02d}"],
+                "password_hash": pw_hash,
+            }
+            for k in range(agents)
+        ],
+    }
+    path.write_text(yaml.safe_dump(config))
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_mem_mb(pid: int, key: str = "VmHWM") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+class Storm:
+    """Clients of one run: points and agents, their latencies, and the storm's choreography."""
+
+    def __init__(self, base: str, points: int, agents: int):
+        self.base, self.n_points, self.n_agents = base, points, agents
+        self.relay: list[float] = []
+        self.queue_lat: list[float] = []
+        self.answer_lat: list[float] = []
+        self.served = 0
+        self.done = asyncio.Event()
+        self.claimed: set[str] = set()
+
+    async def point(self, http: aiohttp.ClientSession, i: int, go: asyncio.Event, ready: list[int]) -> None:
+        ws = await http.ws_connect(f"{self.base.replace('http', 'ws')}/ws/point", max_msg_size=0)
+        await ws.send_str(
+            p.encode(p.PointHello(protocol=1, point=f"point-{i:04d}", credential=f"cred-{i:04d}-" + "x" * 20))
+        )
+        assert json.loads((await ws.receive()).data)["type"] == "welcome"
+        ready[0] += 1
+        await go.wait()
+        sent = time.perf_counter()
+        await ws.send_str(
+            p.encode(p.QueueRequest(producer=f"prod-{i % PRODUCERS:02d}", queue=f"queue-{i % PRODUCERS:02d}"))
+        )
+        first = True
+        async for msg in ws:
+            m = json.loads(msg.data)
+            kind = m["type"]
+            if kind == "queue.position" and first:
+                self.queue_lat.append(time.perf_counter() - sent)
+                first = False
+            elif kind == "call.start":
+                call, agent = m["call"], m["offer_to"][0]
+                await ws.send_str(
+                    json.dumps(
+                        {
+                            "type": "signal.offer",
+                            "call": call,
+                            "peer": agent,
+                            "sdp": f"{FAKE_SDP}t={time.perf_counter()!r}\r\n",
+                        }
+                    )
+                )
+            elif kind == "signal.answer":
+                self.relay.append(time.perf_counter() - float(m["sdp"].rsplit("t=", 1)[1]))
+                for k in range(4):
+                    await ws.send_str(
+                        json.dumps(
+                            {
+                                "type": "signal.ice",
+                                "call": m["call"],
+                                "peer": m["peer"],
+                                "candidate": CANDIDATE.format(port=9000 + k),
+                                "sdp_mid": f"{time.perf_counter()!r}",
+                                "sdp_mline_index": 0,
+                            }
+                        )
+                    )
+            elif kind == "signal.ice":
+                self.relay.append(time.perf_counter() - float(m["sdp_mid"]))
+            elif kind == "call.ended":
+                self.served += 1
+                if self.served == self.n_points:
+                    self.done.set()
+                break
+        await ws.close()
+
+    async def agent(self, http: aiohttp.ClientSession, k: int, go: asyncio.Event, ready: list[int]) -> None:
+        async with http.post(f"{self.base}/api/login", json={"username": f"agent{k:03d}", "password": PASSWORD}) as r:
+            assert r.status == 200, await r.text()
+        ws = await http.ws_connect(f"{self.base.replace('http', 'ws')}/ws/desk", max_msg_size=0)
+        await ws.send_str(p.encode(p.DeskHello(protocol=1)))
+        ready[0] += 1
+        in_call: str | None = None
+        ice_from_point = 0
+        accept_sent: dict[str, float] = {}
+        async for msg in ws:
+            m = json.loads(msg.data)
+            kind = m["type"]
+            if kind == "queue.snapshot" and in_call is None and go.is_set():
+                tickets = [e["ticket"] for q in m["queues"] for e in q["entries"] if e["ticket"] not in self.claimed]
+                if tickets:
+                    ticket = random.choice(tickets[:5])
+                    self.claimed.add(ticket)
+                    in_call = "pending"
+                    accept_sent[ticket] = time.perf_counter()
+                    await ws.send_str(json.dumps({"type": "queue.accept", "ticket": ticket}))
+            elif kind == "error" and m["code"] == "ticket_gone":
+                in_call = None
+            elif kind == "call.start":
+                in_call = m["call"]
+                ice_from_point = 0
+                if accept_sent:
+                    self.answer_lat.append(time.perf_counter() - accept_sent.popitem()[1])
+            elif kind == "signal.offer":
+                self.relay.append(time.perf_counter() - float(m["sdp"].rsplit("t=", 1)[1]))
+                await ws.send_str(
+                    json.dumps(
+                        {
+                            "type": "signal.answer",
+                            "call": m["call"],
+                            "peer": m["peer"],
+                            "sdp": f"{FAKE_SDP}t={time.perf_counter()!r}\r\n",
+                        }
+                    )
+                )
+                for k2 in range(4):
+                    await ws.send_str(
+                        json.dumps(
+                            {
+                                "type": "signal.ice",
+                                "call": m["call"],
+                                "peer": m["peer"],
+                                "candidate": CANDIDATE.format(port=9100 + k2),
+                                "sdp_mid": f"{time.perf_counter()!r}",
+                                "sdp_mline_index": 0,
+                            }
+                        )
+                    )
+            elif kind == "signal.ice":
+                self.relay.append(time.perf_counter() - float(m["sdp_mid"]))
+                ice_from_point += 1
+                if ice_from_point == 4 and in_call:
+                    await ws.send_str(json.dumps({"type": "call.hangup", "call": in_call}))
+            elif kind == "call.ended":
+                in_call = None
+            if self.done.is_set():
+                break
+        await ws.close()
+
+
+async def run_switchboard_storm(points: int, agents: int, tmp: Path) -> dict[str, float]:
+    port = free_port()
+    cfg = tmp / "switchboard.yaml"
+    write_config(cfg, points, agents, port)
+    log = open(tmp / "switchboard.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etapiste.cli", "switchboard", "--config", str(cfg), "--log-level", "WARNING"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        await wait_port(port)
+        storm = Storm(f"http://127.0.0.1:{port}", points, agents)
+        go = asyncio.Event()
+        ready = [0]
+        conn = aiohttp.TCPConnector(limit=0)
+        sessions = [
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True))
+            for _ in range(agents)
+        ]
+        async with aiohttp.ClientSession(connector=conn) as http:
+            login_t0 = time.perf_counter()
+            agent_tasks = [asyncio.create_task(storm.agent(sessions[k], k, go, ready)) for k in range(agents)]
+            while ready[0] < agents:
+                await asyncio.sleep(0.02)
+            login_s = time.perf_counter() - login_t0
+            point_tasks = [asyncio.create_task(storm.point(http, i, go, ready)) for i in range(points)]
+            while ready[0] < agents + points:
+                await asyncio.sleep(0.02)
+            connected_rss = proc_mem_mb(proc.pid, "VmRSS")
+            cpu0, t0 = proc_cpu_s(proc.pid), time.perf_counter()
+            go.set()
+            await asyncio.wait_for(storm.done.wait(), 600)
+            elapsed = time.perf_counter() - t0
+            cpu = proc_cpu_s(proc.pid) - cpu0
+            for task in agent_tasks + point_tasks:
+                task.cancel()
+            await asyncio.gather(*agent_tasks, *point_tasks, return_exceptions=True)
+        for s in sessions:
+            await s.close()
+        q = statistics.quantiles
+        return {
+            "relay_p50_ms": 1000 * statistics.median(storm.relay),
+            "relay_p99_ms": 1000 * q(storm.relay, n=100)[98],
+            "queue_p50_ms": 1000 * statistics.median(storm.queue_lat),
+            "queue_p99_ms": 1000 * q(storm.queue_lat, n=100)[98],
+            "answer_p50_ms": 1000 * statistics.median(storm.answer_lat),
+            "answer_p99_ms": 1000 * q(storm.answer_lat, n=100)[98],
+            "storm_s": elapsed,
+            "calls_per_s": points / elapsed,
+            "cpu_s": cpu,
+            "cpu_percent": 100 * cpu / elapsed,
+            "rss_connected_mb": connected_rss,
+            "peak_mb": proc_mem_mb(proc.pid),
+            "logins_per_s": agents / login_s,
+            "relayed": len(storm.relay),
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        log.close()
+
+
+REFERENCE = r"""
+import sys
+from aiohttp import web, WSMsgType
+conns = {}
+async def ws(request):
+    w = web.WebSocketResponse(max_msg_size=0); await w.prepare(request)
+    me = request.query["id"]; conns[me] = w
+    async for m in w:
+        if m.type == WSMsgType.TEXT:
+            to, _, payload = m.data.partition("|")
+            t = conns.get(to)
+            if t is not None: await t.send_str(payload)
+    conns.pop(me, None); return w
+app = web.Application(); app.router.add_get("/ws", ws)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+"""
+
+
+async def run_reference(pairs: int, tmp: Path) -> dict[str, float]:
+    """The same relayed frames (offer, answer, 4+4 ICE per call) through a bare WebSocket forwarder."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", REFERENCE, str(port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await wait_port(port)
+        relay: list[float] = []
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            socks = {}
+            for i in range(pairs):
+                for side in ("p", "a"):
+                    socks[f"{side}{i}"] = await http.ws_connect(
+                        f"ws://127.0.0.1:{port}/ws?id={side}{i}", max_msg_size=0
+                    )
+            cpu0, t0 = proc_cpu_s(proc.pid), time.perf_counter()
+
+            async def call(i: int) -> None:
+                pt, ag = socks[f"p{i}"], socks[f"a{i}"]
+                await pt.send_str(
+                    f"a{i}|" + json.dumps({"type": "signal.offer", "sdp": f"{FAKE_SDP}t={time.perf_counter()!r}"})
+                )
+                m = json.loads((await ag.receive()).data)
+                relay.append(time.perf_counter() - float(m["sdp"].rsplit("t=", 1)[1]))
+                await ag.send_str(
+                    f"p{i}|" + json.dumps({"type": "signal.answer", "sdp": f"{FAKE_SDP}t={time.perf_counter()!r}"})
+                )
+                for _ in range(4):
+                    await ag.send_str(
+                        f"p{i}|" + json.dumps({"type": "signal.ice", "sdp_mid": f"{time.perf_counter()!r}"})
+                    )
+                m = json.loads((await pt.receive()).data)
+                relay.append(time.perf_counter() - float(m["sdp"].rsplit("t=", 1)[1]))
+                for _ in range(4):
+                    await pt.send_str(
+                        f"a{i}|" + json.dumps({"type": "signal.ice", "sdp_mid": f"{time.perf_counter()!r}"})
+                    )
+                for ws in (pt, ag):
+                    for _ in range(4):
+                        m = json.loads((await ws.receive()).data)
+                        relay.append(time.perf_counter() - float(m["sdp_mid"]))
+
+            await asyncio.gather(*(call(i) for i in range(pairs)))
+            elapsed = time.perf_counter() - t0
+            cpu = proc_cpu_s(proc.pid) - cpu0
+            for ws in socks.values():
+                await ws.close()
+        return {
+            "relay_p50_ms": 1000 * statistics.median(relay),
+            "relay_p99_ms": 1000 * statistics.quantiles(relay, n=100)[98],
+            "storm_s": elapsed,
+            "cpu_s": cpu,
+            "peak_mb": proc_mem_mb(proc.pid),
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    sb_runs, ref_runs = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-switchboard-") as tmp:
+        for i in range(args.runs):
+            sb_runs.append(await run_switchboard_storm(args.points, args.agents, Path(tmp)))
+            ref_runs.append(await run_reference(args.points, Path(tmp)))
+            print(
+                f"run {i + 1}/{args.runs}: switchboard relay p50 {sb_runs[-1]['relay_p50_ms']:.1f} ms, "
+                f"storm {sb_runs[-1]['storm_s']:.1f} s",
+                file=sys.stderr,
+            )
+    sb, ref = median_of(sb_runs), median_of(ref_runs)
+    print(
+        f"switchboard load: {args.points} points, {args.agents} agents, {PRODUCERS} queues; "
+        f"medians of {args.runs} runs (2 shared cores)"
+    )
+    print(f"  relayed signalling frames per run      {sb['relayed']:.0f}")
+    print(
+        f"  relay latency p50 / p99                {sb['relay_p50_ms']:.1f} / {sb['relay_p99_ms']:.1f} ms"
+        f"   (reference bare relay {ref['relay_p50_ms']:.1f} / {ref['relay_p99_ms']:.1f} ms)"
+    )
+    print(f"  queue.request → position p50 / p99     {sb['queue_p50_ms']:.1f} / {sb['queue_p99_ms']:.1f} ms")
+    print(f"  queue.accept → call.start p50 / p99    {sb['answer_p50_ms']:.1f} / {sb['answer_p99_ms']:.1f} ms")
+    print(
+        f"  storm: all calls set up and ended in   {sb['storm_s']:.1f} s ({sb['calls_per_s']:.0f} calls/s)"
+        f"   (reference relays the same frames in {ref['storm_s']:.1f} s)"
+    )
+    print(
+        f"  switchboard CPU during the storm       {sb['cpu_s']:.1f} s ({sb['cpu_percent']:.0f} % of a core)"
+        f"   (reference {ref['cpu_s']:.1f} s)"
+    )
+    print(
+        f"  switchboard memory: connected / peak   {sb['rss_connected_mb']:.0f} / {sb['peak_mb']:.0f} MB"
+        f"   (reference peak {ref['peak_mb']:.0f} MB)"
+    )
+    print(f"  desk logins (scrypt n=2048)            {sb['logins_per_s']:.0f} /s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=500)
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
