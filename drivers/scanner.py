@@ -12,7 +12,8 @@ How it fits together::
     ScanResult.pages[i].preview          shown to the customer as soon as each page arrives
     ScanResult.blank_pages()             offered for removal
     ScanResult.pdf(skip=...)             compressed PDF in page order, for the agent
-    ScanResult.discard()                 after delivery
+    ScanResult.deliver(skip=...)         the PDF, and the pages wiped in the same step
+    ScanResult.discard()                 wipe without delivering (the customer changed their mind)
 
 SANE itself runs in a short-lived worker process (:mod:`drivers.scanner_worker`, see there for why), which
 also makes each page's preview and compressed form. Those come back over a pipe and live only in this
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -42,6 +44,7 @@ from typing import IO, Any, ClassVar, Literal
 from PIL import Image
 
 from drivers.errors import DeviceError, Language, Messages
+from drivers.scanpage import wipe
 from provisioning.schema import ScannerConfig
 
 log = logging.getLogger(__name__)
@@ -348,10 +351,17 @@ class ScanResult:
             raise ValueError("no pages left to put in the PDF")
         return bytes(img2pdf.convert(chosen, nodate=True, engine=img2pdf.Engine.internal))
 
+    def deliver(self, *, skip: Iterable[int] = ()) -> bytes:
+        """The PDF for the agent, and the pages wiped at once: after delivery only the caller's PDF
+        bytes remain, which it sends over the call and drops."""
+        pdf = self.pdf(skip=skip)
+        self.discard()
+        return pdf
+
     def discard(self) -> None:
         """Forget every page: zero the compressed data, close the previews, empty the list."""
         for page in self.pages:
-            page.encoded[:] = bytes(len(page.encoded))
+            wipe(page.encoded)
             page.encoded.clear()
             page.preview.close()
         self.pages.clear()
@@ -588,7 +598,7 @@ class ScanJob:
                     page = previewed.pop(int(header["page"]))
                     page.encoded, page.format = payload, str(header["format"])
                     if self._cancelled.is_set():
-                        payload[:] = bytes(len(payload))
+                        wipe(payload)
                         continue
                     result.pages.append(page)
                     self._emit(PageReady(page.number, len(payload)))
@@ -640,7 +650,7 @@ class ScanJob:
         mode = str(header["mode"])
         size = (int(header["size"][0]), int(header["size"][1]))
         preview = Image.frombytes(mode, size, bytes(payload))
-        payload[:] = bytes(len(payload))
+        wipe(payload)
         ink = float(header["ink"])
         return ScannedPage(number=int(header["page"]), width=int(header["width"]),
                            height=int(header["height"]), dpi=int(header["dpi"]), mode=result.mode,
@@ -665,6 +675,10 @@ class Scanner:
         self._lock = threading.Lock()
         self._seen_device = False
         self._spare: _Worker | None = None
+        # img2pdf (with pikepdf) takes ~0.15 s to import: load it in the background now, not after
+        # the customer's last page.
+        threading.Thread(target=importlib.import_module, args=("img2pdf",), name="img2pdf-import",
+                         daemon=True).start()
 
     def prepare(self) -> None:
         """Start a worker ahead of the scan (when the customer opens the scan view): the interpreter and

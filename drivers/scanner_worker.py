@@ -213,7 +213,7 @@ class Worker:
                 self.send(final)
 
     def _encode(self, pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> None:
-        from drivers.scanpage import encode_page
+        from drivers.scanpage import encode_page, wipe
 
         while (item := pages.get()) is not None:
             number, image, raw, mode, dpi = item
@@ -221,7 +221,8 @@ class Worker:
                 fmt, data = encode_page(image, mode, dpi)
                 self.send({"type": "encoded", "page": number, "format": fmt}, data)
             image.close()
-            raw[:] = bytes(len(raw))  # the customer's raw pixels: gone now
+            if isinstance(raw, bytearray):
+                wipe(raw)  # the customer's raw pixels: gone now
             del image, raw
             pages.task_done()
 

@@ -361,6 +361,14 @@ def test_end_of_session_wipes_every_scanned_page(sane_backend) -> None:
         result.pdf()
 
 
+def test_delivery_hands_over_the_pdf_and_wipes_the_pages(sane_backend) -> None:
+    result = scanner(source="Flatbed", resolution=100).scan().result(60)
+    kept = result.pages[0].encoded
+    pdf = result.deliver()
+    assert len(pdf_pages(pdf)) == 1
+    assert result.pages == [] and len(kept) == 0
+
+
 def test_end_of_session_cancels_a_running_scan(sane_backend) -> None:
     sane_backend.configure(read_delay=True, read_delay_duration=10000)
     scan = scanner(source="Flatbed")
@@ -376,9 +384,9 @@ JOURNEY = textwrap.dedent("""
     scan = Scanner(ScannerConfig(device="test:0", source="ADF", resolution=150))
     previews = []
     result = scan.scan(lambda e: previews.append(e)).result(120)
-    pdf = result.pdf(skip=result.blank_pages())
-    assert len(result.pages) == 10 and pdf.startswith(b"%PDF")
-    result.discard()
+    assert len(result.pages) == 10
+    pdf = result.deliver(skip=result.blank_pages())
+    assert pdf.startswith(b"%PDF")
     scan.end_session()
     print("journey done", len(pdf))
 """)
