@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from provisioning.broker import OPS_USER, acl, broker_config, password_line
-from tests.harness.common import Service, free_port, port_open, require_program, running
+from tests.harness.common import Service, free_port, port_open, require_program, running, wait_until
 
 #: Two operator accounts: the ops tool under test and the test's own observer (``ops-watch``) must not
 #: share a username, or the broker lets one session replace the other.
@@ -67,6 +67,12 @@ class Broker:
 
     def log_text(self) -> str:
         return self.service.log_text()
+
+    def restart(self) -> None:
+        """Stop the broker and start it again on the same port (retained messages are lost: no persistence)."""
+        self.service.stop()
+        self.service.start()
+        wait_until(lambda: port_open(self.port), 10, "mosquitto after a restart")
 
 
 def _make_traversable(path: Path, stop: Path) -> None:

@@ -3,16 +3,20 @@ with the reason reported, rolling back an unhealthy configuration, and surviving
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from provisioning.agent_cli import main as agent_main
 from provisioning.apply import STEPS
 from provisioning.bundle import SigningKey
 from provisioning.loader import load_point_config
-from tests.provisioning.conftest import Ops, Point, config_for
+from tests.harness.mqtt import Broker
+from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
 
 async def test_offline_point_catches_up_with_the_bundle_published_while_it_was_away(
@@ -201,3 +205,32 @@ def test_agent_command_line_mistakes_are_explained(tmp_path: Path, capsys: pytes
     assert "'ops' cannot be a point id" in capsys.readouterr().err
     assert agent_main([*base, "--broker", "mqtt://127.0.0.1:1", "--trust", str(tmp_path / "t")]) == 2
     assert f"--trust {tmp_path / 't'}: cannot read the organiser's keys" in capsys.readouterr().err
+
+
+async def test_agent_reconnects_after_a_broker_outage_and_reports_again(
+    points: Callable[[str], Point], mosquitto: Broker, switchboard_port: int
+) -> None:
+    a = points("point-a")
+    a.start_agent()
+    a.start_kiosk()
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
+        ops = Ops(client)
+        listener = asyncio.create_task(ops.listen())
+        await asyncio.sleep(0.05)
+        await ops.publish_bundle("point-a", a.bundle(1, config_for("point-a", switchboard_port)))
+        await ops.state_where("point-a", lambda s: s["applied_version"] == 1 and s["kiosk"]["healthy"])
+        listener.cancel()
+        mosquitto.service.stop()
+        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+            await listener
+    await eventually(lambda: "broker connection lost" in a.agent_log(), 10, "the agent noticing the outage")
+    mosquitto.restart()  # an empty broker: its retained state is gone
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
+        ops = Ops(client)
+        listener = asyncio.create_task(ops.listen())
+        state = await ops.state_where("point-a", lambda s: s["applied_version"] == 1, timeout=30)
+        assert ops.online["point-a"] == "true"
+        assert state["kiosk"]["healthy"] is True
+        assert state["last_error"] is None
+        listener.cancel()
+    assert a.running_version() == 1
