@@ -649,7 +649,7 @@ class ScanJob:
     def _preview(self, header: dict[str, Any], payload: bytearray, result: ScanResult) -> ScannedPage:
         mode = str(header["mode"])
         size = (int(header["size"][0]), int(header["size"][1]))
-        preview = Image.frombytes(mode, size, bytes(payload))
+        preview = Image.frombytes(mode, size, payload)
         wipe(payload)
         ink = float(header["ink"])
         return ScannedPage(number=int(header["page"]), width=int(header["width"]),
