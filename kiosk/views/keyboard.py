@@ -20,7 +20,10 @@ The display shows one dot per digit and nothing else; its accessible name gives 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import functools
+import math
+import time
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QHideEvent, QKeyEvent
@@ -135,10 +138,32 @@ def _key_button(label: str, name: str) -> QPushButton:
     return button
 
 
+class DoubleStrike:
+    """Double-strike rejection (EN 301 549 5.8): a second press of the same key within ``seconds`` of the
+    last accepted one is ignored, for hands that tremble. Off (0 s) by default; staff or the customer's
+    accessibility settings set it up to 0.5 s."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = 0.0
+        self._clock = clock
+        self._last: tuple[object, float] = (None, -math.inf)
+
+    def accept(self, key: object) -> bool:
+        now = self._clock()
+        last_key, last_time = self._last
+        if self.seconds > 0 and key is last_key and now - last_time < self.seconds:
+            return False
+        self._last = (key, now)
+        return True
+
+
 class OnScreenKeyboard(QWidget):
     """A QWERTY keyboard in the customer's language (fi/sv with å ä ö), for the real-time-text panel.
 
-    Signals: ``typed(str)`` one character (a space included), ``backspaced()`` and ``entered()``.
+    Signals: ``typed(str)`` one character (a space included), ``backspaced()`` and ``entered()``;
+    ``announce(text, private)`` names the key that got the keyboard focus, for speech output (5.1.6: usable
+    without sight). Character keys are announced as private, because a sequence of them spells what the
+    customer writes (it may be personal data); function keys are public.
     A physical keyboard works too: its printable characters are passed on as typed, Backspace as
     ``backspaced``; Space and Enter press the focused on-screen key.
     """
@@ -146,9 +171,13 @@ class OnScreenKeyboard(QWidget):
     typed = Signal(str)
     backspaced = Signal()
     entered = Signal()
+    announce = Signal(str, bool)
 
-    def __init__(self, language: Language = "fi", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, language: Language = "fi", parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(parent)
+        self.double_strike = DoubleStrike(clock)
         self.setObjectName("keyboard")
         # Twelve keys in a row: less side padding than the theme's wide buttons, the theme's height.
         self.setStyleSheet("QPushButton { padding: 4px 4px; }")
@@ -209,30 +238,30 @@ class OnScreenKeyboard(QWidget):
             row: list[QPushButton] = []
             if index == len(layout_rows) - 1:
                 self.shift_key = _key_button(SHIFT_SYMBOL, "key-shift")
-                self.shift_key.clicked.connect(self._cycle_shift)
+                self._on_click(self.shift_key, self._cycle_shift)
                 row.append(self.shift_key)
             for lo, hi in zip(low, high, strict=True):
                 button = _key_button(lo, f"key-{lo}")
                 button.setProperty("secondary", True)
-                button.clicked.connect(lambda _=False, lo=lo, hi=hi: self._press(lo, hi))
+                self._on_click(button, functools.partial(self._press, lo, hi))
                 self.character_keys.append((button, lo, hi))
                 row.append(button)
             if index == len(layout_rows) - 1:
                 self.backspace_key = _key_button(BACKSPACE_SYMBOL, "key-backspace")
                 self.backspace_key.setAccessibleName(_t("keyboard.backspace", lang))
-                self.backspace_key.clicked.connect(self.backspaced.emit)
+                self._on_click(self.backspace_key, self.backspaced.emit)
                 row.append(self.backspace_key)
             self.rows.append(row)
         self.at_key = _key_button("@", "key-@")
         self.at_key.setProperty("secondary", True)
-        self.at_key.clicked.connect(lambda: self._press("@", "@"))
+        self._on_click(self.at_key, lambda: self._press("@", "@"))
         self.character_keys.append((self.at_key, "@", "@"))
         self.space_key = _key_button(_t("keyboard.space", lang), "key-space")
         self.space_key.setProperty("secondary", True)
-        self.space_key.clicked.connect(lambda: self._press(" ", " "))
+        self._on_click(self.space_key, lambda: self._press(" ", " "))
         self.enter_key = _key_button(ENTER_SYMBOL, "key-enter")
         self.enter_key.setAccessibleName(_t("keyboard.enter", lang))
-        self.enter_key.clicked.connect(self.entered.emit)
+        self._on_click(self.enter_key, self.entered.emit)
         self.rows.append([self.at_key, self.space_key, self.enter_key])
 
         stretch = {self.shift_key: 2, self.backspace_key: 2, self.space_key: 8, self.enter_key: 2}
@@ -246,6 +275,15 @@ class OnScreenKeyboard(QWidget):
         self._set_shift(self._shift)
 
     # -- behaviour --------------------------------------------------------------------------------------
+    def _on_click(self, button: QPushButton, action: Callable[[], object]) -> None:
+        button.clicked.connect(lambda _=False: action() if self.double_strike.accept(button) else None)
+
+    def spoken_name(self, button: QPushButton) -> str:
+        """What speech output says for a key: its character, or the function key's name."""
+        if button is self.space_key:
+            return button.text()
+        return button.accessibleName() or button.text()
+
     def _press(self, low: str, high: str) -> None:
         char = low if self._shift is Shift.OFF else high
         if self._shift is Shift.ONCE:
@@ -276,7 +314,13 @@ class OnScreenKeyboard(QWidget):
         return None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QPushButton):
+        if not isinstance(watched, QPushButton):
+            return False
+        if event.type() == QEvent.Type.FocusIn:
+            private = any(watched is b for b, _, _ in self.character_keys)
+            self.announce.emit(self.spoken_name(watched), private)
+            return False
+        if event.type() != QEvent.Type.KeyPress:
             return False
         assert isinstance(event, QKeyEvent)
         key = event.key()
@@ -303,16 +347,27 @@ class PinPad(QWidget):
 
     Signals: ``submitted(bytearray)`` on OK with at least ``min_length`` digits (the receiver owns the
     bytearray of ASCII digits and must wipe it); ``changed(int)`` the number of digits now entered (for
-    speech: "3 digits", never the digits); ``too_short()`` OK with too few digits.
+    speech: "3 digits", never the digits); ``too_short()`` OK with too few digits; ``announce(text, private)``
+    for speech output: the focused key's name (a digit key is private: saying "7" while a finger rests on
+    it gives the PIN away) and, after each change, the count of digits entered (public).
     The 5 is the home key, marked like the nib on a physical keypad; ``focus_home()`` puts the focus there.
     """
 
     submitted = Signal(object)
     changed = Signal(int)
     too_short = Signal()
+    announce = Signal(str, bool)
 
-    def __init__(self, language: Language = "fi", *, min_length: int = PIN_MIN, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        language: Language = "fi",
+        *,
+        min_length: int = PIN_MIN,
+        parent: QWidget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(parent)
+        self.double_strike = DoubleStrike(clock)
         if not 1 <= min_length <= PIN_MAX:
             raise ValueError(f"min_length must be 1–{PIN_MAX}")
         self.setObjectName("pinpad")
@@ -337,16 +392,16 @@ class PinPad(QWidget):
         for d in range(10):
             button = QPushButton(str(d))
             button.setObjectName(f"pin-{d}")
-            button.clicked.connect(lambda _=False, d=d: self._append(d))
+            self._on_click(button, functools.partial(self._append, d))
             self.digit_keys[d] = button
         self.digit_keys[5].setProperty("home", True)
         self.backspace_key = QPushButton(BACKSPACE_SYMBOL)
         self.backspace_key.setObjectName("pin-backspace")
         self.backspace_key.setProperty("secondary", True)
-        self.backspace_key.clicked.connect(self.backspace)
+        self._on_click(self.backspace_key, self.backspace)
         self.ok_key = QPushButton(_t("pin.ok", language))
         self.ok_key.setObjectName("pin-ok")
-        self.ok_key.clicked.connect(self.submit)
+        self._on_click(self.ok_key, self.submit)
 
         keys = self.digit_keys
         self.rows: list[list[QPushButton]] = [
@@ -383,7 +438,7 @@ class PinPad(QWidget):
         self._language = language
         self.backspace_key.setAccessibleName(_t("pin.backspace", language))
         self.ok_key.setText(_t("pin.ok", language))
-        self._show()
+        self._show(announce=False)
 
     def backspace(self) -> None:
         if self._length:
@@ -396,7 +451,7 @@ class PinPad(QWidget):
         for i in range(PIN_MAX):
             self._buffer[i] = 0
         self._length = 0
-        self._show()
+        self._show(announce=False)
 
     def submit(self) -> None:
         """OK: hand the digits over in a new bytearray and wipe our own copy first."""
@@ -423,6 +478,9 @@ class PinPad(QWidget):
         return True
 
     # -- internals --------------------------------------------------------------------------------------
+    def _on_click(self, button: QPushButton, action: Callable[[], object]) -> None:
+        button.clicked.connect(lambda _=False: action() if self.double_strike.accept(button) else None)
+
     def _append(self, digit: int) -> None:
         if self._length >= PIN_MAX:
             return
@@ -430,10 +488,13 @@ class PinPad(QWidget):
         self._length += 1
         self._show()
 
-    def _show(self) -> None:
+    def _show(self, *, announce: bool = True) -> None:
         self.display.setText(PIN_DOT * self._length)
-        self.display.setAccessibleName(_t("pin.entered", self._language, count=self._length))
+        count = _t("pin.entered", self._language, count=self._length)
+        self.display.setAccessibleName(count)
         self.changed.emit(self._length)
+        if announce:
+            self.announce.emit(count, False)
 
     def hideEvent(self, event: QHideEvent) -> None:
         # A PIN never survives its screen: leaving the pad (timeout, cancel, card removed) wipes it.
@@ -445,7 +506,13 @@ class PinPad(QWidget):
             super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QPushButton):
+        if not isinstance(watched, QPushButton):
+            return False
+        if event.type() == QEvent.Type.FocusIn:
+            digit = any(watched is b for b in self.digit_keys.values())
+            self.announce.emit(watched.accessibleName() or watched.text(), digit)
+            return False
+        if event.type() != QEvent.Type.KeyPress:
             return False
         assert isinstance(event, QKeyEvent)
         key = event.key()

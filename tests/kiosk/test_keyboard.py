@@ -366,3 +366,67 @@ def test_pin_keys_are_large_touch_targets(qtbot: QtBot, host: ShowHost) -> None:
         for button in row:
             assert button.height() >= theme.BUTTON_MIN_HEIGHT
             assert button.width() >= theme.BUTTON_MIN_HEIGHT
+
+
+# -- speech output and tremor -----------------------------------------------------------------------------
+class Announced:
+    def __init__(self, widget: OnScreenKeyboard | PinPad) -> None:
+        self.said: list[tuple[str, bool]] = []
+        widget.announce.connect(self._said)
+
+    def _said(self, text: str, private: bool) -> None:
+        self.said.append((text, private))
+
+
+def test_the_focused_key_is_named_for_speech_and_letters_are_private(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    shown = host(keyboard)
+    heard = Announced(keyboard)
+    shown.before.setFocus()
+    qtbot.keyClick(shown.before, Qt.Key.Key_Tab)
+    keyboard.key("-").setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(keyboard.key("-"), Qt.Key.Key_Right)
+    qtbot.keyClick(keyboard.backspace_key, Qt.Key.Key_Down)
+    assert heard.said == [("1", True), ("-", True), ("Poista merkki", False), ("Rivinvaihto", False)]
+    keyboard.space_key.setFocus(Qt.FocusReason.TabFocusReason)
+    assert heard.said[-1] == ("välilyönti", False)
+
+
+def test_pin_pad_speaks_the_count_aloud_but_digit_keys_only_in_private(qtbot: QtBot, host: ShowHost) -> None:
+    pad = PinPad("en")
+    host(pad)
+    heard = Announced(pad)
+    pad.focus_home()
+    five = pad.digit_keys[5]
+    qtbot.keyClick(five, Qt.Key.Key_7)
+    qtbot.keyClick(five, Qt.Key.Key_Right)
+    qtbot.keyClick(pad.digit_keys[6], Qt.Key.Key_Space)
+    qtbot.keyClick(pad.digit_keys[6], Qt.Key.Key_Backspace)
+    public = [text for text, private in heard.said if not private]
+    assert public == ["Digits entered: 1", "Digits entered: 2", "Digits entered: 1"]
+    assert ("5", True) in heard.said and ("6", True) in heard.said
+    assert all(private for text, private in heard.said if text in "0123456789")
+
+
+def test_double_strike_rejection_ignores_a_trembling_second_press(qtbot: QtBot, host: ShowHost) -> None:
+    now = [0.0]
+    keyboard = OnScreenKeyboard("fi", clock=lambda: now[0])
+    pad = PinPad("fi", clock=lambda: now[0])
+    container = QWidget()
+    layout = QVBoxLayout(container)
+    layout.addWidget(keyboard)
+    layout.addWidget(pad)
+    host(container)
+    typed = Typed(keyboard)
+    keyboard.double_strike.seconds = 0.5
+    pad.double_strike.seconds = 0.5
+    for at, button in ((0.0, keyboard.key("a")), (0.2, keyboard.key("a")), (0.8, keyboard.key("a")),
+                       (0.9, keyboard.key("s")), (1.0, pad.digit_keys[5]), (1.3, pad.digit_keys[5])):  # fmt: skip
+        now[0] = at
+        _click(qtbot, button)
+    assert typed.text == "aas"
+    assert len(pad) == 1
+    keyboard.double_strike.seconds = 0.0  # off: every press counts
+    _click(qtbot, keyboard.key("a"))
+    _click(qtbot, keyboard.key("a"))
+    assert typed.text == "aasaa"
