@@ -123,6 +123,9 @@ class Worker:
         threading.Thread(target=run, name="scanner-worker-stdin", daemon=True).start()
 
     # -- hooks ---------------------------------------------------------------------------------------
+    def before_first_page(self, dev: Any) -> None:
+        """Called once the device is set up, before the first page; a harness hook like after_page."""
+
     def after_page(self, dev: Any, page: int) -> None:
         """Called between ADF pages; the harness overrides it to inject a fault at the backend."""
 
@@ -241,6 +244,7 @@ class Worker:
         if req.get("source") == "auto" and chosen["source"] == "ADF" and "Flatbed" in caps["sources"]:
             sources.append("Flatbed")  # an empty feeder in "auto" means: the paper is on the glass
         self.send({"type": "opened", "device": name, **chosen})
+        self.before_first_page(dev)
         page = 0
         for attempt, source in enumerate(sources):
             if attempt:

@@ -186,6 +186,14 @@ def test_feeder_stack_of_ten_pages_becomes_a_ten_page_pdf_in_page_order(sane_bac
     assert widths == [int(210 / 25.4 * (100 + 10 * n)) for n in range(10)]  # the backend truncates
 
 
+def test_auto_source_scans_the_glass_when_the_feeder_is_empty(sane_backend) -> None:
+    plan = {0: {"__empty_feeder__": True}}
+    recorder = Recorder()
+    result = scanner_with_plan(sane_backend, plan, source="auto", resolution=75).scan(recorder).result(60)
+    assert [e.source for e in recorder.of(ScanStarted)] == ["ADF", "Flatbed"]
+    assert result.source == "Flatbed" and len(result.pages) == 1
+
+
 def test_grey_and_line_art_modes_give_grey_jpeg_and_lossless_g4_pages(sane_backend) -> None:
     grey = scanner(source="Flatbed", mode="Gray", resolution=150).scan().result(60)
     image = page_image(pdf_pages(grey.pdf())[0])

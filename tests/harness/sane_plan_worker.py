@@ -5,7 +5,8 @@ page 3 the backend is told to fail its next read with "Document feeder jammed". 
 from the backend itself (its ``read-return-value`` option); this only chooses *when*. The test backend
 refuses option changes while a batch is open, so the open batch is cancelled first; its page counter
 (10 sheets in the feeder) is kept across that. ``{"__crash__": true}`` kills the worker with SIGSEGV
-after that page, as a crashing vendor backend would.
+after that page, as a crashing vendor backend would; ``{"0": {"__empty_feeder__": true}}`` empties the
+feeder before the first page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def wait_for_reader_thread_exit(timeout: float = 5.0) -> None:
 
 def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
     class PlanWorker(Worker):
+        def before_first_page(self, dev: Any) -> None:
+            if plan.get("0", {}).get("__empty_feeder__"):
+                # Feed the backend's 10 sheets through, so the feeder is empty when the scan starts.
+                for _ in range(10):
+                    dev.start()
+                    dev.dev.snap(True, False, None)
+                    wait_for_reader_thread_exit()
+
         def after_page(self, dev: Any, page: int) -> None:
             options = dict(plan.get(str(page), {}))
             if options.pop("__crash__", False):
