@@ -115,6 +115,8 @@ class Scan:
     preview: bytes | None = None
     """Encoded image (PNG/JPEG) of the last page, for the screen only."""
     error: str | None = None
+    message: Text | None = None
+    """The device's own customer message for ``error``, when it has one."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class Print:
     pages: int = 0
     pages_done: int = 0
     error: str | None = None
+    message: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -418,10 +421,9 @@ class Session:
         scan = self._call().scan
         self._set_call(scan=Scan("sent", pages=scan.pages if scan else 0))
 
-    def scan_failed(self, error: str) -> None:
+    def scan_failed(self, error: str, message: Text | None = None) -> None:
         scan = self._call().scan
-        self._set_call(scan=Scan("failed", pages=scan.pages if scan else 0, error=error,
-                                 preview=scan.preview if scan else None))
+        self._set_call(scan=Scan("failed", pages=scan.pages if scan else 0, error=error, message=message))
 
     def close_scan(self) -> None:
         self._set_call(scan=None)
@@ -436,13 +438,19 @@ class Session:
         if job is not None:
             self._set_call(print_=replace(job, pages_done=pages_done))
 
+    def print_stalled(self, error: str, message: Text | None = None) -> None:
+        """The printer stopped with a fault (out of paper…); the job waits for the staff to fix it."""
+        job = self._call().print_
+        if job is not None:
+            self._set_call(print_=replace(job, error=error, message=message))
+
     def print_done(self) -> None:
         job = self._call().print_
         self._set_call(print_=Print("done", pages=job.pages if job else 0, pages_done=job.pages if job else 0))
 
-    def print_failed(self, error: str) -> None:
+    def print_failed(self, error: str, message: Text | None = None) -> None:
         job = self._call().print_
-        self._set_call(print_=Print("failed", pages=job.pages if job else 0, error=error))
+        self._set_call(print_=Print("failed", pages=job.pages if job else 0, error=error, message=message))
 
     def close_print(self) -> None:
         self._set_call(print_=None)

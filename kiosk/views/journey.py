@@ -336,7 +336,8 @@ class CallScreen(QWidget):
             title = i18n.text("scan_title", lang)
             text = i18n.text(f"scan_{scan.step}", lang, pages=scan.pages)
             if scan.error:
-                text = i18n.text(f"error_{scan.error}", lang, default=scan.error) + "\n" + text
+                said = scan.message.in_(lang) if scan.message else i18n.text(f"error_{scan.error}", lang, default="")
+                text = f"{said}\n{text}" if said else text
             preview = scan.preview if scan.step in ("preview", "sending") else None
             if scan.step == "place_paper":
                 kind, primary, secondary = "scan_place", i18n.text("scan_start", lang), i18n.text("cancel", lang)
@@ -352,7 +353,8 @@ class CallScreen(QWidget):
             title = i18n.text("print_title", lang)
             text = i18n.text(f"print_{job.step}", lang, pages=job.pages)
             if job.error:
-                text = i18n.text(f"error_{job.error}", lang, default=job.error) + "\n" + text
+                said = job.message.in_(lang) if job.message else i18n.text(f"error_{job.error}", lang, default="")
+                text = f"{said}\n{text}" if said else text
             if job.step == "printing":
                 kind = "print_busy"
                 progress = int(100 * job.pages_done / job.pages) if job.pages else 0
