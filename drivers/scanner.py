@@ -4,7 +4,7 @@ typed faults, and nothing of the customer's left on disk.
 How it fits together::
 
     Scanner(config)                      one per point, built from provisioning.schema.ScannerConfig
-      .status()         -> ScannerStatus ready | missing | disabled | error (a state, never a crash)
+      .status()         -> ScannerStatus ready | busy | missing | disabled | error (never raises)
       .prepare()                         optional: start the worker while the customer places the paper
       .scan(listener)   -> ScanJob       runs in a background thread; events go to ``listener``
       .end_session()                     cancels a running job, wipes every result of the session
@@ -229,9 +229,10 @@ _FAULTS["invalid"] = ScannerIOError
 # ------------------------------------------------------------------------------------------- status
 @dataclass
 class ScannerStatus:
-    """What staff and ops see. ``state`` is ready, missing, disabled or error; never an exception."""
+    """What staff and ops see. ``state`` is ready, busy (scanning, or held by another program), missing,
+    disabled or error (the backend crashed or hung while asked); never an exception."""
 
-    state: Literal["ready", "missing", "disabled", "error"]
+    state: Literal["ready", "busy", "missing", "disabled", "error"]
     device: str | None = None
     vendor: str | None = None
     model: str | None = None
@@ -722,6 +723,8 @@ class Scanner:
                       "source": cfg.source}
         if not cfg.enabled:
             return ScannerStatus("disabled", configured=configured)
+        if self._running():  # probing now would only find our own scan holding the device
+            return ScannerStatus("busy", device=cfg.device, configured=configured, problems=["a scan is running"])
         probe = self._probe()
         if probe is None:
             return ScannerStatus("error", configured=configured,
@@ -729,6 +732,9 @@ class Scanner:
         devices = probe.get("devices") or []
         names = [d[0] for d in devices]
         caps = probe.get("capabilities")
+        if caps is None and probe.get("error") in ("busy", "access_denied") and probe.get("device") in names:
+            return ScannerStatus("busy", device=probe.get("device"), configured=configured, devices_found=names,
+                                 problems=["the scanner is in use by another program"])
         if caps is None:
             self._seen_device = False
             problem = (f"configured device {cfg.device!r} not found" if cfg.device else "no scanner found")
@@ -765,10 +771,16 @@ class Scanner:
         """Start scanning the flatbed page or the feeder's stack; returns at once."""
         if not self.config.enabled:
             raise ScannerUnavailable("scanner disabled in the configuration")
+        if self._running():
+            raise ScannerBusy("a scan is already running (pressed twice?)")
         job = ScanJob(self, listener)
         with self._lock:
             self._jobs.append(job)
         return job
+
+    def _running(self) -> bool:
+        with self._lock:
+            return any(not job.done for job in self._jobs)
 
     def _register(self, result: ScanResult) -> None:
         with self._lock:

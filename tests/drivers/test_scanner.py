@@ -223,6 +223,22 @@ def test_a_failing_listener_does_not_stop_the_scan(sane_backend) -> None:
     assert len(result.pages) == 1
 
 
+def test_while_a_scan_runs_status_says_busy_and_a_second_scan_is_refused(sane_backend) -> None:
+    sane_backend.configure(read_delay=True, read_delay_duration=10000)
+    scan = scanner(source="Flatbed")
+    job = scan.scan()
+    try:
+        assert scan.status().state == "busy"
+        with pytest.raises(ScannerBusy):
+            scan.scan()
+    finally:
+        job.cancel()
+    with pytest.raises(ScanCancelled):
+        job.result(30)
+    sane_backend.configure()
+    assert scan.status().state == "ready"
+
+
 def test_a_prepared_scanner_scans_and_an_unused_one_ends_with_the_session(sane_backend) -> None:
     scan = scanner(source="Flatbed", resolution=100)
     scan.prepare()
