@@ -126,7 +126,9 @@ class ClosedScreen(QWidget):
         self.host_name.setText(snap.host_name.in_(lang))
         self.title.setText(i18n.text("closed_title", lang))
         if snap.next_opening is not None:
-            self.next.setText(i18n.text("next_opening", lang, when=i18n.when(snap.next_opening.start, dt.datetime.combine(snap.today, dt.time(0)), lang)))
+            midnight = dt.datetime.combine(snap.today, dt.time(0))
+            when = i18n.when(snap.next_opening.start, midnight, lang)
+            self.next.setText(i18n.text("next_opening", lang, when=when))
         else:
             self.next.setText(i18n.text("no_next_opening", lang))
         self.note.setText(" · ".join(i18n.text("closed_title", lg) for lg in ("fi", "sv", "en") if lg != lang))

@@ -139,7 +139,9 @@ async def test_out_of_paper_tells_the_customer_in_plain_words_and_the_agent_the_
     assert cupsd.job_ids() == []
 
 
-async def test_an_unprintable_document_is_refused_and_the_agent_is_told(config: PointConfig, cupsd: PrivateCupsd) -> None:
+async def test_an_unprintable_document_is_refused_and_the_agent_is_told(
+    config: PointConfig, cupsd: PrivateCupsd
+) -> None:
     agent = AgentSide()
     printer = Printer(PrinterConfig(queue=cupsd.add_file_queue().name), server=cupsd.socket)
     session, journey = in_call(config, agent, printer=printer)
@@ -149,7 +151,9 @@ async def test_an_unprintable_document_is_refused_and_the_agent_is_told(config: 
     assert agent.reports("report_print_progress")[-1][1] == "failed"
 
 
-async def test_a_scan_is_previewed_then_sent_as_a_pdf_and_nothing_is_kept(config: PointConfig, sane_backend: Any) -> None:
+async def test_a_scan_is_previewed_then_sent_as_a_pdf_and_nothing_is_kept(
+    config: PointConfig, sane_backend: Any
+) -> None:
     agent = AgentSide()
     scanner = Scanner(ScannerConfig(device="test:0", resolution=150, source="Flatbed"))
     session, journey = in_call(config, agent, scanner=scanner)
