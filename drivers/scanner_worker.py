@@ -13,8 +13,8 @@ Why a separate process rather than a thread in the kiosk:
 
 Protocol (pipes only, nothing on disk). The parent writes one JSON request line on stdin, then may write
 ``cancel`` lines; closing stdin also cancels (the parent is gone). The worker answers on stdout with
-frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many raw
-bytes (a page's 8-bit pixels, row by row). Headers have a ``type``: ``probe``, ``opened``, ``page_started``,
+frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many
+bytes of payload (a preview's pixels, or a compressed page). Headers have a ``type``: ``probe``, ``opened``, ``page_started``,
 ``progress``, ``preview`` (the page for the screen, raw pixels), ``encoded`` (the page compressed for the
 PDF), and last ``done``, ``cancelled`` or ``fault`` (with ``kind`` and ``page``). Every good page's
 ``encoded`` frame precedes the final frame, so a fault mid-stack never loses the pages before it.
