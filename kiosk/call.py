@@ -122,6 +122,11 @@ RECOVERY_S = 60.0
 STATS_INTERVAL_S = 2.0
 #: Self view frames are handed to the UI at most this often (the customer's own picture needs less).
 SELF_VIEW_FPS = 15
+#: After an answer, how long a fresh connection may take to connect before recovery offers again.
+ANSWERED_CONNECT_S = 10.0
+#: WebSocket ping interval; the switchboard uses the same. A shorter one would drop the signalling during
+#: a brief network cut that media survives.
+HEARTBEAT_S = 20.0
 #: Switchboard reconnect delays (seconds), the last one repeating.
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -291,6 +296,8 @@ class _Peer:
     pending_ice: list[p.Ice] = field(default_factory=list)
     connected_once: bool = False
     lost_at: float | None = None
+    answered_at: float | None = None
+    closing: bool = False
     recovery: asyncio.Task[None] | None = None
     meter: quality.QualityMeter = field(default_factory=quality.QualityMeter)
 
@@ -313,6 +320,7 @@ class CallEngine:
         recovery_s: float = RECOVERY_S,
         stats_interval_s: float = STATS_INTERVAL_S,
         software: str = "etapiste-kiosk",
+        heartbeat_s: float = HEARTBEAT_S,
     ) -> None:
         self.url = url
         self.point_id = point_id
@@ -326,6 +334,7 @@ class CallEngine:
         self.recovery_s = recovery_s
         self.stats_interval_s = stats_interval_s
         self.software = software
+        self.heartbeat_s = heartbeat_s
 
         self._listeners: list[Listener] = []
         self._http: aiohttp.ClientSession | None = None
@@ -437,7 +446,9 @@ class CallEngine:
         while not self._closing:
             reason = "closed"
             try:
-                async with self._http.ws_connect(self.url, heartbeat=10.0, max_msg_size=4 * p.MAX_SIGNAL_BYTES) as ws:
+                limit = 4 * p.MAX_SIGNAL_BYTES
+                connect = self._http.ws_connect(self.url, heartbeat=self.heartbeat_s, max_msg_size=limit)
+                async with connect as ws:
                     self._ws = ws
                     hello = p.PointHello(
                         protocol=p.PROTOCOL_VERSION, point=self.point_id, credential=self._credential,
@@ -463,6 +474,8 @@ class CallEngine:
                 self._emit(SwitchboardStatus(False, reason))
             if self.state != "in_call":
                 self.state = "offline"
+            elif self.call is not None and not self._closing:
+                self._spawn(self._without_switchboard(self.call))
             if self._closing:
                 return
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
@@ -501,6 +514,9 @@ class CallEngine:
         if isinstance(m, p.Welcome):
             self.me, self.origin, self.ice_servers = m.you, m.origin, list(m.ice_servers)
             self.connected.set()
+            if self.call is not None:
+                # The switchboard ended our call when the old socket went (and told the agent).
+                await self._end_call("network_lost", None)
             if self.state == "offline":
                 self.state = "idle"
             self._emit(SwitchboardStatus(True))
@@ -894,6 +910,7 @@ class CallEngine:
             log.warning("answer from %s in state %s: dropped", m.peer, peer.pc.signalingState)
             return
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=m.sdp, type="answer"))
+        peer.answered_at = time.monotonic()
         for ice in peer.pending_ice:
             await self._add_ice(peer, ice)
         peer.pending_ice.clear()
@@ -938,7 +955,9 @@ class CallEngine:
                 self._emit(CallTrouble("recovered", peer.role))
             if peer.role == "agent" and self.call is not None:
                 self._emit(CallConnected(self.call, recovered))
-        elif state == "failed" and self.call is not None:
+        elif state in ("failed", "closed") and self.call is not None and not peer.closing:
+            # aiortc closes the whole connection right after ICE consent expires, so the handler (which runs
+            # later) may already read "closed" instead of "failed": both mean the path is lost.
             if peer.lost_at is None:
                 peer.lost_at = time.monotonic()
                 self._emit(CallTrouble("reconnecting", peer.role))
@@ -946,40 +965,62 @@ class CallEngine:
                 peer.recovery = self._spawn(self._recover(peer.id))
 
     async def _recover(self, peer_id: str) -> None:
-        """Offer again on fresh connections until media returns or :data:`RECOVERY_S` runs out."""
+        """Offer again on a fresh connection until media returns or :data:`RECOVERY_S` runs out.
+
+        Only one recovery offer is outstanding at a time: while the network is down the offer waits in the
+        signalling socket's TCP buffer and is delivered when the network returns. Sending more would have
+        the agent answer stale offers whose answers then reach the wrong connection.
+        """
         loop = asyncio.get_running_loop()
         first = self.peers.get(peer_id)
         if first is None:
             return
-        deadline = loop.time() + self.recovery_s - (time.monotonic() - (first.lost_at or time.monotonic()))
+        lost_at = first.lost_at or time.monotonic()
+        deadline = loop.time() + self.recovery_s - (time.monotonic() - lost_at)
         while loop.time() < deadline and self.call is not None:
-            old = self.peers.get(peer_id)
-            if old is None:
+            current = self.peers.get(peer_id)
+            if current is None:
                 return
-            if old.pc.connectionState == "connected":
+            state = current.pc.connectionState
+            if state == "connected":
                 return
-            if self.connected.is_set():
-                if old.link is not None:
-                    old.link.close("call_dropped")
-                await self._close_peer(old)
-                await self._offer(peer_id, old.role, old.name, old)
-            # Give the new connection time to check its candidates before trying again.
-            await asyncio.sleep(min(8.0, max(0.1, deadline - loop.time())))
-        current = self.peers.get(peer_id)
-        if self.call is not None and current is not None and current.pc.connectionState != "connected":
-            if current.role == "interpreter":
-                self.peers.pop(peer_id, None)
+            waiting_answer = current.pc.signalingState == "have-local-offer"
+            stale = (
+                current.answered_at is not None and time.monotonic() - current.answered_at > ANSWERED_CONNECT_S
+            )
+            if self.connected.is_set() and (state in ("failed", "closed") or stale) and not (
+                waiting_answer and state not in ("failed", "closed")
+            ):
                 await self._close_peer(current)
-                self._emit(InterpreterLeft(peer_id))
-                return
-            log.warning("media did not come back within %.0f s: ending the call", self.recovery_s)
-            call = self.call
-            await self._send(p.Hangup(call=call))
-            await self._end_call("network_lost", "point")
+                await self._offer(peer_id, current.role, current.name, current)
+            await asyncio.sleep(0.25)
+        current = self.peers.get(peer_id)
+        if self.call is None or current is None or current.pc.connectionState == "connected":
+            return
+        if current.role == "interpreter":
+            self.peers.pop(peer_id, None)
+            await self._close_peer(current)
+            self._emit(InterpreterLeft(peer_id))
+            return
+        log.warning("media did not come back within %.0f s: ending the call", self.recovery_s)
+        call = self.call
+        await self._send(p.Hangup(call=call))
+        await self._end_call("network_lost", "point")
+
+    async def _without_switchboard(self, call: str) -> None:
+        """The signalling socket dropped mid-call: media may go on, but without the switchboard nobody can
+        hang up or identify; give it :data:`RECOVERY_S` to come back, then end the call on the point."""
+        try:
+            await asyncio.wait_for(self.connected.wait(), self.recovery_s)
+        except TimeoutError:
+            if self.call == call:
+                log.warning("no switchboard for %.0f s during a call: ending it", self.recovery_s)
+                await self._end_call("network_lost", "point")
 
     # ------------------------------------------------------------------------------------------- ending
 
     async def _close_peer(self, peer: _Peer) -> None:
+        peer.closing = True
         if peer.link is not None:
             peer.link.close("call_dropped")
         for sink in peer.sinks:

@@ -1,0 +1,41 @@
+"""A network cut in the middle of a call, inside a private network namespace (nothing else on the machine
+sees it): the namespace's only interface goes down and comes back. Media returns by a fresh offer to the
+agent (aiortc has no ICE restart); a cut longer than the recovery limit ends the call for both sides."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness.common import require_program
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cut(cut_s: float, recovery_s: float) -> dict:
+    unshare = require_program("unshare")
+    require_program("ip")
+    proc = subprocess.run(
+        [unshare, "-n", sys.executable, "-m", "tests.kiosk.netcut_worker", str(cut_s), str(recovery_s)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_media_comes_back_after_the_network_returns_mid_call():
+    result = run_cut(cut_s=7, recovery_s=60)
+    assert result["trouble"] == ["reconnecting", "recovered"]  # the customer saw "reconnecting", then not
+    assert result["recovered"] and "media_back_s" in result and "ended" not in result
+    assert result["offers"] == {"point-oulu-kirjasto": 2}  # one fresh offer, not a burst of stale ones
+    assert result["engine_ws_kept"]  # the signalling survived the short cut
+    print(f"media back {result['media_back_s']} s after a {result['cut_s']} s cut")
+
+
+def test_no_network_within_the_limit_ends_the_call_gracefully_for_both():
+    result = run_cut(cut_s=16, recovery_s=10)
+    assert result["ended"] == {"reason": "network_lost", "by": "point"}
+    assert result["agent_told"] in ({"reason": "hangup", "by": "point"}, "socket_closed")
+    assert not result["recovered"]
