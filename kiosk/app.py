@@ -17,18 +17,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
-from kiosk.session import Clock, Session
+from kiosk.health import (
+    DeviceHealth,
+    HealthMonitor,
+    Report,
+    probe_camera,
+    probe_card_reader,
+    probe_printer,
+    probe_scanner,
+    unavailable,
+)
+from kiosk.journey import Journey
+from kiosk.session import Clock, Session, State
+from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
 from provisioning.schema import Language, PointConfig
 
 log = logging.getLogger(__name__)
 
-#: How often the session follows the clock (opening and closing happen on a tick).
-TICK_MS = 15_000
+#: How often the session follows the clock: opening, closing and the time-limit countdown (seconds shown).
+TICK_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class Options:
     """Print ``painted`` on stdout when the first screen has been drawn (for the cold-start benchmark)."""
     size: tuple[int, int] = (1280, 1024)
     """Window size when not in kiosk mode."""
+    devices: bool = True
+    """Start the drivers, the health monitor and the call engine (off for screenshots of the screens)."""
 
 
 def _clock_from(at: dt.datetime) -> Clock:
@@ -83,6 +98,108 @@ class _SignalBridge:
         self._wsock.close()
 
 
+@dataclass
+class Devices:
+    """The point's devices as far as they could be set up; ``None`` where a driver could not start."""
+
+    printer: Any | None = None
+    scanner: Any | None = None
+    card_reader: Any | None = None
+    card_monitor: Any | None = None
+    camera: Any | None = None
+
+
+def _try(what: str, make: Callable[[], Any]) -> Any | None:
+    """Build a driver; a point runs with whatever devices exist, so a failure is logged, not raised."""
+    try:
+        return make()
+    except Exception as exc:
+        log.warning("%s unavailable: %s", what, type(exc).__name__)
+        return None
+
+
+def build_devices(config: PointConfig) -> Devices:
+    def printer() -> Any:
+        from drivers.printer import Printer
+
+        return Printer(config.devices.printer) if config.devices.printer.queue else None
+
+    def scanner() -> Any:
+        from drivers.scanner import Scanner
+
+        return Scanner(config.devices.scanner) if config.devices.scanner.enabled else None
+
+    def card_reader() -> Any:
+        from drivers.cardreader import CardReader
+
+        return CardReader()
+
+    def camera() -> Any:
+        from drivers.camera import Camera
+
+        return Camera(config.devices.camera)
+
+    return Devices(
+        printer=_try("printer", printer),
+        scanner=_try("scanner", scanner),
+        card_reader=_try("card reader", card_reader),
+        camera=_try("camera", camera),
+    )
+
+
+def build_engine(config: PointConfig) -> Any | None:
+    """The call engine, or ``None`` when the point has no switchboard credential (shown to staff)."""
+    from kiosk.call import CallEngine
+
+    try:
+        return CallEngine.from_config(config)
+    except OSError as exc:
+        log.warning("no switchboard credential (%s): calls are not possible", type(exc).__name__)
+        return None
+
+
+class _StaffDeviceActions:
+    """Staff's test print and test scan, run off the UI thread; the outcome shows in device health."""
+
+    def __init__(self, devices: Devices, health: HealthMonitor, journey: Journey) -> None:
+        self._devices = devices
+        self._health = health
+        self._journey = journey
+
+    def test_print(self) -> None:
+        printer = self._devices.printer
+        if printer is None:
+            return
+        from drivers.printer import print_test_page
+
+        async def go() -> None:
+            try:
+                await asyncio.to_thread(print_test_page, printer)
+            except Exception as exc:
+                log.warning("test print failed: %s", type(exc).__name__)
+            await self._health.check()
+
+        self._journey.spawn(go())
+
+    def test_scan(self) -> None:
+        scanner = self._devices.scanner
+        if scanner is None:
+            return
+
+        async def go() -> None:
+            def scan() -> None:
+                result = scanner.scan().result()
+                result.discard()  # a test scan is only for the staff to see that it works
+
+            try:
+                await asyncio.to_thread(scan)
+            except Exception as exc:
+                log.warning("test scan failed: %s", type(exc).__name__)
+            await self._health.check()
+
+        self._journey.spawn(go())
+
+
 def run(config: PointConfig, options: Options) -> int:
     """Run the kiosk until it is told to stop; returns the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -96,7 +213,59 @@ def run(config: PointConfig, options: Options) -> int:
     session = Session(config, _clock_from(options.at) if options.at else None)
     if options.language:
         session.set_language(options.language)
-    window = KioskWindow(session, kiosk_mode=options.kiosk_mode)
+
+    devices = build_devices(config) if options.devices else Devices()
+    engine = build_engine(config) if options.devices else None
+    journey = Journey(session, engine, card_reader=devices.card_reader, scanner=devices.scanner,
+                      printer=devices.printer)
+    health = HealthMonitor({
+        "printer": lambda: probe_printer(devices.printer),
+        "scanner": lambda: probe_scanner(devices.scanner),
+        "card_reader": lambda: probe_card_reader(devices.card_reader),
+        "camera": lambda: probe_camera(devices.camera),
+    })
+    video = VideoView()
+    window = KioskWindow(session, kiosk_mode=options.kiosk_mode, actions=journey,
+                         staff_actions=_StaffDeviceActions(devices, health, journey), video=video)
+
+    def on_health(report: Report) -> None:
+        session.set_unavailable_devices(unavailable(report))
+        window.staff.set_health({name: (h.health, h.reason) for name, h in report.items()})
+        if session.state is State.STAFF:
+            window.staff.show_snapshot(session.snapshot)
+
+    health.subscribe(on_health)
+    if engine is None:
+        health.set("switchboard", DeviceHealth("missing", "no credential"))
+    else:
+        from kiosk import call as c
+
+        def on_engine(event: Any) -> None:
+            if isinstance(event, c.SwitchboardStatus):
+                health.set("switchboard", DeviceHealth("ok") if event.connected
+                           else DeviceHealth("missing", event.reason or "unreachable"))
+            elif isinstance(event, c.RemoteVideoFrame):
+                video.show_remote(event.image)
+            elif isinstance(event, c.SelfVideoFrame):
+                video.show_self(event.image)
+            elif isinstance(event, c.CallEnded):
+                video.clear()
+
+        engine.subscribe(on_engine)
+
+    if devices.card_reader is not None:
+        from drivers.cardreader import CardMonitor, EventKind, threadsafe
+
+        def on_card(event: Any) -> None:
+            if event.kind is EventKind.CARD_INSERTED:
+                journey.spawn(journey.card_inserted())
+            elif event.kind is EventKind.CARD_REMOVED:
+                journey.card_removed()
+
+        monitor = _try("card monitor", CardMonitor)
+        if monitor is not None:
+            monitor.add_listener(threadsafe(loop, on_card))
+            devices.card_monitor = monitor
 
     def quit_app() -> None:
         # Qt 6 cancels quit() when a window refuses to close, and the kiosk window refuses the
@@ -131,7 +300,21 @@ def run(config: PointConfig, options: Options) -> int:
     with loop:
         closing = asyncio.Event()
         app.aboutToQuit.connect(closing.set)
+        if options.devices:
+            health.start()
+            if devices.card_monitor is not None:
+                devices.card_monitor.start()
+            if engine is not None:
+                loop.create_task(engine.start())
         loop.run_until_complete(closing.wait())
+        session.reset()  # nothing of a customer outlives the app either
+        loop.run_until_complete(health.stop())
+        if engine is not None:
+            loop.run_until_complete(engine.close())
+    if devices.card_monitor is not None:
+        devices.card_monitor.stop()
+    if devices.card_reader is not None:
+        devices.card_reader.shutdown()
     ticker.stop()
     window.close()
     bridge.close()

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=dt.datetime.fromisoformat, help="start the clock at this host-local time")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the first screen and quit")
     p.add_argument("--report-painted", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--no-devices", action="store_true",
+                   help="start no drivers and no call engine (screens only: screenshots, UI work)")
     p.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
     return p
 
@@ -57,5 +59,6 @@ def main(argv: Sequence[str]) -> int:
         at=args.at,
         screenshot=args.screenshot,
         report_painted=args.report_painted,
+        devices=not args.no_devices,
     )
     return run(config, options)

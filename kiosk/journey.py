@@ -103,7 +103,8 @@ class Journey:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task the journey keeps (and :meth:`idle` waits for)."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -124,7 +125,12 @@ class Journey:
     def _on_snapshot(self, snap: Snapshot) -> None:
         before, self._previous = self._previous.state, snap
         after = snap.state
-        if before is after or self.engine is None:
+        if before is after:
+            return
+        if self.engine is None:
+            if before is State.NOTICE and after is State.QUEUE:
+                # No switchboard link at all (no credential): say so at once instead of a silent wait.
+                self.session.queue_left("unavailable")
             return
         if before is State.NOTICE and after is State.QUEUE and snap.selected is not None:
             self._engine_ended = False
@@ -174,14 +180,14 @@ class Journey:
                 if s.state is State.CALL:
                     s.remote_text(text, final)
             case c.IdentifyRequested(request=request, nonce=nonce, origin=origin):
-                self._spawn(self._identify_requested(_Identify(request, nonce, origin)))
+                self.spawn(self._identify_requested(_Identify(request, nonce, origin)))
             case c.ScanRequested(request=request):
                 if s.state is State.CALL:
                     self._scan_request = request
                     s.scan_requested()
                     self.engine.report_scan_status(request, "waiting_customer")  # type: ignore[union-attr]
             case c.PrintRequested(transfer=transfer, pdf=pdf):
-                self._spawn(self._print(transfer, pdf))
+                self.spawn(self._print(transfer, pdf))
             case c.InterpreterJoined():
                 if s.state is State.CALL:
                     s.interpreter_changed(True)
@@ -289,7 +295,7 @@ class Journey:
     # -- JourneyActions (what the screens ask) --------------------------------------------------------------
 
     def submit_pin(self, pin: bytearray) -> None:
-        self._spawn(self._prove(pin))
+        self.spawn(self._prove(pin))
 
     def send_text(self, text: str, final: bool) -> None:
         if self.engine is not None:
@@ -341,7 +347,7 @@ class Journey:
             self.engine.report_scan_status(self._scan_request, state, pages, reason)
 
     def send_scan(self) -> None:
-        self._spawn(self._send_scan())
+        self.spawn(self._send_scan())
 
     async def _send_scan(self) -> None:
         from kiosk.transfer import TransferFailed

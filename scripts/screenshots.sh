@@ -13,7 +13,7 @@ xvfb_pid=$!
 trap 'kill $xvfb_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display_no" ] && break; sleep 0.1; done
 export DISPLAY=":$display_no" QT_QPA_PLATFORM=xcb
-kiosk() { .venv/bin/etapiste kiosk "$@" 2>/dev/null; }
+kiosk() { .venv/bin/etapiste kiosk --no-devices "$@" 2>/dev/null; }
 kiosk --at 2026-11-30T12:00 --language fi --screenshot "$out/idle-fi.png"
 kiosk --at 2026-11-30T12:00 --language en --screenshot "$out/idle-en.png"
 kiosk --at 2026-11-29T11:00 --language fi --screenshot "$out/closed-fi.png"

@@ -204,8 +204,7 @@ class CallScreen(QWidget):
         self._actions = actions
         self.remote = video or label("notice")
         self.remote.setMinimumHeight(320)
-        self.self_view = self_view or QWidget()
-        self.self_view.setFixedSize(240, 180)
+        self.self_view = self_view
         self.producer = label("subtitle")
         self.interpreter = label("notice")
         self.transcript = label("", align=Qt.AlignmentFlag.AlignLeft)
@@ -248,7 +247,8 @@ class CallScreen(QWidget):
         left.addWidget(self.main, 1)
         left.addWidget(self.interpreter)
         right = QVBoxLayout()
-        right.addWidget(self.self_view, 0, Qt.AlignmentFlag.AlignRight)
+        if self_view is not None:
+            right.addWidget(self_view, 0, Qt.AlignmentFlag.AlignRight)
         right.addWidget(self.transcript, 1)
         right.addWidget(self.agent_typing)
         right.addWidget(self.entry)

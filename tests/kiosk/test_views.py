@@ -158,3 +158,21 @@ def test_every_text_exists_in_every_language() -> None:
     for key, versions in i18n.TEXTS.items():
         assert set(versions) == set(LANGUAGES), key
         assert all(v.strip() for v in versions.values()), key
+
+
+async def test_devices_that_do_not_exist_are_shown_as_unavailable_on_the_idle_screen(qtbot: QtBot) -> None:
+    from kiosk.health import HealthMonitor, probe_camera, probe_card_reader, probe_printer, probe_scanner, unavailable
+
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    monitor = HealthMonitor({
+        "printer": lambda: probe_printer(None),
+        "scanner": lambda: probe_scanner(None),
+        "card_reader": lambda: probe_card_reader(None),
+        "camera": lambda: probe_camera(None),
+    })
+    monitor.subscribe(lambda report: session.set_unavailable_devices(unavailable(report)))
+    await monitor.check()
+    assert window.idle.devices.isVisible()
+    assert window.idle.devices.text() == (
+        "Ei käytettävissä nyt: kamera, henkilökortin lukija, tulostin, skanneri"
+    )
