@@ -20,8 +20,8 @@ also makes each page's preview and compressed form. Those come back over a pipe 
 process's memory: no file, no temporary directory, no tmpfs is used at all, and ``discard()`` zeroes the
 buffers it owns before dropping them.
 
-Compression: JPEG quality 80 (4:2:0), re-encoded once at 60 when a page exceeds 1 MB; line art CCITT G4;
-the reasons are in :mod:`drivers.scanpage`, which runs in the worker next to the pixels.
+Compression: JPEG quality 80 (4:2:0), then 70, then 60 while a page exceeds 1 MB; line art CCITT G4; the
+reasons and figures are in :mod:`drivers.scanpage`, which runs in the worker next to the pixels.
 """
 
 from __future__ import annotations

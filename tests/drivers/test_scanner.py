@@ -17,6 +17,7 @@ from typing import Any
 
 import pikepdf
 import pytest
+from PIL import Image
 
 from drivers.errors import DeviceError
 from drivers.scanner import (
@@ -192,6 +193,23 @@ def test_auto_source_scans_the_glass_when_the_feeder_is_empty(sane_backend) -> N
     result = scanner_with_plan(sane_backend, plan, source="auto", resolution=75).scan(recorder).result(60)
     assert [e.source for e in recorder.of(ScanStarted)] == ["ADF", "Flatbed"]
     assert result.source == "Flatbed" and len(result.pages) == 1
+
+
+def jpeg_quantization(quality: int) -> dict[int, Any]:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 100, 50)).save(out, "JPEG", quality=quality, subsampling="4:2:0")
+    return Image.open(io.BytesIO(out.getvalue())).quantization  # type: ignore[attr-defined]
+
+
+def test_a_page_over_the_size_budget_is_stepped_down_to_the_floor_quality(sane_backend) -> None:
+    page_jpegs = {}
+    for picture in ("Grid", "Color pattern"):
+        sane_backend.configure(test_picture=picture)
+        result = scanner(source="Flatbed").scan().result(60)
+        page_jpegs[picture] = Image.open(io.BytesIO(bytes(result.pages[0].encoded)))
+    assert page_jpegs["Grid"].quantization == jpeg_quantization(80)  # type: ignore[attr-defined]
+    # Pixel-wide colour stripes stay over 1 MB at every quality: the floor is used.
+    assert page_jpegs["Color pattern"].quantization == jpeg_quantization(60)  # type: ignore[attr-defined]
 
 
 def test_grey_and_line_art_modes_give_grey_jpeg_and_lossless_g4_pages(sane_backend) -> None:
