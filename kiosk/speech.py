@@ -49,6 +49,10 @@ MAX_CHARS = 2000
 
 _SYNTH_TIMEOUT_S = 20
 
+#: paplay's requested buffer. With PulseAudio's default (a ~2 s target) a long text started ~40 ms later;
+#: 100 ms starts as early as 20 ms did and leaves room for a busy CPU (bench/bench_speech.py --latency-ms).
+PLAYER_LATENCY_MS: int | None = 100
+
 
 class SpeechError(DeviceError):
     """Speech output failed (engine or sound server missing or broken)."""
@@ -207,6 +211,7 @@ class Speaker:
         rate_wpm: int = DEFAULT_RATE_WPM,
         enabled: bool = True,
         env: Mapping[str, str] | None = None,
+        latency_ms: int | None = PLAYER_LATENCY_MS,
     ) -> None:
         self.loudspeaker = loudspeaker
         self.headset = headset
@@ -215,6 +220,7 @@ class Speaker:
             headset_present = (lambda: pulse_sink_present(headset, self._env)) if headset else (lambda: False)
         self._headset_present = headset_present
         self.rate_wpm = rate_wpm
+        self.latency_ms = latency_ms
         self._enabled = enabled
         self._last: _Utterance | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -265,6 +271,20 @@ class Speaker:
         self.stop()
         self._last = None
 
+    def available(self) -> bool:
+        """Whether speech can be heard now: the sound server answers and the loudspeaker sink exists (for
+        the staff's device health; ``speak`` itself cannot tell, as the player runs on its own)."""
+        pactl = shutil.which("pactl")
+        if pactl is None or shutil.which("espeak-ng") is None:
+            return False
+        try:
+            info = subprocess.run([pactl, "info"], capture_output=True, timeout=5, check=False, env=self._env)
+        except subprocess.TimeoutExpired:
+            return False
+        if info.returncode != 0:
+            return False
+        return self.loudspeaker is None or pulse_sink_present(self.loudspeaker, self._env)
+
     @property
     def speaking(self) -> bool:
         return any(p.poll() is None for p in self._procs)
@@ -304,6 +324,8 @@ class Speaker:
         player_argv = [self._paplay, "--client-name=etapiste-kiosk", "--stream-name=speech"]
         if sink is not None:
             player_argv.append(f"--device={sink}")
+        if self.latency_ms is not None:
+            player_argv.append(f"--latency-msec={self.latency_ms}")
         try:
             engine = subprocess.Popen(
                 espeak_argv(language, self.rate_wpm),

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from kiosk import i18n
 from kiosk.speech import Pcm, Speaker, SpeechError, Spoken, espeak_argv, pulse_sink_present, synthesise
+from kiosk.views.keyboard import PinPad
 from provisioning.schema import LANGUAGES, Language
 from tests.harness.common import Service, require_program, running, wait_until
 
@@ -282,3 +285,35 @@ def _zombie(pid: int) -> bool:
     with contextlib.suppress(OSError):
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     return True
+
+
+def test_pin_pad_with_speech_says_the_count_aloud_and_never_a_digit(
+    pulse: Pulse, speaker: Speaker, qtbot: QtBot
+) -> None:
+    pad = PinPad("fi")
+    qtbot.addWidget(pad)
+    pad.show()
+    qtbot.waitExposed(pad)
+    pad.activateWindow()
+    qtbot.waitUntil(pad.isActiveWindow)
+    said: list[tuple[str, bool, Spoken]] = []
+    pad.announce.connect(lambda text, private: said.append((text, private, speaker.speak(text, "fi", private=private))))
+    with recording(pulse, "loudspeaker") as rec:
+        pad.focus_home()  # "5" under the finger: private
+        for key in (Qt.Key.Key_Up, Qt.Key.Key_Space, Qt.Key.Key_Down, Qt.Key.Key_Space):  # 2, 5 by arrows
+            qtbot.keyClick(pad.focusWidget(), key)
+        assert speaker.wait(30)
+        heard = rec["loudspeaker"].stop()
+    assert [s for s in said if s[1]] == [("5", True, Spoken.REFUSED), ("2", True, Spoken.REFUSED),
+                                         ("5", True, Spoken.REFUSED)]  # fmt: skip
+    assert [s[0] for s in said if not s[1]] == ["Numeroita annettu: 1", "Numeroita annettu: 2"]
+    assert heard.audible_seconds() > 0.5  # the counts were heard
+
+
+def test_staff_see_whether_speech_can_be_heard(pulse: Pulse, tmp_path: Path) -> None:
+    working = Speaker(loudspeaker="loudspeaker", env=pulse.env)
+    wrong_sink = Speaker(loudspeaker="hdmi-out", env=pulse.env)
+    no_server = Speaker(env={**pulse.env, "PULSE_SERVER": f"unix:{tmp_path}/nothing-here"})
+    assert working.available()
+    assert not wrong_sink.available()
+    assert not no_server.available()
