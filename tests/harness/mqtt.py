@@ -14,6 +14,7 @@ import os
 import pwd
 import secrets
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +72,17 @@ class Broker:
     def restart(self) -> None:
         """Stop the broker and start it again on the same port (retained messages are lost: no persistence)."""
         self.service.stop()
-        self.service.start()
-        wait_until(lambda: port_open(self.port), 10, "mosquitto after a restart")
+        for _ in range(3):  # the freed port can be probed by someone's free_port() for a moment: retry
+            self.service.start()
+            try:
+                wait_until(lambda: port_open(self.port) or not self.service.running(), 10, "mosquitto restart")
+            except TimeoutError:
+                break
+            if self.service.running() and port_open(self.port):
+                return
+            self.service.stop()
+            time.sleep(0.2)
+        raise RuntimeError(f"mosquitto did not come back on port {self.port}; its log:\n{self.log_text()[-2000:]}")
 
 
 def _make_traversable(path: Path, stop: Path) -> None:
