@@ -9,7 +9,16 @@ import hashlib
 import aioice.ice
 import pytest
 
-from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame, RttReceived
+from kiosk.call import (
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    InterpreterJoined,
+    InterpreterLeft,
+    PrintRequested,
+    RemoteVideoFrame,
+    RttReceived,
+)
 from tests.kiosk.call_support import make_pdf, point_engine
 from tests.switchboard.support import PASSWORDS, make_config, serve
 
@@ -27,7 +36,7 @@ async def login(browser, page: str, base: str, username: str = "anna") -> None:
     await browser.acall("fill", name=page, selector="#username", value=username)
     await browser.acall("fill", name=page, selector="#password", value=PASSWORDS[username])
     await browser.acall("click", name=page, selector="#login-button")
-    await browser.acall("waitFor", name=page, selector="#queue-view")
+    await browser.acall("waitFor", name=page, selector="#queue-view" if username != "tulkki" else "#invite-view")
 
 
 async def desk_frames(browser, page: str) -> int:
@@ -135,3 +144,33 @@ async def test_kiosk_relay_only_reaches_the_desk_through_coturn(browser, coturn)
             assert pair == "relay"
         finally:
             await browser.acall("close", name="desk-relay")
+
+
+async def test_an_interpreter_joins_from_their_desk_and_the_customer_sees_them_then_they_leave(browser):
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, "desk-agent", sb.base)
+            await login(browser, "desk-interpreter", sb.base, "tulkki")
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name="desk-agent", selector="#alert")
+            await browser.acall("click", name="desk-agent", selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+
+            await browser.acall("fill", name="desk-agent", selector="#interpreter-language", value="ar")
+            await browser.acall("click", name="desk-agent", selector="#invite")
+            await browser.acall("click", name="desk-interpreter", selector="button.accept-invite")
+            joined = await events.first(InterpreterJoined, timeout=30)
+            assert joined.name == "Tulkki Ar"
+            frame = await events.first(RemoteVideoFrame, lambda e: e.role == "interpreter", timeout=30)
+            assert frame.peer == joined.peer
+            # The customer's call to the agent goes on; the interpreter's page sees the customer.
+            assert engine.call is not None and {p.role for p in engine.peers.values()} == {"agent", "interpreter"}
+
+            await browser.acall("click", name="desk-interpreter", selector="#hangup")
+            left = await events.first(InterpreterLeft, timeout=30)
+            assert left.peer == joined.peer
+            assert [p.role for p in engine.peers.values()] == ["agent"] and engine.call is not None
+        finally:
+            await browser.acall("close", name="desk-agent")
+            await browser.acall("close", name="desk-interpreter")
