@@ -173,7 +173,13 @@ def load_certificate(data: bytes) -> Certificate:
         tbs_parts[index] = Tlv(0x30, b"", _without_ecdsa_null(tbs_parts[index]))
         normal_tbs = der(0x30, b"".join(p.raw for p in tbs_parts))
         normal = der(0x30, normal_tbs + _without_ecdsa_null(alg) + bits.raw)
-        parsed = x509.load_der_x509_certificate(normal)
+        try:
+            parsed = x509.load_der_x509_certificate(normal)
+        except x509.InvalidVersion:
+            raise ValueError("not an X.509 certificate (unknown version)") from None
+    except x509.InvalidVersion:
+        # A corrupted card response: say so as the documented ValueError, never another exception type.
+        raise ValueError("not an X.509 certificate (unknown version)") from None
     return Certificate(data, tbs.raw, signature_algorithm, bits.content[1:], parsed)
 
 
