@@ -80,7 +80,7 @@ class ServiceChoiceScreen(QWidget):
         self.title = label("title")
         self.hint = label()
         self.grid = QGridLayout()
-        self.grid.setSpacing(20)
+        self.grid.setSpacing(10)
         self.buttons: dict[str, QPushButton] = {}
         self.details: dict[str, str] = {}
         for i, producer in enumerate(session.config.producers):
@@ -88,18 +88,19 @@ class ServiceChoiceScreen(QWidget):
             # when it answers next, so the whole cell is the touch target.
             b = button(f"producer-{producer.id}", partial(session.choose_producer, producer.id))
             self.buttons[producer.id] = b
-            self.grid.addWidget(b, i // 2, i % 2)
+            b.setProperty("producer", True)
+            self.grid.addWidget(b, i, 0)
         self.back = button("back", session.back, secondary=True)
+        self.back.setProperty("compact", True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 24, 48, 24)
+        layout.setContentsMargins(48, 8, 48, 16)
         layout.addWidget(self.title)
-        layout.addWidget(self.hint)
+        top = QHBoxLayout()
+        top.addWidget(self.back)
+        top.addWidget(self.hint, 1)
+        layout.addLayout(top)
         layout.addLayout(self.grid)
         layout.addStretch(1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.back)
-        bottom.addStretch(1)
-        layout.addLayout(bottom)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         lang = snap.language
@@ -223,28 +224,31 @@ class CallScreen(QWidget):
         self.pin_pad = pin_pad
         self.flow_primary = button("flow-primary", self._primary)
         self.flow_secondary = button("flow-secondary", self._secondary, secondary=True)
+        # A sub-flow (identify, scan, print) takes the whole screen while it runs: large text and the PIN
+        # pad need the room. The agent is still heard; the video and the text panel come back after.
         self.flow = QWidget()
         self.flow.setObjectName("flow")
-        flow_layout = QVBoxLayout(self.flow)
-        flow_layout.addWidget(self.flow_title)
-        flow_layout.addWidget(self.flow_text)
-        flow_layout.addWidget(self.flow_progress)
-        flow_layout.addWidget(self.flow_preview)
-        if pin_pad is not None:
-            flow_layout.addWidget(pin_pad)
+        flow_text = QVBoxLayout()
+        flow_text.addWidget(self.flow_title)
+        flow_text.addWidget(self.flow_text)
+        flow_text.addWidget(self.flow_progress)
+        flow_text.addWidget(self.flow_preview, 1)
+        flow_text.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.flow_secondary)
         row.addStretch(1)
         row.addWidget(self.flow_primary)
-        flow_layout.addLayout(row)
+        flow_text.addLayout(row)
+        flow_layout = QHBoxLayout(self.flow)
+        flow_layout.setContentsMargins(24, 16, 24, 16)
+        flow_layout.addLayout(flow_text, 1)
+        if pin_pad is not None:
+            flow_layout.addWidget(pin_pad, 0, Qt.AlignmentFlag.AlignVCenter)
 
-        # The sub-flow takes the big area while it runs (the agent is still heard); video comes back after.
-        self.main = QStackedWidget()
-        self.main.addWidget(self.remote)
-        self.main.addWidget(self.flow)
+        talk = QWidget()
         left = QVBoxLayout()
         left.addWidget(self.producer)
-        left.addWidget(self.main, 1)
+        left.addWidget(self.remote, 1)
         left.addWidget(self.interpreter)
         right = QVBoxLayout()
         if self_view is not None:
@@ -253,10 +257,17 @@ class CallScreen(QWidget):
         right.addWidget(self.agent_typing)
         right.addWidget(self.entry)
         right.addWidget(self.end)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 16)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
+        talk_layout = QHBoxLayout(talk)
+        talk_layout.setContentsMargins(24, 16, 24, 16)
+        talk_layout.addLayout(left, 3)
+        talk_layout.addLayout(right, 2)
+        self.main = QStackedWidget()
+        self.main.addWidget(talk)
+        self.main.addWidget(self.flow)
+        self._talk = talk
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.main)
         self._flow_kind = ""
 
     def _typed(self, text: str) -> None:
@@ -361,7 +372,7 @@ class CallScreen(QWidget):
             else:
                 kind, primary = f"print_{'done' if job.step == 'done' else 'failed'}", i18n.text("ok", lang)
         self._flow_kind = kind
-        self.main.setCurrentWidget(self.flow if kind else self.remote)
+        self.main.setCurrentWidget(self.flow if kind else self._talk)
         self.flow_title.setText(title)
         self.flow_text.setText(text)
         self.flow_progress.setVisible(progress is not None)

@@ -69,6 +69,7 @@ def stylesheet(scale: float, high_contrast: bool = False) -> str:
     QPushButton[compact="true"] {{
         min-height: {px(COMPACT_MIN_HEIGHT)}px; padding: 4px 20px; font-size: {px(BODY_PX)}px;
     }}
+    QPushButton[producer="true"] {{ min-height: {px(84)}px; padding: 6px 24px; font-size: {px(28)}px; }}
     QPushButton:disabled {{ background: {bg}; color: {muted}; border: 4px dashed {muted}; }}
     QPushButton[secondary="true"] {{ background: {bg}; color: {secondary_fg}; border: 4px solid {secondary_fg}; }}
     QLineEdit {{ border: 3px solid {text}; padding: 12px; min-height: {px(60)}px; }}

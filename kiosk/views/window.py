@@ -95,7 +95,7 @@ class KioskWindow(QWidget):
             page.setWidget(screen)
             page.setWidgetResizable(True)
             page.setFrameShape(QFrame.Shape.NoFrame)
-            page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
             self._pages[state] = page
             self.stack.addWidget(page)
 

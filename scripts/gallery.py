@@ -1,0 +1,104 @@
+"""Render every kiosk screen in Finnish and English into ``docs/screenshots/`` (run by scripts/screenshots.sh
+under a private Xvfb). The session is driven through its own intents and events to each state, the same
+way the app does, so the pictures show what a customer and the staff really see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from PySide6.QtWidgets import QApplication
+
+from kiosk.session import LargeText, Session
+from kiosk.views.window import KioskWindow
+from provisioning.loader import load_point_config
+from provisioning.schema import Language
+
+OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+
+
+def _paper() -> bytes:
+    """A stand-in scanned page for the preview: a form with lines (no real person's data)."""
+    image = Image.new("RGB", (620, 877), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 580, 110), outline="black", width=3)
+    for y in range(160, 820, 40):
+        draw.line((60, y, 560, y), fill=(90, 90, 90), width=2)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def _to_call(s: Session) -> None:
+    s.choose_language(s.snapshot.language)
+    s.choose_producer("kela")
+    s.accept_notice()
+    s.call_answered()
+
+
+STEPS: dict[str, Callable[[Session], None]] = {
+    "idle": lambda s: None,
+    "service-choice": lambda s: s.choose_language(s.snapshot.language),
+    "notice": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("migri")),
+    "queue": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"), s.accept_notice(),
+                        s.queue_update(2, 300)),
+    "call-text": lambda s: (_to_call(s), s.remote_text("Hei! Miten voin auttaa? / Hello! How can I help?", True),
+                            s.type_text("Tarvitsen apua hakemuksen kanssa", True)),
+    "identify-pin": lambda s: (_to_call(s), s.identify_requested(card_present=True), s.card_inserted(5)),
+    "identify-wrong-pin": lambda s: (_to_call(s), s.identify_requested(card_present=True), s.card_inserted(5),
+                                     s.pin_submitted(), s.identify_failed("wrong_pin", 4)),
+    "scan-preview": lambda s: (_to_call(s), s.scan_requested(), s.scan_ready(2, _paper())),
+    "print-done": lambda s: (_to_call(s), s.print_started(3), s.print_done()),
+    "survey": lambda s: (_to_call(s), s.hang_up()),
+    "timeout-warning": lambda s: s.choose_language(s.snapshot.language),
+    "large-text": lambda s: (s.choose_language(s.snapshot.language), s.set_text_size(LargeText.LARGE)),
+    "high-contrast": lambda s: (s.choose_language(s.snapshot.language), s.set_high_contrast(True)),
+    "out-of-service": lambda s: s.set_out_of_service("Huoltokatko klo 14 asti / Maintenance until 2 pm"),
+    "staff-login": lambda s: s.open_staff_login(),
+    "staff": lambda s: (s.open_staff_login(), s.staff_pin("2468")),
+}
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    config = load_point_config()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for language in ("fi", "en"):
+        for name, step in STEPS.items():
+            mono = [0.0]
+            at = "2026-11-29T11:00" if name == "closed" else "2026-11-30T12:00"
+            session = Session(config, lambda at=at: dt.datetime.fromisoformat(at), lambda mono=mono: mono[0])
+            lang: Language = language  # type: ignore[assignment]
+            session.set_language(lang)
+            window = KioskWindow(session, kiosk_mode=False)
+            window.resize(1280, 1024)
+            window.show()
+            step(session)
+            if name == "timeout-warning":
+                mono[0] += config.ui.idle_timeout_s - 25
+                session.tick()
+            app.processEvents()
+            window.grab().save(str(OUT / f"{name}-{language}.png"))
+            window.allow_close()
+            window.close()
+    closed = Session(config, lambda: dt.datetime(2026, 11, 29, 11, 0))
+    for language in ("fi", "en"):
+        closed.set_language(language)  # type: ignore[arg-type]
+        window = KioskWindow(closed, kiosk_mode=False)
+        window.resize(1280, 1024)
+        window.show()
+        app.processEvents()
+        window.grab().save(str(OUT / f"closed-{language}.png"))
+        window.allow_close()
+        window.close()
+    print(f"gallery: {len(STEPS) * 2 + 2} screens in {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
