@@ -433,6 +433,11 @@
         <comment>ended_queue_closed</comment>
         <translation>Palveluaika päättyi ennen vuoroasi.</translation>
     </message>
+    <message id="ended_queue_unavailable">
+        <source>The connection to the service is not working now. Please ask the library staff.</source>
+        <comment>ended_queue_unavailable</comment>
+        <translation>Yhteys palveluun ei nyt toimi. Kysy neuvoa kirjaston henkilökunnalta.</translation>
+    </message>
     <message id="ended_other">
         <source>The call ended.</source>
         <comment>ended_other</comment>

@@ -433,6 +433,11 @@
         <comment>ended_queue_closed</comment>
         <translation>Betjäningstiden tog slut före din tur.</translation>
     </message>
+    <message id="ended_queue_unavailable">
+        <source>The connection to the service is not working now. Please ask the library staff.</source>
+        <comment>ended_queue_unavailable</comment>
+        <translation>Anslutningen till tjänsten fungerar inte nu. Fråga bibliotekets personal.</translation>
+    </message>
     <message id="ended_other">
         <source>The call ended.</source>
         <comment>ended_other</comment>
