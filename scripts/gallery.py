@@ -7,6 +7,7 @@ way the app does, so the pictures show what a customer and the staff really see.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import sys
 from collections.abc import Callable
@@ -70,13 +71,13 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     config = load_point_config()
     OUT.mkdir(parents=True, exist_ok=True)
-    for language in ("fi", "en"):
+    languages: tuple[Language, ...] = ("fi", "en")
+    for language in languages:
         for name, step in STEPS.items():
             mono = [0.0]
-            at = "2026-11-29T11:00" if name == "closed" else "2026-11-30T12:00"
-            session = Session(config, lambda at=at: dt.datetime.fromisoformat(at), lambda mono=mono: mono[0])
-            lang: Language = language  # type: ignore[assignment]
-            session.set_language(lang)
+            moment = dt.datetime(2026, 11, 30, 12, 0)
+            session = Session(config, functools.partial(lambda m: m, moment), functools.partial(lambda m: m[0], mono))
+            session.set_language(language)
             window = KioskWindow(session, kiosk_mode=False)
             window.resize(1280, 1024)
             window.show()
@@ -89,8 +90,8 @@ def main() -> int:
             window.allow_close()
             window.close()
     closed = Session(config, lambda: dt.datetime(2026, 11, 29, 11, 0))
-    for language in ("fi", "en"):
-        closed.set_language(language)  # type: ignore[arg-type]
+    for language in languages:
+        closed.set_language(language)
         window = KioskWindow(closed, kiosk_mode=False)
         window.resize(1280, 1024)
         window.show()
