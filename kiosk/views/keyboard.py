@@ -9,7 +9,8 @@ Operation without touch (EN 301 549 5.1.6, WCAG 2.1.1/2.1.2): Tab moves through 
 order and, after the last key, out of the widget (no focus trap); the arrow keys move between
 neighbouring keys; Space presses the focused key. On the keyboard Enter also presses the focused key;
 on the PIN pad Enter is OK, as on a bank terminal. Keys take focus only from the keyboard (Tab), not
-from a touch, so touching a key never pulls the focus away from a text field.
+from a touch, so touching a key never pulls the focus away from a text field. Neither widget repeats a
+held key (5.7), and both can reject a trembling double strike (5.8, ``double_strike.seconds``).
 
 The PIN pad never holds the PIN as a ``str``: digits go into a fixed 12-byte ``bytearray`` that is
 overwritten with zeros on backspace, on clear, after OK and whenever the pad is hidden. OK hands a new
@@ -149,9 +150,10 @@ class DoubleStrike:
         self._last: tuple[object, float] = (None, -math.inf)
 
     def accept(self, key: object) -> bool:
+        """Whether this press counts; ``key`` is the on-screen button or a physical key code."""
         now = self._clock()
         last_key, last_time = self._last
-        if self.seconds > 0 and key is last_key and now - last_time < self.seconds:
+        if self.seconds > 0 and key == last_key and now - last_time < self.seconds:
             return False
         self._last = (key, now)
         return True
@@ -330,16 +332,21 @@ class OnScreenKeyboard(QWidget):
                 target.setFocus(Qt.FocusReason.TabFocusReason)
             return True
         if key in _ENTER_KEYS:
-            watched.click()
+            if not event.isAutoRepeat():
+                watched.click()  # the click passes the double-strike check as the button
+            return True
+        text = event.text()
+        typed = key != Qt.Key.Key_Space and len(text) == 1 and text.isprintable()
+        if key != Qt.Key.Key_Backspace and not typed:
+            return False
+        # A physical key: no key repeat (EN 301 549 5.7: none offered), double strikes rejected (5.8).
+        if event.isAutoRepeat() or not self.double_strike.accept(("key", key, text)):
             return True
         if key == Qt.Key.Key_Backspace:
             self.backspaced.emit()
-            return True
-        text = event.text()
-        if key != Qt.Key.Key_Space and len(text) == 1 and text.isprintable():
+        else:
             self.typed.emit(text)
-            return True
-        return False
+        return True
 
 
 class PinPad(QWidget):
@@ -501,8 +508,18 @@ class PinPad(QWidget):
         self.clear()
         super().hideEvent(event)
 
+    def _physical_key(self, event: QKeyEvent) -> bool:
+        """A key of a keypad or keyboard: no key repeat (holding 5 must not type 5555; EN 301 549 5.7) and
+        double strikes rejected (5.8). True when the pad handled or swallowed it."""
+        key = event.key()
+        if not (Qt.Key.Key_0 <= key <= Qt.Key.Key_9 or key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, *_ENTER_KEYS)):
+            return False
+        if event.isAutoRepeat() or not self.double_strike.accept(("key", key)):
+            return True
+        return self.press_key(key)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if not self.press_key(event.key()):
+        if not self._physical_key(event):
             super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -521,4 +538,4 @@ class PinPad(QWidget):
             if target is not None:
                 target.setFocus(Qt.FocusReason.TabFocusReason)
             return True
-        return self.press_key(key)
+        return self._physical_key(event)

@@ -437,3 +437,41 @@ def test_double_strike_rejection_ignores_a_trembling_second_press(qtbot: QtBot, 
     _click(qtbot, keyboard.key("a"))
     _click(qtbot, keyboard.key("a"))
     assert typed.text == "aasaa"
+
+
+def _key(widget: QWidget, key: Qt.Key, text: str, *, repeat: bool = False) -> None:
+    QApplication.sendEvent(
+        widget, QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.KeypadModifier, text, repeat)
+    )
+
+
+def test_holding_a_physical_key_does_not_repeat_it(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    pad = PinPad("fi")
+    container = QWidget()
+    layout = QVBoxLayout(container)
+    layout.addWidget(keyboard)
+    layout.addWidget(pad)
+    host(container)
+    typed = Typed(keyboard)
+    pad.focus_home()
+    _key(pad.digit_keys[5], Qt.Key.Key_5, "5")
+    for _ in range(5):
+        _key(pad.digit_keys[5], Qt.Key.Key_5, "5", repeat=True)  # the key is held down
+    assert len(pad) == 1
+    keyboard.key("a").setFocus()
+    _key(keyboard.key("a"), Qt.Key.Key_K, "k")
+    _key(keyboard.key("a"), Qt.Key.Key_K, "k", repeat=True)
+    assert typed.text == "k"
+
+
+def test_double_strike_rejection_covers_the_physical_keypad(qtbot: QtBot, host: ShowHost) -> None:
+    now = [0.0]
+    pad = PinPad("fi", clock=lambda: now[0])
+    host(pad)
+    pad.double_strike.seconds = 0.5
+    pad.focus_home()
+    for at in (0.0, 0.1, 0.7):
+        now[0] = at
+        _key(pad.digit_keys[5], Qt.Key.Key_3, "3")
+    assert len(pad) == 2
