@@ -181,8 +181,10 @@ class OnScreenKeyboard(QWidget):
         super().__init__(parent)
         self.double_strike = DoubleStrike(clock)
         self.setObjectName("keyboard")
-        # Twelve keys in a row: less side padding than the theme's wide buttons, the theme's height.
-        self.setStyleSheet("QPushButton { padding: 4px 4px; }")
+        # Twelve keys in a row: less side padding than the theme's wide buttons. The keys keep the theme's
+        # minimum height in large-text mode too (the letters still grow): five rows of 110 px leave room for
+        # the video and the text panel above, five rows of 154 px would not.
+        self.setStyleSheet(f"QPushButton {{ padding: 4px 4px; min-height: {theme.BUTTON_MIN_HEIGHT}px; }}")
         self._language: Language = language
         self._shift = Shift.OFF
         self.rows: list[list[QPushButton]] = []

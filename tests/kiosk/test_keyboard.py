@@ -475,3 +475,19 @@ def test_double_strike_rejection_covers_the_physical_keypad(qtbot: QtBot, host: 
         now[0] = at
         _key(pad.digit_keys[5], Qt.Key.Key_3, "3")
     assert len(pad) == 2
+
+
+def test_in_large_text_the_letters_grow_and_the_keyboard_still_fits_the_screen(qtbot: QtBot, host: ShowHost) -> None:
+    keyboard = OnScreenKeyboard("fi")
+    shown = host(keyboard)
+    normal = keyboard.key("ä").fontInfo().pixelSize()
+    normal_hint = keyboard.minimumSizeHint()
+    shown.window.setStyleSheet(theme.stylesheet(1.4))
+    qtbot.waitUntil(lambda: keyboard.key("ä").fontInfo().pixelSize() > normal)
+    assert keyboard.key("ä").fontInfo().pixelSize() >= normal * 1.3
+    hint = keyboard.minimumSizeHint()
+    assert hint.width() <= 1280 - 2 * 64  # within the screens' side margins
+    assert hint.height() == normal_hint.height() < 1024 * 2 / 3  # the keys do not grow taller
+    for row in keyboard.rows:
+        for button in row:
+            assert button.height() >= theme.BUTTON_MIN_HEIGHT
