@@ -32,6 +32,7 @@ import importlib
 import json
 import logging
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -404,7 +405,7 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdout = self.proc.stdout
         self._stdin_lock = threading.Lock()
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=5)
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=80)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, name="scanner-worker-stderr",
                                                daemon=True)
         self._stderr_thread.start()
@@ -443,8 +444,15 @@ class _Worker:
             for line in self.proc.stderr:
                 self._stderr_tail.append(line.decode(errors="replace").rstrip())
 
-    def stderr_tail(self) -> str:
-        return " | ".join(self._stderr_tail)
+    def stderr_tail(self, lines: int = 5) -> str:
+        return " | ".join(list(self._stderr_tail)[-lines:])
+
+    def dump_stacks(self) -> str:
+        """Where a hung worker is stuck: it prints every thread's stack on SIGUSR1 (faulthandler)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+            time.sleep(0.5)
+        return "\n".join(self._stderr_tail)
 
     def stop(self, grace: float = CANCEL_GRACE_S) -> None:
         """Let the worker finish, else kill its process group (by its pid)."""
@@ -526,7 +534,8 @@ class ScanJob:
         limit = self._scanner.answer_timeout_s
         while not self._done.wait(min(1.0, limit / 4)):
             if time.monotonic() - self._last_frame > limit and worker.proc.poll() is None:
-                log.warning("scanner worker silent for %.0f s: killing it", limit)
+                log.warning("scanner worker silent for %.0f s: killing it; its threads:\n%s", limit,
+                            worker.dump_stacks())
                 self._silent = True
                 worker.kill()
                 return

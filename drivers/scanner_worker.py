@@ -14,10 +14,11 @@ Why a separate process rather than a thread in the kiosk:
 Protocol (pipes only, nothing on disk). The parent writes one JSON request line on stdin, then may write
 ``cancel`` lines; closing stdin also cancels (the parent is gone). The worker answers on stdout with
 frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many
-bytes of payload (a preview's pixels, or a compressed page). Headers have a ``type``: ``probe``, ``opened``, ``page_started``,
-``progress``, ``preview`` (the page for the screen, raw pixels), ``encoded`` (the page compressed for the
-PDF), and last ``done``, ``cancelled`` or ``fault`` (with ``kind`` and ``page``). Every good page's
-``encoded`` frame precedes the final frame, so a fault mid-stack never loses the pages before it.
+bytes of payload (a preview's pixels, or a compressed page). Headers have a ``type``: ``probe``,
+``opened``, ``page_started``, ``progress``, ``preview`` (the page for the screen, raw pixels),
+``encoded`` (the page compressed for the PDF), and last ``done``, ``cancelled`` or ``fault`` (with
+``kind`` and ``page``). Every good page's ``encoded`` frame precedes the final frame, so a fault
+mid-stack never loses the pages before it.
 """
 
 from __future__ import annotations
@@ -422,6 +423,10 @@ def _read_request(fd: int) -> tuple[dict[str, Any], bytes]:
 
 
 def main(worker_class: type[Worker] = Worker) -> int:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # ops: kill -USR1 <pid> shows where it hangs
     # Import everything a scan needs *before* waiting for the request: a worker started ahead of time
     # (Scanner.prepare) then begins scanning the moment it is asked to. sane.init() waits for the
     # request, so a scanner plugged in meanwhile is still found.
