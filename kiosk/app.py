@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import signal
 import socket
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
+from kiosk.agentlink import AgentLink, reexec
 from kiosk.health import (
     DeviceHealth,
     HealthMonitor,
@@ -36,6 +38,7 @@ from kiosk.journey import Journey
 from kiosk.session import Clock, Session, State
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
+from kiosk.watchdog import Watchdog
 from provisioning.schema import Language, PointConfig
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class Options:
     """Window size when not in kiosk mode."""
     devices: bool = True
     """Start the drivers, the health monitor and the call engine (off for screenshots of the screens)."""
+    config_path: Path | None = None
+    """The configuration file the kiosk runs on (its first line carries the bundle version)."""
 
 
 def _clock_from(at: dt.datetime) -> Clock:
@@ -273,13 +278,28 @@ def run(config: PointConfig, options: Options) -> int:
         window.allow_close()
         app.quit()
 
+    restart = False
+
+    def restart_app() -> None:
+        nonlocal restart
+        restart = True
+        quit_app()
+
     bridge = _SignalBridge(quit_app)
+    watchdog = Watchdog.from_environment(health=lambda: True)  # alive = this loop still runs the timer
+    socket_path = os.environ.get("ETAPISTE_AGENT_SOCKET")
+    link = None
+    if socket_path and options.devices:
+        link = AgentLink(socket_path, session, health, config_path=options.config_path,
+                         test_print=_StaffDeviceActions(devices, health, journey).test_print, restart=restart_app)
 
     ticker = QTimer()
     ticker.timeout.connect(session.tick)
     ticker.start(TICK_MS)
 
     def on_first_paint() -> None:
+        watchdog.ready("idle screen shown")
+        watchdog.start()
         if options.report_painted:
             print("painted", flush=True)
         if options.screenshot is not None:
@@ -306,7 +326,12 @@ def run(config: PointConfig, options: Options) -> int:
                 devices.card_monitor.start()
             if engine is not None:
                 loop.create_task(engine.start())
+            if link is not None:
+                link_task = loop.create_task(link.run())
         loop.run_until_complete(closing.wait())
+        watchdog.stopping()
+        if link is not None:
+            link_task.cancel()
         session.reset()  # nothing of a customer outlives the app either
         loop.run_until_complete(health.stop())
         if engine is not None:
@@ -318,4 +343,7 @@ def run(config: PointConfig, options: Options) -> int:
     ticker.stop()
     window.close()
     bridge.close()
+    watchdog.close()
+    if restart:
+        reexec()
     return 0

@@ -60,5 +60,6 @@ def main(argv: Sequence[str]) -> int:
         screenshot=args.screenshot,
         report_painted=args.report_painted,
         devices=not args.no_devices,
+        config_path=args.config,
     )
     return run(config, options)

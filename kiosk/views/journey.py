@@ -309,10 +309,21 @@ class CallScreen(QWidget):
         elif self._flow_kind.startswith("identify"):
             self._session.cancel_identify()
 
+    def clear(self) -> None:
+        """Forget everything shown of the last customer: text, typing, preview (privacy wipe)."""
+        self.transcript.clear()
+        self.agent_typing.clear()
+        self.entry.clear()
+        self.flow_preview.clear()
+        self.flow_text.clear()
+        self._flow_kind = ""
+        self.main.setCurrentWidget(self._talk)
+
     def show_snapshot(self, snap: Snapshot) -> None:
         lang = snap.language
         call = snap.call
         if call is None:
+            self.clear()
             return
         self.producer.setText(call.producer.name.in_(lang))
         if isinstance(self.remote, QLabel):
@@ -380,8 +391,10 @@ class CallScreen(QWidget):
         self.flow_preview.setVisible(preview is not None)
         if preview is not None:
             pixmap = QPixmap()
-            pixmap.loadFromData(preview)
-            self.flow_preview.setPixmap(pixmap.scaledToHeight(320, Qt.TransformationMode.SmoothTransformation))
+            if pixmap.loadFromData(preview):
+                self.flow_preview.setPixmap(pixmap.scaledToHeight(320, Qt.TransformationMode.SmoothTransformation))
+            else:  # an undecodable preview: the page count and the buttons still tell the customer enough
+                self.flow_preview.clear()
         else:
             self.flow_preview.clear()
         if self.pin_pad is not None:

@@ -57,6 +57,7 @@ class KioskWindow(QWidget):
         self._style: tuple[float, bool] | None = None
         self._painted = False
         self._state = State.IDLE
+        self._had_call = False
         self.setWindowTitle("etapiste")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         if kiosk_mode:
@@ -161,6 +162,9 @@ class KioskWindow(QWidget):
             self.warning_text.setText(i18n.text("timeout_warning", lang, seconds=snap.timeout_warning))
             self.more_time.setText(i18n.text("more_time", lang))
         self.pin_pad.set_language(lang)
+        if snap.call is None and self._had_call:
+            self.call.clear()  # the wipe reaches the widgets too: no text or preview of the last customer
+        self._had_call = snap.call is not None
         screen = self._screens[snap.state]
         screen.show_snapshot(snap)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(self._pages[snap.state])
