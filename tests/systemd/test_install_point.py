@@ -5,6 +5,7 @@ enrolment input refused with nothing written; and an uninstall that leaves the r
 from __future__ import annotations
 
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -144,44 +145,109 @@ def test_kiosk_reads_its_configuration_but_never_the_agents_secrets(fresh_root: 
     assert as_user(fresh_root, K, "touch", str(fresh_root / "run/etapiste/scan/page-1.png"))
 
 
-LINK_SERVER = """
-import os, socket, sys
-path = sys.argv[1]
-server = socket.socket(socket.AF_UNIX)
-server.bind(path)
-os.chmod(path, 0o660)
-server.listen()
-print("listening", flush=True)
-for _ in range(2):
-    conn, _ = server.accept()
-    conn.sendall(b"hello from the agent")
-    conn.close()
+# Python scripts run as a point's user: the interpreter (under /root, not readable by them) starts as
+# root, imports what it needs, then drops to the user's uid and gid with no other group, as systemd
+# would start the unit. Arguments: uid gid umask socket-path.
+AS_USER = """
+import asyncio, concurrent.futures.thread, os, socket, sys
+from provisioning.kiosk_link import KioskLinkClient, KioskLinkServer
+uid, gid, umask, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3], 8), sys.argv[4]
+os.setgroups([])
+os.setresgid(gid, gid, gid)
+os.setresuid(uid, uid, uid)
+os.umask(umask)
 """
-LINK_CLIENT = """
-import socket, sys
-client = socket.socket(socket.AF_UNIX)
-client.connect(sys.argv[1])
-sys.stdout.write(client.recv(100).decode())
+# The agent's real end of the kiosk link (provisioning/kiosk_link.py), with the agent unit's umask.
+LINK_SERVER = (
+    AS_USER
+    + """
+async def main():
+    server = KioskLinkServer(path)
+    await server.start()
+    print("listening", flush=True)
+    connected = await server.wait_connected(60)
+    print("kiosk connected" if connected else "no kiosk", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until the test has seen it
+    await server.close()
+
+asyncio.run(main())
 """
+)
+# The kiosk's real end.
+LINK_CLIENT = (
+    AS_USER
+    + """
+async def main():
+    async def on_reload(*args):
+        return None
+
+    async def on_command(*args):
+        return True, ""
+
+    client = KioskLinkClient(path, software="0.1.0", version=0, on_reload=on_reload, on_command=on_command)
+    task = asyncio.create_task(client.run())
+    await client.connected.wait()
+    print("connected", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until the test has seen it
+    task.cancel()
+
+asyncio.run(main())
+"""
+)
+# Anyone else trying the socket directly.
+RAW_CONNECT = (
+    AS_USER
+    + """
+try:
+    socket.socket(socket.AF_UNIX).connect(path)
+    print("connected")
+except PermissionError:
+    print("permission denied")
+"""
+)
+
+
+def run_as(root: Path, user: str, script: str, sock: Path, umask: str = "022") -> subprocess.Popen[str]:
+    entry = user_db(root, "passwd")[user]
+    return subprocess.Popen(
+        [sys.executable, "-c", script, entry[2], entry[3], umask, str(sock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def next_line(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
+    """The process's next line of output, or a failure that shows what it printed instead."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        proc.kill()
+        rest = proc.stdout.read()
+        raise AssertionError(f"no line within {timeout:g} s; it printed {rest!r}")
+    return proc.stdout.readline()
 
 
 def test_only_the_kiosk_reaches_the_agents_link_socket(fresh_root: Path, enrolment: Enrolment) -> None:
     assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
-    users, groups = ids(fresh_root)
     sock = fresh_root / "run/etapiste/link/agent.sock"
-    server = subprocess.Popen(
-        [require_program("setpriv"), f"--reuid={users[A]}", f"--regid={groups[A]}", "--clear-groups", "--",
-         sys.executable, "-c", LINK_SERVER, str(sock)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    server = run_as(fresh_root, A, LINK_SERVER, sock, umask="027")
     try:
-        assert server.stdout is not None and server.stdout.readline() == "listening\n"
-        assert sock.stat().st_gid == groups[K], "the socket takes the kiosk's group from its directory"
-        assert as_user(fresh_root, K, sys.executable, "-c", LINK_CLIENT, str(sock))
-        assert not as_user(fresh_root, "nobody", sys.executable, "-c", LINK_CLIENT, str(sock))
-        assert not as_user(fresh_root, "lp", sys.executable, "-c", LINK_CLIENT, str(sock))
-        assert as_user(fresh_root, K, sys.executable, "-c", LINK_CLIENT, str(sock)), "still serving the kiosk"
-        server.wait(10)
+        assert next_line(server) == "listening\n"
+        st = sock.stat()
+        assert (st.st_uid, st.st_gid) == (ids(fresh_root)[0][A], ids(fresh_root)[1][K]), "kiosk's group, from the dir"
+        for stranger in ("nobody", "lp"):
+            said, _ = run_as(fresh_root, stranger, RAW_CONNECT, sock).communicate(timeout=60)
+            assert said == "permission denied\n", stranger
+        assert not as_user(fresh_root, K, "touch", str(sock.parent / "fake.sock")), "the kiosk cannot plant one"
+        kiosk = run_as(fresh_root, K, LINK_CLIENT, sock)
+        assert next_line(kiosk) == "connected\n"
+        assert next_line(server) == "kiosk connected\n", "the agent sees the kiosk"
+        said, _ = kiosk.communicate("done\n", timeout=60)
+        assert kiosk.returncode == 0, said
+        said, _ = server.communicate("done\n", timeout=60)
+        assert server.returncode == 0, said
     finally:
         if server.poll() is None:
             server.kill()
