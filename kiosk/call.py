@@ -813,7 +813,15 @@ class CallEngine:
         roles = {peer.id: peer for peer in m.peers}
         for peer_id in m.offer_to:
             info = roles.get(peer_id)
-            await self._offer(peer_id, info.role if info else "agent", info.name if info else "")
+            try:
+                await self._offer(peer_id, info.role if info else "agent", info.name if info else "")
+            except Exception:
+                # No media can be set up (no usable network interface, a codec missing…): say so at once
+                # rather than leave the customer and the agent waiting for the switchboard's timeout.
+                log.exception("offering to %s failed", peer_id)
+                await self._send(p.Hangup(call=m.call))
+                await self._end_call("media_failed", "point")
+                return
         if self._stats_task is None:
             self._stats_task = self._spawn(self._sample_stats())
 

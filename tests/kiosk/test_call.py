@@ -240,3 +240,23 @@ async def test_an_unreachable_turn_server_is_named_as_such(coturn):
             await events.first(CallConnected, timeout=30)
         finally:
             await agent.close()
+
+
+async def test_a_point_that_cannot_set_up_media_ends_the_call_at_once_for_both(monkeypatch):
+    def no_interfaces(use_ipv4, use_ipv6):
+        raise OSError("no usable network interface")
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", no_interfaces)
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            ended = await events.first(CallEnded)
+            assert (ended.reason, ended.by) == ("media_failed", "point")
+            notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
+            assert notice[0].by == "point"
+        finally:
+            await agent.close()
