@@ -205,6 +205,27 @@ class _StaffDeviceActions:
         self._journey.spawn(go())
 
 
+def _speaker() -> Any:
+    from kiosk.speech import Speaker
+
+    return Speaker(headset=os.environ.get("ETAPISTE_HEADSET_SINK"))
+
+
+def _reset_volume(percent: int) -> None:
+    """Back to the configured volume after each customer (EN 301 549: reset to ≤ 65 dBA); best effort."""
+    import shutil
+    import subprocess
+
+    pactl = shutil.which("pactl")
+    if pactl is None:
+        return
+    try:
+        subprocess.run([pactl, "set-sink-volume", "@DEFAULT_SINK@", f"{percent}%"], timeout=2,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        log.warning("could not reset the speaker volume")
+
+
 def run(config: PointConfig, options: Options) -> int:
     """Run the kiosk until it is told to stop; returns the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -232,6 +253,24 @@ def run(config: PointConfig, options: Options) -> int:
     video = VideoView()
     window = KioskWindow(session, kiosk_mode=options.kiosk_mode, actions=journey,
                          staff_actions=_StaffDeviceActions(devices, health, journey), video=video)
+
+    speaker = _try("speech output", _speaker) if options.devices else None
+    if speaker is not None:
+        window.speak.connect(lambda text, lang: speaker.speak(text, lang))
+
+        def on_speech_setting(snap: Any) -> None:
+            if not snap.speech and speaker.speaking:
+                speaker.stop()
+
+        session.subscribe(on_speech_setting)
+
+    def after_customer() -> None:
+        """The wipe, for what the session does not hold: speech memory and the speaker volume."""
+        if speaker is not None:
+            speaker.forget()
+        _reset_volume(config.devices.audio.volume_percent)
+
+    session.on_wipe(after_customer)
 
     def on_health(report: Report) -> None:
         session.set_unavailable_devices(unavailable(report))

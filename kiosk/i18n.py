@@ -70,6 +70,8 @@ TEXTS: dict[str, dict[Language, str]] = {
     "ok": {"fi": "Selvä", "sv": "OK", "en": "OK"},
     "skip": {"fi": "Ohita", "sv": "Hoppa över", "en": "Skip"},
     "high_contrast": {"fi": "Suuri kontrasti", "sv": "Hög kontrast", "en": "High contrast"},
+    "speech": {"fi": "Puhe", "sv": "Tal", "en": "Speech"},
+    "speech_on": {"fi": "Puhe päällä", "sv": "Tal på", "en": "Speech on"},
     "more_time": {"fi": "Lisää aikaa", "sv": "Mer tid", "en": "More time"},
     "timeout_warning": {
         "fi": "Oletko vielä siellä? Palvelu päättyy {seconds} sekunnin kuluttua.",

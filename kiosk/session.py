@@ -155,6 +155,8 @@ class Snapshot:
     out_of_service_message: Text | str | None = None
     text_size: LargeText = LargeText.NORMAL
     high_contrast: bool = False
+    speech: bool = False
+    """Speech output: every screen read aloud in its language (EN 301 549 5.1.3)."""
     unavailable_devices: tuple[str, ...] = field(default_factory=tuple)
     """Device keys (``printer``, ``scanner``…) that are missing or faulty."""
     producers: tuple[ProducerOption, ...] = ()
@@ -296,6 +298,10 @@ class Session:
     def set_high_contrast(self, on: bool) -> None:
         self.touch()
         self._publish(replace(self._snapshot, high_contrast=on))
+
+    def set_speech(self, on: bool) -> None:
+        self.touch()
+        self._publish(replace(self._snapshot, speech=on))
 
     def choose_producer(self, producer_id: str) -> None:
         """The customer picked a producer on the service choice; an unavailable one is refused."""
@@ -608,6 +614,7 @@ class Session:
             language=self._config.ui.default_language,
             text_size=LargeText.NORMAL,
             high_contrast=False,
+            speech=False,
             selected=None,
             queue_position=None,
             queue_estimate_s=None,

@@ -133,6 +133,16 @@
         <comment>high_contrast</comment>
         <translation>Hög kontrast</translation>
     </message>
+    <message id="speech">
+        <source>Speech</source>
+        <comment>speech</comment>
+        <translation>Tal</translation>
+    </message>
+    <message id="speech_on">
+        <source>Speech on</source>
+        <comment>speech_on</comment>
+        <translation>Tal på</translation>
+    </message>
     <message id="more_time">
         <source>More time</source>
         <comment>more_time</comment>

@@ -34,9 +34,12 @@ class IdleScreen(QWidget):
         languages: list[Language],
         on_language: Callable[[Language], None],
         on_text_size: Callable[[LargeText], None],
+        on_speech: Callable[[bool], None] | None = None,
     ) -> None:
         super().__init__()
         self._on_text_size = on_text_size
+        self._on_speech = on_speech
+        self._speech = False
         self._size = LargeText.NORMAL
         self.host_name = _label("subtitle")
         self.welcome = _label("title")
@@ -72,7 +75,13 @@ class IdleScreen(QWidget):
         layout.addLayout(buttons)
         layout.addStretch(1)
         layout.addWidget(self.devices)
+        # Speech is offered on the very first screen, before any choice (EAA: usable without help).
+        self.speech_button = QPushButton()
+        self.speech_button.setObjectName("speech")
+        self.speech_button.setProperty("secondary", True)
+        self.speech_button.clicked.connect(lambda _=False: on_speech(not self._speech) if on_speech else None)
         bottom = QHBoxLayout()
+        bottom.addWidget(self.speech_button)
         bottom.addStretch(1)
         bottom.addWidget(self.text_size_button)
         layout.addLayout(bottom)
@@ -101,6 +110,8 @@ class IdleScreen(QWidget):
         self.devices.setText(i18n.text("devices_unavailable", lang, devices=", ".join(names)) if names else "")
         key = "normal_text" if snap.text_size is LargeText.LARGE else "larger_text"
         self.text_size_button.setText(i18n.text(key, lang))
+        self._speech = snap.speech
+        self.speech_button.setText(i18n.text("speech_on" if snap.speech else "speech", lang))
 
 
 class ClosedScreen(QWidget):

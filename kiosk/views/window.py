@@ -13,7 +13,16 @@ from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk import i18n
 from kiosk.session import CUSTOMER_STATES, LargeText, Session, Snapshot, State
@@ -36,10 +45,27 @@ from kiosk.views.staff import StaffActions, StaffLoginScreen, StaffScreen
 STAFF_HOLD_MS = 3000
 
 
+def screen_text(widget: QWidget) -> str:
+    """The visible words of a screen in reading order: labels, then the buttons one can press. The PIN
+    display (dots) and text being typed are not read: they are private or the customer's own."""
+    parts: list[str] = []
+    for child in widget.findChildren(QWidget):
+        if not child.isVisibleTo(widget) or child.objectName() == "pin-display":
+            continue
+        if isinstance(child, QLabel) and child.text():
+            parts.append(child.text())
+        elif isinstance(child, QPushButton) and child.isEnabled() and any(c.isalpha() for c in child.text()):
+            # Keys without words (digits, ⌫) are not read: the PIN pad announces itself privately.
+            parts.append(child.text().replace("\n", ", "))
+    return ". ".join(p.strip().rstrip(".") for p in parts if p.strip())[:1900]
+
+
 class KioskWindow(QWidget):
     """Renders the session; emits ``first_painted`` once the first screen has been drawn."""
 
     first_painted = Signal()
+    speak = Signal(str, str)
+    """(text, language): what is on the screen now, for speech output when the customer turned it on."""
 
     def __init__(
         self,
@@ -58,12 +84,14 @@ class KioskWindow(QWidget):
         self._painted = False
         self._state = State.IDLE
         self._had_call = False
+        self._spoken_key: object = None
         self.setWindowTitle("etapiste")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         if kiosk_mode:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
 
-        self.idle = IdleScreen(session.config.ui.languages, session.choose_language, session.set_text_size)
+        self.idle = IdleScreen(session.config.ui.languages, session.choose_language, session.set_text_size,
+                               session.set_speech)
         self.closed = ClosedScreen()
         self.out_of_service = OutOfServiceScreen()
         self.service_choice = ServiceChoiceScreen(session)
@@ -112,9 +140,10 @@ class KioskWindow(QWidget):
             self.language_buttons[lang] = b
             bar.addWidget(b)
         bar.addStretch(1)
+        self.speech = button("bar-speech", lambda: session.set_speech(not session.snapshot.speech), secondary=True)
         self.text_size = button("bar-text-size", self._toggle_text_size, secondary=True)
         self.contrast = button("bar-contrast", self._toggle_contrast, secondary=True)
-        for b in (self.text_size, self.contrast):
+        for b in (self.speech, self.text_size, self.contrast):
             b.setProperty("compact", True)
             bar.addWidget(b)
 
@@ -157,6 +186,7 @@ class KioskWindow(QWidget):
         large = snap.text_size is LargeText.LARGE
         self.text_size.setText(i18n.text("normal_text" if large else "larger_text", lang))
         self.contrast.setText(i18n.text("high_contrast", lang))
+        self.speech.setText(i18n.text("speech_on" if snap.speech else "speech", lang))
         self.warning.setVisible(snap.timeout_warning is not None)
         if snap.timeout_warning is not None:
             self.warning_text.setText(i18n.text("timeout_warning", lang, seconds=snap.timeout_warning))
@@ -168,6 +198,20 @@ class KioskWindow(QWidget):
         screen = self._screens[snap.state]
         screen.show_snapshot(snap)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(self._pages[snap.state])
+        self._maybe_speak(snap, screen)
+
+    def _maybe_speak(self, snap: Snapshot, screen: QWidget) -> None:
+        """Read the screen aloud when it changed in a way the customer should hear (not every update)."""
+        call = snap.call
+        flow = (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step) if call else None
+        key = (snap.state, snap.language, flow, snap.queue_position, snap.timeout_warning is not None,
+               snap.staff_error, snap.speech)
+        if key == self._spoken_key:
+            return
+        self._spoken_key = key
+        if snap.speech:
+            self.speak.emit(screen_text(self.warning if snap.timeout_warning is not None else screen),
+                            snap.language)
 
     @property
     def current_screen(self) -> QWidget:

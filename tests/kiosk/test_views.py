@@ -176,3 +176,34 @@ async def test_devices_that_do_not_exist_are_shown_as_unavailable_on_the_idle_sc
     assert window.idle.devices.text() == (
         "Ei käytettävissä nyt: kamera, henkilökortin lukija, tulostin, skanneri"
     )
+
+
+def test_with_speech_on_each_new_screen_is_read_in_its_language_and_pin_digits_never(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    said: list[tuple[str, str]] = []
+    window.speak.connect(lambda text, lang: said.append((text, lang)))
+    session.set_speech(True)
+    assert said and said[-1][1] == "fi" and "Avoinna tänään 10.00–20.00" in said[-1][0]
+    window.idle.language_buttons["en"].click()
+    text, lang = said[-1]
+    assert lang == "en" and "Who do you want to talk to?" in text and "Kela" in text
+    count = len(said)
+    session.touch()  # nothing new on the screen: nothing said again
+    assert len(said) == count
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
+    session.identify_requested(card_present=True)
+    session.card_inserted(5)
+    text, _ = said[-1]
+    assert "Enter your PIN1 code" in text and "Tries left: 5" in text
+    parts = [part.strip() for part in text.replace("\n", ". ").split(". ")]
+    assert not any(part.isdigit() or part == "⌫" for part in parts)  # no keypad keys read out
+
+
+def test_speech_is_off_again_for_the_next_customer(qtbot: QtBot) -> None:
+    _, session = _window(qtbot, "2026-11-30T12:00")
+    session.set_speech(True)
+    session.choose_language("sv")
+    session.back()
+    assert session.state is State.IDLE and not session.snapshot.speech
