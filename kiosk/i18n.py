@@ -123,6 +123,8 @@ TEXTS: dict[str, dict[Language, str]] = {
     "you": {"fi": "Sinä", "sv": "Du", "en": "You"},
     "agent": {"fi": "Virkailija", "sv": "Handläggare", "en": "Agent"},
     "type_here": {"fi": "Kirjoita tähän", "sv": "Skriv här", "en": "Type here"},
+    "show_keyboard": {"fi": "Näppäimistö", "sv": "Tangentbord", "en": "Keyboard"},
+    "hide_keyboard": {"fi": "Piilota näppäimistö", "sv": "Dölj tangentbordet", "en": "Hide keyboard"},
     "end_call": {"fi": "Lopeta puhelu", "sv": "Avsluta samtalet", "en": "End call"},
     "identify_title": {"fi": "Tunnistautuminen henkilökortilla", "sv": "Identifiering med id-kort",
                        "en": "Identification with your ID card"},

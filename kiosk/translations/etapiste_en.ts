@@ -248,6 +248,16 @@
         <comment>type_here</comment>
         <translation>Type here</translation>
     </message>
+    <message id="show_keyboard">
+        <source>Keyboard</source>
+        <comment>show_keyboard</comment>
+        <translation>Keyboard</translation>
+    </message>
+    <message id="hide_keyboard">
+        <source>Hide keyboard</source>
+        <comment>hide_keyboard</comment>
+        <translation>Hide keyboard</translation>
+    </message>
     <message id="end_call">
         <source>End call</source>
         <comment>end_call</comment>

@@ -248,6 +248,16 @@
         <comment>type_here</comment>
         <translation>Kirjoita tähän</translation>
     </message>
+    <message id="show_keyboard">
+        <source>Keyboard</source>
+        <comment>show_keyboard</comment>
+        <translation>Näppäimistö</translation>
+    </message>
+    <message id="hide_keyboard">
+        <source>Hide keyboard</source>
+        <comment>hide_keyboard</comment>
+        <translation>Piilota näppäimistö</translation>
+    </message>
     <message id="end_call">
         <source>End call</source>
         <comment>end_call</comment>

@@ -248,6 +248,16 @@
         <comment>type_here</comment>
         <translation>Skriv här</translation>
     </message>
+    <message id="show_keyboard">
+        <source>Keyboard</source>
+        <comment>show_keyboard</comment>
+        <translation>Tangentbord</translation>
+    </message>
+    <message id="hide_keyboard">
+        <source>Hide keyboard</source>
+        <comment>hide_keyboard</comment>
+        <translation>Dölj tangentbordet</translation>
+    </message>
     <message id="end_call">
         <source>End call</source>
         <comment>end_call</comment>

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from kiosk import i18n
 from kiosk.session import Call, Session, Snapshot
+from kiosk.views.keyboard import OnScreenKeyboard
 from provisioning.schema import Language
 
 
@@ -245,10 +246,21 @@ class CallScreen(QWidget):
         if pin_pad is not None:
             flow_layout.addWidget(pin_pad, 0, Qt.AlignmentFlag.AlignVCenter)
 
+        # The on-screen keyboard for real-time text takes the video's place while the customer writes
+        # (the agent is still heard and sees the customer); "Keyboard" opens and closes it.
+        self.keyboard = OnScreenKeyboard()
+        self.keyboard.typed.connect(self._key)
+        self.keyboard.backspaced.connect(self._backspace)
+        self.keyboard.entered.connect(self._enter)
+        self.keyboard_button = button("keyboard", self._toggle_keyboard, secondary=True)
+        self.keyboard_button.setProperty("compact", True)
+        self.picture = QStackedWidget()
+        self.picture.addWidget(self.remote)
+        self.picture.addWidget(self.keyboard)
         talk = QWidget()
         left = QVBoxLayout()
         left.addWidget(self.producer)
-        left.addWidget(self.remote, 1)
+        left.addWidget(self.picture, 1)
         left.addWidget(self.interpreter)
         right = QVBoxLayout()
         if self_view is not None:
@@ -256,6 +268,7 @@ class CallScreen(QWidget):
         right.addWidget(self.transcript, 1)
         right.addWidget(self.agent_typing)
         right.addWidget(self.entry)
+        right.addWidget(self.keyboard_button)
         right.addWidget(self.end)
         talk_layout = QHBoxLayout(talk)
         talk_layout.setContentsMargins(24, 16, 24, 16)
@@ -269,11 +282,29 @@ class CallScreen(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.main)
         self._flow_kind = ""
+        self._lang: Language = "fi"
 
     def _typed(self, text: str) -> None:
         self._session.type_text(text)
         if self._actions:
             self._actions.send_text(text, False)
+
+    def _key(self, char: str) -> None:
+        self.entry.insert(char)
+        self._typed(self.entry.text())
+
+    def _backspace(self) -> None:
+        self.entry.backspace()
+        self._typed(self.entry.text())
+
+    def _toggle_keyboard(self) -> None:
+        showing = self.picture.currentWidget() is self.keyboard
+        self.picture.setCurrentWidget(self.remote if showing else self.keyboard)
+        self._keyboard_label()
+
+    def _keyboard_label(self) -> None:
+        showing = self.picture.currentWidget() is self.keyboard
+        self.keyboard_button.setText(i18n.text("hide_keyboard" if showing else "show_keyboard", self._lang))
 
     def _enter(self) -> None:
         text = self.entry.text()
@@ -314,6 +345,8 @@ class CallScreen(QWidget):
         self.transcript.clear()
         self.agent_typing.clear()
         self.entry.clear()
+        self.keyboard.reset()
+        self.picture.setCurrentWidget(self.remote)
         self.flow_preview.clear()
         self.flow_text.clear()
         self._flow_kind = ""
@@ -325,6 +358,9 @@ class CallScreen(QWidget):
         if call is None:
             self.clear()
             return
+        self._lang = lang
+        self.keyboard.set_language(lang)
+        self._keyboard_label()
         self.producer.setText(call.producer.name.in_(lang))
         if isinstance(self.remote, QLabel):
             self.remote.setText(i18n.text("call_connected", lang))

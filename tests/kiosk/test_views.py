@@ -207,3 +207,48 @@ def test_speech_is_off_again_for_the_next_customer(qtbot: QtBot) -> None:
     session.choose_language("sv")
     session.back()
     assert session.state is State.IDLE and not session.snapshot.speech
+
+
+class _Sent:
+    """Records what the call screen asks the controller to send (the journey's JourneyActions)."""
+
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, bool]] = []
+
+    def send_text(self, text: str, final: bool) -> None:
+        self.texts.append((text, final))
+
+    def submit_pin(self, pin: bytearray) -> None: ...
+    def start_scan(self) -> None: ...
+    def send_scan(self) -> None: ...
+    def decline_scan(self) -> None: ...
+
+
+def test_real_time_text_typed_on_the_screen_keyboard_goes_out_as_typed_and_lands_in_the_transcript(
+    qtbot: QtBot,
+) -> None:
+    moment = dt.datetime.fromisoformat("2026-11-30T12:00")
+    session = Session(load_point_config(), lambda: moment)
+    sent = _Sent()
+    window = KioskWindow(session, kiosk_mode=False, actions=sent)
+    qtbot.addWidget(window)
+    window.show()
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
+    call = window.call
+    call.keyboard_button.click()
+    assert call.picture.currentWidget() is call.keyboard
+    for ch in "hä":
+        call.keyboard.key(ch).click()
+    assert sent.texts[-1] == ("hä", False)  # each keystroke reaches the agent at once (real-time text)
+    call.keyboard.backspaced.emit()
+    call.keyboard.typed.emit("ö")
+    call.keyboard.entered.emit()
+    assert sent.texts[-1] == ("hö", True)
+    assert call.transcript.text() == "Sinä: hö"
+    assert call.entry.text() == ""
+    session.hang_up()
+    session.rate(None)
+    assert call.transcript.text() == "" and call.picture.currentWidget() is call.remote  # wiped
