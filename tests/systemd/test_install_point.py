@@ -232,16 +232,22 @@ def next_line(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
 def test_only_the_kiosk_reaches_the_agents_link_socket(fresh_root: Path, enrolment: Enrolment) -> None:
     assert run_installer(fresh_root, "--enrolment", str(enrolment.path)).returncode == 0
     sock = fresh_root / "run/etapiste/link/agent.sock"
-    server = run_as(fresh_root, A, LINK_SERVER, sock, umask="027")
+    started: list[subprocess.Popen[str]] = []
+
+    def start(user: str, script: str, umask: str = "022") -> subprocess.Popen[str]:
+        started.append(run_as(fresh_root, user, script, sock, umask))
+        return started[-1]
+
     try:
+        server = start(A, LINK_SERVER, umask="027")
         assert next_line(server) == "listening\n"
         st = sock.stat()
         assert (st.st_uid, st.st_gid) == (ids(fresh_root)[0][A], ids(fresh_root)[1][K]), "kiosk's group, from the dir"
         for stranger in ("nobody", "lp"):
-            said, _ = run_as(fresh_root, stranger, RAW_CONNECT, sock).communicate(timeout=60)
+            said, _ = start(stranger, RAW_CONNECT).communicate(timeout=60)
             assert said == "permission denied\n", stranger
         assert not as_user(fresh_root, K, "touch", str(sock.parent / "fake.sock")), "the kiosk cannot plant one"
-        kiosk = run_as(fresh_root, K, LINK_CLIENT, sock)
+        kiosk = start(K, LINK_CLIENT)
         assert next_line(kiosk) == "connected\n"
         assert next_line(server) == "kiosk connected\n", "the agent sees the kiosk"
         said, _ = kiosk.communicate("done\n", timeout=60)
@@ -249,9 +255,10 @@ def test_only_the_kiosk_reaches_the_agents_link_socket(fresh_root: Path, enrolme
         said, _ = server.communicate("done\n", timeout=60)
         assert server.returncode == 0, said
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
+        for proc in started:  # never leave one behind, whatever failed
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
 
 
 def test_second_run_changes_nothing(fresh_root: Path, enrolment: Enrolment) -> None:
