@@ -208,6 +208,8 @@ class TrackSink:
         self.first_frame_at: float | None = None
         self.last_frame_at: float | None = None
         self.size: tuple[int, int] | None = None
+        self.skipped = 0
+        """Decoded frames not converted for display because a newer one was already waiting."""
         self._on_video = on_video
         self._speaker = speaker
         self._task: asyncio.Task[None] | None = None
@@ -227,7 +229,15 @@ class TrackSink:
                 if self.kind == "video":
                     self.size = (frame.width, frame.height)
                     if self._on_video is not None:
+                        if self._newer_waiting():
+                            self.skipped += 1  # behind: show the newer frame instead of this one
+                            continue
                         self._on_video(frame.to_ndarray(format="rgb24"))
+
+    def _newer_waiting(self) -> bool:
+        # aiortc's remote tracks queue decoded frames in ``_queue``; if that is not there, convert every frame.
+        queue = getattr(self.track, "_queue", None)
+        return isinstance(queue, asyncio.Queue) and queue.qsize() > 0
 
     async def stop(self) -> None:
         if self._task is not None:

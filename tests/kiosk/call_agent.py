@@ -152,7 +152,7 @@ class AiortcAgent:
     async def _consume(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                frame = await track.recv()
+                frame: Any = await track.recv()
                 self.frames[track.kind] += 1
                 if track.kind == "video" and self.frames["video"] % 5 == 0:
                     self.last_video = frame.to_ndarray(format="bgr24")
@@ -207,10 +207,10 @@ class AiortcAgent:
         self._note()
 
     async def channel_open(self) -> RTCDataChannel:
-        channel = await self.until(
+        channel: RTCDataChannel = await self.until(
             lambda: self.channel if self.channel and self.channel.readyState == "open" else None, what="data channel"
         )
-        return channel  # type: ignore[no-any-return]
+        return channel
 
     def dc_send(self, message: p.BaseModel) -> None:
         self.raw(p.encode(message))

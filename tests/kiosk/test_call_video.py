@@ -111,3 +111,40 @@ async def test_the_agents_picture_from_a_real_call_is_painted_with_the_self_view
         assert sum(centre) > 60
         width = int(640 * 0.22)
         assert pixel(widget, 640 - 16 - width, 480 - 16 - 10) == (255, 255, 255)
+
+
+async def test_when_decoding_runs_ahead_only_the_newest_frame_is_converted_for_the_screen() -> None:
+    import av
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+    from kiosk.media import TrackSink
+
+    class Decoded(MediaStreamTrack):
+        """Like aiortc's remote track: decoded frames wait in ``_queue``."""
+
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._queue: asyncio.Queue = asyncio.Queue()
+
+        async def recv(self):
+            frame = await self._queue.get()
+            if frame is None:
+                raise MediaStreamError
+            return frame
+
+    track = Decoded()
+    for shade in range(5):  # five frames decoded while the UI was busy
+        track._queue.put_nowait(av.VideoFrame.from_ndarray(solid(64, 48, (shade * 40, 0, 0)), format="rgb24"))
+    shown: list[np.ndarray] = []
+    sink = TrackSink(track, on_video=shown.append)
+    sink.start()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if sink.frames == 5:
+            break
+    track._queue.put_nowait(None)  # the track ends
+    await sink.stop()
+    assert sink.frames == 5 and sink.skipped == 4
+    assert len(shown) == 1 and abs(int(shown[0][10, 10, 0]) - 160) < 8  # the newest one
