@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
@@ -396,6 +397,148 @@ async def run_reference(pairs: int, tmp: Path) -> dict[str, float]:
         proc.wait(10)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# What the three-way mesh costs the point: its CPU with one peer (the agent) and with two (agent and
+# interpreter), two-way 640×480 video and audio, measured on the point's own process. The reference is the
+# same point with one peer; the ratio is the mesh's price (each peer connection encodes its own stream).
+
+MESH_POINT = r"""
+import asyncio, json, os, sys, time, resource
+import aioice.ice
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+sys.path.insert(0, sys.argv[3])
+from bench.bench_switchboard import Pattern
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+
+async def main(n, seconds):
+    relay, video, audio = MediaRelay(), Pattern(), AudioStreamTrack()
+    pcs, frames = [], [0]
+    async def consume(track):
+        try:
+            while True:
+                await track.recv()
+                if track.kind == "video": frames[0] += 1
+        except MediaStreamError:
+            pass
+    for i in range(n):
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(relay.subscribe(audio)); pc.addTrack(relay.subscribe(video))
+        pc.on("track", lambda t: asyncio.ensure_future(consume(t)))
+        await pc.setLocalDescription(await pc.createOffer())
+        print(json.dumps({"sdp": pc.localDescription.sdp}), flush=True)
+        pcs.append(pc)
+    loop = asyncio.get_running_loop()
+    for pc in pcs:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=json.loads(line)["sdp"], type="answer"))
+    await asyncio.sleep(4)  # connect, warm up the encoders
+    c0, f0, t0 = time.process_time(), frames[0], time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu, got, wall = time.process_time() - c0, frames[0] - f0, time.monotonic() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"cpu_percent": 100 * cpu / wall, "fps_in": got / wall / n, "rss_mb": rss}), flush=True)
+    os._exit(0)  # measured; closing peer connections whose far ends go away at once can hang aiortc
+
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2])))
+"""
+
+
+class Pattern:
+    """640×480 moving pattern standing in for a camera (a real VideoStreamTrack, so aiortc paces it)."""
+
+    def __new__(cls, width: int = 640, height: int = 480):  # type: ignore[misc]
+        import av
+        import numpy as np
+        from aiortc import VideoStreamTrack
+
+        class _Pattern(VideoStreamTrack):
+            def __init__(self) -> None:
+                super().__init__()
+                x = np.linspace(0, 255, width, dtype=np.uint8)
+                self.base = np.stack([np.tile(x, (height, 1))] * 3, axis=-1)
+                self.n = 0
+
+            async def recv(self):  # type: ignore[no-untyped-def]
+                pts, time_base = await self.next_timestamp()
+                self.n += 1
+                frame = av.VideoFrame.from_ndarray(np.roll(self.base, self.n * 4, axis=1), format="bgr24")
+                frame.pts, frame.time_base = pts, time_base
+                return frame
+
+        return _Pattern()
+
+
+async def mesh_point_cpu(peers: int, seconds: float) -> dict[str, float]:
+    import aioice.ice
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        MESH_POINT,
+        str(peers),
+        str(seconds),
+        str(ROOT),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    remote: list[RTCPeerConnection] = []
+    tasks = []
+
+    async def drain(track: Any) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
+
+    for _ in range(peers):
+        offer = json.loads(await proc.stdout.readline())
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(Pattern())
+        pc.on("track", lambda t: tasks.append(asyncio.ensure_future(drain(t))))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        proc.stdin.write((json.dumps({"sdp": pc.localDescription.sdp}) + "\n").encode())
+        await proc.stdin.drain()
+        remote.append(pc)
+    line = await asyncio.wait_for(proc.stdout.readline(), seconds + 60)
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    if not line:
+        raise RuntimeError(f"the point process ended without a result (exit status {proc.returncode})")
+    result = json.loads(line)
+    for pc in remote:
+        await pc.close()
+    for task in tasks:
+        task.cancel()
+    return dict(result)
+
+
+async def mesh_main(args: argparse.Namespace) -> None:
+    one, two = [], []
+    for _ in range(args.runs):
+        one.append(await mesh_point_cpu(1, args.seconds))
+        two.append(await mesh_point_cpu(2, args.seconds))
+    a, b = median_of(one), median_of(two)
+    print(f"mesh cost at the point (aiortc, two-way 640×480@30 + audio, medians of {args.runs} runs, 2 shared cores)")
+    for label, r in (("agent only (reference)         ", a), ("agent + interpreter (mesh of 3)", b)):
+        print(f"  {label}  {r['cpu_percent']:.0f} % of a core, {r['fps_in']:.0f} fps in per peer, {r['rss_mb']:.0f} MB")
+    print(
+        f"  the interpreter costs the point  +{b['cpu_percent'] - a['cpu_percent']:.0f} percentage points "
+        f"(×{b['cpu_percent'] / max(a['cpu_percent'], 0.1):.2f})"
+    )
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
@@ -443,8 +586,10 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=500)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mesh", action="store_true", help="measure what the three-way mesh costs the point")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per mesh run")
     args = parser.parse_args()
-    asyncio.run(main_async(args))
+    asyncio.run(mesh_main(args) if args.mesh else main_async(args))
 
 
 if __name__ == "__main__":
