@@ -24,6 +24,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
     VideoStreamTrack,
@@ -77,9 +78,17 @@ def loopback_only(candidate: str) -> bool:
 class TestPoint:
     __test__ = False
 
-    def __init__(self, base_url: str, point_id: str, credential: str, card: CardIdentity | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        point_id: str,
+        credential: str,
+        card: CardIdentity | None = None,
+        relay_only: bool = False,
+    ):
         self.url = base_url.replace("http://", "ws://") + "/ws/point"
         self.point_id, self.credential, self.card = point_id, credential, card
+        self.relay_only = relay_only
         self.http = aiohttp.ClientSession()
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[Any] = []
@@ -186,7 +195,8 @@ class TestPoint:
 
     async def _offer(self, peer: str, data_channel: bool) -> None:
         servers = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in self.ice_servers]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
         self.pcs[peer] = pc
         pc.addTrack(TonePoint())
         pc.addTrack(PatternVideo())
