@@ -431,6 +431,7 @@ class Hub:
         if await self.state.drop_call(call.id) is None:
             return
         await self.state.record_call_duration(call.queue, self.clock() - call.started)
+        await self.state.drop_call_nonces(call.id)
         for pid in call.participants:
             part = self.participants.get(pid)
             if part is not None and part.call == call.id:

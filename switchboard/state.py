@@ -105,6 +105,7 @@ class State(Protocol):
         ...
 
     async def drop_expired_nonces(self, now: float) -> None: ...
+    async def drop_call_nonces(self, call: str) -> None: ...
     # interpreter invitations
     async def put_invite(self, invite: Invite) -> None: ...
     async def take_invite(self, invite_id: str) -> Invite | None: ...
@@ -183,6 +184,10 @@ class MemoryState:
 
     async def drop_expired_nonces(self, now: float) -> None:
         for key in [k for k, n in self._nonces.items() if n.expires < now]:
+            del self._nonces[key]
+
+    async def drop_call_nonces(self, call: str) -> None:
+        for key in [k for k, n in self._nonces.items() if n.call == call]:
             del self._nonces[key]
 
     async def put_invite(self, invite: Invite) -> None:

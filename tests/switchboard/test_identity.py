@@ -78,3 +78,27 @@ async def test_expired_card_is_refused(pki, ca_file):
 
 def test_origin_in_the_configuration_is_what_proofs_are_bound_to():
     assert make_config().origin == ORIGIN
+
+
+async def test_nothing_of_the_customer_stays_in_the_switchboard_after_the_call(pki, ca_file):
+    card = pki.issue("v4", satu="999020016")
+    async with serve(validator=proof_validator([ca_file])) as sb:
+        point, desk, start = await start_call(sb)
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        await point.send(
+            p.IdentityProof(
+                call=start.call, request=request.request, token=sign_token(card, request.origin, request.nonce)
+            )
+        )
+        assert (await desk.expect("identity.result")).ok
+        await desk.send(p.IdentityStart(call=start.call))  # a second request left open when the call ends
+        await point.expect("identity.request")
+        await desk.send(p.Hangup(call=start.call))
+        await point.expect("call.ended")
+        state = sb.hub.state
+        assert await state.calls() == [] and await state.all_tickets() == []
+        assert vars(state)["_nonces"] == {}
+        everything = repr(vars(state)) + repr(await sb.hub.overview())
+        for personal in ("999020016", "SPECIMEN", card.cert_der.hex()[:40]):
+            assert personal not in everything
