@@ -2,6 +2,7 @@
 
     etapiste scanner status [--json]              is the scanner there, what can it do, is the config valid
     etapiste scanner test-scan --out FILE.pdf     scan what lies on the scanner now into a PDF
+    (both take --config BUNDLE.yaml, --device NAME, --lang fi|sv|en)
 
 The configuration is the point's bundle (``--config FILE``, else ``$ETAPISTE_CONFIG``, else the bundled
 sample); ``--device`` overrides the SANE device name. Exit codes: 0 fine, 1 the scanner is not ready or
@@ -34,14 +35,15 @@ from provisioning.schema import ScannerConfig
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="the point's configuration (YAML); default $ETAPISTE_CONFIG or sample")
+    common.add_argument("--device", help="SANE device name, overriding the configuration (e.g. test:0)")
+    common.add_argument("--lang", choices=["fi", "sv", "en"], default="en", help="language of messages")
     parser = argparse.ArgumentParser(prog="etapiste scanner", description="Scanner diagnostics.")
-    parser.add_argument("--config", help="the point's configuration (YAML); default $ETAPISTE_CONFIG or sample")
-    parser.add_argument("--device", help="SANE device name, overriding the configuration (e.g. test:0)")
-    parser.add_argument("--lang", choices=["fi", "sv", "en"], default="en", help="language of messages")
     sub = parser.add_subparsers(dest="command", required=True)
-    status = sub.add_parser("status", help="is the scanner there, and what can it do")
+    status = sub.add_parser("status", parents=[common], help="is the scanner there, and what can it do")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    test = sub.add_parser("test-scan", help="scan the sheet on the scanner into a PDF")
+    test = sub.add_parser("test-scan", parents=[common], help="scan the sheet on the scanner into a PDF")
     test.add_argument("--out", required=True, help="where to write the PDF ('-' for stdout)")
     test.add_argument("--source", choices=["Flatbed", "ADF", "auto"], help="override the configured source")
     test.add_argument("--resolution", type=int, help="override the configured resolution (dpi)")

@@ -29,7 +29,7 @@ def test_status_json_tells_ops_the_scanner_is_ready_and_what_it_can_do(sane_back
 
 
 def test_status_of_a_missing_scanner_exits_nonzero_and_says_what_is_wrong(sane_backend: SaneTestBackend) -> None:
-    done = etapiste("--device", "test:9", "status")
+    done = etapiste("status", "--device", "test:9")
     assert done.returncode == 1
     assert "scanner: missing" in done.stdout
     assert "configured device 'test:9' not found" in done.stdout
@@ -51,13 +51,13 @@ def test_test_scan_of_a_jammed_scanner_exits_nonzero_with_the_staff_message(
 ) -> None:
     sane_backend.configure(read_status_code="SANE_STATUS_JAMMED")
     out = tmp_path / "test.pdf"
-    done = etapiste("--lang", "fi", "test-scan", "--out", str(out), "--resolution", "100")
+    done = etapiste("test-scan", "--lang", "fi", "--out", str(out), "--resolution", "100")
     assert done.returncode == 1
     assert "Skannerin syöttölaitteessa on paperitukos." in done.stderr
     assert not out.exists()
 
 
 def test_an_unusable_configuration_is_a_usage_error(sane_backend: SaneTestBackend, tmp_path: Path) -> None:
-    done = etapiste("--config", str(tmp_path / "nope.yaml"), "status")
+    done = etapiste("status", "--config", str(tmp_path / "nope.yaml"))
     assert done.returncode == 2
     assert "unusable configuration" in done.stderr
