@@ -22,6 +22,7 @@ so a point never half-works after an update. Adding an optional field does not b
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -624,7 +625,10 @@ class ProtocolError(Exception):
         self.ref = ref
 
     def reply(self) -> Error:
-        return Error.model_validate({"code": self.code, "message": self.message, "ref": self.ref})
+        return Error.model_validate({"code": self.code, "message": self.message[:1000], "ref": self.ref})
+
+
+_REF = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _parse(raw: str | bytes, adapter: TypeAdapter[Any], known: frozenset[str], limit: int) -> Any:
@@ -636,7 +640,8 @@ def _parse(raw: str | bytes, adapter: TypeAdapter[Any], known: frozenset[str], l
         raise ProtocolError("malformed", f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", "a message is a JSON object")
-    ref = data.get("ref") if isinstance(data.get("ref"), str) and len(data["ref"]) <= 64 else None
+    raw_ref = data.get("ref")
+    ref = raw_ref if isinstance(raw_ref, str) and _REF.fullmatch(raw_ref) else None
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("malformed", "the message has no 'type' string", ref)

@@ -209,6 +209,13 @@ class Hub:
     async def handle(self, part: Participant, raw: str | bytes) -> None:
         """Validate and act on one frame from ``part``; every failure becomes an ``error`` reply."""
         try:
+            await self._handle(part, raw)
+        except Exception:  # a bug must cost one frame, never the connection or the service
+            log.exception("frame from %s could not be handled", part.id)
+            await part.send(p.Error(code="internal", message="the switchboard failed; try again"))
+
+    async def _handle(self, part: Participant, raw: str | bytes) -> None:
+        try:
             msg = p.parse_signal(raw)
         except p.ProtocolError as exc:
             log.warning("%s %s sent a bad frame: %s", part.role, part.id, exc.code)

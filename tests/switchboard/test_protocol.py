@@ -240,3 +240,9 @@ def test_switchboard_survives_fuzzed_frames_and_answers_each_bad_one_with_an_err
     except p.ProtocolError as exc:
         errors = [r for r in replies[:-1] if r.type == "error"]
         assert [e.code for e in errors] == [exc.code], replies
+
+
+def test_a_malformed_reference_is_not_echoed_but_the_error_still_comes():
+    with pytest.raises(p.ProtocolError) as err:
+        p.parse_signal('{"ref": "lB\\u127a", "type": "identity.start", "call": 5}')
+    assert err.value.ref is None and err.value.reply().code == "malformed"
