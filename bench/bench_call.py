@@ -293,18 +293,22 @@ class Bench:
 
     # ------------------------------------------------------------------------------------------- 2
 
-    async def cpu(self, w: int, h: int, seconds: float) -> tuple[float, float, float]:
+    async def cpu(self, w: int, h: int, seconds: float) -> tuple[float, float, float, float, tuple[int, int]]:
         await self.desk_camera(w, h)
         ctx, events, view, engine = await self.kiosk_call(w, h)
         await until(lambda: events.of(CallConnected), 30, "connected")
         await asyncio.sleep(3)  # let both encoders settle at their bitrate
-        frames_before = view.frames_painted
+        sinks = [s for peer in engine.peers.values() for s in peer.sinks if s.kind == "video"]
+        frames_before, decoded_before = view.frames_painted, sum(s.frames for s in sinks)
         kiosk0, chromium0, t0 = time.process_time(), tree_cpu_s(self.browser.proc.pid), time.monotonic()
         await asyncio.sleep(seconds)
         kiosk1, chromium1, t1 = time.process_time(), tree_cpu_s(self.browser.proc.pid), time.monotonic()
         fps = (view.frames_painted - frames_before) / (t1 - t0)
+        decoded = (sum(s.frames for s in sinks) - decoded_before) / (t1 - t0)
+        received = max((s.size for s in sinks if s.size), default=(0, 0))
         await self.end_kiosk_call(ctx, engine, events, view)
-        return 100 * (kiosk1 - kiosk0) / (t1 - t0), 100 * (chromium1 - chromium0) / (t1 - t0), fps
+        cpu_k, cpu_c = 100 * (kiosk1 - kiosk0) / (t1 - t0), 100 * (chromium1 - chromium0) / (t1 - t0)
+        return cpu_k, cpu_c, fps, decoded, received
 
     # ------------------------------------------------------------------------------------------- 3
 
@@ -391,7 +395,12 @@ async def part2(bench: Bench, args: argparse.Namespace) -> None:
         k = statistics.median(r[0] for r in rows)
         c = statistics.median(r[1] for r in rows)
         fps = statistics.median(r[2] for r in rows)
-        print(f"   {w}×{h}: kiosk {k:.0f} %  Chromium {c:.0f} %  ratio {k / c:.2f}  (kiosk painted {fps:.1f} fps)")
+        decoded = statistics.median(r[3] for r in rows)
+        got = rows[-1][4]
+        print(
+            f"   {w}×{h}: kiosk {k:.0f} %  Chromium {c:.0f} %  ratio {k / c:.2f}"
+            f"  (kiosk decoded {decoded:.1f} fps of the desk's {got[0]}×{got[1]}, painted {fps:.1f} fps)"
+        )
 
 
 async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> None:
