@@ -26,11 +26,11 @@ from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QLabel, QStackedWidget, QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from kiosk.session import Session  # noqa: E402
-from kiosk.views.window import KioskWindow  # noqa: E402
-from provisioning.loader import load_point_config  # noqa: E402
+from kiosk.session import Session
+from kiosk.views.window import KioskWindow
+from provisioning.loader import load_point_config
 
 
 def _preview() -> bytes:

@@ -78,7 +78,8 @@ def main() -> int:
 
     def row(name: str, xs: list[float]) -> str:
         q = statistics.quantiles(xs, n=10)
-        return f"{name:<28} median {statistics.median(xs) * 1000:7.0f} ms   p10 {q[0] * 1000:5.0f}   p90 {q[-1] * 1000:5.0f}"
+        med = statistics.median(xs) * 1000
+        return f"{name:<28} median {med:7.0f} ms   p10 {q[0] * 1000:5.0f}   p90 {q[-1] * 1000:5.0f}"
 
     print(f"cold start → first paint, {args.runs} runs each, Xvfb 1280×1024, alternating")
     print(row("etapiste kiosk (idle)", k))
