@@ -169,3 +169,26 @@ async def test_only_the_organiser_sees_the_overview():
         finally:
             await agent.close()
             await ops.close()
+
+
+async def test_oversized_and_binary_frames_get_errors_and_the_connection_stays(monkeypatch):
+    async with serve() as sb:
+        point = await sb.point("oulu-kirjasto")
+        await point.expect("welcome")
+        await point.send('{"type": "queue.request", "pad": "' + "x" * p.MAX_SIGNAL_BYTES + '"}')
+        assert (await point.expect("error")).code == "too_large"
+        await point.ws.send_bytes(b"\x00\x01binary")
+        assert (await point.expect("error")).code == "malformed"
+        await point.send(p.QueueRequest(producer="kela", queue="kela-general"))
+        assert (await point.expect("queue.position")).position == 1
+
+
+async def test_a_socket_that_never_says_hello_is_closed(monkeypatch):
+    import switchboard.web
+
+    monkeypatch.setattr(switchboard.web, "HELLO_TIMEOUT_S", 0.2)
+    async with serve() as sb:
+        ws = await sb.session.ws_connect(f"{sb.base}/ws/point")
+        reply = p.parse_signal((await ws.receive(timeout=5)).data)
+        assert reply.code == "unauthorised"
+        assert (await ws.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
