@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +74,27 @@ class AgentSide:
 
     def reports(self, name: str) -> list[tuple[Any, ...]]:
         return [args for n, args in self.calls if n == name]
+
+
+_DOCUMENT_MAGIC = (b"%PDF", b"\xff\xd8\xff", b"\x89PNG", b"P6\n", b"P5\n", b"II*\x00", b"MM\x00*")
+
+
+def _files_in_temp() -> set[str]:
+    """Every picture or PDF in the system's temporary directories (what a leaked scan would be), by content.
+    Other programs' files (a browser's, a sound server's) are not what this looks for."""
+    found = set()
+    for root in ("/tmp", "/var/tmp", "/dev/shm"):
+        for dirpath, _, filenames in os.walk(root):
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    with open(path, "rb") as f:
+                        head = f.read(4)
+                except OSError:
+                    continue
+                if head.startswith(_DOCUMENT_MAGIC):
+                    found.add(path)
+    return found
 
 
 async def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -188,8 +211,9 @@ async def test_declining_a_scan_sends_nothing_and_tells_the_agent(config: PointC
 
 
 async def test_identify_with_a_wrong_pin_then_the_right_one_gives_a_proof_the_switchboard_accepts(
-    config: PointConfig, card_slot: CardSlot, test_pki: TestPki
+    config: PointConfig, card_slot: CardSlot, test_pki: TestPki, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     identity = test_pki.issue("v4", given_name="SPECIMEN-BABAFÖ", surname="SPECIMEN-HÄKKINEN", satu="999020016")
     card_slot.insert_and_wait(fineid_card(identity))
     agent = AgentSide()
@@ -219,6 +243,10 @@ async def test_identify_with_a_wrong_pin_then_the_right_one_gives_a_proof_the_sw
     assert (holder.given_name, holder.satu) == ("SPECIMEN-BABAFÖ", "999020016")
     states = [args[1] for args in agent.reports("report_identity_status")]
     assert states[0] == "enter_pin" and "signing" in states
+    # Nothing of the card holder or the PIN reached any log, at any level.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("SPECIMEN", "999020016", "1234", "9999"):
+        assert secret not in logged
 
 
 async def test_a_card_pulled_out_before_the_pin_asks_for_it_again(
@@ -240,8 +268,10 @@ async def test_a_card_pulled_out_before_the_pin_asks_for_it_again(
 
 
 async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_personal_data(
-    config: PointConfig, cupsd: PrivateCupsd, sane_backend: Any
+    config: PointConfig, cupsd: PrivateCupsd, sane_backend: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    temp_before = _files_in_temp()
     agent = AgentSide()
     records: list[SessionRecord] = []
     printer = Printer(PrinterConfig(queue=cupsd.add_file_queue().name), server=cupsd.socket)
@@ -268,3 +298,7 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     assert records == [SessionRecord(producer="kela", waited_s=0, call_s=0, rating=4, ended="hangup")]
     # the agent was not told to hang up again: the agent ended the call
     assert agent.reports("hang_up") == []
+    # No file of the visit anywhere in the temporary directories, and nothing said in the logs.
+    assert _files_in_temp() - temp_before == set()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "kysymys" not in logged and "auttaa" not in logged
