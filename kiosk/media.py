@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import av
 import cv2
 import numpy as np
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
 
 from drivers.camera import Camera, CameraReader, CameraStatus, Frame
 from provisioning.schema import Audio as AudioConfig
@@ -142,21 +142,37 @@ class CameraTrack(VideoStreamTrack):
         return out
 
 
-class ToneTrack(AudioStreamTrack):
-    """A quiet 440 Hz tone (the synthetic microphone): audible proof that audio flows."""
+class ToneTrack(MediaStreamTrack):
+    """A steady 440 Hz tone at 48 kHz mono (the synthetic microphone): audible proof that audio flows.
+
+    Its own pacing, not aiortc's ``AudioStreamTrack`` (which makes 8 kHz silence frames): 20 ms frames of
+    960 samples in real time.
+    """
 
     kind = "audio"
 
+    def __init__(self, hz: float = 440.0, level: int = 3000, rate: int = 48000) -> None:
+        super().__init__()
+        self.hz, self.level, self.rate = hz, level, rate
+        self._begun: float | None = None
+        self._sent = 0
+
     async def recv(self) -> av.AudioFrame:
-        frame: Any = await super().recv()
-        samples = frame.samples
-        t = (np.arange(samples) + (frame.pts or 0)) / 48000
-        tone = (np.sin(2 * np.pi * 440 * t) * 3000).astype(np.int16)
-        channels = len(frame.layout.channels)
-        data = np.tile(tone, (channels, 1)).T.reshape(1, -1)
-        out = av.AudioFrame.from_ndarray(data, format="s16", layout=frame.layout.name)
-        out.sample_rate, out.pts, out.time_base = 48000, frame.pts, fractions.Fraction(1, 48000)
-        return out
+        if self.readyState != "live":
+            raise MediaStreamError
+        samples = self.rate // 50
+        if self._begun is None:
+            self._begun = time.monotonic()
+        else:
+            self._sent += samples
+            wait = self._begun + self._sent / self.rate - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        t = (np.arange(samples) + self._sent) / self.rate
+        tone = (np.sin(2 * np.pi * self.hz * t) * self.level).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = self.rate, self._sent, fractions.Fraction(1, self.rate)
+        return frame
 
 
 def _alsa_env() -> None:

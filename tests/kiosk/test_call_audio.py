@@ -1,0 +1,109 @@
+"""The point's microphone and speaker as configured (``pulse``), through PyAV's ALSA input and output, against
+a private PulseAudio with null sinks: what is played into the room's microphone reaches the call, and what
+the call plays comes out of the room's speaker."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import struct
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk.media import AudioDeviceError, ToneTrack, open_microphone, open_speaker
+from provisioning.schema import Audio
+from tests.harness.common import Service, require_program, running
+
+
+@pytest.fixture
+def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A private PulseAudio: sink ``speaker`` (the room's speaker), sink ``room`` whose monitor is remapped as
+    the default source ``mic`` (the room's microphone). Only this test's clients can reach its socket."""
+    program = require_program("pulseaudio")
+    require_program("pacat")
+    run = tmp_path / "pulse-run"
+    run.mkdir(mode=0o700)
+    (tmp_path / "home").mkdir()
+    socket = run / "native"
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), HOME=str(tmp_path / "home"))
+    argv = [
+        program, "-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes", "--use-pid-file=no",
+        "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket}",
+        "-L", "module-null-sink sink_name=speaker",
+        "-L", "module-null-sink sink_name=room",
+        "-L", "module-remap-source source_name=mic master=room.monitor",
+        "-L", "module-default-device-restore",
+    ]  # fmt: skip
+    service = Service("pulseaudio", argv, tmp_path / "pulse.log", env=env, cwd=tmp_path)
+    with running(service, socket.exists, timeout=10):
+        server = f"unix:{socket}"
+        monkeypatch.setenv("PULSE_SERVER", server)
+        subprocess.run(["pactl", "set-default-sink", "speaker"], check=True, env=dict(env, PULSE_SERVER=server))
+        subprocess.run(["pactl", "set-default-source", "mic"], check=True, env=dict(env, PULSE_SERVER=server))
+        yield dict(env, PULSE_SERVER=server)
+
+
+def tone_wav(path: Path, hz: float = 440.0, seconds: float = 3.0, rate: int = 48000) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))
+                               for i in range(int(rate * seconds))))
+    return path
+
+
+def dominant_hz(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+async def test_what_is_said_in_the_room_reaches_the_call_through_the_configured_microphone(pulse, tmp_path):
+    player = subprocess.Popen(["paplay", "--device=room", str(tone_wav(tmp_path / "voice.wav"))], env=pulse)
+    try:
+        mic = open_microphone(Audio(microphone="pulse"))
+        chunks = []
+        for _ in range(60):  # ~1.2 s of 20 ms frames
+            frame = await asyncio.wait_for(mic.recv(), 5)
+            chunks.append(frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0].astype(float))
+            rate = frame.sample_rate
+        mic.stop()
+    finally:
+        player.wait(10)
+    heard = np.concatenate(chunks[-30:])
+    assert np.sqrt(np.mean(heard**2)) > 500  # not silence
+    assert abs(dominant_hz(heard, rate) - 440) < 10
+
+
+async def test_what_the_agent_says_comes_out_of_the_configured_speaker(pulse, tmp_path):
+    recorder = subprocess.Popen(
+        ["pacat", "--record", "--device=speaker.monitor", "--format=s16le", "--rate=48000", "--channels=1",
+         "--latency-msec=20", "--raw", str(tmp_path / "room.raw")],
+        env=pulse,
+    )
+    try:
+        speaker = open_speaker(Audio(speaker="pulse"))
+        speaker.addTrack(ToneTrack())  # stands for the agent's voice arriving on the call
+        await speaker.start()
+        await asyncio.sleep(1.5)
+        await speaker.stop()
+        await asyncio.sleep(0.3)
+    finally:
+        recorder.terminate()
+        recorder.wait(10)
+    out = np.frombuffer((tmp_path / "room.raw").read_bytes(), dtype="<i2").astype(float)
+    sound = out[np.abs(out) > 0]
+    assert len(sound) > 4800  # at least 0.1 s of it reached the room (the rest may sit in buffers)
+    assert np.sqrt(np.mean(sound**2)) > 500
+    assert abs(dominant_hz(sound[:4800], 48000) - 440) < 15
+
+
+def test_a_microphone_that_does_not_exist_is_a_clear_error_for_staff(pulse):
+    with pytest.raises(AudioDeviceError, match="no-such-device"):
+        open_microphone(Audio(microphone="no-such-device"))
