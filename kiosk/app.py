@@ -226,22 +226,36 @@ def _reset_volume(percent: int) -> None:
         log.warning("could not reset the speaker volume")
 
 
-def run(config: PointConfig, options: Options) -> int:
-    """Run the kiosk until it is told to stop; returns the process exit code."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("etapiste")
-    import qasync  # imported here: it binds to the Qt binding already loaded
+@dataclass
+class Kiosk:
+    """The assembled kiosk: the session (model), the journey (controller), the window (view) and what
+    connects them to the devices, the call engine, device health and the provisioning agent."""
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    session: Session
+    journey: Journey
+    window: KioskWindow
+    health: HealthMonitor
+    video: VideoView
+    devices: Devices
+    engine: Any | None
+    speaker: Any | None = None
+    link: AgentLink | None = None
 
-    session = Session(config, _clock_from(options.at) if options.at else None)
-    if options.language:
-        session.set_language(options.language)
 
-    devices = build_devices(config) if options.devices else Devices()
-    engine = build_engine(config) if options.devices else None
+def assemble(
+    config: PointConfig,
+    *,
+    devices: Devices,
+    engine: Any | None,
+    kiosk_mode: bool = True,
+    clock: Clock | None = None,
+    speaker: Any | None = None,
+    agent_socket: str | None = None,
+    config_path: Path | None = None,
+    restart: Callable[[], None] = lambda: None,
+) -> Kiosk:
+    """Wire a kiosk together on the running event loop (the app and the acceptance test both use this)."""
+    session = Session(config, clock)
     journey = Journey(session, engine, card_reader=devices.card_reader, scanner=devices.scanner,
                       printer=devices.printer)
     health = HealthMonitor({
@@ -250,11 +264,11 @@ def run(config: PointConfig, options: Options) -> int:
         "card_reader": lambda: probe_card_reader(devices.card_reader),
         "camera": lambda: probe_camera(devices.camera),
     })
+    staff_actions = _StaffDeviceActions(devices, health, journey)
     video = VideoView()
-    window = KioskWindow(session, kiosk_mode=options.kiosk_mode, actions=journey,
-                         staff_actions=_StaffDeviceActions(devices, health, journey), video=video)
+    window = KioskWindow(session, kiosk_mode=kiosk_mode, actions=journey, staff_actions=staff_actions, video=video)
+    kiosk = Kiosk(session, journey, window, health, video, devices, engine, speaker)
 
-    speaker = _try("speech output", _speaker) if options.devices else None
     if speaker is not None:
         window.speak.connect(lambda text, lang: speaker.speak(text, lang))
 
@@ -297,7 +311,7 @@ def run(config: PointConfig, options: Options) -> int:
 
         engine.subscribe(on_engine)
 
-    if devices.card_reader is not None:
+    if devices.card_reader is not None and devices.card_monitor is None:
         from drivers.cardreader import CardMonitor, EventKind, threadsafe
 
         def on_card(event: Any) -> None:
@@ -308,15 +322,53 @@ def run(config: PointConfig, options: Options) -> int:
 
         monitor = _try("card monitor", CardMonitor)
         if monitor is not None:
-            monitor.add_listener(threadsafe(loop, on_card))
+            monitor.add_listener(threadsafe(asyncio.get_event_loop(), on_card))
             devices.card_monitor = monitor
 
-    def quit_app() -> None:
-        # Qt 6 cancels quit() when a window refuses to close, and the kiosk window refuses the
-        # keyboard's close: let it close first.
-        window.allow_close()
-        app.quit()
+    if agent_socket:
+        kiosk.link = AgentLink(agent_socket, session, health, config_path=config_path,
+                               test_print=staff_actions.test_print, restart=restart)
+    return kiosk
 
+
+def start(kiosk: Kiosk) -> list[asyncio.Task[Any]]:
+    """Schedule what runs in the background — health probes, the card monitor, the call engine, the link —
+    on the current event loop; they run once the loop does."""
+    kiosk.health.start()
+    if kiosk.devices.card_monitor is not None:
+        kiosk.devices.card_monitor.start()
+    tasks = []
+    if kiosk.engine is not None:
+        tasks.append(asyncio.ensure_future(kiosk.engine.start()))
+    if kiosk.link is not None:
+        tasks.append(asyncio.ensure_future(kiosk.link.run()))
+    return tasks
+
+
+async def stop(kiosk: Kiosk, tasks: list[asyncio.Task[Any]]) -> None:
+    """Stop it all; nothing of a customer outlives the app either (the session is wiped)."""
+    for task in tasks:
+        task.cancel()
+    kiosk.session.reset()
+    await kiosk.health.stop()
+    if kiosk.engine is not None:
+        await kiosk.engine.close()
+    await kiosk.journey.idle()
+    if kiosk.devices.card_monitor is not None:
+        kiosk.devices.card_monitor.stop()
+    if kiosk.devices.card_reader is not None:
+        kiosk.devices.card_reader.shutdown()
+
+
+def run(config: PointConfig, options: Options) -> int:
+    """Run the kiosk until it is told to stop; returns the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("etapiste")
+    import qasync  # imported here: it binds to the Qt binding already loaded
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
     restart = False
 
     def restart_app() -> None:
@@ -324,14 +376,29 @@ def run(config: PointConfig, options: Options) -> int:
         restart = True
         quit_app()
 
+    kiosk = assemble(
+        config,
+        devices=build_devices(config) if options.devices else Devices(),
+        engine=build_engine(config) if options.devices else None,
+        kiosk_mode=options.kiosk_mode,
+        clock=_clock_from(options.at) if options.at else None,
+        speaker=_try("speech output", _speaker) if options.devices else None,
+        agent_socket=os.environ.get("ETAPISTE_AGENT_SOCKET") if options.devices else None,
+        config_path=options.config_path,
+        restart=restart_app,
+    )
+    session, window = kiosk.session, kiosk.window
+    if options.language:
+        session.set_language(options.language)
+
+    def quit_app() -> None:
+        # Qt 6 cancels quit() when a window refuses to close, and the kiosk window refuses the
+        # keyboard's close: let it close first.
+        window.allow_close()
+        app.quit()
+
     bridge = _SignalBridge(quit_app)
     watchdog = Watchdog.from_environment(health=lambda: True)  # alive = this loop still runs the timer
-    socket_path = os.environ.get("ETAPISTE_AGENT_SOCKET")
-    link = None
-    if socket_path and options.devices:
-        link = AgentLink(socket_path, session, health, config_path=options.config_path,
-                         test_print=_StaffDeviceActions(devices, health, journey).test_print, restart=restart_app)
-
     ticker = QTimer()
     ticker.timeout.connect(session.tick)
     ticker.start(TICK_MS)
@@ -359,26 +426,10 @@ def run(config: PointConfig, options: Options) -> int:
     with loop:
         closing = asyncio.Event()
         app.aboutToQuit.connect(closing.set)
-        if options.devices:
-            health.start()
-            if devices.card_monitor is not None:
-                devices.card_monitor.start()
-            if engine is not None:
-                loop.create_task(engine.start())
-            if link is not None:
-                link_task = loop.create_task(link.run())
+        tasks = start(kiosk) if options.devices else []
         loop.run_until_complete(closing.wait())
         watchdog.stopping()
-        if link is not None:
-            link_task.cancel()
-        session.reset()  # nothing of a customer outlives the app either
-        loop.run_until_complete(health.stop())
-        if engine is not None:
-            loop.run_until_complete(engine.close())
-    if devices.card_monitor is not None:
-        devices.card_monitor.stop()
-    if devices.card_reader is not None:
-        devices.card_reader.shutdown()
+        loop.run_until_complete(stop(kiosk, tasks))
     ticker.stop()
     window.close()
     bridge.close()
