@@ -534,9 +534,9 @@ class ScanJob:
         limit = self._scanner.answer_timeout_s
         while not self._done.wait(min(1.0, limit / 4)):
             if time.monotonic() - self._last_frame > limit and worker.proc.poll() is None:
+                self._silent = True  # first: the dump below may already end the worker
                 log.warning("scanner worker silent for %.0f s: killing it; its threads:\n%s", limit,
                             worker.dump_stacks())
-                self._silent = True
                 worker.kill()
                 return
 
