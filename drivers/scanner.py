@@ -519,7 +519,7 @@ class ScanJob:
 
     # -- internals ------------------------------------------------------------------------------------
     def _stop_worker(self, worker: _Worker) -> None:
-        """Ask the worker to cancel (sane_cancel, within a line); kill it if it has not stopped in time."""
+        """Ask the worker to cancel (sane_cancel within 32 scan lines); kill it if it has not stopped in time."""
         worker.cancel()
         timer = threading.Timer(CANCEL_GRACE_S, self._kill_if_running, args=(worker,))
         timer.daemon = True
