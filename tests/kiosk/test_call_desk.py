@@ -13,6 +13,7 @@ from kiosk.call import (
     CallAnswered,
     CallConnected,
     CallEnded,
+    CallTrouble,
     InterpreterJoined,
     InterpreterLeft,
     PrintRequested,
@@ -174,3 +175,34 @@ async def test_an_interpreter_joins_from_their_desk_and_the_customer_sees_them_t
         finally:
             await browser.acall("close", name="desk-agent")
             await browser.acall("close", name="desk-interpreter")
+
+
+async def test_after_the_media_path_fails_the_desk_takes_the_fresh_offer_and_everything_comes_back(browser):
+    """What aiortc does when ICE consent is lost (it closes the peer connection) is done here directly; the
+    network cut itself is covered in a private namespace by test_call_recovery.py with an aiortc agent."""
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, "desk-recover", sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name="desk-recover", selector="#alert")
+            await browser.acall("click", name="desk-recover", selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+            await next(iter(engine.peers.values())).pc.close()  # the path is gone
+
+            assert (await events.first(CallTrouble, lambda e: e.kind == "reconnecting")).detail == "agent"
+            await events.first(CallConnected, lambda e: e.recovered, timeout=40)
+            seen = len(events.events)
+            await events.until(lambda: any(isinstance(e, RemoteVideoFrame) for e in events.events[seen:]),
+                               what="the agent's picture again")
+            before = await desk_frames(browser, "desk-recover")
+            await until_desk_frames(browser, "desk-recover", before + 10)
+            # The data channel is back too: real-time text reaches the desk.
+            assert engine.send_rtt("Kuuluuko nyt?", final=True)
+            await browser.acall(
+                "waitForFunction", name="desk-recover",
+                expression="document.getElementById('rtt-remote-lines').textContent.includes('Kuuluuko nyt?')",
+            )
+            assert engine.call is not None and not events.of(CallEnded)
+        finally:
+            await browser.acall("close", name="desk-recover")
