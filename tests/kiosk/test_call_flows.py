@@ -156,3 +156,46 @@ async def test_a_call_ending_mid_print_download_fails_it_and_keeps_nothing():
         done = await events.first(TransferDone, lambda e: e.direction == "in")
         assert (done.ok, done.reason) == (False, "call_dropped")
         assert not events.of(PrintRequested)
+
+
+def reachable_from(root: object, limit: int = 20000) -> list[object]:
+    """Every object reachable from ``root`` through attributes and containers (what the engine still holds)."""
+    seen: set[int] = set()
+    todo, found = [root], []
+    while todo and len(found) < limit:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (type, int, float, bool)) or obj is None:
+            continue
+        seen.add(id(obj))
+        found.append(obj)
+        if isinstance(obj, dict):
+            todo += list(obj.keys()) + list(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo += list(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, (str, bytes, bytearray)):
+            todo += list(vars(obj).values())
+    return found
+
+
+async def test_nothing_of_the_customer_stays_in_the_engine_after_the_call():
+    marker = b"ETAPISTE-PRIVATE-MARKER"
+    pdf = make_pdf(200).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
+    scan = make_pdf(100).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        await agent.send_document(pdf, "henkilötiedot.pdf", transfer="print-p")
+        await events.first(PrintRequested)
+        await engine.send_document(scan, "scan", "passi.pdf")
+        engine.send_rtt("henkilötunnukseni on 010101-123N", final=True)
+        agent.dc_send(p.Rtt(seq=0, text="Kiitos, Matti Meikäläinen", final=True))
+        await events.until(lambda: [e for e in events.events if type(e).__name__ == "RttReceived"])
+        task = engine.hang_up()
+        assert task is not None
+        await task
+        events.events.clear()  # the test's own copy of the events goes too
+        held = reachable_from(engine)
+        for obj in held:
+            if isinstance(obj, (bytes, bytearray)):
+                assert marker not in obj
+            if isinstance(obj, str):
+                assert "010101-123N" not in obj and "Meikäläinen" not in obj and "passi" not in obj
+        assert engine.peers == {} and engine.call is None
