@@ -163,6 +163,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "sv": "Kontrollera bilden. Ska {pages} sidor skickas till handläggaren?",
         "en": "Check the picture. Send {pages} pages to the agent?",
     },
+    "scan_blank": {"fi": "Tyhjiä sivuja jätetään pois: {blank}", "sv": "Tomma sidor lämnas bort: {blank}",
+                   "en": "Blank pages left out: {blank}"},
     "scan_sending": {"fi": "Lähetetään…", "sv": "Skickar…", "en": "Sending…"},
     "scan_sent": {"fi": "Lähetetty. Muista ottaa paperisi skannerista.", "sv": "Skickat. Kom ihåg dina papper i skannern.",
                   "en": "Sent. Remember to take your papers from the scanner."},

@@ -184,6 +184,9 @@ class Journey:
             case c.ScanRequested(request=request):
                 if s.state is State.CALL:
                     self._scan_request = request
+                    if self.scanner is not None:
+                        with contextlib.suppress(Exception):
+                            self.scanner.prepare()  # the worker loads while the paper is being placed
                     s.scan_requested()
                     self.engine.report_scan_status(request, "waiting_customer")  # type: ignore[union-attr]
             case c.PrintRequested(transfer=transfer, pdf=pdf):
@@ -336,7 +339,7 @@ class Journey:
             self._scan_result = event.result
             pages = event.result.pages
             preview = _jpeg(pages[0].preview) if pages else None
-            s.scan_ready(len(pages), preview)
+            s.scan_ready(len(pages), preview, blank=len(event.result.blank_pages()))
             self._report_scan("preview", pages=len(pages))
         elif isinstance(event, sc.ScanFailed):
             s.scan_failed(error_code(event.error), customer_text(event.error))
@@ -357,16 +360,18 @@ class Journey:
         if result is None or self.engine is None:
             return
         s.scan_sending()
+        # The PDF leaves the pages' memory at once (deliver wipes them); blank pages are left out, as
+        # the preview told the customer before they pressed Send.
+        pdf = result.deliver(skip=result.blank_pages())
+        self._scan_result = None
         try:
-            pdf = result.pdf(skip=result.blank_pages())
             await self.engine.send_document(pdf, "scan", "skannaus.pdf", request)
         except TransferFailed as exc:
             if s.state is State.CALL:
                 s.scan_failed(f"transfer_{exc.reason}")
             return
         finally:
-            result.discard()
-            self._scan_result = None
+            del pdf
         if s.state is State.CALL:
             s.scan_sent()
 

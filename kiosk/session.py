@@ -114,6 +114,8 @@ class Scan:
     progress: float = 0.0
     preview: bytes | None = None
     """Encoded image (PNG/JPEG) of the last page, for the screen only."""
+    blank: int = 0
+    """Pages found blank, which are left out of what is sent (the customer is told before sending)."""
     error: str | None = None
     message: Text | None = None
     """The device's own customer message for ``error``, when it has one."""
@@ -415,8 +417,8 @@ class Session:
         self._set_call(scan=replace(scan, step="scanning", pages=pages, progress=progress,
                                     preview=preview or scan.preview))
 
-    def scan_ready(self, pages: int, preview: bytes | None) -> None:
-        self._set_call(scan=Scan("preview", pages=pages, progress=1.0, preview=preview))
+    def scan_ready(self, pages: int, preview: bytes | None, blank: int = 0) -> None:
+        self._set_call(scan=Scan("preview", pages=pages, progress=1.0, preview=preview, blank=blank))
 
     def scan_sending(self) -> None:
         scan = self._call().scan

@@ -348,6 +348,11 @@
         <comment>scan_preview</comment>
         <translation>Check the picture. Send {pages} pages to the agent?</translation>
     </message>
+    <message id="scan_blank">
+        <source>Blank pages left out: {blank}</source>
+        <comment>scan_blank</comment>
+        <translation>Blank pages left out: {blank}</translation>
+    </message>
     <message id="scan_sending">
         <source>Sending…</source>
         <comment>scan_sending</comment>

@@ -348,6 +348,11 @@
         <comment>scan_preview</comment>
         <translation>Tarkista kuva. Lähetetäänkö {pages} sivua virkailijalle?</translation>
     </message>
+    <message id="scan_blank">
+        <source>Blank pages left out: {blank}</source>
+        <comment>scan_blank</comment>
+        <translation>Tyhjiä sivuja jätetään pois: {blank}</translation>
+    </message>
     <message id="scan_sending">
         <source>Sending…</source>
         <comment>scan_sending</comment>

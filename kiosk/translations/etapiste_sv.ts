@@ -348,6 +348,11 @@
         <comment>scan_preview</comment>
         <translation>Kontrollera bilden. Ska {pages} sidor skickas till handläggaren?</translation>
     </message>
+    <message id="scan_blank">
+        <source>Blank pages left out: {blank}</source>
+        <comment>scan_blank</comment>
+        <translation>Tomma sidor lämnas bort: {blank}</translation>
+    </message>
     <message id="scan_sending">
         <source>Sending…</source>
         <comment>scan_sending</comment>

@@ -392,7 +392,9 @@ class CallScreen(QWidget):
         elif call.scan is not None:
             scan = call.scan
             title = i18n.text("scan_title", lang)
-            text = i18n.text(f"scan_{scan.step}", lang, pages=scan.pages)
+            text = i18n.text(f"scan_{scan.step}", lang, pages=scan.pages - scan.blank)
+            if scan.blank and scan.step == "preview":
+                text += "\n" + i18n.text("scan_blank", lang, blank=scan.blank)
             if scan.error:
                 said = scan.message.in_(lang) if scan.message else i18n.text(f"error_{scan.error}", lang, default="")
                 text = f"{said}\n{text}" if said else text
