@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -385,6 +386,7 @@ async def part1(bench: Bench, args: argparse.Namespace) -> None:
     print("\n1. answer → first remote frame painted on the point (640×480), median of", args.runs)
     print(f"   kiosk engine → Qt view : {med(kiosk_ff)} ms  (runs: {', '.join(f'{v:.0f}' for v in kiosk_ff)})")
     print(f"   Chromium point → video : {med(chromium_ff)} ms  (runs: {', '.join(f'{v:.0f}' for v in chromium_ff)})")
+    print(f"   (bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 
 async def part2(bench: Bench, args: argparse.Namespace) -> None:
@@ -401,6 +403,7 @@ async def part2(bench: Bench, args: argparse.Namespace) -> None:
             f"   {w}×{h}: kiosk {k:.0f} %  Chromium {c:.0f} %  ratio {k / c:.2f}"
             f"  (kiosk decoded {decoded:.1f} fps of the desk's {got[0]}×{got[1]}, painted {fps:.1f} fps)"
         )
+        print(f"   (bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 
 async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> None:

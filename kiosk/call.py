@@ -793,7 +793,10 @@ class CallEngine:
             self._audio = m.audio() if m.audio is not None else AudioStreamTrack()
             self._relay = MediaRelay()
         assert self._audio is not None and self._relay is not None
-        return self._relay.subscribe(self._audio), self._relay.subscribe(self._video)
+        # Video unbuffered: each connection's encoder takes the newest picture. A buffered relay queues every
+        # frame without limit, and an encoder slower than the camera (a busy machine, 720p) then grows
+        # memory by ~80 MB a second until the kiosk is killed. Audio frames are small and must not be dropped.
+        return self._relay.subscribe(self._audio), self._relay.subscribe(self._video, buffered=False)
 
     def _self_frame(self, image: RGB) -> None:
         now = time.monotonic()

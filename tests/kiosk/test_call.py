@@ -3,6 +3,9 @@ queue, answer, media both ways, real-time text, hang-up from either side, refusa
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import aioice.ice
 import pytest
 
@@ -22,7 +25,7 @@ from kiosk.call import (
     SwitchboardStatus,
 )
 from tests.kiosk.call_agent import AiortcAgent
-from tests.kiosk.call_support import point_engine
+from tests.kiosk.call_support import pattern_media, point_engine
 from tests.switchboard.support import make_config, serve
 
 
@@ -258,5 +261,32 @@ async def test_a_point_that_cannot_set_up_media_ends_the_call_at_once_for_both(m
             assert (ended.reason, ended.by) == ("media_failed", "point")
             notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
             assert notice[0].by == "point"
+        finally:
+            await agent.close()
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def test_a_camera_faster_than_the_encoder_does_not_pile_up_pictures_in_memory():
+    """A 1280×720 camera at 60 fps is more than aiortc encodes on a point PC: the newest picture is sent and
+    the rest are dropped, instead of queueing (which grew the kiosk by ~80 MB a second until it was killed)."""
+    async with serve() as sb, point_engine(sb, media=pattern_media(1280, 720, fps=60)) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallConnected, timeout=30)
+            await agent.until(lambda: agent.frames["video"] > 5, what="video")
+            before = rss_mb()
+            await asyncio.sleep(8)
+            grown = rss_mb() - before
+            sent = engine._video.frames_sent if engine._video else 0
+            assert agent.frames["video"] > 5 and sent > 0
+            assert grown < 250, f"memory grew by {grown:.0f} MB in 8 s"
         finally:
             await agent.close()
