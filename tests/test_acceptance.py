@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import importlib.util
 import io
 import json
 import shutil
@@ -47,7 +48,7 @@ from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
 from tests.harness.mqtt import Broker
 from tests.harness.pcsc import CardSlot, fineid_card
 from tests.harness.sane import SaneTestBackend
-from tests.switchboard.support import POINT_CREDENTIALS, make_config, serve
+from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -70,9 +71,10 @@ def short_dir() -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
-def point_config(switchboard_ws: str, credential_file: Path, queue: str) -> PointConfig:
+def point_config(switchboard_ws: str, credential_file: Path, queue: str, relay_only: bool = False) -> PointConfig:
     """The sample point's configuration, pointed at this run's switchboard, CUPS queue and scanner."""
     data: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data["ice"] = {"servers": [], "relay_only": relay_only}
     data["point"]["id"] = POINT
     data["switchboard"] = {"url": switchboard_ws, "credential_file": str(credential_file)}
     data["devices"]["printer"]["queue"] = queue
@@ -324,3 +326,86 @@ async def journey(kiosk: Kiosk, desk: Desk, interpreter: Desk, card_slot: CardSl
     assert cupsd.job_ids() == [] and cupsd.spool_files() == []
     assert kiosk.printer.leftovers() == []
     await shots.step("wiped", kiosk, desk)
+
+
+def load_demo() -> Any:
+    """``scripts/demo_system.py`` as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("demo_system", SAMPLE.parents[1] / "scripts" / "demo_system.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_demo_agent_serves_a_customer_through_turn_with_card_scan_and_print(
+    coturn: Any, cupsd: PrivateCupsd, sane_backend: SaneTestBackend, card_slot: CardSlot, test_pki: Any,
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What README's demo shows a newcomer: its scripted agent (relay-only through coturn, as in the demo)
+    greets, has the customer identify (putting the virtual card in when asked), asks for a scan and
+    sends a PDF that comes out of the printer; the customer ends the call."""
+    demo = load_demo()
+    ca_file = tmp_path / "trusted-cas.pem"
+    ca_file.write_bytes(test_pki.trusted_pem)
+    credential = tmp_path / "switchboard-credential"
+    credential.write_text(POINT_CREDENTIALS[POINT] + "\n")
+    queue = cupsd.add_file_queue()
+    identity = test_pki.issue("v3", given_name="SPECIMEN-MAIJA", surname="SPECIMEN-MEIKÄLÄINEN", satu="99902002X")
+    sb_config = make_config(trusted_ca_files=[str(ca_file)], turn={"urls": coturn.urls, "secret": coturn.secret,
+                                                                     "ttl_s": 600})
+    async with serve(sb_config, validator=proof_validator([str(ca_file)])) as sb:
+        config = point_config(sb.base.replace("http://", "ws://") + "/ws/point", credential, queue.name,
+                              relay_only=True)
+        scanner = Scanner(config.devices.scanner, worker_command=sane_backend.worker_with_plan(
+            {1: {"read_return_value": "SANE_STATUS_NO_DOCS"}}))
+        kiosk = build_kiosk(config, printer=Printer(config.devices.printer, server=cupsd.socket), scanner=scanner,
+                            card_reader=CardReader(), monkeypatch=monkeypatch)
+        agent = demo.DemoAgent(sb.base, lambda: card_slot.insert(fineid_card(identity)), card_slot.remove,
+                               make_pdf(2, "Kelan paatos - demo"), pace=0.02,
+                               login=("anna", PASSWORDS["anna"]))
+        agent_task = asyncio.create_task(agent.run())
+        s: Any = kiosk.session
+        w = kiosk.window
+        try:
+            await start_kiosk(kiosk)
+            click(w.idle.language_buttons["fi"])
+            click(w.service_choice.buttons["kela"])
+            click(w.notice.go)
+            await until(lambda: s.state is State.CALL, "the demo agent answers", 60)
+            await until(lambda: "demovirkailija" in w.call.transcript.text(), "the greeting on the kiosk")
+            await until(lambda: s.snapshot.call and s.snapshot.call.identify
+                        and s.snapshot.call.identify.step == "enter_pin", "the PIN pad (the demo put the card in)")
+            for digit in "1234":
+                click(w.pin_pad.digit_keys[int(digit)])
+            click(w.pin_pad.ok_key)
+            await until(lambda: s.snapshot.call.scan and s.snapshot.call.scan.step == "place_paper",
+                        "the demo agent's scan request")
+            assert agent.outcomes["identify"] == "verified"
+            click(w.call.flow_primary)
+            await until(lambda: s.snapshot.call.scan.step == "preview", "the scan preview", 60)
+            click(w.call.flow_primary)
+            await until(lambda: s.snapshot.call.print_ and s.snapshot.call.print_.step in ("done", "failed"),
+                        "the demo agent's printout", 90)
+            assert s.snapshot.call.print_.pages == 2 and s.snapshot.call.print_.step == "done"
+            assert agent.outcomes["scan"] == "received"
+            await until(lambda: queue.output.exists() and output_pages(queue.output) == 2, "two pages in the tray")
+            await until(lambda: "Voit lopettaa" in w.call.transcript.text(), "the demo agent's goodbye", 60)
+            assert agent.outcomes["print"] == "done"
+            # Every media path went through the private coturn: the kiosk offered nothing else.
+            sdp = next(iter(kiosk.engine.peers.values())).pc.localDescription.sdp
+            candidates = [line for line in sdp.splitlines() if line.startswith("a=candidate:")]
+            assert candidates and all(" typ relay " in c for c in candidates)
+            # "Sent" and "printed" each wait for the customer's OK before the call screen comes back.
+            for _ in range(2):
+                if s.snapshot.call.scan or s.snapshot.call.print_:
+                    click(w.call.flow_primary)
+            assert s.snapshot.call.scan is None and s.snapshot.call.print_ is None
+            click(w.call.end)
+            click(w.survey.skip)
+            assert s.state is State.IDLE and s.snapshot.call is None
+            assert cupsd.job_ids() == [] and cupsd.spool_files() == []
+        finally:
+            agent_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await agent_task
+            await kiosk.close()
