@@ -378,8 +378,9 @@ async def test_the_demo_agent_serves_a_customer_through_turn_with_card_scan_and_
             for digit in "1234":
                 click(w.pin_pad.digit_keys[int(digit)])
             click(w.pin_pad.ok_key)
-            await until(lambda: s.snapshot.call.scan and s.snapshot.call.scan.step == "place_paper",
-                        "the demo agent's scan request")
+            # The panel asking to take the card goes when the card monitor sees it out; then the scan's.
+            await until(lambda: s.snapshot.call.identify is None and s.snapshot.call.scan
+                        and s.snapshot.call.scan.step == "place_paper", "the demo agent's scan request")
             assert agent.outcomes["identify"] == "verified"
             click(w.call.flow_primary)
             await until(lambda: s.snapshot.call.scan.step == "preview", "the scan preview", 60)
