@@ -311,7 +311,10 @@ async def journey(kiosk: Kiosk, desk: Desk, interpreter: Desk, card_slot: CardSl
     click(w.call.end)
     assert s.state is State.SURVEY
     await desk.call("waitFor", selector="#queue-view")
+    # The desk forgets the customer too: no verified name, no received document, no text.
     assert await desk.text("#identity-name") == ""
+    assert await desk.call("evaluate", expression="desk.received.length") == 0
+    assert await desk.call("evaluate", expression="document.getElementById('rtt-remote-lines').textContent") == ""
     await shots.step("survey", kiosk, desk)
     click(w.survey.ratings[4])
     assert s.state is State.IDLE
