@@ -112,6 +112,9 @@ class Devices:
     card_reader: Any | None = None
     card_monitor: Any | None = None
     camera: Any | None = None
+    """What the camera's health is read from (the media's camera reader when calls are possible)."""
+    media: Any | None = None
+    """:class:`kiosk.media.PointMedia`: the configured camera and audio devices for calls."""
 
 
 def _try(what: str, make: Callable[[], Any]) -> Any | None:
@@ -139,28 +142,49 @@ def build_devices(config: PointConfig) -> Devices:
 
         return CardReader()
 
-    def camera() -> Any:
-        from drivers.camera import Camera
-
-        return Camera(config.devices.camera)
-
     return Devices(
         printer=_try("printer", printer),
         scanner=_try("scanner", scanner),
         card_reader=_try("card reader", card_reader),
-        camera=_try("camera", camera),
     )
 
 
-def build_engine(config: PointConfig) -> Any | None:
-    """The call engine, or ``None`` when the point has no switchboard credential (shown to staff)."""
+def build_engine(config: PointConfig, devices: Devices) -> Any | None:
+    """The call engine with the point's own camera and microphone, or ``None`` when the point has no
+    switchboard credential (shown to staff)."""
     from kiosk.call import CallEngine
+    from kiosk.media import AudioDeviceError, PointMedia, open_microphone
 
+    engine: Any | None = None
+
+    def on_camera(status: Any) -> None:
+        if engine is not None:
+            asyncio.get_event_loop().call_soon_threadsafe(engine.camera_changed, status)
+
+    media = _try("camera and sound", lambda: PointMedia(config.devices.camera, config.devices.audio, on_camera))
+    media_config = None
+    if media is not None:
+        media_config = media.media_config()
+
+        def microphone() -> Any:
+            # A missing microphone must not stop the call: the customer can still type, and staff see it.
+            try:
+                return open_microphone(config.devices.audio)
+            except AudioDeviceError as exc:
+                log.error("microphone unavailable: %s", exc)
+                from aiortc.mediastreams import AudioStreamTrack
+
+                return AudioStreamTrack()
+
+        media_config.audio = microphone
+        devices.media = media
+        devices.camera = media.reader  # health reads the camera the call really uses
     try:
-        return CallEngine.from_config(config)
+        engine = CallEngine.from_config(config, media_config)
     except OSError as exc:
         log.warning("no switchboard credential (%s): calls are not possible", type(exc).__name__)
         return None
+    return engine
 
 
 class _StaffDeviceActions:
@@ -334,6 +358,8 @@ def assemble(
 def start(kiosk: Kiosk) -> list[asyncio.Task[Any]]:
     """Schedule what runs in the background — health probes, the card monitor, the call engine, the link —
     on the current event loop; they run once the loop does."""
+    if kiosk.devices.media is not None:
+        kiosk.devices.media.start()
     kiosk.health.start()
     if kiosk.devices.card_monitor is not None:
         kiosk.devices.card_monitor.start()
@@ -358,6 +384,8 @@ async def stop(kiosk: Kiosk, tasks: list[asyncio.Task[Any]]) -> None:
         kiosk.devices.card_monitor.stop()
     if kiosk.devices.card_reader is not None:
         kiosk.devices.card_reader.shutdown()
+    if kiosk.devices.media is not None:
+        kiosk.devices.media.stop()
 
 
 def run(config: PointConfig, options: Options) -> int:
@@ -376,10 +404,11 @@ def run(config: PointConfig, options: Options) -> int:
         restart = True
         quit_app()
 
+    devices = build_devices(config) if options.devices else Devices()
     kiosk = assemble(
         config,
-        devices=build_devices(config) if options.devices else Devices(),
-        engine=build_engine(config) if options.devices else None,
+        devices=devices,
+        engine=build_engine(config, devices) if options.devices else None,
         kiosk_mode=options.kiosk_mode,
         clock=_clock_from(options.at) if options.at else None,
         speaker=_try("speech output", _speaker) if options.devices else None,

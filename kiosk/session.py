@@ -439,6 +439,10 @@ class Session:
     # -- print sub-flow --------------------------------------------------------------------------------
 
     def print_started(self, pages: int) -> None:
+        scan = self._call().scan
+        if scan is not None and scan.step in ("sent", "failed"):
+            # A finished scan's notice gives way, so the customer sees the printout coming.
+            self._set_call(scan=None)
         self._set_call(print_=Print("printing", pages=pages))
 
     def print_progress(self, pages_done: int) -> None:

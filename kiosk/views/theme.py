@@ -27,7 +27,9 @@ BUTTON_PX = 34
 BUTTON_MIN_HEIGHT = 110
 """Touch targets: 110 px is ~29 mm on a 24" 1080p screen, far above WCAG 2.2's 24 CSS px minimum."""
 COMPACT_MIN_HEIGHT = 72
-"""The customer bar's buttons (language, text size, contrast): still ~19 mm."""
+"""The customer bar's buttons (language, speech, text size, contrast): still ~19 mm."""
+COMPACT_PX = 26
+"""The bar's text does not grow with the text-size mode, so its six buttons always fit one 1280 px row."""
 
 
 #: High-contrast mode: yellow on black (19.6:1), white on black for secondary text (21:1).
@@ -67,7 +69,7 @@ def stylesheet(scale: float, high_contrast: bool = False) -> str:
         border: 4px solid {accent_border};
     }}
     QPushButton[compact="true"] {{
-        min-height: {px(COMPACT_MIN_HEIGHT)}px; padding: 4px 20px; font-size: {px(BODY_PX)}px;
+        min-height: {COMPACT_MIN_HEIGHT}px; padding: 4px 14px; font-size: {COMPACT_PX}px;
     }}
     QPushButton[producer="true"] {{ min-height: {px(84)}px; padding: 6px 24px; font-size: {px(28)}px; }}
     QPushButton:disabled {{ background: {bg}; color: {muted}; border: 4px dashed {muted}; }}

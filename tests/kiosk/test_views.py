@@ -252,3 +252,30 @@ def test_real_time_text_typed_on_the_screen_keyboard_goes_out_as_typed_and_lands
     session.hang_up()
     session.rate(None)
     assert call.transcript.text() == "" and call.picture.currentWidget() is call.remote  # wiped
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+@pytest.mark.parametrize("size", [LargeText.NORMAL, LargeText.LARGE])
+def test_every_customer_screen_fits_a_1280_pixel_wide_screen(qtbot: QtBot, language: str, size: LargeText) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    session.set_language(language)  # type: ignore[arg-type]
+    session.set_text_size(size)
+    session.choose_language(language)  # type: ignore[arg-type]
+    assert window.minimumSizeHint().width() <= 1280
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
+    assert window.minimumSizeHint().width() <= 1280
+
+
+def test_a_printout_arriving_after_a_sent_scan_is_shown_at_once(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
+    session.scan_requested()
+    session.scan_ready(1, None)
+    session.scan_sent()
+    session.print_started(3)
+    assert window.call.flow_title.text() == "Tulostus"
