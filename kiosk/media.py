@@ -135,7 +135,10 @@ class CameraTrack(VideoStreamTrack):
             else:
                 frame = np.asarray(cv2.resize(frame, (self.width, self.height)), dtype=np.uint8)
         self.frames_sent += 1
-        out = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        # Convert once, here, to the encoders' own pixel format. The relay hands the same frame to every
+        # connection's encoder (agent and interpreter); left in bgr24, two encoder threads would convert
+        # it at once through the one converter PyAV keeps per frame, which hangs or crashes the process.
+        out = av.VideoFrame.from_ndarray(frame, format="bgr24").reformat(format="yuv420p")
         out.pts, out.time_base = pts, time_base
         if self._on_self is not None:
             self._on_self(frame[..., ::-1])

@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from PySide6.QtWidgets import QApplication
 
 from drivers.cardreader import CardMonitor, EventKind, threadsafe
 from kiosk import call as c
-from kiosk import media
 from kiosk.agentlink import AgentLink
 from kiosk.call import CallEngine
 from kiosk.health import (
@@ -46,29 +44,6 @@ from tests.kiosk.call_support import loopback_only, pattern_media
 
 #: A Monday noon: every producer of the sample configuration serves, whenever the test runs.
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0)
-
-
-class _Yuv420CameraTrack(media.CameraTrack):
-    """The kiosk's camera track, handing out frames already in the encoders' pixel format.
-
-    WORKAROUND for a defect this test found (reported to the call engine's owner, kiosk/media.py is not
-    this test's to change): :class:`kiosk.media.CameraTrack` emits ``bgr24`` frames and the engine's
-    unbuffered ``MediaRelay`` gives the *same* ``av.VideoFrame`` to every connection's VP8 encoder. With
-    an interpreter on the call two encoders then call ``frame.reformat("yuv420p")`` on one frame from two
-    executor threads; PyAV caches one ``VideoReformatter`` (one SwsContext) per frame, so the conversions
-    race: without this class the journey hung in ``vpx.py`` ``encode`` (``frame.reformat``) or crashed with
-    SIGSEGV in 5 of 8 runs here; with it, none in more than 12. Converting once,
-    here, on the event loop's thread (what the fix in ``CameraTrack.recv`` would do) leaves the encoders
-    nothing to convert. Remove this class when ``CameraTrack`` sends ``yuv420p``.
-    """
-
-    async def recv(self) -> av.VideoFrame:
-        frame = await super().recv()
-        if frame.format.name == "yuv420p":
-            return frame
-        out = frame.reformat(format="yuv420p")
-        out.pts, out.time_base = frame.pts, frame.time_base
-        return out
 
 
 def running_clock(start: dt.datetime) -> Callable[[], dt.datetime]:
@@ -127,7 +102,6 @@ def build_kiosk(config: PointConfig, *, printer: Any, scanner: Any, card_reader:
     so the test can point them at its private services)."""
     app = QApplication.instance() or QApplication([])
     assert app is not None
-    monkeypatch.setattr(c, "CameraTrack", _Yuv420CameraTrack)
     session = Session(config, running_clock(MONDAY_NOON))
     engine = CallEngine.from_config(config, media=pattern_media(), candidate_filter=loopback_only)
     journey = Journey(session, engine, card_reader=card_reader, scanner=scanner, printer=printer)
