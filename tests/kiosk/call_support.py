@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import io
 import os
 import time
@@ -29,22 +28,31 @@ class Recorder:
 
     __test__ = False
 
-    #: Frame events after the first few keep a 1×1 image: a call sends ~30 full pictures a second.
-    KEEP_FULL_FRAMES = 5
+    #: Only the first few frame events of each peer are kept (a call makes ~45 pictures a second); the rest
+    #: are counted.
+    KEEP_FRAMES = 5
 
     def __init__(self) -> None:
         self.events: list[CallEvent] = []
         self._changed = asyncio.Event()
         self._frames: dict[type, int] = {}
+        self._kept: dict[tuple[type, str | None], int] = {}
 
     def __call__(self, event: CallEvent) -> None:
         if isinstance(event, (RemoteVideoFrame, SelfVideoFrame)):
-            n = self._frames.get(type(event), 0)
-            self._frames[type(event)] = n + 1
-            if n >= self.KEEP_FULL_FRAMES:
-                event = dataclasses.replace(event, image=event.image[:1, :1].copy())
+            self._frames[type(event)] = self._frames.get(type(event), 0) + 1
+            source = (type(event), getattr(event, "peer", None))
+            n = self._kept.get(source, 0)
+            self._kept[source] = n + 1
+            if n >= self.KEEP_FRAMES:
+                self._changed.set()
+                return
         self.events.append(event)
         self._changed.set()
+
+    def count(self, kind: type) -> int:
+        """How many events of ``kind`` arrived (frame events included, though only the first few are kept)."""
+        return self._frames.get(kind, 0) if kind in (RemoteVideoFrame, SelfVideoFrame) else len(self.of(kind))
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

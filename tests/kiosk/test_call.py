@@ -54,7 +54,7 @@ async def test_customer_queues_is_answered_and_sees_and_hears_the_agent():
             # The agent's picture arrives as RGB arrays the view can paint; the self view too.
             frame = await events.first(RemoteVideoFrame, timeout=20)
             assert frame.role == "agent" and frame.image.shape == (240, 320, 3)
-            await events.until(lambda: len(events.of(RemoteVideoFrame)) > 10, what="a stream of frames")
+            await events.until(lambda: events.count(RemoteVideoFrame) > 10, what="a stream of frames")
             assert events.of(SelfVideoFrame)[0].image.shape == (240, 320, 3)
             # …and the agent receives the point's camera and microphone.
             await agent.until(lambda: agent.frames["video"] > 10 and agent.frames["audio"] > 10, what="media")

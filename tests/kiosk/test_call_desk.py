@@ -192,9 +192,8 @@ async def test_after_the_media_path_fails_the_desk_takes_the_fresh_offer_and_eve
 
             assert (await events.first(CallTrouble, lambda e: e.kind == "reconnecting")).detail == "agent"
             await events.first(CallConnected, lambda e: e.recovered, timeout=40)
-            seen = len(events.events)
-            await events.until(lambda: any(isinstance(e, RemoteVideoFrame) for e in events.events[seen:]),
-                               what="the agent's picture again")
+            seen = events.count(RemoteVideoFrame)
+            await events.until(lambda: events.count(RemoteVideoFrame) > seen, what="the agent's picture again")
             before = await desk_frames(browser, "desk-recover")
             await until_desk_frames(browser, "desk-recover", before + 10)
             # The data channel is back too: real-time text reaches the desk.
