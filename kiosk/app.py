@@ -332,6 +332,9 @@ def assemble(
                 video.show_self(event.image)
             elif isinstance(event, c.CallEnded):
                 video.clear()
+            elif isinstance(event, c.CallTrouble) and event.kind in ("turn_refused", "turn_unreachable"):
+                # A wrong TURN credential or an unreachable relay: staff and ops see it, not a silent timeout.
+                health.set("switchboard", DeviceHealth("fault", event.kind))
 
         engine.subscribe(on_engine)
 

@@ -191,6 +191,10 @@ class Journey:
                     self.engine.report_scan_status(request, "waiting_customer")  # type: ignore[union-attr]
             case c.PrintRequested(transfer=transfer, pdf=pdf):
                 self.spawn(self._print(transfer, pdf))
+            case c.CallTrouble(kind="reconnecting"):
+                s.connection_trouble("reconnecting")
+            case c.CallTrouble(kind="recovered") | c.CallConnected(recovered=True):
+                s.connection_trouble(None)
             case c.InterpreterJoined():
                 if s.state is State.CALL:
                     s.interpreter_changed(True)

@@ -142,6 +142,8 @@ class Call:
     transcript: tuple[RttLine, ...] = ()
     customer_typing: str = ""
     agent_typing: str = ""
+    trouble: str | None = None
+    """A connection problem being worked on (``reconnecting``), shown to the customer until it clears."""
 
 
 @dataclass(frozen=True)
@@ -494,6 +496,11 @@ class Session:
         else:
             call = replace(call, agent_typing=text)
         self._publish(replace(self._snapshot, call=call))
+
+    def connection_trouble(self, trouble: str | None) -> None:
+        """The call's media path broke and is being recovered (``reconnecting``), or is back (``None``)."""
+        if self.state is State.CALL:
+            self._set_call(trouble=trouble)
 
     def interpreter_changed(self, present: bool) -> None:
         self._set_call(interpreter=present)

@@ -233,6 +233,11 @@
         <comment>interpreter_joined</comment>
         <translation>An interpreter has joined the call.</translation>
     </message>
+    <message id="call_reconnecting">
+        <source>The connection was interrupted. Reconnecting…</source>
+        <comment>call_reconnecting</comment>
+        <translation>The connection was interrupted. Reconnecting…</translation>
+    </message>
     <message id="you">
         <source>You</source>
         <comment>you</comment>

@@ -233,6 +233,11 @@
         <comment>interpreter_joined</comment>
         <translation>Tulkki on mukana puhelussa.</translation>
     </message>
+    <message id="call_reconnecting">
+        <source>The connection was interrupted. Reconnecting…</source>
+        <comment>call_reconnecting</comment>
+        <translation>Yhteys katkesi hetkeksi. Yhdistetään uudelleen…</translation>
+    </message>
     <message id="you">
         <source>You</source>
         <comment>you</comment>

@@ -233,6 +233,11 @@
         <comment>interpreter_joined</comment>
         <translation>En tolk deltar i samtalet.</translation>
     </message>
+    <message id="call_reconnecting">
+        <source>The connection was interrupted. Reconnecting…</source>
+        <comment>call_reconnecting</comment>
+        <translation>Förbindelsen bröts en stund. Ansluter på nytt…</translation>
+    </message>
     <message id="you">
         <source>You</source>
         <comment>you</comment>

@@ -364,8 +364,11 @@ class CallScreen(QWidget):
         self.producer.setText(call.producer.name.in_(lang))
         if isinstance(self.remote, QLabel):
             self.remote.setText(i18n.text("call_connected", lang))
-        self.interpreter.setVisible(call.interpreter)
-        self.interpreter.setText(i18n.text("interpreter_joined", lang))
+        notices = [i18n.text("interpreter_joined", lang)] if call.interpreter else []
+        if call.trouble:
+            notices.insert(0, i18n.text(f"call_{call.trouble}", lang, default=i18n.text("call_reconnecting", lang)))
+        self.interpreter.setVisible(bool(notices))
+        self.interpreter.setText("\n".join(notices))
         who = {"customer": i18n.text("you", lang), "agent": i18n.text("agent", lang)}
         self.transcript.setText("\n".join(f"{who[line.who]}: {line.text}" for line in call.transcript[-8:]))
         self.agent_typing.setText(f"{who['agent']}: {call.agent_typing}" if call.agent_typing else "")

@@ -302,3 +302,14 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     assert _files_in_temp() - temp_before == set()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "kysymys" not in logged and "auttaa" not in logged
+
+
+async def test_a_network_cut_is_shown_to_the_customer_until_the_call_recovers(config: PointConfig) -> None:
+    agent = AgentSide()
+    session, _ = in_call(config, agent)
+    agent.emit(c.CallTrouble(kind="reconnecting"))
+    assert session.snapshot.call.trouble == "reconnecting"  # type: ignore[union-attr]
+    agent.emit(c.CallConnected(call="call-1", recovered=True))
+    assert session.snapshot.call.trouble is None  # type: ignore[union-attr]
+    agent.emit(c.CallEnded(call="call-1", reason="network_lost", by=None))
+    assert session.state is State.SURVEY and session.snapshot.end_reason == "network"

@@ -263,3 +263,12 @@ def test_staff_mode_leaves_by_itself_after_inactivity(config: PointConfig) -> No
     clocks.advance(config.ui.idle_timeout_s + 1)
     session.tick()
     assert session.state is State.IDLE
+
+
+def test_a_connection_being_recovered_is_shown_and_cleared(config: PointConfig) -> None:
+    session, _ = make(config)
+    to_call(session)
+    session.connection_trouble("reconnecting")
+    assert session.snapshot.call.trouble == "reconnecting"  # type: ignore[union-attr]
+    session.connection_trouble(None)
+    assert session.snapshot.call.trouble is None  # type: ignore[union-attr]
