@@ -28,10 +28,12 @@ from kiosk.health import (
     DeviceHealth,
     HealthMonitor,
     Report,
+    check_microphone,
     probe_camera,
     probe_card_reader,
     probe_printer,
     probe_scanner,
+    probe_speaker,
     unavailable,
 )
 from kiosk.journey import Journey
@@ -190,10 +192,20 @@ def build_engine(config: PointConfig, devices: Devices) -> Any | None:
 class _StaffDeviceActions:
     """Staff's test print and test scan, run off the UI thread; the outcome shows in device health."""
 
-    def __init__(self, devices: Devices, health: HealthMonitor, journey: Journey) -> None:
+    def __init__(self, devices: Devices, health: HealthMonitor, journey: Journey, config: PointConfig) -> None:
         self._devices = devices
         self._health = health
         self._journey = journey
+        self._config = config
+
+    def test_camera_and_microphone(self) -> None:
+        """Re-probe the camera and measure a second of the microphone; both show on the staff screen."""
+
+        async def go() -> None:
+            self._health.set("microphone", await check_microphone(self._config.devices.audio))
+            await self._health.check()
+
+        self._journey.spawn(go())
 
     def test_print(self) -> None:
         printer = self._devices.printer
@@ -287,8 +299,9 @@ def assemble(
         "scanner": lambda: probe_scanner(devices.scanner),
         "card_reader": lambda: probe_card_reader(devices.card_reader),
         "camera": lambda: probe_camera(devices.camera),
+        "speaker": lambda: probe_speaker(speaker),
     })
-    staff_actions = _StaffDeviceActions(devices, health, journey)
+    staff_actions = _StaffDeviceActions(devices, health, journey, config)
     video = VideoView()
     window = KioskWindow(session, kiosk_mode=kiosk_mode, actions=journey, staff_actions=staff_actions, video=video)
     kiosk = Kiosk(session, journey, window, health, video, devices, engine, speaker)

@@ -79,6 +79,45 @@ def probe_camera(camera: Any | None) -> DeviceHealth:
     return DeviceHealth("ok") if status.ready else DeviceHealth("missing", status.state)
 
 
+def probe_speaker(speaker: Any | None) -> DeviceHealth:
+    """Speech output's sound path (espeak-ng and the sound server); the call's speaker is the same sink."""
+    if speaker is None:
+        return DeviceHealth("missing", "no speech output")
+    try:
+        return DeviceHealth("ok") if speaker.available() else DeviceHealth("missing", "no sound server")
+    except Exception as exc:
+        return DeviceHealth("fault", type(exc).__name__)
+
+
+async def check_microphone(audio: Any, seconds: float = 1.0) -> DeviceHealth:
+    """Staff's microphone test: open the configured microphone as a call would and measure a second of
+    sound. Nothing is recorded or kept; only the level is reported."""
+    import math
+
+    import numpy as np
+
+    from kiosk.media import AudioDeviceError, open_microphone
+
+    try:
+        track = await asyncio.to_thread(open_microphone, audio)
+    except AudioDeviceError as exc:
+        return DeviceHealth("missing", str(exc)[:120])
+    peak = 0.0
+    try:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while loop.time() < until:
+            frame: Any = await asyncio.wait_for(track.recv(), timeout=seconds + 2)
+            samples = frame.to_ndarray().astype(np.float64) / 32768.0
+            peak = max(peak, float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0)
+    except Exception as exc:  # a device that opens but gives nothing (or garbage) is a fault
+        return DeviceHealth("fault", f"no sound from the microphone ({type(exc).__name__})")
+    finally:
+        track.stop()
+    level = 20 * math.log10(peak) if peak > 0 else -120.0
+    return DeviceHealth("ok", f"level {level:.0f} dBFS")
+
+
 class HealthMonitor:
     """Probes every device now and then and tells its listeners when anything changed."""
 

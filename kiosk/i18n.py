@@ -220,6 +220,7 @@ TEXTS: dict[str, dict[Language, str]] = {
     "staff_message": {"fi": "Viesti asiakkaille", "sv": "Meddelande till kunderna", "en": "Message to customers"},
     "staff_test_print": {"fi": "Testitulostus", "sv": "Testutskrift", "en": "Test print"},
     "staff_test_scan": {"fi": "Testiskannaus", "sv": "Testskanning", "en": "Test scan"},
+    "staff_test_av": {"fi": "Kamera- ja mikrofonitesti", "sv": "Kamera- och mikrofontest", "en": "Camera and microphone test"},
     "staff_sessions_today": {"fi": "Asiointeja tänään: {count}", "sv": "Besök i dag: {count}",
                              "en": "Sessions today: {count}"},
     "staff_support": {"fi": "Tuki: {contact}", "sv": "Support: {contact}", "en": "Support: {contact}"},

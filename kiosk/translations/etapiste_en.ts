@@ -523,6 +523,11 @@
         <comment>staff_test_scan</comment>
         <translation>Test scan</translation>
     </message>
+    <message id="staff_test_av">
+        <source>Camera and microphone test</source>
+        <comment>staff_test_av</comment>
+        <translation>Camera and microphone test</translation>
+    </message>
     <message id="staff_sessions_today">
         <source>Sessions today: {count}</source>
         <comment>staff_sessions_today</comment>

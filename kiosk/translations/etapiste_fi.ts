@@ -523,6 +523,11 @@
         <comment>staff_test_scan</comment>
         <translation>Testiskannaus</translation>
     </message>
+    <message id="staff_test_av">
+        <source>Camera and microphone test</source>
+        <comment>staff_test_av</comment>
+        <translation>Kamera- ja mikrofonitesti</translation>
+    </message>
     <message id="staff_sessions_today">
         <source>Sessions today: {count}</source>
         <comment>staff_sessions_today</comment>

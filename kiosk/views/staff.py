@@ -30,6 +30,8 @@ class StaffActions(Protocol):
 
     def test_scan(self) -> None: ...
 
+    def test_camera_and_microphone(self) -> None: ...
+
 
 class StaffLoginScreen(QWidget):
     def __init__(self, session: Session) -> None:
@@ -91,8 +93,10 @@ class StaffScreen(QWidget):
         self.out_of_service.toggled.connect(self._toggle)
         self.test_print = button("test-print", actions.test_print if actions else (lambda: None), secondary=True)
         self.test_scan = button("test-scan", actions.test_scan if actions else (lambda: None), secondary=True)
-        self.test_print.setEnabled(actions is not None)
-        self.test_scan.setEnabled(actions is not None)
+        self.test_av = button("test-av", actions.test_camera_and_microphone if actions else (lambda: None),
+                              secondary=True)
+        for b in (self.test_print, self.test_scan, self.test_av):
+            b.setEnabled(actions is not None)
         self.close_button = button("staff-close", session.leave_staff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(48, 24, 48, 24)
@@ -107,6 +111,7 @@ class StaffScreen(QWidget):
         tests = QHBoxLayout()
         tests.addWidget(self.test_print)
         tests.addWidget(self.test_scan)
+        tests.addWidget(self.test_av)
         layout.addLayout(tests)
         layout.addStretch(1)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignRight)
@@ -143,4 +148,5 @@ class StaffScreen(QWidget):
         self.message.setPlaceholderText(i18n.text("staff_message", lang))
         self.test_print.setText(i18n.text("staff_test_print", lang))
         self.test_scan.setText(i18n.text("staff_test_scan", lang))
+        self.test_av.setText(i18n.text("staff_test_av", lang))
         self.close_button.setText(i18n.text("staff_close", lang))

@@ -107,3 +107,19 @@ async def test_what_the_agent_says_comes_out_of_the_configured_speaker(pulse, tm
 def test_a_microphone_that_does_not_exist_is_a_clear_error_for_staff(pulse):
     with pytest.raises(AudioDeviceError, match="no-such-device"):
         open_microphone(Audio(microphone="no-such-device"))
+
+
+async def test_the_staff_microphone_test_hears_the_room_and_reports_only_a_level(pulse, tmp_path):
+    from kiosk.health import check_microphone
+
+    player = subprocess.Popen(["paplay", "--device=room", str(tone_wav(tmp_path / "voice.wav"))], env=pulse)
+    try:
+        loud = await check_microphone(Audio(microphone="pulse"), seconds=1.5)
+    finally:
+        player.wait(10)
+    quiet = await check_microphone(Audio(microphone="pulse"), seconds=0.5)
+    assert loud.health == "ok" and loud.reason.startswith("level ")
+    assert quiet.health == "ok"
+    loud_db = int(loud.reason.split()[1])
+    quiet_db = int(quiet.reason.split()[1])
+    assert loud_db > quiet_db + 20  # the room's sound is heard, silence is not

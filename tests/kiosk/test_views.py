@@ -279,3 +279,12 @@ def test_a_printout_arriving_after_a_sent_scan_is_shown_at_once(qtbot: QtBot) ->
     session.scan_sent()
     session.print_started(3)
     assert window.call.flow_title.text() == "Tulostus"
+
+
+async def test_staff_microphone_test_names_a_microphone_that_cannot_be_opened() -> None:
+    from kiosk.health import check_microphone
+    from provisioning.schema import Audio
+
+    result = await check_microphone(Audio(microphone="no-such-microphone"))
+    assert result.health == "missing"
+    assert "no-such-microphone" in result.reason
