@@ -8,6 +8,7 @@ No decisions here: what is possible next is the session's business.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk import i18n
-from kiosk.session import Call, Session, Snapshot
+from kiosk.session import Call, LargeText, Session, Snapshot
 from kiosk.views.keyboard import OnScreenKeyboard
 from provisioning.schema import Language
 
@@ -122,7 +123,11 @@ class ServiceChoiceScreen(QWidget):
                 detail = i18n.text("producer_closed_until", lang, when=when)
             else:
                 detail = i18n.text("producer_closed", lang)
-            b.setText(f"{p.name.in_(lang)}\n{detail}" if detail else p.name.in_(lang))
+            # A push button does not wrap its text: break long lines here so the screen fits its width in
+            # every language, also in large text.
+            chars = 40 if snap.text_size is LargeText.LARGE else 64
+            name = textwrap.fill(p.name.in_(lang), chars)
+            b.setText(f"{name}\n{textwrap.fill(detail, chars)}" if detail else name)
             self.details[p.id] = detail
 
 
@@ -246,21 +251,19 @@ class CallScreen(QWidget):
         if pin_pad is not None:
             flow_layout.addWidget(pin_pad, 0, Qt.AlignmentFlag.AlignVCenter)
 
-        # The on-screen keyboard for real-time text takes the video's place while the customer writes
-        # (the agent is still heard and sees the customer); "Keyboard" opens and closes it.
+        # The on-screen keyboard for real-time text opens under the video and the text, across the whole
+        # width (it needs ~1050 px); "Keyboard" opens and closes it.
         self.keyboard = OnScreenKeyboard()
         self.keyboard.typed.connect(self._key)
         self.keyboard.backspaced.connect(self._backspace)
         self.keyboard.entered.connect(self._enter)
         self.keyboard_button = button("keyboard", self._toggle_keyboard, secondary=True)
         self.keyboard_button.setProperty("compact", True)
-        self.picture = QStackedWidget()
-        self.picture.addWidget(self.remote)
-        self.picture.addWidget(self.keyboard)
+        self.keyboard.setVisible(False)
         talk = QWidget()
         left = QVBoxLayout()
         left.addWidget(self.producer)
-        left.addWidget(self.picture, 1)
+        left.addWidget(self.remote, 1)
         left.addWidget(self.interpreter)
         right = QVBoxLayout()
         if self_view is not None:
@@ -270,10 +273,13 @@ class CallScreen(QWidget):
         right.addWidget(self.entry)
         right.addWidget(self.keyboard_button)
         right.addWidget(self.end)
-        talk_layout = QHBoxLayout(talk)
+        columns = QHBoxLayout()
+        columns.addLayout(left, 3)
+        columns.addLayout(right, 2)
+        talk_layout = QVBoxLayout(talk)
         talk_layout.setContentsMargins(24, 16, 24, 16)
-        talk_layout.addLayout(left, 3)
-        talk_layout.addLayout(right, 2)
+        talk_layout.addLayout(columns, 1)
+        talk_layout.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignHCenter)
         self.main = QStackedWidget()
         self.main.addWidget(talk)
         self.main.addWidget(self.flow)
@@ -297,13 +303,16 @@ class CallScreen(QWidget):
         self.entry.backspace()
         self._typed(self.entry.text())
 
+    @property
+    def keyboard_open(self) -> bool:
+        return not self.keyboard.isHidden()
+
     def _toggle_keyboard(self) -> None:
-        showing = self.picture.currentWidget() is self.keyboard
-        self.picture.setCurrentWidget(self.remote if showing else self.keyboard)
+        self.keyboard.setVisible(not self.keyboard_open)
         self._keyboard_label()
 
     def _keyboard_label(self) -> None:
-        showing = self.picture.currentWidget() is self.keyboard
+        showing = self.keyboard_open
         self.keyboard_button.setText(i18n.text("hide_keyboard" if showing else "show_keyboard", self._lang))
 
     def _enter(self) -> None:
@@ -346,7 +355,7 @@ class CallScreen(QWidget):
         self.agent_typing.clear()
         self.entry.clear()
         self.keyboard.reset()
-        self.picture.setCurrentWidget(self.remote)
+        self.keyboard.setVisible(False)
         self.flow_preview.clear()
         self.flow_text.clear()
         self._flow_kind = ""

@@ -239,7 +239,7 @@ def test_real_time_text_typed_on_the_screen_keyboard_goes_out_as_typed_and_lands
     session.call_answered()
     call = window.call
     call.keyboard_button.click()
-    assert call.picture.currentWidget() is call.keyboard
+    assert call.keyboard_open
     for ch in "hä":
         call.keyboard.key(ch).click()
     assert sent.texts[-1] == ("hä", False)  # each keystroke reaches the agent at once (real-time text)
@@ -251,7 +251,7 @@ def test_real_time_text_typed_on_the_screen_keyboard_goes_out_as_typed_and_lands
     assert call.entry.text() == ""
     session.hang_up()
     session.rate(None)
-    assert call.transcript.text() == "" and call.picture.currentWidget() is call.remote  # wiped
+    assert call.transcript.text() == "" and not call.keyboard_open  # wiped
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
@@ -261,11 +261,20 @@ def test_every_customer_screen_fits_a_1280_pixel_wide_screen(qtbot: QtBot, langu
     session.set_language(language)  # type: ignore[arg-type]
     session.set_text_size(size)
     session.choose_language(language)  # type: ignore[arg-type]
-    assert window.minimumSizeHint().width() <= 1280
+
+    def needed_width() -> int:
+        # What the current screen needs (each screen sits in a scroll area, which hides it from the window),
+        # plus the window's own bar, which is not in a scroll area.
+        return max(window.current_screen.minimumSizeHint().width(), window.bar.minimumSizeHint().width())
+
+    assert needed_width() <= 1280
     session.choose_producer("kela")
+    assert needed_width() <= 1280
     session.accept_notice()
     session.call_answered()
-    assert window.minimumSizeHint().width() <= 1280
+    assert needed_width() <= 1280
+    window.call.keyboard_button.click()
+    assert needed_width() <= 1280
 
 
 def test_a_printout_arriving_after_a_sent_scan_is_shown_at_once(qtbot: QtBot) -> None:
