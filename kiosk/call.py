@@ -1036,8 +1036,16 @@ class CallEngine:
             peer.link.close("call_dropped")
         for sink in peer.sinks:
             await sink.stop()
-        with contextlib.suppress(Exception):
+        try:
             await peer.pc.close()
+        except asyncio.CancelledError:
+            # aiortc hands a second close() the first one's future; if that close was cancelled (its task
+            # ended with the call), ours sees CancelledError although nobody cancelled us.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        except Exception as exc:
+            log.debug("closing a peer connection: %s", type(exc).__name__)
 
     async def _end_call(self, reason: str, by: str | None) -> None:
         call, self.call = self.call, None
