@@ -282,11 +282,10 @@ class Journey:
             except PinBlocked as exc:
                 self._identify_failed("pin_blocked", exc, 0)
                 return
-            except CardRemoved as exc:
+            except CardRemoved:
                 if s.state is State.CALL:
                     s.card_removed()
                     self._report_identity("insert_card", "card_removed")
-                del exc
                 return
             except CardError as exc:
                 self._identify_failed("card_error", exc)
