@@ -240,11 +240,11 @@ class Journey:
             return
         try:
             tries = await self.card_reader.pin1_tries_left_async()
-        except PinBlocked as exc:
-            self._identify_failed("pin_blocked", exc)
+        except PinBlocked:
+            self._identify_failed("pin_blocked")
             return
         except CardError as exc:
-            self._identify_failed("not_fineid" if error_code(exc) == "not_a_finnish_id_card" else "card_error", exc)
+            self._identify_failed("not_fineid" if error_code(exc) == "not_a_finnish_id_card" else "card_error")
             return
         if s.state is State.CALL:
             s.card_inserted(tries)
@@ -254,7 +254,7 @@ class Journey:
         if self.session.state is State.CALL:
             self.session.card_removed()
 
-    def _identify_failed(self, key: str, exc: BaseException, tries_left: int | None = None) -> None:
+    def _identify_failed(self, key: str, tries_left: int | None = None) -> None:
         s = self.session
         if s.state is not State.CALL:
             return
@@ -277,18 +277,18 @@ class Journey:
             try:
                 token = await self.card_reader.prove_async(req.origin, req.nonce, pin)
             except WrongPin as exc:
-                self._identify_failed("wrong_pin", exc, exc.tries_left)
+                self._identify_failed("wrong_pin", exc.tries_left)
                 return
-            except PinBlocked as exc:
-                self._identify_failed("pin_blocked", exc, 0)
+            except PinBlocked:
+                self._identify_failed("pin_blocked", 0)
                 return
             except CardRemoved:
                 if s.state is State.CALL:
                     s.card_removed()
                     self._report_identity("insert_card", "card_removed")
                 return
-            except CardError as exc:
-                self._identify_failed("card_error", exc)
+            except CardError:
+                self._identify_failed("card_error")
                 return
             self.engine.send_proof(req.request, token.to_dict())
             self._identify = None
