@@ -281,6 +281,10 @@ CandidateFilter = Callable[[str], bool]
 # ----------------------------------------------------------------------------------------------- peers
 
 
+#: Data-channel messages kept while the channel opens (a customer typing fast: ~2 per keystroke at most).
+MAX_PENDING_DATA = 200
+
+
 @dataclass
 class _Peer:
     """One participant of the call and our peer connection to it."""
@@ -294,6 +298,8 @@ class _Peer:
     channel: RTCDataChannel | None = None
     link: DocumentLink | None = None
     pending_ice: list[p.Ice] = field(default_factory=list)
+    pending_data: list[str] = field(default_factory=list)
+    """Data-channel messages (real-time text, statuses) said before the channel opened; sent on open."""
     connected_once: bool = False
     lost_at: float | None = None
     answered_at: float | None = None
@@ -713,12 +719,19 @@ class CallEngine:
         return next((peer for peer in self.peers.values() if peer.role == "agent"), None)
 
     def _data_send(self, message: p.BaseModel) -> bool:
+        """Send on the agent's data channel; while it is still opening (the agent answered, media is being
+        set up, the customer already types) the message waits and goes out on open, in order."""
         agent = self._agent()
-        channel = agent.channel if agent is not None else None
-        if channel is None or channel.readyState != "open":
+        if agent is None:
             return False
-        channel.send(p.encode(message))
-        return True
+        channel = agent.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(p.encode(message))
+            return True
+        if (channel is None or channel.readyState == "connecting") and len(agent.pending_data) < MAX_PENDING_DATA:
+            agent.pending_data.append(p.encode(message))
+            return True
+        return False
 
     def _setup_channel(self, peer: _Peer, channel: RTCDataChannel) -> None:
         if peer.link is not None:
@@ -731,6 +744,9 @@ class CallEngine:
         @channel.on("open")
         def on_open() -> None:
             log.info("data channel to %s open", peer.id)
+            pending, peer.pending_data = peer.pending_data, []
+            for frame in pending:
+                channel.send(frame)
 
         @channel.on("bufferedamountlow")
         def on_low() -> None:

@@ -94,6 +94,24 @@ async def test_real_time_text_goes_both_ways_line_by_line():
             await agent.close()
 
 
+async def test_text_typed_before_the_data_channel_opens_reaches_the_agent_in_order():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallAnswered)
+            # The customer starts typing as soon as the agent answers, while media is still being set up.
+            assert engine.send_rtt("Mo")
+            assert engine.send_rtt("Moi", final=True)
+            await agent.until(lambda: len(agent.data_seen("rtt")) == 2, what="the early letters")
+            assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [("Mo", False), ("Moi", True)]
+        finally:
+            await agent.close()
+
+
 async def test_customer_hangs_up_and_the_agent_is_told():
     async with serve() as sb, point_engine(sb) as (engine, events):
         agent = AiortcAgent(sb)
