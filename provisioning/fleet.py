@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from provisioning.loader import ConfigError, ConfigProblem, _describe, _lines, _Loader
+from provisioning.loader import ConfigError, ConfigProblem, _describe, _lines, parse_yaml, read_text
 from provisioning.schema import PointConfig
 
 Path_ = tuple[str, ...]
@@ -40,24 +39,11 @@ class Layer:
 
     @classmethod
     def read(cls, path: Path) -> Layer:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read the file: {exc.strerror}")]) from None
-        except UnicodeDecodeError:
-            raise ConfigError([ConfigProblem(str(path), None, "", "the file is not UTF-8 text")]) from None
-        return cls.parse(text, str(path))
+        return cls.parse(read_text(path), str(path))
 
     @classmethod
     def parse(cls, text: str, file: str) -> Layer:
-        try:
-            node = yaml.compose(text, Loader=_Loader)
-            data = yaml.load(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {problem}")]) from None
+        node, data = parse_yaml(text, file)
         if data is None:
             return cls(file, {}, {})
         if not isinstance(data, dict) or node is None:

@@ -88,16 +88,30 @@ def _describe(err: dict[str, Any]) -> str:
     return msg
 
 
-def parse_point_config(text: str, file: str = "<config>") -> PointConfig:
-    """Validate ``text`` (YAML) into a :class:`PointConfig` or raise :class:`ConfigError`."""
+def read_text(path: Path) -> str:
+    """A configuration file's text, or a :class:`ConfigError` that says why it cannot be read."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read the file: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigProblem(str(path), None, "", "the file is not UTF-8 text")]) from None
+
+
+def parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers) and the data, or a :class:`ConfigError` naming the line."""
+    try:
+        return yaml.compose(text, Loader=_Loader), yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {problem}")]) from None
+
+
+def parse_point_config(text: str, file: str = "<config>") -> PointConfig:
+    """Validate ``text`` (YAML) into a :class:`PointConfig` or raise :class:`ConfigError`."""
+    node, data = parse_yaml(text, file)
     if not isinstance(data, dict) or node is None:
         raise ConfigError([ConfigProblem(file, 1, "", "the document must be a mapping of sections (point, host, …)")])
     lines: dict[tuple[str, ...], int] = {}
@@ -117,11 +131,4 @@ def load_point_config(path: str | Path | None = None) -> PointConfig:
     if path is None:
         text = resources.files("provisioning").joinpath(SAMPLE_CONFIG).read_text(encoding="utf-8")
         return parse_point_config(text, f"(bundled) {SAMPLE_CONFIG}")
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([ConfigProblem(str(p), None, "", "the file is not UTF-8 text")]) from None
-    return parse_point_config(text, str(p))
+    return parse_point_config(read_text(Path(path)), str(path))
