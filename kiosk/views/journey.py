@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from kiosk import i18n
 from kiosk.session import Call, LargeText, Session, Snapshot
 from kiosk.views.keyboard import OnScreenKeyboard
+from kiosk.views.widgets import button, label
 from provisioning.schema import Language
 
 
@@ -46,24 +46,6 @@ class JourneyActions(Protocol):
     def decline_scan(self) -> None: ...
 
     def send_text(self, text: str, final: bool) -> None: ...
-
-
-def label(name: str = "", text: str = "", *, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
-    widget = QLabel(text)
-    if name:
-        widget.setObjectName(name)
-    widget.setWordWrap(True)
-    widget.setAlignment(align)
-    widget.setTextFormat(Qt.TextFormat.PlainText)
-    return widget
-
-
-def button(name: str, on_click: Callable[[], None], *, secondary: bool = False) -> QPushButton:
-    widget = QPushButton()
-    widget.setObjectName(name)
-    widget.setProperty("secondary", secondary)
-    widget.clicked.connect(lambda _=False: on_click())
-    return widget
 
 
 def _minutes(seconds: int | None, lang: Language) -> str:

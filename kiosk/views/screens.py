@@ -8,22 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from kiosk import i18n
 from kiosk.session import LargeText, Snapshot
+from kiosk.views.widgets import label
 from provisioning.schema import Language, Text
-
-
-def _label(name: str = "", *, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    if name:
-        label.setObjectName(name)
-    label.setWordWrap(wrap)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 class IdleScreen(QWidget):
@@ -41,12 +31,12 @@ class IdleScreen(QWidget):
         self._on_speech = on_speech
         self._speech = False
         self._size = LargeText.NORMAL
-        self.host_name = _label("subtitle")
-        self.welcome = _label("title")
-        self.intro = _label()
-        self.hours = _label("subtitle")
-        self.prompt = _label()
-        self.devices = _label("notice")
+        self.host_name = label("subtitle")
+        self.welcome = label("title")
+        self.intro = label()
+        self.hours = label("subtitle")
+        self.prompt = label()
+        self.devices = label("notice")
         self.language_buttons: dict[Language, QPushButton] = {}
         buttons = QHBoxLayout()
         buttons.setSpacing(32)
@@ -119,10 +109,10 @@ class ClosedScreen(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.host_name = _label("subtitle")
-        self.title = _label("title")
-        self.next = _label("subtitle")
-        self.note = _label("muted")
+        self.host_name = label("subtitle")
+        self.title = label("title")
+        self.next = label("subtitle")
+        self.note = label("muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(64, 48, 64, 48)
         layout.addWidget(self.host_name)
@@ -150,10 +140,10 @@ class OutOfServiceScreen(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.host_name = _label("subtitle")
-        self.title = _label("title")
-        self.message = _label("notice")
-        self.help = _label("subtitle")
+        self.host_name = label("subtitle")
+        self.title = label("title")
+        self.message = label("notice")
+        self.help = label("subtitle")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(64, 48, 64, 48)
         layout.addWidget(self.host_name)

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLine
 
 from kiosk import i18n
 from kiosk.session import Session, Snapshot
-from kiosk.views.journey import button, label
 from kiosk.views.keyboard import PinPad
+from kiosk.views.widgets import button, label
 
 Health = Literal["ok", "fault", "missing", "unknown"]
 

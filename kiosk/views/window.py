@@ -34,12 +34,11 @@ from kiosk.views.journey import (
     QueueScreen,
     ServiceChoiceScreen,
     SurveyScreen,
-    button,
-    label,
 )
 from kiosk.views.keyboard import PinPad
 from kiosk.views.screens import ClosedScreen, IdleScreen, OutOfServiceScreen
 from kiosk.views.staff import StaffActions, StaffLoginScreen, StaffScreen
+from kiosk.views.widgets import button, label
 
 #: How long staff hold the host's name to open their mode.
 STAFF_HOLD_MS = 3000
