@@ -18,7 +18,6 @@ unavailable and its sub-flow fails with a message instead of hanging.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -144,13 +143,7 @@ class Journey:
         """The customer's session ended: nothing of theirs may stay in the devices or here."""
         self._identify = None
         self._scan_request = None
-        if self._scan_job is not None:
-            with contextlib.suppress(Exception):
-                self._scan_job.cancel()
-        self._scan_job = None
-        if self._scan_result is not None:
-            self._scan_result.discard()
-        self._scan_result = None
+        self._drop_scan()
         if self.scanner is not None:
             self.scanner.end_session()
         if self.printer is not None:
@@ -185,8 +178,8 @@ class Journey:
                 if s.state is State.CALL:
                     self._scan_request = request
                     if self.scanner is not None:
-                        with contextlib.suppress(Exception):
-                            self.scanner.prepare()  # the worker loads while the paper is being placed
+                        # The worker loads while the paper is being placed (only a head start if it fails).
+                        _attempt("scanner prepare", self.scanner.prepare)
                     s.scan_requested()
                     self.engine.report_scan_status(request, "waiting_customer")  # type: ignore[union-attr]
             case c.PrintRequested(transfer=transfer, pdf=pdf):
@@ -217,10 +210,8 @@ class Journey:
         if s.state is not State.CALL:
             return
         self._identify = req
-        present = False
-        if self.card_reader is not None:
-            with contextlib.suppress(Exception):
-                present = any(self.card_reader.status().values())
+        reader = self.card_reader
+        present = reader is not None and bool(_attempt("card reader status", lambda: any(reader.status().values())))
         s.identify_requested(card_present=present)
         self._report_identity("enter_pin" if present else "insert_card")
         if present:
@@ -378,13 +369,17 @@ class Journey:
         if s.state is State.CALL:
             s.scan_sent()
 
-    def decline_scan(self) -> None:
+    def _drop_scan(self) -> None:
+        """Stop a running scan and wipe its pages (declined, or the session ended)."""
         if self._scan_job is not None:
-            with contextlib.suppress(Exception):
-                self._scan_job.cancel()
+            _attempt("scan cancel", self._scan_job.cancel)
+        self._scan_job = None
         if self._scan_result is not None:
             self._scan_result.discard()
-            self._scan_result = None
+        self._scan_result = None
+
+    def decline_scan(self) -> None:
+        self._drop_scan()
         self._report_scan("declined")
         self._scan_request = None
         self.session.close_scan()
@@ -436,6 +431,15 @@ class Journey:
         engine.report_print_progress(transfer, "done", pages=pages, pages_done=pages)
         if s.state is State.CALL:
             s.print_done()
+
+
+def _attempt(what: str, action: Callable[[], Any]) -> Any:
+    """Run a best-effort device call; a failure is logged (its type only: no data) and gives ``None``."""
+    try:
+        return action()
+    except Exception as exc:
+        log.warning("%s failed: %s", what, type(exc).__name__)
+        return None
 
 
 def _jpeg(image: Any) -> bytes:
