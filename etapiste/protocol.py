@@ -115,6 +115,9 @@ class PointHello(_Message):
     point: Id
     credential: str = Field(min_length=16, max_length=256)
     software: str = Field("", max_length=100)
+    call: Id | None = None
+    """The call this point is still in after its connection dropped: the switchboard holds a call for a
+    while (``rejoin_grace_s``) when a participant's connection goes, and resumes it on this hello."""
 
 
 class DeskHello(_Message):
@@ -123,6 +126,10 @@ class DeskHello(_Message):
     type: Literal["hello.desk"] = "hello.desk"
     protocol: int
     session: str | None = Field(None, max_length=256)
+    resume: Id | None = None
+    """After a dropped connection: the participant id (``welcome.you``) this desk had, to come back as."""
+    call: Id | None = None
+    """After a dropped connection: the call this desk is still in (resumed when the switchboard holds it)."""
 
 
 class Welcome(_Message):
@@ -138,6 +145,9 @@ class Welcome(_Message):
     ice_ttl_s: int = 0
     origin: str = ""
     """The switchboard's origin for Web eID proofs (``https://host[:port]``)."""
+    call: Id | None = None
+    """The call this connection was resumed into. ``None`` after a hello that named a call means that call
+    has ended (the grace period ran out, or the other side hung up meanwhile)."""
     server_time: float = 0.0
 
 

@@ -129,6 +129,11 @@ ANSWERED_CONNECT_S = 10.0
 HEARTBEAT_S = 20.0
 #: Switchboard reconnect delays (seconds), the last one repeating.
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+#: During a call the switchboard holds the call for us for a minute, and media should be back within 10 s
+#: of the network returning: retry at least this often.
+IN_CALL_RECONNECT_S = 1.0
+#: A connection attempt to the switchboard that has not completed by then is given up and retried.
+CONNECT_TIMEOUT_S = 10.0
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 
@@ -304,6 +309,8 @@ class _Peer:
     lost_at: float | None = None
     answered_at: float | None = None
     closing: bool = False
+    reoffer: bool = False
+    """Offer again even though an offer is outstanding: it went into a signalling socket that died."""
     recovery: asyncio.Task[None] | None = None
     meter: quality.QualityMeter = field(default_factory=quality.QualityMeter)
 
@@ -419,7 +426,7 @@ class CallEngine:
         if self._runner is None:
             self._loop = asyncio.get_running_loop()
             self._closing = False
-            self._http = aiohttp.ClientSession()
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S))
             self._runner = asyncio.ensure_future(self._signalling())
         if timeout is not None:
             await asyncio.wait_for(self.connected.wait(), timeout)
@@ -458,7 +465,7 @@ class CallEngine:
                     self._ws = ws
                     hello = p.PointHello(
                         protocol=p.PROTOCOL_VERSION, point=self.point_id, credential=self._credential,
-                        software=self.software,
+                        software=self.software, call=self.call,  # a call to resume after a dropped connection
                     )
                     await ws.send_str(p.encode(hello))
                     async for msg in ws:
@@ -487,6 +494,8 @@ class CallEngine:
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             if reason in ("unauthorised", "unsupported_version"):
                 delay = 30.0  # a configuration problem: staff must act; do not hammer the switchboard
+            elif self.call is not None:
+                delay = min(delay, IN_CALL_RECONNECT_S)
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -520,8 +529,10 @@ class CallEngine:
         if isinstance(m, p.Welcome):
             self.me, self.origin, self.ice_servers = m.you, m.origin, list(m.ice_servers)
             self.connected.set()
-            if self.call is not None:
-                # The switchboard ended our call when the old socket went (and told the agent).
+            if self.call is not None and m.call == self.call:
+                self._resumed()
+            elif self.call is not None:
+                # The switchboard no longer holds our call: it ended while we were away (and the agent was told).
                 await self._end_call("network_lost", None)
             if self.state == "offline":
                 self.state = "idle"
@@ -556,6 +567,17 @@ class CallEngine:
         elif isinstance(m, p.IdentityResult) and m.call == self.call:
             self._emit(IdentityResult(m.request, m.ok, m.reason))
         return None
+
+    def _resumed(self) -> None:
+        """Back in our call after the signalling dropped. An offer that went into the dead socket never
+        arrived: any peer still without media is offered to afresh."""
+        log.info("signalling back; call %s resumed", self.call)
+        for peer in self.peers.values():
+            if peer.pc.connectionState != "connected":
+                peer.reoffer = True
+                if peer.recovery is None:
+                    peer.lost_at = peer.lost_at or time.monotonic()
+                    peer.recovery = self._spawn(self._recover(peer.id))
 
     def _on_error(self, m: p.Error) -> str | None:
         log.warning("switchboard error %s", m.code)
@@ -1015,9 +1037,8 @@ class CallEngine:
             stale = (
                 current.answered_at is not None and time.monotonic() - current.answered_at > ANSWERED_CONNECT_S
             )
-            if self.connected.is_set() and (state in ("failed", "closed") or stale) and not (
-                waiting_answer and state not in ("failed", "closed")
-            ):
+            lost = state in ("failed", "closed")
+            if self.connected.is_set() and (current.reoffer or lost or (stale and not waiting_answer)):
                 await self._close_peer(current)
                 await self._offer(peer_id, current.role, current.name, current)
             await asyncio.sleep(0.25)

@@ -108,6 +108,11 @@ class SwitchboardConfig(_Model):
     session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
     """A desk login lasts this long (a working day); then the agent logs in again."""
     login: Login = Field(default_factory=Login)
+    heartbeat_s: float = Field(20.0, ge=1.0, le=120.0)
+    """WebSocket ping interval; a connection that misses its pong for half of it is taken as gone."""
+    rejoin_grace_s: int = Field(60, ge=0, le=600)
+    """How long a call waits for a participant whose connection dropped to come back (0: end at once).
+    Matches the point's 60 s media recovery, so a network cut of up to a minute does not end the call."""
     turn: Turn | None = None
     stun_urls: list[str] = Field(default_factory=list)
     trusted_ca_files: list[str] = Field(default_factory=list)

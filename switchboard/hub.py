@@ -37,6 +37,9 @@ ANSWER_ESTIMATE_S = 30
 #: A call whose point and agent have not exchanged offer and answer by then is ended (``setup_failed``),
 #: so neither side waits for ever on a peer that crashed between accepting and offering.
 CALL_SETUP_TIMEOUT_S = 45
+#: Frames kept for a participant whose connection dropped mid-call (offers, answers, ICE, identity…), sent
+#: when it comes back. A call's signalling is a few dozen frames; the cap bounds a peer that never returns.
+MAX_HELD_FRAMES = 256
 
 
 class Connection(Protocol):
@@ -59,11 +62,23 @@ class Participant:
     languages: frozenset[str] = frozenset()
     call: str | None = None
     sent: int = field(default=0)
+    away_since: float | None = None
+    """When this participant's connection dropped mid-call; the call is held for it until the grace ends."""
+    held: list[str] = field(default_factory=list)
+    """Frames for it while away, delivered in order when it comes back."""
 
     async def send(self, message: BaseModel) -> None:
         await self.send_text(p.encode(message))
 
     async def send_text(self, text: str) -> None:
+        if self.away_since is not None:
+            if len(self.held) < MAX_HELD_FRAMES:
+                self.held.append(text)
+            elif len(self.held) == MAX_HELD_FRAMES:
+                log.warning("%s %s is away and %d frames wait for it: later ones are dropped", self.role, self.id,
+                            MAX_HELD_FRAMES)
+                self.held.append("")  # marks the warning as given; skipped on delivery
+            return
         try:
             await self.conn.send(text)
             self.sent += 1
@@ -93,6 +108,7 @@ class Hub:
         self.users: dict[str, User] = {u.username: u for u in config.users}
         self._dirty: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
+        self._closers: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[Participant, Any], Awaitable[None]]] = {
             "queue.request": self._queue_request,
             "queue.cancel": self._queue_cancel,
@@ -119,10 +135,12 @@ class Hub:
             return p.Error(code="unauthorised", message="unknown point or wrong credential")
         old = self.points.get(hello.point)
         if old is not None:
+            if hello.call is not None and old.call == hello.call and await self.state.get_call(hello.call):
+                return await self._resume(old, conn)
             log.info("point %s reconnected; the old connection is closed", hello.point)
             await old.send(p.Error(code="not_allowed", message="replaced by a newer connection of this point"))
-            await self.disconnect(old)
-            await old.conn.close()
+            await self.disconnect(old, hold=False)
+            self._close_later(old.conn)
         part = Participant(
             id=f"point-{hello.point}",
             role="point",
@@ -142,6 +160,16 @@ class Hub:
         user = await self.session_user(token or hello.session)
         if user is None:
             return p.Error(code="session_expired", message="log in again")
+        held = self.participants.get(hello.resume) if hello.resume else None
+        if held is not None and held.role != "point" and held.principal == user.username:
+            if hello.call is not None and held.call == hello.call and await self.state.get_call(hello.call):
+                held.session = token or hello.session
+                part = await self._resume(held, conn)
+                if part.role == "agent":
+                    await part.send(await self._snapshot(part))
+                return part
+            if held.away_since is not None:  # it came back without the call it was held for
+                await self.disconnect(held, hold=False)
         part = Participant(
             id=f"desk-{secrets.token_hex(6)}",
             role=user.role,
@@ -169,8 +197,33 @@ class Hub:
             ice_servers=servers,
             ice_ttl_s=ttl,
             origin=self.config.origin,
+            call=part.call,
             server_time=self.clock(),
         )
+
+    async def _resume(self, part: Participant, conn: Connection) -> Participant:
+        """``part`` came back on ``conn`` into the call it is still in: same participant id, so the other
+        participants' peer connections and their signalling stay addressed to it; held frames follow."""
+        previous, part.conn = part.conn, conn
+        was_away, part.away_since = part.away_since is not None, None
+        held, part.held = part.held, []
+        if not was_away:
+            # The old socket still looked alive here (its heartbeat had not run out) but the participant
+            # has given up on it; closing it later is harmless because it is no longer ``part.conn``.
+            self._close_later(previous)
+        await part.send(self._welcome(part))
+        for text in held:
+            if text:
+                await part.send_text(text)
+        log.info("%s %s came back to call %s (%d held frames)", part.role, part.id, part.call, len(held))
+        return part
+
+    def _close_later(self, conn: Connection) -> None:
+        """Close a connection without waiting for it: a half-open socket's closing handshake can take
+        seconds, and nobody else's frames should wait for that."""
+        task = asyncio.get_running_loop().create_task(conn.close())
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
 
     async def session_user(self, token: str | None) -> User | None:
         if not token:
@@ -183,8 +236,18 @@ class Hub:
             return None
         return self.users.get(session.username)
 
-    async def disconnect(self, part: Participant) -> None:
+    async def disconnect(self, part: Participant, conn: Connection | None = None, *, hold: bool = True) -> None:
+        """``part``'s connection (``conn``, when given) is gone. A participant in a call is held for
+        ``rejoin_grace_s`` first (``hold``), so a network cut does not end the call; the sweep ends it if the
+        participant does not come back in time."""
         if self.participants.get(part.id) is not part:
+            return
+        if conn is not None and part.conn is not conn:
+            return  # an old connection closing after the participant came back on a new one
+        if hold and part.call is not None and part.away_since is None and self.config.rejoin_grace_s > 0:
+            part.away_since = self.clock()
+            log.info("%s %s lost its connection in call %s; holding the call %d s for it",
+                     part.role, part.id, part.call, self.config.rejoin_grace_s)
             return
         del self.participants[part.id]
         if part.role == "point" and self.points.get(part.principal) is part:
@@ -312,7 +375,8 @@ class Hub:
                 await self._send_positions(queue)
             producers = {self._queues[q][0] for q in queues}
             snapshots: dict[frozenset[str], str] = {}
-            for agent in [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]:
+            agents = [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]
+            for agent in [a for a in agents if a.away_since is None]:  # a returning agent gets a fresh one
                 if agent.producers not in snapshots:
                     snapshots[agent.producers] = p.encode(await self._snapshot(agent))
                 await agent.send_text(snapshots[agent.producers])
@@ -328,10 +392,11 @@ class Hub:
                 )
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+        for task in [self._flusher, *self._closers]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _agents_changed(self, agent: Participant) -> None:
         """An agent came or went: the estimates of the queues they serve change."""
@@ -608,11 +673,23 @@ class Hub:
             if session.expires <= now:
                 await self.state.drop_session(session.token)
         for part in list(self.participants.values()):
-            if part.session is not None and await self.session_user(part.session) is None:
+            if part.away_since is not None and now - part.away_since >= self.config.rejoin_grace_s:
+                log.info("%s %s did not come back within %d s", part.role, part.id, self.config.rejoin_grace_s)
+                await self.disconnect(part, hold=False)
+            elif part.session is not None and await self.session_user(part.session) is None:
                 await part.send(p.Error(code="session_expired", message="the login expired; log in again"))
-                await self.disconnect(part)
-                await part.conn.close()
+                await self.disconnect(part, hold=False)
+                self._close_later(part.conn)
         await self.state.drop_expired_nonces(now)
+
+    def _point_presence(self, point: str, in_call: set[str], queued: dict[str, str]) -> dict[str, Any]:
+        part = self.points.get(point)
+        if part is None:
+            return {"online": False, "state": "offline"}
+        if part.away_since is not None:
+            return {"online": False, "state": "reconnecting"}
+        state = "in_call" if part.id in in_call else "queued" if point in queued else "idle"
+        return {"online": True, "state": state}
 
     async def overview(self) -> dict[str, Any]:
         """The organiser's view: points online, queue lengths, calls in progress. No personal data."""
@@ -637,18 +714,7 @@ class Hub:
             )
         return {
             "points": [
-                {
-                    "point": pt.id,
-                    "place": pt.place,
-                    "online": pt.id in self.points,
-                    "state": "in_call"
-                    if f"point-{pt.id}" in in_call
-                    else "queued"
-                    if pt.id in queued
-                    else "idle"
-                    if pt.id in self.points
-                    else "offline",
-                }
+                {"point": pt.id, "place": pt.place, **self._point_presence(pt.id, in_call, queued)}
                 for pt in self.config.points
             ],
             "queues": queues,

@@ -184,7 +184,7 @@ async def _first_frame(ws: web.WebSocketResponse) -> str | None:
     return msg.data if msg.type == WSMsgType.TEXT else None
 
 
-async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant) -> None:
+async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant, conn: _WsConnection) -> None:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -194,16 +194,16 @@ async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant) -> None
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
-        await hub.disconnect(part)
+        await hub.disconnect(part, conn)
 
 
-def _new_ws() -> web.WebSocketResponse:
-    return web.WebSocketResponse(heartbeat=20.0, max_msg_size=4 * p.MAX_SIGNAL_BYTES)
+def _new_ws(hub: Hub) -> web.WebSocketResponse:
+    return web.WebSocketResponse(heartbeat=hub.config.heartbeat_s, max_msg_size=4 * p.MAX_SIGNAL_BYTES)
 
 
 async def point_socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
-    ws = _new_ws()
+    ws = _new_ws(hub)
     await ws.prepare(request)
     conn = _WsConnection(ws)
     raw = await _first_frame(ws)
@@ -221,7 +221,7 @@ async def point_socket(request: web.Request) -> web.WebSocketResponse:
         await conn.send(p.encode(result))
         await ws.close()
         return ws
-    await _serve(ws, hub, result)
+    await _serve(ws, hub, result, conn)
     return ws
 
 
@@ -229,7 +229,7 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     if not _same_origin(request, hub):
         raise web.HTTPForbidden(text="cross-origin desk connection refused")
-    ws = _new_ws()
+    ws = _new_ws(hub)
     await ws.prepare(request)
     conn = _WsConnection(ws)
     raw = await _first_frame(ws)
@@ -247,7 +247,7 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
         await conn.send(p.encode(result))
         await ws.close()
         return ws
-    await _serve(ws, hub, result)
+    await _serve(ws, hub, result, conn)
     return ws
 
 

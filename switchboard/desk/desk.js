@@ -15,8 +15,10 @@ const $ = (id) => document.getElementById(id);
 const desk = {
   ws: null, me: null, role: null, iceServers: [], tickets: new Set(), call: null,
   pcs: new Map(), dc: null, localStream: null, rttSeq: 0, received: [], printed: [], identity: null,
-  audio: null, lastMessage: '', reconnectTimer: null,
+  audio: null, lastMessage: '', reconnectTimer: null, holdTimer: null,
 };
+// The switchboard holds a call this long for a participant whose connection dropped (rejoin_grace_s).
+const CALL_HOLD_MS = 60000;
 window.desk = desk;  // for the browser tests and for support staff in devtools
 
 function show(id, on) { $(id).hidden = !on; }
@@ -60,7 +62,7 @@ async function logout() {
 
 function leave(reason) {
   endCall();
-  clearTimeout(desk.reconnectTimer);
+  clearTimeout(desk.reconnectTimer); clearTimeout(desk.holdTimer);
   if (desk.ws) { desk.ws.onclose = null; desk.ws.close(); desk.ws = null; }
   desk.me = null;
   show('login-view', true); show('logout', false); show('queue-view', false); show('invite-view', false); show('call-view', false);
@@ -75,7 +77,10 @@ function connect() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
   desk.ws = ws;
-  ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL });
+  // After a dropped connection in a call, come back as the same participant into the same call: the
+  // customer's point keeps its connection to us and the call goes on.
+  ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL,
+                           resume: desk.call ? desk.you : null, call: desk.call ? desk.call.id : null });
   // One message at a time, in order: an ICE candidate must not overtake the offer it belongs to.
   let chain = Promise.resolve();
   ws.onmessage = (e) => {
@@ -84,15 +89,20 @@ function connect() {
   };
   ws.onclose = () => {
     if (desk.ws !== ws || !desk.me) return;
-    say('connection_lost');
-    endCall();
-    desk.reconnectTimer = setTimeout(() => { if (desk.me) connect(); }, 2000);
+    if (desk.call) {
+      // Keep the call (media may still flow) while the switchboard holds it for us; give up after that.
+      say('connection_lost_in_call');
+      if (!desk.holdTimer) desk.holdTimer = setTimeout(() => { desk.holdTimer = null; endCall(); say('connection_lost'); }, CALL_HOLD_MS);
+    } else {
+      say('connection_lost');
+    }
+    desk.reconnectTimer = setTimeout(() => { if (desk.me) connect(); }, desk.call ? 1000 : 2000);
   };
 }
 
 async function handle(m) {
   switch (m.type) {
-    case 'welcome': desk.you = m.you; desk.iceServers = m.ice_servers || []; if (desk.lastMessage === 'connection_lost') say(''); break;
+    case 'welcome': return onWelcome(m);
     case 'error': return onError(m);
     case 'queue.snapshot': return renderQueue(m.queues);
     case 'call.start': return onCallStart(m);
@@ -107,6 +117,13 @@ async function handle(m) {
     case 'identity.result': return onIdentityResult(m);
     default: break;
   }
+}
+
+function onWelcome(m) {
+  desk.you = m.you; desk.iceServers = m.ice_servers || [];
+  clearTimeout(desk.holdTimer); desk.holdTimer = null;
+  if (desk.call && m.call !== desk.call.id) { endCall(); say('call_lost'); return; }
+  if (['connection_lost', 'connection_lost_in_call'].includes(desk.lastMessage)) say('');
 }
 
 function onError(m) {
@@ -233,7 +250,11 @@ function newPeerConnection(peerId) {
   };
   pc.ontrack = (e) => attachRemote(peerId, e.streams[0] || new MediaStream([e.track]));
   pc.ondatachannel = (e) => { if (e.channel.label === 'etapiste') setupData(e.channel); };
-  pc.onconnectionstatechange = () => { if (pc.connectionState === 'failed') say('peer_gone'); };
+  pc.onconnectionstatechange = () => {
+    // The point offers again on a fresh connection within a minute of losing us; until then, say so.
+    if (['disconnected', 'failed'].includes(pc.connectionState) && desk.call) say('customer_reconnecting');
+    else if (pc.connectionState === 'connected' && desk.lastMessage === 'customer_reconnecting') say('');
+  };
   return pc;
 }
 
@@ -289,6 +310,7 @@ function closePeer(peerId) {
 function hangup() { if (desk.call) send({ type: 'call.hangup', call: desk.call.id }); endCall(); say('call_ended'); }
 
 function endCall() {
+  clearTimeout(desk.holdTimer); desk.holdTimer = null;
   for (const id of [...desk.pcs.keys()]) closePeer(id);
   if (desk.localStream) { for (const tr of desk.localStream.getTracks()) tr.stop(); desk.localStream = null; }
   desk.dc = null; desk.call = null; desk.identity = null;

@@ -48,6 +48,12 @@ class AiortcAgent:
         self.last_video: Any = None
         self.auto_answer = True
         self.drop_answers = False
+        self.you: str | None = None
+        self.rejoins: list[p.Welcome] = []
+        self.lost: set[str] = set()
+        """Welcomes after a dropped signalling socket (as the desk page does: back into the held call)."""
+        self._http: aiohttp.ClientSession | None = None
+        self._closing = False
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -78,29 +84,56 @@ class AiortcAgent:
         return [m for m in self.data if getattr(m, "type", None) == kind]
 
     async def connect(self) -> None:
-        http = await self.sb.login(self.username)
-        self.sb._extra.append(http)
-        self.ws = await http.ws_connect(f"{self.sb.base}/ws/desk")
+        self._http = await self.sb.login(self.username)
+        self.sb._extra.append(self._http)
+        self.ws = await self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s)
         await self.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
         self._spawn(self._read())
         welcome = await self.until(lambda: self.seen("welcome"), 10, "welcome")
-        self.ice_servers = welcome[0].ice_servers
+        self.ice_servers, self.you = welcome[0].ice_servers, welcome[0].you
+
+    async def _rejoin(self, call: str) -> None:
+        """The signalling socket dropped in a call: come back as the same participant, like the desk page."""
+        assert self._http is not None
+        deadline = time.monotonic() + 60
+        while not self._closing and time.monotonic() < deadline:
+            try:
+                self.ws = await self._http.ws_connect(
+                    f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s
+                )
+            except (aiohttp.ClientError, OSError):
+                await asyncio.sleep(0.5)
+                continue
+            await self.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, resume=self.you, call=call))
+            self._spawn(self._read())
+            return
 
     async def send(self, message: p.BaseModel) -> None:
         assert self.ws is not None
         await self.ws.send_str(p.encode(message))
 
     async def _read(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
+        ws = self.ws
+        assert ws is not None
+        async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             m = p.parse_signal(msg.data)
+            if m.type == "welcome" and self.you is not None:
+                self.rejoins.append(m)
+                if m.call is None and self.call is not None:  # the call ended while we were away
+                    self.lost.add(self.call)
+                    await self.close_pcs()
+                self._note()
+                continue
             self.messages.append(m)
             try:
                 await self._on_signal(m)
             finally:
                 self._note()
+        call = self.call
+        if call is not None and not self._closing:
+            await self._rejoin(call)
 
     async def accept_next(self) -> str:
         snap = await self.until(
@@ -115,7 +148,8 @@ class AiortcAgent:
     @property
     def call(self) -> str | None:
         starts, ends = self.seen("call.start"), self.seen("call.ended")
-        return starts[-1].call if len(starts) > len(ends) else None
+        current = starts[-1].call if len(starts) > len(ends) else None
+        return None if current in self.lost else current
 
     async def _on_signal(self, m: Any) -> None:
         if m.type == "call.start":
@@ -164,6 +198,7 @@ class AiortcAgent:
         self.pcs.clear()
 
     async def close(self) -> None:
+        self._closing = True
         await self.close_pcs()
         if self.ws is not None:
             await self.ws.close()

@@ -2,7 +2,11 @@
 (switchboard, kiosk engine, aiortc agent, all on the namespace's own loopback), then the network is cut by
 taking the namespace's only interface down, and restored. Prints one JSON line with what happened.
 
-Usage: python -m tests.kiosk.netcut_worker <cut_seconds> <recovery_seconds>
+Usage: python -m tests.kiosk.netcut_worker <cut_seconds> <recovery_seconds> [<heartbeat_seconds>]
+
+The heartbeat (switchboard, point and agent alike) decides whether the signalling sockets outlive the cut:
+with the production 20 s they survive a short cut; with a short one they die and both sides come back into
+the call the switchboard held for them.
 """
 
 from __future__ import annotations
@@ -16,18 +20,21 @@ from typing import Any
 
 import aioice.ice
 
-from kiosk.call import CallConnected, CallEnded, CallTrouble, RemoteVideoFrame
+from kiosk.call import CallConnected, CallEnded, CallTrouble, RemoteVideoFrame, SwitchboardStatus
 from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import serve
+from tests.switchboard.support import make_config, serve
 
 
 def link(state: str) -> None:
     subprocess.run(["ip", "link", "set", "lo", state], check=True)
 
 
-async def scenario(cut_s: float, recovery_s: float) -> dict[str, Any]:
+async def scenario(cut_s: float, recovery_s: float, heartbeat_s: float) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    async with serve() as sb, connected_call(sb, recovery_s=recovery_s) as (_, events, agent):
+    config = make_config(heartbeat_s=heartbeat_s)
+    async with serve(config) as sb, connected_call(sb, recovery_s=recovery_s, heartbeat_s=heartbeat_s) as (
+        _, events, agent
+    ):
         await events.first(RemoteVideoFrame)
         await agent.until(lambda: agent.frames["video"] > 10, what="video before the cut")
         link("down")
@@ -59,12 +66,14 @@ async def scenario(cut_s: float, recovery_s: float) -> dict[str, Any]:
         result["trouble"] = [e.kind for e in events.of(CallTrouble)]
         result["recovered"] = any(e.recovered for e in events.of(CallConnected))
         result["offers"] = dict(agent.offers)
-        result["engine_ws_kept"] = len([e for e in events.events if type(e).__name__ == "SwitchboardStatus"]) == 1
+        result["engine_ws_kept"] = len(events.of(SwitchboardStatus)) == 1
+        result["agent_rejoined"] = [w.call is not None for w in agent.rejoins]
     return result
 
 
 def main() -> int:
     cut_s, recovery_s = float(sys.argv[1]), float(sys.argv[2])
+    heartbeat_s = float(sys.argv[3]) if len(sys.argv) > 3 else 20.0
     link("up")
     import logging
     import os
@@ -74,7 +83,7 @@ def main() -> int:
     # Consent checks every ~0.5 s instead of ~5 s: a lost path is noticed after ~3 s instead of ~30 s, so the
     # test exercises the re-offer path with a short cut. The engine's logic is the same either way.
     aioice.ice.CONSENT_INTERVAL = 0.5  # type: ignore[assignment]
-    result = asyncio.run(scenario(cut_s, recovery_s))
+    result = asyncio.run(scenario(cut_s, recovery_s, heartbeat_s))
     print(json.dumps(result), flush=True)
     return 0
 

@@ -14,11 +14,12 @@ from tests.harness.common import require_program
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cut(cut_s: float, recovery_s: float) -> dict:
+def run_cut(cut_s: float, recovery_s: float, heartbeat_s: float = 20.0) -> dict:
     unshare = require_program("unshare")
     require_program("ip")
     proc = subprocess.run(
-        [unshare, "-n", sys.executable, "-m", "tests.kiosk.netcut_worker", str(cut_s), str(recovery_s)],
+        [unshare, "-n", sys.executable, "-m", "tests.kiosk.netcut_worker", str(cut_s), str(recovery_s),
+         str(heartbeat_s)],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -32,6 +33,18 @@ def test_media_comes_back_after_the_network_returns_mid_call():
     assert result["offers"] == {"point-oulu-kirjasto": 2}  # one fresh offer, not a burst of stale ones
     assert result["engine_ws_kept"]  # the signalling survived the short cut
     print(f"media back {result['media_back_s']} s after a {result['cut_s']} s cut")
+
+
+def test_a_cut_that_outlasts_the_signalling_heartbeat_still_recovers_the_call():
+    # A 1.5 s heartbeat stands in for the production 20 s: both signalling sockets die during a 9 s cut, as
+    # they would during a cut of 30-60 s in production. The switchboard holds the call; both sides come
+    # back into it, and the point offers afresh.
+    result = run_cut(cut_s=9, recovery_s=60, heartbeat_s=1.5)
+    assert "ended" not in result and result["recovered"] and "media_back_s" in result
+    assert result["trouble"] == ["reconnecting", "recovered"]
+    assert not result["engine_ws_kept"]  # the point's signalling did drop…
+    assert result["agent_rejoined"] == [True]  # …and so did the agent's, which came back into the call
+    print(f"media back {result['media_back_s']} s after a {result['cut_s']} s cut that dropped the signalling")
 
 
 def test_no_network_within_the_limit_ends_the_call_gracefully_for_both():

@@ -206,12 +206,16 @@ class Switchboard:
         await client.expect("welcome")
         return client
 
-    async def point(self, point_id: str, credential: str | None = None) -> Client:
+    async def point(self, point_id: str, credential: str | None = None, call: str | None = None) -> Client:
+        """A point's signalling socket after its hello; ``call``: the call it comes back to after a drop."""
         ws = await self.session.ws_connect(f"{self.base}/ws/point")
         client = Client(ws)
         await client.send(
             p.PointHello(
-                protocol=p.PROTOCOL_VERSION, point=point_id, credential=credential or POINT_CREDENTIALS[point_id]
+                protocol=p.PROTOCOL_VERSION,
+                point=point_id,
+                credential=credential or POINT_CREDENTIALS[point_id],
+                call=call,
             )
         )
         return client
@@ -243,9 +247,11 @@ async def serve(
 
 
 async def start_call(
-    sb: Switchboard, point_id: str = "oulu-kirjasto", agent: str = "anna"
+    sb: Switchboard, point_id: str = "oulu-kirjasto", agent: str = "anna", connected: bool = False
 ) -> tuple[Client, Client, Any]:
-    """A point queued and answered by ``agent``; returns (point, desk, the point's call.start)."""
+    """A point queued and answered by ``agent``; returns (point, desk, the point's call.start).
+
+    ``connected``: offer and answer exchanged too (a call past set-up, which the set-up timeout spares)."""
     point = await sb.point(point_id)
     await point.expect("welcome")
     desk = await sb.desk(agent)
@@ -254,4 +260,9 @@ async def start_call(
     await desk.send(p.QueueAccept(ticket=position.ticket))
     start = await point.expect("call.start")
     await desk.expect("call.start")
+    if connected:
+        await point.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 first offer"))
+        await desk.expect("signal.offer")
+        await desk.send(p.Answer(call=start.call, peer=start.you, sdp="v=0 first answer"))
+        await point.expect("signal.answer")
     return point, desk, start

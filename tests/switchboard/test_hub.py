@@ -7,7 +7,7 @@ import pytest
 
 from etapiste import protocol as p
 from switchboard.identity import Holder, ProofRejected
-from tests.switchboard.support import serve, start_call
+from tests.switchboard.support import Client, make_config, serve, start_call
 
 KELA = {"producer": "kela", "queue": "kela-general"}
 
@@ -149,13 +149,124 @@ async def test_hangup_ends_the_call_for_both_and_the_point_can_queue_again():
         assert (await point.expect("queue.position")).position == 1
 
 
-async def test_point_dropping_ends_the_call_for_the_agent():
+async def test_point_dropping_mid_call_is_held_for_the_grace_then_the_agent_is_told():
     async with serve() as sb:
-        point, desk, _start = await start_call(sb)
+        point, desk, start = await start_call(sb, connected=True)
         await point.ws.close()
+        await desk.drain(0.2)
+        assert desk.latest("call.ended") is None  # a network cut is not yet the end of the call
+        assert (await sb.hub.overview())["points"][0] | {"place": ""} == {
+            "point": "oulu-kirjasto", "place": "", "online": False, "state": "reconnecting"
+        }
+        sb.clock.advance(59)
+        await sb.hub.sweep()
+        await desk.drain(0.1)
+        assert desk.latest("call.ended") is None and await sb.hub.state.get_call(start.call) is not None
+        sb.clock.advance(2)
+        await sb.hub.sweep()
         ended = await desk.expect("call.ended")
-        assert ended.reason == "point_gone"
+        assert (ended.reason, ended.by) == ("point_gone", "point")
         assert await sb.hub.state.calls() == []
+        assert "point-oulu-kirjasto" not in sb.hub.participants
+
+
+async def test_point_coming_back_resumes_its_call_and_gets_what_was_said_meanwhile():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        await point.ws.close()
+        await desk.send(p.Ice(call=start.call, peer=start.you, candidate="candidate:1 1 UDP 1 127.0.0.1 9 typ host"))
+        sb.clock.advance(30)
+        await sb.hub.sweep()
+        back = await sb.point("oulu-kirjasto", call=start.call)
+        welcome = await back.expect("welcome")
+        assert (welcome.you, welcome.call) == (start.you, start.call)
+        held = await back.expect("signal.ice")
+        assert held.peer == start.offer_to[0] and held.candidate.startswith("candidate:1")
+        # The call goes on: signalling flows both ways and a hang-up ends it for both.
+        await back.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 fresh offer"))
+        assert (await desk.expect("signal.offer")).sdp == "v=0 fresh offer"
+        await desk.send(p.Hangup(call=start.call))
+        assert (await back.expect("call.ended")).reason == "hangup"
+        assert all(m.type != "call.ended" for m in desk.backlog)
+
+
+async def test_point_back_without_its_call_ends_the_held_call_for_the_agent():
+    async with serve() as sb:
+        point, desk, _start = await start_call(sb, connected=True)
+        await point.ws.close()
+        back = await sb.point("oulu-kirjasto")  # e.g. the kiosk restarted: it has no call to resume
+        assert (await back.expect("welcome")).call is None
+        assert (await desk.expect("call.ended")).reason == "point_gone"
+
+
+async def test_point_reconnecting_before_its_old_socket_is_noticed_keeps_the_call():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        back = await sb.point("oulu-kirjasto", call=start.call)  # the old socket still looks alive here
+        assert (await back.expect("welcome")).call == start.call
+        assert await point.closed()  # the old one is closed by the switchboard…
+        await desk.drain(0.2)
+        assert desk.latest("call.ended") is None  # …without ending the call
+        await back.send(p.Offer(call=start.call, peer=start.offer_to[0], sdp="v=0 fresh offer"))
+        assert (await desk.expect("signal.offer")).peer == start.you
+
+
+async def test_desk_dropping_mid_call_comes_back_as_the_same_participant():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        you = start.offer_to[0]
+        http = await sb.login("anna")
+        sb._extra.append(http)
+        await desk.ws.close()
+        await point.send(p.Offer(call=start.call, peer=you, sdp="v=0 offer while the agent is away"))
+        await point.drain(0.1)
+        assert point.latest("error") is None and point.latest("call.ended") is None
+        back = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+        await back.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, resume=you, call=start.call))
+        welcome = await back.expect("welcome")
+        assert (welcome.you, welcome.call) == (you, start.call)
+        assert (await back.expect("signal.offer")).sdp == "v=0 offer while the agent is away"
+        await back.expect("queue.snapshot")  # the queue view is fresh again
+
+
+async def test_another_user_cannot_take_over_a_held_desk():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        you = start.offer_to[0]
+        await desk.ws.close()
+        http = await sb.login("bertil")
+        sb._extra.append(http)
+        other = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+        await other.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, resume=you, call=start.call))
+        welcome = await other.expect("welcome")
+        assert welcome.you != you and welcome.call is None
+        assert sb.hub.participants[you].away_since is not None  # Anna's seat is still held for her
+        await point.drain(0.1)
+        assert point.latest("call.ended") is None
+
+
+async def test_without_a_grace_period_a_dropped_point_ends_the_call_at_once():
+    async with serve(make_config(rejoin_grace_s=0)) as sb:
+        point, desk, _start = await start_call(sb, connected=True)
+        await point.ws.close()
+        assert (await desk.expect("call.ended")).reason == "point_gone"
+        assert await sb.hub.state.calls() == []
+
+
+async def test_interpreter_dropping_is_held_too_then_leaves_the_call():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        interpreter = await sb.desk("tulkki")
+        await desk.send(p.InterpreterInvite(call=start.call, language="ar"))
+        invited = await interpreter.expect("interpreter.invited")
+        await interpreter.send(p.InterpreterAccept(invite=invited.invite))
+        joined = await interpreter.expect("call.start")
+        await interpreter.ws.close()
+        sb.clock.advance(61)
+        await sb.hub.sweep()
+        assert (await point.expect("call.peer_left")).peer == joined.you
+        assert (await desk.expect("call.peer_left")).peer == joined.you
+        assert await sb.hub.state.get_call(start.call) is not None  # the customer and the agent go on
 
 
 async def test_message_its_role_may_not_send_is_refused():
