@@ -205,3 +205,50 @@ async def test_after_the_media_path_fails_the_desk_takes_the_fresh_offer_and_eve
             assert engine.call is not None and not events.of(CallEnded)
         finally:
             await browser.acall("close", name="desk-recover")
+
+
+async def test_when_both_signalling_sockets_drop_mid_call_the_desk_and_the_point_come_back_into_it(browser):
+    """The agent's browser loses the switchboard while the media path fails too: the point's fresh offer is
+    held by the switchboard, the desk comes back into the call as the same participant and takes it; the
+    point's own socket drops as well and resumes. Neither side's call ends."""
+    page = "desk-rejoin"
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, page, sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name=page, selector="#alert")
+            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+            call = engine.call
+            agent_id = await browser.acall("evaluate", name=page, expression="desk.you")
+
+            await browser.acall("evaluate", name=page, expression="desk.ws.close()")
+            await browser.acall(
+                "waitForFunction", name=page,
+                expression="document.getElementById('message').textContent.includes('call is kept')",
+            )
+            await next(iter(engine.peers.values())).pc.close()  # and the media path is gone
+            assert engine._ws is not None
+            await engine._ws.close()  # and the point's signalling
+
+            await events.first(CallConnected, lambda e: e.recovered, timeout=40)
+            seen = events.count(RemoteVideoFrame)
+            await events.until(lambda: events.count(RemoteVideoFrame) > seen, what="the agent's picture again")
+            assert await browser.acall("evaluate", name=page, expression="[desk.you, desk.call && desk.call.id]") == [
+                agent_id, call
+            ]
+            before = await desk_frames(browser, page)
+            await until_desk_frames(browser, page, before + 10)
+            assert engine.send_rtt("Kuuluuko taas?", final=True)
+            await browser.acall(
+                "waitForFunction", name=page,
+                expression="document.getElementById('rtt-remote-lines').textContent.includes('Kuuluuko taas?')",
+            )
+            assert engine.call == call and not events.of(CallEnded)
+            # The resumed signalling carries the end of the call as well.
+            await browser.acall("click", name=page, selector="#hangup")
+            ended = await events.first(CallEnded, timeout=20)
+            assert (ended.reason, ended.by) == ("hangup", "agent")
+        finally:
+            await browser.acall("close", name=page)
