@@ -596,6 +596,17 @@ class IdentityStatus(_Message):
     reason: str | None = Field(None, max_length=60)
 
 
+class DeviceStatus(_Message):
+    """Point → agent: the room's camera stopped or came back, so the agent knows why the picture changed and
+    that the customer still sees and hears them. Sent when it changes, and at the start of a call when the
+    camera is not working. ``reason``: ``missing``, ``unplugged``. Only the camera is reported for now."""
+
+    type: Literal["device.status"] = "device.status"
+    device: Literal["camera"]
+    ok: bool
+    reason: str | None = Field(None, max_length=60)
+
+
 DataMessage: TypeAlias = Annotated[
     Rtt
     | DocBegin
@@ -606,7 +617,8 @@ DataMessage: TypeAlias = Annotated[
     | ScanRequest
     | ScanStatus
     | PrintStatus
-    | IdentityStatus,
+    | IdentityStatus
+    | DeviceStatus,
     Field(discriminator="type"),
 ]
 

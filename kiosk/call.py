@@ -375,6 +375,7 @@ class CallEngine:
         self.aggregate = quality.QualityAggregate()
         self.turn_problem: str | None = None
         self.camera: CameraStatus | None = None
+        self._camera_told_ok = True
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
@@ -705,11 +706,8 @@ class CallEngine:
         return self._data_send(message)
 
     def camera_changed(self, status: CameraStatus) -> None:
-        """From the camera reader's thread: the track already sends the placeholder; tell the UI and staff.
-
-        The agent sees the placeholder picture, which says in fi/sv/en that the camera is not working (the
-        protocol has no device-status message on the data channel).
-        """
+        """From the camera reader's thread: the track already sends the placeholder; tell the UI, staff and
+        the agent (the placeholder picture says it in fi/sv/en, ``device.status`` puts it on the desk)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             self.camera = status
@@ -723,6 +721,18 @@ class CallEngine:
             self._emit(CallTrouble("camera_back", status.state))
         elif not status.ready and (was is None or was.ready):
             self._emit(CallTrouble("camera_unavailable", status.state))
+        self._tell_camera()
+
+    def _tell_camera(self) -> None:
+        """Tell the agent the camera's state when it differs from what they were last told in this call
+        (a call starts as "working"). Also run when a data channel opens, so a change during a recovery,
+        when no channel was open, still reaches the desk."""
+        ok = self.camera is None or self.camera.ready
+        if self.call is None or ok == self._camera_told_ok:
+            return
+        reason = None if ok or self.camera is None else self.camera.state
+        if self._data_send(p.DeviceStatus(device="camera", ok=ok, reason=reason)):
+            self._camera_told_ok = ok
 
     def health(self) -> dict[str, Any]:
         """The engine's part of the point's health report (no customer data): for staff and the organiser."""
@@ -769,6 +779,7 @@ class CallEngine:
             pending, peer.pending_data = peer.pending_data, []
             for frame in pending:
                 channel.send(frame)
+            self._tell_camera()
 
         @channel.on("bufferedamountlow")
         def on_low() -> None:
@@ -847,6 +858,7 @@ class CallEngine:
             await self._end_call("hangup", None)
         self.call, self.state = m.call, "in_call"
         self._rtt_seq, self._rtt_seen = 0, -1
+        self._camera_told_ok = True
         if m.ice_servers:
             self.ice_servers = list(m.ice_servers)
         agent = next((peer for peer in m.peers if peer.role == "agent"), None)

@@ -328,6 +328,7 @@ function resetCallPanels() {
   $('identity-status').textContent = t('identity_none'); show('identity-holder', false);
   $('identity-name').textContent = ''; $('identity-satu').textContent = '';
   $('scan-status').textContent = ''; $('print-status').textContent = ''; $('received').replaceChildren();
+  $('device-status').textContent = ''; show('device-status', false);
   $('mute').setAttribute('aria-pressed', 'false'); $('mute').textContent = t('mute');
   $('camera').setAttribute('aria-pressed', 'false'); $('camera').textContent = t('camera_off');
 }
@@ -378,6 +379,7 @@ async function onData(m) {
     case 'scan.status': $('scan-status').textContent = t(`scan_${m.state}`, { r: m.reason || '' }); break;
     case 'print.status': onPrintStatus(m); break;
     case 'identity.status': if (desk.identity) $('identity-status').textContent = t(`identity_${m.state}`, { r: m.reason || '' }); break;
+    case 'device.status': if (m.device === 'camera') { $('device-status').textContent = m.ok ? '' : t('camera_down'); show('device-status', !m.ok); } break;
     default: break;
   }
 }

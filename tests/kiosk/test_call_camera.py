@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from drivers import camera as cam
-from drivers.camera import Camera, CameraReader
+from drivers.camera import Camera, CameraReader, CameraStatus
 from kiosk.call import CallTrouble
 from kiosk.media import MediaConfig, ToneTrack, placeholder_frame
 from provisioning.schema import Camera as CameraConfig
 from tests.drivers.test_camera import record
-from tests.kiosk.call_support import connected_call
+from tests.kiosk.call_agent import AiortcAgent
+from tests.kiosk.call_support import connected_call, point_engine
 from tests.switchboard.support import serve
 
 
@@ -64,9 +65,30 @@ async def test_unplugging_the_camera_mid_call_shows_the_agent_the_placeholder_an
             placeholder = placeholder_frame(320, 240)
             await agent.until(lambda: close_to(agent.last_video, placeholder), timeout=30, what="the placeholder")
             assert engine.health()["camera"]["state"] in ("unplugged", "missing")
+            told = await agent.until(lambda: agent.data_seen("device.status"), what="device.status")
+            assert [(m.device, m.ok, m.reason) for m in told] == [("camera", False, trouble.detail)]
 
             clip.write_bytes(saved)  # plugged back in
             await events.first(CallTrouble, lambda e: e.kind == "camera_back", timeout=30)
             await agent.until(lambda: mostly(agent.last_video, green), timeout=30, what="the camera's picture again")
+            back = await agent.until(lambda: agent.data_seen("device.status")[1:], what="device.status ok")
+            assert [(m.ok, m.reason) for m in back] == [(True, None)]
         finally:
             reader.stop()
+
+
+async def test_a_camera_already_broken_when_the_agent_answers_is_named_on_the_desk_at_once() -> None:
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            engine.camera_changed(CameraStatus(state="missing", device="/dev/video0"))
+            await events.first(CallTrouble, lambda e: e.kind == "camera_unavailable")
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await agent.channel_open()
+            told = await agent.until(lambda: agent.data_seen("device.status"), what="device.status")
+            assert [(m.device, m.ok, m.reason) for m in told] == [("camera", False, "missing")]
+        finally:
+            await agent.close()

@@ -9,6 +9,7 @@ import hashlib
 import aioice.ice
 import pytest
 
+from drivers.camera import CameraStatus
 from kiosk.call import (
     CallAnswered,
     CallConnected,
@@ -105,6 +106,19 @@ async def test_agent_at_the_real_desk_answers_the_kiosk_engine_and_they_talk(bro
                   .then(d => [...new Uint8Array(d)].map(x => x.toString(16).padStart(2, '0')).join(''))""",
             )
             assert page_sha == hashlib.sha256(scan).hexdigest()
+
+            # The room's camera stops: the desk says so in words (beside the placeholder picture), then
+            # clears it when the camera is back.
+            engine.camera_changed(CameraStatus(state="unplugged", device="/dev/video0"))
+            await browser.acall(
+                "waitForFunction", name="desk-direct",
+                expression="!document.getElementById('device-status').hidden && document.getElementById("
+                           "'device-status').textContent.includes('camera is not working')",
+            )
+            engine.camera_changed(CameraStatus(state="ready", device="/dev/video0"))
+            await browser.acall(
+                "waitForFunction", name="desk-direct", expression="document.getElementById('device-status').hidden"
+            )
 
             # The agent ends the call; the kiosk is told.
             await browser.acall("click", name="desk-direct", selector="#hangup")

@@ -76,6 +76,7 @@ DATA_SAMPLES: list[p.BaseModel] = [
     p.ScanStatus(request="s1", state="preview", pages=2),
     p.PrintStatus(transfer="x1", state="failed", reason="out_of_paper"),
     p.IdentityStatus(request="r-1", state="enter_pin"),
+    p.DeviceStatus(device="camera", ok=False, reason="unplugged"),
 ]
 
 
