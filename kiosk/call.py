@@ -134,6 +134,9 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 IN_CALL_RECONNECT_S = 1.0
 #: A connection attempt to the switchboard that has not completed by then is given up and retried.
 CONNECT_TIMEOUT_S = 10.0
+#: A TCP connect whose SYN is not answered by then is retried afresh: when the network returns, a pending
+#: attempt would otherwise wait for the kernel's next SYN retransmission (1, 3, 7 s… after the first).
+SOCKET_CONNECT_TIMEOUT_S = 3.0
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 
@@ -427,7 +430,9 @@ class CallEngine:
         if self._runner is None:
             self._loop = asyncio.get_running_loop()
             self._closing = False
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S))
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                total=None, connect=CONNECT_TIMEOUT_S, sock_connect=SOCKET_CONNECT_TIMEOUT_S
+            ))
             self._runner = asyncio.ensure_future(self._signalling())
         if timeout is not None:
             await asyncio.wait_for(self.connected.wait(), timeout)

@@ -503,6 +503,10 @@ function onIdentityResult(m) {
 
 // ------------------------------------------------------------------------------------------- wiring
 
+// Closing or leaving the page ends the call on purpose: hang up, so the customer is told now rather than after
+// the minute the switchboard holds a call for a connection that dropped.
+window.addEventListener('pagehide', () => { if (desk.call) send({ type: 'call.hangup', call: desk.call.id }); });
+
 document.addEventListener('DOMContentLoaded', async () => {
   $('login-form').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);

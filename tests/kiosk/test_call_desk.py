@@ -266,3 +266,22 @@ async def test_when_both_signalling_sockets_drop_mid_call_the_desk_and_the_point
             assert (ended.reason, ended.by) == ("hangup", "agent")
         finally:
             await browser.acall("close", name=page)
+
+
+async def test_an_agent_leaving_the_desk_page_mid_call_ends_it_for_the_customer_at_once(browser):
+    """Leaving the page is deliberate: the customer hears at once, not after the minute a dropped connection
+    is waited for."""
+    page = "desk-leave"
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, page, sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name=page, selector="#alert")
+            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+            await browser.acall("goto", name=page, url=sb.base + "/healthz")
+            ended = await events.first(CallEnded, timeout=10)
+            assert (ended.reason, ended.by) == ("hangup", "agent")
+        finally:
+            await browser.acall("close", name=page)
