@@ -24,6 +24,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from etapiste import protocol as p
 from kiosk.media import CameraTrack, PatternSource, ToneTrack
@@ -48,6 +49,9 @@ class AiortcAgent:
         self.last_video: Any = None
         self.auto_answer = True
         self.drop_answers = False
+        self.relay_only = False
+        """Offer only relayed candidates: an agent behind a firewall that lets nothing direct through."""
+        self.answers: list[str] = []
         self.you: str | None = None
         self.rejoins: list[p.Welcome] = []
         self.lost: set[str] = set()
@@ -165,7 +169,8 @@ class AiortcAgent:
         if old is not None:  # a renegotiation after a network loss: a fresh connection
             await old.close()
         servers = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in self.ice_servers]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
         self.pcs[m.peer] = pc
         pc.addTrack(ToneTrack())
         pc.addTrack(CameraTrack(PatternSource(320, 240), 320, 240, 30))
@@ -180,6 +185,7 @@ class AiortcAgent:
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=m.sdp, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
+        self.answers.append(pc.localDescription.sdp)
         if not self.drop_answers:
             await self.send(p.Answer(call=m.call, peer=m.peer, sdp=pc.localDescription.sdp))
 

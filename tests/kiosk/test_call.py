@@ -222,6 +222,29 @@ async def test_a_call_relayed_through_coturn_carries_media_both_ways(coturn):
             await agent.close()
 
 
+async def test_when_no_direct_route_exists_the_point_reaches_the_agent_through_turn(coturn):
+    """The point is not relay-only (direct first); the agent is reachable only through the relay (as behind a
+    strict firewall): the call still carries media both ways, through coturn."""
+    config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
+    async with serve(config) as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        agent.relay_only = True
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            await agent.accept_next()
+            await events.first(CallConnected, timeout=40)
+            offer = next(iter(engine.peers.values())).pc.localDescription.sdp
+            assert " typ host" in offer and " typ relay " in offer  # the point offered both ways in
+            candidates = [line for line in agent.answers[-1].splitlines() if line.startswith("a=candidate:")]
+            assert candidates and all(" typ relay " in line for line in candidates)  # only the relay reaches it
+            await events.first(RemoteVideoFrame, timeout=20)
+            await agent.until(lambda: agent.frames["video"] > 5, what="video from the point through the relay")
+        finally:
+            await agent.close()
+
+
 async def test_a_wrong_turn_credential_is_shown_and_reported_not_a_silent_timeout(coturn):
     config = make_config(turn={"urls": coturn.urls, "secret": "not-the-coturn-secret", "ttl_s": 600})
     async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
