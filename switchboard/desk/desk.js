@@ -77,6 +77,9 @@ function connect() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
   desk.ws = ws;
+  // An attempt made while the network is down can hang in TCP's backoff long after the network is back:
+  // give up on one that has not opened in 3 s and try afresh (onclose schedules the next attempt).
+  setTimeout(() => { if (ws.readyState === WebSocket.CONNECTING) ws.close(); }, 3000);
   // After a dropped connection in a call, come back as the same participant into the same call: the
   // customer's point keeps its connection to us and the call goes on.
   ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL,

@@ -101,11 +101,11 @@ class AiortcAgent:
         assert self._http is not None
         deadline = time.monotonic() + 60
         while not self._closing and time.monotonic() < deadline:
-            try:
-                self.ws = await self._http.ws_connect(
-                    f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s
+            try:  # a silent connect is retried after 3 s, as the desk page does
+                self.ws = await asyncio.wait_for(
+                    self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s), 3
                 )
-            except (aiohttp.ClientError, OSError):
+            except (aiohttp.ClientError, OSError, TimeoutError):
                 await asyncio.sleep(0.5)
                 continue
             await self.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, resume=self.you, call=call))

@@ -34,6 +34,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[CallEvent] = []
+        self.times: list[float] = []
+        """``time.monotonic()`` at each kept event's arrival (for benchmarks)."""
         self._changed = asyncio.Event()
         self._frames: dict[type, int] = {}
         self._kept: dict[tuple[type, str | None], int] = {}
@@ -48,11 +50,16 @@ class Recorder:
                 self._changed.set()
                 return
         self.events.append(event)
+        self.times.append(time.monotonic())
         self._changed.set()
 
     def count(self, kind: type) -> int:
         """How many events of ``kind`` arrived (frame events included, though only the first few are kept)."""
         return self._frames.get(kind, 0) if kind in (RemoteVideoFrame, SelfVideoFrame) else len(self.of(kind))
+
+    def time_of(self, kind: type) -> float:
+        """When the first event of ``kind`` arrived."""
+        return next(t for e, t in zip(self.events, self.times, strict=True) if isinstance(e, kind))
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

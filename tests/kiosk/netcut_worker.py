@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -20,13 +21,14 @@ from typing import Any
 
 import aioice.ice
 
-from kiosk.call import CallConnected, CallEnded, CallTrouble, RemoteVideoFrame, SwitchboardStatus
+from kiosk.call import CallAnswered, CallConnected, CallEnded, CallTrouble, RemoteVideoFrame, SwitchboardStatus
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import make_config, serve
 
 
 def link(state: str) -> None:
     subprocess.run(["ip", "link", "set", "lo", state], check=True)
+    logging.getLogger("netcut").info("link %s", state)
 
 
 async def scenario(cut_s: float, recovery_s: float, heartbeat_s: float) -> dict[str, Any]:
@@ -36,6 +38,8 @@ async def scenario(cut_s: float, recovery_s: float, heartbeat_s: float) -> dict[
         _, events, agent
     ):
         await events.first(RemoteVideoFrame)
+        # The reference for the recovery time: this call's own set-up, answer → the agent's first picture.
+        result["setup_s"] = round(events.time_of(RemoteVideoFrame) - events.time_of(CallAnswered), 2)
         await agent.until(lambda: agent.frames["video"] > 10, what="video before the cut")
         link("down")
         cut_at = time.monotonic()
@@ -78,7 +82,8 @@ def main() -> int:
     import logging
     import os
 
-    logging.basicConfig(level=os.environ.get("NETCUT_LOG", "WARNING"), stream=sys.stderr)
+    logging.basicConfig(level=os.environ.get("NETCUT_LOG", "WARNING"), stream=sys.stderr,
+                        format="%(relativeCreated)7.0f ms %(name)s: %(message)s")
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # type: ignore[assignment]
     # Consent checks every ~0.5 s instead of ~5 s: a lost path is noticed after ~3 s instead of ~30 s, so the
     # test exercises the re-offer path with a short cut. The engine's logic is the same either way.
