@@ -148,6 +148,9 @@ class Welcome(_Message):
     call: Id | None = None
     """The call this connection was resumed into. ``None`` after a hello that named a call means that call
     has ended (the grace period ran out, or the other side hung up meanwhile)."""
+    rejoin_grace_s: int = 0
+    """How long the switchboard holds a call for a participant whose connection dropped; the desk also gives
+    the customer's media this long to come back before it ends the call."""
     server_time: float = 0.0
 
 

@@ -198,6 +198,7 @@ class Hub:
             ice_ttl_s=ttl,
             origin=self.config.origin,
             call=part.call,
+            rejoin_grace_s=self.config.rejoin_grace_s,
             server_time=self.clock(),
         )
 

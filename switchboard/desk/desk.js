@@ -15,10 +15,11 @@ const $ = (id) => document.getElementById(id);
 const desk = {
   ws: null, me: null, role: null, iceServers: [], tickets: new Set(), call: null,
   pcs: new Map(), dc: null, localStream: null, rttSeq: 0, received: [], printed: [], identity: null,
-  audio: null, lastMessage: '', reconnectTimer: null, holdTimer: null,
+  audio: null, lastMessage: '', reconnectTimer: null, holdTimer: null, mediaLostTimer: null,
+  // How long the switchboard holds a call for a participant whose connection dropped (its rejoin_grace_s);
+  // the customer's media gets as long to come back.
+  holdMs: 60000,
 };
-// The switchboard holds a call this long for a participant whose connection dropped (rejoin_grace_s).
-const CALL_HOLD_MS = 60000;
 window.desk = desk;  // for the browser tests and for support staff in devtools
 
 function show(id, on) { $(id).hidden = !on; }
@@ -95,7 +96,7 @@ function connect() {
     if (desk.call) {
       // Keep the call (media may still flow) while the switchboard holds it for us; give up after that.
       say('connection_lost_in_call');
-      if (!desk.holdTimer) desk.holdTimer = setTimeout(() => { desk.holdTimer = null; endCall(); say('connection_lost'); }, CALL_HOLD_MS);
+      if (!desk.holdTimer) desk.holdTimer = setTimeout(() => { desk.holdTimer = null; endCall(); say('connection_lost'); }, desk.holdMs);
     } else {
       say('connection_lost');
     }
@@ -111,7 +112,9 @@ async function handle(m) {
     case 'call.start': return onCallStart(m);
     case 'call.peer_joined': return onPeerJoined(m);
     case 'call.peer_left': closePeer(m.peer); say('interpreter_left'); break;
-    case 'call.ended': endCall(); say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone'); break;
+    case 'call.ended':  // also the echo of our own hang-up, after the call is already closed here
+      if (desk.call && m.call === desk.call.id) { endCall(); say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone'); }
+      break;
     case 'signal.offer': return onOffer(m);
     case 'signal.answer': { const pc = desk.pcs.get(m.peer); if (pc) await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); break; }
     case 'signal.ice': return onIce(m);
@@ -124,6 +127,7 @@ async function handle(m) {
 
 function onWelcome(m) {
   desk.you = m.you; desk.iceServers = m.ice_servers || [];
+  if (m.rejoin_grace_s) desk.holdMs = m.rejoin_grace_s * 1000;
   clearTimeout(desk.holdTimer); desk.holdTimer = null;
   if (desk.call && m.call !== desk.call.id) { endCall(); say('call_lost'); return; }
   if (['connection_lost', 'connection_lost_in_call'].includes(desk.lastMessage)) say('');
@@ -254,9 +258,20 @@ function newPeerConnection(peerId) {
   pc.ontrack = (e) => attachRemote(peerId, e.streams[0] || new MediaStream([e.track]));
   pc.ondatachannel = (e) => { if (e.channel.label === 'etapiste') setupData(e.channel); };
   pc.onconnectionstatechange = () => {
-    // The point offers again on a fresh connection within a minute of losing us; until then, say so.
-    if (['disconnected', 'failed'].includes(pc.connectionState) && desk.call) say('customer_reconnecting');
-    else if (pc.connectionState === 'connected' && desk.lastMessage === 'customer_reconnecting') say('');
+    // The point offers again on a fresh connection when it loses us; until then, say so. If the customer's
+    // media is not back in time, end the call here too, so the agent is not left waiting on a point that died.
+    if (['disconnected', 'failed'].includes(pc.connectionState) && desk.call) {
+      say('customer_reconnecting');
+      if (peerId === desk.call.point && !desk.mediaLostTimer) {
+        desk.mediaLostTimer = setTimeout(() => {
+          desk.mediaLostTimer = null;
+          if (desk.call) { send({ type: 'call.hangup', call: desk.call.id }); endCall(); say('peer_gone'); }
+        }, desk.holdMs);
+      }
+    } else if (pc.connectionState === 'connected') {
+      if (peerId === desk.call?.point) { clearTimeout(desk.mediaLostTimer); desk.mediaLostTimer = null; }
+      if (desk.lastMessage === 'customer_reconnecting') say('');
+    }
   };
   return pc;
 }
@@ -313,7 +328,7 @@ function closePeer(peerId) {
 function hangup() { if (desk.call) send({ type: 'call.hangup', call: desk.call.id }); endCall(); say('call_ended'); }
 
 function endCall() {
-  clearTimeout(desk.holdTimer); desk.holdTimer = null;
+  clearTimeout(desk.holdTimer); desk.holdTimer = null; clearTimeout(desk.mediaLostTimer); desk.mediaLostTimer = null;
   for (const id of [...desk.pcs.keys()]) closePeer(id);
   if (desk.localStream) { for (const tr of desk.localStream.getTracks()) tr.stop(); desk.localStream = null; }
   desk.dc = null; desk.call = null; desk.identity = null;

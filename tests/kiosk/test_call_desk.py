@@ -285,3 +285,34 @@ async def test_an_agent_leaving_the_desk_page_mid_call_ends_it_for_the_customer_
             assert (ended.reason, ended.by) == ("hangup", "agent")
         finally:
             await browser.acall("close", name=page)
+
+
+async def test_the_desk_ends_a_call_whose_point_vanished_once_the_hold_runs_out(browser):
+    """A point that dies (power cut) says nothing. The desk shows that the customer's connection is
+    interrupted, gives their media the switchboard's hold time (3 s here, 60 s in production) and then ends
+    the call itself and says the connection was lost — without waiting for the switchboard's sweep."""
+    page = "desk-vanish"
+    async with serve(make_config(rejoin_grace_s=3)) as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, page, sb.base)
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name=page, selector="#alert")
+            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+            await until_desk_frames(browser, page, 5)
+            for peer in engine.peers.values():  # the point goes silent: no hang-up, no recovery
+                peer.closing = True
+                await peer.pc.close()
+            await browser.acall(
+                "waitForFunction", name=page,
+                expression="document.getElementById('message').textContent.includes('interrupted')",
+            )
+            await browser.acall(
+                "waitForFunction", name=page, timeout=20000,
+                expression="document.getElementById('call-view').hidden && document.getElementById('message')"
+                           ".textContent.includes('connection to the customer was lost')",
+            )
+            assert await sb.hub.state.calls() == []  # the desk's hang-up ended it on the switchboard too
+        finally:
+            await browser.acall("close", name=page)
