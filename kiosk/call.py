@@ -53,7 +53,9 @@ Why the engine creates a new peer connection to recover instead of an ICE restar
 restart. The point is always the offerer, so after a network loss it offers again on a fresh connection
 (new ICE credentials and DTLS) to the same agent through the switchboard; the agent's side treats it as a
 renegotiation. Media and the data channel come back; a transfer that was running fails with
-``call_dropped`` (the customer is told and may send again).
+``call_dropped`` (the customer is told and may send again). When the signalling socket drops too (a cut
+longer than its heartbeat), the switchboard holds the call for a minute: the engine reconnects every second,
+names its call in the hello, and on a ``welcome`` that resumes it offers afresh to every peer without media.
 """
 
 from __future__ import annotations
