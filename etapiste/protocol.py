@@ -118,6 +118,9 @@ class PointHello(_Message):
     call: Id | None = None
     """The call this point is still in after its connection dropped: the switchboard holds a call for a
     while (``rejoin_grace_s``) when a participant's connection goes, and resumes it on this hello."""
+    ticket: Id | None = None
+    """The queue ticket this point still holds after its connection dropped: its place in the queue is
+    held for as long as a call is, so a network blip does not send the customer to the back."""
 
 
 class DeskHello(_Message):
@@ -148,6 +151,8 @@ class Welcome(_Message):
     call: Id | None = None
     """The call this connection was resumed into. ``None`` after a hello that named a call means that call
     has ended (the grace period ran out, or the other side hung up meanwhile)."""
+    ticket: Id | None = None
+    """The queue ticket resumed (the point is still in the queue at the place it had)."""
     rejoin_grace_s: int = 0
     """How long the switchboard holds a call for a participant whose connection dropped; the desk also gives
     the customer's media this long to come back before it ends the call."""
@@ -232,6 +237,8 @@ class QueueEntry(BaseModel):
     """The host's name (e.g. "Oulu City Library"), so the agent knows where the customer is."""
     language: Language
     waited_s: int = Field(ge=0)
+    reconnecting: bool = False
+    """The point's connection dropped; its place is held while it reconnects (an answer still reaches it)."""
 
 
 class QueueView(BaseModel):

@@ -33,7 +33,8 @@ Build one engine per point and keep it for the life of the app::
 
 - :class:`SwitchboardStatus` — connected or not, and why (``unauthorised``, ``unreachable`` …)
 - :class:`QueuePosition` — position (1 = next), estimate in seconds (``None``: no agent online)
-- :class:`QueueLeft` — cancelled / timeout / closed; :class:`QueueRefused` — the queue refused the request
+- :class:`QueueLeft` — cancelled / timeout / closed / network_lost; :class:`QueueRefused` — the queue refused
+  the request (a dropped signalling socket does not leave the queue: the switchboard holds the place)
 - :class:`CallAnswered` — an agent answered (their display name); media is being set up
 - :class:`CallConnected` — media and the data channel are up (also after a recovery)
 - :class:`RemoteVideoFrame` / :class:`SelfVideoFrame` — RGB arrays to paint (newest only)
@@ -162,7 +163,9 @@ class QueuePosition:
 
 @dataclass(frozen=True)
 class QueueLeft:
-    reason: Literal["cancelled", "timeout", "closed"]
+    reason: Literal["cancelled", "timeout", "closed", "network_lost"]
+    """``network_lost``: the switchboard could not be reached for :data:`RECOVERY_S`, or it no longer held
+    the point's place when the point came back."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,8 @@ class CallEngine:
         self.ice_servers: list[p.IceServer] = []
 
         self.state: Literal["offline", "idle", "queued", "in_call"] = "offline"
+        self.ticket: str | None = None
+        """Our place in the queue while queued (named in the hello after a dropped connection)."""
         self.call: str | None = None
         self.peers: dict[str, _Peer] = {}
         self._video: CameraTrack | None = None
@@ -473,7 +478,10 @@ class CallEngine:
                     self._ws = ws
                     hello = p.PointHello(
                         protocol=p.PROTOCOL_VERSION, point=self.point_id, credential=self._credential,
-                        software=self.software, call=self.call,  # a call to resume after a dropped connection
+                        software=self.software,
+                        # what to come back to after a dropped connection: the call, or the place in the queue
+                        call=self.call,
+                        ticket=self.ticket if self.state == "queued" else None,
                     )
                     await ws.send_str(p.encode(hello))
                     async for msg in ws:
@@ -488,15 +496,12 @@ class CallEngine:
                 self._ws = None
             was = self.connected.is_set()
             self.connected.clear()
-            if self.state == "queued":
-                self.state = "idle"
-                self._emit(QueueLeft("cancelled"))
             if was or reason != "closed" or attempt == 0:
                 self._emit(SwitchboardStatus(False, reason))
-            if self.state != "in_call":
+            if self.state not in ("in_call", "queued"):
                 self.state = "offline"
-            elif self.call is not None and not self._closing:
-                self._spawn(self._without_switchboard(self.call))
+            elif was and not self._closing:
+                self._spawn(self._without_switchboard())
             if self._closing:
                 return
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
@@ -542,17 +547,22 @@ class CallEngine:
             elif self.call is not None:
                 # The switchboard no longer holds our call: it ended while we were away (and the agent was told).
                 await self._end_call("network_lost", None)
+            elif self.state == "queued" and m.call is None and (self.ticket is None or m.ticket != self.ticket):
+                self._queue_lost()  # (with ``m.call``, an agent answered meanwhile: call.start follows)
             if self.state == "offline":
                 self.state = "idle"
             self._emit(SwitchboardStatus(True))
         elif isinstance(m, p.Error):
             return self._on_error(m)
         elif isinstance(m, p.QueuePosition):
-            self.state = "queued"
+            self.state, self.ticket = "queued", m.ticket
             self._emit(QueuePosition(m.position, m.estimate_s, m.agents_online))
         elif isinstance(m, p.QueueLeft):
+            if self.ticket is not None and m.ticket != self.ticket:
+                return None  # an earlier place's, e.g. one the customer cancelled before queueing again
             if self.state == "queued":
                 self.state = "idle"
+            self.ticket = None
             self._emit(QueueLeft(m.reason))
         elif isinstance(m, p.CallStart):
             await self._on_call_start(m)
@@ -621,8 +631,18 @@ class CallEngine:
             self._emit(QueueRefused("not_connected"))
 
     def cancel_queue(self) -> None:
-        if self.state == "queued":
-            self._spawn(self._send(p.QueueCancel()))
+        if self.state != "queued":
+            return
+        self.ticket = None  # never come back to a place the customer gave up
+
+        async def go() -> None:
+            if not await self._send(p.QueueCancel()) and self.state == "queued":
+                # The switchboard is out of reach: it lets go of the place when its hold runs out, or when
+                # this point comes back without naming it.
+                self.state = "idle" if self.connected.is_set() else "offline"
+                self._emit(QueueLeft("cancelled"))
+
+        self._spawn(go())
 
     def hang_up(self) -> asyncio.Task[None] | None:
         """End the call; the agent is told. Returns the task that finishes when everything is closed."""
@@ -863,7 +883,7 @@ class CallEngine:
     async def _on_call_start(self, m: p.CallStart) -> None:
         if self.call is not None and self.call != m.call:
             await self._end_call("hangup", None)
-        self.call, self.state = m.call, "in_call"
+        self.call, self.state, self.ticket = m.call, "in_call", None
         self._rtt_seq, self._rtt_seen = 0, -1
         self._camera_told_ok = True
         if m.ice_servers:
@@ -1074,15 +1094,25 @@ class CallEngine:
         await self._send(p.Hangup(call=call))
         await self._end_call("network_lost", "point")
 
-    async def _without_switchboard(self, call: str) -> None:
-        """The signalling socket dropped mid-call: media may go on, but without the switchboard nobody can
-        hang up or identify; give it :data:`RECOVERY_S` to come back, then end the call on the point."""
+    async def _without_switchboard(self) -> None:
+        """The signalling socket dropped in a call or in the queue. The switchboard holds both for a while;
+        media may go on, but without the switchboard nobody can hang up, identify or answer: give it
+        :data:`RECOVERY_S` to come back, then end the call or leave the queue on the point."""
+        call = self.call
         try:
             await asyncio.wait_for(self.connected.wait(), self.recovery_s)
         except TimeoutError:
-            if self.call == call:
+            if call is not None and self.call == call:
                 log.warning("no switchboard for %.0f s during a call: ending it", self.recovery_s)
                 await self._end_call("network_lost", "point")
+            elif call is None and self.state == "queued":
+                log.warning("no switchboard for %.0f s in the queue: the place is lost", self.recovery_s)
+                self._queue_lost()
+
+    def _queue_lost(self) -> None:
+        self.state = "idle" if self.connected.is_set() else "offline"
+        self.ticket = None
+        self._emit(QueueLeft("network_lost"))
 
     # ------------------------------------------------------------------------------------------- ending
 

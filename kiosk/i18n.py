@@ -207,6 +207,11 @@ TEXTS: dict[str, dict[Language, str]] = {
     "ended_queue_unavailable": {"fi": "Yhteys palveluun ei nyt toimi. Kysy neuvoa kirjaston henkilökunnalta.",
                                 "sv": "Anslutningen till tjänsten fungerar inte nu. Fråga bibliotekets personal.",
                                 "en": "The connection to the service is not working now. Please ask the library staff."},
+    "ended_queue_network_lost": {
+        "fi": "Yhteys katkesi jonottaessa eikä palannut ajoissa. Yritä hetken päästä uudelleen.",
+        "sv": "Förbindelsen bröts medan du köade och kom inte tillbaka i tid. Försök igen om en stund.",
+        "en": "The connection was lost while you waited and did not come back in time. Please try again shortly.",
+    },
     "ended_other": {"fi": "Puhelu päättyi.", "sv": "Samtalet avslutades.", "en": "The call ended."},
     "staff_title": {"fi": "Henkilökunta", "sv": "Personal", "en": "Staff"},
     "staff_enter_pin": {"fi": "Henkilökunnan PIN-koodi", "sv": "Personalens PIN-kod", "en": "Staff PIN code"},

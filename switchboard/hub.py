@@ -135,7 +135,7 @@ class Hub:
             return p.Error(code="unauthorised", message="unknown point or wrong credential")
         old = self.points.get(hello.point)
         if old is not None:
-            if hello.call is not None and old.call == hello.call and await self.state.get_call(hello.call):
+            if await self._point_may_resume(old, hello):
                 return await self._resume(old, conn)
             log.info("point %s reconnected; the old connection is closed", hello.point)
             await old.send(p.Error(code="not_allowed", message="replaced by a newer connection of this point"))
@@ -188,7 +188,20 @@ class Hub:
         log.info("desk %s online as %s", part.id, part.role)
         return part
 
-    def _welcome(self, part: Participant) -> p.Welcome:
+    async def _point_may_resume(self, old: Participant, hello: p.PointHello) -> bool:
+        """Whether ``hello`` comes back to what the switchboard holds for this point: its call, or its place
+        in the queue — or the call an agent answered that place with while the point was away."""
+        if hello.call is not None and old.call == hello.call:
+            return await self.state.get_call(hello.call) is not None
+        if hello.ticket is None:
+            return False
+        ticket = await self.state.ticket_of_point(old.principal)
+        if ticket is not None:
+            return ticket.id == hello.ticket
+        call = await self.state.get_call(old.call) if old.call is not None else None
+        return call is not None and call.ticket == hello.ticket
+
+    def _welcome(self, part: Participant, ticket: str | None = None) -> p.Welcome:
         servers, ttl = ice_servers(self.config, part.id, self.clock())
         return p.Welcome(
             role=part.role,
@@ -198,6 +211,7 @@ class Hub:
             ice_ttl_s=ttl,
             origin=self.config.origin,
             call=part.call,
+            ticket=ticket,
             rejoin_grace_s=self.config.rejoin_grace_s,
             server_time=self.clock(),
         )
@@ -212,11 +226,15 @@ class Hub:
             # The old socket still looked alive here (its heartbeat had not run out) but the participant
             # has given up on it; closing it later is harmless because it is no longer ``part.conn``.
             self._close_later(previous)
-        await part.send(self._welcome(part))
+        ticket = await self.state.ticket_of_point(part.principal) if part.role == "point" else None
+        await part.send(self._welcome(part, ticket.id if ticket else None))
         for text in held:
             if text:
                 await part.send_text(text)
-        log.info("%s %s came back to call %s (%d held frames)", part.role, part.id, part.call, len(held))
+        if ticket is not None:
+            await self._queue_changed(ticket.queue)  # its position again, and agents see it is back
+        log.info("%s %s came back (call %s, queued %s, %d held frames)", part.role, part.id, part.call,
+                 ticket is not None, len(held))
         return part
 
     def _close_later(self, conn: Connection) -> None:
@@ -238,22 +256,24 @@ class Hub:
         return self.users.get(session.username)
 
     async def disconnect(self, part: Participant, conn: Connection | None = None, *, hold: bool = True) -> None:
-        """``part``'s connection (``conn``, when given) is gone. A participant in a call is held for
-        ``rejoin_grace_s`` first (``hold``), so a network cut does not end the call; the sweep ends it if the
-        participant does not come back in time."""
+        """``part``'s connection (``conn``, when given) is gone. A participant in a call, or a point in a
+        queue, is held for ``rejoin_grace_s`` first (``hold``), so a network cut neither ends the call nor
+        costs the customer their place; the sweep lets go of them if they do not come back in time."""
         if self.participants.get(part.id) is not part:
             return
         if conn is not None and part.conn is not conn:
             return  # an old connection closing after the participant came back on a new one
-        if hold and part.call is not None and part.away_since is None and self.config.rejoin_grace_s > 0:
+        ticket = await self.state.ticket_of_point(part.principal) if part.role == "point" else None
+        if hold and (part.call or ticket) and part.away_since is None and self.config.rejoin_grace_s > 0:
             part.away_since = self.clock()
-            log.info("%s %s lost its connection in call %s; holding the call %d s for it",
-                     part.role, part.id, part.call, self.config.rejoin_grace_s)
+            log.info("%s %s lost its connection (call %s, queued %s); holding them %d s for it",
+                     part.role, part.id, part.call, ticket is not None, self.config.rejoin_grace_s)
+            if ticket is not None:
+                await self._queue_changed(ticket.queue)  # agents see the customer's point reconnecting
             return
         del self.participants[part.id]
         if part.role == "point" and self.points.get(part.principal) is part:
             del self.points[part.principal]
-            ticket = await self.state.ticket_of_point(part.principal)
             if ticket is not None:
                 await self.state.take_ticket(ticket.id)
                 await self._queue_changed(ticket.queue)
@@ -386,7 +406,7 @@ class Hub:
         tickets = await self.state.tickets(queue)
         for position, ticket in enumerate(tickets, start=1):
             point = self.points.get(ticket.point)
-            if point is not None:
+            if point is not None and point.away_since is None:  # one that is away gets it on return
                 estimate, online = await self.estimate(queue, position)
                 await point.send(
                     p.QueuePosition(ticket=ticket.id, position=position, estimate_s=estimate, agents_online=online)
@@ -418,6 +438,7 @@ class Hub:
                     place=self._point_places.get(t.point, t.point),
                     language=t.language,
                     waited_s=max(0, int(now - t.since)),
+                    reconnecting=self._away(t.point),
                 )
                 for t in await self.state.tickets(qid)
             ]
@@ -442,6 +463,7 @@ class Hub:
             queue=ticket.queue,
             language=ticket.language,
             started=self.clock(),
+            ticket=ticket.id,
         )
         await self.state.put_call(call)
         point.call = agent.call = call.id
@@ -682,6 +704,10 @@ class Hub:
                 await self.disconnect(part, hold=False)
                 self._close_later(part.conn)
         await self.state.drop_expired_nonces(now)
+
+    def _away(self, point: str) -> bool:
+        part = self.points.get(point)
+        return part is not None and part.away_since is not None
 
     def _point_presence(self, point: str, in_call: set[str], queued: dict[str, str]) -> dict[str, Any]:
         part = self.points.get(point)

@@ -38,6 +38,8 @@ class Call:
     language: Language
     started: float
     interpreters: list[str] = field(default_factory=list)
+    ticket: str | None = None
+    """The queue ticket the call was answered from (a point that was away when answered resumes by it)."""
     connected: bool = False
     """Whether the agent has answered the point's offer; a call that never gets there is ended by the sweep."""
 

@@ -468,6 +468,11 @@
         <comment>ended_queue_unavailable</comment>
         <translation>The connection to the service is not working now. Please ask the library staff.</translation>
     </message>
+    <message id="ended_queue_network_lost">
+        <source>The connection was lost while you waited and did not come back in time. Please try again shortly.</source>
+        <comment>ended_queue_network_lost</comment>
+        <translation>The connection was lost while you waited and did not come back in time. Please try again shortly.</translation>
+    </message>
     <message id="ended_other">
         <source>The call ended.</source>
         <comment>ended_other</comment>

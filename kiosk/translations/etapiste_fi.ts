@@ -468,6 +468,11 @@
         <comment>ended_queue_unavailable</comment>
         <translation>Yhteys palveluun ei nyt toimi. Kysy neuvoa kirjaston henkilökunnalta.</translation>
     </message>
+    <message id="ended_queue_network_lost">
+        <source>The connection was lost while you waited and did not come back in time. Please try again shortly.</source>
+        <comment>ended_queue_network_lost</comment>
+        <translation>Yhteys katkesi jonottaessa eikä palannut ajoissa. Yritä hetken päästä uudelleen.</translation>
+    </message>
     <message id="ended_other">
         <source>The call ended.</source>
         <comment>ended_other</comment>

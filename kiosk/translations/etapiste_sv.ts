@@ -468,6 +468,11 @@
         <comment>ended_queue_unavailable</comment>
         <translation>Anslutningen till tjänsten fungerar inte nu. Fråga bibliotekets personal.</translation>
     </message>
+    <message id="ended_queue_network_lost">
+        <source>The connection was lost while you waited and did not come back in time. Please try again shortly.</source>
+        <comment>ended_queue_network_lost</comment>
+        <translation>Förbindelsen bröts medan du köade och kom inte tillbaka i tid. Försök igen om en stund.</translation>
+    </message>
     <message id="ended_other">
         <source>The call ended.</source>
         <comment>ended_other</comment>

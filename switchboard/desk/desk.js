@@ -159,7 +159,8 @@ function renderQueue(queues) {
       const li = document.createElement('li');
       li.dataset.ticket = e.ticket;
       const span = document.createElement('span');
-      span.textContent = `${e.place} · ${e.language.toUpperCase()} · ${t('waited', { s: e.waited_s })}`;
+      span.textContent = `${e.place} · ${e.language.toUpperCase()} · ${t('waited', { s: e.waited_s })}`
+        + (e.reconnecting ? ` · ${t('entry_reconnecting')}` : '');
       const b = document.createElement('button');
       b.className = 'primary answer'; b.textContent = t('answer'); b.disabled = !!desk.call;
       b.addEventListener('click', () => { alertOff(); send({ type: 'queue.accept', ticket: e.ticket }); });

@@ -39,7 +39,7 @@ window.I18N = {
     waiting: 'Jonossa', longest_wait: 'Pisin odotus', agents: 'Virkailijat (puhelussa)', calls_title: 'Käynnissä olevat puhelut',
     duration: 'Kesto', participants: 'Osallistujat', yes: 'kyllä', no: 'ei',
     customer_reconnecting: 'Yhteys asiakkaaseen katkesi. Odotetaan, että se palaa (enintään minuutti)…', connection_lost_in_call: 'Yhteys palvelimeen katkesi. Puhelu pidetään minuutin ajan, yhdistetään uudelleen…', call_lost: 'Puhelu päättyi, kun yhteys oli poikki.',
-    st_reconnecting: 'yhdistää uudelleen', st_idle: 'vapaa', st_queued: 'jonossa', st_in_call: 'puhelussa', st_offline: 'ei verkossa',
+    entry_reconnecting: 'yhteys katkesi hetkeksi, paikka pidetään', st_reconnecting: 'yhdistää uudelleen', st_idle: 'vapaa', st_queued: 'jonossa', st_in_call: 'puhelussa', st_offline: 'ei verkossa',
   },
   sv: {
     title: 'Distansservicepunkt – servicedisk', language: 'Språk', logout: 'Logga ut',
@@ -78,7 +78,7 @@ window.I18N = {
     waiting: 'I kö', longest_wait: 'Längsta väntan', agents: 'Handläggare (i samtal)', calls_title: 'Pågående samtal',
     duration: 'Längd', participants: 'Deltagare', yes: 'ja', no: 'nej',
     customer_reconnecting: 'Förbindelsen till kunden bröts. Vi väntar på att den kommer tillbaka (högst en minut)…', connection_lost_in_call: 'Förbindelsen till servern bröts. Samtalet hålls kvar en minut medan vi ansluter igen…', call_lost: 'Samtalet avslutades medan förbindelsen var bruten.',
-    st_reconnecting: 'ansluter igen', st_idle: 'ledig', st_queued: 'i kö', st_in_call: 'i samtal', st_offline: 'inte uppkopplad',
+    entry_reconnecting: 'förbindelsen bröts en stund, platsen hålls', st_reconnecting: 'ansluter igen', st_idle: 'ledig', st_queued: 'i kö', st_in_call: 'i samtal', st_offline: 'inte uppkopplad',
   },
   en: {
     title: 'Remote service point – desk', language: 'Language', logout: 'Log out',
@@ -117,7 +117,7 @@ window.I18N = {
     waiting: 'Waiting', longest_wait: 'Longest wait', agents: 'Agents (in call)', calls_title: 'Calls in progress',
     duration: 'Duration', participants: 'Participants', yes: 'yes', no: 'no',
     customer_reconnecting: 'The connection to the customer was interrupted. Waiting for it to come back (up to a minute)…', connection_lost_in_call: 'The connection to the server was lost. The call is kept for a minute while we reconnect…', call_lost: 'The call ended while the connection was down.',
-    st_reconnecting: 'reconnecting', st_idle: 'idle', st_queued: 'queued', st_in_call: 'in call', st_offline: 'offline',
+    entry_reconnecting: 'connection interrupted, place held', st_reconnecting: 'reconnecting', st_idle: 'idle', st_queued: 'queued', st_in_call: 'in call', st_offline: 'offline',
   },
 };
 

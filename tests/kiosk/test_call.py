@@ -162,6 +162,52 @@ async def test_customer_leaves_the_queue_before_an_answer():
         assert (await events.first(QueueLeft)).reason == "cancelled"
 
 
+async def test_a_signalling_drop_in_the_queue_keeps_the_customers_place_and_the_answer_reaches_them():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        agent = AiortcAgent(sb)
+        try:
+            await engine.start(timeout=10)
+            await agent.connect()
+            engine.request_call("kela")
+            first = await events.first(QueuePosition)
+            assert engine._ws is not None
+            await engine._ws.close()  # a blip: the switchboard holds the place
+            await events.first(SwitchboardStatus, lambda e: e.connected and events.of(SwitchboardStatus)[0] is not e)
+            await events.until(lambda: len(events.of(QueuePosition)) >= 2, what="the position again")
+            assert events.of(QueuePosition)[-1].position == first.position and not events.of(QueueLeft)
+            await agent.accept_next()
+            await events.first(CallConnected, timeout=30)
+        finally:
+            await agent.close()
+
+
+async def test_a_place_the_switchboard_no_longer_holds_is_reported_as_lost_not_left_on_screen():
+    async with serve(make_config(rejoin_grace_s=0)) as sb, point_engine(sb) as (engine, events):
+        await engine.start(timeout=10)
+        engine.request_call("kela")
+        await events.first(QueuePosition)
+        assert engine._ws is not None
+        await engine._ws.close()
+        left = await events.first(QueueLeft, timeout=20)
+        assert left.reason == "network_lost" and engine.state == "idle" and engine.ticket is None
+
+
+async def test_cancelling_while_the_switchboard_is_unreachable_does_not_requeue_on_return():
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        await engine.start(timeout=10)
+        engine.request_call("kela")
+        await events.first(QueuePosition)
+        assert engine._ws is not None
+        await engine._ws.close()
+        await events.first(SwitchboardStatus, lambda e: not e.connected)
+        engine.cancel_queue()  # before the point has reconnected
+        assert (await events.first(QueueLeft)).reason == "cancelled"
+        await events.first(SwitchboardStatus, lambda e: e.connected and events.of(SwitchboardStatus)[0] is not e)
+        await asyncio.sleep(0.2)
+        assert await sb.hub.state.all_tickets() == [] and engine.state == "idle"
+        assert [e.reason for e in events.of(QueueLeft)] == ["cancelled"]
+
+
 async def test_a_closed_queue_is_refused_with_a_reason_the_kiosk_can_show():
     async with serve() as sb, point_engine(sb) as (engine, events):
         await engine.start(timeout=10)

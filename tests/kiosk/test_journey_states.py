@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from kiosk import i18n
 from kiosk.session import STAFF_LOCKOUT_S, LargeText, Session, SessionRecord, State
 from provisioning.loader import load_point_config
 from provisioning.schema import PointConfig
@@ -121,14 +122,17 @@ def test_the_agent_ending_the_call_leads_to_the_survey_with_the_reason(config: P
     assert session.snapshot.end_reason == "network"
 
 
-def test_a_queue_timeout_from_the_switchboard_is_explained_not_silent(config: PointConfig) -> None:
+@pytest.mark.parametrize("reason", ["timeout", "closed", "unavailable", "network_lost"])
+def test_leaving_the_queue_without_a_call_is_explained_not_silent(config: PointConfig, reason: str) -> None:
     session, _ = make(config)
     session.choose_language("fi")
     session.choose_producer("kela")
     session.accept_notice()
-    session.queue_left("timeout")
+    session.queue_left(reason)
     assert session.state is State.SURVEY
-    assert session.snapshot.end_reason == "queue_timeout"
+    assert session.snapshot.end_reason == f"queue_{reason}"
+    for language in ("fi", "sv", "en"):  # a sentence of its own, not the generic "the call ended"
+        assert i18n.text(f"ended_queue_{reason}", language, default="") not in ("", i18n.text("ended_other", language))
 
 
 def test_inactivity_is_warned_ahead_can_be_extended_and_then_ends_the_session(config: PointConfig) -> None:

@@ -206,8 +206,10 @@ class Switchboard:
         await client.expect("welcome")
         return client
 
-    async def point(self, point_id: str, credential: str | None = None, call: str | None = None) -> Client:
-        """A point's signalling socket after its hello; ``call``: the call it comes back to after a drop."""
+    async def point(
+        self, point_id: str, credential: str | None = None, call: str | None = None, ticket: str | None = None
+    ) -> Client:
+        """A point's signalling socket after its hello; ``call``/``ticket``: what it comes back to after a drop."""
         ws = await self.session.ws_connect(f"{self.base}/ws/point")
         client = Client(ws)
         await client.send(
@@ -216,6 +218,7 @@ class Switchboard:
                 point=point_id,
                 credential=credential or POINT_CREDENTIALS[point_id],
                 call=call,
+                ticket=ticket,
             )
         )
         return client

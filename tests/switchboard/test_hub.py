@@ -51,18 +51,25 @@ async def test_cancel_leaves_the_queue_and_moves_the_others_up():
         assert (await kemi.expect("queue.position")).position == 1
 
 
-async def test_point_that_drops_leaves_the_queue_and_agents_see_it_go():
+async def test_point_that_drops_and_does_not_come_back_in_time_loses_its_place_and_agents_see_it_go():
     async with serve() as sb:
         desk = await sb.desk("anna")
         oulu = await sb.point("oulu-kirjasto")
         await oulu.send(p.QueueRequest(**KELA))
-        await oulu.expect("queue.position")
+        mine = await oulu.expect("queue.position")
         while not any(q.entries for q in (await desk.expect("queue.snapshot")).queues):
             pass
         await oulu.ws.close()
+        sb.clock.advance(59)
+        await sb.hub.sweep()
+        assert [t.id for t in await sb.hub.state.all_tickets()] == [mine.ticket]  # held while it may return
+        sb.clock.advance(2)
+        await sb.hub.sweep()
         while any(q.entries for q in (await desk.expect("queue.snapshot")).queues):
             pass
         assert await sb.hub.state.all_tickets() == []
+        back = await sb.point("oulu-kirjasto", ticket=mine.ticket)
+        assert (await back.expect("welcome")).ticket is None  # the point tells the customer
 
 
 async def test_queue_timeout_tells_the_customer_nobody_could_answer():
@@ -425,3 +432,51 @@ async def test_call_with_offer_and_answer_exchanged_is_not_timed_out():
         sb.clock.advance(1800)
         await sb.hub.sweep()
         assert await sb.hub.state.get_call(start.call) is not None
+
+
+async def test_a_queued_point_that_drops_keeps_its_place_while_it_reconnects():
+    async with serve() as sb:
+        desk = await sb.desk("anna")
+        kemi, oulu = await sb.point("kemi-kirjasto"), await sb.point("oulu-kirjasto")
+        await kemi.send(p.QueueRequest(**KELA))
+        await kemi.expect("queue.position")
+        await oulu.send(p.QueueRequest(**KELA))
+        mine = await oulu.expect("queue.position")
+        assert mine.position == 2
+        await oulu.ws.close()
+        await desk.drain(0.2)
+        entries = {e.point: e.reconnecting for e in desk.latest("queue.snapshot").queues[0].entries}
+        assert entries == {"kemi-kirjasto": False, "oulu-kirjasto": True}  # the agent sees it is held
+        sb.clock.advance(30)
+        await sb.hub.sweep()
+        back = await sb.point("oulu-kirjasto", ticket=mine.ticket)
+        welcome = await back.expect("welcome")
+        assert (welcome.ticket, welcome.call) == (mine.ticket, None)
+        again = await back.expect("queue.position")
+        assert (again.ticket, again.position) == (mine.ticket, 2)  # the same place, not the back of the line
+
+
+async def test_an_agent_answering_a_point_that_is_reconnecting_reaches_it_when_it_is_back():
+    async with serve() as sb:
+        desk = await sb.desk("anna")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        mine = await oulu.expect("queue.position")
+        await oulu.ws.close()
+        await desk.send(p.QueueAccept(ticket=mine.ticket))
+        start = await desk.expect("call.start")
+        back = await sb.point("oulu-kirjasto", ticket=mine.ticket)
+        welcome = await back.expect("welcome")
+        assert welcome.call == start.call
+        assert (await back.expect("call.start")).call == start.call  # held for it, delivered now
+
+
+async def test_a_point_back_without_its_ticket_is_not_queued_any_more():
+    async with serve() as sb:
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.QueueRequest(**KELA))
+        await oulu.expect("queue.position")
+        await oulu.ws.close()
+        back = await sb.point("oulu-kirjasto")  # e.g. the customer cancelled while the network was down
+        assert (await back.expect("welcome")).ticket is None
+        assert await sb.hub.state.all_tickets() == []
