@@ -50,6 +50,66 @@ STATUS_KINDS = {
 
 A4_MM = (210.0, 297.0)
 
+BACKEND_SETTLE_S = 2.0
+"""How long the worker waits for a backend's reader thread to end (or to park in the kernel) before it lets
+SANE cancel that thread; past it, it goes on regardless (the parent kills a worker that then hangs)."""
+
+
+# ------------------------------------------------------------------------------------------- backend threads
+# Backends built on sanei_thread (the test backend among them) read each page in a pthread of their own,
+# running with PTHREAD_CANCEL_ASYNCHRONOUS, and sane_cancel() — also called by sane_read() itself on the
+# read that completes the page — pthread_cancel()s it. Cancelled while it holds a lock inside libc or the
+# dynamic loader (its start-up malloc, its final free() and pthread_exit()), the thread dies holding that
+# lock: pthread_join() in sane_cancel then never returns, or the next dlclose()/malloc of this process
+# (sane_exit) blocks for ever. Seen: a worker stuck in sane_exit -> dlclose on _dl_load_lock whose owner
+# was the dead reader thread. So the worker lets SANE cancel that thread only once it has ended, or is
+# parked in the kernel (a blocked pipe write or a sleep, where it holds no such lock).
+def _task_ids() -> set[str]:
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:  # no /proc: nothing to watch, nothing waited for
+        return set()
+
+
+def _parked(tid: str) -> bool | None:
+    """None if the thread has ended; True if it sleeps in the kernel outside a lock wait; else False."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/self/task/{tid}/wchan") as f:
+            wchan = f.read()
+    except (OSError, IndexError):
+        return None
+    if state in ("Z", "X"):
+        return None
+    return state in ("S", "D") and "futex" not in wchan
+
+
+def load_unwinder() -> None:
+    """Have glibc load its unwinder link (libgcc_s) now, while this process has one thread.
+
+    A reader thread's pthread_exit() loads it on first use — dlopen() under the loader's lock — unless it
+    is loaded already; sane_cancel() first closes the thread's pipe (its blocked write fails, it exits)
+    and then cancels it, so that first pthread_exit() and the asynchronous cancel meet, and the thread
+    died holding _dl_load_lock. glibc's backtrace() loads the same link (glibc >= 2.34)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        frames = (ctypes.c_void_p * 1)()
+        ctypes.CDLL(None).backtrace(frames, 1)
+
+
+def settle_threads(tids: set[str], *, ended: bool, timeout: float = BACKEND_SETTLE_S) -> bool:
+    """Wait until every thread in ``tids`` has ended (``ended``) or is at least parked; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [state for state in map(_parked, tids) if state is not None]
+        if not alive or (not ended and all(alive)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
+
 
 def _write_all(out: IO[bytes], data: Any) -> None:
     """Write every byte: a raw pipe write may take only part of a 26 MB page."""
@@ -92,6 +152,8 @@ class Worker:
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._finished = False
+        self.backend_threads: set[str] = set()
+        """The threads SANE started for the current page (see settle_threads)."""
         self.pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue()
 
     # -- framing -------------------------------------------------------------------------------------
@@ -133,6 +195,34 @@ class Worker:
     def wait_encoded(self) -> None:
         """Block until every page read so far has been compressed and sent."""
         self.pages.join()
+
+    # -- the device ----------------------------------------------------------------------------------
+    def start(self, dev: Any) -> None:
+        """sane_start, noting the reader threads the backend starts for the page."""
+        before = _task_ids()
+        try:
+            dev.start()
+        finally:
+            self.backend_threads = _task_ids() - before
+
+    def snap(self, dev: Any, progress: Callable[[int, int], None] | None = None) -> Any:
+        """Read the started page (python-sane's snap, without its sane_cancel). Before the last scan line
+        is read — the read on which the backend cancels its reader thread — wait for that thread to end."""
+
+        def on_line(line: int, total: int) -> None:
+            if (line == total - 1 and self.backend_threads
+                    and not settle_threads(self.backend_threads, ended=True)):
+                print("scanner worker: the backend's reader thread did not end", file=sys.stderr)
+            if progress is not None:
+                progress(line, total)
+
+        return dev.dev.snap(True, True, on_line)
+
+    def cancel_device(self, dev: Any) -> None:
+        """sane_cancel, once the backend's reader thread has ended or is parked (see settle_threads)."""
+        if self.backend_threads and not settle_threads(self.backend_threads, ended=False):
+            print("scanner worker: cancelling a busy backend reader thread", file=sys.stderr)
+        dev.cancel()
 
     # -- operations ----------------------------------------------------------------------------------
     def run(self, request: dict[str, Any]) -> int:
@@ -187,7 +277,7 @@ class Worker:
             return self._scan_open(dev, name, req)
         finally:
             try:
-                dev.cancel()
+                self.cancel_device(dev)
             finally:
                 dev.close()
 
@@ -257,16 +347,13 @@ class Worker:
                     return {"type": "cancelled", "page": page + 1}
                 page += 1
                 try:
-                    dev.start()
+                    self.start(dev)
                     params = dev.get_parameters()
                     self.send({"type": "page_started", "page": page, "width": params[2][0],
                                "height": params[2][1]})
-                    # no_cancel=True even for the flatbed: sane_cancel() only after the final frame.
-                    # The test backend (and others built on sanei_thread) cancels its reader thread
-                    # there; if that thread dies inside malloc, any later allocation in this process
-                    # deadlocks — so nothing of the job may still need to run after a cancel.
-                    data, width, height, samples, sample_size = dev.dev.snap(
-                        True, True, self._progress(page, dev))
+                    # No sane_cancel() in snap, even for the flatbed: only after the final frame, and
+                    # only once the backend's reader thread is safe to cancel (settle_threads).
+                    data, width, height, samples, sample_size = self.snap(dev, self._progress(page, dev))
                 except Exception as exc:
                     kind = "cancelled" if self.cancel.is_set() else classify(exc)
                     if kind == "cancelled":
@@ -274,7 +361,7 @@ class Worker:
                     if kind == "no_docs" and adf and page > 1:
                         return {"type": "done", "pages": page - 1}
                     if kind == "no_docs" and page == 1 and attempt + 1 < len(sources):
-                        dev.cancel()
+                        self.cancel_device(dev)
                         page = 0
                         break  # try the flatbed
                     return {"type": "fault", "kind": kind, "page": page, "detail": str(exc)}
@@ -315,9 +402,9 @@ class Worker:
         def report(fraction: float) -> None:
             if self.cancel.is_set():
                 # Tell the parent first: after sane_cancel() this process may not get to say anything
-                # (see _read_pages); the parent kills a worker that does not exit in time.
+                # (a backend may still hang there); the parent kills a worker that does not exit in time.
                 self.finish({"type": "cancelled", "page": page})
-                dev.cancel()  # sane_cancel from the reading thread: the next sane_read stops
+                self.cancel_device(dev)  # from the reading thread: the next sane_read stops
                 return
             now = time.monotonic()
             if fraction - last[1] >= 0.05 or (now - last[0] > 0.2 and fraction > last[1]):
@@ -434,6 +521,8 @@ def main(worker_class: type[Worker] = Worker) -> int:
     import sane  # noqa: F401
 
     import drivers.scanpage  # noqa: F401
+
+    load_unwinder()
 
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     with contextlib.suppress(OSError):  # a 1 MiB pipe: fewer wake-ups per preview (Linux F_SETPIPE_SZ)

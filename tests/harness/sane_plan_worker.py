@@ -15,19 +15,9 @@ import json
 import os
 import signal
 import sys
-import time
 from typing import Any
 
-from drivers.scanner_worker import Worker, run_and_exit
-
-
-def wait_for_reader_thread_exit(timeout: float = 5.0) -> None:
-    """The test backend reads each page in a thread of its own, which sane_cancel() kills with
-    pthread_cancel; killed inside malloc, it would leave the allocator locked for good. Cancel only
-    once that thread has ended (this process then runs main, the stdin watcher and the encoder)."""
-    deadline = time.monotonic() + timeout
-    while len(os.listdir("/proc/self/task")) > 3 and time.monotonic() < deadline:
-        time.sleep(0.002)
+from drivers.scanner_worker import Worker, run_and_exit, settle_threads
 
 
 def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
@@ -36,9 +26,8 @@ def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
             if plan.get("0", {}).get("__empty_feeder__"):
                 # Feed the backend's 10 sheets through, so the feeder is empty when the scan starts.
                 for _ in range(10):
-                    dev.start()
-                    dev.dev.snap(True, False, None)
-                    wait_for_reader_thread_exit()
+                    self.start(dev)
+                    self.snap(dev)
 
         def after_page(self, dev: Any, page: int) -> None:
             options = dict(plan.get(str(page), {}))
@@ -46,8 +35,9 @@ def plan_worker(plan: dict[str, dict[str, Any]]) -> type[Worker]:
                 self.wait_encoded()  # the pages before the crash reached the parent
                 os.kill(os.getpid(), signal.SIGSEGV)  # a backend crashing takes the worker with it
             if options:
-                wait_for_reader_thread_exit()
-                dev.cancel()
+                # The page's reader thread has ended (Worker.snap waits for it): cancelling is safe.
+                settle_threads(self.backend_threads, ended=True)
+                self.cancel_device(dev)
                 for name, value in options.items():
                     setattr(dev, name, value)
 
