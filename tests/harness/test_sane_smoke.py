@@ -8,11 +8,30 @@ import subprocess
 from tests.harness.common import require_program
 from tests.harness.sane import SaneTestBackend
 
+TIMED_OUT = 124
+"""timeout(1)'s exit status when it had to stop the command."""
+
 
 def _scanimage(*args: str) -> subprocess.CompletedProcess[bytes]:
-    # Always bounded by timeout, always to a pipe (never -o /dev/null: it would replace the device node).
-    return subprocess.run([require_program("timeout"), "20", require_program("scanimage"), *args],
-                          capture_output=True, env=dict(os.environ), check=False)
+    """Run scanimage, always bounded by timeout, always to a pipe (never -o /dev/null: it would replace
+    the device node).
+
+    scanimage itself sometimes hangs at the end of a run (about 1 run in 100 here, more under load): the
+    test backend's sane_cancel() closes its reader thread's pipe and then cancels that thread
+    asynchronously; the thread, exiting because of the closed pipe, is cancelled while it holds the
+    dynamic loader's lock, and scanimage's sane_exit() (dlclose) then waits for it for ever (gdb: main
+    thread in _dl_close on _dl_load_lock, owner a thread that no longer exists). The scanner driver
+    avoids this (drivers/scanner_worker.py, load_unwinder); scanimage cannot, so a run stopped by the
+    safety timeout is run again: the harness is what is tested here, not scanimage.
+    """
+    done = None
+    for _ in range(3):
+        done = subprocess.run([require_program("timeout"), "-k", "5", "20", require_program("scanimage"), *args],
+                              capture_output=True, env=dict(os.environ), check=False)
+        if done.returncode not in (TIMED_OUT, -9, 128 + 9):
+            return done
+    assert done is not None
+    return done
 
 
 def test_private_config_lists_only_the_test_backends_devices(sane_backend: SaneTestBackend) -> None:

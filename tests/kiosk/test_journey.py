@@ -97,6 +97,12 @@ def _files_in_temp() -> set[str]:
     return found
 
 
+SCAN_SAFETY_S = 120.0
+"""A safety timeout for a scan's preview, not a speed limit: longer than the driver's own answer timeout
+(``Scanner.answer_timeout_s``, 90 s), so a backend that hangs shows up as the driver's scanner error
+(step "failed") rather than as this test giving up first."""
+
+
 async def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
@@ -183,7 +189,8 @@ async def test_a_scan_is_previewed_then_sent_as_a_pdf_and_nothing_is_kept(
     agent.emit(c.ScanRequested(request="s-1"))
     assert session.snapshot.call.scan.step == "place_paper"  # type: ignore[union-attr]
     journey.start_scan()
-    await until(lambda: session.snapshot.call.scan.step in ("preview", "failed"), "scan preview")  # type: ignore[union-attr]
+    await until(lambda: session.snapshot.call.scan.step in ("preview", "failed"), "scan preview",  # type: ignore[union-attr]
+                SCAN_SAFETY_S)
     scan = session.snapshot.call.scan  # type: ignore[union-attr]
     assert scan.step == "preview" and scan.pages == 1
     assert scan.preview is not None and scan.preview[:2] == b"\xff\xd8"  # a JPEG for the screen
@@ -203,7 +210,9 @@ async def test_declining_a_scan_sends_nothing_and_tells_the_agent(config: PointC
     session, journey = in_call(config, agent, scanner=scanner)
     agent.emit(c.ScanRequested(request="s-2"))
     journey.start_scan()
-    await until(lambda: session.snapshot.call.scan.step == "preview", "preview")  # type: ignore[union-attr]
+    await until(lambda: session.snapshot.call.scan.step in ("preview", "failed"), "preview",  # type: ignore[union-attr]
+                SCAN_SAFETY_S)
+    assert session.snapshot.call.scan.step == "preview"  # type: ignore[union-attr]
     journey.decline_scan()
     assert session.snapshot.call.scan is None  # type: ignore[union-attr]
     assert agent.documents == []
@@ -284,7 +293,9 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     session.type_text("Minulla on kysymys", final=True)
     agent.emit(c.ScanRequested(request="s-3"))
     journey.start_scan()
-    await until(lambda: session.snapshot.call.scan.step == "preview", "preview")  # type: ignore[union-attr]
+    await until(lambda: session.snapshot.call.scan.step in ("preview", "failed"), "preview",  # type: ignore[union-attr]
+                SCAN_SAFETY_S)
+    assert session.snapshot.call.scan.step == "preview"  # type: ignore[union-attr]
     result = journey._scan_result
     assert result is not None
     agent.emit(c.CallEnded(call="call-1", reason="hangup", by="agent"))
