@@ -41,6 +41,15 @@ async def login(browser, page: str, base: str, username: str = "anna") -> None:
     await browser.acall("waitFor", name=page, selector="#queue-view" if username != "tulkki" else "#invite-view")
 
 
+async def answered_at_desk(browser, page: str, sb, engine) -> None:
+    """An agent logs in at the desk page, the point queues for Kela and the agent answers the alert."""
+    await login(browser, page, sb.base)
+    await engine.start(timeout=10)
+    engine.request_call("kela", "fi")
+    await browser.acall("waitFor", name=page, selector="#alert")
+    await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+
+
 async def desk_frames(browser, page: str) -> int:
     return int(await browser.acall("evaluate", name=page, expression="desk.framesDecoded()"))
 
@@ -58,11 +67,7 @@ async def until_desk_frames(browser, page: str, at_least: int = 1, timeout_s: fl
 async def test_agent_at_the_real_desk_answers_the_kiosk_engine_and_they_talk(browser, tmp_path):
     async with serve() as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, "desk-direct", sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name="desk-direct", selector="#alert")
-            await browser.acall("click", name="desk-direct", selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, "desk-direct", sb, engine)
             assert (await events.first(CallAnswered)).agent_name == "Anna / Kela"
             await events.first(CallConnected, timeout=30)
 
@@ -132,11 +137,7 @@ async def test_kiosk_relay_only_reaches_the_desk_through_coturn(browser, coturn)
     config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
     async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
         try:
-            await login(browser, "desk-relay", sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name="desk-relay", selector="#alert")
-            await browser.acall("click", name="desk-relay", selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, "desk-relay", sb, engine)
             await events.first(CallConnected, timeout=40)
             # The kiosk offered nothing but relayed candidates on the private coturn…
             sdp = next(iter(engine.peers.values())).pc.localDescription.sdp
@@ -196,11 +197,7 @@ async def test_after_the_media_path_fails_the_desk_takes_the_fresh_offer_and_eve
     network cut itself is covered in a private namespace by test_call_recovery.py with an aiortc agent."""
     async with serve() as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, "desk-recover", sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name="desk-recover", selector="#alert")
-            await browser.acall("click", name="desk-recover", selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, "desk-recover", sb, engine)
             await events.first(CallConnected, timeout=30)
             await next(iter(engine.peers.values())).pc.close()  # the path is gone
 
@@ -228,11 +225,7 @@ async def test_when_both_signalling_sockets_drop_mid_call_the_desk_and_the_point
     page = "desk-rejoin"
     async with serve() as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, page, sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name=page, selector="#alert")
-            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, page, sb, engine)
             await events.first(CallConnected, timeout=30)
             call = engine.call
             agent_id = await browser.acall("evaluate", name=page, expression="desk.you")
@@ -274,11 +267,7 @@ async def test_an_agent_leaving_the_desk_page_mid_call_ends_it_for_the_customer_
     page = "desk-leave"
     async with serve() as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, page, sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name=page, selector="#alert")
-            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, page, sb, engine)
             await events.first(CallConnected, timeout=30)
             await browser.acall("goto", name=page, url=sb.base + "/healthz")
             ended = await events.first(CallEnded, timeout=10)
@@ -294,11 +283,7 @@ async def test_the_desk_ends_a_call_whose_point_vanished_once_the_hold_runs_out(
     page = "desk-vanish"
     async with serve(make_config(rejoin_grace_s=3)) as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, page, sb.base)
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name=page, selector="#alert")
-            await browser.acall("click", name=page, selector="li[data-ticket] button.answer")
+            await answered_at_desk(browser, page, sb, engine)
             await events.first(CallConnected, timeout=30)
             await until_desk_frames(browser, page, 5)
             for peer in engine.peers.values():  # the point goes silent: no hang-up, no recovery
