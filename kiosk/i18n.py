@@ -109,6 +109,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     "queue_title": {"fi": "Odotat vuoroa: {producer}", "sv": "Du väntar på tur: {producer}",
                     "en": "You are waiting for: {producer}"},
     "queue_connecting": {"fi": "Yhdistetään…", "sv": "Ansluter…", "en": "Connecting…"},
+    "queue_interrupted": {
+        "fi": "Yhteys katkesi hetkeksi. Paikkasi jonossa säilyy – odota tässä, yhteys palaa itsestään.",
+        "sv": "Förbindelsen bröts en stund. Din plats i kön finns kvar – vänta här, den kommer tillbaka av sig själv.",
+        "en": "The connection was interrupted for a moment. You keep your place in the queue – please wait "
+              "here, it comes back by itself.",
+    },
     "queue_position": {"fi": "Olet jonossa {position}.", "sv": "Du är nummer {position} i kön.",
                        "en": "You are number {position} in the queue."},
     "ask_staff": {

@@ -161,6 +161,8 @@ class Journey:
         match event:
             case c.QueuePosition(position=position, estimate_s=estimate):
                 s.queue_update(position, estimate)
+            case c.SwitchboardStatus(connected=connected):
+                s.queue_connection(connected)
             case c.QueueLeft(reason=reason) if reason != "cancelled":
                 self._engine_ended = True
                 s.queue_left(reason)

@@ -167,6 +167,9 @@ class Snapshot:
     selected: Producer | None = None
     queue_position: int | None = None
     queue_estimate_s: int | None = None
+    queue_interrupted: bool = False
+    """The connection to the switchboard dropped while queued: the place is held for a minute, and the
+    customer is told to stay rather than left looking at a position that no longer moves."""
     call: Call | None = None
     end_reason: str | None = None
     """Why the call ended, as a message key (``hangup``, ``network``, ``queue_timeout``…)."""
@@ -330,7 +333,8 @@ class Session:
         """The customer read what happens next; the controller now asks the switchboard for a place."""
         self._require(State.NOTICE)
         self._queued_at = self._monotonic()
-        self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None))
+        self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None,
+                              queue_interrupted=False))
 
     def cancel_queue(self) -> None:
         """The customer stopped waiting: back to the service choice (the controller tells the switchboard)."""
@@ -473,7 +477,13 @@ class Session:
 
     def queue_update(self, position: int, estimate_s: int | None) -> None:
         if self.state is State.QUEUE:
-            self._publish(replace(self._snapshot, queue_position=position, queue_estimate_s=estimate_s))
+            self._publish(replace(self._snapshot, queue_position=position, queue_estimate_s=estimate_s,
+                                  queue_interrupted=False))
+
+    def queue_connection(self, connected: bool) -> None:
+        """The switchboard connection dropped (``False``) or is back while the customer waits."""
+        if self.state is State.QUEUE and self._snapshot.queue_interrupted == connected:
+            self._publish(replace(self._snapshot, queue_interrupted=not connected))
 
     def queue_left(self, reason: str) -> None:
         """The switchboard took the point out of the queue without a call (timeout, service closed)."""
@@ -631,6 +641,7 @@ class Session:
             selected=None,
             queue_position=None,
             queue_estimate_s=None,
+            queue_interrupted=False,
             call=None,
             end_reason=None,
             survey_rating=None,

@@ -50,6 +50,8 @@ STEPS: dict[str, Callable[[Session], object]] = {
     "notice": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("migri")),
     "queue": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"), s.accept_notice(),
                         s.queue_update(2, 300)),
+    "queue-interrupted": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"),
+                                    s.accept_notice(), s.queue_update(2, 300), s.queue_connection(False)),
     "call-text": lambda s: (_to_call(s), s.remote_text("Hei! Miten voin auttaa? / Hello! How can I help?", True),
                             s.type_text("Tarvitsen apua hakemuksen kanssa", True)),
     "identify-pin": lambda s: (_to_call(s), s.identify_requested(card_present=True), s.card_inserted(5)),

@@ -208,6 +208,11 @@
         <comment>queue_connecting</comment>
         <translation>Yhdistetään…</translation>
     </message>
+    <message id="queue_interrupted">
+        <source>The connection was interrupted for a moment. You keep your place in the queue – please wait here, it comes back by itself.</source>
+        <comment>queue_interrupted</comment>
+        <translation>Yhteys katkesi hetkeksi. Paikkasi jonossa säilyy – odota tässä, yhteys palaa itsestään.</translation>
+    </message>
     <message id="queue_position">
         <source>You are number {position} in the queue.</source>
         <comment>queue_position</comment>

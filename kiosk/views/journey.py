@@ -153,6 +153,7 @@ class QueueScreen(QWidget):
         self.title = label("title")
         self.position = label("subtitle")
         self.estimate = label("subtitle")
+        self.interrupted = label("notice")
         self.help = label("muted")
         self.cancel = button("cancel-queue", session.cancel_queue, secondary=True)
         layout = QVBoxLayout(self)
@@ -161,6 +162,7 @@ class QueueScreen(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.position)
         layout.addWidget(self.estimate)
+        layout.addWidget(self.interrupted)
         layout.addStretch(1)
         layout.addWidget(self.help)
         row = QHBoxLayout()
@@ -179,6 +181,8 @@ class QueueScreen(QWidget):
         else:
             self.position.setText(i18n.text("queue_position", lang, position=snap.queue_position))
             self.estimate.setText(_minutes(snap.queue_estimate_s, lang))
+        self.interrupted.setText(i18n.text("queue_interrupted", lang) if snap.queue_interrupted else "")
+        self.interrupted.setVisible(snap.queue_interrupted)
         self.help.setText(i18n.text("ask_staff", lang))
         self.cancel.setText(i18n.text("cancel_queue", lang))
 

@@ -202,9 +202,12 @@ class KioskWindow(QWidget):
     def _maybe_speak(self, snap: Snapshot, screen: QWidget) -> None:
         """Read the screen aloud when it changed in a way the customer should hear (not every update)."""
         call = snap.call
-        flow = (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step) if call else None
-        key = (snap.state, snap.language, flow, snap.queue_position, snap.timeout_warning is not None,
-               snap.staff_error, snap.speech)
+        flow = (
+            (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step, call.trouble)
+            if call else None
+        )
+        key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
+               snap.timeout_warning is not None, snap.staff_error, snap.speech)
         if key == self._spoken_key:
             return
         self._spoken_key = key

@@ -324,3 +324,22 @@ async def test_a_network_cut_is_shown_to_the_customer_until_the_call_recovers(co
     assert session.snapshot.call.trouble is None  # type: ignore[union-attr]
     agent.emit(c.CallEnded(call="call-1", reason="network_lost", by=None))
     assert session.state is State.SURVEY and session.snapshot.end_reason == "network"
+
+
+async def test_a_dropped_switchboard_connection_in_the_queue_is_shown_and_a_lost_place_explained(
+    config: PointConfig,
+) -> None:
+    agent = AgentSide()
+    session = Session(config, lambda: __import__("datetime").datetime(2026, 11, 30, 12, 0))
+    Journey(session, agent)
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    agent.emit(c.QueuePosition(position=4, estimate_s=900, agents_online=1))
+    agent.emit(c.SwitchboardStatus(False, "unreachable"))
+    assert session.state is State.QUEUE and session.snapshot.queue_interrupted  # still queued, told to stay
+    agent.emit(c.SwitchboardStatus(True))
+    assert not session.snapshot.queue_interrupted
+    agent.emit(c.SwitchboardStatus(False, "unreachable"))
+    agent.emit(c.QueueLeft("network_lost"))  # the place could not be kept
+    assert session.state is State.SURVEY and session.snapshot.end_reason == "queue_network_lost"

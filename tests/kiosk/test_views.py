@@ -51,6 +51,29 @@ def test_pressing_a_language_starts_the_service_choice_in_that_language(qtbot: Q
     assert window.service_choice.title.text() == "Vem vill du tala med?"
 
 
+def test_a_dropped_connection_in_the_queue_tells_the_customer_to_stay_and_clears_when_back(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.queue_update(3, 600)
+    queue = window.queue
+    assert window.current_screen is queue and queue.interrupted.isHidden()
+    session.queue_connection(False)
+    assert not queue.interrupted.isHidden()
+    assert queue.interrupted.text().startswith("Yhteys katkesi hetkeksi. Paikkasi jonossa säilyy")
+    assert queue.position.text() == i18n.text("queue_position", "fi", position=3)  # the place is still shown
+    session.queue_connection(True)
+    assert queue.interrupted.isHidden()
+    said: list[tuple[str, str]] = []
+    window.speak.connect(lambda text, lang: said.append((text, lang)))
+    session.set_speech(True)
+    session.queue_connection(False)  # with speech on, the notice is read aloud too
+    assert "Paikkasi jonossa säilyy" in said[-1][0]
+    session.queue_update(2, 300)  # a new position also means the connection is back
+    assert queue.interrupted.isHidden()
+
+
 def test_closed_screen_says_when_the_point_opens(qtbot: QtBot) -> None:
     window, session = _window(qtbot, "2026-11-29T11:00")  # Sunday
     assert session.state is State.CLOSED
@@ -297,3 +320,16 @@ async def test_staff_microphone_test_names_a_microphone_that_cannot_be_opened() 
     result = await check_microphone(Audio(microphone="no-such-microphone"))
     assert result.health == "missing"
     assert "no-such-microphone" in result.reason
+
+
+def test_with_speech_on_a_call_interrupted_by_the_network_is_said_aloud(qtbot: QtBot) -> None:
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
+    said: list[tuple[str, str]] = []
+    window.speak.connect(lambda text, lang: said.append((text, lang)))
+    session.set_speech(True)
+    session.connection_trouble("reconnecting")
+    assert "Yhteys katkesi hetkeksi" in said[-1][0]
