@@ -105,3 +105,27 @@ async def test_organiser_sees_points_queues_and_calls_but_no_personal_data(brows
         finally:
             await point.close()
             await browser.acall("close", name="ops")
+
+
+async def test_a_queued_point_whose_connection_drops_is_shown_as_held_to_the_agent_and_the_organiser(browser):
+    async with serve() as sb:
+        point = TestPoint(sb.base, "inari-kirjasto", POINT_CREDENTIALS["inari-kirjasto"])
+        try:
+            await login(browser, "held-agent", sb.base, "anna")
+            await login(browser, "held-ops", sb.base, "ops")
+            await point.connect()
+            await point.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi"))
+            await point.until(lambda: point.seen("queue.position"), what="position")
+            await wait_in_page(browser, "held-agent", "document.querySelector('li[data-ticket]') !== null")
+            await point.close()  # the point's connection drops; its place is held
+            await wait_in_page(
+                browser, "held-agent",
+                "document.querySelector('li[data-ticket]').textContent.includes('connection interrupted, place held')",
+            )
+            await wait_in_page(
+                browser, "held-ops",
+                "document.querySelector(\"tr[data-point='inari-kirjasto']\").textContent.includes('reconnecting')",
+            )
+        finally:
+            await browser.acall("close", name="held-agent")
+            await browser.acall("close", name="held-ops")
