@@ -88,6 +88,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from drivers.camera import CameraStatus
 from etapiste import protocol as p
+from kiosk import consent
 from kiosk import stats as quality
 from kiosk.media import CameraTrack, MediaConfig, PatternSource, TrackSink
 from kiosk.transfer import DocumentLink, DocumentReceived, Purpose, TransferDone, TransferEvent, TransferProgress
@@ -356,6 +357,7 @@ class CallEngine:
         self.stats_interval_s = stats_interval_s
         self.software = software
         self.heartbeat_s = heartbeat_s
+        consent.install()  # a late consent answer on a busy point is not a lost network
 
         self._listeners: list[Listener] = []
         self._http: aiohttp.ClientSession | None = None
