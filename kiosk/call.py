@@ -133,7 +133,7 @@ ANSWERED_CONNECT_S = 10.0
 HEARTBEAT_S = 20.0
 #: Switchboard reconnect delays (seconds), the last one repeating.
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
-#: During a call the switchboard holds the call for us for a minute, and media should be back within 10 s
+#: In a call or the queue the switchboard holds our place for a minute, and media should be back within 10 s
 #: of the network returning: retry at least this often.
 IN_CALL_RECONNECT_S = 1.0
 #: A connection attempt to the switchboard that has not completed by then is given up and retried.
@@ -509,7 +509,7 @@ class CallEngine:
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             if reason in ("unauthorised", "unsupported_version"):
                 delay = 30.0  # a configuration problem: staff must act; do not hammer the switchboard
-            elif self.call is not None:
+            elif self.state in ("in_call", "queued"):
                 delay = min(delay, IN_CALL_RECONNECT_S)
             attempt += 1
             await asyncio.sleep(delay)
