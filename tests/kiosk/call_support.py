@@ -118,20 +118,29 @@ def make_pdf(size_kib: int) -> bytes:
 
 
 @contextlib.asynccontextmanager
+async def answering_agent(sb: Switchboard, engine: CallEngine, relay_only: bool = False) -> AsyncIterator[Any]:
+    """The point (started here) queues for Kela and an aiortc agent answers; the agent is closed after.
+    ``relay_only``: the agent offers only relayed candidates (a desk behind a strict firewall)."""
+    from tests.kiosk.call_agent import AiortcAgent
+
+    agent = AiortcAgent(sb)
+    agent.relay_only = relay_only
+    try:
+        await engine.start(timeout=10)
+        await agent.connect()
+        engine.request_call("kela")
+        await agent.accept_next()
+        yield agent
+    finally:
+        await agent.close()
+
+
+@contextlib.asynccontextmanager
 async def connected_call(sb: Switchboard, **kwargs: Any) -> AsyncIterator[tuple[CallEngine, Recorder, Any]]:
     """A point engine in a call with an aiortc agent, the data channel open on both sides."""
     from kiosk.call import CallConnected
-    from tests.kiosk.call_agent import AiortcAgent
 
-    async with point_engine(sb, **kwargs) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallConnected)
-            await agent.channel_open()
-            yield engine, events, agent
-        finally:
-            await agent.close()
+    async with point_engine(sb, **kwargs) as (engine, events), answering_agent(sb, engine) as agent:
+        await events.first(CallConnected)
+        await agent.channel_open()
+        yield engine, events, agent

@@ -25,7 +25,7 @@ from kiosk.call import (
     SwitchboardStatus,
 )
 from tests.kiosk.call_agent import AiortcAgent
-from tests.kiosk.call_support import pattern_media, point_engine
+from tests.kiosk.call_support import answering_agent, pattern_media, point_engine
 from tests.switchboard.support import make_config, serve
 
 
@@ -68,48 +68,32 @@ async def test_customer_queues_is_answered_and_sees_and_hears_the_agent():
 
 
 async def test_real_time_text_goes_both_ways_line_by_line():
-    async with serve() as sb, point_engine(sb) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallConnected)
-            await agent.channel_open()
+    async with serve() as sb, point_engine(sb) as (engine, events), answering_agent(sb, engine) as agent:
+        await events.first(CallConnected)
+        await agent.channel_open()
 
-            for text in ("H", "He", "Hei"):
-                assert engine.send_rtt(text)
-            assert engine.send_rtt("Hei!", final=True)
-            await agent.until(lambda: len(agent.data_seen("rtt")) == 4, what="the customer's letters")
-            assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [
-                ("H", False), ("He", False), ("Hei", False), ("Hei!", True)
-            ]
+        for text in ("H", "He", "Hei"):
+            assert engine.send_rtt(text)
+        assert engine.send_rtt("Hei!", final=True)
+        await agent.until(lambda: len(agent.data_seen("rtt")) == 4, what="the customer's letters")
+        assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [
+            ("H", False), ("He", False), ("Hei", False), ("Hei!", True)
+        ]
 
-            agent.dc_send(p.Rtt(seq=0, text="Hy", final=False))
-            agent.dc_send(p.Rtt(seq=1, text="Hyvää päivää", final=True))
-            await events.until(lambda: len(events.of(RttReceived)) == 2, what="the agent's line")
-            assert [(e.text, e.final) for e in events.of(RttReceived)] == [("Hy", False), ("Hyvää päivää", True)]
-        finally:
-            await agent.close()
+        agent.dc_send(p.Rtt(seq=0, text="Hy", final=False))
+        agent.dc_send(p.Rtt(seq=1, text="Hyvää päivää", final=True))
+        await events.until(lambda: len(events.of(RttReceived)) == 2, what="the agent's line")
+        assert [(e.text, e.final) for e in events.of(RttReceived)] == [("Hy", False), ("Hyvää päivää", True)]
 
 
 async def test_text_typed_before_the_data_channel_opens_reaches_the_agent_in_order():
-    async with serve() as sb, point_engine(sb) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallAnswered)
-            # The customer starts typing as soon as the agent answers, while media is still being set up.
-            assert engine.send_rtt("Mo")
-            assert engine.send_rtt("Moi", final=True)
-            await agent.until(lambda: len(agent.data_seen("rtt")) == 2, what="the early letters")
-            assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [("Mo", False), ("Moi", True)]
-        finally:
-            await agent.close()
+    async with serve() as sb, point_engine(sb) as (engine, events), answering_agent(sb, engine) as agent:
+        await events.first(CallAnswered)
+        # The customer starts typing as soon as the agent answers, while media is still being set up.
+        assert engine.send_rtt("Mo")
+        assert engine.send_rtt("Moi", final=True)
+        await agent.until(lambda: len(agent.data_seen("rtt")) == 2, what="the early letters")
+        assert [(m.text, m.final) for m in agent.data_seen("rtt")] == [("Mo", False), ("Moi", True)]
 
 
 async def test_customer_hangs_up_and_the_agent_is_told():
@@ -251,65 +235,49 @@ async def test_unreachable_switchboard_is_reported_and_the_point_reconnects_when
 
 async def test_a_call_relayed_through_coturn_carries_media_both_ways(coturn):
     config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
-    async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallConnected, timeout=40)
-            sdp = next(iter(engine.peers.values())).pc.localDescription.sdp
-            assert all(" typ relay " in line for line in sdp.splitlines() if line.startswith("a=candidate:"))
-            await events.first(RemoteVideoFrame, timeout=20)
-            await agent.until(lambda: agent.frames["video"] > 5, what="video through the relay")
-            assert engine.health()["turn"] == "ok"
-        finally:
-            await agent.close()
+    async with (
+        serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events),
+        answering_agent(sb, engine) as agent,
+    ):
+        await events.first(CallConnected, timeout=40)
+        sdp = next(iter(engine.peers.values())).pc.localDescription.sdp
+        assert all(" typ relay " in line for line in sdp.splitlines() if line.startswith("a=candidate:"))
+        await events.first(RemoteVideoFrame, timeout=20)
+        await agent.until(lambda: agent.frames["video"] > 5, what="video through the relay")
+        assert engine.health()["turn"] == "ok"
 
 
 async def test_when_no_direct_route_exists_the_point_reaches_the_agent_through_turn(coturn):
     """The point is not relay-only (direct first); the agent is reachable only through the relay (as behind a
     strict firewall): the call still carries media both ways, through coturn."""
     config = make_config(turn={"urls": coturn.urls, "secret": coturn.secret, "ttl_s": 600})
-    async with serve(config) as sb, point_engine(sb) as (engine, events):
-        agent = AiortcAgent(sb)
-        agent.relay_only = True
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallConnected, timeout=40)
-            offer = next(iter(engine.peers.values())).pc.localDescription.sdp
-            assert " typ host" in offer and " typ relay " in offer  # the point offered both ways in
-            candidates = [line for line in agent.answers[-1].splitlines() if line.startswith("a=candidate:")]
-            assert candidates and all(" typ relay " in line for line in candidates)  # only the relay reaches it
-            await events.first(RemoteVideoFrame, timeout=20)
-            await agent.until(lambda: agent.frames["video"] > 5, what="video from the point through the relay")
-        finally:
-            await agent.close()
+    async with (
+        serve(config) as sb, point_engine(sb) as (engine, events),
+        answering_agent(sb, engine, relay_only=True) as agent,
+    ):
+        await events.first(CallConnected, timeout=40)
+        offer = next(iter(engine.peers.values())).pc.localDescription.sdp
+        assert " typ host" in offer and " typ relay " in offer  # the point offered both ways in
+        candidates = [line for line in agent.answers[-1].splitlines() if line.startswith("a=candidate:")]
+        assert candidates and all(" typ relay " in line for line in candidates)  # only the relay reaches it
+        await events.first(RemoteVideoFrame, timeout=20)
+        await agent.until(lambda: agent.frames["video"] > 5, what="video from the point through the relay")
 
 
 async def test_a_wrong_turn_credential_is_shown_and_reported_not_a_silent_timeout(coturn):
     config = make_config(turn={"urls": coturn.urls, "secret": "not-the-coturn-secret", "ttl_s": 600})
-    async with serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            trouble = await events.first(CallTrouble, timeout=30)
-            assert trouble.kind == "turn_refused" and "401" in trouble.detail
-            ended = await events.first(CallEnded)
-            assert ended.reason == "media_failed"
-            assert engine.health()["turn"].startswith("turn_refused")
-            # The agent is told at once, instead of waiting for the switchboard's set-up timeout.
-            notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
-            assert notice[0].by == "point"
-        finally:
-            await agent.close()
+    async with (
+        serve(config) as sb, point_engine(sb, relay_only=True) as (engine, events),
+        answering_agent(sb, engine) as agent,
+    ):
+        trouble = await events.first(CallTrouble, timeout=30)
+        assert trouble.kind == "turn_refused" and "401" in trouble.detail
+        ended = await events.first(CallEnded)
+        assert ended.reason == "media_failed"
+        assert engine.health()["turn"].startswith("turn_refused")
+        # The agent is told at once, instead of waiting for the switchboard's set-up timeout.
+        notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
+        assert notice[0].by == "point"
 
 
 async def test_an_unreachable_turn_server_is_named_as_such(coturn):
@@ -317,19 +285,11 @@ async def test_an_unreachable_turn_server_is_named_as_such(coturn):
 
     dead = f"turn:127.0.0.1:{free_port()}?transport=udp"
     config = make_config(turn={"urls": [dead], "secret": coturn.secret, "ttl_s": 600})
-    async with serve(config) as sb, point_engine(sb) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            trouble = await events.first(CallTrouble, timeout=60)
-            assert trouble.kind == "turn_unreachable"
-            # Not relay-only: the direct route still carries the call.
-            await events.first(CallConnected, timeout=30)
-        finally:
-            await agent.close()
+    async with serve(config) as sb, point_engine(sb) as (engine, events), answering_agent(sb, engine):
+        trouble = await events.first(CallTrouble, timeout=60)
+        assert trouble.kind == "turn_unreachable"
+        # Not relay-only: the direct route still carries the call.
+        await events.first(CallConnected, timeout=30)
 
 
 async def test_a_point_that_cannot_set_up_media_ends_the_call_at_once_for_both(monkeypatch):
@@ -337,19 +297,11 @@ async def test_a_point_that_cannot_set_up_media_ends_the_call_at_once_for_both(m
         raise OSError("no usable network interface")
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", no_interfaces)
-    async with serve() as sb, point_engine(sb) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            ended = await events.first(CallEnded)
-            assert (ended.reason, ended.by) == ("media_failed", "point")
-            notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
-            assert notice[0].by == "point"
-        finally:
-            await agent.close()
+    async with serve() as sb, point_engine(sb) as (engine, events), answering_agent(sb, engine) as agent:
+        ended = await events.first(CallEnded)
+        assert (ended.reason, ended.by) == ("media_failed", "point")
+        notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
+        assert notice[0].by == "point"
 
 
 def rss_mb() -> float:
@@ -360,20 +312,15 @@ def rss_mb() -> float:
 async def test_a_camera_faster_than_the_encoder_does_not_pile_up_pictures_in_memory():
     """A 1280×720 camera at 60 fps is more than aiortc encodes on a point PC: the newest picture is sent and
     the rest are dropped, instead of queueing (which grew the kiosk by ~80 MB a second until it was killed)."""
-    async with serve() as sb, point_engine(sb, media=pattern_media(1280, 720, fps=60)) as (engine, events):
-        agent = AiortcAgent(sb)
-        try:
-            await engine.start(timeout=10)
-            await agent.connect()
-            engine.request_call("kela")
-            await agent.accept_next()
-            await events.first(CallConnected, timeout=30)
-            await agent.until(lambda: agent.frames["video"] > 5, what="video")
-            before = rss_mb()
-            await asyncio.sleep(8)
-            grown = rss_mb() - before
-            sent = engine._video.frames_sent if engine._video else 0
-            assert agent.frames["video"] > 5 and sent > 0
-            assert grown < 250, f"memory grew by {grown:.0f} MB in 8 s"
-        finally:
-            await agent.close()
+    async with (
+        serve() as sb, point_engine(sb, media=pattern_media(1280, 720, fps=60)) as (engine, events),
+        answering_agent(sb, engine) as agent,
+    ):
+        await events.first(CallConnected, timeout=30)
+        await agent.until(lambda: agent.frames["video"] > 5, what="video")
+        before = rss_mb()
+        await asyncio.sleep(8)
+        grown = rss_mb() - before
+        sent = engine._video.frames_sent if engine._video else 0
+        assert agent.frames["video"] > 5 and sent > 0
+        assert grown < 250, f"memory grew by {grown:.0f} MB in 8 s"
