@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from etapiste import safejson
+
 #: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
 PROTOCOL_VERSION = 1
 #: Versions the switchboard accepts in a hello.
@@ -667,7 +669,9 @@ def _parse(raw: str | bytes, adapter: TypeAdapter[Any], known: frozenset[str], l
     if len(raw) > limit:
         raise ProtocolError("too_large", f"frame of {len(raw)} bytes exceeds the limit of {limit}")
     try:
-        data = json.loads(raw)
+        data = safejson.loads(raw)  # never RecursionError: a kilobyte of brackets is just malformed
+    except safejson.JsonTooDeep as exc:
+        raise ProtocolError("malformed", str(exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("malformed", f"not JSON: {exc}") from None
     if not isinstance(data, dict):

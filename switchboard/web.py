@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from etapiste import protocol as p
+from etapiste import safejson
 from switchboard.config import SwitchboardConfig
 from switchboard.credentials import DUMMY_HASH, verify_password
 from switchboard.hub import Clock, Hub, Participant
@@ -98,7 +99,7 @@ async def login(request: web.Request) -> web.Response:
     """Check a desk user's password, with rate-limiting per username and per address."""
     hub = request.app[HUB]
     try:
-        body = await request.json()
+        body = await request.json(loads=safejson.loads)  # nested JSON is a 400, not a RecursionError
         username, password = str(body["username"]).strip().lower(), str(body["password"])
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "malformed"}, status=400)
