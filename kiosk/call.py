@@ -820,16 +820,22 @@ class CallEngine:
 
         @channel.on("message")
         def on_message(data: str | bytes) -> None:
-            if isinstance(data, bytes):
-                link.on_binary(data)
-                return
+            # Nothing may escape from here: aiortc's DTLS loop ends the transport (the whole call) on an
+            # exception out of a message handler, so a frame that cannot be handled costs that frame only.
             try:
-                message = p.parse_data(data)
-            except p.ProtocolError as exc:
+                if isinstance(data, bytes):
+                    link.on_binary(data)
+                    return
+                try:
+                    message = p.parse_data(data)
+                except p.ProtocolError as exc:
+                    self.malformed_frames += 1
+                    log.warning("malformed data-channel frame from %s: %s", peer.role, exc.code)
+                    return
+                self._on_data(message, link)
+            except Exception:
                 self.malformed_frames += 1
-                log.warning("malformed data-channel frame from %s: %s", peer.role, exc.code)
-                return
-            self._on_data(message, link)
+                log.exception("a data-channel frame from %s could not be handled; dropped", peer.role)
 
     def _on_data(self, m: Any, link: DocumentLink) -> None:
         if link.on_message(m):

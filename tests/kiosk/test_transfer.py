@@ -51,6 +51,40 @@ async def test_malformed_and_unknown_frames_are_dropped_and_the_call_goes_on():
         assert not events.of(PrintRequested) and not events.of(TransferDone)
 
 
+async def test_deeply_nested_frames_are_malformed_and_the_call_and_its_documents_go_on():
+    """A kilobyte of brackets used to raise RecursionError out of the channel's message handler, which
+    aiortc answered by ending the DTLS transport: the customer's call was gone."""
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        deep = "[" * 1000 + "]" * 1000
+        agent.raw(deep)
+        agent.raw('{"type": "rtt", "seq": 1, "final": true, "text": ' + deep + "}")
+        agent.raw('{"type": "doc.begin", "transfer": ' + "{" + '"a":{' * 999 + "}" * 1000 + "}")
+        await still_talking(engine, events, agent, "still here after the brackets")
+        assert engine.malformed_frames == 3
+        # A document still goes through the same channel, whole.
+        pdf = make_pdf(40)
+        await agent.send_document(pdf, transfer="after-brackets")
+        received = await events.first(PrintRequested)
+        assert received.pdf == pdf and received.sha256 == hashlib.sha256(pdf).hexdigest()
+
+
+async def test_a_frame_the_point_fails_to_handle_costs_that_frame_not_the_call(monkeypatch):
+    """Whatever goes wrong handling one valid frame (here a fault injected into the engine's dispatch) must
+    not escape into aiortc, which would end the DTLS transport and with it the customer's call."""
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        handle = engine._on_data
+
+        def faulty(m, link):
+            if isinstance(m, p.Rtt) and m.text == "boom":
+                raise RuntimeError("a fault while handling this frame")
+            handle(m, link)
+
+        monkeypatch.setattr(engine, "_on_data", faulty)
+        agent.dc_send(p.Rtt(seq=1, text="boom", final=True))
+        await still_talking(engine, events, agent, "the call went on")
+        assert engine.malformed_frames == 1
+
+
 async def test_out_of_order_frames_never_make_a_document_or_roll_back_the_text():
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         link: DocumentLink = engine.peers[next(iter(engine.peers))].link
