@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from etapiste import safejson
 from provisioning.bundle import BundleRejected, TrustStore, VerifiedBundle, atomic_write, verify_bundle
 from provisioning.kiosk_link import VERSION_HEADER
 
@@ -195,7 +196,7 @@ class Applier:
         lkg = self.lkg
         applied = int(lkg["version"]) if lkg else 0
         try:
-            doc = json.loads(payload)
+            doc = safejson.loads(payload)  # nested JSON: rejected malformed below, never a RecursionError
         except ValueError as exc:
             return Outcome(None, "rejected", "malformed", f"the bundle is not JSON: {exc}", _now())
         if lkg is not None and isinstance(doc, dict) and doc.get("signed") == lkg["bundle"].get("signed"):

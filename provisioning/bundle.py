@@ -39,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from etapiste import safejson
 from provisioning.schema import PointConfig
 
 BUNDLE_TYPE = "etapiste-bundle"
@@ -226,8 +227,8 @@ def parse_bundle(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_BUNDLE_BYTES:
         raise BundleRejected("malformed", f"the bundle is {len(payload)} bytes; the limit is {MAX_BUNDLE_BYTES}")
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = safejson.loads(payload)  # nested past 32 levels is malformed, not a RecursionError later
+    except ValueError as exc:
         raise BundleRejected("malformed", f"the bundle is not JSON: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict):
         raise BundleRejected("malformed", "the bundle has no 'signed' section")
