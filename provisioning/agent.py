@@ -21,13 +21,13 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiomqtt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
+from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
 from provisioning.kiosk_link import Fault, KioskLinkServer, Session
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
@@ -37,16 +37,8 @@ log = logging.getLogger("etapiste.agent")
 SOFTWARE_VERSION = "0.1.0"
 
 
-class RemoteCommand(BaseModel):
-    """A command from the organiser (``point/<id>/command``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    name: Literal["restart", "reboot", "out_of_service", "test_print", "diagnostics"]
-    args: dict[str, Any] = Field(default_factory=dict)
-    expires: dt.datetime | None = None
-    """A command not run by then is refused (an out-of-service order from last week is stale)."""
+#: The largest acknowledgement published (diagnostics are cut to fit): well under the broker's packet limit.
+MAX_ACK_BYTES = 256 * 1024
 
 
 class RingLog(logging.Handler):
@@ -84,6 +76,7 @@ class AgentSettings:
 class Agent:
     def __init__(self, settings: AgentSettings):
         broker.check_point_id(settings.point)
+        broker.check_transport(settings.host, settings.tls)
         self.s = settings
         self.started = time.monotonic()
         self.stats = Statistics(settings.state_dir / "stats.json")
@@ -101,7 +94,8 @@ class Agent:
         self._stats_dirty = asyncio.Event()
         self._desired: bytes | None = None
         self._desired_ready = asyncio.Event()
-        self._seen_commands: collections.deque[str] = collections.deque(maxlen=200)
+        self._seen_commands: SeenCommands | None = None
+        """Ids of the commands that reached this point (replay protection), loaded when the agent runs."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- kiosk callbacks
@@ -153,6 +147,7 @@ class Agent:
     async def run(self) -> None:
         """Run until cancelled: the kiosk link, recovery, then MQTT with reconnects."""
         self.s.state_dir.mkdir(parents=True, exist_ok=True)
+        self._seen_commands = SeenCommands(self.s.state_dir / "commands.json")
         await self.kiosk.start()
         try:
             outcome = await self.applier.recover()
@@ -256,20 +251,31 @@ class Agent:
             self._dirty.set()
 
     # ---- commands
+    def _verified(self, payload: bytes) -> RemoteCommand:
+        """The command in ``payload`` if it is signed for this point, current and new; it is recorded as
+        seen before it runs (see :class:`provisioning.command.SeenCommands`)."""
+        try:
+            trust = self.applier.trust
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandRejected(
+                "trust-store", f"the point's trust store cannot be read ({exc}); no command can be verified"
+            ) from None
+        cmd = verify_command(payload, point=self.s.point, trust=trust)
+        if self._seen_commands is None:
+            self._seen_commands = SeenCommands(self.s.state_dir / "commands.json")
+        self._seen_commands.claim(cmd)
+        return cmd
+
     async def _command(self, payload: bytes) -> None:
         try:
-            cmd = RemoteCommand.model_validate_json(payload)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            reason = f"invalid command ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
-            log.warning("%s", reason)
-            await self._ack(None, None, False, reason)
+            cmd = self._verified(payload)
+        except CommandRejected as exc:
+            log.warning("command %s refused (%s): %s", exc.id or "?", exc.code, exc)
+            await self._ack(exc.id, exc.name, False, str(exc), code=exc.code)
             return
-        if cmd.id in self._seen_commands:
-            return  # a QoS 1 redelivery of a command already run
-        self._seen_commands.append(cmd.id)
-        if cmd.expires is not None and cmd.expires.astimezone(dt.UTC) <= dt.datetime.now(dt.UTC):
-            await self._ack(cmd.id, cmd.name, False, f"the command expired at {cmd.expires.isoformat()}; not run")
+        except OSError as exc:  # the seen-store could not be written: do not run what might run twice
+            log.error("command refused: cannot record it (%s)", exc)
+            await self._ack(None, None, False, f"the point cannot record the command ({exc.strerror})", code="state")
             return
         log.info("command %s: %s", cmd.id, cmd.name)
         if cmd.name in ("out_of_service", "test_print") and not await self.kiosk.wait_connected(
@@ -287,9 +293,15 @@ class Agent:
         if ok and cmd.name == "reboot":
             await self._shell(self.s.reboot_cmd)
 
-    async def _ack(self, cid: str | None, name: str | None, ok: bool, detail: str) -> None:
+    async def _ack(self, cid: str | None, name: str | None, ok: bool, detail: str, *, code: str | None = None) -> None:
+        """Tell ops what became of a command: ``code`` says why one was refused (``None`` when it ran)."""
         at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        await self._publish("ack", {"id": cid, "name": name, "ok": ok, "detail": scrub(detail), "at": at}, retain=False)
+        body = {"id": cid, "name": name, "ok": ok, "code": code, "detail": scrub(detail), "at": at}
+        data = json.dumps(body, ensure_ascii=False).encode()
+        while len(data) > MAX_ACK_BYTES:  # keep the end of a long diagnostics text; stay under the broker's limit
+            body["detail"] = "…" + str(body["detail"])[-(len(str(body["detail"])) * 3 // 4):]
+            data = json.dumps(body, ensure_ascii=False).encode()
+        await self._publish("ack", data, retain=False)
 
     async def _shell(self, command: str) -> tuple[bool, str]:
         proc = await asyncio.create_subprocess_exec(
@@ -322,11 +334,9 @@ class Agent:
             if await self.kiosk.wait_connected(t, after=before):
                 return True, "the kiosk restarted and is connected"
             return False, f"the kiosk did not come back within {t:g} s"
-        if cmd.name == "out_of_service":
+        if cmd.name == "out_of_service":  # the arguments were checked with the signature (verify_command)
             on = bool(cmd.args.get("on", True))
             message = cmd.args.get("message")
-            if on and not (isinstance(message, dict) and all(message.get(k) for k in ("fi", "sv", "en"))):
-                return False, "out_of_service on needs a message in fi, sv and en"
             result = await self.kiosk.command("out_of_service", {"on": on, "message": message if on else None}, t)
             if result.ok:
                 self.out_of_service = {"on": True, "message": message} if on else None

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 import re
+import ssl
 
 PREFIX = "etapiste"
 
@@ -67,6 +69,31 @@ def check_point_id(point_id: str) -> str:
             f" (and not {OPS_USER!r})"
         )
     return point_id
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost`` or a loopback address (never resolved through DNS)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(host: str, tls: ssl.SSLContext | None) -> None:
+    """Refuse plain MQTT to a broker that is not on this machine.
+
+    Over plain MQTT the point's broker password, its configuration (staff PIN hash included) and
+    everything it reports cross the network readable and alterable. A broker on loopback (the tests,
+    the demo, a local bridge) never leaves the machine, so it may go without TLS; anything else must
+    use ``mqtts://``. There is deliberately no override flag: a flag set "for a test" ends up on points.
+    """
+    if tls is None and not is_loopback(host):
+        raise ValueError(
+            f"plain mqtt:// to {host} would send the point's password and configuration unencrypted;"
+            " use mqtts://host:port (plain mqtt:// is accepted only for a broker on this machine, 127.0.0.1)"
+        )
 
 
 def acl(ops_users: tuple[str, ...] = (OPS_USER,)) -> str:

@@ -154,11 +154,51 @@ def sign_bundle(
     }
     if introduce or retire:
         signed["keys"] = {"introduce": list(introduce or []), "retire": list(retire or [])}
+    return sign_document(signed, keys)
+
+
+def sign_document(signed: dict[str, Any], keys: list[SigningKey]) -> dict[str, Any]:
+    """``{"signed": signed, "signatures": [...]}``: each key's Ed25519 signature over ``canonical(signed)``.
+
+    Shared by bundles and remote commands (:mod:`provisioning.command`), so both are signed, and
+    checked, the one way.
+    """
+    if not keys:
+        raise ValueError("at least one signing key is needed")
     message = canonical(signed)
     return {
         "signed": signed,
         "signatures": [{"keyid": k.keyid, "sig": _b64(k.private.sign(message))} for k in keys],
     }
+
+
+def trusted_signer(doc: dict[str, Any], trust: TrustStore) -> str | None:
+    """The id of the first key in ``trust`` whose signature in ``doc["signatures"]`` covers
+    ``canonical(doc["signed"])``, or ``None`` (unsigned, forged, tampered, or signed by unknown keys)."""
+    signatures = doc.get("signatures")
+    signed = doc.get("signed")
+    if not isinstance(signatures, list) or not isinstance(signed, dict):
+        return None
+    message = canonical(signed)
+    for sig in signatures:
+        if not isinstance(sig, dict):
+            continue
+        public = trust.keys.get(str(sig.get("keyid")))
+        if public is None:
+            continue
+        try:
+            public.verify(_unb64(str(sig.get("sig"))), message)
+        except (InvalidSignature, binascii.Error, ValueError):
+            continue
+        return str(sig["keyid"])
+    return None
+
+
+def signer_ids(doc: dict[str, Any]) -> str:
+    """The key ids a document claims to be signed by, for an error message."""
+    sigs = doc.get("signatures")
+    ids = [str(s.get("keyid")) for s in sigs if isinstance(s, dict)] if isinstance(sigs, list) else []
+    return ", ".join(ids) or "nobody"
 
 
 class TrustStore:
@@ -255,24 +295,10 @@ def verify_bundle(
     doc = parse_bundle(payload)
     signed = doc["signed"]
     version: int = signed["version"]
-    message = canonical(signed)
-    good_key = None
-    for sig in doc["signatures"]:
-        if not isinstance(sig, dict):
-            continue
-        public = trust.keys.get(str(sig.get("keyid")))
-        if public is None:
-            continue
-        try:
-            public.verify(_unb64(str(sig.get("sig"))), message)
-        except (InvalidSignature, binascii.Error, ValueError):
-            continue
-        good_key = str(sig["keyid"])
-        break
+    good_key = trusted_signer(doc, trust)
     if good_key is None:
-        ids = ", ".join(str(s.get("keyid")) for s in doc["signatures"] if isinstance(s, dict))
         raise BundleRejected(
-            "signature", f"no valid signature by a trusted key (signed by: {ids or 'nobody'})", version
+            "signature", f"no valid signature by a trusted key (signed by: {signer_ids(doc)})", version
         )
     if signed.get("point") != point:
         raise BundleRejected(
@@ -348,5 +374,8 @@ __all__ = [
     "atomic_write",
     "canonical",
     "sign_bundle",
+    "sign_document",
+    "signer_ids",
+    "trusted_signer",
     "verify_bundle",
 ]

@@ -24,6 +24,7 @@ import yaml
 
 from provisioning import broker
 from provisioning.bundle import SigningKey, TrustStore, sign_bundle
+from provisioning.command import MAX_VALIDITY, sign_command
 from provisioning.fleet import Fleet
 from provisioning.loader import ConfigError
 from provisioning.pinhash import hash_pin
@@ -152,6 +153,10 @@ def _client(args: argparse.Namespace, **kw: Any) -> aiomqtt.Client:
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
         raise OpsError(f"--broker {args.broker!r}: write it as mqtt://host:port or mqtts://host:port")
     tls = ssl.create_default_context(cafile=args.ca_file) if url.scheme == "mqtts" else None
+    try:
+        broker.check_transport(url.hostname, tls)  # the ops password is as sensitive as a point's
+    except ValueError as exc:
+        raise OpsError(f"--broker: {exc}") from None
     try:
         password = Path(args.password_file).read_text().strip()
     except OSError as exc:
@@ -380,12 +385,14 @@ async def _command(args: argparse.Namespace) -> int:
             if not (args.message_fi and args.message_sv and args.message_en):
                 raise OpsError("out_of_service needs --message-fi, --message-sv and --message-en (or --off)")
             cmd_args = {"on": True, "message": {"fi": args.message_fi, "sv": args.message_sv, "en": args.message_en}}
+    if not 0 < args.valid_hours <= MAX_VALIDITY.total_seconds() / 3600:
+        raise OpsError(f"--valid-hours must be more than 0 and at most {MAX_VALIDITY.total_seconds() / 3600:g}")
     cid = f"c-{uuid.uuid4().hex[:12]}"
-    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=args.valid_hours)).isoformat()
-    body = {"id": cid, "name": args.name, "args": cmd_args, "expires": expires}
+    doc = sign_command(broker.check_point_id(args.point), args.name, cmd_args, keys=_keys(args),
+                       valid_for=dt.timedelta(hours=args.valid_hours), command_id=cid)  # fmt: skip
     async with _client(args) as client:
         await client.subscribe(broker.topic(args.point, "ack"), qos=1)
-        await client.publish(broker.topic(args.point, "command"), json.dumps(body).encode(), qos=1)
+        await client.publish(broker.topic(args.point, "command"), json.dumps(doc).encode(), qos=1)
         print(f"{args.point}: {args.name} sent as {cid} (valid {args.valid_hours:g} h)")
         if args.timeout <= 0:
             return 0
@@ -394,7 +401,12 @@ async def _command(args: argparse.Namespace) -> int:
                 async for m in client.messages:
                     ack = json.loads(m.payload) if isinstance(m.payload, bytes | bytearray) else {}
                     if ack.get("id") == cid:
-                        print(f"{'ok' if ack['ok'] else 'FAILED'}: {ack.get('detail', '')}")
+                        if ack["ok"]:
+                            print(f"ok: {ack.get('detail', '')}")
+                        elif ack.get("code"):
+                            print(f"REFUSED ({ack['code']}): {ack.get('detail', '')}")
+                        else:
+                            print(f"FAILED: {ack.get('detail', '')}")
                         return 0 if ack["ok"] else 1
         except TimeoutError:
             print(f"no acknowledgement within {args.timeout:g} s; the point runs it when it is back online")
@@ -480,15 +492,17 @@ def _parser() -> argparse.ArgumentParser:
     online(sp)
     sp.add_argument("--out", help="CSV file (default: standard output)")
     sp.add_argument("--quiet", type=float, default=0.5, help=argparse.SUPPRESS)
-    sp = add("command", lambda a: asyncio.run(_command(a)), "run a remote command on a point")
+    sp = add("command", lambda a: asyncio.run(_command(a)), "sign and send a remote command to a point")
     online(sp)
+    sp.add_argument("--key", action="append", required=True, help="organiser private key the command is signed with")
     sp.add_argument("--point", required=True)
     sp.add_argument("name", choices=("restart", "reboot", "out_of_service", "test_print", "diagnostics"))
     sp.add_argument("--off", action="store_true", help="out_of_service: back in service")
     sp.add_argument("--message-fi")
     sp.add_argument("--message-sv")
     sp.add_argument("--message-en")
-    sp.add_argument("--valid-hours", type=float, default=24.0, help="refused by the point after this")
+    sp.add_argument("--valid-hours", type=float, default=24.0,
+                    help="refused by the point after this (at most 168 h)")  # fmt: skip
     sp.add_argument("--timeout", type=float, default=60.0, help="wait this long for the acknowledgement")
     add("broker-acl", cmd_broker_acl, "print the mosquitto ACL for the fleet")
     sp = add("broker-user", cmd_broker_user, "add a point (or ops) to a mosquitto password file")

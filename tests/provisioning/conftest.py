@@ -4,6 +4,7 @@ processes per point, and an ops client on the private broker."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import os
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from provisioning import broker
-from provisioning.bundle import SigningKey, TrustStore, sign_bundle
+from provisioning.bundle import SigningKey, TrustStore, canonical, sign_bundle
 from provisioning.fleet import _jsonable
 from provisioning.kiosk_link import read_config_version
 from tests.harness.common import Service
@@ -42,6 +43,31 @@ def config_for(point_id: str, switchboard_port: int, **changes: Any) -> dict[str
 
 def in_days(days: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+
+
+def utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def signed_command(
+    key: SigningKey, point: str, cid: str, name: str, args: dict[str, Any] | None = None, *,
+    issued: dt.datetime | None = None, expires: dt.datetime | str | None = "default", **extra: Any,
+) -> bytes:  # fmt: skip
+    """A remote command signed the documented way (docs/ops-guide.md), written out here rather than with
+    the ops tool's own signer, so the tests pin the wire format: ``{"signed": {...}, "signatures": [...]}``
+    with an Ed25519 signature over the canonical JSON of ``signed``. ``expires=None`` leaves it out."""
+    now = dt.datetime.now(dt.UTC)
+    signed: dict[str, Any] = {
+        "type": "etapiste-command", "spec": 1, "point": point, "id": cid, "name": name, "args": args or {},
+        "issued": utc(issued or now),
+    }  # fmt: skip
+    if expires == "default":
+        signed["expires"] = utc(now + dt.timedelta(hours=1))
+    elif isinstance(expires, dt.datetime):
+        signed["expires"] = utc(expires)
+    signed.update(extra)
+    sig = base64.b64encode(key.private.sign(canonical(signed))).decode()
+    return json.dumps({"signed": signed, "signatures": [{"keyid": key.keyid, "sig": sig}]}).encode()
 
 
 @pytest.fixture
@@ -173,8 +199,10 @@ def points(
 class Ops:
     """The organiser's side on the broker, as the tests use it."""
 
-    def __init__(self, client: aiomqtt.Client):
+    def __init__(self, client: aiomqtt.Client, key: SigningKey | None = None):
         self.client = client
+        self.key = key
+        """The organiser's key the commands are signed with."""
         self.states: dict[str, dict[str, Any]] = {}
         self.online: dict[str, str] = {}
         self.acks: list[dict[str, Any]] = []
@@ -223,24 +251,34 @@ class Ops:
     async def publish_bundle(self, point: str, payload: bytes) -> None:
         await self.client.publish(broker.topic(point, "desired"), payload, qos=1, retain=True)
 
-    async def command(self, point: str, cid: str, name: str, args: dict[str, Any] | None = None, **kw: Any) -> None:
-        body = {"id": cid, "name": name, "args": args or {}, **kw}
-        await self.client.publish(broker.topic(point, "command"), json.dumps(body).encode(), qos=1)
+    async def command(self, point: str, cid: str, name: str, args: dict[str, Any] | None = None, **kw: Any) -> bytes:
+        """Sign (with the organiser's key) and publish a command; returns what was published."""
+        assert self.key is not None
+        payload = signed_command(self.key, point, cid, name, args, **kw)
+        await self.raw_command(point, payload)
+        return payload
 
-    async def ack(self, cid: str, timeout: float = 20.0) -> dict[str, Any]:
+    async def raw_command(self, point: str, payload: bytes) -> None:
+        """Publish ``payload`` on the point's command topic as it is (forged, unsigned, replayed…)."""
+        await self.client.publish(broker.topic(point, "command"), payload, qos=1)
+
+    async def ack(self, cid: str, timeout: float = 20.0, *, nth: int = 1) -> dict[str, Any]:
+        """The ``nth`` acknowledgement carrying the id ``cid``."""
+
         def found() -> dict[str, Any] | None:
-            return next((a for a in self.acks if a.get("id") == cid), None)
+            acks = [a for a in self.acks if a.get("id") == cid]
+            return acks[nth - 1] if len(acks) >= nth else None
 
-        await self.until(lambda: found() is not None, timeout, f"ack of {cid}")
+        await self.until(lambda: found() is not None, timeout, f"ack {nth} of {cid}")
         result = found()
         assert result is not None
         return result
 
 
 @pytest.fixture
-async def ops(mosquitto: Broker) -> AsyncIterator[Ops]:
+async def ops(mosquitto: Broker, organiser_key: SigningKey) -> AsyncIterator[Ops]:
     async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
-        o = Ops(client)
+        o = Ops(client, organiser_key)
         task = asyncio.create_task(o.listen())
         await asyncio.sleep(0.05)
         yield o
@@ -257,4 +295,4 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str 
         raise AssertionError(f"{what} not reached within {timeout} s") from None
 
 
-__all__ = ["Ops", "Point", "config_for", "eventually", "in_days"]
+__all__ = ["Ops", "Point", "config_for", "eventually", "in_days", "signed_command", "utc"]

@@ -1,12 +1,16 @@
 """Remote commands from the organiser, acknowledged with their results: delivered even when sent
-while the point was offline, refused when stale or malformed, and diagnostics free of personal data."""
+while the point was offline; refused, with the reason reported to ops, when unsigned, signed by a key
+the point does not trust, tampered with, addressed to another point, without an expiry, expired or
+replayed; and diagnostics free of personal data."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
-from tests.provisioning.conftest import Ops, Point, config_for, eventually
+from provisioning.bundle import SigningKey
+from tests.provisioning.conftest import Ops, Point, config_for, eventually, signed_command
 
 MESSAGE = {"fi": "Huoltokatko", "sv": "Serviceavbrott", "en": "Closed for maintenance"}
 
@@ -88,21 +92,73 @@ async def test_command_to_a_point_without_kiosk_fails_with_the_reason(
     assert ack["detail"] == "no kiosk is connected (waited 5 s)"
 
 
-async def test_stale_and_malformed_commands_are_refused_not_run(
+async def test_commands_not_properly_signed_for_this_point_and_now_are_refused_and_reported(
+    points: Callable[[str], Point], ops: Ops, switchboard_port: int
+) -> None:
+    """Whoever holds the ops broker credentials (or runs the broker) but not the organiser's key cannot
+    put text on a kiosk, reboot it or pull its diagnostics: each of these is refused with its reason."""
+    a = await _running(points, ops, switchboard_port)
+    assert ops.key is not None
+    now = dt.datetime.now(dt.UTC)
+    on = {"on": True, "message": MESSAGE}
+    stranger = SigningKey.generate()
+    tampered = json.loads(signed_command(ops.key, "point-a", "tamper-1", "out_of_service", on))
+    tampered["signed"]["args"]["message"]["fi"] = "Soita numeroon 0700 123 456"
+    cases = {
+        # the format of before: no signature at all
+        "unsigned-1": (json.dumps({"id": "unsigned-1", "name": "out_of_service", "args": on,
+                                   "expires": (now + dt.timedelta(hours=1)).isoformat()}).encode(), "unsigned"),
+        "stranger-1": (signed_command(stranger, "point-a", "stranger-1", "reboot"), "signature"),
+        "tamper-1": (json.dumps(tampered).encode(), "signature"),
+        "other-1": (signed_command(ops.key, "point-b", "other-1", "reboot"), "wrong-point"),
+        "old-1": (signed_command(ops.key, "point-a", "old-1", "test_print", issued=now - dt.timedelta(hours=2),
+                                 expires=now - dt.timedelta(hours=1)), "expired"),
+        "forever-1": (signed_command(ops.key, "point-a", "forever-1", "reboot", expires=None), "no-expiry"),
+        "long-1": (signed_command(ops.key, "point-a", "long-1", "reboot", expires=now + dt.timedelta(days=60)),
+                   "too-long"),
+        "bad-1": (signed_command(ops.key, "point-a", "bad-1", "format_disk"), "malformed"),
+    }
+    for payload, _ in cases.values():
+        await ops.raw_command("point-a", payload)
+    for cid, (_, code) in cases.items():
+        ack = await ops.ack(cid)
+        assert (ack["ok"], ack["code"]) == (False, code), ack
+        assert ack["detail"]
+    assert "no valid signature by a trusted key" in (await ops.ack("stranger-1"))["detail"]
+    assert "addressed to 'point-b'" in (await ops.ack("other-1"))["detail"]
+    assert "expired at" in (await ops.ack("old-1"))["detail"]
+    assert "the ops tool signs" in (await ops.ack("unsigned-1"))["detail"]
+    assert "name" in (await ops.ack("bad-1"))["detail"]
+    await ops.raw_command("point-a", b"\x00not json")
+    await ops.until(lambda: any(x["id"] is None for x in ops.acks), what="refusal of a malformed command")
+    assert next(x for x in ops.acks if x["id"] is None)["code"] == "malformed"
+    assert not [e for e in a.events() if e["op"] == "command"]
+    assert not (a.base / "rebooted").exists()
+    state = await ops.state_where("point-a", lambda s: s["out_of_service"] is None)
+    assert state["kiosk"]["connected"]
+
+
+async def test_a_replayed_command_is_refused_also_after_the_agent_restarts(
     points: Callable[[str], Point], ops: Ops, switchboard_port: int
 ) -> None:
     a = await _running(points, ops, switchboard_port)
-    past = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
-    await ops.command("point-a", "old-1", "test_print", expires=past)
-    ack = await ops.ack("old-1")
-    assert ack["ok"] is False
-    assert "expired" in ack["detail"]
-    await ops.command("point-a", "bad-1", "format_disk")
-    await ops.until(lambda: any(x["id"] is None for x in ops.acks), what="refusal of a malformed command")
-    refusal = next(x for x in ops.acks if x["id"] is None)
-    assert refusal["ok"] is False
-    assert "invalid command (name" in refusal["detail"]
-    assert not [e for e in a.events() if e["op"] == "command"]
+    payload = await ops.command("point-a", "oos-r", "out_of_service", {"on": True, "message": MESSAGE})
+    assert (await ops.ack("oos-r"))["ok"] is True
+    await ops.command("point-a", "oos-off", "out_of_service", {"on": False})
+    assert (await ops.ack("oos-off"))["ok"] is True
+    await ops.raw_command("point-a", payload)  # the broker (or an ops login) sends the old order again
+    replay = await ops.ack("oos-r", nth=2)
+    assert (replay["ok"], replay["code"]) == (False, "replay")
+    assert "already" in replay["detail"]
+    a.agent.stop()  # type: ignore[union-attr]
+    a.start_agent()
+    await ops.until(lambda: ops.online.get("point-a") == "true", 20, "back online")
+    await ops.raw_command("point-a", payload)
+    again = await ops.ack("oos-r", nth=3)
+    assert (again["ok"], again["code"]) == (False, "replay")
+    told = [e for e in a.events() if e["op"] == "command"]
+    assert [e["args"]["on"] for e in told] == [True, False]
+    assert (a.state_dir / "commands.json").exists()
 
 
 async def test_diagnostics_come_back_scrubbed_of_personal_data(

@@ -170,21 +170,39 @@ async def test_rollout_stops_when_a_canary_fails_its_health_check(
 
 
 async def test_commands_and_statistics_export_from_the_ops_tool(
-    points: Callable[[str], Point], ops: Ops, mosquitto: Broker, tmp_path: Path, switchboard_port: int
-) -> None:
+    points: Callable[[str], Point], ops: Ops, mosquitto: Broker, organiser_key: SigningKey, tmp_path: Path,
+    switchboard_port: int,
+) -> None:  # fmt: skip
     from tests.provisioning.conftest import config_for
 
+    key_file = tmp_path / "organiser.key"
+    organiser_key.save(key_file)
+    stranger = SigningKey.generate()
+    stranger.save(tmp_path / "stranger.key")
     a = points("point-a")
     a.start_agent()
     a.start_kiosk("--sessions", "4")
     await ops.publish_bundle("point-a", a.bundle(1, config_for("point-a", switchboard_port)))
-    await ops.until(lambda: "point-a" in ops.stats, what="statistics")
+    def sessions_reported() -> int:
+        days = (ops.stats.get("point-a") or {}).get("days", {})
+        return sum(p["sessions"] for d in days.values() for p in d["producers"].values())
+
+    # The first statistics are published on connect, before any customer: wait for the four sessions.
+    await ops.until(lambda: sessions_reported() == 4, what="statistics of four sessions")
     messages = ["--message-fi", "Suljettu", "--message-sv", "Stängt", "--message-en", "Closed"]
-    code, out = await run_ops("command", *online_args(mosquitto), "--point", "point-a", "out_of_service", *messages)
+    signed = [*online_args(mosquitto), "--key", str(key_file), "--point", "point-a"]
+    code, out = await run_ops("command", *signed, "out_of_service", *messages)
     assert code == 0, out
     assert "ok: out of service" in out
-    code, out = await run_ops("command", *online_args(mosquitto), "--point", "point-a", "out_of_service")
+    code, out = await run_ops("command", *signed, "out_of_service")
     assert code == 2 and "needs --message-fi" in out
+    code, out = await run_ops("command", *online_args(mosquitto), "--key", str(tmp_path / "stranger.key"),
+                              "--point", "point-a", "reboot")  # fmt: skip
+    assert code == 1, out
+    assert "REFUSED (signature): no valid signature by a trusted key" in out
+    assert not (a.base / "rebooted").exists()
+    code, out = await run_ops("command", *signed, "--valid-hours", "1000", "reboot")
+    assert code == 2 and "--valid-hours must be" in out
 
     csv_file = tmp_path / "stats.csv"
     code, out = await run_ops("stats", *online_args(mosquitto), "--out", str(csv_file))
