@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
+from provisioning.agent import Agent, AgentSettings
 from provisioning.agent_cli import main as agent_main
 from provisioning.apply import STEPS
-from provisioning.bundle import SigningKey
+from provisioning.bundle import SigningKey, TrustStore
 from provisioning.loader import load_point_config
+from provisioning.ops_cli import main as ops_main
 from tests.harness.mqtt import Broker
 from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
@@ -205,6 +208,35 @@ def test_agent_command_line_mistakes_are_explained(tmp_path: Path, capsys: pytes
     assert "'ops' cannot be a point id" in capsys.readouterr().err
     assert agent_main([*base, "--broker", "mqtt://127.0.0.1:1", "--trust", str(tmp_path / "t")]) == 2
     assert f"--trust {tmp_path / 't'}: cannot read the organiser's keys" in capsys.readouterr().err
+
+
+def test_plain_mqtt_is_refused_unless_the_broker_is_on_this_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without TLS the point's broker password, its configuration (with the staff PIN hash) and all it
+    reports would cross the library's network in the clear: only a broker on loopback may go without."""
+
+    def settings(host: str, tls: ssl.SSLContext | None = None) -> AgentSettings:
+        return AgentSettings(point="point-a", state_dir=tmp_path / "s", host=host, port=1883, password="x",
+                             kiosk_socket=tmp_path / "k.sock", tls=tls)  # fmt: skip
+
+    for remote in ("192.0.2.10", "broker.example.fi", "10.0.0.1"):
+        with pytest.raises(ValueError, match=r"use mqtts://host:port"):
+            Agent(settings(remote))
+    for local in ("127.0.0.1", "::1", "localhost"):
+        Agent(settings(local))
+    Agent(settings("broker.example.fi", ssl.create_default_context()))
+
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    trust = tmp_path / "trust.json"
+    trust.write_text(TrustStore.from_entries([SigningKey.generate().public_entry()]).to_json())
+    argv = ["--point", "point-a", "--password-file", str(pw), "--state-dir", str(tmp_path / "s"), "--trust",
+            str(trust), "--broker", "mqtt://192.0.2.10:1883"]  # fmt: skip
+    assert agent_main(argv) == 2
+    assert "plain mqtt:// to 192.0.2.10 would send the point's password" in capsys.readouterr().err
+    assert ops_main(["status", "--broker", "mqtt://192.0.2.10:1883", "--password-file", str(pw)]) == 2
+    assert "use mqtts://host:port" in capsys.readouterr().err
 
 
 async def test_agent_reconnects_after_a_broker_outage_and_reports_again(
