@@ -38,6 +38,13 @@ PREFIX = "etapiste"
 #: The organiser's ops username; it may read and write every fleet topic. No point may be called this.
 OPS_USER = "ops"
 
+#: mosquitto's ``max_packet_size``: the largest MQTT packet the broker takes from anyone. It must hold the
+#: largest bundle a point accepts (``provisioning.bundle.MAX_BUNDLE_BYTES``, 512 KiB) with its topic and
+#: headers; everything else is far smaller (an acknowledgement ≤ 256 KiB, state and statistics a few KiB).
+#: Without it one ops login, or one point on its own state topic, could park megabytes as a retained
+#: message that the broker keeps and hands to every subscriber.
+MAX_PACKET_BYTES = 640 * 1024
+
 _POINT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
@@ -150,6 +157,7 @@ password_file {password_file}
 acl_file {acl_file}
 persistence false
 max_queued_messages 1000
+max_packet_size {MAX_PACKET_BYTES}
 listener {port} {bind}
 use_username_as_clientid true
 {tls_lines}log_dest stdout

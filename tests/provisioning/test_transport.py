@@ -4,6 +4,7 @@ subscribe is still "granted" by mosquitto and silently delivers nothing)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from provisioning import broker
 from provisioning.broker import OPS_USER, topic
-from provisioning.bundle import SigningKey
+from provisioning.bundle import MAX_BUNDLE_BYTES, SigningKey
 from tests.harness.mqtt import Broker, make_ca_and_server_cert
 from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
@@ -56,6 +57,29 @@ async def test_a_point_cannot_publish_configuration_or_state_for_anyone(mosquitt
             await b.publish(topic("point-b", "state"), b'{"applied_version": 1}', qos=1, retain=True)
         got = await _collect(ops, 1.0)
     assert got == [(topic("point-b", "state"), b'{"applied_version": 1}')]
+
+
+async def test_the_broker_keeps_no_message_larger_than_a_bundle_may_be(mosquitto: Broker) -> None:
+    """A retained message stays on the broker and goes to every subscriber: an ops login (or a point's own
+    state topic) must not be able to park megabytes there. A bundle of the largest size a point accepts
+    still passes."""
+    desired, state = topic("point-a", "desired"), topic("point-b", "state")
+    huge = b"x" * (2 * 1024 * 1024)
+    for user, where in ((OPS_USER, desired), ("point-b", state)):
+        with contextlib.suppress(aiomqtt.MqttError):  # the broker drops a client that sends an oversized packet
+            async with aiomqtt.Client(**mosquitto.credentials(user)) as client:
+                await client.publish(where, huge, qos=1, retain=True)
+                await asyncio.sleep(0.5)
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as watch:
+        await watch.subscribe(desired, qos=1)
+        await watch.subscribe(state, qos=1)
+        assert await _collect(watch, 1.0) == []
+    largest = b"{" + b" " * (MAX_BUNDLE_BYTES - 2) + b"}"
+    async with aiomqtt.Client(**mosquitto.credentials(OPS_USER)) as ops:
+        await ops.publish(desired, largest, qos=1, retain=True)
+    async with aiomqtt.Client(**mosquitto.credentials("point-a")) as a:
+        await a.subscribe(desired, qos=1)
+        assert await _collect(a, 1.0) == [(desired, largest)]
 
 
 async def test_a_point_claiming_another_points_client_id_does_not_kick_it_off(mosquitto: Broker) -> None:
