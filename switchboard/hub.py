@@ -508,6 +508,14 @@ class Hub:
         target = self.participants.get(msg.peer)
         if target is None or msg.peer not in call.participants or msg.peer == part.id:
             return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
+        order = call.participants
+        if msg.type == "signal.offer" and order.index(part.id) > order.index(msg.peer):
+            # Earlier participants offer to later ones: the point to everyone (it alone opens the data channel),
+            # the agent to interpreters. An offer the other way is how an interpreter would push its own data
+            # channel onto the agent's desk (forged scans and texts, the agent's print jobs): never relayed.
+            return await self._error(
+                part, msg, "not_allowed", f"a {part.role} does not send an offer to {msg.peer}; that side offers"
+            )
         await target.send(msg.model_copy(update={"peer": part.id, "ref": None}))
         if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
             call.connected = True
@@ -564,6 +572,13 @@ class Hub:
             )
 
     async def _interpreter_accept(self, interpreter: Participant, msg: p.InterpreterAccept) -> None:
+        pending = next((i for i in await self.state.invites() if i.id == msg.invite), None)
+        if pending is not None and interpreter.id not in pending.interpreters:
+            # Only the interpreters the invitation went to may take it (a leaked or guessed id is not enough);
+            # the invitation stays open for them.
+            log.warning("interpreter %s tried to accept invitation %s, which was not sent to it", interpreter.id,
+                        msg.invite)
+            return await self._error(interpreter, msg, "not_allowed", "you were not invited to this call")
         invite = await self.state.take_invite(msg.invite)
         call = await self.state.get_call(invite.call) if invite else None
         if invite is None or call is None or interpreter.call is not None:

@@ -480,3 +480,78 @@ async def test_a_point_back_without_its_ticket_is_not_queued_any_more():
         back = await sb.point("oulu-kirjasto")  # e.g. the customer cancelled while the network was down
         assert (await back.expect("welcome")).ticket is None
         assert await sb.hub.state.all_tickets() == []
+
+
+async def _second_interpreter(sb) -> Client:
+    """Another interpreter online ("tolk", Swedish only): the one who was not invited."""
+    http = await sb.login("tolk", "tolkens-losen-5")
+    sb._extra.append(http)
+    client = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+    await client.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
+    await client.expect("welcome")
+    return client
+
+
+def _config_with_two_interpreters():
+    from switchboard.config import User
+    from switchboard.credentials import hash_password
+    from tests.switchboard.support import FAST_N
+
+    config = make_config()
+    tolk = User(username="tolk", name="Tolk Sv", role="interpreter", languages=["sv"],
+                password_hash=hash_password("tolkens-losen-5", n=FAST_N))  # fmt: skip
+    return config.model_copy(update={"users": [*config.users, tolk]})
+
+
+async def test_an_interpreter_who_was_not_invited_cannot_take_the_invitation():
+    async with serve(_config_with_two_interpreters()) as sb:
+        _point, desk, start = await start_call(sb)
+        invited_one = await sb.desk("tulkki")
+        outsider = await _second_interpreter(sb)
+        await desk.send(p.InterpreterInvite(call=start.call, language="ar"))
+        invite = (await invited_one.expect("interpreter.invited")).invite
+        await outsider.drain()
+        assert outsider.latest("interpreter.invited") is None  # only Arabic interpreters were asked
+
+        # The invitation's id leaked (or was guessed): accepting it is refused with a clear reason.
+        await outsider.send(p.InterpreterAccept(invite=invite, ref="mine"))
+        error = await outsider.expect("error")
+        assert (error.code, error.ref) == ("not_allowed", "mine")
+        assert "not invited" in error.message
+        await outsider.drain()
+        assert outsider.latest("call.start") is None
+        call = await sb.hub.state.get_call(start.call)
+        assert call is not None and call.interpreters == []
+
+        # The invitation is still open for the interpreter it was meant for.
+        await invited_one.send(p.InterpreterAccept(invite=invite))
+        istart = await invited_one.expect("call.start")
+        assert (await desk.expect("call.peer_joined")).peer.id == istart.you
+
+
+async def test_a_joined_interpreter_cannot_offer_to_the_agent_or_the_point():
+    """Earlier participants offer to later ones (the point owns the data channel, the agent offers to the
+    interpreter). An interpreter offering the other way could push its own data channel on the agent."""
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        interpreter = await sb.desk("tulkki")
+        await desk.send(p.InterpreterInvite(call=start.call, language="ar"))
+        invite = (await interpreter.expect("interpreter.invited")).invite
+        await interpreter.send(p.InterpreterAccept(invite=invite))
+        istart = await interpreter.expect("call.start")
+        agent_id = start.offer_to[0]
+        for target in (agent_id, start.you):
+            await interpreter.send(p.Offer(call=start.call, peer=target, sdp="v=0 interpreter's own offer"))
+            error = await interpreter.expect("error")
+            assert error.code == "not_allowed" and "offer" in error.message
+        await desk.drain()
+        await point.drain()
+        assert desk.latest("signal.offer") is None and point.latest("signal.offer") is None
+        # The agent cannot offer to the point either; the agent → interpreter offer is how it is done.
+        await desk.send(p.Offer(call=start.call, peer=start.you, sdp="v=0 agent's offer to the point"))
+        assert (await desk.expect("error")).code == "not_allowed"
+        await desk.send(p.Offer(call=start.call, peer=istart.you, sdp="v=0 agent-to-interpreter"))
+        assert (await interpreter.expect("signal.offer")).peer == agent_id
+        # Answers and candidates still go both ways.
+        await interpreter.send(p.Answer(call=start.call, peer=agent_id, sdp="v=0 interpreter's answer"))
+        assert (await desk.expect("signal.answer")).peer == istart.you
