@@ -12,6 +12,9 @@ on the PIN pad Enter is OK, as on a bank terminal. Keys take focus only from the
 from a touch, so touching a key never pulls the focus away from a text field. Neither widget repeats a
 held key (5.7), and both can reject a trembling double strike (5.8, ``double_strike.seconds``).
 
+On the PIN pad a touched key never keeps a focus, pressed or hover look: the last digit of a PIN is not
+left on the screen for the next person to read (focus still shows for keyboard use, where it is needed).
+
 The PIN pad never holds the PIN as a ``str``: digits go into a fixed 12-byte ``bytearray`` that is
 overwritten with zeros on backspace, on clear, after OK and whenever the pad is hidden. OK hands a new
 ``bytearray`` to the receiver, which owns it and wipes it (``drivers.cardreader.CardReader.prove`` does).
@@ -423,7 +426,11 @@ class PinPad(QWidget):
         grid.setSpacing(12)
         for r, row in enumerate(self.rows):
             for c, button in enumerate(row):
-                button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+                # Focus from the keyboard (Tab, arrows, focus_home) only: a key that took the focus from a
+                # touch would stay yellow and show anyone who looks next the last digit of the PIN. For the
+                # same reason the theme gives keys no hover look (a touch leaves the pointer on the last key
+                # touched); tests/kiosk/test_keyboard.py compares a key's pixels before and after a tap.
+                button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
                 button.setAutoRepeat(False)
                 button.setMinimumSize(theme.BUTTON_MIN_HEIGHT * 3 // 2, theme.BUTTON_MIN_HEIGHT)
                 button.installEventFilter(self)

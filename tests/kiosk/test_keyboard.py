@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -352,6 +353,36 @@ def test_pin_pad_works_from_a_numeric_keypad_and_starts_on_the_home_key(
     assert pad.display.text() == PIN_DOT * 5
     qtbot.keyClick(pad.digit_keys[2], Qt.Key.Key_Enter, keypad)
     assert got.pins == [bytearray(b"24682")]
+
+
+def _tap(qtbot: QtBot, window: QWidget, button: QPushButton) -> None:
+    """A finger's tap on ``button``: a touch press and release on the touch screen (Qt makes the mouse
+    events a button reacts to from it, and leaves its pointer where the finger was)."""
+    device = QTest.createTouchDevice()
+    where = button.mapTo(window, button.rect().center())
+    QTest.touchEvent(window, device).press(0, where, window).commit()
+    QTest.touchEvent(window, device).release(0, where, window).commit()
+    qtbot.wait(50)
+
+
+@pytest.mark.parametrize("how", ["touch", "mouse"])
+def test_a_tapped_pin_key_does_not_stay_highlighted(qtbot: QtBot, host: ShowHost, how: str) -> None:
+    """The last digit of a PIN must not be left readable on the pad: after a tap the key looks exactly as
+    it did before (no focus colour, no pressed or hover look), whoever looks at the screen next."""
+    pad = PinPad("fi")
+    shown = host(pad)
+    for digit in (7, 3, 0):
+        key = pad.digit_keys[digit]
+        before = key.grab().toImage()
+        if how == "touch":
+            _tap(qtbot, shown.window, key)
+        else:
+            qtbot.mousePress(key, Qt.MouseButton.LeftButton)
+            qtbot.mouseRelease(key, Qt.MouseButton.LeftButton)
+            qtbot.wait(50)
+        assert not key.hasFocus() and not key.isDown()
+        assert key.grab().toImage() == before, f"the {digit} key still looks touched"
+    assert pad.display.text() == PIN_DOT * 3
 
 
 def test_pin_pad_has_no_focus_trap(qtbot: QtBot, host: ShowHost) -> None:
