@@ -12,14 +12,21 @@ validate with the Web eID validation libraries (Java, .NET, PHP).
 Validation (``ProofValidator.validate``) checks, in order, and stops at the first failure with a precise
 ``ProofInvalid.reason``: size, JSON shape, format, algorithm, the nonce (single use, TTL), certificate
 validity at the injected clock's time, key usage (digitalSignature; clientAuth when an EKU is present),
-the chain to a configured trusted CA, the algorithm against the key, and the signature (RSASSA-PSS with
-the JOSE salt length, the hash's size). The nonce is used up by the first well-formed attempt, successful
-or not, so no token can be tried twice against it (the agent simply asks again).
+the chain to a configured trusted CA, the certificate policy against the configured allow-list (when
+given), the algorithm against the key, the signature (RSASSA-PSS with the JOSE salt length, the hash's size),
+and last, once everything else holds, revocation at the CA's OCSP responder (when an
+:class:`drivers.ocsp.OcspChecker` is given: ``revoked`` or ``revocation_unknown``; asked last so that no
+junk token makes the switchboard query DVV). The nonce is used up by the first well-formed attempt,
+successful or not, so no token can be tried twice against it (the agent simply asks again).
+
+Genuine FINEID authentication certificates carry no extended key usage at all, so clientAuth is required
+only when an EKU is present (as the Web eID validators do): requiring it always would refuse every real
+card. Their policies are in DVV's arcs: test cards ``1.2.246.517.99.10.<n>.1``, production cards under
+``1.2.246.517.1.10``; the allow-list takes exact OIDs or an arc written ``<arc>.*``.
 
 Certificates are read with ``drivers.certificate``, which copes with what genuine FINEID certificates
 carry (ECDSA signature algorithms with NULL parameters, an explicit ``cA FALSE``) where ``cryptography``
 alone refuses them.
-Revocation (OCSP) is not checked: it needs DVV's responder on the network (a later addition).
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import ipaddress
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -43,11 +52,14 @@ from drivers.certificate import (
     OID_CLIENT_AUTH,
     Certificate,
     Holder,
+    der_items,
     holder_of,
     load_certificate,
     load_pem_certificates,
+    oid_text,
     read_extensions,
 )
+from drivers.ocsp import OcspChecker, RevocationError, extension_values
 
 __all__ = [
     "ALGORITHMS",
@@ -56,13 +68,17 @@ __all__ = [
     "Certificate",
     "Holder",
     "NonceStore",
+    "ProofInputError",
     "ProofInvalid",
     "ProofValidator",
     "algorithm_for_key",
+    "certificate_policies",
+    "check_policy_pattern",
     "check_nonce",
     "check_origin",
     "digest_to_sign",
     "holder_of",
+    "is_loopback_host",
     "load_certificate",
     "load_trusted",
     "signed_data",
@@ -112,12 +128,51 @@ def algorithm_for_key(public_key: object) -> Algorithm:
     raise ValueError(f"no Web eID algorithm for a {type(public_key).__name__} key")
 
 
+class ProofInputError(ValueError):
+    """An origin or a nonce that no Web eID token can be made or checked for.
+
+    The kiosk and the switchboard hand these values over (the switchboard's configured origin, the nonce it
+    issued); neither holds anything of a customer, so the message may name the value and be logged."""
+
+
+#: Hosts a browser counts as a secure context over plain http (W3C Secure Contexts, "potentially
+#: trustworthy origin"): only the machine itself.
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1``: traffic that never leaves the machine."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_origin(origin: str) -> str:
-    """An origin as Web eID signs it: ``https://host[:port]``, no path, no trailing slash."""
+    """An origin as Web eID signs it: ``https://host[:port]``, no path, no trailing slash.
+
+    Plain ``http://`` is accepted for loopback hosts only (``localhost``, 127.0.0.0/8, ``::1``). This is
+    the W3C Secure Contexts rule that browsers apply, under which the Web eID extension itself works on
+    ``http://localhost``: nothing on the wire can be read or changed there, so the origin is as
+    trustworthy as an https one. It lets a switchboard on one machine (the demo, development) take
+    proofs; every other host still needs https, because a proof bound to an http origin could be
+    relayed by anyone on the path. The kiosk (before the card signs) and the switchboard (its configured
+    origin, and each validation) both check with this one function, so they cannot disagree.
+    """
     parts = urlsplit(origin)
+    try:
+        port_ok = parts.port is not None or ":" not in parts.netloc.rsplit("]", 1)[-1]
+    except ValueError:
+        port_ok = False
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname is not None and is_loopback_host(parts.hostname)
+    )
     if (
-        parts.scheme != "https"
+        not secure
         or not parts.hostname
+        or not port_ok
         or parts.path
         or parts.query
         or parts.fragment
@@ -125,13 +180,47 @@ def check_origin(origin: str) -> str:
         or parts.password
         or origin != origin.strip()
     ):
-        raise ValueError(f"not an https origin (https://host[:port], no path): {origin!r}")
+        raise ProofInputError(
+            f"not an https origin (https://host[:port], no path; http only for localhost, 127.0.0.0/8, ::1): "
+            f"{origin!r}"
+        )
     return origin
+
+
+OID_CERTIFICATE_POLICIES = "2.5.29.32"
+_POLICY_PATTERN = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+(\.\*)?$")
+
+
+def check_policy_pattern(pattern: str) -> str:
+    """An allow-list entry: a dotted OID (``1.2.246.517.1.10.352.1``) or an arc (``1.2.246.517.1.10.*``)."""
+    if not isinstance(pattern, str) or not _POLICY_PATTERN.match(pattern):
+        raise ValueError(f"not a policy OID or OID arc (e.g. 1.2.246.517.1.10.*): {pattern!r}")
+    return pattern
+
+
+def policy_allowed(oid: str, patterns: Iterable[str]) -> bool:
+    """Is ``oid`` one of ``patterns`` or under one of their arcs (``<arc>.*``: any OID below the arc)?"""
+    return any(oid.startswith(p[:-1]) if p.endswith(".*") else oid == p for p in patterns)
+
+
+def certificate_policies(cert: Certificate) -> list[str]:
+    """The policy OIDs of the certificatePolicies extension (empty when there is none)."""
+    value = extension_values(cert).get(OID_CERTIFICATE_POLICIES)
+    if value is None:
+        return []
+    (seq,) = der_items(value)
+    policies = []
+    for info in der_items(seq.content):
+        identifier = der_items(info.content)[0]
+        if identifier.tag != 0x06:
+            raise ValueError("malformed PolicyInformation")
+        policies.append(oid_text(identifier.content))
+    return policies
 
 
 def check_nonce(nonce: str) -> str:
     if not isinstance(nonce, str) or not NONCE_MIN <= len(nonce) <= NONCE_MAX or not nonce.isascii():
-        raise ValueError(f"a nonce is {NONCE_MIN}–{NONCE_MAX} ASCII characters")
+        raise ProofInputError(f"a nonce is {NONCE_MIN}–{NONCE_MAX} ASCII characters")
     return nonce
 
 
@@ -254,13 +343,22 @@ class ProofValidator:
         trusted: Iterable[Certificate],
         nonces: NonceStore,
         clock: Clock = utc_now,
+        policies: Iterable[str] | None = None,
+        revocation: OcspChecker | None = None,
     ) -> None:
+        """``policies``: the certificate policy allow-list (``None``: not checked); ``revocation``: the OCSP
+        checker (``None``: not checked). The switchboard always gives both from its configuration; tools
+        and tests that only need the signature and the chain leave them out."""
         self.origin = check_origin(origin)
         self.trusted = list(trusted)
         if not self.trusted:
             raise ValueError("at least one trusted CA certificate is needed")
         self.nonces = nonces
         self.clock = clock
+        self.policies = None if policies is None else [check_policy_pattern(p) for p in policies]
+        if self.policies is not None and not self.policies:
+            raise ValueError("the certificate policy allow-list is empty: no card would be accepted")
+        self.revocation = revocation
 
     def validate(self, token: str | bytes, nonce: str) -> Holder:
         """The verified holder, or ``ProofInvalid`` with the precise reason."""
@@ -285,8 +383,14 @@ class ProofValidator:
         now = self.clock()
         self._check_validity(cert, now, "certificate")
         self._check_purpose(cert)
-        self._check_chain(cert, now)
+        issuer = self._check_chain(cert, now)
+        self._check_policy(cert)
         self._check_signature(cert, algorithm, signature, nonce)
+        if self.revocation is not None:
+            try:
+                self.revocation.check(cert, issuer)
+            except RevocationError as exc:
+                raise ProofInvalid(exc.reason, exc.message) from None
         return holder_of(cert)
 
     @staticmethod
@@ -325,8 +429,23 @@ class ProofValidator:
         if ext.is_ca:
             raise ProofInvalid("certificate-purpose", "a CA certificate cannot authenticate a person")
 
-    def _check_chain(self, cert: Certificate, now: dt.datetime) -> None:
-        """Issued (name and signature) by one of the configured CAs, which must itself be a valid CA."""
+    def _check_policy(self, cert: Certificate) -> None:
+        if self.policies is None:
+            return
+        try:
+            held = certificate_policies(cert)
+        except (ValueError, IndexError):
+            raise ProofInvalid("certificate-malformed", "the certificate's policies cannot be read") from None
+        if not any(policy_allowed(oid, self.policies) for oid in held):
+            raise ProofInvalid(
+                "certificate-policy",
+                "the certificate is not issued under an accepted policy "
+                f"({', '.join(held) or 'it names none'}; accepted: {', '.join(self.policies)})",
+            )
+
+    def _check_chain(self, cert: Certificate, now: dt.datetime) -> Certificate:
+        """Issued (name and signature) by one of the configured CAs, which must itself be a valid CA;
+        that CA is returned (its responder is asked about revocation)."""
         for ca in self.trusted:
             if ca.x509.subject != cert.x509.issuer or not cert.is_signed_by(ca):
                 continue
@@ -334,7 +453,7 @@ class ProofValidator:
             ca_ext = read_extensions(ca)
             if not ca_ext.is_ca or (ca_ext.key_usage is not None and "keyCertSign" not in ca_ext.key_usage):
                 continue
-            return
+            return ca
         raise ProofInvalid("certificate-untrusted", "the certificate was not issued by a trusted CA")
 
     def _check_signature(self, cert: Certificate, algorithm: Algorithm, signature: bytes, nonce: str) -> None:

@@ -411,12 +411,16 @@ class IdentityProof(_Message):
 
 
 class IdentityAbort(_Message):
-    """From the point: no proof will come (the customer cancelled, the PIN is blocked, the card failed)."""
+    """From the point: no proof will come (the customer cancelled, the PIN is blocked, the card failed).
+
+    ``internal_error``: something at the point failed that is no fault of the card or the customer (a
+    software fault, an origin the point will not sign for); the customer is told, the agent may ask again.
+    """
 
     type: Literal["identity.abort"] = "identity.abort"
     call: Id
     request: Id
-    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout"]
+    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error"]
 
 
 class IdentityResult(_Message):

@@ -160,6 +160,9 @@ TEXTS: dict[str, dict[Language, str]] = {
                            "en": "The card was taken out too early."},
     "error_card_error": {"fi": "Korttia ei voitu lukea.", "sv": "Kortet kunde inte läsas.",
                          "en": "The card could not be read."},
+    "error_internal_error": {"fi": "Tapahtui tekninen virhe. Virkailija on saanut siitä tiedon.",
+                             "sv": "Ett tekniskt fel inträffade. Handläggaren har fått veta om det.",
+                             "en": "A technical error occurred. The agent has been told."},
     "scan_title": {"fi": "Asiakirjan skannaus", "sv": "Skanning av dokument", "en": "Scanning a document"},
     "scan_place_paper": {
         "fi": "Aseta paperi skanneriin teksti alaspäin ja paina Skannaa.",

@@ -13,22 +13,48 @@ Plain asyncio, no Qt. The session decides what is possible; this module carries 
 
 Devices are optional (a point without a scanner still serves customers); a missing one is reported as
 unavailable and its sub-flow fails with a message instead of hanging.
+
+**No failure leaves a customer stuck.** The drivers' own errors end a sub-flow with their own message; any
+other exception in identification, scanning or printing ends it the same way with ``internal_error``: the
+customer reads that it did not work and that the agent knows, the agent gets the failure on the usual
+report (``identity.abort`` / ``scan.status`` / ``print.status``), and the call goes on. Every waiting step
+can also be left by the customer (:meth:`Journey.cancel_identify`, :meth:`Journey.decline_scan`,
+:meth:`Journey.cancel_print`). Logs name the step, a code and a message that holds nothing of the
+customer (:func:`describe`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.errors import DeviceError
+from drivers.proof import ProofInputError
 from kiosk.session import Session, SessionRecord, Snapshot, State
 from provisioning.schema import Text
 
 log = logging.getLogger(__name__)
+
+#: The code of a failure that is no device's and no customer's doing (a software fault, a configuration the
+#: card cannot sign for): reported to the agent, shown to the customer as "it did not work; the agent knows".
+INTERNAL_ERROR = "internal_error"
+
+#: The identification failures the customer sees, as ``identity.abort`` reasons (etapiste.protocol).
+_ABORT_REASONS = {
+    "cancelled": "cancelled",
+    "pin_blocked": "pin_blocked",
+    "wrong_pin": "pin_blocked",  # the last try went wrong: the PIN is blocked now
+    "not_fineid": "card_error",
+    "card_error": "card_error",
+    INTERNAL_ERROR: INTERNAL_ERROR,
+}
 
 
 class Engine(Protocol):
@@ -38,6 +64,7 @@ class Engine(Protocol):
     def request_call(self, producer_id: str, language: str = "fi", queue: str | None = None) -> None: ...
     def cancel_queue(self) -> None: ...
     def hang_up(self) -> Any: ...
+    def cancel_document(self) -> None: ...
     def send_rtt(self, text: str, final: bool = False) -> bool: ...
     def send_document(self, pdf: bytes, kind: Any = "scan", name: str = "", request: str | None = None) -> Any: ...
     def send_proof(self, request: str, token: Any) -> None: ...
@@ -54,11 +81,33 @@ def error_code(exc: BaseException) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
+def failure_code(exc: BaseException) -> str:
+    """The code the agent and the customer's message key get: a device error's own, else ``internal_error``."""
+    return error_code(exc) if isinstance(exc, DeviceError) else INTERNAL_ERROR
+
+
 def customer_text(exc: BaseException) -> Text | None:
     """The driver's own customer message in the three languages (no personal data by contract)."""
     if isinstance(exc, DeviceError):
         return Text(fi=exc.customer_message("fi"), sv=exc.customer_message("sv"), en=exc.customer_message("en"))
     return None
+
+
+def describe(exc: BaseException) -> str:
+    """What a log line may say about a failure: its code and a message that holds nothing of a customer.
+
+    Our own errors carry messages written to be logged: a device error's staff message (no personal data by
+    the drivers' contract), the proof input check's (it names the switchboard's origin, never a customer).
+    Any other exception's message may quote whatever it was handed — a PIN buffer, a name read from the
+    card, a document's bytes — so only its type and where it was raised are named (enough to find the bug).
+    """
+    if isinstance(exc, DeviceError):
+        return f"{error_code(exc)} ({type(exc).__name__}: {exc.staff_message('en')})"
+    if isinstance(exc, ProofInputError):
+        return f"{INTERNAL_ERROR} ({type(exc).__name__}: {exc})"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return f"{INTERNAL_ERROR} ({type(exc).__name__}{where})"
 
 
 @dataclass
@@ -92,6 +141,7 @@ class Journey:
         self._scan_request: str | None = None
         self._scan_job: Any | None = None
         self._scan_result: Any | None = None
+        self._print_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         session.subscribe(self._on_snapshot)
         session.on_wipe(self._on_wipe)
@@ -111,8 +161,10 @@ class Journey:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("journey task failed: %s", type(task.exception()).__name__)
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            # Each step handles its own failures; reaching this is a bug, and the log says where.
+            log.error("journey task failed: %s", describe(exc))
 
     async def idle(self) -> None:
         """Wait until every device task started so far has finished (tests, shutdown)."""
@@ -212,10 +264,15 @@ class Journey:
         if s.state is not State.CALL:
             return
         self._identify = req
-        reader = self.card_reader
-        present = reader is not None and bool(_attempt("card reader status", lambda: any(reader.status().values())))
-        s.identify_requested(card_present=present)
-        self._report_identity("enter_pin" if present else "insert_card")
+        try:
+            reader = self.card_reader
+            present = reader is not None and bool(
+                _attempt("card reader status", lambda: any(reader.status().values())))
+            s.identify_requested(card_present=present)
+            self._report_identity("enter_pin" if present else "insert_card")
+        except Exception as exc:
+            self._identify_unexpected(req, "identification start", exc)
+            return
         if present:
             await self.card_inserted()
 
@@ -229,17 +286,23 @@ class Journey:
 
         s = self.session
         call = s.snapshot.call
-        if self._identify is None or call is None or call.identify is None or self.card_reader is None:
+        req = self._identify
+        if req is None or call is None or call.identify is None or self.card_reader is None:
             return
         try:
             tries = await self.card_reader.pin1_tries_left_async()
-        except PinBlocked:
-            self._identify_failed("pin_blocked")
+        except Exception as exc:
+            if self._identify is not req:
+                return  # cancelled meanwhile: the agent has been told already
+            if isinstance(exc, PinBlocked):
+                self._identify_failed("pin_blocked")
+            elif isinstance(exc, CardError):
+                log.warning("card read failed: %s", describe(exc))
+                self._identify_failed("not_fineid" if error_code(exc) == "not_a_finnish_id_card" else "card_error")
+            else:
+                self._identify_unexpected(req, "card read", exc)
             return
-        except CardError as exc:
-            self._identify_failed("not_fineid" if error_code(exc) == "not_a_finnish_id_card" else "card_error")
-            return
-        if s.state is State.CALL:
+        if s.state is State.CALL and self._identify is req:
             s.card_inserted(tries)
             self._report_identity("enter_pin")
 
@@ -254,8 +317,22 @@ class Journey:
         s.identify_failed(key, tries_left)
         ident = s.snapshot.call.identify if s.snapshot.call else None
         if ident is not None and ident.step == "failed" and self._identify is not None and self.engine is not None:
-            self.engine.abort_identity(self._identify.request, key)
+            request, self._identify = self._identify.request, None
+            self.engine.abort_identity(request, _ABORT_REASONS.get(key, "card_error"))
+
+    def _identify_unexpected(self, req: _Identify, step: str, exc: Exception) -> None:
+        """A failure no driver foresaw: the customer reads that it did not work, the agent gets
+        ``internal_error`` and may ask again; the call goes on."""
+        log.error("%s failed: %s", step, describe(exc))
+        if self._identify is not req:
+            return
+        s = self.session
+        if s.state is State.CALL and s.snapshot.call is not None and s.snapshot.call.identify is None:
+            s.identify_requested(card_present=False)  # failed before the panel was shown: show it to say so
+        self._identify_failed(INTERNAL_ERROR)
+        if self._identify is req and self.engine is not None:  # the session was not in a call any more
             self._identify = None
+            self.engine.abort_identity(req.request, INTERNAL_ERROR)
 
     async def _prove(self, pin: bytearray) -> None:
         from drivers.carderrors import CardError, CardRemoved, PinBlocked, WrongPin
@@ -269,24 +346,30 @@ class Journey:
             self._report_identity("signing")
             try:
                 token = await self.card_reader.prove_async(req.origin, req.nonce, pin)
-            except WrongPin as exc:
-                self._identify_failed("wrong_pin", exc.tries_left)
-                return
-            except PinBlocked:
-                self._identify_failed("pin_blocked", 0)
-                return
-            except CardRemoved:
-                if s.state is State.CALL:
+            except Exception as exc:
+                if self._identify is not req or s.state is not State.CALL:
+                    return  # the customer cancelled or left meanwhile; the agent has been told
+                if isinstance(exc, WrongPin):
+                    self._identify_failed("wrong_pin", exc.tries_left)
+                elif isinstance(exc, PinBlocked):
+                    self._identify_failed("pin_blocked", 0)
+                elif isinstance(exc, CardRemoved):
                     s.card_removed()
                     self._report_identity("insert_card", "card_removed")
+                elif isinstance(exc, CardError):
+                    log.warning("identification failed: %s", describe(exc))
+                    self._identify_failed("card_error")
+                else:
+                    self._identify_unexpected(req, "identification", exc)
                 return
-            except CardError:
-                self._identify_failed("card_error")
-                return
+            if self._identify is not req or s.state is not State.CALL:
+                return  # cancelled while the card signed: the proof is dropped, never sent
             self.engine.send_proof(req.request, token.to_dict())
             self._identify = None
-            if s.state is State.CALL:
-                s.identify_done()
+            s.identify_done()
+        except Exception as exc:
+            if req is not None:
+                self._identify_unexpected(req, "identification", exc)
         finally:
             for i in range(len(pin)):
                 pin[i] = 0
@@ -295,6 +378,17 @@ class Journey:
 
     def submit_pin(self, pin: bytearray) -> None:
         self.spawn(self._prove(pin))
+
+    def cancel_identify(self) -> None:
+        """The customer pressed Cancel, also while the card checks the PIN (a card that does not answer
+        must not hold them): the agent is told at once, and a proof the card still makes is dropped."""
+        req, self._identify = self._identify, None
+        s = self.session
+        if s.state is not State.CALL:
+            return
+        if req is not None and self.engine is not None:
+            self.engine.abort_identity(req.request, "cancelled")
+        s.cancel_identify()
 
     def send_text(self, text: str, final: bool) -> None:
         if self.engine is not None:
@@ -315,18 +409,44 @@ class Journey:
 
         try:
             self._scan_job = self.scanner.scan(on_event)
-        except DeviceError as exc:
-            s.scan_failed(error_code(exc), customer_text(exc))
-            self._report_scan("failed", reason=error_code(exc))
+        except Exception as exc:
+            self._scan_failed("scan start", exc)
+
+    def _scan_open(self) -> bool:
+        s = self.session
+        return s.state is State.CALL and s.snapshot.call is not None and s.snapshot.call.scan is not None
+
+    def _scan_failed(self, step: str, exc: Exception) -> None:
+        """End the scan with the driver's message, or with ``internal_error`` for anything else."""
+        if isinstance(exc, DeviceError):
+            log.warning("%s failed: %s", step, describe(exc))
+        else:
+            log.error("%s failed: %s", step, describe(exc))
+        code = failure_code(exc)
+        if self._scan_open():
+            self.session.scan_failed(code, customer_text(exc))
+        self._report_scan("failed", reason=code)
 
     def _scan_event(self, event: Any) -> None:
         from drivers import scanner as sc
 
-        s = self.session
-        if s.state is not State.CALL or s.snapshot.call is None or s.snapshot.call.scan is None:
+        if not self._scan_open():
             if isinstance(event, sc.ScanFinished):
                 event.result.discard()  # the customer left meanwhile: drop the pages at once
             return
+        try:
+            self._on_scan_event(event)
+        except Exception as exc:
+            if isinstance(event, sc.ScanFinished) and self._scan_result is not event.result:
+                with contextlib.suppress(Exception):
+                    event.result.discard()
+            self._drop_scan()
+            self._scan_failed("scan", exc)
+
+    def _on_scan_event(self, event: Any) -> None:
+        from drivers import scanner as sc
+
+        s = self.session
         if isinstance(event, sc.PagePreview):
             s.scan_progress(event.page, 0.5, _jpeg(event.image))
         elif isinstance(event, sc.PageProgress):
@@ -338,8 +458,8 @@ class Journey:
             s.scan_ready(len(pages), preview, blank=len(event.result.blank_pages()))
             self._report_scan("preview", pages=len(pages))
         elif isinstance(event, sc.ScanFailed):
-            s.scan_failed(error_code(event.error), customer_text(event.error))
-            self._report_scan("failed", reason=error_code(event.error))
+            self._scan_job = None
+            self._scan_failed("scan", event.error)
 
     def _report_scan(self, state: str, pages: int | None = None, reason: str | None = None) -> None:
         if self._scan_request is not None and self.engine is not None:
@@ -356,20 +476,36 @@ class Journey:
         if result is None or self.engine is None:
             return
         s.scan_sending()
-        # The PDF leaves the pages' memory at once (deliver wipes them); blank pages are left out, as
-        # the preview told the customer before they pressed Send.
-        pdf = result.deliver(skip=result.blank_pages())
         self._scan_result = None
+        pdf = b""
         try:
+            # The PDF leaves the pages' memory at once (deliver wipes them); blank pages are left out, as
+            # the preview told the customer before they pressed Send.
+            pdf = result.deliver(skip=result.blank_pages())
             await self.engine.send_document(pdf, "scan", "skannaus.pdf", request)
         except TransferFailed as exc:
-            if s.state is State.CALL:
+            # The engine has told the agent (scan.status failed with the transfer's reason).
+            log.warning("scan transfer failed: transfer_%s", exc.reason)
+            if self._scan_sending():
                 s.scan_failed(f"transfer_{exc.reason}")
+            return
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                result.discard()
+            if self._scan_sending():
+                self._scan_failed("scan sending", exc)
+            else:
+                log.error("scan sending failed: %s", describe(exc))
             return
         finally:
             del pdf
-        if s.state is State.CALL:
+        if self._scan_sending():
             s.scan_sent()
+
+    def _scan_sending(self) -> bool:
+        """Whether the customer still waits for the scan to go (not cancelled, not left)."""
+        call = self.session.snapshot.call
+        return self._scan_open() and call is not None and call.scan is not None and call.scan.step == "sending"
 
     def _drop_scan(self) -> None:
         """Stop a running scan and wipe its pages (declined, or the session ended)."""
@@ -381,20 +517,57 @@ class Journey:
         self._scan_result = None
 
     def decline_scan(self) -> None:
+        """The customer does not want it sent: before scanning, while scanning, at the preview, or while it
+        is being sent (the transfer is cancelled; the agent gets nothing but the refusal)."""
+        call = self.session.snapshot.call
+        sending = call is not None and call.scan is not None and call.scan.step == "sending"
         self._drop_scan()
-        self._report_scan("declined")
+        if sending and self.engine is not None:
+            self.engine.cancel_document()  # the engine reports the transfer's end to the agent
+        else:
+            self._report_scan("declined")
         self._scan_request = None
-        self.session.close_scan()
+        if self._scan_open():
+            self.session.close_scan()
 
     # -- printing ------------------------------------------------------------------------------------------
 
     async def _print(self, transfer: str, pdf: bytes) -> None:
-        from drivers.pdfcheck import check_pdf
-
         s = self.session
         engine = self.engine
         if engine is None or s.state is not State.CALL:
             return
+        task = asyncio.current_task()
+        self._print_task = task
+        try:
+            await self._print_job(engine, transfer, pdf)
+        except asyncio.CancelledError:
+            # The customer pressed Cancel: print_pdf_async has taken the job out of CUPS before this.
+            engine.report_print_progress(transfer, "cancelled")
+            raise
+        except Exception as exc:
+            log.error("printing failed: %s", describe(exc))
+            engine.report_print_progress(transfer, "failed", reason=INTERNAL_ERROR)
+            if s.state is State.CALL:
+                s.print_failed(INTERNAL_ERROR)
+        finally:
+            if self._print_task is task:
+                self._print_task = None
+
+    def cancel_print(self) -> None:
+        """The customer stops waiting for a printout (a jammed printer, a long job): the job is cancelled
+        in CUPS, the agent sees ``cancelled``, and the call screen comes back."""
+        task = self._print_task
+        if task is not None and not task.done():
+            task.cancel()
+        s = self.session
+        if s.state is State.CALL and s.snapshot.call is not None and s.snapshot.call.print_ is not None:
+            s.close_print()
+
+    async def _print_job(self, engine: Engine, transfer: str, pdf: bytes) -> None:
+        from drivers.pdfcheck import check_pdf
+
+        s = self.session
         if self.printer is None:
             engine.report_print_progress(transfer, "failed", reason="printer_unavailable")
             s.print_failed("printer_unavailable")
@@ -403,6 +576,7 @@ class Journey:
             pages = check_pdf(pdf, max_pages=s.config.devices.printer.max_pages,
                               max_bytes=s.config.devices.printer.max_bytes).pages
         except DeviceError as exc:
+            log.warning("print check failed: %s", describe(exc))
             engine.report_print_progress(transfer, "failed", reason=error_code(exc))
             s.print_failed(error_code(exc), customer_text(exc))
             return
@@ -410,8 +584,8 @@ class Journey:
         engine.report_print_progress(transfer, "received", pages=pages, pages_done=0)
 
         def progress(event: Any) -> None:
-            if s.state is not State.CALL:
-                return
+            if s.state is not State.CALL or s.snapshot.call is None or s.snapshot.call.print_ is None:
+                return  # the customer cancelled or left: nothing more to show or report
             if event.kind in ("processing", "progress", "resumed"):
                 s.print_progress(event.pages_done)
                 engine.report_print_progress(transfer, "printing", pages=pages, pages_done=event.pages_done)
@@ -426,6 +600,7 @@ class Journey:
         try:
             await self.printer.print_pdf_async(pdf, listener=progress, timeout_s=limit, stall_grace_s=limit)
         except DeviceError as exc:
+            log.warning("printing failed: %s", describe(exc))
             engine.report_print_progress(transfer, "failed", pages=pages, reason=error_code(exc))
             if s.state is State.CALL:
                 s.print_failed(error_code(exc), customer_text(exc))
@@ -436,11 +611,12 @@ class Journey:
 
 
 def _attempt(what: str, action: Callable[[], Any]) -> Any:
-    """Run a best-effort device call; a failure is logged (its type only: no data) and gives ``None``."""
+    """Run a best-effort device call; a failure is logged (code and a message without data, see
+    :func:`describe`) and gives ``None``."""
     try:
         return action()
     except Exception as exc:
-        log.warning("%s failed: %s", what, type(exc).__name__)
+        log.warning("%s failed: %s", what, describe(exc))
         return None
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drivers.proof import check_origin, check_policy_pattern
 from provisioning.schema import Schedule, Text
 
 _ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -64,6 +65,43 @@ class Login(_Model):
     lockout_s: int = Field(300, ge=10)
 
 
+#: DVV's production arc for citizen certificate policies (its certificate policy documents give the policies
+#: as 1.2.246.517.1.10.<n>.<version>; test cards use the test arc 1.2.246.517.99.10.*).
+FINEID_PRODUCTION_POLICIES = ("1.2.246.517.1.10.*",)
+
+
+class Ocsp(_Model):
+    """Revocation checks at the issuing CA's OCSP responder (see docs/switchboard.md, "Revocation")."""
+
+    required: bool = True
+    """Fail closed (``revocation_unknown``) when the card's status cannot be found out. ``false`` lets such a
+    card through with a warning in the log; a card the responder says is revoked is refused either way."""
+    responder_url: str | None = Field(None, pattern=r"^https?://[^/\s]+(/\S*)?$")
+    """Ask this responder instead of the one each certificate names in its AIA (e.g. DVV's for FINEID)."""
+    timeout_s: float = Field(5.0, gt=0, le=30)
+    """The whole exchange (DNS, connect, answer); the agent waits at most this long for the verdict."""
+    cache_s: int = Field(60, ge=0, le=3600)
+    """How long an answer (good or revoked) is reused; 0: ask every time. Failures are never reused."""
+    require_nonce: bool = True
+    """The answer must echo the request's nonce (a replayed old "good" is refused). Set ``false`` only for a
+    responder that pre-signs its answers; then an answer older than ``max_age_s`` is refused."""
+    max_age_s: int = Field(300, ge=10, le=86400)
+
+
+class Identity(_Model):
+    """How customers' ID cards are accepted beyond the CA list (``trusted_ca_files``)."""
+
+    policies: list[str] = Field(default_factory=lambda: list(FINEID_PRODUCTION_POLICIES), min_length=1)
+    """Certificate policies accepted (exact OIDs or ``<arc>.*``): the production arc by default; a staging
+    switchboard trusting DVV's test CAs lists ``1.2.246.517.99.10.*``."""
+    ocsp: Ocsp = Field(default_factory=Ocsp)
+
+    @field_validator("policies")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return [check_policy_pattern(p) for p in value]
+
+
 class PointEntry(_Model):
     id: str = Field(pattern=_ID)
     place: str = Field(min_length=1, max_length=120)
@@ -102,7 +140,8 @@ class SwitchboardConfig(_Model):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=0, le=65535)
     origin: str = Field(pattern=r"^https?://[^/]+$")
-    """The public origin (``https://host[:port]``, no slash) that Web eID proofs are bound to."""
+    """The public origin (``https://host[:port]``, no slash) that Web eID proofs are bound to; plain
+    ``http://`` only for a switchboard on loopback (the demo, development), as browsers allow it."""
     tls: Tls | None = None
     timezone: str = "Europe/Helsinki"
     session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
@@ -117,9 +156,18 @@ class SwitchboardConfig(_Model):
     stun_urls: list[str] = Field(default_factory=list)
     trusted_ca_files: list[str] = Field(default_factory=list)
     """PEM files of the CAs whose certificates identify customers (DVV's, or test CAs in tests)."""
+    identity: Identity = Field(default_factory=Identity)
+    """Certificate policy allow-list and revocation (OCSP) settings for identification."""
     points: list[PointEntry] = Field(default_factory=list)
     producers: list[ProducerConfig] = Field(default_factory=list)
     users: list[User] = Field(default_factory=list)
+
+    @field_validator("origin")
+    @classmethod
+    def _proof_origin(cls, value: str) -> str:
+        """Refused at load, by the very check the kiosk signs with and the validator uses: an origin no
+        card will sign for would otherwise only show as every identification failing."""
+        return check_origin(value)
 
     @field_validator("timezone")
     @classmethod

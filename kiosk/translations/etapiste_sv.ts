@@ -338,6 +338,11 @@
         <comment>error_card_error</comment>
         <translation>Kortet kunde inte läsas.</translation>
     </message>
+    <message id="error_internal_error">
+        <source>A technical error occurred. The agent has been told.</source>
+        <comment>error_internal_error</comment>
+        <translation>Ett tekniskt fel inträffade. Handläggaren har fått veta om det.</translation>
+    </message>
     <message id="scan_title">
         <source>Scanning a document</source>
         <comment>scan_title</comment>

@@ -39,11 +39,18 @@ class JourneyActions(Protocol):
     def submit_pin(self, pin: bytearray) -> None:
         """Send PIN1 to the card; the controller overwrites ``pin`` after the APDU."""
 
+    def cancel_identify(self) -> None:
+        """The customer stops identifying, also while the card checks the PIN; the agent is told."""
+
     def start_scan(self) -> None: ...
 
     def send_scan(self) -> None: ...
 
-    def decline_scan(self) -> None: ...
+    def decline_scan(self) -> None:
+        """Do not send the scan: before, during or after scanning, or while it is being sent."""
+
+    def cancel_print(self) -> None:
+        """Stop waiting for the printout: the job is cancelled and the agent is told."""
 
     def send_text(self, text: str, final: bool) -> None: ...
 
@@ -324,16 +331,20 @@ class CallScreen(QWidget):
             self._session.close_scan()
         elif self._flow_kind in ("print_done", "print_failed"):
             self._session.close_print()
-        elif self._flow_kind == "identify_failed":
+        elif self._flow_kind in ("identify_failed", "identify_remove_card"):
+            # Both are already settled with the agent; OK only closes the panel (the survey reminds of the card).
             self._session.cancel_identify()
 
     def _secondary(self) -> None:
+        """Cancel: every sub-flow step that waits has it, so no device or card can hold the customer."""
         if self._actions is None:
             return
-        if self._flow_kind in ("scan_place", "scan_preview"):
+        if self._flow_kind in ("scan_place", "scan_preview", "scan_busy"):
             self._actions.decline_scan()
+        elif self._flow_kind == "print_busy":
+            self._actions.cancel_print()
         elif self._flow_kind.startswith("identify"):
-            self._session.cancel_identify()
+            self._actions.cancel_identify()
 
     def clear(self) -> None:
         """Forget everything shown of the last customer: text, typing, preview (privacy wipe)."""
@@ -385,8 +396,9 @@ class CallScreen(QWidget):
             if ident.tries_left is not None and ident.step == "enter_pin":
                 text += "\n" + i18n.text("tries_left", lang, tries=ident.tries_left)
             pin = ident.step == "enter_pin"
-            secondary = i18n.text("cancel", lang) if ident.step in ("insert_card", "enter_pin") else ""
-            primary = i18n.text("ok", lang) if ident.step == "failed" else ""
+            waiting = ("insert_card", "enter_pin", "checking")
+            secondary = i18n.text("cancel", lang) if ident.step in waiting else ""
+            primary = i18n.text("ok", lang) if ident.step in ("failed", "remove_card") else ""
         elif call.scan is not None:
             scan = call.scan
             title = i18n.text("scan_title", lang)
@@ -406,6 +418,7 @@ class CallScreen(QWidget):
                 kind, primary = f"scan_{'done' if scan.step == 'sent' else 'failed'}", i18n.text("ok", lang)
             else:
                 kind, progress = "scan_busy", int(scan.progress * 100)
+                secondary = i18n.text("cancel", lang)
         elif call.print_ is not None:
             job = call.print_
             title = i18n.text("print_title", lang)
@@ -414,7 +427,7 @@ class CallScreen(QWidget):
                 said = job.message.in_(lang) if job.message else i18n.text(f"error_{job.error}", lang, default="")
                 text = f"{said}\n{text}" if said else text
             if job.step == "printing":
-                kind = "print_busy"
+                kind, secondary = "print_busy", i18n.text("cancel", lang)
                 progress = int(100 * job.pages_done / job.pages) if job.pages else 0
             else:
                 kind, primary = f"print_{'done' if job.step == 'done' else 'failed'}", i18n.text("ok", lang)

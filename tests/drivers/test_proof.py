@@ -23,6 +23,7 @@ from drivers.proof import (
     ALGORITHMS,
     AuthToken,
     NonceStore,
+    ProofInputError,
     ProofInvalid,
     ProofValidator,
     algorithm_for_key,
@@ -422,6 +423,19 @@ def test_spent_and_expired_nonces_do_not_pile_up(store: NonceStore, clock: Clock
     "origin",
     [
         "http://switchboard.example.fi",
+        "http://example.org",
+        "http://10.0.0.1",
+        "http://192.168.1.20:8443",
+        "http://0.0.0.0:8443",
+        "http://[::2]:8443",
+        "http://127.0.0.1.example.org",
+        "http://localhost.example.org",
+        "http://127.0.0.1:8443/",
+        "http://127.0.0.1:8443/desk",
+        "http://localhost/",
+        "http://127.0.0.1:8443?x=1",
+        "http://127.0.0.1:port",
+        "ws://127.0.0.1:8443",
         "https://switchboard.example.fi/",
         "https://switchboard.example.fi/desk",
         "https://user@switchboard.example.fi",
@@ -431,9 +445,60 @@ def test_spent_and_expired_nonces_do_not_pile_up(store: NonceStore, clock: Clock
     ],
 )
 def test_origin_must_be_a_bare_https_origin(origin: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="https origin"):
         check_origin(origin)
 
 
 def test_origin_with_port_is_accepted() -> None:
     assert check_origin("https://localhost:8443") == "https://localhost:8443"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:8443", "http://127.0.0.1", "http://127.8.9.10:80", "http://localhost:8080",
+     "http://localhost", "http://[::1]:8443"],
+)
+def test_plain_http_is_accepted_for_loopback_hosts_only_as_browsers_do(origin: str) -> None:
+    """W3C Secure Contexts: http://localhost, 127.0.0.0/8 and [::1] count as secure (the demo's switchboard)."""
+    assert check_origin(origin) == origin
+
+
+def test_a_proof_for_a_loopback_http_origin_validates_and_stays_bound_to_it(
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+) -> None:
+    origin = "http://127.0.0.1:8443"
+    validator = ProofValidator(origin, pki.trusted, store, clock=clock)
+    nonce = store.issue()
+    assert validator.validate(card_sign(v4, origin, nonce).to_json(), nonce).satu == v4.satu
+    # The same token for another port of the same machine is another origin.
+    other = store.issue()
+    assert reason(validator, card_sign(v4, "http://127.0.0.1:8444", other).to_json(), other) == "signature-invalid"
+
+
+def test_a_validator_refuses_an_http_origin_off_the_machine(pki: TestPki, store: NonceStore) -> None:
+    with pytest.raises(ProofInputError):
+        ProofValidator("http://switchboard.example.fi", pki.trusted, store)
+
+
+def test_the_switchboard_takes_the_same_origins_as_the_card_signs_for(
+    v3: CardIdentity, pki: TestPki, tmp_path: Path
+) -> None:
+    """The demo's switchboard (http on 127.0.0.1) loads and validates the kiosk's proof end to end; a
+    switchboard configured with an http origin off the machine does not start at all."""
+    from pydantic import ValidationError
+
+    from etapiste.protocol import WebEidToken
+    from switchboard.config import SwitchboardConfig
+    from switchboard.identity import proof_validator
+
+    origin = "http://127.0.0.1:8443"
+    assert SwitchboardConfig.model_validate({"origin": origin}).origin == origin
+    with pytest.raises(ValidationError, match="https origin"):
+        SwitchboardConfig.model_validate({"origin": "http://switchboard.example.fi"})
+
+    ca = tmp_path / "cas.pem"
+    ca.write_bytes(pki.trusted_pem)
+    nonce = NonceStore().issue()
+    token = WebEidToken.model_validate(card_sign(v3, origin, nonce).to_dict())
+    holder = proof_validator([str(ca)])(token, nonce, origin, NOW.timestamp())
+    assert (holder.given_name, holder.surname) == (v3.given_name, v3.surname)
