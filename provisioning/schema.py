@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from provisioning.pinhash import check_stored
+
 #: The configuration document's format version this code reads.
 SCHEMA_VERSION = 1
 
@@ -273,10 +275,22 @@ class Ui(_Model):
 
 
 class Staff(_Model):
-    """The host staff's mode."""
+    """The host staff's mode: one PIN for the host's staff at this point (each point its own PIN).
 
-    pin_hash: str = Field(pattern=r"^scrypt\$")
-    """``scrypt$<n>$<r>$<p>$<salt-b64>$<hash-b64>``, made by ``etapiste ops hash-pin``."""
+    One PIN per point rather than one per staff member: host staff come and go without the organiser
+    knowing them, and staff mode shows no customer data (device health, test print, out of service);
+    a PIN per person would put host staff's names in the organiser's configuration and give a guesser
+    several right answers to hit. When staff leave, ops publish a new hash.
+    """
+
+    pin_hash: str
+    """``scrypt-min6$<n>$<r>$<p>$<salt-b64>$<hash-b64>``, made by ``etapiste ops hash-pin`` for a PIN of
+    6–12 digits (an older ``scrypt$…`` hash may hide a 4-digit PIN and is refused)."""
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _min_six_digits(cls, value: str) -> str:
+        return check_stored(value)
 
 
 class Telemetry(_Model):

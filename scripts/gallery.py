@@ -65,7 +65,7 @@ STEPS: dict[str, Callable[[Session], object]] = {
     "high-contrast": lambda s: (s.choose_language(s.snapshot.language), s.set_high_contrast(True)),
     "out-of-service": lambda s: s.set_out_of_service("Huoltokatko klo 14 asti / Maintenance until 2 pm"),
     "staff-login": lambda s: s.open_staff_login(),
-    "staff": lambda s: (s.open_staff_login(), s.staff_pin("2468")),
+    "staff": lambda s: (s.open_staff_login(), s.staff_pin("246813")),
 }
 
 

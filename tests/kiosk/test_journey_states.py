@@ -241,13 +241,13 @@ def test_staff_mode_needs_the_pin_and_locks_after_five_wrong_tries(config: Point
     session.open_staff_login()
     assert session.state is State.STAFF_LOGIN
     for _ in range(4):
-        assert not session.staff_pin("0000")
+        assert not session.staff_pin("000000")
         assert session.snapshot.staff_error == "staff_wrong_pin"
-    assert not session.staff_pin("1357")
+    assert not session.staff_pin("135790")
     assert session.snapshot.staff_locked
-    assert not session.staff_pin("2468")  # the right PIN is refused while locked
+    assert not session.staff_pin("246813")  # the right PIN is refused while locked
     clocks.advance(STAFF_LOCKOUT_S + 1)
-    assert session.staff_pin("2468")
+    assert session.staff_pin("246813")
     assert session.state is State.STAFF
     session.leave_staff()
     assert session.state is State.IDLE
@@ -263,7 +263,7 @@ def test_staff_mode_cannot_be_opened_over_a_customer(config: PointConfig) -> Non
 def test_staff_mode_leaves_by_itself_after_inactivity(config: PointConfig) -> None:
     session, clocks = make(config)
     session.open_staff_login()
-    session.staff_pin("2468")
+    session.staff_pin("246813")
     clocks.advance(config.ui.idle_timeout_s + 1)
     session.tick()
     assert session.state is State.IDLE

@@ -63,13 +63,14 @@ def test_keygen_writes_a_private_key_only_its_owner_reads_and_a_trust_file(tmp_p
 
 
 def test_hash_pin_prints_a_hash_the_kiosk_verifies(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("13579\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("135790\n"))
     assert ops_main(["hash-pin", "--pin-stdin"]) == 0
     hashed = capsys.readouterr().out.strip()
-    assert verify_pin("13579", hashed) and not verify_pin("13570", hashed)
-    monkeypatch.setattr("sys.stdin", io.StringIO("12a4\n"))
-    assert ops_main(["hash-pin", "--pin-stdin"]) == 2
-    assert "4 to 12 digits" in capsys.readouterr().err
+    assert verify_pin("135790", hashed) and not verify_pin("135791", hashed)
+    for bad in ("12a456", "1234", "12345", "1234567890123"):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{bad}\n"))
+        assert ops_main(["hash-pin", "--pin-stdin"]) == 2
+        assert "6 to 12 digits" in capsys.readouterr().err
 
 
 def test_validate_lists_every_problem_with_file_line_and_field(tmp_path: Path, capsys) -> None:

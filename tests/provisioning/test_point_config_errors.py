@@ -77,3 +77,15 @@ def test_a_file_that_is_not_a_mapping_is_refused() -> None:
     assert _problems("- just\n- a list\n") == [
         "point.yaml:1: (document): the document must be a mapping of sections (point, host, …)"
     ]
+
+
+def test_a_staff_pin_hash_that_may_hide_a_short_pin_is_refused_with_what_to_do() -> None:
+    """Configuration carries only the PIN's hash, so the length is enforced where the PIN is hashed
+    (``etapiste ops hash-pin``, 6-12 digits) and the hash says so; a hash from before cannot say so."""
+    legacy = "scrypt$16384$8$1$ZGVtby1zYWx0LWRvbm90dXNl$7d9g14NFnISdGYHMVaz3QivnHAJyxGI18m4pqDuKifM="
+    text = "\n".join(
+        f'  pin_hash: "{legacy}"' if line.startswith("  pin_hash:") else line for line in SAMPLE.splitlines()
+    )
+    (problem,) = _problems(text)
+    assert problem.startswith(f"point.yaml:{_line_of(text, 'pin_hash:')}: staff.pin_hash: ")
+    assert "at least 6 digits" in problem and "etapiste ops hash-pin" in problem
