@@ -27,7 +27,7 @@ from provisioning.bundle import SigningKey, TrustStore, sign_bundle
 from provisioning.command import MAX_VALIDITY, sign_command
 from provisioning.fleet import Fleet
 from provisioning.loader import ConfigError
-from provisioning.pinhash import hash_pin
+from provisioning.pinhash import MAX_DIGITS, MIN_DIGITS, hash_pin
 from provisioning.statistics import to_csv
 
 FINAL = ("applied", "unchanged", "rejected", "rolled_back")
@@ -60,7 +60,7 @@ def cmd_hash_pin(args: argparse.Namespace) -> int:
     if args.pin_stdin:
         pin = sys.stdin.readline().strip()
     else:
-        pin = getpass.getpass("staff PIN (4–12 digits): ")
+        pin = getpass.getpass(f"staff PIN ({MIN_DIGITS}–{MAX_DIGITS} digits): ")
         if getpass.getpass("again: ") != pin:
             raise OpsError("the two PINs differ")
     try:
