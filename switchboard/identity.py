@@ -2,8 +2,9 @@
 
 The cryptography lives in :mod:`drivers.proof` (Web eID 1.0 token validation, pure Python on
 ``cryptography``, shared with the card driver); this module only binds it to the switchboard: the
-configured CA list, the switchboard's origin, and its reasons as :class:`etapiste.protocol.IdentityResult`
-reason codes.
+configured CA list, the policy allow-list and the OCSP settings (``identity`` in the configuration), the
+switchboard's origin, and its reasons as :class:`etapiste.protocol.IdentityResult` reason codes
+(``revoked`` and ``revocation_unknown`` among them: see docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drivers import proof
+from drivers import ocsp, proof
 from etapiste.protocol import WebEidToken
+
+if TYPE_CHECKING:
+    from switchboard.config import Identity
 
 
 def new_nonce() -> str:
@@ -46,8 +51,14 @@ class ProofRejected(Exception):
 ProofValidator = Callable[[WebEidToken, str, str, float], Holder]
 
 
-def proof_validator(trusted_ca_files: list[str]) -> ProofValidator:
-    """The Web eID validator of :mod:`drivers.proof` with the configured CAs.
+def proof_validator(trusted_ca_files: list[str], identity: Identity | None = None) -> ProofValidator:
+    """The Web eID validator of :mod:`drivers.proof` with the configured CAs and, from ``identity`` (the
+    configuration's ``identity`` section, which the switchboard always passes), the certificate policy
+    allow-list and the revocation check at the CA's OCSP responder. Without ``identity`` (tests and tools
+    that only need the signature and the chain) neither is checked.
+
+    The OCSP checker, and so its short answer cache, lives as long as the validator (the switchboard's
+    process). It runs on real time, not the hub's clock: the responder's answers carry real time stamps.
 
     The hub has already checked the nonce (single use, bound to the call, not expired) against its shared
     state, so each validation hands :mod:`drivers.proof` a one-nonce store: its own check then passes
@@ -55,13 +66,29 @@ def proof_validator(trusted_ca_files: list[str]) -> ProofValidator:
     Reason codes are passed on with underscores (``certificate-untrusted`` → ``certificate_untrusted``).
     """
     trusted = proof.load_trusted(Path(name).read_bytes() for name in trusted_ca_files)
+    policies = list(identity.policies) if identity is not None else None
+    revocation = None
+    if identity is not None:
+        settings = identity.ocsp
+        revocation = ocsp.OcspChecker(
+            ocsp.OcspSettings(
+                required=settings.required,
+                responder_url=settings.responder_url,
+                timeout_s=settings.timeout_s,
+                cache_s=settings.cache_s,
+                require_nonce=settings.require_nonce,
+                max_age_s=settings.max_age_s,
+            )
+        )
 
     def validate(token: WebEidToken, nonce: str, origin: str, now: float) -> Holder:
         when = dt.datetime.fromtimestamp(now, dt.UTC)
         nonces = proof.NonceStore(clock=lambda: when)
         try:
             nonces.add(nonce, issued_at=when)
-            validator = proof.ProofValidator(origin, trusted, nonces, clock=lambda: when)
+            validator = proof.ProofValidator(
+                origin, trusted, nonces, clock=lambda: when, policies=policies, revocation=revocation
+            )
             holder = validator.validate(json.dumps(token.model_dump()), nonce)
         except proof.ProofInvalid as exc:
             raise ProofRejected(exc.reason.replace("-", "_"), exc.message) from None

@@ -317,12 +317,13 @@ def ssl_context(config: SwitchboardConfig) -> ssl.SSLContext | None:
 
 
 def default_validator(config: SwitchboardConfig) -> ProofValidator | None:
-    """The Web eID validator with the configured CAs, or ``None`` (identify then answers ``unavailable``)."""
+    """The Web eID validator with the configured CAs, policy allow-list and OCSP settings, or ``None``
+    (identify then answers ``unavailable``)."""
     if not config.trusted_ca_files:
         return None
     from switchboard.identity import proof_validator
 
-    return proof_validator(config.trusted_ca_files)
+    return proof_validator(config.trusted_ca_files, config.identity)
 
 
 def run(config: SwitchboardConfig, **kwargs: Any) -> None:

@@ -502,3 +502,122 @@ def test_the_switchboard_takes_the_same_origins_as_the_card_signs_for(
     token = WebEidToken.model_validate(card_sign(v3, origin, nonce).to_dict())
     holder = proof_validator([str(ca)])(token, nonce, origin, NOW.timestamp())
     assert (holder.given_name, holder.surname) == (v3.given_name, v3.surname)
+
+
+# -- certificate policy and revocation (issue 23) ---------------------------------------------------------------------
+PRODUCTION_ARC = "1.2.246.517.1.10.*"
+TEST_ARC = "1.2.246.517.99.10.*"
+
+
+def _with(pki: TestPki, store: NonceStore, clock: Clock, **kwargs: object) -> ProofValidator:
+    return ProofValidator(ORIGIN, pki.trusted, store, clock=clock, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("policies", "allowed"),
+    [
+        (["1.2.246.517.99.10.352.1"], True),
+        ([TEST_ARC], True),
+        (["1.2.246.517.99.*"], True),
+        ([PRODUCTION_ARC], False),
+        (["1.2.246.517.99.10.352"], False),  # the arc without ".*" is an exact OID, not a prefix
+        (["1.2.246.517.99.10.35.*"], False),  # arcs end at a dot: .35.* is not .352
+        ([PRODUCTION_ARC, TEST_ARC], True),
+    ],
+)
+def test_the_certificate_policy_must_be_on_the_allow_list(
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock, policies: list[str], allowed: bool
+) -> None:
+    validator = _with(pki, store, clock, policies=policies)
+    nonce = store.issue()
+    token = card_sign(v4, ORIGIN, nonce).to_json()  # v4 test cards: 1.2.246.517.99.10.352.1
+    if allowed:
+        assert validator.validate(token, nonce).satu == v4.satu
+    else:
+        assert reason(validator, token, nonce) == "certificate-policy"
+
+
+def test_a_certificate_without_policies_is_refused_when_an_allow_list_is_set(
+    pki: TestPki, store: NonceStore, clock: Clock
+) -> None:
+    bare = pki.issue("v4", policies=[], not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
+    nonce = store.issue()
+    token = card_sign(bare, ORIGIN, nonce).to_json()
+    assert reason(_with(pki, store, clock, policies=[TEST_ARC]), token, nonce) == "certificate-policy"
+
+
+@pytest.mark.parametrize("bad", [[], ["fineid"], ["1.2.*.3"], ["1.2.246.517.1.10.*.*"], [" 1.2.3"]])
+def test_an_unusable_allow_list_is_refused_when_the_validator_is_made(
+    pki: TestPki, store: NonceStore, bad: list[str]
+) -> None:
+    with pytest.raises(ValueError):
+        ProofValidator(ORIGIN, pki.trusted, store, policies=bad)
+
+
+def test_a_genuine_shaped_rsa_card_without_any_eku_is_accepted(pki: TestPki, store: NonceStore, clock: Clock) -> None:
+    """Genuine FINEID certificates carry no EKU (key usage only): a check that demanded clientAuth would
+    refuse every real card. Only an EKU that leaves clientAuth out is refused (test above)."""
+    genuine = pki.issue(
+        "v3", client_auth=None, not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1)
+    )
+    nonce = store.issue()
+    token = card_sign(genuine, ORIGIN, nonce).to_json()
+    assert _with(pki, store, clock, policies=[TEST_ARC]).validate(token, nonce).satu == genuine.satu
+
+
+class _Asked:
+    """An OCSP checker that only records whether it was asked (the real one is in test_ocsp.py)."""
+
+    def __init__(self, verdict: Exception | None = None) -> None:
+        self.calls = 0
+        self.verdict = verdict
+
+    def check(self, cert: object, issuer: object) -> str:
+        self.calls += 1
+        if self.verdict is not None:
+            raise self.verdict
+        return "good"
+
+
+def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+) -> None:
+    """A forged or altered token never makes the switchboard query the CA (no free OCSP oracle, no load)."""
+    from drivers.ocsp import CertificateRevoked
+
+    asked = _Asked(CertificateRevoked("the card's certificate was revoked on 2026-11-27 (keyCompromise)"))
+    validator = _with(pki, store, clock, revocation=asked)
+    nonce = store.issue()
+    forged = AuthToken(v4.cert_der, "ES384", b"\x01" * 96).to_json()
+    assert reason(validator, forged, nonce) == "signature-invalid" and asked.calls == 0
+    stranger = TestPki(name="SOMEONE ELSE").issue("v4")
+    nonce = store.issue()
+    assert reason(validator, card_sign(stranger, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+    assert asked.calls == 0
+    nonce = store.issue()
+    with pytest.raises(ProofInvalid) as refused:
+        validator.validate(card_sign(v4, ORIGIN, nonce).to_json(), nonce)
+    assert (refused.value.reason, asked.calls) == ("revoked", 1)
+    assert "2026-11-27" in refused.value.message
+
+
+def test_a_revoked_card_is_refused_by_the_validator_with_a_real_responder(
+    pki: TestPki, store: NonceStore, clock: Clock, tmp_path: Path
+) -> None:
+    from drivers.ocsp import OcspChecker
+    from tests.harness.ocsp import ocsp_responder
+
+    with ocsp_responder(pki, "v4", tmp_path / "ocsp") as responder:
+        card = pki.issue("v4", not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
+        validator = _with(pki, store, clock, policies=[TEST_ARC], revocation=OcspChecker())
+        responder.good(card)
+        nonce = store.issue()
+        assert validator.validate(card_sign(card, ORIGIN, nonce).to_json(), nonce).satu == card.satu
+        responder.revoke(card)
+        nonce = store.issue()
+        fresh = _with(pki, store, clock, policies=[TEST_ARC], revocation=OcspChecker())
+        assert reason(fresh, card_sign(card, ORIGIN, nonce).to_json(), nonce) == "revoked"
+        responder.stop()
+        nonce = store.issue()
+        unreachable = _with(pki, store, clock, policies=[TEST_ARC], revocation=OcspChecker())
+        assert reason(unreachable, card_sign(card, ORIGIN, nonce).to_json(), nonce) == "revocation_unknown"
