@@ -78,6 +78,7 @@ def switchboard_config(path: Path, port: int, turn_urls: list[str], turn_secret:
     data["origin"] = f"http://127.0.0.1:{port}"
     data["turn"] = {"urls": turn_urls, "secret": turn_secret, "ttl_s": 3600}
     data["trusted_ca_files"] = [str(ca_file)]
+    data["identity"] = {"policies": ["1.2.246.517.99.10.*"]}  # DVV's test-card arc (the test PKI's cards)
     for producer in data["producers"]:
         for queue in producer["queues"]:
             queue["service_hours"] = {"weekly": dict(ALWAYS)}
@@ -457,6 +458,7 @@ async def main_async(args: argparse.Namespace) -> int:
     from tests.harness.common import Service, free_port, port_open, wait_until
     from tests.harness.cups import PrivateCupsd, make_pdf
     from tests.harness.mqtt import start_broker
+    from tests.harness.ocsp import ocsp_responder
     from tests.harness.pcsc import fineid_card, pcsc_service
     from tests.harness.sane import SaneTestBackend
     from tests.harness.turn import start_coturn
@@ -479,7 +481,10 @@ async def main_async(args: argparse.Namespace) -> int:
         pcsc = stack.enter_context(pcsc_service(run / "pcsc"))
         slot = pcsc.slot(0)
         pki = TestPki()
+        ocsp = stack.enter_context(ocsp_responder(pki, "v4", run / "ocsp"))  # first: the card's AIA names it
         identity = pki.issue("v4", given_name="SPECIMEN-MAIJA", surname="SPECIMEN-MEIKÄLÄINEN", satu="999020016")
+        ocsp.good(identity)
+        log(f"OCSP responder for the card's CA at {ocsp.url} (openssl ocsp, private network namespace)")
         (run / "trusted-cas.pem").write_bytes(pki.trusted_pem)
         log("pcscd with the virtual reader (private network namespace); the FINEID card is out of the reader")
         cupsd = PrivateCupsd(run / "cups").start()
