@@ -508,11 +508,7 @@ class Hub:
         target = self.participants.get(msg.peer)
         if target is None or msg.peer not in call.participants or msg.peer == part.id:
             return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
-        order = call.participants
-        if msg.type == "signal.offer" and order.index(part.id) > order.index(msg.peer):
-            # Earlier participants offer to later ones: the point to everyone (it alone opens the data channel),
-            # the agent to interpreters. An offer the other way is how an interpreter would push its own data
-            # channel onto the agent's desk (forged scans and texts, the agent's print jobs): never relayed.
+        if msg.type == "signal.offer" and not self._offer_allowed(call, part.id, msg.peer):
             return await self._error(
                 part, msg, "not_allowed", f"a {part.role} does not send an offer to {msg.peer}; that side offers"
             )
@@ -520,6 +516,14 @@ class Hub:
         if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
             call.connected = True
             await self.state.put_call(call)
+
+    @staticmethod
+    def _offer_allowed(call: Call, sender: str, target: str) -> bool:
+        """Earlier participants offer to later ones: the point to everyone (it alone opens the data channel),
+        the agent to interpreters. An offer the other way is how an interpreter would push its own data
+        channel onto the agent's desk (forged scans and texts, the agent's print jobs): never relayed."""
+        order = call.participants
+        return order.index(sender) < order.index(target)
 
     async def _hangup(self, part: Participant, msg: p.Hangup) -> None:
         call = await self._in_call(part, msg)

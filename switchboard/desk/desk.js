@@ -10,6 +10,7 @@ const CHUNK = 16 * 1024;
 const HIGH = 1024 * 1024;
 const LOW = 256 * 1024;
 const MAX_DOC = 20000000;
+const MAX_FRAME = 64 * 1024;  // etapiste.protocol.MAX_SIGNAL_BYTES: the largest text frame either side accepts
 
 const $ = (id) => document.getElementById(id);
 const desk = {
@@ -19,6 +20,9 @@ const desk = {
   // How long the switchboard holds a call for a participant whose connection dropped (its rejoin_grace_s);
   // the customer's media gets as long to come back.
   holdMs: 60000,
+  // Refused input, for support staff in devtools and for the tests: data-channel frames from the point that
+  // break the protocol, and peers other than the point that tried to open a connection or data channel.
+  refusedFrames: 0, refusedPeers: 0,
 };
 window.desk = desk;  // for the browser tests and for support staff in devtools
 
@@ -232,7 +236,10 @@ async function localMedia() {
 
 async function onCallStart(m) {
   alertOff();
-  desk.call = { id: m.call, peers: new Map(m.peers.map((p) => [p.id, p])), point: (m.peers.find((p) => p.role === 'point') || {}).id };
+  desk.call = { id: m.call, peers: new Map(m.peers.map((p) => [p.id, p])), point: (m.peers.find((p) => p.role === 'point') || {}).id,
+                // Earlier participants offer to later ones: only those already in the call when we joined
+                // (the point; for an interpreter also the agent) may send us an offer.
+                offerers: new Set(m.peers.map((p) => p.id).filter((id) => !m.offer_to.includes(id))) };
   if (m.ice_servers) desk.iceServers = m.ice_servers;
   show('call-view', true); show('queue-view', false); show('invite-view', false);
   resetCallPanels();
@@ -257,7 +264,14 @@ function newPeerConnection(peerId) {
            sdp_mid: c ? c.sdpMid : null, sdp_mline_index: c ? c.sdpMLineIndex : null });
   };
   pc.ontrack = (e) => attachRemote(peerId, e.streams[0] || new MediaStream([e.track]));
-  pc.ondatachannel = (e) => { if (e.channel.label === 'etapiste') setupData(e.channel); };
+  pc.ondatachannel = (e) => {
+    // Only the customer's point carries the call's data (text, scans, print jobs, identification progress).
+    // A channel from anyone else (an interpreter) would receive the agent's print jobs and could pass forged
+    // "customer" scans and text: closed at once, and the agent is told.
+    if (e.channel.label === 'etapiste' && desk.call && peerId === desk.call.point) { setupData(e.channel); return; }
+    e.channel.close();
+    refusePeer(peerId);
+  };
   pc.onconnectionstatechange = () => {
     // The point offers again on a fresh connection when it loses us; until then, say so. If the customer's
     // media is not back in time, end the call here too, so the agent is not left waiting on a point that died.
@@ -297,8 +311,16 @@ async function makeOffer(peerId) {
   send({ type: 'signal.offer', call: desk.call.id, peer: peerId, sdp: pc.localDescription.sdp });
 }
 
+function refusePeer(peerId) {
+  desk.refusedPeers += 1;
+  const peer = desk.call && desk.call.peers.get(peerId);
+  console.warn('refused a connection or data channel from', peerId);
+  say('peer_refused', { n: (peer && peer.name) || peerId });
+}
+
 async function onOffer(m) {
   if (!desk.call || m.call !== desk.call.id) return;
+  if (!desk.call.offerers.has(m.peer)) { refusePeer(m.peer); return; }  // a later participant never offers to us
   await localMedia();
   const pc = desk.pcs.get(m.peer) || newPeerConnection(m.peer);
   await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -380,11 +402,68 @@ function setupData(dc) {
   dc.bufferedAmountLowThreshold = LOW;
   desk.incoming = null;
   dc.onmessage = (e) => {
-    if (typeof e.data === 'string') {
-      let m; try { m = JSON.parse(e.data); } catch { return; }
-      onData(m).catch((err) => console.error(err));
-    } else onChunk(e.data);
+    if (typeof e.data !== 'string') { onChunk(e.data); return; }
+    const m = parseData(e.data);
+    if (m) onData(m).catch((err) => console.error(err));
   };
+}
+
+// What the point may send on the data channel: the data messages of etapiste/protocol.py, field by field,
+// with the same types and bounds the kiosk's parse_data enforces (unknown fields are refused there too).
+// Anything else is refused with a note to the agent and never reaches the page: a size that is not a number
+// would otherwise disable the overflow check, a text that is not a string would be shown as one.
+const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const isId = (v) => typeof v === 'string' && ID.test(v);
+const isInt = (min, max) => (v) => Number.isSafeInteger(v) && v >= min && v <= (max ?? Number.MAX_SAFE_INTEGER);
+const isStr = (min, max) => (v) => typeof v === 'string' && v.length >= min && v.length <= max;
+const isBool = (v) => typeof v === 'boolean';
+const oneOf = (...values) => (v) => values.includes(v);
+const opt = (check) => (v) => v === undefined || v === null || check(v);
+const req = (check) => Object.assign((v) => v !== undefined && check(v), { required: true });
+const REASON = opt(isStr(0, 60));
+const DATA_FIELDS = {
+  rtt: { seq: req(isInt(0)), text: req(isStr(0, 2000)), final: opt(isBool) },
+  // size is bounded below by the schema and above by the desk's own limit (answered too_large, as the kiosk does)
+  'doc.begin': { transfer: req(isId), purpose: req(oneOf('print', 'scan')), name: req(isStr(1, 200)),
+                 mime: opt(oneOf('application/pdf')), size: req(isInt(1)), sha256: req((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)) },
+  'doc.end': { transfer: req(isId) },
+  'doc.progress': { transfer: req(isId), received: req(isInt(0)) },
+  'doc.ack': { transfer: req(isId), ok: req(isBool),
+               reason: opt(oneOf('checksum_mismatch', 'size_mismatch', 'too_large', 'not_pdf', 'cancelled', 'busy')) },
+  'doc.cancel': { transfer: req(isId) },
+  'scan.request': { request: req(isId) },
+  'scan.status': { request: req(isId), state: req(oneOf('waiting_customer', 'scanning', 'preview', 'sending', 'sent', 'declined', 'failed')),
+                   pages: opt(isInt(0)), reason: REASON },
+  'print.status': { transfer: req(isId), state: req(oneOf('received', 'printing', 'done', 'failed', 'cancelled')),
+                    pages: opt(isInt(0)), pages_done: opt(isInt(0)), reason: REASON },
+  'identity.status': { request: req(isId), state: req(oneOf('insert_card', 'enter_pin', 'signing', 'sent', 'cancelled', 'failed')), reason: REASON },
+  'device.status': { device: req(oneOf('camera')), ok: req(isBool), reason: REASON },
+};
+
+function refuseFrame(kind, why) {
+  desk.refusedFrames += 1;
+  console.warn('refused a data-channel frame from the point:', kind, why);
+  say('data_refused', { k: kind });
+}
+
+// The message in a text frame, or null (after telling the agent) when the frame breaks the protocol.
+function parseData(text) {
+  if (text.length > MAX_FRAME) { refuseFrame('?', 'too_large'); return null; }
+  let m;
+  try { m = JSON.parse(text); } catch { refuseFrame('?', 'not JSON'); return null; }
+  if (!m || typeof m !== 'object' || Array.isArray(m)) { refuseFrame('?', 'not an object'); return null; }
+  const fields = Object.hasOwn(DATA_FIELDS, m.type) ? DATA_FIELDS[m.type] : null;
+  const kind = typeof m.type === 'string' && /^[a-z._]{1,30}$/.test(m.type) ? m.type : '?';
+  if (!fields) { refuseFrame(kind, 'unknown type'); return null; }
+  for (const [name, value] of Object.entries(m)) {
+    if (name === 'type') continue;
+    const check = name === 'ref' ? opt(isId) : (Object.hasOwn(fields, name) ? fields[name] : null);
+    if (!check || !check(value)) { refuseFrame(kind, `field ${name}`); return null; }
+  }
+  for (const [name, check] of Object.entries(fields)) {
+    if (check.required && !(name in m)) { refuseFrame(kind, `missing ${name}`); return null; }
+  }
+  return m;
 }
 
 async function onData(m) {
@@ -430,16 +509,27 @@ async function sha256hex(buffer) {
 function isPdf(bytes) { return bytes.length >= 5 && String.fromCharCode(...bytes.slice(0, 5)) === '%PDF-'; }
 function newId() { return Math.random().toString(36).slice(2, 12); }
 
+function refuseDoc(m, reason) {
+  dcSend({ type: 'doc.ack', transfer: m.transfer, ok: false, reason });
+  const p = document.createElement('p'); p.className = 'error'; p.textContent = t('received_bad', { n: m.name, r: reason });
+  $('received').append(p);
+}
+
+// The same rules as the kiosk's DocumentLink: one transfer at a time, only what this side receives (scans),
+// at most MAX_DOC, chunks of at most CHUNK, never more bytes than announced.
 function onDocBegin(m) {
-  if (desk.incoming) { dcSend({ type: 'doc.ack', transfer: m.transfer, ok: false, reason: 'busy' }); return; }
-  if (m.size > MAX_DOC) { dcSend({ type: 'doc.ack', transfer: m.transfer, ok: false, reason: 'too_large' }); return; }
-  desk.incoming = { ...m, chunks: [], received: 0, lastProgress: 0 };
+  if (desk.incoming) { refuseDoc(m, 'busy'); return; }
+  if (m.purpose !== 'scan') { refuseDoc(m, 'cancelled'); return; }
+  if (m.size > MAX_DOC) { refuseDoc(m, 'too_large'); return; }
+  desk.incoming = { transfer: m.transfer, name: m.name, size: m.size, sha256: m.sha256, purpose: m.purpose,
+                    chunks: [], received: 0, lastProgress: 0 };
 }
 
 function onChunk(data) {
-  const inc = desk.incoming; if (!inc) return;
+  const inc = desk.incoming; if (!inc) return;  // a chunk of no open transfer: dropped
+  if (data.byteLength > CHUNK) { desk.incoming = null; refuseDoc(inc, 'too_large'); return; }
   inc.chunks.push(new Uint8Array(data)); inc.received += data.byteLength;
-  if (inc.received > inc.size) { dcSend({ type: 'doc.ack', transfer: inc.transfer, ok: false, reason: 'size_mismatch' }); desk.incoming = null; return; }
+  if (inc.received > inc.size) { desk.incoming = null; refuseDoc(inc, 'size_mismatch'); return; }
   if (inc.received - inc.lastProgress >= LOW) { inc.lastProgress = inc.received; dcSend({ type: 'doc.progress', transfer: inc.transfer, received: inc.received }); }
 }
 
