@@ -12,9 +12,11 @@ Why it is built this way:
   history (``PreserveJobHistory No``), so a finished job vanishes at once and "not found" could mean
   completed *or* cancelled. A pull subscription (``ippget``) on the queue, opened before the job is
   created, records every state change with the job's final state, so the outcome is never guessed.
-* **A job that does not complete is never dropped silently.** Completed, failed, held, cancelled or
-  timed out — each ends in a :class:`PrintResult` or a :class:`~drivers.printer_errors.PrinterError`
-  with texts for the customer and the agent. A job stuck behind a fault (out of paper) is reported
+* **A job that does not complete is never dropped silently.** Completed, failed, held, stopped by
+  cupsd, cancelled or timed out — each ends in a :class:`PrintResult` or a
+  :class:`~drivers.printer_errors.PrinterError` with texts for the customer and the agent. A job cupsd
+  stops itself (it cannot open the output, a filter fails) never resumes, so it ends at once in
+  cupsd's own words rather than after the timeout. A job stuck behind a fault (out of paper) is reported
   at once as *stalled*, waits up to the timeout for the staff to fix it, and is then cancelled: a
   document must never come out later, in front of the next customer.
 * **Nothing is kept.** The PDF goes to cupsd from memory (Create-Job + Send-Document), never through
@@ -54,6 +56,7 @@ from drivers.printer_errors import (
     JobCancelled,
     JobFailed,
     JobHeld,
+    JobStopped,
     JobTimeout,
     MalformedPdf,
     NoPages,
@@ -82,6 +85,7 @@ __all__ = [
     "JobCancelled",
     "JobFailed",
     "JobHeld",
+    "JobStopped",
     "JobTimeout",
     "MalformedPdf",
     "NoPages",
@@ -477,6 +481,13 @@ class PrintJob:
                 raise JobFailed(detail=",".join(reasons) or "canceled", not_printed=True)
             if state == _JOB_HELD and kind != "job-created":
                 raise JobHeld(detail=",".join(reasons) or "held")
+            if state == _JOB_STOPPED:
+                # cupsd stopped the job itself (it could not open a file: device's output, start a
+                # filter or the backend, or a filter failed). CUPS starts only pending jobs again, so a
+                # stopped one would sit until the timeout: end it now, in cupsd's own words.
+                raise JobStopped(
+                    detail=",".join(reasons) or "job-stopped", message=self._cupsd_says(event), not_printed=True
+                )
             if state == _JOB_PROCESSING and not self._processing:
                 self._processing = True
                 if self._stall is not None:
@@ -487,7 +498,7 @@ class PrintJob:
                     self._emit("resumed")
                 else:
                     self._emit("processing")
-            elif state in (_JOB_PENDING, _JOB_STOPPED):
+            elif state == _JOB_PENDING:
                 self._processing = False
         if self._stall is None:
             fresh = [c for c in errors if c.code not in self._baseline]
@@ -498,6 +509,17 @@ class PrintJob:
             self._stall = None
             self._emit("resumed")
         return None
+
+    def _cupsd_says(self, event: dict[str, Any]) -> str:
+        """Why cupsd stopped the job: the notification's text ("Stopping job because the scheduler
+        could not open the output file."), and the job's printer-state message where a filter or
+        backend left its own error line there (a stopped job is still in cupsd, so it can be asked)."""
+        said = [str(event.get("notify-text") or "").strip()]
+        with contextlib.suppress(RuntimeError, cups.IPPError):
+            attrs = self._conn.getJobAttributes(self.job_id, requested_attributes=["job-printer-state-message"])
+            said.append(str(attrs.get("job-printer-state-message") or "").strip())
+        words = " ".join(dict.fromkeys(w if w.endswith(".") else f"{w}." for w in said if w))
+        return words[:300] or "cupsd gave no reason."
 
     def _cancel_in_cups(self) -> None:
         with contextlib.suppress(RuntimeError, cups.IPPError):
@@ -739,7 +761,9 @@ class Printer:
             return []
         conn = self.connect()
         try:
-            jobs = conn.getJobs(which_jobs="all", my_jobs=False, requested_attributes=["job-printer-uri"])
+            # "job-id" must be asked for: pycups keys the reply by it and silently drops every job
+            # that lacks it, which made this list always empty.
+            jobs = conn.getJobs(which_jobs="all", my_jobs=False, requested_attributes=["job-id", "job-printer-uri"])
         except (cups.IPPError, RuntimeError):
             raise PrintServiceDown() from None
         suffix = f"/printers/{self.queue}"

@@ -4,13 +4,15 @@ Two audiences read these: the *customer* in the room (plain words: what happened
 told, what happens next) and the host *staff* / ops (the device's own reason keyword in brackets and
 the action that fixes it). The agent who sent the document sees the staff text, because the agent
 needs the precise reason (e.g. "42 pages; at most 30"). No text carries personal data: parameters
-are counts, sizes, the queue name and CUPS reason keywords only.
+are counts, sizes, the queue name, CUPS reason keywords and cupsd's own words about a stopped job
+(its fixed messages and a filter's error line; the job's title in CUPS is a random token).
 
     PrinterError
     ├── OutOfPaper, Jammed, DoorOpen, OutOfToner, Offline    the device reports a fault
     ├── Paused, NotAccepting, NoPrinter, PrintServiceDown    the print system cannot take work
     ├── NotAllowed                                           cupsd refuses to purge or resume
-    ├── JobFailed ── JobHeld, JobCancelled, JobTimeout       a submitted job did not complete
+    ├── JobFailed ── JobHeld, JobStopped, JobCancelled,      a submitted job did not complete
+    │                JobTimeout
     └── InvalidDocument ── EmptyDocument, NotAPdf, MalformedPdf, EncryptedPdf, TooLarge,
                            TooManyPages, NoPages              the PDF was refused before printing
 """
@@ -252,6 +254,26 @@ class JobHeld(JobFailed):
         "fi": "Tulostusjärjestelmä pysäytti työn ({detail}); työ peruttiin eikä asiakirja tulostunut.",
         "sv": "Utskriftssystemet höll kvar jobbet ({detail}); jobbet avbröts och dokumentet skrevs inte ut.",
         "en": "The print system held the job ({detail}); it was cancelled and the document was not printed.",
+    }
+
+
+class JobStopped(JobFailed):
+    """cupsd stopped the job itself (job-state *stopped*): it could not open the output, start a
+    filter or the backend, or a filter failed. CUPS never resumes such a job on its own (only a
+    pending job is started again), so waiting would only run into the timeout; it was cancelled at once.
+
+    ``detail`` is cupsd's job-state-reasons keyword (``job-stopped``) and ``message`` cupsd's own words
+    (the notification's text, e.g. "Stopping job because the scheduler could not open the output
+    file.", and the filter's last error where there is one) — for the staff and ops, never the customer.
+    """
+
+    reason: ClassVar[str] = "job-stopped"
+    staff: ClassVar[Messages] = {
+        "fi": "Tulostuspalvelu (cupsd) pysäytti työn ({detail}): {message} Työ peruttiin; asiakirja ei tulostunut.",
+        "sv": "Utskriftstjänsten (cupsd) stoppade jobbet ({detail}): {message} Jobbet avbröts; dokumentet skrevs "
+        "inte ut.",
+        "en": "The print service (cupsd) stopped the job ({detail}): {message} It was cancelled; the document was "
+        "not printed.",
     }
 
 

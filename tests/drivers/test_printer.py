@@ -27,6 +27,7 @@ from drivers.printer import (
     JobCancelled,
     JobFailed,
     JobHeld,
+    JobStopped,
     JobTimeout,
     MalformedPdf,
     NoPrinter,
@@ -158,10 +159,15 @@ def test_job_title_and_printed_header_carry_nothing_of_the_document(cupsd: Priva
 def test_two_jobs_in_a_row_both_print_and_leave_nothing(cupsd: PrivateCupsd) -> None:
     queue = cupsd.add_file_queue()
     printer = printer_on(cupsd, queue.name)
-    assert printer.print_pdf(make_pdf(2)).pages == 2
+    first = printer.print_pdf(make_pdf(2))
+    assert first.pages == 2
     assert output_pages(queue.output) == 2
-    assert printer.print_pdf(make_pdf(1)).pages == 1
+    second = printer.print_pdf(make_pdf(1))
+    assert second.pages == 1
+    # Each job came out whole and on its own: the second job's single page, after the first's two.
     assert output_pages(queue.output) == 1
+    assert queue.jobs() == [queue.job_output(first.job_id), queue.job_output(second.job_id)]
+    assert [output_pages(job) for job in queue.jobs()] == [2, 1]
     assert_nothing_left(cupsd, printer)
 
 
@@ -291,6 +297,47 @@ def test_failing_backend_ends_the_job_with_an_explanation_for_everyone(
     assert_nothing_left(cupsd, printer)
 
 
+def test_job_cupsd_stops_itself_fails_at_once_in_cupsds_own_words(cupsd: PrivateCupsd) -> None:
+    """cupsd stops a job whose ``file:`` output it cannot open (what every file queue met after Debian's
+    CUPS security update). A stopped job never resumes, so the print fails with cupsd's reason at once
+    instead of waiting out the job timeout."""
+    queue = cupsd.add_unwritable_file_queue()
+    printer = printer_on(cupsd, queue.name)
+    events = Recorder()
+
+    with pytest.raises(PrinterError) as caught:
+        # A generous timeout: were the stop not recognised, this would end as JobTimeout instead.
+        printer.print_pdf(make_pdf(1), listener=events, timeout_s=60)
+
+    exc = caught.value
+    assert type(exc) is JobStopped
+    assert exc.report()["reason"] == "job-stopped" and exc.job_id is not None
+    for lang in LANGS:  # the staff and the agent read cupsd's own reason
+        assert "Stopping job because the scheduler could not open the output file." in exc.staff_message(lang)
+    assert "the document was not printed" in exc.staff_message("en")
+    assert exc.customer_message("en") == (
+        "Your document could not be printed. The agent can see this and can send it again."
+    )
+    assert "stalled" not in events.kinds
+    assert events.kinds[-1] == "failed" and events.events[-1].error is exc
+    queue.assert_nothing_printed()
+    assert_nothing_left(cupsd, printer)
+
+
+def test_failing_filter_stops_the_job_and_the_staff_read_the_filters_own_error(cupsd: PrivateCupsd) -> None:
+    queue = cupsd.add_failing_filter_queue("ERROR: injected filter failure")
+    printer = printer_on(cupsd, queue.name)
+
+    with pytest.raises(JobStopped) as caught:
+        printer.print_pdf(make_pdf(1), timeout_s=60)
+
+    staff = caught.value.staff_message("en")
+    assert "Job stopped due to filter errors" in staff  # cupsd's words…
+    assert "injected filter failure" in staff  # …and the filter's own error line
+    queue.assert_nothing_printed()
+    assert_nothing_left(cupsd, printer)
+
+
 def test_failing_backend_on_a_stop_printer_queue_ends_as_paused_not_as_silence(cupsd: PrivateCupsd) -> None:
     queue = cupsd.add_fault_queue("exit:1", error_policy="stop-printer")
     printer = printer_on(cupsd, queue.name)
@@ -316,7 +363,7 @@ def test_paused_queue_refuses_the_document_before_anything_is_spooled(cupsd: Pri
     with pytest.raises(Paused) as caught:
         printer.print_pdf(make_pdf(1))
     assert "paused" in caught.value.staff_message("sv")
-    assert not queue.output.exists()
+    queue.assert_nothing_printed()
     assert_nothing_left(cupsd, printer)
 
     printer.resume()
@@ -429,7 +476,7 @@ def test_unfit_document_is_refused_with_its_reason_and_never_reaches_cups(
     assert reason in caught.value.staff_message("en")  # what the agent reads
     assert caught.value.customer_message("en") == "This document cannot be printed here. The agent can see why."
     assert events.kinds == []  # nothing was ever accepted
-    assert not queue.output.exists()
+    queue.assert_nothing_printed()
     assert_nothing_left(cupsd, printer)
 
 

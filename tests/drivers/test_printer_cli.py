@@ -91,7 +91,7 @@ def test_test_page_on_a_paused_queue_exits_1_with_the_reason(
     assert main(["--queue", queue.name, "test-page", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["printed"] is False and report["reason"] == "paused"
-    assert not queue.output.exists()
+    queue.assert_nothing_printed()
 
 
 def test_resume_after_a_fault_lets_the_queue_print_again(

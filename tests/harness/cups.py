@@ -3,7 +3,7 @@
 The instance lives in its own directory, linked from where it was asked for (the run directory; see
 :meth:`PrivateCupsd.__post_init__` for why):
 ServerRoot, spool, state, cache, logs, and a private ServerBin whose ``backend`` folder holds only
-our fault-injection backend. It listens on
+our own backends (per-job file output and fault injection). It listens on
 127.0.0.1:<free port> and a unix socket, and keeps no job files or job history — the settings the
 product itself requires (see docs/printer.md). Clients reach it through ``CUPS_SERVER`` (the
 ``cupsd.env`` mapping) or by passing ``cupsd.socket`` as the server.
@@ -12,7 +12,13 @@ Queues are made by helpers with a fresh name each time, so every test starts fro
 state (a stopped queue's reasons stick in CUPS until cleared, so sharing queues would leak faults
 between tests):
 
-* :meth:`PrivateCupsd.add_file_queue` — ``file://`` output that :func:`output_pages` reads back;
+* :meth:`PrivateCupsd.add_file_queue` — each job's output in its own file (the ``etapiste-file``
+  backend, see :data:`FILE_BACKEND` for why not ``file://``), read back with :meth:`FileQueue.jobs`,
+  :attr:`FileQueue.output` (the newest job) and :func:`output_pages`; :meth:`FileQueue.wait_for_jobs`
+  fails with what cupsd logged, not with a bare timeout;
+* :meth:`PrivateCupsd.add_unwritable_file_queue` — a ``file:`` queue whose output cupsd cannot open,
+  so cupsd stops every job itself (before any backend runs); :meth:`PrivateCupsd.add_failing_filter_queue`
+  — a queue whose filter fails, which cupsd stops too;
 * :meth:`PrivateCupsd.add_fault_queue` — the ``etapiste-fault`` backend, driven through a control
   file: ``ok`` prints (and clears injected reasons), ``media-empty`` / ``media-jam`` / ``door-open``
   report that reason and exit 4 (CUPS stops the queue and keeps the job), ``toner-low`` prints with a
@@ -34,7 +40,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +54,47 @@ from tests.harness.common import Service, free_port, require_program, wait_until
 GENERIC_PDF_PPD = Path("/usr/share/ppd/cupsfilters/Generic-PDF_Printer-PDF.ppd")
 SYSTEM_SERVERBIN = Path("/usr/lib/cups")
 FAULT_SCHEME = "etapiste-fault"
+FILE_SCHEME = "etapiste-file"
+
+#: The test file queue's backend: ``etapiste-file://DIR`` writes job N to ``DIR/job-N.prn``.
+#:
+#: Why not CUPS's own ``file://`` device: how cupsd opens it is not stable. Debian's security update
+#: of CUPS (cups-daemon 2.4.2-3+deb12u10) opens it with ``O_WRONLY|O_EXCL`` and no ``O_CREAT``, so the
+#: file must already exist and is not truncated; cupsd stops the job ("Stopping job because the
+#: scheduler could not open the output file") and every print waited out the driver's timeout. Even
+#: where it worked, all jobs went to one file, so a second job could only be told apart by
+#: overwriting the first. This backend does not depend on cupsd's FileDevice semantics at all, keeps
+#: each job's bytes apart (named by the job id, argv[1]), and writes to a hidden temporary name then
+#: renames, so a reader never sees half a job; like a printer given no bytes, an empty job (its
+#: filter failed) leaves no file. It is the last program in the filter chain, so it
+#: reads stdin; only for a raw queue (no filters) does cupsd pass the spooled file as argv[6].
+#: Mode 0700 makes CUPS run it as root (like the fault backend), so it can write under the run's
+#: cupsd directory. Discovery (no arguments) lists nothing useful on purpose.
+FILE_BACKEND = r"""#!/bin/sh
+# etapiste per-job file backend for tests: job N goes to DIR/job-N.prn, whole or not at all.
+if [ $# -eq 0 ]; then
+  echo 'direct etapiste-file "Unknown" "etapiste per-job file output (tests only)"'
+  exit 0
+fi
+dir="${DEVICE_URI#etapiste-file://}"
+part="$dir/.job-$1.prn.part"
+if [ $# -ge 6 ]; then exec < "$6"; fi
+if ! cat > "$part"; then
+  echo "ERROR: etapiste-file could not write $part" >&2
+  rm -f "$part"
+  exit 1
+fi
+if [ ! -s "$part" ]; then
+  echo "INFO: etapiste-file: empty job, nothing to print" >&2
+  rm -f "$part"
+  exit 0
+fi
+if ! mv -f "$part" "$dir/job-$1.prn"; then
+  echo "ERROR: etapiste-file could not rename $part" >&2
+  exit 1
+fi
+exit 0
+"""
 
 #: The fault backend. It runs as root because its mode is 0700 (CUPS runs such backends as root),
 #: so it can read its control file under the run directory. Discovery (no arguments) lists nothing
@@ -152,12 +200,68 @@ def _fresh_name(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_names)}"
 
 
+_JOB_FILE = re.compile(r"job-(\d+)\.prn")
+#: IPP job states (RFC 8011): still on its way, and ended without output.
+_JOB_ON_ITS_WAY = {3, 4, 5}  # pending, pending-held, processing
+_JOB_WENT_WRONG = {6, 7, 8}  # stopped, canceled, aborted
+
+
 @dataclass
 class FileQueue:
-    """A queue printing to a file the test reads back."""
+    """A queue whose every job lands in its own file under :attr:`directory`, for the test to read back."""
 
     name: str
-    output: Path
+    directory: Path
+    """Where the ``etapiste-file`` backend writes ``job-<id>.prn`` (made when the queue is)."""
+    cupsd: PrivateCupsd = field(repr=False)
+
+    def jobs(self) -> list[Path]:
+        """Every job's complete output, oldest first (by cupsd's job id)."""
+        if not self.directory.is_dir():
+            return []
+        found = [(int(m.group(1)), p) for p in self.directory.iterdir() if (m := _JOB_FILE.fullmatch(p.name))]
+        return [p for _, p in sorted(found)]
+
+    def job_output(self, job_id: int) -> Path:
+        """Where job ``job_id``'s output is (or will be)."""
+        return self.directory / f"job-{job_id}.prn"
+
+    @property
+    def output(self) -> Path:
+        """The newest job's output; a path that does not exist while nothing has been printed."""
+        jobs = self.jobs()
+        return jobs[-1] if jobs else self.directory / "nothing-printed-yet.prn"
+
+    def wait_for_jobs(self, count: int = 1, timeout: float = 60.0) -> list[Path]:
+        """Wait until ``count`` jobs have come out and cupsd has none left on this queue; their outputs.
+
+        When cupsd ends or stops a job of this queue without output, or the time runs out, the test
+        fails with what cupsd said about the queue's jobs (its error_log), not with a bare timeout.
+        (On a cupsd that keeps job history, a job of this queue cancelled earlier counts too: wait on
+        a fresh queue there.)
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.jobs()
+            states = self.cupsd.job_states(self.name)
+            if len(done) >= count and not any(s in _JOB_ON_ITS_WAY for s in states.values()):
+                return done
+            wrong = {j: s for j, s in states.items() if s in _JOB_WENT_WRONG}
+            if wrong or time.monotonic() >= deadline:
+                why = "cupsd ended or stopped jobs without output" if wrong else f"nothing more within {timeout:g} s"
+                raise AssertionError(
+                    f"queue {self.name}: {len(done)} of {count} job(s) printed; {why}; cupsd's jobs on the queue "
+                    f"(id: IPP state) {states}; cupsd's error_log says:\n{self.cupsd.job_log(states or None)}"
+                )
+            time.sleep(0.05)
+
+    def assert_nothing_printed(self) -> None:
+        """Nothing of a job ever came out of this queue (not even half a job), and cupsd holds no job
+        for it: what "the document never reached the printer" means."""
+        left = sorted(p.name for p in self.directory.iterdir()) if self.directory.is_dir() else []
+        assert left == [], f"queue {self.name} printed {left}"
+        states = self.cupsd.job_states(self.name)
+        assert states == {}, f"cupsd still holds jobs (id: IPP state) {states} on queue {self.name}"
 
 
 @dataclass
@@ -245,9 +349,10 @@ class PrivateCupsd:
             link = self.root / "serverbin" / sub
             if not link.exists():
                 link.symlink_to(SYSTEM_SERVERBIN / sub)
-        backend = self.root / "serverbin" / "backend" / FAULT_SCHEME
-        backend.write_text(FAULT_BACKEND)
-        backend.chmod(0o700)
+        for scheme, script in ((FAULT_SCHEME, FAULT_BACKEND), (FILE_SCHEME, FILE_BACKEND)):
+            backend = self.root / "serverbin" / "backend" / scheme
+            backend.write_text(script)
+            backend.chmod(0o700)
         (self.root / "cupsd.conf").write_text(
             _CUPSD_CONF.format(
                 root=self.root, port=self.port, socket=self.socket, keep="Yes" if self.keep_history else "No"
@@ -291,6 +396,17 @@ class PrivateCupsd:
         path = self.root / "log" / "error_log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def job_log(self, job_ids: Iterable[int] | None = None, lines: int = 30) -> str:
+        """The last ``lines`` lines of the error_log about jobs (``[Job N]``, "Stopping job"), only
+        about ``job_ids`` if given: what cupsd said when a print did not come out."""
+        wanted = None if job_ids is None else tuple(f"[Job {j}]" for j in job_ids)
+        about = [
+            line
+            for line in self.error_log().splitlines()
+            if ("[Job " in line or "Stopping job" in line) and (wanted is None or any(w in line for w in wanted))
+        ]
+        return "\n".join(about[-lines:]) or "(nothing about jobs in cupsd's error_log)"
+
     # -- queues ---------------------------------------------------------------------------------
 
     def connection(self) -> Any:
@@ -299,19 +415,58 @@ class PrivateCupsd:
 
         return cups.Connection(host=self.socket)
 
-    def _add_queue(self, name: str, device: str, error_policy: str) -> None:
+    def _add_queue(self, name: str, device: str, error_policy: str, ppd: Path = GENERIC_PDF_PPD) -> None:
         conn = self.connection()
-        conn.addPrinter(name, filename=str(GENERIC_PDF_PPD), device=device, info="etapiste test queue")
+        conn.addPrinter(name, filename=str(ppd), device=device, info="etapiste test queue")
         conn.addPrinterOptionDefault(name, "PageSize", "A4")
         conn.setPrinterErrorPolicy(name, error_policy)
         conn.enablePrinter(name)
         conn.acceptJobs(name)
 
     def add_file_queue(self, name: str | None = None) -> FileQueue:
+        """A queue whose jobs each land in their own file (the ``etapiste-file`` backend)."""
         name = name or _fresh_name("file")
-        output = self.root / "out" / f"{name}.prn"
-        self._add_queue(name, f"file://{output}", "abort-job")
-        return FileQueue(name, output)
+        directory = self.root / "out" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        self._add_queue(name, f"{FILE_SCHEME}://{directory}", "abort-job")
+        return FileQueue(name, directory, self)
+
+    def add_unwritable_file_queue(self, name: str | None = None) -> FileQueue:
+        """A CUPS ``file:`` queue whose output file cupsd cannot open (its directory never exists).
+
+        cupsd itself stops every job on it ("Stopping job because the scheduler could not open the
+        output file"), old and new cupsd alike — what the file queue met after Debian's CUPS security
+        update, kept as the way to see how a job cupsd stops on its own is reported.
+        """
+        name = name or _fresh_name("nofile")
+        directory = self.root / "out" / f"{name}-never-created"
+        self._add_queue(name, f"file://{directory}/output.prn", "abort-job")
+        return FileQueue(name, directory, self)
+
+    def add_failing_filter_queue(self, error_line: str, name: str | None = None) -> FileQueue:
+        """A file queue whose driver's last filter prints ``error_line`` to stderr and exits 1.
+
+        cupsd then stops the job itself ("Job stopped due to filter errors") and keeps the filter's
+        ``ERROR:`` line as the job's printer-state message. The filter lives under the instance's
+        root (root-owned, not writable by others, as cupsd requires of filters), named in a copy of
+        the Generic PDF PPD in place of its pass-through.
+        """
+        name = name or _fresh_name("badfilter")
+        filters = self.root / "filters"
+        filters.mkdir(mode=0o755, exist_ok=True)
+        script = filters / name
+        message = error_line.replace("'", "")
+        script.write_text(f"#!/bin/sh\necho '{message}' >&2\ncat > /dev/null\nexit 1\n")
+        script.chmod(0o755)
+        generic = GENERIC_PDF_PPD.read_text(errors="replace")
+        passthrough = '*cupsFilter: "application/vnd.cups-pdf 0 -"'
+        assert passthrough in generic, f"{GENERIC_PDF_PPD} no longer has the filter line this helper replaces"
+        ppd = filters / f"{name}.ppd"
+        ppd.write_text(generic.replace(passthrough, f'*cupsFilter: "application/vnd.cups-pdf 0 {script}"'))
+        directory = self.root / "out" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        self._add_queue(name, f"{FILE_SCHEME}://{directory}", "abort-job", ppd)
+        return FileQueue(name, directory, self)
 
     def add_fault_queue(self, mode: str = "ok", name: str | None = None, error_policy: str = "abort-job") -> FaultQueue:
         name = name or _fresh_name("fault")
@@ -330,6 +485,19 @@ class PrivateCupsd:
         """Every job cupsd still knows: pending, processing, and completed-job history."""
         return sorted(self.connection().getJobs(which_jobs="all", my_jobs=False))
 
+    def job_states(self, queue: str) -> dict[int, int]:
+        """The jobs cupsd still knows on ``queue`` (pending, active, stopped, history): id → IPP job-state."""
+        # pycups keys the reply by job-id and drops every job whose job-id was not asked for.
+        jobs = self.connection().getJobs(
+            which_jobs="all", my_jobs=False, requested_attributes=["job-id", "job-printer-uri", "job-state"]
+        )
+        suffix = f"/printers/{queue}"
+        return {
+            j: int(a.get("job-state", 0))
+            for j, a in sorted(jobs.items())
+            if str(a.get("job-printer-uri", "")).endswith(suffix)
+        }
+
     def lpstat_all(self) -> str:
         """``lpstat -W all -o``: the job list as an administrator would read it."""
         require_program("lpstat")
@@ -338,7 +506,9 @@ class PrivateCupsd:
 
 
 def output_pdf_bytes(path: Path) -> bytes:
-    """The PDF inside a file queue's output (the Generic PDF driver wraps it in PJL)."""
+    """The PDF inside one job's output (the Generic PDF driver wraps it in PJL)."""
+    if not path.exists():
+        raise AssertionError(f"nothing was printed: {path} does not exist")
     data = path.read_bytes()
     start = data.find(b"%PDF-")
     end = data.rfind(b"%%EOF")
@@ -348,7 +518,7 @@ def output_pdf_bytes(path: Path) -> bytes:
 
 
 def output_pages(path: Path) -> int:
-    """How many pages came out of a file queue."""
+    """How many pages one job's output holds."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(output_pdf_bytes(path))) as pdf:
