@@ -244,6 +244,9 @@ TEXTS: dict[str, dict[Language, str]] = {
     "health_unknown": {"fi": "ei tiedossa", "sv": "okänt", "en": "unknown"},
     "device.switchboard": {"fi": "yhteys palveluun", "sv": "anslutning till tjänsten", "en": "service connection"},
     "device.broker": {"fi": "etähallinta", "sv": "fjärrhantering", "en": "remote management"},
+    "staff_locked_until": {"fi": "Liian monta väärää PIN-koodia. Henkilökuntatila on lukittu klo {time} asti.",
+                           "sv": "För många fel PIN-koder. Personalläget är låst till kl. {time}.",
+                           "en": "Too many wrong PIN codes. Staff mode is locked until {time}."},
 }
 
 #: The language's own name, as written on its button.

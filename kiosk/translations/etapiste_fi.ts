@@ -583,6 +583,11 @@
         <comment>device.broker</comment>
         <translation>etähallinta</translation>
     </message>
+    <message id="staff_locked_until">
+        <source>Too many wrong PIN codes. Staff mode is locked until {time}.</source>
+        <comment>staff_locked_until</comment>
+        <translation>Liian monta väärää PIN-koodia. Henkilökuntatila on lukittu klo {time} asti.</translation>
+    </message>
     <message id="keyboard.shift">
         <source>Capital letters</source>
         <comment>keyboard.shift</comment>

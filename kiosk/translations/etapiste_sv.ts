@@ -583,6 +583,11 @@
         <comment>device.broker</comment>
         <translation>fjärrhantering</translation>
     </message>
+    <message id="staff_locked_until">
+        <source>Too many wrong PIN codes. Staff mode is locked until {time}.</source>
+        <comment>staff_locked_until</comment>
+        <translation>För många fel PIN-koder. Personalläget är låst till kl. {time}.</translation>
+    </message>
     <message id="keyboard.shift">
         <source>Capital letters</source>
         <comment>keyboard.shift</comment>
