@@ -88,7 +88,7 @@ async def test_nested_frames_in_a_call_are_malformed_and_the_call_goes_on():
 
 
 async def test_a_nested_login_body_is_a_400_malformed_not_a_server_error():
-    async with serve() as sb, aiohttp.ClientSession() as http:
+    async with serve() as sb, aiohttp.ClientSession(headers={"Origin": sb.hub.config.origin}) as http:
         body = '{"username": "anna", "password": ' + DEEP + "}"
         async with http.post(
             f"{sb.base}/api/login", data=body, headers={"Content-Type": "application/json"}
