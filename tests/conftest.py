@@ -1,4 +1,5 @@
-"""Every test sees the real-service harness (tests/harness/*)."""
+"""Every test sees the real-service harness (tests/harness/*); ``tests.harness.common`` also starts the
+run's watchdog, which stops the harness's services if the run is killed (tests/harness/watchdog.py)."""
 
 pytest_plugins = [
     "tests.harness.common",

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness import watchdog
 from tests.harness.common import require_program
 
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
@@ -73,6 +75,7 @@ class Browser:
             start_new_session=True,
             text=True,
         )
+        watchdog.register(self.proc.pid)  # env comes from os.environ, so node and Chromium carry the marker
         self._lock = threading.Lock()
         self._next = 1
         hello = self._read()
@@ -117,13 +120,14 @@ class Browser:
             if self.proc.poll() is None:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(5)
+            watchdog.unregister(self.proc.pid)
             self._log.close()
 
 
 @pytest.fixture(scope="session")
 def browser(run_dir: Path) -> Iterator[Browser]:
     """Headless Chromium for the run; tests open named pages and close them when done."""
-    b = Browser(run_dir / "chromium.log")
+    b = Browser(Path(tempfile.mkdtemp(prefix="chromium-", dir=run_dir)) / "chromium.log")
     try:
         yield b
     finally:

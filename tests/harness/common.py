@@ -1,5 +1,8 @@
 """Building blocks shared by the harness plugins: free ports, waiting for a service, and processes
 that are started by the test run and always stopped by pid.
+
+This plugin also starts the run's watchdog (:mod:`tests.harness.watchdog`) at configure time, before
+any service: if pytest is killed, the watchdog stops whatever the run left running.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.harness import watchdog
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -53,15 +58,29 @@ def require_program(name: str) -> str:
     return path
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the run's watchdog and put the run's marker into ``os.environ`` before anything starts.
+    (pytest's output capture is suspended at configure time, so the watchdog inherits the real stderr
+    for its report of what it had to stop.)"""
+    watchdog.start_watchdog()
+
+
 @dataclass
 class Service:
-    """A process the harness started; ``stop()`` kills its whole process group by pid."""
+    """A process the harness started; ``stop()`` kills its whole process group by pid.
+
+    It runs in a session of its own (a Ctrl-C at the terminal reaches pytest, which stops services in
+    order, not the services first), carries the run's marker even when started with an explicit ``env``
+    (the watchdog finds the run's processes by it), and its group is registered with the watchdog.
+    """
 
     name: str
     argv: Sequence[str]
     log_path: Path
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    pass_fds: tuple[int, ...] = ()
+    """Descriptors the process inherits (e.g. Xvfb's ``-displayfd``); no other one is (``close_fds``)."""
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> Service:
@@ -72,10 +91,12 @@ class Service:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=self.env,
+            env=watchdog.marked(self.env),
             cwd=self.cwd,
+            pass_fds=self.pass_fds,
             start_new_session=True,
         )
+        watchdog.register(self.proc.pid)
         return self
 
     @property
@@ -101,6 +122,7 @@ class Service:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout)
+        watchdog.unregister(self.proc.pid)
         self._log.close()
 
 

@@ -2,19 +2,23 @@
 
 Widget tests run on Qt's ``offscreen`` platform (set here for the whole run, before any QApplication
 exists). Tests that need a real X server — screenshots as a person would see them, the kiosk as a
-separate process — use the ``xvfb`` fixture: a private Xvfb on a free display number, by pid.
+separate process — use the ``xvfb`` fixture: a private Xvfb on a free display number, by pid
+(:func:`start_xvfb` copes with another run taking the same number at the same moment).
 """
 
 from __future__ import annotations
 
 import os
+import select
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.harness.common import Service, require_program, running
+from tests.harness.common import Service, require_program
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,20 +43,73 @@ class Display:
         return env
 
 
-def _free_display() -> int:
+def _free_display(skip: set[int]) -> int:
     for n in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+        if n not in skip and not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
             return n
     raise RuntimeError("no free X display number between :90 and :199")
 
 
+def _displayfd_line(fd: int, timeout: float) -> bytes:
+    """What Xvfb writes on its ``-displayfd`` pipe: the display number once it listens; empty if it exited."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise TimeoutError(f"Xvfb did not become ready within {timeout} s")
+        chunk = os.read(fd, 64)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def start_xvfb(directory: Path, attempts: int = 10) -> tuple[Service, int]:
+    """Start Xvfb on a free display number; returns the service and its number.
+
+    Other test runs on the machine pick numbers the same way at the same time, so a number can be taken
+    between the check and the start. Xvfb takes its display's lock atomically and exits if another server
+    has it; ``-displayfd`` tells which happened (the number once it listens, or EOF when it exits), where
+    waiting for the socket file would accept the *other* run's server. On a lost race: the next number.
+    """
+    program = require_program("Xvfb")
+    lost: set[int] = set()
+    for _ in range(attempts):
+        n = _free_display(lost)
+        read_fd, write_fd = os.pipe()
+        service = Service(
+            "Xvfb",
+            [program, f":{n}", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+            directory / f"xvfb-{len(lost)}.log",
+            pass_fds=(write_fd,),
+        )
+        try:
+            service.start()
+        finally:
+            os.close(write_fd)
+        try:
+            line = _displayfd_line(read_fd, 10)
+        except BaseException:
+            service.stop()
+            raise
+        finally:
+            os.close(read_fd)
+        if line.strip() == str(n).encode():
+            return service, n
+        service.stop()
+        if "already running" not in service.log_text() and "already active" not in service.log_text():
+            raise RuntimeError(f"Xvfb exited at start; its log:\n{service.log_text()[-3000:]}")
+        lost.add(n)
+    raise RuntimeError(f"Xvfb lost the race for a display number {attempts} times (tried {sorted(lost)})")
+
+
 @pytest.fixture(scope="session")
 def xvfb(run_dir: Path) -> Iterator[Display]:
-    """A private Xvfb at 1280×1024×24 (the size of a typical point's 19" portrait-less screen)."""
-    program = require_program("Xvfb")
-    n = _free_display()
-    socket_path = Path(f"/tmp/.X11-unix/X{n}")
-    service = Service("Xvfb", [program, f":{n}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                      run_dir / f"xvfb-{n}.log")
-    with running(service, socket_path.exists):
+    """A private Xvfb at 1280×1024×24 (the size of a typical point's 19" portrait-less screen), with its
+    log in a directory of a unique name (display numbers repeat from run to run)."""
+    service, n = start_xvfb(Path(tempfile.mkdtemp(prefix="xvfb-", dir=run_dir)))
+    try:
         yield Display(f":{n}", 1280, 1024)
+    finally:
+        service.stop()

@@ -14,6 +14,7 @@ import os
 import pwd
 import secrets
 import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -139,11 +140,14 @@ def start_broker(
     base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False
 ) -> Iterator[Broker]:
     """Start mosquitto in a new directory under ``base`` for the points ``users`` and the ``ops_users``;
-    with ``tls`` it listens with a certificate from a private CA (``Broker.ca_file``)."""
+    with ``tls`` it listens with a certificate from a private CA (``Broker.ca_file``).
+
+    The directory gets a fresh unique name, never one derived from the port: a port a stopped broker
+    used is free again and may be handed to the next broker of the same run."""
     exe = require_program("mosquitto")
     port = free_port()
-    directory = base / f"mosquitto-{port}"
-    directory.mkdir(parents=True)
+    base.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=f"mosquitto-{port}-", dir=base))
     passwords = {u: secrets.token_urlsafe(12) for u in {*ops_users, *users}}
     (directory / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in passwords.items()))
     (directory / "acl").write_text(acl(ops_users))

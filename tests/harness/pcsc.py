@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,8 @@ class PcscHarness:
             require_program(program)
         if not os.path.exists(VPCD_DRIVER):
             pytest.fail(f"{VPCD_DRIVER} is missing: install vsmartcard-vpcd (scripts/apt-packages.txt)")
+        if len(os.fsencode(self.socket_path)) > 107:  # sun_path holds 108 bytes with the final NUL
+            pytest.fail(f"pcscd's socket path is too long for a unix socket: {self.socket_path}")
         for d in (self.run, self.conf, self.empty_conf):
             d.mkdir(parents=True, exist_ok=True)
         (self.conf / "vpcd").write_text(
@@ -274,8 +277,9 @@ def pcsc_service(root: Path) -> Iterator[PcscHarness]:
 
 @pytest.fixture(scope="session")
 def pcsc(run_dir: Path) -> Iterator[PcscHarness]:
-    """The run's private pcscd (session-wide: libpcsclite fixes the socket path at first use)."""
-    with pcsc_service(run_dir / "pcsc") as harness:
+    """The run's private pcscd (session-wide: libpcsclite fixes the socket path at first use), in a
+    directory of a unique name."""
+    with pcsc_service(Path(tempfile.mkdtemp(prefix="pcsc-", dir=run_dir))) as harness:
         yield harness
 
 

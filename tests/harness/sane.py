@@ -25,16 +25,14 @@ after given pages (``tests/harness/sane_plan_worker.py``).
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-_counter = itertools.count(1)
 
 BASE_OPTIONS: dict[str, Any] = {
     "number_of_devices": 2,
@@ -47,8 +45,9 @@ class SaneTestBackend:
     """A private configuration directory for SANE's ``test`` backend (devices ``test:0`` and ``test:1``)."""
 
     def __init__(self, config_dir: Path) -> None:
+        """Write the configuration into ``config_dir`` (made if missing; meant to be new and empty)."""
         self.config_dir = config_dir
-        config_dir.mkdir(parents=True)
+        config_dir.mkdir(parents=True, exist_ok=True)
         (config_dir / "dll.conf").write_text("test\n")
         self.options: dict[str, Any] = {}
         self.configure()
@@ -85,7 +84,8 @@ class SaneTestBackend:
 
 @pytest.fixture
 def sane_backend(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SaneTestBackend]:
-    """A fresh private SANE configuration for this test, applied to the environment for this test."""
-    backend = SaneTestBackend(run_dir / "sane" / f"cfg{next(_counter)}")
+    """A fresh private SANE configuration for this test, applied to the environment for this test, in a
+    directory of a unique name."""
+    backend = SaneTestBackend(Path(tempfile.mkdtemp(prefix="sane-", dir=run_dir)))
     monkeypatch.setenv("SANE_CONFIG_DIR", str(backend.config_dir))
     yield backend

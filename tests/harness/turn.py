@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ def _free_udp_range(size: int = 40) -> tuple[int, int]:
 
 
 def start_coturn(directory: Path) -> Iterator[Coturn]:
-    """Run a private coturn until the generator is closed."""
+    """Run a private coturn in ``directory`` (made if missing) until the generator is closed."""
     program = require_program("turnserver")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "turnserver.conf").write_text("# private test instance: everything is on the command line\n")
@@ -96,5 +97,6 @@ def start_coturn(directory: Path) -> Iterator[Coturn]:
 
 @pytest.fixture(scope="session")
 def coturn(run_dir: Path) -> Iterator[Coturn]:
-    """A private coturn on 127.0.0.1 for the whole run (shared secret in ``coturn.secret``)."""
-    yield from start_coturn(run_dir / "coturn")
+    """A private coturn on 127.0.0.1 for the whole run (shared secret in ``coturn.secret``), in a directory
+    of a unique name (no second instance in the same run can ever find this one's files)."""
+    yield from start_coturn(Path(tempfile.mkdtemp(prefix="coturn-", dir=run_dir)))
