@@ -571,7 +571,9 @@ def cupsd(run_dir: Path) -> Iterator[PrivateCupsd]:
 def own_cupsd(run_dir: Path, request: pytest.FixtureRequest) -> Iterator[PrivateCupsd]:
     """A private cupsd for one test alone — for tests that stop or restart it. Mark the test
     ``@pytest.mark.cupsd_keeps_history`` for one with Debian's keep-everything defaults."""
-    name = f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:60]}"
+    # A fresh name each time: a test name cut to a readable length could repeat (parametrized tests),
+    # and an existing link would make the new instance reuse the old one's root.
+    name = f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:40]}-{next(_names)}"
     marker = request.node.get_closest_marker("cupsd_keeps_history")
     instance = PrivateCupsd(run_dir / name, keep_history=marker is not None)
     try:

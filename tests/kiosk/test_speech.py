@@ -21,6 +21,7 @@ from kiosk import i18n
 from kiosk.speech import Pcm, Speaker, SpeechError, Spoken, espeak_argv, pulse_sink_present, synthesise
 from kiosk.views.keyboard import PinPad
 from provisioning.schema import LANGUAGES, Language
+from tests.harness import watchdog
 from tests.harness.common import Service, require_program, running, wait_until
 
 LONG = {
@@ -103,13 +104,20 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
         "load-module module-null-sink sink_name=headset rate=48000\n"
         "set-default-sink loudspeaker\n"
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(base),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "PULSE_RUNTIME_PATH": str(runtime),
-        "PULSE_SERVER": f"unix:{socket_path}",
-    }
+    # A clean environment for the sound server and its players, but with the run's watchdog marker, so
+    # a killed test run leaves no recorder or speaker behind either.
+    env = (
+        watchdog.marked(
+            {
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(base),
+                "XDG_RUNTIME_DIR": str(runtime),
+                "PULSE_RUNTIME_PATH": str(runtime),
+                "PULSE_SERVER": f"unix:{socket_path}",
+            }
+        )
+        or {}
+    )
     argv = [program, "-n", "-F", str(script), "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
             "--disable-shm=yes", "--log-target=stderr"]  # fmt: skip
     service = Service("pulseaudio", argv, base / "pulseaudio.log", env=env)
