@@ -159,6 +159,9 @@ class QueueDay(_Model):
     duration_s_sum: Seconds = 0.0
     ratings: Ratings = Ratings()
     quality: Quality = Quality()
+    hours: Hours = _zeros(24)
+    """This queue's sessions by the hour they started: a producer staffs its agents by it, and the day's
+    own ``hours`` would show it the other producers' customers."""
 
     @property
     def sessions(self) -> int:
@@ -190,6 +193,8 @@ class QueueDay(_Model):
             raise ValueError(f"ratings hold {self.ratings.total}, served is {o.served}")
         if self.quality.calls > o.served:
             raise ValueError(f"quality.calls {self.quality.calls} is more than served ({o.served})")
+        if sum(self.hours) != o.total:
+            raise ValueError(f"hours hold {sum(self.hours)} sessions, the outcomes {o.total}")
         return self
 
 
@@ -295,6 +300,10 @@ class Day(_Model):
                 f"hours hold {sum(self.hours)} sessions but the day has {self.visits}"
                 " (outcomes + left_before_choosing); a session belongs to the day and hour it started"
             )
+        for h in range(24):
+            in_queues = sum(q.hours[h] for q in self.queues.values())
+            if in_queues > self.hours[h]:
+                raise ValueError(f"hours[{h}] is {self.hours[h]} but the queues' hours[{h}] add up to {in_queues}")
         u = self.usage
         served = sum(q.outcomes.served for q in self.queues.values())
         for name, value, most in (
