@@ -2,6 +2,7 @@
 
 etapiste switchboard --config FILE            run (Ctrl-C or SIGTERM stops it)
 etapiste switchboard --config FILE --check    validate the configuration and exit
+etapiste switchboard --config FILE --demo     also accept the sample's published demo secrets (demo only)
 etapiste switchboard hash-password            read a desk password (twice), print its scrypt hash
 etapiste switchboard point-credential POINT   print a new credential for a point and its hash line
 """
@@ -56,12 +57,27 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--config", required=True, help="the switchboard's YAML configuration")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="accept the published demo passwords and point credential of the sample (never in production)",
+    )
     parser.add_argument("--log-level", default="INFO")
     ns = parser.parse_args(args)
     try:
         config = load_config(ns.config)
     except SwitchboardConfigError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    published = config.published_demo_secrets()
+    if published and not ns.demo:
+        print(
+            f"{ns.config}: these use the sample's published demo secrets, which anyone can log in or connect "
+            f"with: {', '.join(published)}.\nMake real ones with `etapiste switchboard hash-password` "
+            "(users) and `etapiste switchboard point-credential POINT` (points), or start with --demo for a "
+            "demonstration.",
+            file=sys.stderr,
+        )
         return 1
     if ns.check:
         print(
@@ -70,6 +86,10 @@ def main(argv: Sequence[str]) -> int:
         )
         return 0
     logging.basicConfig(level=ns.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if published:
+        logging.getLogger("switchboard").warning(
+            "demo mode: published demo secrets are accepted (%s); never expose this switchboard", ", ".join(published)
+        )
     from switchboard.web import run
 
     run(config)

@@ -9,21 +9,48 @@ cost seconds of CPU), and the TURN shared secret is read from a file.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drivers.proof import check_origin, check_policy_pattern
 from provisioning.schema import Schedule, Text
+from switchboard.credentials import PUBLISHED_DEMO_HASHES, parse_password_hash
 
 _ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(entry.strip())
+    except ValueError:
+        pass
+    try:
+        meant = ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{entry!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)") from None
+    raise ValueError(f"{entry!r} has host bits set; the network is {meant}")
+
+
+def _proxy_entry(entry: str) -> str:
+    _network(entry)
+    return entry
 
 
 class Tls(_Model):
@@ -58,11 +85,29 @@ class Turn(_Model):
 
 
 class Login(_Model):
-    """Login rate-limiting: after ``max_failures`` within ``window_s`` the name (and address) wait ``lockout_s``."""
+    """Login rate-limiting. A username is locked *from one address* after ``max_failures`` wrong passwords
+    within ``window_s``, for ``lockout_s``; each further lock of that name from that address lasts twice
+    as long, up to ``max_lockout_s`` (a day without a lock, or a successful login, starts afresh). An
+    address is locked for all names after ``address_max_failures`` (password spraying). Nobody elsewhere
+    can lock an agent out by guessing the agent's name; the client's address is the TCP peer's, or the
+    one a ``trusted_proxies`` entry put in ``X-Forwarded-For``."""
 
     max_failures: int = Field(5, ge=1, le=100)
     window_s: int = Field(300, ge=10)
     lockout_s: int = Field(300, ge=10)
+    max_lockout_s: int = Field(3600, ge=10, le=7 * 86400)
+    address_max_failures: int | None = Field(None, ge=1, le=100_000)
+    """Unset: 4 × ``max_failures``. Raise it for an office whose many agents share one public address."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Login:
+        if self.max_lockout_s < self.lockout_s:
+            raise ValueError(f"max_lockout_s ({self.max_lockout_s}) is shorter than lockout_s ({self.lockout_s})")
+        return self
+
+    @property
+    def address_limit(self) -> int:
+        return self.address_max_failures or 4 * self.max_failures
 
 
 #: DVV's production arc for citizen certificate policies (its certificate policy documents give the policies
@@ -129,11 +174,22 @@ class User(_Model):
     name: str = Field(min_length=1, max_length=120)
     """Shown to the customer and colleagues (e.g. "Anna / Kela")."""
     role: Literal["agent", "interpreter", "organiser"]
-    password_hash: str = Field(pattern=r"^scrypt\$")
+    password_hash: str
+    """``scrypt$n$r$p$salt$hash`` from ``etapiste switchboard hash-password``."""
     producers: list[str] = Field(default_factory=list)
     """The producers whose queues an agent answers."""
     languages: list[str] = Field(default_factory=list)
     """An interpreter's languages (free text such as ``ar``, ``so``, ``fi-sign``)."""
+
+    @field_validator("password_hash")
+    @classmethod
+    def _checkable(cls, value: str) -> str:
+        """A hash that can never match would only show as that person never getting in."""
+        try:
+            parse_password_hash(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; make it with `etapiste switchboard hash-password`") from None
+        return value
 
 
 class SwitchboardConfig(_Model):
@@ -156,6 +212,9 @@ class SwitchboardConfig(_Model):
     stun_urls: list[str] = Field(default_factory=list)
     trusted_ca_files: list[str] = Field(default_factory=list)
     """PEM files of the CAs whose certificates identify customers (DVV's, or test CAs in tests)."""
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_entry)]] = Field(default_factory=list)
+    """Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``, ``::1``) of the reverse proxies in front:
+    only from these is ``X-Forwarded-For`` believed for the client's address (login limits, audit log)."""
     identity: Identity = Field(default_factory=Identity)
     """Certificate policy allow-list and revocation (OCSP) settings for identification."""
     points: list[PointEntry] = Field(default_factory=list)
@@ -192,6 +251,16 @@ class SwitchboardConfig(_Model):
             if unknown:
                 raise ValueError(f"user {u.username!r} names unknown producers: {', '.join(sorted(unknown))}")
         return self
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(_network(entry) for entry in self.trusted_proxies)
+
+    def published_demo_secrets(self) -> list[str]:
+        """Users and points whose secret is one printed in the sample (``users: anna`` …), in file order."""
+        found = [f"users: {u.username}" for u in self.users if u.password_hash in PUBLISHED_DEMO_HASHES]
+        found += [f"points: {pt.id}" for pt in self.points if pt.credential_hash in PUBLISHED_DEMO_HASHES]
+        return found
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,48 +1,126 @@
 """Hashing of desk passwords (scrypt) and point credentials (SHA-256 of a random token).
 
-Passwords are chosen by people, so they get a memory-hard hash; verifying one costs ~50 ms of CPU, which is
-why :mod:`switchboard.web` runs it in a thread and rate-limits logins. A point's credential is 32 random
-bytes, unguessable on its own, so a fast hash is enough and keeps reconnect storms cheap.
+Passwords are chosen by people, so they get a memory-hard hash: new ones cost n=2^17 (128 MiB and about
+half a second of one core per check), which is why :mod:`switchboard.web` checks them on its own two
+threads and counts every attempt before checking it. Hashes made earlier with a smaller ``n`` keep
+verifying with the parameters they carry, so deployed configurations keep working; re-hash them with
+``etapiste switchboard hash-password`` when convenient. A point's credential is 32 random bytes,
+unguessable on its own, so a fast hash is enough and keeps reconnect storms cheap.
 Format of a password hash: ``scrypt$<n>$<r>$<p>$<salt-b64>$<hash-b64>`` (the same as the staff PIN's).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 
-_N, _R, _P, _LEN = 16384, 8, 1, 32
+_N, _R, _P, _LEN = 2**17, 8, 1, 32
+#: scrypt needs 128·n·r bytes; this caps what a stored hash may ask for (n=2^17 with r=8), so a hash
+#: with absurd parameters is refused when the configuration is loaded rather than exhausting memory.
+MAX_SCRYPT_BYTES = 128 * 2**17 * 8
+_MAXMEM = MAX_SCRYPT_BYTES + 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScryptHash:
+    """A parsed ``scrypt$n$r$p$salt$hash`` string."""
+
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    digest: bytes
+
+    @property
+    def cost(self) -> str:
+        """``n$r$p``: hashes with equal cost take equally long to check."""
+        return f"{self.n}${self.r}${self.p}"
+
+
+def parse_password_hash(stored: str) -> ScryptHash:
+    """The parts of a password hash; ``ValueError`` saying what is wrong when it is not one this
+    switchboard can check (the configuration is refused at load with that message)."""
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        raise ValueError("not of the form scrypt$n$r$p$salt$hash")
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True)
+    except (ValueError, binascii.Error):
+        raise ValueError("n, r, p must be numbers and salt and hash Base64") from None
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"n={n} is not a power of two")
+    if not (1 <= r <= 32 and 1 <= p <= 16):
+        raise ValueError(f"r={r} or p={p} out of range")
+    if 128 * n * r > MAX_SCRYPT_BYTES:
+        raise ValueError(f"n={n}, r={r} needs more than {MAX_SCRYPT_BYTES // 2**20} MiB per check")
+    if len(salt) < 8 or len(digest) < 16:
+        raise ValueError("salt or hash too short")
+    return ScryptHash(n, r, p, salt, digest)
 
 
 def hash_password(password: str, *, n: int = _N, salt: bytes | None = None) -> str:
     if len(password) < 10:
         raise ValueError("a desk password has at least 10 characters")
     salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=_LEN)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=_LEN, maxmem=_MAXMEM)
     b64 = base64.b64encode
     return f"scrypt${n}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored``; a malformed ``stored`` never matches."""
+    """Whether ``password`` matches ``stored``, checked with the parameters ``stored`` carries; a malformed
+    ``stored`` never matches."""
     try:
-        scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(hash_b64)
+        h = parse_password_hash(stored)
         digest = hashlib.scrypt(
-            password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected), maxmem=64 * 1024 * 1024
+            password.encode(), salt=h.salt, n=h.n, r=h.r, p=h.p, dklen=len(h.digest), maxmem=_MAXMEM
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, MemoryError):
         return False
-    return hmac.compare_digest(digest, expected)
+    return hmac.compare_digest(digest, h.digest)
 
 
-#: A valid hash of no password, verified when the username is unknown so timing does not reveal names.
-DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+def dummy_hash(cost_like: list[str]) -> str:
+    """A valid hash of no password with the cost most of ``cost_like`` have (the default cost when empty):
+    checked when the username is unknown, so the answer's timing does not tell which names exist."""
+    costs = [h for h in (_parsed_or_none(s) for s in cost_like) if h is not None]
+    if not costs:
+        n, r, p = _N, _R, _P
+    else:
+        common = max({h.cost for h in costs}, key=[h.cost for h in costs].count)
+        n, r, p = (int(x) for x in common.split("$"))
+    salt = base64.b64encode(bytes(16)).decode()
+    return f"scrypt${n}${r}${p}${salt}${base64.b64encode(bytes(_LEN)).decode()}"
+
+
+def _parsed_or_none(stored: str) -> ScryptHash | None:
+    try:
+        return parse_password_hash(stored)
+    except ValueError:
+        return None
+
+
+#: A valid hash of no password at the default cost (kept for callers outside the switchboard's web layer).
+DUMMY_HASH = dummy_hash([])
+
+#: Secrets published in ``switchboard/sample-switchboard.yaml`` (its users' password hashes and its point's
+#: credential hash; the passwords and the credential are printed in the sample's comments and the demo).
+#: Anyone can log in or connect with them, so the switchboard refuses to run with them unless ``--demo``.
+#: Hashes once published stay listed even if the sample gets new ones.
+PUBLISHED_DEMO_HASHES = frozenset(
+    {
+        "scrypt$16384$8$1$RlBDIG+zY3LpFNWzcOSeGA==$nUbn4o0Sts48IbMLcploSapH5TNCxF02+F5M+W/z7/0=",
+        "scrypt$16384$8$1$P6liGsk4MPAjXeP39dsymg==$2AHoKWPUp1clagrzEQdvp6dY5aZL9H/0Lp6WIDwYJko=",
+        "scrypt$16384$8$1$PgSoAKKZVysgyqlHhd9tbw==$nO862BHshTooV7I+wCBSVs3dQrsi414seamKoUv0Y0k=",
+        "sha256$09ac5855570d7e830025bb6bfadbc6a0390043b331bc6be602389cca7066b20d",
+    }
+)
 
 
 def new_point_credential() -> str:

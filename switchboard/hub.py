@@ -202,7 +202,7 @@ class Hub:
         return call is not None and call.ticket == hello.ticket
 
     def _welcome(self, part: Participant, ticket: str | None = None) -> p.Welcome:
-        servers, ttl = ice_servers(self.config, part.id, self.clock())
+        servers, ttl = ice_servers(self.config, part.id, self.clock(), role=part.role)
         return p.Welcome(
             role=part.role,
             you=part.id,
@@ -476,7 +476,7 @@ class Hub:
         order = call.participants
         peers = [self._peer(pid) for pid in order if pid != part.id and pid in self.participants]
         later = order[order.index(part.id) + 1 :]
-        servers, _ = ice_servers(self.config, part.id, self.clock())
+        servers, _ = ice_servers(self.config, part.id, self.clock(), role=part.role)
         await part.send(
             p.CallStart(
                 call=call.id,

@@ -68,6 +68,17 @@ class Nonce:
 
 
 @dataclass
+class LoginRecord:
+    """What the switchboard remembers of logins for one key: a (username, address) pair or an address."""
+
+    attempts: list[float] = field(default_factory=list)
+    """Times of recent attempts not known to have succeeded: failures, and those still being checked."""
+    locked_until: float = 0.0
+    strikes: int = 0
+    """Locks so far; the next one lasts twice as long as the last (growing back-off)."""
+
+
+@dataclass
 class Invite:
     id: str
     call: str
@@ -112,10 +123,31 @@ class State(Protocol):
     async def put_invite(self, invite: Invite) -> None: ...
     async def take_invite(self, invite_id: str) -> Invite | None: ...
     async def invites(self) -> list[Invite]: ...
-    # login rate-limiting
-    async def login_failures(self, key: str, since: float) -> int: ...
-    async def add_login_failure(self, key: str, at: float) -> None: ...
-    async def clear_login_failures(self, key: str) -> None: ...
+    # login rate-limiting: every attempt is counted *before* its password is checked, so concurrent
+    # attempts cannot all slip under the limit; each method is atomic (a Lua script in Redis).
+    async def login_attempt(self, key: str, at: float, since: float) -> LoginRecord:
+        """Unless ``key`` is locked at ``at``, record an attempt at ``at``; forget attempts before ``since``.
+        Returns a copy of the record as it then is (a locked key's ``locked_until`` is after ``at``)."""
+        ...
+
+    async def forget_login_attempt(self, key: str, at: float) -> None:
+        """Drop the attempt recorded at ``at``: it succeeded, or it was never checked."""
+        ...
+
+    async def lock_login(self, key: str, at: float, first_s: float, max_s: float, forget_s: float) -> float:
+        """Lock ``key`` from ``at`` and forget its attempts. The first lock lasts ``first_s``, each further
+        one twice the one before, at most ``max_s``; strikes older than ``forget_s`` after the last lock
+        ended are forgotten. Returns when the lock ends."""
+        ...
+
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget everything about ``key`` (a successful login of that name from that address)."""
+        ...
+
+    async def drop_idle_logins(self, since: float, strikes_since: float) -> None:
+        """Forget keys with no attempt since ``since`` and no lock ending after ``strikes_since``, so
+        guesses at made-up names do not fill memory (Redis: key expiry)."""
+        ...
 
 
 class MemoryState:
@@ -128,7 +160,7 @@ class MemoryState:
         self._sessions: dict[str, Session] = {}
         self._nonces: dict[str, Nonce] = {}
         self._invites: dict[str, Invite] = {}
-        self._failures: dict[str, list[float]] = {}
+        self._logins: dict[str, LoginRecord] = {}
 
     async def enqueue(self, ticket: Ticket) -> None:
         self._tickets[ticket.id] = ticket
@@ -201,16 +233,34 @@ class MemoryState:
     async def invites(self) -> list[Invite]:
         return list(self._invites.values())
 
-    async def login_failures(self, key: str, since: float) -> int:
-        times = [t for t in self._failures.get(key, []) if t >= since]
-        if times:
-            self._failures[key] = times
-        else:
-            self._failures.pop(key, None)
-        return len(times)
+    async def login_attempt(self, key: str, at: float, since: float) -> LoginRecord:
+        record = self._logins.setdefault(key, LoginRecord())
+        record.attempts = [t for t in record.attempts if t >= since]
+        if record.locked_until <= at:
+            record.attempts.append(at)
+        return LoginRecord(list(record.attempts), record.locked_until, record.strikes)
 
-    async def add_login_failure(self, key: str, at: float) -> None:
-        self._failures.setdefault(key, []).append(at)
+    async def forget_login_attempt(self, key: str, at: float) -> None:
+        record = self._logins.get(key)
+        if record is not None and at in record.attempts:
+            record.attempts.remove(at)
+
+    async def lock_login(self, key: str, at: float, first_s: float, max_s: float, forget_s: float) -> float:
+        record = self._logins.setdefault(key, LoginRecord())
+        if record.strikes and at - record.locked_until > forget_s:
+            record.strikes = 0
+        record.strikes += 1
+        record.locked_until = max(record.locked_until, at + min(max_s, first_s * 2 ** (record.strikes - 1)))
+        record.attempts = []
+        return record.locked_until
 
     async def clear_login_failures(self, key: str) -> None:
-        self._failures.pop(key, None)
+        self._logins.pop(key, None)
+
+    async def drop_idle_logins(self, since: float, strikes_since: float) -> None:
+        for key in [
+            k
+            for k, r in self._logins.items()
+            if all(t < since for t in r.attempts) and (r.strikes == 0 or r.locked_until < strikes_since)
+        ]:
+            del self._logins[key]

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-from etapiste.protocol import IceServer
+from etapiste.protocol import IceServer, Role
 from switchboard.config import SwitchboardConfig
 
 
@@ -21,8 +21,16 @@ def turn_credential(secret: str, participant: str, now: float, ttl_s: int) -> tu
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(config: SwitchboardConfig, participant: str, now: float) -> tuple[list[IceServer], int]:
-    """The ICE servers a participant gets in ``welcome`` and ``call.start``, and their lifetime in seconds."""
+#: The roles whose connections carry a call's media. An organiser's desk only shows the fleet: a relay
+#: credential there would be one more to leak (a free relay for its lifetime) and nothing to use.
+MEDIA_ROLES = frozenset({"point", "agent", "interpreter"})
+
+
+def ice_servers(config: SwitchboardConfig, participant: str, now: float, *, role: Role) -> tuple[list[IceServer], int]:
+    """The ICE servers a participant gets in ``welcome`` and ``call.start``, and their lifetime in seconds;
+    none at all for a role that carries no media."""
+    if role not in MEDIA_ROLES:
+        return [], 0
     servers: list[IceServer] = []
     if config.stun_urls:
         servers.append(IceServer(urls=list(config.stun_urls)))

@@ -4,17 +4,28 @@
 cookie). Each socket's loop only moves frames between the socket and :class:`switchboard.hub.Hub`, so the
 logic stays testable without a network. TLS is terminated here when the configuration has ``tls`` (or by a
 reverse proxy in front, see docs/switchboard.md); tests run plain on loopback.
+
+The login is internet-facing, so (issue 23): every attempt is counted before its password is checked (no
+number of concurrent guesses gets past the limit), checks run on two threads of their own (a login flood
+neither eats the memory of many 128 MiB scrypt runs nor fills the default executor identity validation
+uses), the client's address is taken from ``X-Forwarded-For`` only when a ``trusted_proxies`` entry wrote
+it, and a name is locked per (name, address) with growing back-off, so nobody can lock an agent out by
+guessing at the agent's name. Login, logout and the desk socket answer the configured origin only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import logging
+import math
 import secrets
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
@@ -23,7 +34,7 @@ from aiohttp import WSMsgType, web
 from etapiste import protocol as p
 from etapiste import safejson
 from switchboard.config import SwitchboardConfig
-from switchboard.credentials import DUMMY_HASH, verify_password
+from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
 from switchboard.identity import ProofValidator
 from switchboard.state import Session, State
@@ -31,7 +42,15 @@ from switchboard.state import Session, State
 log = logging.getLogger("switchboard.web")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+VERIFIER: web.AppKey[ThreadPoolExecutor] = web.AppKey("verifier", ThreadPoolExecutor)
+DUMMY: web.AppKey[str] = web.AppKey("dummy_hash", str)
 COOKIE = "etapiste_session"
+#: Password checks run on this many threads of their own: scrypt at n=2^17 takes 128 MiB and about half a
+#: second of a core each, so more at once would only trade memory for nothing, and the loop's default
+#: executor (identity validation) is never filled by logins.
+LOGIN_VERIFIERS = 2
+#: A (name, address) or address that has gone a day past its last lock starts its back-off afresh.
+STRIKES_FORGOTTEN_S = 86400
 #: A point or desk must say hello within this many seconds of connecting.
 HELLO_TIMEOUT_S = 10.0
 _STATIC = {
@@ -42,7 +61,7 @@ _STATIC = {
 }
 _CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "
-    "object-src 'self' blob:; connect-src 'self' ws: wss: blob:; base-uri 'none'; form-action 'self'; "
+    "object-src 'self' blob:; connect-src 'self' blob:; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 
@@ -91,13 +110,93 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "protocol": p.PROTOCOL_VERSION})
 
 
-def _client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip(text: str) -> _Address | None:
+    """An address as a proxy writes it in ``X-Forwarded-For`` (``1.2.3.4``, ``1.2.3.4:5678``, ``[::1]:80``)."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
+
+
+def client_address(request: web.Request, trusted: Sequence[_Network]) -> str:
+    """The address the request came from: the TCP peer, unless the peer is a trusted proxy.
+
+    Then ``X-Forwarded-For`` is read from the right: each entry was written by the hop to its right, so
+    entries are believed while that hop is a trusted proxy, and the first address that is not one is the
+    client. Whatever the client put in the header itself lies further left and is never reached, so a
+    client cannot choose its address; a peer that is not a trusted proxy cannot either."""
+    peer = request.remote or "unknown"
+    address = _ip(peer)
+    if address is None:
+        return peer
+
+    def is_trusted(ip: _Address) -> bool:
+        return any(ip.version == net.version and ip in net for net in trusted)
+
+    if not is_trusted(address):
+        return str(address)
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    for entry in reversed([e for e in forwarded if e.strip()]):
+        hop = _ip(entry)
+        if hop is None:  # a proxy wrote something that is no address: the last proxy is all we know
+            return str(address)
+        address = hop
+        if not is_trusted(hop):
+            break
+    return str(address)
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` as browsers send it: lower case, no default port."""
+    origin = origin.strip().lower()
+    for scheme, port in (("https://", ":443"), ("http://", ":80")):
+        if origin.startswith(scheme) and origin.endswith(port):
+            return origin[: -len(port)]
+    return origin
+
+
+def _from_desk_page(request: web.Request, hub: Hub) -> bool:
+    """Whether ``Origin`` is the configured origin. Browsers send it on every POST and WebSocket and no
+    page can forge it, so a missing or other one is another site (login CSRF, cross-site WebSocket
+    hijacking) or a script that must say where it stands."""
+    origin = request.headers.get("Origin")
+    return origin is not None and _normal_origin(origin) == _normal_origin(hub.config.origin)
+
+
+def _refuse_cross_site(request: web.Request, hub: Hub) -> web.Response | None:
+    """The checks of ``/api/login`` and ``/api/logout``: the desk page's own origin, and a JSON body
+    (``application/json`` cannot be sent cross-site without a CORS preflight, which gets no approval)."""
+    if not _from_desk_page(request, hub):
+        log.warning("%s refused: Origin is not %s", request.path, hub.config.origin)
+        return web.json_response({"error": "cross_origin"}, status=403)
+    if request.content_type != "application/json":
+        return web.json_response({"error": "json_required"}, status=415)
+    return None
+
+
+def _rate_limited(retry_after_s: float) -> web.Response:
+    seconds = max(1, math.ceil(retry_after_s))
+    return web.json_response(
+        {"error": "rate_limited", "retry_after_s": seconds}, status=429, headers={"Retry-After": str(seconds)}
+    )
 
 
 async def login(request: web.Request) -> web.Response:
-    """Check a desk user's password, with rate-limiting per username and per address."""
+    """Check a desk user's password; counted first, then checked on the login threads (see the module)."""
     hub = request.app[HUB]
+    refused = _refuse_cross_site(request, hub)
+    if refused is not None:
+        return refused
     try:
         body = await request.json(loads=safejson.loads)  # nested JSON is a 400, not a RecursionError
         username, password = str(body["username"]).strip().lower(), str(body["password"])
@@ -105,29 +204,37 @@ async def login(request: web.Request) -> web.Response:
         return web.json_response({"error": "malformed"}, status=400)
     if len(username) > 64 or len(password) > 1024:
         return web.json_response({"error": "malformed"}, status=400)
-    limits = hub.config.login
+    limits, state = hub.config.login, hub.state
+    address = client_address(request, hub.config.proxy_networks)
     now = hub.clock()
-    since = now - max(limits.window_s, limits.lockout_s)
-    keys = (f"user:{username}", f"ip:{_client_ip(request)}")
-    if (
-        await hub.state.login_failures(keys[0], since) >= limits.max_failures
-        or await hub.state.login_failures(keys[1], since) >= limits.max_failures * 4
-    ):
-        log.warning("login refused by rate limit")
-        return web.json_response(
-            {"error": "rate_limited", "retry_after_s": limits.lockout_s},
-            status=429,
-            headers={"Retry-After": str(limits.lockout_s)},
-        )
+    pair, per_address = "pair:" + json.dumps([username, address]), f"address:{address}"
+    keys = ((pair, limits.max_failures), (per_address, limits.address_limit))
+    counted: dict[str, int] = {}
+    for key, limit in keys:
+        record = await state.login_attempt(key, now, now - limits.window_s)
+        if record.locked_until > now or len(record.attempts) > limit:
+            # Locked, or the limit's worth of attempts is already being checked: this one is not checked,
+            # so it does not count (a locked key recorded nothing).
+            recorded = [*counted, key] if record.locked_until <= now else list(counted)
+            for earlier in recorded:
+                await state.forget_login_attempt(earlier, now)
+            retry = record.locked_until - now if record.locked_until > now else limits.lockout_s
+            log.warning("login refused for %r from %s: too many attempts, retry in %d s", username, address, retry)
+            return _rate_limited(retry)
+        counted[key] = len(record.attempts)
     user = hub.users.get(username)
-    stored = user.password_hash if user else DUMMY_HASH
-    ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, password, stored)
+    stored = user.password_hash if user else request.app[DUMMY]
+    ok = await asyncio.get_running_loop().run_in_executor(request.app[VERIFIER], verify_password, password, stored)
     if not ok or user is None:
-        for key in keys:
-            await hub.state.add_login_failure(key, now)
-        log.info("login failed")
+        log.warning("login failed for %r from %s", username, address)
+        for key, limit in keys:
+            if counted[key] >= limit:
+                until = await state.lock_login(key, now, limits.lockout_s, limits.max_lockout_s, STRIKES_FORGOTTEN_S)
+                who = f"{username!r} from {address}" if key == pair else f"every name from {address}"
+                log.warning("login locked for %s for %d s", who, until - now)
         return web.json_response({"error": "wrong_credentials"}, status=401)
-    await hub.state.clear_login_failures(keys[0])
+    await state.clear_login_failures(pair)
+    await state.forget_login_attempt(per_address, now)
     token = secrets.token_urlsafe(32)
     await hub.state.put_session(Session(token=token, username=username, expires=now + hub.config.session_ttl_s))
     log.info("%s logged in", user.role)
@@ -138,7 +245,7 @@ async def login(request: web.Request) -> web.Response:
         max_age=hub.config.session_ttl_s,
         httponly=True,
         samesite="Strict",
-        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        secure=hub.config.origin.startswith("https://"),  # also behind a TLS proxy, whatever it forwards
         path="/",
     )
     return resp
@@ -146,6 +253,9 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     hub = request.app[HUB]
+    refused = _refuse_cross_site(request, hub)
+    if refused is not None:
+        return refused
     token = request.cookies.get(COOKIE)
     if token:
         await hub.state.drop_session(token)
@@ -169,12 +279,6 @@ async def overview(request: web.Request) -> web.Response:
     if user.role != "organiser":
         return web.json_response({"error": "not_allowed"}, status=403)
     return web.json_response(await hub.overview())
-
-
-def _same_origin(request: web.Request, hub: Hub) -> bool:
-    """A desk socket must come from the desk page itself (no cross-site WebSocket hijacking)."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin in (hub.config.origin, f"{request.scheme}://{request.host}")
 
 
 async def _first_frame(ws: web.WebSocketResponse) -> str | None:
@@ -228,8 +332,8 @@ async def point_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
-    if not _same_origin(request, hub):
-        raise web.HTTPForbidden(text="cross-origin desk connection refused")
+    if not _from_desk_page(request, hub):  # no cross-site WebSocket hijacking; a script must say Origin too
+        raise web.HTTPForbidden(text="desk connections are taken from the configured origin only")
     ws = _new_ws(hub)
     await ws.prepare(request)
     conn = _WsConnection(ws)
@@ -252,6 +356,14 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every answer: no MIME sniffing, and HSTS whenever the public origin is https (also behind a
+    TLS proxy; a browser ignores HSTS over plain http, and the demo's http origin gets none)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.app[HUB].config.origin.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]:
     hub = app[HUB]
 
@@ -260,6 +372,8 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
             await asyncio.sleep(interval)
             try:
                 await hub.sweep()
+                now, limits = hub.clock(), hub.config.login
+                await hub.state.drop_idle_logins(now - limits.window_s, now - STRIKES_FORGOTTEN_S)
             except Exception:
                 log.exception("sweep failed")
 
@@ -281,6 +395,9 @@ def create_app(
     """The switchboard as an aiohttp application. ``sweep_interval=None`` leaves upkeep to the caller (tests)."""
     app = web.Application(client_max_size=64 * 1024)
     app[HUB] = Hub(config, state=state, clock=clock, validator=validator)
+    app[VERIFIER] = ThreadPoolExecutor(LOGIN_VERIFIERS, thread_name_prefix="login-verify")
+    app[DUMMY] = dummy_hash([u.password_hash for u in config.users])
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", desk_page)
     app.router.add_get("/organiser", organiser_page)
     app.router.add_get("/static/{name}", static)
@@ -294,6 +411,7 @@ def create_app(
 
     async def close_hub(app: web.Application) -> None:
         await app[HUB].close()
+        app[VERIFIER].shutdown(wait=False, cancel_futures=True)
 
     app.on_cleanup.append(close_hub)
     if sweep_interval is not None:

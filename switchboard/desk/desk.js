@@ -61,7 +61,10 @@ function enter(me) {
 }
 
 async function logout() {
-  await fetch('/api/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => {});
+  // JSON, as the login: the switchboard takes only JSON from its own origin here (no cross-site logout).
+  await fetch('/api/logout', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin', body: '{}',
+  }).catch(() => {});
   leave('session_expired');
 }
 

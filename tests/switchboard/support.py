@@ -21,6 +21,7 @@ from switchboard.credentials import hash_password, hash_point_credential
 from switchboard.hub import Hub
 from switchboard.identity import ProofValidator
 from switchboard.web import HUB, create_app
+from tests.harness.common import free_port
 
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024
@@ -188,9 +189,15 @@ class Switchboard:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
 
+    @property
+    def origin(self) -> str:
+        """The configured public origin: what a browser on the desk page sends as ``Origin``."""
+        return self.hub.config.origin
+
     async def login(self, username: str, password: str | None = None) -> aiohttp.ClientSession:
-        """A fresh browser-like session (own cookie jar) logged in as ``username``."""
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        """A fresh browser-like session (own cookie jar, the desk page's ``Origin`` on every request and
+        socket, as a browser sends it) logged in as ``username``."""
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": self.origin})
         async with http.post(
             f"{self.base}/api/login", json={"username": username, "password": password or PASSWORDS[username]}
         ) as r:
@@ -235,10 +242,25 @@ class Switchboard:
 async def serve(
     config: SwitchboardConfig | None = None, validator: ProofValidator | None = None, clock: Clock | None = None
 ) -> AsyncIterator[Switchboard]:
+    """The switchboard on a free loopback port. A configuration with the placeholder ``ORIGIN`` gets the
+    served address as its origin instead, as a real deployment's origin is where browsers reach it (the
+    switchboard accepts logins and desk sockets from its configured origin only)."""
     clock = clock or Clock()
-    app = create_app(config or make_config(), clock=clock, validator=validator, sweep_interval=None)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    config = config or make_config()
+    for attempt in range(5):
+        port = free_port()
+        served = config
+        if config.origin == ORIGIN:
+            served = config.model_copy(update={"origin": f"http://127.0.0.1:{port}"})
+        app = create_app(served, clock=clock, validator=validator, sweep_interval=None)
+        server = TestServer(app, host="127.0.0.1", port=port)
+        try:
+            await server.start_server()
+            break
+        except OSError:  # another process took the port in between; try another
+            await server.close()
+            if attempt == 4:
+                raise
     session = aiohttp.ClientSession()
     sb = Switchboard(server, session, clock)
     try:

@@ -16,7 +16,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "switchboard" / "sample-switchboa
 
 
 def test_sample_configuration_is_valid_and_its_demo_secrets_match(capsys):
-    assert main(["--config", str(SAMPLE), "--check"]) == 0
+    assert main(["--config", str(SAMPLE), "--check", "--demo"]) == 0
     assert "valid (1 points, 7 producers, 3 users)" in capsys.readouterr().out
     config = load_config(SAMPLE)
     users = {u.username: u for u in config.users}
@@ -53,7 +53,7 @@ async def test_switchboard_runs_from_the_command_line_and_stops_on_sigterm(tmp_p
     port = free_port()
     config = tmp_path / "sb.yaml"
     config.write_text(SAMPLE.read_text().replace("listen_port: 8443", f"listen_port: {port}"))
-    argv = [sys.executable, "-m", "etapiste.cli", "switchboard", "--config", str(config)]
+    argv = [sys.executable, "-m", "etapiste.cli", "switchboard", "--config", str(config), "--demo"]
     service = Service("switchboard", argv, tmp_path / "switchboard.log")
     with running(service, lambda: port_open(port), timeout=20):
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as r:

@@ -339,7 +339,7 @@ async def test_identify_issues_a_single_use_nonce_and_shows_the_agent_the_verifi
         point, desk, start = await start_call(sb)
         await desk.send(p.IdentityStart(call=start.call))
         request = await point.expect("identity.request")
-        assert request.origin == "https://switchboard.test" and len(request.nonce) == 44
+        assert request.origin == sb.origin and len(request.nonce) == 44
         await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
         result = await desk.expect("identity.result")
         assert result.ok and (result.given_name, result.surname, result.satu) == (
@@ -349,7 +349,7 @@ async def test_identify_issues_a_single_use_nonce_and_shows_the_agent_the_verifi
         )
         told = await point.expect("identity.result")
         assert told.ok and told.satu is None and told.given_name is None
-        assert validator.calls == [(request.nonce, "https://switchboard.test")]
+        assert validator.calls == [(request.nonce, sb.origin)]
         # The same request again: the nonce was used up.
         await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
         again = await desk.expect("identity.result")

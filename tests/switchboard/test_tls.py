@@ -57,7 +57,8 @@ async def test_point_and_desk_page_over_tls(tmp_path):
             async with http.get(f"https://localhost:{port}/") as r:
                 assert r.status == 200 and "<html" in await r.text()
             login = {"username": "anna", "password": PASSWORDS["anna"]}
-            async with http.post(f"https://localhost:{port}/api/login", json=login) as r:
+            origin = {"Origin": config.origin}
+            async with http.post(f"https://localhost:{port}/api/login", json=login, headers=origin) as r:
                 cookie = r.headers["Set-Cookie"]
                 assert r.status == 200 and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
             ws = await http.ws_connect(f"wss://localhost:{port}/ws/point")

@@ -9,7 +9,9 @@ from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, Client, serv
 
 
 async def _login(sb, username: str, password: str) -> tuple[int, dict]:
-    async with sb.session.post(f"{sb.base}/api/login", json={"username": username, "password": password}) as r:
+    async with sb.session.post(
+        f"{sb.base}/api/login", json={"username": username, "password": password}, headers={"Origin": sb.origin}
+    ) as r:
         return r.status, await r.json()
 
 
@@ -34,7 +36,14 @@ async def test_repeated_wrong_passwords_lock_the_name_until_the_lockout_passes()
 
 
 async def test_malformed_login_gets_a_clear_error():
-    async with serve() as sb, sb.session.post(f"{sb.base}/api/login", data=b"{not json") as r:
+    async with (
+        serve() as sb,
+        sb.session.post(
+            f"{sb.base}/api/login",
+            data=b"{not json",
+            headers={"Origin": sb.origin, "Content-Type": "application/json"},
+        ) as r,
+    ):
         assert r.status == 400 and (await r.json())["error"] == "malformed"
 
 
@@ -64,7 +73,7 @@ async def test_logout_ends_the_session():
     async with serve() as sb:
         http = await sb.login("anna")
         try:
-            async with http.post(f"{sb.base}/api/logout") as r:
+            async with http.post(f"{sb.base}/api/logout", json={}) as r:
                 assert r.status == 200
             async with http.get(f"{sb.base}/api/me") as r:
                 assert r.status == 401
@@ -74,7 +83,7 @@ async def test_logout_ends_the_session():
 
 async def test_desk_without_login_is_refused():
     async with serve() as sb:
-        ws = await sb.session.ws_connect(f"{sb.base}/ws/desk")
+        ws = await sb.session.ws_connect(f"{sb.base}/ws/desk", headers={"Origin": sb.origin})
         await ws.send_str(p.encode(p.DeskHello(protocol=1, session="made-up-token")))
         assert p.parse_signal((await ws.receive()).data).code == "session_expired"
 
@@ -136,11 +145,35 @@ async def test_welcome_gives_turn_credentials_and_the_identity_origin():
     async with serve(config) as sb:
         point = await sb.point("oulu-kirjasto")
         welcome = await point.expect("welcome")
-        assert welcome.origin == "https://switchboard.test"
+        assert welcome.origin == sb.origin
         assert welcome.ice_ttl_s == 600
         (turn,) = welcome.ice_servers
         expiry, who = turn.username.split(":", 1)
         assert int(expiry) == int(sb.clock.now) + 600 and who == "point-oulu-kirjasto"
+
+
+async def test_turn_credentials_go_only_to_those_who_carry_media():
+    """An organiser's desk (the fleet view) sends no media: a relay credential there would only be one
+    more to leak (issue 23). Points, agents and interpreters get theirs in ``welcome``."""
+    from tests.switchboard.support import make_config
+
+    config = make_config(
+        turn={"urls": ["turn:127.0.0.1:3478"], "secret": "s3cret", "ttl_s": 600}, stun_urls=["stun:127.0.0.1:3478"]
+    )
+    async with serve(config) as sb:
+        point = await sb.point("oulu-kirjasto")
+        seen = {"point": await point.expect("welcome")}
+        for username in ("anna", "tulkki", "ops"):
+            http = await sb.login(username)
+            sb._extra.append(http)
+            desk = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+            await desk.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
+            welcome = await desk.expect("welcome")
+            seen[welcome.role] = welcome
+        for role in ("point", "agent", "interpreter"):
+            assert any(s.username and s.credential for s in seen[role].ice_servers), role
+            assert seen[role].ice_ttl_s == 600
+        assert seen["organiser"].ice_servers == [] and seen["organiser"].ice_ttl_s == 0
 
 
 async def test_desk_and_organiser_pages_are_served_with_a_content_security_policy():
