@@ -73,15 +73,17 @@ __all__ = [
     "ProofValidator",
     "algorithm_for_key",
     "certificate_policies",
-    "check_policy_pattern",
     "check_nonce",
     "check_origin",
+    "check_policy_pattern",
     "digest_to_sign",
     "holder_of",
     "is_loopback_host",
     "load_certificate",
     "load_trusted",
+    "same_origin",
     "signed_data",
+    "switchboard_origin",
 ]
 
 FORMAT = "web-eid:1.0"
@@ -185,6 +187,48 @@ def check_origin(origin: str) -> str:
             f"{origin!r}"
         )
     return origin
+
+
+def switchboard_origin(url: str) -> str:
+    """The origin a point signs identity proofs for: derived from the switchboard URL it is configured to
+    reach (``wss://host[:port]/…`` → ``https://host[:port]``; ``ws://`` → ``http://``, loopback only), never
+    from what the switchboard says. Host in lower case, the scheme's default port left out, as browsers
+    write origins. ``ProofInputError`` for a URL no trustworthy origin follows from (``ws://`` off the
+    machine, userinfo, no host); :func:`check_origin` decides, so the point, its configuration check and
+    the switchboard apply one rule."""
+    parts = urlsplit(url)
+    scheme = {"wss": "https", "ws": "http"}.get(parts.scheme)
+    rule = "the switchboard URL must be wss://host[:port]/… (ws:// only for a switchboard on this machine: "
+    rule += "localhost, 127.0.0.0/8, ::1)"
+    try:
+        port = parts.port
+    except ValueError:
+        raise ProofInputError(f"{rule}; the port is not valid: {url!r}") from None
+    if scheme is None or not parts.hostname or parts.username or parts.password:
+        raise ProofInputError(f"{rule}: {url!r}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = 443 if scheme == "https" else 80
+    origin = f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+    try:
+        return check_origin(origin)
+    except ProofInputError:
+        raise ProofInputError(f"{rule}: {url!r}") from None
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Do two origins name the same site (scheme, host in any case, port with the default written or not)?"""
+
+    def key(origin: str) -> tuple[str, str, int] | None:
+        parts = urlsplit(origin)
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            return None
+        return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+    return key(a) is not None and key(a) == key(b)
 
 
 OID_CERTIFICATE_POLICIES = "2.5.29.32"

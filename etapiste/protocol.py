@@ -415,20 +415,23 @@ class IdentityAbort(_Message):
 
     ``internal_error``: something at the point failed that is no fault of the card or the customer (a
     software fault, an origin the point will not sign for); the customer is told, the agent may ask again.
+    ``origin_mismatch``: the request named another origin than the one derived from the point's configured
+    switchboard URL; the card was not asked (a misconfigured or impersonated switchboard).
     """
 
     type: Literal["identity.abort"] = "identity.abort"
     call: Id
     request: Id
-    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error"]
+    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error", "origin_mismatch"]
 
 
 class IdentityResult(_Message):
     """The switchboard's verdict, to the agent (with the verified holder) and to the point (without).
 
     ``reason`` on failure: the validator's code (``signature_invalid``, ``certificate_untrusted``,
-    ``certificate_expired``, …, see docs/protocol.md), ``nonce_reused``, ``nonce_expired``, ``unavailable``,
-    or the point's abort reason.
+    ``certificate_expired``, ``certificate_policy``, …, see docs/protocol.md), the revocation check's
+    ``revoked`` (the card has been revoked) or ``revocation_unknown`` (its validity could not be checked),
+    ``nonce_reused``, ``nonce_expired``, ``unavailable``, or the point's abort reason.
     """
 
     type: Literal["identity.result"] = "identity.result"

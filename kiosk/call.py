@@ -39,7 +39,8 @@ Build one engine per point and keep it for the life of the app::
 - :class:`CallConnected` — media and the data channel are up (also after a recovery)
 - :class:`RemoteVideoFrame` / :class:`SelfVideoFrame` — RGB arrays to paint (newest only)
 - :class:`RttReceived` — the agent's current line, or a committed line when ``final``
-- :class:`IdentifyRequested` (request, nonce, origin) and :class:`IdentityResult` (ok, reason; no name)
+- :class:`IdentifyRequested` (request, nonce, origin) and :class:`IdentityResult` (ok, reason; no name);
+  :class:`IdentifyRefused` when the request names another origin than the configured switchboard URL's
 - :class:`ScanRequested` (request)
 - :class:`PrintRequested` (transfer, name, pdf bytes already checked against size and SHA-256)
 - :class:`TransferProgress` / :class:`TransferDone` — documents both ways, never silent on failure
@@ -87,6 +88,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from drivers.camera import CameraStatus
+from drivers.proof import same_origin, switchboard_origin
 from etapiste import protocol as p
 from kiosk import consent
 from kiosk import stats as quality
@@ -103,6 +105,7 @@ __all__ = [
     "CallEvent",
     "CallQuality",
     "CallTrouble",
+    "IdentifyRefused",
     "IdentifyRequested",
     "IdentityResult",
     "InterpreterJoined",
@@ -214,6 +217,15 @@ class IdentifyRequested:
 
 
 @dataclass(frozen=True)
+class IdentifyRefused:
+    """The switchboard asked for a proof for another origin than the configured switchboard URL's: the
+    point refused (``origin_mismatch``) and told the agent; the customer should see identification fail."""
+
+    request: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class IdentityResult:
     request: str
     ok: bool
@@ -277,6 +289,7 @@ CallEvent = (
     | SelfVideoFrame
     | RttReceived
     | IdentifyRequested
+    | IdentifyRefused
     | IdentityResult
     | ScanRequested
     | PrintRequested
@@ -583,7 +596,19 @@ class CallEngine:
                 await self._end_call(m.reason, m.by)
         elif isinstance(m, p.IdentityRequest):
             if m.call == self.call:
-                self._emit(IdentifyRequested(m.request, m.nonce, m.origin, m.expires_in_s))
+                # Sign only for the switchboard we are configured to reach, never for an origin it names:
+                # a compromised or impersonated switchboard could otherwise relay the customer's PIN-1
+                # authentication to another site. The card is not asked; the agent is told why.
+                try:
+                    ours = switchboard_origin(self.url)
+                except ValueError:  # a URL no origin follows from (the configuration check refuses it)
+                    ours = ""
+                if same_origin(m.origin, ours):
+                    self._emit(IdentifyRequested(m.request, m.nonce, m.origin, m.expires_in_s))
+                else:
+                    log.error("identification refused: the switchboard asked to sign for another origin")
+                    self.abort_identity(m.request, "origin_mismatch")
+                    self._emit(IdentifyRefused(m.request, "origin_mismatch"))
         elif isinstance(m, p.IdentityResult) and m.call == self.call:
             self._emit(IdentityResult(m.request, m.ok, m.reason))
         return None

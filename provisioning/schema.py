@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from drivers.proof import ProofInputError, switchboard_origin
 from provisioning.pinhash import check_stored
 
 #: The configuration document's format version this code reads.
@@ -195,10 +196,24 @@ class Producer(_Model):
 class SwitchboardLink(_Model):
     """Where the point's calls are routed."""
 
-    url: str = Field(pattern=r"^wss?://")
-    """WebSocket address of the switchboard (``wss://`` in production)."""
+    url: str
+    """WebSocket address of the switchboard: ``wss://`` (TLS); plain ``ws://`` only for a switchboard on this
+    machine (localhost, 127.0.0.0/8, ::1: the demo, development). The card signs identity proofs for the
+    origin derived from it (``wss://host:port`` → ``https://host:port``), so it must be the switchboard's
+    public address."""
     credential_file: str
     """File holding the point's switchboard credential (never the secret itself in configuration)."""
+
+    @field_validator("url")
+    @classmethod
+    def _secure(cls, value: str) -> str:
+        """Plain ws:// off the machine would let anyone on the path read the signalling and relay the
+        customer's identification; the rule is the identity origin's (drivers.proof.switchboard_origin)."""
+        try:
+            switchboard_origin(value)
+        except ProofInputError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class IceServer(_Model):
