@@ -608,7 +608,9 @@ function onIdentityResult(m) {
     $('identity-satu').textContent = m.satu;
     show('identity-holder', true);
   } else {
-    $('identity-status').textContent = t('identity_failed', { r: m.reason || '' });
+    // A known reason in the agent's language (revoked, revocation_unknown…), any other as its code.
+    const known = m.reason && window.I18N.en[`identity_reason_${m.reason}`];
+    $('identity-status').textContent = t('identity_failed', { r: known ? t(`identity_reason_${m.reason}`) : (m.reason || '') });
     show('identity-holder', false);
   }
 }
