@@ -110,8 +110,9 @@ class Login(_Model):
         return self.address_max_failures or 4 * self.max_failures
 
 
-#: DVV's production arc for citizen certificate policies (its certificate policy documents give the policies
-#: as 1.2.246.517.1.10.<n>.<version>; test cards use the test arc 1.2.246.517.99.10.*).
+#: DVV's production policy arc, the counterpart of the test cards' 1.2.246.517.99.10.* (DVV's published practice
+#: statements use it, e.g. 1.2.246.517.1.10.305.2); the exact citizen-authentication OIDs were not confirmed
+#: from a public source, so operators narrow this from a production card (docs/switchboard.md).
 FINEID_PRODUCTION_POLICIES = ("1.2.246.517.1.10.*",)
 
 
