@@ -102,7 +102,14 @@ class Outcomes(_Model):
 
     @property
     def total(self) -> int:
-        return sum(getattr(self, name) for name in OUTCOMES)
+        return (
+            self.served
+            + self.abandoned
+            + self.queue_timeout
+            + self.closed
+            + self.connection_lost
+            + (self.technical_failure)
+        )
 
 
 class Ratings(_Model):
@@ -121,7 +128,7 @@ class Ratings(_Model):
 
     @property
     def total(self) -> int:
-        return sum(self.as_dict().values())
+        return self.r1 + self.r2 + self.r3 + self.r4 + self.r5 + self.none
 
 
 def _zeros(n: int) -> tuple[int, ...]:
@@ -295,24 +302,27 @@ class Day(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if sum(self.hours) != self.visits:
+        sessions = self.sessions
+        visits = sessions + self.left_before_choosing
+        if sum(self.hours) != visits:
             raise ValueError(
-                f"hours hold {sum(self.hours)} sessions but the day has {self.visits}"
+                f"hours hold {sum(self.hours)} sessions but the day has {visits}"
                 " (outcomes + left_before_choosing); a session belongs to the day and hour it started"
             )
-        for h in range(24):
-            in_queues = sum(q.hours[h] for q in self.queues.values())
-            if in_queues > self.hours[h]:
-                raise ValueError(f"hours[{h}] is {self.hours[h]} but the queues' hours[{h}] add up to {in_queues}")
+        if self.queues:
+            by_hour = zip(self.hours, *(q.hours for q in self.queues.values()), strict=True)
+            for h, (day_h, *queue_h) in enumerate(by_hour):
+                if sum(queue_h) > day_h:
+                    raise ValueError(f"hours[{h}] is {day_h} but the queues' hours[{h}] add up to {sum(queue_h)}")
         u = self.usage
         served = sum(q.outcomes.served for q in self.queues.values())
         for name, value, most in (
-            ("usage.language", u.language.fi + u.language.sv + u.language.en, self.visits),
-            ("usage.identify.asked", u.identify.asked, self.sessions),
+            ("usage.language", u.language.fi + u.language.sv + u.language.en, visits),
+            ("usage.identify.asked", u.identify.asked, sessions),
             ("usage.interpreter_joined", u.interpreter_joined, served),
-            ("usage.text_used", u.text_used, self.sessions),
-            ("usage.speech_used", u.speech_used, self.visits),
-            ("usage.large_text_used", u.large_text_used, self.visits),
+            ("usage.text_used", u.text_used, sessions),
+            ("usage.speech_used", u.speech_used, visits),
+            ("usage.large_text_used", u.large_text_used, visits),
         ):
             if value > most:
                 raise ValueError(f"{name} is {value}, more than the {most} sessions it can count")
