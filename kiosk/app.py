@@ -38,6 +38,8 @@ from kiosk.health import (
 )
 from kiosk.journey import Journey
 from kiosk.session import Clock, Session, State
+from kiosk.staff_lockout import LockoutState, StaffLockout
+from kiosk.staff_lockout import default_path as default_lockout_path
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
 from kiosk.watchdog import Watchdog
@@ -291,7 +293,9 @@ def assemble(
     restart: Callable[[], None] = lambda: None,
 ) -> Kiosk:
     """Wire a kiosk together on the running event loop (the app and the acceptance test both use this)."""
-    session = Session(config, clock)
+    # Kept in systemd's StateDirectory= across restarts and reboots (in memory where there is none).
+    staff_lockout = StaffLockout(default_lockout_path())
+    session = Session(config, clock, staff_lockout=staff_lockout)
     journey = Journey(session, engine, card_reader=devices.card_reader, scanner=devices.scanner,
                       printer=devices.printer)
     health = HealthMonitor({
@@ -368,6 +372,16 @@ def assemble(
     if agent_socket:
         kiosk.link = AgentLink(agent_socket, session, health, config_path=config_path,
                                test_print=staff_actions.test_print, restart=restart)
+        client = kiosk.link.client
+
+        def report_staff_pin(state: LockoutState) -> None:
+            """Wrong staff PINs go to the agent, which shows ops repeated failures (an alert)."""
+            until = state.locked_until if state.locked_until > time.time() else None
+            client.staff_pin(state.failures, state.lockouts,
+                             dt.datetime.fromtimestamp(until, dt.UTC) if until else None)  # fmt: skip
+
+        staff_lockout.subscribe(report_staff_pin)
+        report_staff_pin(staff_lockout.state)
     return kiosk
 
 

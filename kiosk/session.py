@@ -35,15 +35,17 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kiosk import opening
+from kiosk.staff_lockout import FIRST_LOCKOUT_S, TRIES, StaffLockout
 from provisioning.pinhash import verify_pin
 from provisioning.schema import Language, PointConfig, Producer, Text, TimeRange
 
 Clock = Callable[[], dt.datetime]
 Listener = Callable[["Snapshot"], None]
 
-#: Wrong staff PINs in a row before staff mode locks, and for how long it stays locked.
-STAFF_PIN_TRIES = 5
-STAFF_LOCKOUT_S = 300
+#: Wrong staff PINs in a row before staff mode locks, and how long the first lockout lasts (each following
+#: one twice as long until the right PIN; kiosk/staff_lockout.py).
+STAFF_PIN_TRIES = TRIES
+STAFF_LOCKOUT_S = FIRST_LOCKOUT_S
 
 
 class State(enum.Enum):
@@ -195,7 +197,13 @@ class SessionRecord:
 class Session:
     """The kiosk's state, driven by the clock, by staff/ops, by devices and by the customer's intents."""
 
-    def __init__(self, config: PointConfig, clock: Clock | None = None, monotonic: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        config: PointConfig,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] | None = None,
+        staff_lockout: StaffLockout | None = None,
+    ):
         self._config = config
         zone = config.host.zone
         self._clock: Clock = clock or (lambda: dt.datetime.now(zone).replace(tzinfo=None))
@@ -209,8 +217,7 @@ class Session:
         self._last_touch = self._monotonic()
         self._queued_at: float | None = None
         self._answered_at: float | None = None
-        self._staff_failures = 0
-        self._staff_locked_until = 0.0
+        self._staff_lockout = staff_lockout or StaffLockout(None, clock=self._monotonic)
         self._sessions_day = self._clock().date()
         now = self._clock()
         self._snapshot = self._derive(
@@ -533,24 +540,28 @@ class Session:
         if self.state in CUSTOMER_STATES:
             return
         self.touch()
-        locked = self._monotonic() < self._staff_locked_until
-        self._publish(replace(self._snapshot, state=State.STAFF_LOGIN, staff_error=None, staff_locked=locked))
+        locked = self._staff_lockout.remaining() > 0
+        error = "staff_locked" if locked else None
+        self._publish(replace(self._snapshot, state=State.STAFF_LOGIN, staff_error=error, staff_locked=locked))
+
+    @property
+    def staff_locked_until(self) -> dt.datetime | None:
+        """When (host-local) staff mode unlocks, or ``None`` when it is not locked."""
+        left = self._staff_lockout.remaining()
+        return self._clock() + dt.timedelta(seconds=left) if left > 0 else None
 
     def staff_pin(self, pin: str) -> bool:
-        """Check the staff PIN; five wrong in a row lock staff mode for five minutes."""
+        """Check the staff PIN; five wrong in a row lock staff mode, each lockout longer (staff_lockout.py)."""
         self._require(State.STAFF_LOGIN)
         self.touch()
-        if self._monotonic() < self._staff_locked_until:
+        if self._staff_lockout.remaining() > 0:
             self._publish(replace(self._snapshot, staff_locked=True, staff_error="staff_locked"))
             return False
         if verify_pin(pin, self._config.staff.pin_hash):
-            self._staff_failures = 0
+            self._staff_lockout.succeeded()
             self._publish(replace(self._snapshot, state=State.STAFF, staff_error=None, staff_locked=False))
             return True
-        self._staff_failures += 1
-        if self._staff_failures >= STAFF_PIN_TRIES:
-            self._staff_failures = 0
-            self._staff_locked_until = self._monotonic() + STAFF_LOCKOUT_S
+        if self._staff_lockout.failed() > 0:
             self._publish(replace(self._snapshot, staff_locked=True, staff_error="staff_locked"))
         else:
             self._publish(replace(self._snapshot, staff_error="staff_wrong_pin"))

@@ -131,8 +131,18 @@ class Agent:
                 "devices": {k: d.model_dump() for k, d in v.devices.items()},
                 "error": v.error,
             },
+            "staff_pin": self._staff_pin_state(),
             "reported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def _staff_pin_state(self) -> dict[str, Any] | None:
+        """Wrong staff PINs and lockouts as the kiosk reported them: repeated failures are someone guessing
+        (or staff who forgot the PIN), and either way ops should know (``etapiste ops status`` shows it)."""
+        p = self.kiosk.view.staff_pin
+        if p is None:
+            return None
+        until = p.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if p.locked_until else None
+        return {"failures": p.failures, "lockouts": p.lockouts, "locked_until": until}
 
     async def _publish(self, kind: str, payload: Any, *, retain: bool) -> None:
         if self._client is None:

@@ -25,6 +25,10 @@ Messages, kiosk → agent:
 * ``{"op":"session","day":"2026-11-28","producer":"kela","duration_s":312,"wait_s":45,"rating":5}`` —
   one finished session, anonymous by construction: only these fields are accepted.
 * ``{"op":"fault","device":"printer","reason":"media-jam"}`` — a device fault occurred (counted).
+* ``{"op":"staff_pin","failures":7,"lockouts":1,"locked_until":"2026-11-28T12:05:00Z"}`` — wrong staff
+  PINs since the last right one, lockouts since then, and when the current lockout ends (``null``: not
+  locked); on every change and on every connect. Counts and a time only, never a PIN. The agent puts it
+  in its state, where ops see repeated failures (``etapiste ops status``).
 * ``{"op":"result","id":"c-1","ok":true,"detail":"…"}`` — a command's outcome.
 
 Every message is validated on receipt; an invalid one is answered with ``{"op":"error","reason":…}``
@@ -102,6 +106,13 @@ class Fault(_Msg):
     reason: str = Field(pattern=_CODE)
 
 
+class StaffPin(_Msg):
+    op: Literal["staff_pin"]
+    failures: int = Field(ge=0, le=10_000_000)
+    lockouts: int = Field(ge=0, le=1_000_000)
+    locked_until: dt.datetime | None = None
+
+
 class Result(_Msg):
     op: Literal["result"]
     id: str = Field(max_length=64)
@@ -127,7 +138,7 @@ class Error(_Msg):
     reason: str
 
 
-FromKiosk = Annotated[Hello | Health | Session | Fault | Result, Field(discriminator="op")]
+FromKiosk = Annotated[Hello | Health | Session | Fault | StaffPin | Result, Field(discriminator="op")]
 ToKiosk = Annotated[Reload | Command | Error, Field(discriminator="op")]
 _from_kiosk: TypeAdapter[FromKiosk] = TypeAdapter(FromKiosk)
 _to_kiosk: TypeAdapter[ToKiosk] = TypeAdapter(ToKiosk)
@@ -175,6 +186,8 @@ class KioskView:
     healthy: bool | None = None
     devices: dict[str, DeviceHealth] = field(default_factory=dict)
     error: str | None = None
+    staff_pin: StaffPin | None = None
+    """The staff PIN's wrong tries and lockout, as the kiosk last reported them."""
 
 
 class KioskLinkServer:
@@ -256,7 +269,8 @@ class KioskLinkServer:
         finally:
             if self._writer is writer:
                 self._writer = None
-                self.view = KioskView(connected=False, software=self.view.software, version=self.view.version)
+                self.view = KioskView(connected=False, software=self.view.software, version=self.view.version,
+                                      staff_pin=self.view.staff_pin)  # fmt: skip
                 for fut in self._results.values():
                     if not fut.done():
                         fut.set_exception(ConnectionError("the kiosk disconnected"))
@@ -279,6 +293,12 @@ class KioskLinkServer:
             if self._on_fault is not None:
                 self._on_fault(msg)
             return
+        elif isinstance(msg, StaffPin):
+            before = self.view.staff_pin
+            self.view.staff_pin = msg
+            if msg.lockouts and (before is None or msg.lockouts > before.lockouts):
+                log.warning("staff PIN: %d wrong since the last right one; staff mode locked (lockout %d)",
+                            msg.failures, msg.lockouts)  # fmt: skip
         elif isinstance(msg, Result):
             fut = self._results.get(msg.id)
             if fut is not None and not fut.done():
@@ -383,6 +403,8 @@ class KioskLinkClient:
         self._retry_s = retry_s
         self._writer: asyncio.StreamWriter | None = None
         self._pending: list[_Msg] = []
+        self._staff_pin: StaffPin | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -399,6 +421,8 @@ class KioskLinkClient:
                 for msg in self._pending:
                     await self._write(msg)
                 self._pending.clear()
+                if self._staff_pin is not None:  # a restarted agent learns the lockout again
+                    await self._write(self._staff_pin)
                 self.connected.set()
                 if self._on_connect is not None:
                     await self._on_connect()
@@ -458,3 +482,12 @@ class KioskLinkClient:
 
     async def fault(self, device: str, reason: str) -> None:
         await self._send_or_drop(Fault(op="fault", device=device, reason=reason), queue=True)
+
+    def staff_pin(self, failures: int, lockouts: int, locked_until: dt.datetime | None) -> None:
+        """Report the staff PIN's lockout: sent now when connected, and again on every connect (so the
+        agent knows it after either side restarted). May be called before the event loop runs."""
+        self._staff_pin = StaffPin(op="staff_pin", failures=failures, lockouts=lockouts, locked_until=locked_until)
+        if self._writer is not None:
+            task = asyncio.ensure_future(self._send_or_drop(self._staff_pin, queue=False))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)

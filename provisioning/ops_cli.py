@@ -339,6 +339,11 @@ def status_rows(states: dict[str, dict[str, Any]], online: dict[str, str]) -> li
             health = "ok" if not faulty else "degraded " + ",".join(faulty)
         else:
             health = "UNHEALTHY"
+        staff = s.get("staff_pin") or {}
+        if staff.get("lockouts"):  # five wrong staff PINs or more: someone is guessing, or staff forgot it
+            health += f" ALERT:staff-PIN-{staff.get('failures')}-wrong"
+            if (staff.get("locked_until") or "") > dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"):
+                health += f"-locked-until-{staff['locked_until']}"
         last = s.get("last_result") or {}
         result = f"{last.get('status', '-')} v{last.get('version')}" if last else "-"
         if last.get("status") in ("rejected", "rolled_back"):

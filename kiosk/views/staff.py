@@ -16,6 +16,7 @@ from kiosk import i18n
 from kiosk.session import Session, Snapshot
 from kiosk.views.keyboard import PinPad
 from kiosk.views.widgets import button, label
+from provisioning.pinhash import MIN_DIGITS
 
 Health = Literal["ok", "fault", "missing", "unknown"]
 
@@ -40,7 +41,7 @@ class StaffLoginScreen(QWidget):
         self.title = label("title")
         self.prompt = label("subtitle")
         self.error = label("notice")
-        self.pin_pad = PinPad(min_length=4)
+        self.pin_pad = PinPad(min_length=MIN_DIGITS)
         self.pin_pad.submitted.connect(self._submitted)
         self.close_button = button("staff-close", session.leave_staff, secondary=True)
         layout = QVBoxLayout(self)
@@ -65,7 +66,11 @@ class StaffLoginScreen(QWidget):
         self.title.setText(i18n.text("staff_title", lang))
         self.prompt.setText(i18n.text("staff_enter_pin", lang))
         self.error.setVisible(snap.staff_error is not None)
-        self.error.setText(i18n.text(snap.staff_error, lang) if snap.staff_error else "")
+        until = self._session.staff_locked_until if snap.staff_error == "staff_locked" else None
+        if until is not None:  # lockouts grow (kiosk/staff_lockout.py): say until when, not "5 minutes"
+            self.error.setText(i18n.text("staff_locked_until", lang, time=i18n.clock(until.time(), lang)))
+        else:
+            self.error.setText(i18n.text(snap.staff_error, lang) if snap.staff_error else "")
         self.pin_pad.setEnabled(not snap.staff_locked)
         self.close_button.setText(i18n.text("staff_close", lang))
 

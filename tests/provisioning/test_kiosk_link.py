@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from provisioning.kiosk_link import (
@@ -65,6 +66,46 @@ async def test_malformed_and_personal_messages_are_refused_and_the_link_survives
         w.close()
     finally:
         await server.close()
+
+
+async def test_staff_pin_reports_carry_counts_only_and_reach_the_agent_again_after_a_reconnect(
+    short_dir: Path,
+) -> None:
+    server = KioskLinkServer(short_dir / "s.sock")
+    await server.start()
+    try:
+        r, w = await _raw(server)
+        reply = await _say(w, r, b'{"op":"staff_pin","failures":3,"lockouts":0,"locked_until":null,"pin":"135790"}')
+        assert reply is not None and "pin" in reply["reason"]  # no room for a PIN, not even a wrong one
+        w.close()
+        client = KioskLinkClient(server.path, software="t", version=0, on_reload=_nothing, on_command=_no_command,
+                                 retry_s=0.05)  # fmt: skip
+        client.staff_pin(5, 1, None)  # known before the link is up: sent on connect
+        task = asyncio.create_task(client.run())
+        try:
+            await _until(lambda: server.view.staff_pin is not None and server.view.staff_pin.lockouts == 1)
+            await server.close()  # the agent restarts…
+            server = KioskLinkServer(short_dir / "s.sock")
+            await server.start()  # …and learns it again from the reconnecting kiosk
+            await _until(lambda: server.view.staff_pin is not None and server.view.staff_pin.failures == 5)
+        finally:
+            task.cancel()
+    finally:
+        await server.close()
+
+
+async def _nothing(_: Reload) -> None:
+    return None
+
+
+async def _no_command(_: Command) -> tuple[bool, str]:
+    return False, "no commands here"
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
 
 
 async def test_client_and_server_carry_reload_health_and_commands(short_dir: Path) -> None:

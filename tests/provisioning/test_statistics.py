@@ -65,7 +65,7 @@ async def test_reported_state_and_statistics_hold_no_personal_data(
     allowed = {
         "point", "software", "uptime_s", "applied_version", "last_result", "version", "status", "code", "reason",
         "at", "last_error", "out_of_service", "applied_expires", "kiosk", "connected", "healthy", "devices", "ok",
-        "error",
+        "error", "staff_pin", "failures", "lockouts", "locked_until",
         "reported_at", "printer", "scanner", "camera", "buckets_s", "days", "producers", "faults", "sessions",
         "duration_s_sum", "wait_s_sum", "duration_hist", "wait_hist", "ratings", "1", "2", "3", "4", "5", "none",
         "media-empty", "2026-11-27", "kela", "migri", "poliisi", dt.datetime.now(dt.UTC).date().isoformat(),
