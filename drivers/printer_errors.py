@@ -14,7 +14,11 @@ are counts, sizes, the queue name, CUPS reason keywords and cupsd's own words ab
     ├── JobFailed ── JobHeld, JobStopped, JobCancelled,      a submitted job did not complete
     │                JobTimeout
     └── InvalidDocument ── EmptyDocument, NotAPdf, MalformedPdf, EncryptedPdf, TooLarge,
-                           TooManyPages, NoPages              the PDF was refused before printing
+                           TooManyPages, NoPages,             the PDF was refused before printing
+                           PageTooLarge, DecodedTooLarge,     (the last seven by the hostile-content
+                           TooComplex, UnsupportedImage,       checks of drivers/pdfcheck.py)
+                           HasJavascript, HasEmbeddedFiles,
+                           HasLaunchAction
 """
 
 from __future__ import annotations
@@ -379,4 +383,156 @@ class NoPages(InvalidDocument):
         "fi": "PDF:ssä ei ole yhtään sivua.",
         "sv": "PDF-filen har inga sidor.",
         "en": "The PDF has no pages.",
+    }
+
+
+# -- the PDF was refused by the hostile-content checks (drivers/pdfcheck.py) -----------------------
+#
+# Their ``reason`` is the explicit code; the class names are chosen so that the code the kiosk sends
+# the agent's desk (kiosk/journey.py ``error_code``, today derived from the class name) is the same
+# word with underscores (``has_javascript``). Where in the document the finding is (``page``
+# number, ``document`` level or an ``object`` number, plus the PDF key such as ``/OpenAction``) is
+# given in the staff's language, so the agent can tell the author what to fix.
+
+_WHERE: dict[str, Messages] = {
+    "page": {"fi": "sivu {n}", "sv": "sidan {n}", "en": "page {n}"},
+    "document": {"fi": "asiakirjan tasolla", "sv": "på dokumentnivå", "en": "document level"},
+    "object": {"fi": "objekti {n}", "sv": "objekt {n}", "en": "object {n}"},
+}
+
+_RESAVE: Messages = {
+    "fi": "Tallenna se uudelleen (esim. tulosta uudeksi PDF:ksi) ja lähetä uudestaan.",
+    "sv": "Spara den på nytt (t.ex. skriv ut den till en ny PDF) och skicka igen.",
+    "en": "Save it again (e.g. print it to a new PDF) and resend.",
+}
+
+
+class _Located(InvalidDocument):
+    """A refusal about one place in the document: ``where`` (``page``/``document``/``object``), ``n``
+    (page or object number) and ``key`` (the PDF key, e.g. ``/AA``) fill ``{where}`` per language."""
+
+    def staff_message(self, language: Language) -> str:
+        kind = str(self.params.get("where", "object"))
+        place = _WHERE.get(kind, _WHERE["object"])[language].format(n=self.params.get("n", "?"))
+        key = self.params.get("key")
+        if key:
+            place = f"{place}, {key}"
+        return self.staff[language].format_map(_Params({**self.params, "where": place}))
+
+
+class PageTooLarge(InvalidDocument):
+    """A page so much larger than the paper that fitting it would make it unreadable."""
+
+    reason: ClassVar[str] = "page-too-large"
+    staff: ClassVar[Messages] = {
+        "fi": "Sivu {page} on {width_mm} × {height_mm} mm; pisteen {paper}-paperille se tulostuisi {percent} %:n "
+        "kokoon (vähintään {min_percent} %, jotta se pysyy luettavana). Lähetä se {paper}-kokoisena.",
+        "sv": "Sidan {page} är {width_mm} × {height_mm} mm; på punktens {paper}-papper skulle den skrivas ut i "
+        "{percent} % av sin storlek (minst {min_percent} % tillåts, så att den förblir läsbar). Skicka den i "
+        "{paper}-format.",
+        "en": "Page {page} is {width_mm} × {height_mm} mm; on the point's {paper} paper it would print at "
+        "{percent} % of its size (at least {min_percent} % is allowed, so that it stays readable). Send it in "
+        "{paper} size.",
+    }
+
+
+class DecodedTooLarge(_Located):
+    """The document unpacks to more than the gate holds: one part (``scope=part``) or all (``total``)."""
+
+    reason: ClassVar[str] = "decoded-too-large"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF:n osa ({where}) purkautuu yli {limit_mb} Mt:n kokoiseksi; täällä voi tulostaa enintään "
+        f"{{limit_mb}} Mt osaa kohden. {_RESAVE['fi']}",
+        "sv": "En del av PDF-filen ({where}) packas upp till mer än {limit_mb} MB; högst {limit_mb} MB per del kan "
+        f"skrivas ut här. {_RESAVE['sv']}",
+        "en": "A part of the PDF ({where}) unpacks to more than {limit_mb} MB; at most {limit_mb} MB per part can "
+        f"be printed here. {_RESAVE['en']}",
+    }
+    total: ClassVar[Messages] = {
+        "fi": "PDF purkautuu kaikkiaan yli {limit_mb} Mt:n kokoiseksi; täällä voi tulostaa enintään {limit_mb} Mt. "
+        "Jaa se osiin tai tallenna se pienemmin kuvin ja lähetä uudestaan.",
+        "sv": "PDF-filen packas upp till mer än {limit_mb} MB sammanlagt; högst {limit_mb} MB kan skrivas ut här. "
+        "Dela upp den eller spara den med mindre bilder och skicka igen.",
+        "en": "The PDF unpacks to more than {limit_mb} MB in all; at most {limit_mb} MB can be printed here. "
+        "Split it, or save it again with smaller images, and resend.",
+    }
+
+    def staff_message(self, language: Language) -> str:
+        if self.params.get("scope") == "total":
+            return self.total[language].format_map(_Params(self.params))
+        return super().staff_message(language)
+
+
+class TooComplex(InvalidDocument):
+    """Checking the document took more memory (``limit=memory``) or processor time (``time``) than the
+    gate's worker is allowed: a document built to exhaust the point, or one far too heavy to print."""
+
+    reason: ClassVar[str] = "too-complex"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF:n tarkistus vaati enemmän muistia kuin {memory_mb} Mt, jonka tämä piste sallii; sitä ei "
+        "tulosteta. Tallenna se uudelleen (esim. tulosta uudeksi PDF:ksi) tai jaa se osiin ja lähetä uudestaan.",
+        "sv": "Kontrollen av PDF-filen krävde mer minne än de {memory_mb} MB som den här punkten tillåter; den "
+        "skrivs inte ut. Spara den på nytt (t.ex. skriv ut den till en ny PDF) eller dela upp den och skicka igen.",
+        "en": "Checking the PDF needed more memory than the {memory_mb} MB this point allows; it is not printed. "
+        "Save it again (e.g. print it to a new PDF) or split it, and resend.",
+    }
+    time: ClassVar[Messages] = {
+        "fi": "PDF:n tarkistus kesti kauemmin kuin {cpu_s} s suoritinaikaa, jonka tämä piste sallii; sitä ei "
+        "tulosteta. Tallenna se uudelleen (esim. tulosta uudeksi PDF:ksi) tai jaa se osiin ja lähetä uudestaan.",
+        "sv": "Kontrollen av PDF-filen tog längre än de {cpu_s} s processortid som den här punkten tillåter; den "
+        "skrivs inte ut. Spara den på nytt (t.ex. skriv ut den till en ny PDF) eller dela upp den och skicka igen.",
+        "en": "Checking the PDF took longer than the {cpu_s} s of processor time this point allows; it is not "
+        "printed. Save it again (e.g. print it to a new PDF) or split it, and resend.",
+    }
+
+    def staff_message(self, language: Language) -> str:
+        texts = self.time if self.params.get("limit") == "time" else self.staff
+        return texts[language].format_map(_Params(self.params))
+
+
+class UnsupportedImage(_Located):
+    """A JBIG2 or JPEG 2000 image: codecs with a long record of exploitable decoder bugs, which the
+    point's print filters would otherwise decode."""
+
+    reason: ClassVar[str] = "unsupported-image"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF:ssä on {codec}-kuva ({where}), jota tämä piste ei tulosta. Tallenna se uudelleen tavallisin "
+        "kuvin (esim. tulosta uudeksi PDF:ksi) ja lähetä uudestaan.",
+        "sv": "PDF-filen har en {codec}-bild ({where}), som den här punkten inte skriver ut. Spara den på nytt med "
+        "vanliga bilder (t.ex. skriv ut den till en ny PDF) och skicka igen.",
+        "en": "The PDF has a {codec} image ({where}), which this point does not print. Save it again with "
+        "ordinary images (e.g. print it to a new PDF) and resend.",
+    }
+
+
+class HasJavascript(_Located):
+    reason: ClassVar[str] = "has-javascript"
+    staff: ClassVar[Messages] = {
+        "fi": f"PDF sisältää JavaScriptiä ({{where}}), eikä sitä tulosteta täällä. {_RESAVE['fi']}",
+        "sv": f"PDF-filen innehåller JavaScript ({{where}}) och skrivs inte ut här. {_RESAVE['sv']}",
+        "en": f"The PDF contains JavaScript ({{where}}) and is not printed here. {_RESAVE['en']}",
+    }
+
+
+class HasEmbeddedFiles(_Located):
+    reason: ClassVar[str] = "has-embedded-files"
+    staff: ClassVar[Messages] = {
+        "fi": "PDF:n mukana on liitetiedostoja ({where}), eikä sitä tulosteta täällä. Poista liitteet (esim. "
+        "tulosta uudeksi PDF:ksi) ja lähetä uudestaan.",
+        "sv": "PDF-filen har bifogade filer ({where}) och skrivs inte ut här. Ta bort bilagorna (t.ex. skriv ut "
+        "den till en ny PDF) och skicka igen.",
+        "en": "The PDF carries attached files ({where}) and is not printed here. Remove the attachments (e.g. "
+        "print it to a new PDF) and resend.",
+    }
+
+
+class HasLaunchAction(_Located):
+    reason: ClassVar[str] = "has-launch-action"
+    staff: ClassVar[Messages] = {
+        "fi": f"PDF yrittää käynnistää ohjelman ({{where}}: Launch-toiminto), eikä sitä tulosteta täällä. "
+        f"{_RESAVE['fi']}",
+        "sv": f"PDF-filen försöker starta ett program ({{where}}: en Launch-åtgärd) och skrivs inte ut här. "
+        f"{_RESAVE['sv']}",
+        "en": f"The PDF tries to start a program ({{where}}: a Launch action) and is not printed here. "
+        f"{_RESAVE['en']}",
     }
