@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from etapiste import safejson
 from provisioning.bundle import SigningKey, TrustStore, atomic_write, sign_document, signer_ids, trusted_signer
 
 COMMAND_TYPE = "etapiste-command"
@@ -165,8 +166,8 @@ def verify_command(payload: bytes, *, point: str, trust: TrustStore, now: dt.dat
     if len(payload) > MAX_COMMAND_BYTES:
         raise CommandRejected("malformed", f"the command is {len(payload)} bytes; the limit is {MAX_COMMAND_BYTES}")
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        doc = safejson.loads(payload)  # nested past 32 levels is malformed before the signature check walks it
+    except ValueError as exc:
         raise CommandRejected("malformed", f"the command is not JSON: {exc}") from None
     cid, name = _claimed(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict) or not doc.get("signatures"):
