@@ -134,7 +134,8 @@ def cmd_broker_acl(args: argparse.Namespace) -> int:
 
 def cmd_broker_user(args: argparse.Namespace) -> int:
     """Add (or replace) a username in a mosquitto password file; print the new password once."""
-    user = args.username if args.username == broker.OPS_USER else broker.check_point_id(args.username)
+    special = (broker.OPS_USER, broker.COLLECTOR_USER)
+    user = args.username if args.username in special else broker.check_point_id(args.username)
     password = secrets.token_urlsafe(24)
     path = Path(args.passwd)
     lines = path.read_text().splitlines() if path.exists() else []
@@ -419,6 +420,24 @@ async def _command(args: argparse.Namespace) -> int:
     return 3
 
 
+def _collect(args: argparse.Namespace) -> int:
+    from provisioning import collect  # SQLAlchemy is imported only by the commands that need it
+
+    try:
+        return collect.main(args, lambda: _client(args))
+    except collect.CollectError as exc:
+        raise OpsError(str(exc)) from None
+
+
+def _stats_report(args: argparse.Namespace) -> int:
+    from provisioning import report
+
+    try:
+        return report.main(args)
+    except ValueError as exc:  # ReportError, StatsError: what to fix, said plainly
+        raise OpsError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------------------------- parser
 
 
@@ -497,6 +516,19 @@ def _parser() -> argparse.ArgumentParser:
     online(sp)
     sp.add_argument("--out", help="CSV file (default: standard output)")
     sp.add_argument("--quiet", type=float, default=0.5, help=argparse.SUPPRESS)
+    sp = add("collect", _collect, "keep every point's statistics in a store, for years (a long-running service)")
+    online(sp)
+    sp.set_defaults(username=broker.COLLECTOR_USER)  # the broker's read-only statistics account
+    sp.add_argument("--store", required=True, help="sqlite:///path.db or postgresql://user@host/database")
+    sp = add("report", _stats_report, "a month's statistics report (report.html, report.csv) from the store")
+    sp.add_argument("--store", required=True, help="the store ops collect writes: sqlite:///… or postgresql://…")
+    sp.add_argument("--month", required=True, help="YYYY-MM")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--producer", help="one producer's report: only its queues, small counts masked")
+    g.add_argument("--point", help="one service point's report")
+    sp.add_argument("--out", required=True, help="directory for report.html and report.csv")
+    sp.add_argument("--min-sessions", type=int, default=100, help="list points below this many sessions (100)")
+    sp.add_argument("--mask", action="store_true", help="mask small counts (<5) in any scope (e.g. for a host)")
     sp = add("command", lambda a: asyncio.run(_command(a)), "sign and send a remote command to a point")
     online(sp)
     sp.add_argument("--key", action="append", required=True, help="organiser private key the command is signed with")

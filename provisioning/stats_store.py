@@ -231,6 +231,22 @@ class Store:
             elif got != str(SCHEMA_VERSION):
                 raise StatsError(f"the store's schema is version {got}; this etapiste reads version {SCHEMA_VERSION}")
 
+    def check(self) -> None:
+        """:class:`StatsError` unless the database holds this store's tables (for readers, which must not
+        create an empty store by mistake, e.g. with a mistyped database name)."""
+        try:
+            tables = set(sa.inspect(self.engine).get_table_names())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StatsError(f"cannot open the store: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
+        missing = {t.name for t in metadata.sorted_tables} - tables
+        if missing:
+            raise StatsError(f"the store has no statistics tables ({', '.join(sorted(missing))}): "
+                             "is it the database etapiste ops collect writes?")  # fmt: skip
+        with self.engine.connect() as conn:
+            got = conn.execute(sa.select(store_meta.c.value).where(store_meta.c.key == "schema")).scalar()
+        if got != str(SCHEMA_VERSION):
+            raise StatsError(f"the store's schema is version {got}; this etapiste reads version {SCHEMA_VERSION}")
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -354,6 +370,17 @@ class Store:
     def points(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r.point for r in conn.execute(sa.select(point_day.c.point).distinct().order_by("point"))]
+
+    def quiet_points(self, first: dt.date, last: dt.date, *, back_days: int = 62) -> list[str]:
+        """Points that reported in the ``back_days`` before ``first`` but nothing from ``first`` to ``last``:
+        offline, closed or removed (the organiser's report lists them under the volume threshold)."""
+        with self.engine.connect() as conn:
+            before = sa.select(point_day.c.point).where(
+                point_day.c.day >= first - dt.timedelta(days=back_days), point_day.c.day < first
+            )
+            since = sa.select(point_day.c.point).where(point_day.c.day.between(first, last))
+            rows = conn.execute(sa.except_(before, since))
+            return sorted(r[0] for r in rows)
 
     def month(self, year: int, month: int, *, producer: str | None = None, point: str | None = None) -> MonthData:
         """The month's sums, added up by the database: per (point, producer, queue), per point, per day,
