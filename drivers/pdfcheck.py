@@ -189,7 +189,9 @@ def check_pdf(
             return _check_confined(data, max_pages, limits)
         except _NoWorker as exc:
             # The confinement is a second wall; the caps below still hold without it.
-            log.warning("PDF gate worker unavailable (%s); checking in the kiosk's process", exc)
+            if not _warned:
+                log.warning("PDF gate worker unavailable (%s); checking in the kiosk's process", exc)
+                _warned.append(True)
     _arm_qpdf(limits)
     try:
         return _inspect(data, max_pages, limits)
@@ -205,11 +207,16 @@ class _NoWorker(Exception):
 
 
 _context: Any = None
+_warned: list[bool] = []
 
 
 def _worker_context() -> Any:
     """A forkserver that has imported this module (and pikepdf) once: each check forks a fresh,
-    single-threaded copy of it, never of the kiosk's own multi-threaded process."""
+    single-threaded copy of it, never of the kiosk's own multi-threaded process.
+
+    As with any use of multiprocessing, each worker re-imports the program's main script (for the
+    ``etapiste`` entry point that is ``etapiste.cli``, ~20 ms), so a program that calls the gate must
+    keep its main script import-safe (``if __name__ == "__main__":``)."""
     global _context
     if _context is None:
         ctx = multiprocessing.get_context("forkserver")
