@@ -77,10 +77,7 @@ class Collector:
         self.documents += 1
         for warning in report.warnings:
             log.warning("%s: %s", point, scrub(warning)[:200])
-        if report.stored or report.refused:
-            log.info("%s", report.summary())
-        else:
-            log.debug("%s", report.summary())
+        log.info("%s", report.summary())
         return report
 
     async def retry_pending(self) -> None:

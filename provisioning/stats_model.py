@@ -276,7 +276,7 @@ class Day(_Model):
     def _queue_keys(cls, queues: dict[str, QueueDay]) -> dict[str, QueueDay]:
         for key, q in queues.items():
             if key != f"{q.producer}/{q.queue}":
-                raise ValueError(f"queue key {key[:80]!r} must be '<producer>/<queue>' ({q.producer}/{q.queue})")
+                raise ValueError(f"a queue's key must be '<producer>/<queue>' of its fields ({q.producer}/{q.queue})")
         return queues
 
     @field_validator("faults")
@@ -287,7 +287,7 @@ class Day(_Model):
                 raise ValueError(f"faults.{device}: more than {MAX_FAULT_CODES} codes")
             for code in codes:
                 if not _CODE.match(code):
-                    raise ValueError(f"faults.{device}: code {code[:80]!r} is not a driver code ({CODE_PATTERN})")
+                    raise ValueError(f"faults.{device}: a code is not a driver code ({CODE_PATTERN})")
         return faults
 
     @property
@@ -342,11 +342,11 @@ class StatsDocument(_Model):
     @classmethod
     def _zone(cls, value: str) -> str:
         if not _TZ.match(value):
-            raise ValueError(f"timezone {value[:64]!r} is not an IANA zone name such as Europe/Helsinki")
+            raise ValueError("timezone is not an IANA zone name such as Europe/Helsinki")
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"timezone {value!r} is not a known IANA zone") from exc
+            raise ValueError("timezone is not a known IANA zone") from exc
         return value
 
     @field_validator("buckets_s")
@@ -365,7 +365,7 @@ class StatsDocument(_Model):
             except ValueError:
                 ok = False
             if not ok:
-                raise ValueError(f"day {key[:40]!r} is not a date written YYYY-MM-DD")
+                raise ValueError("a day's key is not a date written YYYY-MM-DD")
         return days
 
     def to_payload(self) -> bytes:
@@ -376,11 +376,19 @@ class StatsDocument(_Model):
         return sorted(dt.date.fromisoformat(d) for d in self.days)
 
 
+_SAFE_PART = re.compile(r"^[a-z0-9][a-z0-9_./:-]{0,63}$")
+
+
+def _where(loc: Iterable[str | int]) -> str:
+    """An error's location, with any key that is not an id, a date or a code replaced by ``<key>``: the
+    message reaches the organiser's logs, and a broken point's keys could be any text."""
+    return ".".join(str(p) if isinstance(p, int) or _SAFE_PART.match(p) else "<key>" for p in loc)[:160]
+
+
 def _describe(exc: ValidationError, limit: int = 5) -> str:
     parts = []
-    for err in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "(document)"
-        parts.append(f"{where[:160]}: {err['msg']}")
+    for err in exc.errors(include_input=False, include_url=False)[:limit]:
+        parts.append(f"{_where(err['loc']) or '(document)'}: {err['msg']}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
@@ -395,7 +403,9 @@ def _load(payload: bytes) -> Any:
     if not isinstance(data, dict):
         raise StatsError("statistics payload is not a JSON object")
     if data.get("version") != VERSION:
-        raise StatsError(f"statistics payload version {str(data.get('version'))[:20]!r}; this side reads version 2")
+        version = data.get("version")
+        shown = version if isinstance(version, int) and not isinstance(version, bool) else "not a number"
+        raise StatsError(f"statistics payload version {shown}; this side reads version 2")
     return data
 
 
@@ -426,7 +436,7 @@ def parse_stats_tolerant(payload: bytes) -> tuple[StatsDocument, list[str]]:
                 raise StatsError(f"statistics refused: {_describe(exc)}") from None
             for loc in extra:
                 _drop(data, loc)
-                warnings.append("ignored unknown field " + ".".join(str(p) for p in loc)[:160])
+                warnings.append("ignored unknown field " + _where(loc))
     raise StatsError("statistics refused: too many unknown fields")
 
 
