@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 def _usage() -> str:
     lines = ["usage: etapiste <subcommand> [options]", "", "subcommands:"]
     lines += [f"  {name:<12} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
-    lines += ["", "Run 'etapiste <subcommand> --help' for a subcommand's options."]
+    lines += ["", "Run 'etapiste <subcommand> --help' for its options; 'etapiste --version' for the version."]
     return "\n".join(lines)
 
 
@@ -42,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
+        return 0
+    if args[0] in ("-V", "--version"):  # the Debian package's version too: one source, pyproject.toml
+        from etapiste import __version__
+
+        print(f"etapiste {__version__}")
         return 0
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from etapiste import __version__
 from kiosk.health import DeviceHealth as KioskDeviceHealth
 from kiosk.health import HealthMonitor, Report
 from kiosk.session import CUSTOMER_STATES, Session, SessionRecord
@@ -36,7 +37,8 @@ from provisioning.schema import Text
 
 log = logging.getLogger(__name__)
 
-SOFTWARE = "etapiste-kiosk 0.1.0"
+#: What the kiosk tells the agent in its hello: the agent checks an update by it (provisioning/update.py).
+SOFTWARE = f"etapiste-kiosk {__version__}"
 
 
 class AgentLink:

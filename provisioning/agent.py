@@ -25,16 +25,18 @@ from typing import Any
 
 import aiomqtt
 
+from etapiste import __version__
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
 from provisioning.kiosk_link import Fault, KioskLinkServer, Session
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
+from provisioning.update import SoftwareUpdater
 
 log = logging.getLogger("etapiste.agent")
 
-SOFTWARE_VERSION = "0.1.0"
+SOFTWARE_VERSION = __version__
 
 
 #: The largest acknowledgement published (diagnostics are cut to fit): well under the broker's packet limit.
@@ -70,6 +72,9 @@ class AgentSettings:
     restart_kiosk_cmd: str | None = None
     crash_at: str | None = None
     keepalive: int = 30
+    run_dir: Path | None = None
+    """/run/etapiste on a point: software update requests and the root helper's status
+    (provisioning/update.py); ``None``: this agent does not update software."""
     ring: RingLog = field(default_factory=RingLog)
 
 
@@ -87,6 +92,9 @@ class Agent:
             settings.state_dir, settings.point, self.kiosk,
             health_timeout=settings.health_timeout, crash_at=settings.crash_at,
         )  # fmt: skip
+        self.updater = (
+            SoftwareUpdater(settings.state_dir, settings.run_dir, SOFTWARE_VERSION) if settings.run_dir else None
+        )
         self.last_error: str | None = None
         self.out_of_service: dict[str, Any] | None = None
         self._client: aiomqtt.Client | None = None
@@ -132,6 +140,7 @@ class Agent:
                 "error": v.error,
             },
             "staff_pin": self._staff_pin_state(),
+            "software_update": self.updater.state(self.applier.config_path) if self.updater else None,
             "reported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
@@ -166,6 +175,8 @@ class Agent:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._apply_loop())
                 tg.create_task(self._mqtt_loop())
+                if self.updater is not None:
+                    tg.create_task(self._update_loop())
         finally:
             await self.kiosk.close()
 
@@ -237,6 +248,22 @@ class Agent:
             if self._stats_dirty.is_set():
                 self._stats_dirty.clear()
                 await self._publish("stats", self.stats.to_json(), retain=True)
+
+    async def _update_loop(self) -> None:
+        """Software updates: request one in the maintenance window, give the root helper its verdict."""
+        assert self.updater is not None
+        last: dict[str, Any] | None = None
+        while True:
+            try:
+                self.updater.tick(self.applier.config_path, self.kiosk.view)
+                now = self.updater.state(self.applier.config_path)
+            except (OSError, ValueError) as exc:  # a damaged status file must not stop the agent
+                log.warning("software update: %s", exc)
+                now = None
+            if now != last:
+                last = now
+                self._dirty.set()
+            await asyncio.sleep(2.0)
 
     async def _apply_loop(self) -> None:
         while True:

@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--restart-kiosk-cmd", help="command that restarts the kiosk (default: ask the kiosk to exit and be restarted)"
     )
+    p.add_argument("--run-dir", type=Path, help="/run/etapiste: software updates via the root helper (off if unset)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -89,6 +90,7 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
         reboot_cmd=args.reboot_cmd,
         restart_kiosk_cmd=args.restart_kiosk_cmd,
         crash_at=crash_at,
+        run_dir=args.run_dir,
     )
 
 

@@ -549,6 +549,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
+    if list(argv[:1]) == ["repo"]:  # the organiser's apt repository (provisioning/repo.py: its own options)
+        from provisioning.repo import main as repo_main
+
+        return repo_main(argv[1:])
     args = _parser().parse_args(list(argv))
     try:
         return int(args.func(args))

@@ -313,6 +313,26 @@ class Telemetry(_Model):
     interval_s: int = Field(60, ge=10, le=3600)
 
 
+class Software(_Model):
+    """The point's software version, installed by the agent's root helper from the organiser's signed apt
+    repository (provisioning/update.py). Staged publishing stages it like any configuration change."""
+
+    version: str = Field(pattern=r"^[0-9][A-Za-z0-9.+~]{0,63}$")
+    """The ``etapiste-point`` package version to run (``etapiste --version``), e.g. ``0.2.0``."""
+    window: str = "02:00-05:00"
+    """Local time when updates may be installed; never while the host is open (opening hours win)."""
+    health_timeout_s: int = Field(300, ge=30, le=3600)
+    """How long the new version's kiosk has to report healthy before the previous version is put back."""
+    security_updates: bool = True
+    """Run Debian's security updates (unattended-upgrades) in the same window, with the same health check."""
+
+    @field_validator("window")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        TimeRange.parse(value)
+        return value
+
+
 class PointIdentity(_Model):
     id: str = Field(pattern=_ID)
     """The point's identifier across the fleet (MQTT username, switchboard identity)."""
@@ -335,6 +355,8 @@ class PointConfig(_Model):
     ui: Ui = Field(default_factory=Ui)
     staff: Staff
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    software: Software | None = None
+    """``null``: the point keeps the version it has (no remote update)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,0 +1,124 @@
+"""Software delivery, the fast part: the product's version, the agent's update decisions and verdicts,
+and the root helper's refusals. The package build and the throwaway root are in test_packages.py
+(marker ``packaging``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from provisioning.schema import PointConfig
+from provisioning.update import SoftwareUpdater, read_status
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "provisioning" / "sample-point.yaml"
+HELPER = ROOT / "systemd" / "libexec" / "etapiste-update"
+
+
+def test_etapiste_version_is_pyprojects() -> None:
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    out = subprocess.run([sys.executable, "-m", "etapiste", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"etapiste {expected}"
+
+
+@dataclass
+class View:
+    connected: bool = True
+    software: str | None = "etapiste-kiosk 0.1.0"
+    healthy: bool | None = True
+    error: str | None = None
+
+
+def _config(tmp_path: Path, software: dict[str, object] | None) -> Path:
+    data = yaml.safe_load(SAMPLE.read_text())
+    if software is not None:
+        data["software"] = software
+    PointConfig.model_validate(data)  # what the agent applied was valid
+    path = tmp_path / "point.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _updater(tmp_path: Path, running: str, when: dt.datetime) -> SoftwareUpdater:
+    (tmp_path / "run" / "commands").mkdir(parents=True)
+    (tmp_path / "run" / "update").mkdir()
+    return SoftwareUpdater(tmp_path, tmp_path / "run", running, clock=lambda: when)
+
+
+# The sample library is closed at night; 03:00 Helsinki in winter is 01:00 UTC.
+NIGHT = dt.datetime(2026, 12, 8, 1, 0, tzinfo=dt.UTC)
+NOON = dt.datetime(2026, 12, 8, 10, 0, tzinfo=dt.UTC)
+
+
+def test_schema_refuses_a_version_that_is_not_one() -> None:
+    data = yaml.safe_load(SAMPLE.read_text())
+    data["software"] = {"version": "1.0; rm -rf /"}
+    with pytest.raises(ValueError, match="version"):
+        PointConfig.model_validate(data)
+    data["software"] = {"version": "1.0", "window": "25:00-26:00"}
+    with pytest.raises(ValueError, match="time range"):
+        PointConfig.model_validate(data)
+
+
+def test_update_is_requested_only_in_the_window_outside_opening_hours(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, {"version": "0.2.0", "window": "02:00-05:00", "health_timeout_s": 120})
+    day = _updater(tmp_path / "d", "0.1.0", NOON)
+    day.tick(cfg, View())
+    assert not day.request.exists()
+    assert "open" in (day.state(cfg)["reason"] or "") or "window" in (day.state(cfg)["reason"] or "")
+    night = _updater(tmp_path / "n", "0.1.0", NIGHT)
+    night.tick(cfg, View())
+    assert night.request.read_text() == "action=install\nversion=0.2.0\nhealth_timeout=120\n"
+    assert night.state(cfg)["state"] == "requested"
+
+
+def test_verdict_for_the_helper_and_no_retry_after_rollback(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, {"version": "0.2.0"})
+    u = _updater(tmp_path, "0.2.0", NIGHT)
+    u.status_path.write_text("state=checking\naction=install\nversion=0.2.0\nprevious=0.1.0\n")
+    u.tick(cfg, View(software="etapiste-kiosk 0.1.0"))  # the old kiosk still: no verdict yet
+    assert not u.health_path.exists()
+    u.tick(cfg, View(software="etapiste-kiosk 0.2.0", healthy=False, error="switchboard unreachable"))
+    assert u.health_path.read_text().splitlines()[:2] == ["version=0.2.0", "healthy=no"]
+    # The helper rolled back; the agent (now 0.1.0 again) must not ask for 0.2.0 again.
+    old = _updater(tmp_path / "after", "0.1.0", NIGHT)
+    old.status_path.write_text("state=rolled-back\naction=install\nversion=0.2.0\nprevious=0.1.0\nreason=unhealthy\n")
+    old.tick(cfg, View())
+    assert not old.request.exists()
+    assert old.state(cfg)["state"] == "rolled-back"
+    assert "failed before" in (old.note or "")
+
+
+def _helper(tmp_path: Path, request: str) -> dict[str, str]:
+    run = tmp_path / "run"
+    (run / "commands").mkdir(parents=True, exist_ok=True)
+    (run / "commands" / "update").write_text(request)
+    env = dict(os.environ, ETAPISTE_RUN_DIR=str(run), ETAPISTE_STATE_DIR=str(tmp_path))
+    out = subprocess.run([str(HELPER)], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert not (run / "commands" / "update").exists()  # consumed
+    return read_status(run / "update" / "status")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "why"),
+    [
+        ("action=install\nversion=1.0;reboot\n", "not a version"),
+        ("action=install\nversion=0.2.0\nhealth_timeout=5\n", "health_timeout"),
+        ("action=rm\n", "not install or security"),
+        ("action=install\nversion=0.2.0\nshell=/bin/sh\n", "unknown field"),
+    ],
+)
+def test_helper_refuses_a_bad_request_with_a_reason(tmp_path: Path, request_text: str, why: str) -> None:
+    status = _helper(tmp_path, request_text)
+    assert status["state"] == "refused"
+    assert why in status["reason"]
