@@ -272,7 +272,7 @@ def to_csv(f: Figures) -> str:
 
 
 def _row_prefixes(f: Figures) -> list[tuple[str, str, str, str, str]]:
-    rows = [("total", "total", "", f.scope.producer or "", "")]
+    rows = [("total", "total", "", "", "")]
     rows += [(f"q.{p}/{q}", "queue", "", p, q) for p, q in f.queues]
     if len(f.producers) > 1:
         rows += [(f"p.{p}", "producer", "", p, "") for p in f.producers]
