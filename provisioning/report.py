@@ -157,6 +157,8 @@ def build(store: Store, scope: Scope) -> Figures:
         )
         f.sums[f"{prefix}.wait_s_sum"] = sum(float(r["wait_s_sum"]) for r in rows)
         f.sums[f"{prefix}.duration_s_sum"] = sum(float(r["duration_s_sum"]) for r in rows)
+        f.sums[f"{prefix}.rated"] = sum(_sum(rows, col) for col in RATING_COLS[:5])
+        f.sums[f"{prefix}.rating_sum"] = sum(score * _sum(rows, col) for score, col in enumerate(RATING_COLS[:5], 1))
         count(f"{prefix}.waited", sum(_sum(rows, col) for col in WAIT_COLS), section, "waited", **where)
 
     outcome_block("total", q_rows, "total")
@@ -427,7 +429,8 @@ def share_bars(
     """One 100 % bar per row split into its parts (outcomes, quality buckets), with a legend. A row with a
     masked part is drawn as a hatched bar with its figures left to the table."""
     row_h, left, top = 22, 150, 8
-    legend_h = 18 * ((len(labels) + 3) // 4)
+    per_row = 5 if len(labels) == 5 else 4
+    legend_h = 18 * ((len(labels) + per_row - 1) // per_row)
     height = top + row_h * len(rows) + legend_h + 10
     out = [
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(title)}" class="chart">',
@@ -456,7 +459,7 @@ def share_bars(
             x += w
     ly = top + row_h * len(rows) + 8
     for i, (label, colour) in enumerate(zip(labels, colours, strict=False)):
-        lx, lyy = left + (i % 4) * (plot_w / 4), ly + (i // 4) * 18
+        lx, lyy = left + (i % per_row) * (plot_w / per_row), ly + (i // per_row) * 18
         out.append(f'<rect x="{lx:.1f}" y="{lyy}" width="10" height="10" fill="{colour}"/>')
         out.append(f'<text x="{lx + 14:.1f}" y="{lyy + 9}" class="axis">{_esc(label)}</text>')
     out.append("</svg>")
@@ -520,6 +523,7 @@ th:first-child, td:first-child, th.l, td.l { text-align: left; }
 thead th { background: #eef2f7; font-weight: 600; }
 tr.total td { font-weight: 700; border-top: 2px solid #999; }
 td.warn { color: #b34700; font-weight: 600; }
+table.faults td:last-child, table.faults th:last-child { text-align: left; white-space: normal; }
 svg.chart { width: 100%; height: auto; display: block; margin: 4px 0 8px; }
 svg .grid { stroke: #e3e3e3; stroke-width: 1; }
 svg .axis { font-size: 11px; fill: #444; }
@@ -542,7 +546,12 @@ footer { margin-top: 26px; color: var(--muted); font-size: 11.5px; }
 
 
 def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, total: Sequence[str] | None = None, left: int = 1
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    total: Sequence[str] | None = None,
+    left: int = 1,
+    cls: str = "",
 ) -> str:
     th = "".join(f'<th class="{"l" if i < left else ""}">{_esc(h)}</th>' for i, h in enumerate(header))
     body = []
@@ -556,7 +565,7 @@ def _table(
             + "".join(f'<td class="{"l" if i < left else ""}">{_esc(v)}</td>' for i, v in enumerate(total))
             + "</tr>"
         )
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table class='{cls}'><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _or_dash(v: str | None, suffix: str = "") -> str:
@@ -578,7 +587,11 @@ def _outcome_row(f: Figures, prefix: str) -> list[str]:
 
 def _mean_rating(f: Figures, prefix: str) -> str | None:
     if prefix != "total":
-        return None  # ratings are shown for the whole scope; per row they would be thin
+        # A row's ratings are not cells of their own: shown for the organiser, whose report masks nothing.
+        rated = f.sums.get(f"{prefix}.rated", 0)
+        if f.cells.mask or rated < THRESHOLD:
+            return None
+        return f"{f.sums[f'{prefix}.rating_sum'] / rated:.2f}"
     c = f.cells
     rated = [(i + 1, c.value(f"rating.{lab}")) for i, lab in enumerate(RATING_LABELS[:5])]
     if any(v is None for _, v in rated):
@@ -658,7 +671,8 @@ def to_html(f: Figures) -> str:
         rows.append([f"{p} / {q}", *_outcome_row(f, f"q.{p}/{q}")])
     if len(f.producers) > 1:
         for p in f.producers:
-            rows.append([f"{p} (all queues)", *_outcome_row(f, f"p.{p}")])
+            if sum(1 for pq in f.queues if pq[0] == p) > 1:
+                rows.append([f"{p} (all queues)", *_outcome_row(f, f"p.{p}")])
     parts.append(
         "<section class='big'><h2>Volumes and outcomes per producer</h2>"
         + _table(["queue", *OUTCOME_HEAD], rows, total=["total", *_outcome_row(f, "total")])
@@ -789,7 +803,9 @@ def to_html(f: Figures) -> str:
             "<section class='big'><h2>Availability"
             + (" and faults" if s.producer is None else "")
             + " per service point</h2><p class='note'>Within the host's opening hours. “Offline”: no "
-            "connection to the switchboard (it overlaps the other two).</p>" + _table(head, rows, left=1) + "</section>"
+            "connection to the switchboard (it overlaps the other two).</p>"
+            + _table(head, rows, cls="faults" if s.producer is None else "")
+            + "</section>"
         )
     # Call quality.
     q_rows = []
