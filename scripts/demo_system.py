@@ -476,7 +476,7 @@ async def main_async(args: argparse.Namespace) -> int:
         log(f"working directory {run}")
         coturn = stack.enter_context(contextlib.contextmanager(start_coturn)(run / "coturn"))
         log(f"coturn on 127.0.0.1:{coturn.port}")
-        mqtt = stack.enter_context(start_broker(run, [POINT]))
+        mqtt = stack.enter_context(start_broker(run, [POINT, "collector"]))  # + the statistics collector's login
         log(f"mosquitto on 127.0.0.1:{mqtt.port}")
         pcsc = stack.enter_context(pcsc_service(run / "pcsc"))
         slot = pcsc.slot(0)
@@ -532,6 +532,14 @@ async def main_async(args: argparse.Namespace) -> int:
                             run / "kiosk.log", env=env, cwd=REPO).start()
             services.append(kiosk)
             log("kiosk window started")
+            # The organiser's statistics collector, into a SQLite store in the run directory.
+            stats_store = f"sqlite:///{run / 'statistics.db'}"
+            collector = Service("statistics-collector", [
+                *etapiste, "ops", "collect", "--broker", mqtt.url, "--password-file",
+                str(mqtt.password_file("collector")), "--store", stats_store,
+            ], run / "collect.log", cwd=REPO).start()  # fmt: skip
+            services.append(collector)
+            log(f"statistics collector (etapiste ops collect) into {stats_store}")
 
             tasks: list[asyncio.Task[Any]] = []
             ops_password = mqtt.passwords["ops-watch"]
@@ -549,6 +557,8 @@ async def main_async(args: argparse.Namespace) -> int:
             if not args.no_agent:
                 print("  The scripted demo agent answers; run with --no-agent to answer from a browser.",
                       flush=True)
+            print(f"  Statistics:      while the demo runs, {' '.join(etapiste)} ops report --store {stats_store}"
+                  f" --month {time.strftime('%Y-%m')} --out {run}/report", flush=True)
             print(f"  Logs:            {run}/*.log    Stop: Ctrl-C", flush=True)
             print(flush=True)
 
