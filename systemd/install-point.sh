@@ -4,8 +4,9 @@
 # Installs the Debian packages a point needs, the product into a venv at /opt/etapiste/venv, the point's
 # system users (etapiste-kiosk, etapiste-agent), the systemd units, tmpfiles, udev rules, the kiosk's PAM
 # service, CUPS's privacy settings, /etc/etapiste with its permissions, the organiser's public key and the
-# point's enrolment credentials. Idempotent: run it again (e.g. after updating the checkout) and it changes
-# only what differs. --uninstall removes all of it, credentials included.
+# point's enrolment credentials; and locks the physical console: no SysRq, no Ctrl+Alt+Del reboot, USB
+# devices let in by class only (usbguard). Idempotent: run it again (e.g. after updating the checkout)
+# and it changes only what differs. --uninstall removes all of it, credentials included.
 #
 # --root DIR writes every file under DIR instead of / (a throwaway root for CI, or to review what an
 # installation writes): users are created in DIR/etc/passwd, units enabled with systemctl --root; the steps
@@ -38,10 +39,10 @@ die() { echo "install-point: $*" >&2; exit 2; }
 say() { echo "install-point: $*"; }
 
 # Debian packages of a point: the kiosk session (cage, logind's PAM module), devices (pcscd with the CCID
-# driver, CUPS, SANE), sound, speech, Qt's libraries, and what pip needs to build pyscard, pycups and
-# python-sane.
+# driver, CUPS, SANE), sound, speech, Qt's libraries, what pip needs to build pyscard, pycups and
+# python-sane, and usbguard (which USB devices the point lets in).
 PACKAGES=(
-    cage libpam-systemd dbus-user-session
+    cage libpam-systemd dbus-user-session usbguard
     pcscd libccid cups cups-filters sane-utils libsane1
     pipewire-pulse wireplumber espeak-ng fonts-dejavu-core
     libegl1 libgl1 libopengl0 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libwayland-client0
@@ -54,13 +55,21 @@ PACKAGES=(
 UNITS=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
     etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
-    etapiste-update.service etapiste-update.path
     etapiste-nightly-restart.timer etapiste-agent.service
 )
 ENABLED=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-agent.service etapiste-kiosk-restart.path
-    etapiste-reboot.path etapiste-nightly-restart.timer etapiste-update.path
+    etapiste-reboot.path etapiste-nightly-restart.timer
 )
+# The physical console: files installed as they are (source under systemd/ → destination, mode).
+CONSOLE_FILES=(
+    "sysctl.d/99-zz-etapiste-point.conf:/etc/sysctl.d/99-zz-etapiste-point.conf:644"
+    "system.conf.d/etapiste-point.conf:/etc/systemd/system.conf.d/etapiste-point.conf:644"
+    "usbguard/70-etapiste-point.conf:/etc/usbguard/rules.d/70-etapiste-point.conf:600"
+)
+USB_POLICY=/etc/usbguard/rules.d/70-etapiste-point.conf
+USB_LOCAL=/etc/usbguard/rules.d/90-etapiste-local.conf
+USB_SNAPSHOT=/etc/usbguard/rules.conf.before-etapiste
 CUPS_BEGIN="# >>> etapiste privacy (systemd/install-point.sh) >>>"
 CUPS_END="# <<< etapiste privacy <<<"
 
@@ -253,7 +262,7 @@ install_venv() {
     local venv=/opt/etapiste/venv stamp
     dir /opt/etapiste 755 root root
     stamp=$( { git -C "$source_dir" rev-parse HEAD 2>/dev/null || date +%s%N; \
-               git -C "$source_dir" diff HEAD 2>/dev/null; } | sha256sum | cut -c1-32)
+               git -C "$source_dir" diff HEAD 2>/dev/null || true; } | sha256sum | cut -c1-32)
     if [ -f "$R$venv/.etapiste-source" ] && [ "$(cat "$R$venv/.etapiste-source")" = "$stamp" ]; then
         return 0
     fi
@@ -293,8 +302,33 @@ install_system_files() {
     put "$units_src/tmpfiles.d/etapiste.conf" /etc/tmpfiles.d/etapiste.conf 644 root root
     put "$units_src/udev/95-etapiste-kiosk.rules" /etc/udev/rules.d/95-etapiste-kiosk.rules 644 root root
     put "$units_src/pam.d/etapiste-kiosk" /etc/pam.d/etapiste-kiosk 644 root root
-    # The software update helper (etapiste-update.service); the Debian package puts it in the same place.
-    put "$units_src/libexec/etapiste-update" /usr/libexec/etapiste/etapiste-update 755 root root
+}
+
+# The physical console: SysRq off, Ctrl+Alt+Del's burst off (the target is masked in enable_units), and
+# usbguard's policy. usbguard reads rules.conf, then rules.d/* in order; the first matching rule decides,
+# no match is blocked. 70-etapiste-point.conf (ours, restored by every run) lets in the point's device
+# classes; 90-etapiste-local.conf (the technician's pins, created once, never overwritten) comes last, so
+# "usbguard allow-device -p" appends there. On the first run, rules.conf is what Debian's postinst wrote:
+# every device present while the package was installed, the USB stick this came on included. It is put
+# aside (rules.conf.before-etapiste) and left empty.
+install_console() {
+    local entry src dest mode first=no
+    [ -f "$R$USB_POLICY" ] || first=yes
+    dir /etc/usbguard 755 root root
+    dir /etc/usbguard/rules.d 700 root root
+    for entry in "${CONSOLE_FILES[@]}"; do
+        IFS=: read -r src dest mode <<< "$entry"
+        put "$units_src/$src" "$dest" "$mode" root root
+    done
+    if [ ! -e "$R$USB_LOCAL" ]; then
+        put "$units_src/usbguard/90-etapiste-local.conf" "$USB_LOCAL" 600 root root
+    fi
+    if [ "$first" = yes ] && [ -s "$R/etc/usbguard/rules.conf" ] && [ ! -e "$R$USB_SNAPSHOT" ]; then
+        mv "$R/etc/usbguard/rules.conf" "$R$USB_SNAPSHOT"
+        install -m 600 -o root -g root /dev/null "$R/etc/usbguard/rules.conf"
+        say "put Debian's install-time USB snapshot aside: $USB_SNAPSHOT (the point lets devices in by class)"
+        changed=$((changed + 1))
+    fi
 }
 
 # cupsd.conf has no drop-in directory: keep one managed block, and drop any other PreserveJob* line.
@@ -357,12 +391,17 @@ install_configuration() {
 
 enable_units() {
     local before after
+    local -a sc=(systemctl)
+    [ "$live" = yes ] || sc=(systemctl --root="$root")
     before=$(find "$R/etc/systemd/system" -type l -printf '%p %l\n' 2>/dev/null | sort)
-    if [ "$live" = yes ]; then
-        systemctl daemon-reload
-        systemctl enable --quiet "${ENABLED[@]}"
+    [ "$live" = no ] || systemctl daemon-reload
+    "${sc[@]}" enable --quiet "${ENABLED[@]}"
+    # Ctrl+Alt+Del: nothing (system.conf.d/etapiste-point.conf stops the seven-press burst too).
+    "${sc[@]}" mask --quiet ctrl-alt-del.target
+    if [ -f "$R/lib/systemd/system/usbguard.service" ] || [ -f "$R/usr/lib/systemd/system/usbguard.service" ]; then
+        "${sc[@]}" enable --quiet usbguard.service
     else
-        systemctl --root="$root" enable --quiet "${ENABLED[@]}"
+        say "warning: usbguard is not installed, so USB devices are not restricted (apt-get install usbguard)"
     fi
     after=$(find "$R/etc/systemd/system" -type l -printf '%p %l\n' 2>/dev/null | sort)
     [ "$before" = "$after" ] || { say "enabled ${ENABLED[*]}"; changed=$((changed + 1)); }
@@ -377,6 +416,7 @@ apply_live() {
     live_run udevadm control --reload
     live_run udevadm trigger --subsystem-match=video4linux --subsystem-match=usb
     live_run systemctl try-restart cups.service
+    live_run /lib/systemd/systemd-sysctl /etc/sysctl.d/99-zz-etapiste-point.conf
     live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path \
         etapiste-nightly-restart.timer
     # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
@@ -386,6 +426,10 @@ apply_live() {
         || say "warning: the agent did not restart; see: journalctl -u etapiste-agent"
     live_run systemctl start etapiste-agent.service etapiste-kiosk.service \
         || say "warning: a unit did not start; see: systemctl status etapiste-agent etapiste-kiosk"
+    # Last, because from here on a USB stick (this checkout's, say) is blocked.
+    live_run systemctl restart usbguard.service \
+        || say "warning: usbguard did not start; see: systemctl status usbguard (USB devices are not restricted)"
+    say "USB: only the point's device classes are let in; 'usbguard list-devices --blocked' shows the rest"
 }
 
 do_install() {
@@ -395,6 +439,7 @@ do_install() {
     install_venv
     install_system_files
     install_cups_privacy
+    install_console
     install_configuration
     enable_units
     apply_live
@@ -411,8 +456,12 @@ do_uninstall() {
     if [ "$live" = yes ]; then
         systemctl disable --now --quiet "${ENABLED[@]}" 2>/dev/null || true
         systemctl stop etapiste-kiosk-backoff.timer 2>/dev/null || true
+        # Without the point's policy, usbguard would block the keyboard at the next boot: stop it.
+        systemctl disable --now --quiet usbguard.service 2>/dev/null || true
+        systemctl unmask --quiet ctrl-alt-del.target 2>/dev/null || true
     else
-        systemctl --root="$root" disable --quiet "${ENABLED[@]}" 2>/dev/null || true
+        systemctl --root="$root" disable --quiet "${ENABLED[@]}" usbguard.service 2>/dev/null || true
+        systemctl --root="$root" unmask --quiet ctrl-alt-del.target 2>/dev/null || true
     fi
     for u in "${UNITS[@]}"; do
         rm -f "$R/etc/systemd/system/$u"
@@ -420,8 +469,16 @@ do_uninstall() {
     rm -f "$R/etc/systemd/system/cups.service.d/etapiste-privacy.conf"
     rmdir "$R/etc/systemd/system/cups.service.d" 2>/dev/null || true
     rm -f "$R/etc/tmpfiles.d/etapiste.conf" "$R/etc/udev/rules.d/95-etapiste-kiosk.rules" \
-          "$R/etc/pam.d/etapiste-kiosk" "$R/etc/sysusers.d/etapiste.conf" "$R/usr/libexec/etapiste/etapiste-update"
-    rmdir "$R/usr/libexec/etapiste" "$R/usr/libexec" 2>/dev/null || true
+          "$R/etc/pam.d/etapiste-kiosk" "$R/etc/sysusers.d/etapiste.conf"
+    local entry src dest mode
+    for entry in "${CONSOLE_FILES[@]}"; do
+        IFS=: read -r src dest mode <<< "$entry"
+        rm -f "$R$dest"
+    done
+    rm -f "$R$USB_LOCAL"
+    if [ -f "$R$USB_SNAPSHOT" ]; then
+        mv -f "$R$USB_SNAPSHOT" "$R/etc/usbguard/rules.conf"
+    fi
     if [ -f "$R/etc/cups/cupsd.conf" ] && grep -qxF "$CUPS_BEGIN" "$R/etc/cups/cupsd.conf"; then
         local tmp
         tmp=$(mktemp)
@@ -449,6 +506,8 @@ do_uninstall() {
     done
     # Directories only this installation needed (on a fresh Debian 12 they did not exist).
     rmdir "$R/etc/sysusers.d" "$R/etc/systemd/system/graphical.target.wants" 2>/dev/null || true
+    rmdir "$R/etc/systemd/system/basic.target.wants" "$R/etc/systemd/system.conf.d" "$R/etc/sysctl.d" \
+        "$R/etc/usbguard/rules.d" "$R/etc/usbguard" 2>/dev/null || true
     live_run systemctl daemon-reload
     live_run udevadm control --reload
     live_run systemctl try-restart cups.service

@@ -4,6 +4,7 @@ enrolment input refused with nothing written; and an uninstall that leaves the r
 
 from __future__ import annotations
 
+import os
 import re
 import select
 import shutil
@@ -34,9 +35,6 @@ EXPECTED: dict[str, tuple[str, int, str, str]] = {
     "etc/tmpfiles.d/etapiste.conf": ("file", 0o644, "root", "root"),
     "etc/udev/rules.d/95-etapiste-kiosk.rules": ("file", 0o644, "root", "root"),
     "etc/pam.d/etapiste-kiosk": ("file", 0o644, "root", "root"),
-    "usr/libexec": ("dir", 0o755, "root", "root"),
-    "usr/libexec/etapiste": ("dir", 0o755, "root", "root"),
-    "usr/libexec/etapiste/etapiste-update": ("file", 0o755, "root", "root"),
     "etc/cups/cupsd.conf": ("file", 0o640, "root", "lp"),
     "etc/etapiste": ("dir", 0o755, "root", "root"),
     "etc/etapiste/organiser.trust.json": ("file", 0o644, "root", "root"),
@@ -52,6 +50,28 @@ EXPECTED: dict[str, tuple[str, int, str, str]] = {
     "run/etapiste/scan": ("dir", 0o700, K, K),
     "run/etapiste/spool": ("dir", 0o700, K, K),
     "run/etapiste/commands": ("dir", 0o770, "root", A),
+    # The physical point: no SysRq, no Ctrl+Alt+Del reboot, USB devices by class (issue 23).
+    "etc/sysctl.d": ("dir", 0o755, "root", "root"),
+    "etc/sysctl.d/99-zz-etapiste-point.conf": ("file", 0o644, "root", "root"),
+    "etc/systemd/system.conf.d": ("dir", 0o755, "root", "root"),
+    "etc/systemd/system.conf.d/etapiste-point.conf": ("file", 0o644, "root", "root"),
+    "etc/systemd/system/basic.target.wants": ("dir", 0o755, "root", "root"),
+    "etc/usbguard": ("dir", 0o755, "root", "root"),
+    "etc/usbguard/rules.d": ("dir", 0o700, "root", "root"),
+    "etc/usbguard/rules.d/70-etapiste-point.conf": ("file", 0o600, "root", "root"),
+    "etc/usbguard/rules.d/90-etapiste-local.conf": ("file", 0o600, "root", "root"),
+}
+#: Installed from systemd/ as they are: repository path → installed path.
+PHYSICAL_FILES = {
+    "sysctl.d/99-zz-etapiste-point.conf": "etc/sysctl.d/99-zz-etapiste-point.conf",
+    "system.conf.d/etapiste-point.conf": "etc/systemd/system.conf.d/etapiste-point.conf",
+    "usbguard/70-etapiste-point.conf": "etc/usbguard/rules.d/70-etapiste-point.conf",
+    "usbguard/90-etapiste-local.conf": "etc/usbguard/rules.d/90-etapiste-local.conf",
+}
+#: Links systemctl makes for the physical point: Ctrl+Alt+Del masked, usbguard started at boot.
+SYSTEM_LINKS = {
+    "etc/systemd/system/ctrl-alt-del.target": "/dev/null",
+    "etc/systemd/system/basic.target.wants/usbguard.service": "/lib/systemd/system/usbguard.service",
 }
 #: The path the kiosk is started with, pointing at the agent's state.
 POINT_YAML_LINK = "etc/etapiste/point.yaml"
@@ -61,7 +81,6 @@ ENABLED_LINKS = {
     "etc/systemd/system/multi-user.target.wants/etapiste-agent.service",
     "etc/systemd/system/multi-user.target.wants/etapiste-kiosk-restart.path",
     "etc/systemd/system/multi-user.target.wants/etapiste-reboot.path",
-    "etc/systemd/system/multi-user.target.wants/etapiste-update.path",
     "etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer",
 }
 
@@ -96,7 +115,7 @@ def test_installer_writes_every_file_with_its_mode_and_owner(fresh_root: Path, e
     users, groups = ids(fresh_root)
 
     written = {p for p in after if before.get(p) != after[p]} - USER_DB - USER_DB_SIDE_FILES
-    assert written == set(EXPECTED) | ENABLED_LINKS | {POINT_YAML_LINK}
+    assert written == set(EXPECTED) | ENABLED_LINKS | {POINT_YAML_LINK} | set(SYSTEM_LINKS)
     for path, (kind, mode, owner, group) in EXPECTED.items():
         st = (fresh_root / path).lstat()
         assert after[path][0] == kind, path
@@ -104,6 +123,11 @@ def test_installer_writes_every_file_with_its_mode_and_owner(fresh_root: Path, e
     for link in ENABLED_LINKS:
         assert after[link] == ("link", "/etc/systemd/system/" + Path(link).name)
     assert after[POINT_YAML_LINK] == ("link", "/var/lib/etapiste/point.yaml")
+    for link, target in SYSTEM_LINKS.items():
+        assert after[link][0] == "link" and Path(str(after[link][1])).name == Path(target).name, link
+        assert str(after[link][1]).endswith(target.removeprefix("/lib")), after[link]
+    for source, installed in PHYSICAL_FILES.items():
+        assert (fresh_root / installed).read_bytes() == (REPO / "systemd" / source).read_bytes(), installed
 
     # Contents: the units and rules are the checkout's; the enrolment package is installed as given.
     for unit in INSTALLED_UNITS:
@@ -366,3 +390,183 @@ def test_installer_passes_shellcheck() -> None:
         [require_program("shellcheck"), str(REPO / "systemd/install-point.sh")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+# -- the physical point (issue 23): SysRq, Ctrl+Alt+Del, USB devices ---------------------------------
+
+
+def debian_sysctl_files(root: Path, *, admin_line: str = "") -> None:
+    """What a Debian 12 point has besides the installer's drop-in: this machine's sysctl.d files,
+    systemd's upstream default (which enables SysRq), and /etc/sysctl.conf behind 99-sysctl.conf."""
+    (root / "usr/lib/sysctl.d").mkdir(parents=True, exist_ok=True)
+    for f in Path("/usr/lib/sysctl.d").glob("*.conf"):
+        shutil.copy2(f, root / "usr/lib/sysctl.d" / f.name)
+    (root / "usr/lib/sysctl.d/50-default.conf").write_text("kernel.sysrq = 16\n")  # systemd upstream's
+    (root / "etc/sysctl.conf").write_text(Path("/etc/sysctl.conf").read_text() + admin_line)
+    link = root / "etc/sysctl.d/99-sysctl.conf"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to("../sysctl.conf")
+
+
+SYSCTL_LINE = re.compile(r"^\s*(-?)([a-z0-9_.]+)\s*=\s*(\S+)\s*$")
+
+
+def test_sysrq_is_off_whatever_debian_and_the_admins_sysctl_conf_say(fresh_root: Path) -> None:
+    assert run_installer(fresh_root).returncode == 0
+    dropin = (fresh_root / "etc/sysctl.d/99-zz-etapiste-point.conf").read_text()
+    settings = [SYSCTL_LINE.match(line) for line in dropin.splitlines() if line.strip() and line[0] not in "#;"]
+    assert all(settings), f"a line systemd-sysctl would not read: {dropin!r}"
+    assert [(m.group(2), m.group(3)) for m in settings if m] == [("kernel.sysrq", "0")]
+    debian_sysctl_files(fresh_root, admin_line="kernel.sysrq=438\n")
+    merged = subprocess.run(
+        [require_program("systemd-analyze"), f"--root={fresh_root}", "cat-config", "sysctl.d"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    values = [m.group(3) for m in map(SYSCTL_LINE.match, merged.splitlines()) if m and m.group(2) == "kernel.sysrq"]
+    assert values[-1] == "0", f"systemd-sysctl applies files in this order and the last wins: {values}"
+    assert values[:-1], "the check must have seen the values the drop-in overrides"
+
+
+def test_ctrl_alt_del_neither_reboots_at_once_nor_after_a_burst(fresh_root: Path) -> None:
+    assert run_installer(fresh_root).returncode == 0
+    assert os.readlink(fresh_root / "etc/systemd/system/ctrl-alt-del.target") == "/dev/null"
+    merged = subprocess.run(
+        [require_program("systemd-analyze"), f"--root={fresh_root}", "cat-config", "systemd/system.conf"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    section, burst = "", []
+    for line in merged.splitlines():
+        if line.startswith("["):
+            section = line.strip()
+        elif line.startswith("CtrlAltDelBurstAction="):
+            burst.append((section, line.strip()))
+    assert burst and burst[-1] == ("[Manager]", "CtrlAltDelBurstAction=none"), merged
+
+
+USB_RULE = re.compile(
+    r"^(allow|block|reject) with-interface (match-all|one-of|all-of|none-of|equals) "
+    r"\{ ((?:(?:[0-9a-f]{2}|\*):(?:[0-9a-f]{2}|\*):(?:[0-9a-f]{2}|\*) )+)\}$"
+)
+
+
+def usb_rules(path: Path) -> list[tuple[str, str, list[str]]]:
+    """The rules of one usbguard rule file, first parsed by usbguard's own parser (offline), then by a
+    strict parser of the only form the point uses: ``TARGET with-interface OP { cc:ss:pp … }``."""
+    parsed = subprocess.run(
+        [require_program("usbguard-rule-parser"), "-f", str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    normalised = [o.removeprefix("OUTPUT: ") for o in parsed.stdout.splitlines() if o.startswith("OUTPUT: ") and o[8:]]
+    assert normalised == lines, "usbguard reads the rules as written (no operator or set changed)"
+    rules = []
+    for line in lines:
+        match = USB_RULE.match(line)
+        assert match, f"not a rule form the point uses: {line!r}"
+        rules.append((match.group(1), match.group(2), match.group(3).split()))
+    return rules
+
+
+def _iface_matches(pattern: str, iface: str) -> bool:
+    return all(p in ("*", v) for p, v in zip(pattern.split(":"), iface.split(":"), strict=True))
+
+
+def usbguard_decides(rules: list[tuple[str, str, list[str]]], interfaces: set[str], implicit: str) -> str:
+    """usbguard-rules.conf(5): the first rule that matches decides; none: ImplicitPolicyTarget."""
+    for target, op, patterns in rules:
+        hits = {i for i in interfaces if any(_iface_matches(p, i) for p in patterns)}
+        used = {p for p in patterns if any(_iface_matches(p, i) for i in interfaces)}
+        matches = {
+            "match-all": hits == interfaces,  # the device's set is a subset of the rule's
+            "one-of": bool(hits),
+            "none-of": not hits,
+            "all-of": used == set(patterns),
+            "equals": hits == interfaces and used == set(patterns),
+        }[op]
+        if matches:
+            return target
+    return implicit
+
+
+def daemon_setting(key: str) -> str:
+    conf = Path("/etc/usbguard/usbguard-daemon.conf")
+    if not conf.exists():
+        pytest.fail("usbguard is not installed here (scripts/apt-packages.txt lists it)")
+    values = [line.split("=", 1)[1].strip() for line in conf.read_text().splitlines() if line.startswith(key + "=")]
+    assert values, f"{key} is not set in {conf}"
+    return values[-1]
+
+
+POINT_DEVICES = {
+    "keyboard": {"03:01:01"},
+    "touch screen": {"03:00:00"},
+    "camera with microphone": {"0e:01:00", "0e:02:00", "01:01:00", "01:02:00"},
+    "speakerphone": {"01:01:00", "01:02:00", "03:00:00"},
+    "printer": {"07:01:02"},
+    "PTP scanner": {"06:01:01"},
+    "ID-card reader (CCID)": {"0b:00:00"},
+    "hub": {"09:00:00"},
+}
+NOT_LET_IN = {
+    "USB stick": {"08:06:50"},
+    "keyboard that is also a stick": {"03:01:01", "08:06:50"},
+    "printer with a memory-card slot": {"07:01:02", "08:06:50"},
+    "USB network adapter": {"02:06:00", "0a:00:00"},
+    "Bluetooth adapter": {"e0:01:01"},
+    "vendor-specific scanner": {"ff:ff:ff"},
+}
+
+
+def test_usb_policy_parses_and_lets_in_the_points_device_classes_and_nothing_else(fresh_root: Path) -> None:
+    assert run_installer(fresh_root).returncode == 0
+    rules_d = fresh_root / "etc/usbguard/rules.d"
+    files = sorted(rules_d.iterdir())
+    assert [f.name for f in files] == ["70-etapiste-point.conf", "90-etapiste-local.conf"]
+    rules = [rule for f in files for rule in usb_rules(f)]
+    assert rules and all(target == "allow" for target, _, _ in rules), "allow rules only (see the file)"
+    # The daemon's own settings (Debian's defaults) that the policy relies on.
+    assert daemon_setting("RuleFolder").rstrip("/") == "/etc/usbguard/rules.d"
+    assert daemon_setting("PresentDevicePolicy") == "apply-policy", "a stick plugged in before boot counts too"
+    assert daemon_setting("InsertedDevicePolicy") == "apply-policy"
+    implicit = daemon_setting("ImplicitPolicyTarget")
+    assert implicit == "block"
+    for name, interfaces in POINT_DEVICES.items():
+        assert usbguard_decides(rules, interfaces, implicit) == "allow", name
+    for name, interfaces in NOT_LET_IN.items():
+        assert usbguard_decides(rules, interfaces, implicit) == "block", name
+
+
+def test_debians_install_time_usb_snapshot_is_put_aside_and_a_technicians_pin_survives(
+    fresh_root: Path,
+) -> None:
+    """apt's postinst writes rules.conf allowing every device present while installing — the USB stick
+    the installer came on too. The first run puts it aside; later runs leave the rule files alone."""
+    usbguard = fresh_root / "etc/usbguard"
+    usbguard.mkdir(mode=0o755)
+    snapshot_rule = 'allow id 0781:5567 serial "4C530001" name "Cruzer Blade" with-interface 08:06:50\n'
+    (usbguard / "rules.conf").write_text(snapshot_rule)
+    (usbguard / "rules.conf").chmod(0o600)
+    first = run_installer(fresh_root)
+    assert first.returncode == 0, first.stderr
+    assert (usbguard / "rules.conf").read_text() == ""
+    assert (usbguard / "rules.conf").stat().st_mode & 0o777 == 0o600, "usbguard refuses a readable rule file"
+    assert (usbguard / "rules.conf.before-etapiste").read_text() == snapshot_rule
+    assert "rules.conf.before-etapiste" in first.stdout
+    pin = 'allow id 04c5:132e serial "A1B2" name "fi-7160" with-interface equals { ff:ff:ff }\n'
+    with (usbguard / "rules.d/90-etapiste-local.conf").open("a") as local:
+        local.write(pin)
+    again = run_installer(fresh_root)
+    assert again.returncode == 0, again.stderr
+    assert (usbguard / "rules.d/90-etapiste-local.conf").read_text().endswith(pin)
+    assert (usbguard / "rules.conf.before-etapiste").read_text() == snapshot_rule
+    parsed = subprocess.run(
+        [require_program("usbguard-rule-parser"), "-f", str(usbguard / "rules.d/90-etapiste-local.conf")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert parsed.returncode == 0 and "OUTPUT: allow id 04c5:132e" in parsed.stdout, parsed.stdout
+    removed = run_installer(fresh_root, "--uninstall")
+    assert removed.returncode == 0, removed.stderr
+    assert (usbguard / "rules.conf").read_text() == snapshot_rule, "uninstall gives Debian its file back"
+    assert sorted(p.name for p in usbguard.rglob("*")) == ["rules.conf"]
+

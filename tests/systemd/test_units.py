@@ -182,6 +182,29 @@ def test_crashed_kiosk_restarts_within_5_s_and_a_crash_loop_backs_off_instead_of
     assert ["/usr/bin/systemctl", "restart", "--no-block", "etapiste-kiosk.service"] in commands
 
 
+def size_bytes(value: str) -> int:
+    """A systemd memory size (``2G``, ``1536M``; base 1024, as systemd reads it)."""
+    match = re.fullmatch(r"(\d+)([KMGT]?)", value)
+    assert match, f"not a plain size systemd reads as bytes: {value!r}"
+    return int(match.group(1)) * 1024 ** " KMGT".index(match.group(2) or " ")
+
+
+def test_kiosk_session_has_a_memory_ceiling_above_a_busy_call_plus_the_pdf_gate() -> None:
+    """A document or a leak that eats memory ends in the kiosk being restarted (Restart=always), not in
+    the point's kernel killing cupsd, pcscd or the agent. The ceiling leaves room for what a point
+    legitimately holds: a three-way call (bench/README.md: 518 MB peak RSS) plus the PDF gate's worker
+    (its own memory budget, drivers/pdfcheck.py) plus the compositor."""
+    from drivers.pdfcheck import DEFAULT_LIMITS
+
+    s = settings(UNITS_DIR / "etapiste-kiosk.service")
+    ceiling = size_bytes(one(s, "Service", "MemoryMax"))
+    high = size_bytes(one(s, "Service", "MemoryHigh"))
+    busy_call = 518 * 10**6
+    assert busy_call + DEFAULT_LIMITS.memory_bytes + 256 * 2**20 < high < ceiling <= 4 * 2**30
+    # The kiosk holds scans and card data in memory: none of it may be written to a swap device.
+    assert one(s, "Service", "MemorySwapMax") == "0"
+
+
 def test_kiosk_watchdog_is_the_apps_keepalive() -> None:
     s = settings(UNITS_DIR / "etapiste-kiosk.service")
     assert one(s, "Service", "Type") == "notify"
