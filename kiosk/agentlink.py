@@ -12,7 +12,13 @@ What goes over it, and why it is done this way:
   the new process reports its health for the new version, which is what the agent waits for.
 - **Commands**: out of service on/off with a message in three languages, test print, diagnostics (device
   states only, no personal data), restart (re-execute once no customer is served).
-- **Statistics**: each finished session as the anonymous record the session state machine makes.
+- **Statistics** (docs/statistics.md, "How the point counts"): each finished session as the anonymous
+  record the session state machine makes (its outcome, the host day and hour it started, waits, usage and
+  the call's quality summary); each device fault's onset, seen in device health (a device that was ``ok``
+  and no longer is), with the device's own code; and every minute of the host's opening hours, whether the
+  point was open, out of service or without the switchboard. Days and hours are the host's
+  (``host.timezone``, through the session's clock), never the machine's. The agent adds them up; nothing
+  of a session is kept here.
 """
 
 from __future__ import annotations
@@ -27,18 +33,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from etapiste import __version__
+from kiosk import opening
 from kiosk.health import DeviceHealth as KioskDeviceHealth
 from kiosk.health import HealthMonitor, Report
-from kiosk.session import CUSTOMER_STATES, Session, SessionRecord
-from provisioning.kiosk_link import Command, DeviceHealth, KioskLinkClient, Reload, read_config_version
+from kiosk.session import CUSTOMER_STATES, Session, SessionRecord, Snapshot
+from provisioning.kiosk_link import (
+    Command,
+    DeviceHealth,
+    KioskLinkClient,
+    Reload,
+    SessionQuality,
+    SessionUsage,
+    read_config_version,
+)
+from provisioning.kiosk_link import Session as SessionMessage
 from provisioning.loader import ConfigError, load_point_config
 from provisioning.schema import Text
+from provisioning.stats_model import MAX_DAY_MINUTES, Device
 
 log = logging.getLogger(__name__)
 
 #: What the kiosk tells the agent in its hello: the agent checks an update by it (provisioning/update.py).
 SOFTWARE = f"etapiste-kiosk {__version__}"
+
+#: Device health entries whose faults the statistics count, by the contract's device names. The speaker
+#: (speech output) is not one of the contract's devices; the switchboard link is the point's ``network``.
+FAULT_DEVICES: dict[str, Device] = {
+    "printer": "printer",
+    "scanner": "scanner",
+    "card_reader": "card_reader",
+    "camera": "camera",
+    "microphone": "microphone",
+    "switchboard": "network",
+}
 
 
 class AgentLink:
@@ -53,6 +83,7 @@ class AgentLink:
         config_path: Path | None,
         test_print: Callable[[], None],
         restart: Callable[[], None],
+        minute_s: float = 60.0,
     ) -> None:
         self._session = session
         self._health = health
@@ -64,13 +95,26 @@ class AgentLink:
         self.client = KioskLinkClient(
             socket_path, software=SOFTWARE, version=self.version,
             on_reload=self._on_reload, on_command=self._on_command, on_connect=self.send_health,
+            timezone=session.config.host.timezone,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._minute_s = minute_s
+        """How often a minute is counted (a test counts faster; each tick is one minute)."""
+        self._minutes: dict[dt.date, dict[str, int]] = {}
+        self.minutes_sent: dict[str, int] = {}
+        """Minutes handed to the agent since start, by kind (staff diagnostics and tests)."""
+        self._seen: dict[str, str] = {name: h.health for name, h in health.report.items()}
+        self._device_trouble: tuple[str | None, str | None] = (None, None)
         health.subscribe(self._on_report)
         session.on_record(self._on_record)
+        session.subscribe(self._on_snapshot)
 
     async def run(self) -> None:
-        await self.client.run()
+        counting = asyncio.ensure_future(self._count_minutes())
+        try:
+            await self.client.run()
+        finally:
+            counting.cancel()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -93,12 +137,71 @@ class AgentLink:
 
     def _on_report(self, report: Report) -> None:
         self._spawn(self.send_health())
+        self._note_faults(report)
+
+    # -- statistics ------------------------------------------------------------------------------------
+
+    def _note_faults(self, report: Report) -> None:
+        """Count each fault once, at its onset: a device that was ``ok`` and no longer is. A device already
+        faulty when the kiosk started is not counted again (it was counted when it began, or it began while
+        the point was off); a second reason while it is still faulty is the same fault."""
+        day = self._session.now().date()
+        for name, h in report.items():
+            before, self._seen[name] = self._seen.get(name, "unknown"), h.health
+            device = FAULT_DEVICES.get(name)
+            if device is not None and before == "ok" and h.health in ("fault", "missing"):
+                code = fault_code(h.reason) or h.health
+                log.info("device fault: %s %s", device, code)
+                self._spawn(self.client.fault(day, device, code))
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        """A printout or a scan just ran into a device problem: probe the devices now, so the fault's onset
+        is seen (and counted, with the device's own code) when it happens, not at the next round."""
+        call = snap.call
+        trouble: tuple[str | None, str | None] = (None, None)
+        if call is not None:
+            trouble = (call.print_.error if call.print_ else None, call.scan.error if call.scan else None)
+        if trouble != self._device_trouble:
+            self._device_trouble = trouble
+            if any(trouble):
+                self._spawn(self._health.check())
 
     def _on_record(self, record: SessionRecord) -> None:
-        if record.producer is None:
+        try:
+            msg = session_message(record)
+        except ValidationError as exc:  # a bug: the record breaks the contract; never break the wipe for it
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            log.error("session record not sent: it breaks the statistics contract at %s", where)
             return
-        self._spawn(self.client.session(dt.date.today(), record.producer, duration_s=record.call_s,
-                                        wait_s=record.waited_s, rating=record.rating))
+        self._spawn(self.client.session(msg))
+
+    def minute_kind(self) -> str | None:
+        """What this minute of the host's opening hours counts as: ``out_of_service`` (staff or ops put the
+        point out of use and no customer is being served), ``offline`` (no switchboard connection: nobody
+        could be served) or ``open`` (ready or serving); ``None`` outside the host's opening hours."""
+        s = self._session
+        if not opening.is_open(s.config.host.opening_hours, s.now()):
+            return None
+        if s.out_of_service and s.state not in CUSTOMER_STATES:
+            return "out_of_service"
+        if self._health.report.get("switchboard", KioskDeviceHealth("unknown")).health != "ok":
+            return "offline"
+        return "open"
+
+    async def _count_minutes(self) -> None:
+        """Every minute, add it to its kind; send what was added up whenever the agent is there."""
+        while True:
+            await asyncio.sleep(self._minute_s)
+            kind = self.minute_kind()
+            if kind is not None:
+                counts = self._minutes.setdefault(self._session.now().date(), {})
+                counts[kind] = min(MAX_DAY_MINUTES, counts.get(kind, 0) + 1)
+            if self._minutes and self.client.connected.is_set():
+                pending, self._minutes = self._minutes, {}
+                for day, c in sorted(pending.items()):
+                    await self.client.minutes(day, **c)
+                    for kind, n in c.items():
+                        self.minutes_sent[kind] = self.minutes_sent.get(kind, 0) + n
 
     # -- reload and commands ------------------------------------------------------------------------
 
@@ -142,6 +245,41 @@ class AgentLink:
     async def _restart_when_free(self) -> None:
         await self._when_no_customer()
         self._restart()
+
+
+def session_message(record: SessionRecord) -> SessionMessage:
+    """The kiosk-link message of a session's record: the host day and hour it started, never the time."""
+    u, q = record.usage, record.quality
+    return SessionMessage(
+        op="session",
+        day=record.started.date(),
+        hour=record.started.hour,
+        outcome=record.outcome.value,  # the enum's values are the Literal's (tests/provisioning/…_schema.py)
+        producer=record.producer,
+        queue=record.queue,
+        wait_s=record.waited_s,
+        duration_s=record.call_s,
+        rating=record.rating,
+        quality=SessionQuality(bitrate_kbps=q.bitrate_kbps, fps=q.fps, loss_pct=q.loss_pct, rtt_ms=q.rtt_ms)
+        if q is not None else None,
+        usage=SessionUsage(
+            language=u.language, identify_asked=u.identify_asked, identify_succeeded=u.identify_succeeded,
+            identify_failed=u.identify_failed, scans=u.scans, scan_pages=u.scan_pages, prints=u.prints,
+            print_pages=u.print_pages, interpreter_joined=u.interpreter_joined, text_used=u.text_used,
+            speech_used=u.speech_used, large_text_used=u.large_text_used,
+        ),
+    )  # fmt: skip
+
+
+def fault_code(reason: str) -> str | None:
+    """A device reason as a fault code for the statistics: of a list of reasons the first error (CUPS's
+    ``…-error`` keywords) or else the first, without CUPS's severity suffix
+    (``offline-report, media-jam-error`` → ``media-jam``)."""
+    reasons = [r.strip() for r in re.split(r"[,;]", reason) if r.strip()]
+    if not reasons:
+        return None
+    main = next((r for r in reasons if r.endswith("-error")), reasons[0])
+    return _code(re.sub(r"-(error|warning|report)$", "", main))
 
 
 def _code(reason: str) -> str | None:

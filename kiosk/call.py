@@ -398,6 +398,9 @@ class CallEngine:
         self.malformed_frames = 0
         self.quality_log: list[quality.QualitySample] = []
         self.aggregate = quality.QualityAggregate()
+        self._this_call = quality.QualityAggregate()
+        """The agent's connection's samples in the call under way (its summary goes to the statistics)."""
+        self.last_call_quality: quality.CallSummary | None = None
         self.turn_problem: str | None = None
         self.camera: CameraStatus | None = None
         self._camera_told_ok = True
@@ -788,6 +791,11 @@ class CallEngine:
         if self._data_send(p.DeviceStatus(device="camera", ok=ok, reason=reason)):
             self._camera_told_ok = ok
 
+    def call_quality(self) -> quality.CallSummary | None:
+        """The call's quality summary for the session's record: the call under way's so far, or the last
+        call's once it ended (``None`` until the call had samples with every figure)."""
+        return self._this_call.summary() if self.call is not None else self.last_call_quality
+
     def health(self) -> dict[str, Any]:
         """The engine's part of the point's health report (no customer data): for staff and the organiser."""
         return {
@@ -1170,6 +1178,7 @@ class CallEngine:
         call, self.call = self.call, None
         if call is None:
             return
+        self.last_call_quality, self._this_call = self._this_call.summary(), quality.QualityAggregate()
         self.state = "idle" if self.connected.is_set() else "offline"
         peers, self.peers = list(self.peers.values()), {}
         for peer in peers:
@@ -1204,6 +1213,8 @@ class CallEngine:
                 if sample is not None:
                     self.quality_log.append(sample)
                     self.aggregate.add(sample)
+                    if peer.role == "agent":
+                        self._this_call.add(sample)
                     self._emit(CallQuality(peer.id, peer.role, sample))
 
 

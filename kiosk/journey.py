@@ -69,6 +69,7 @@ class Engine(Protocol):
     def send_document(self, pdf: bytes, kind: Any = "scan", name: str = "", request: str | None = None) -> Any: ...
     def send_proof(self, request: str, token: Any) -> None: ...
     def abort_identity(self, request: str, reason: str) -> None: ...
+    def call_quality(self) -> Any: ...
     def report_identity_status(self, request: str, state: str, reason: str | None = None) -> bool: ...
     def report_scan_status(self, request: str, state: str, pages: int | None = None,
                            reason: str | None = None) -> bool: ...
@@ -137,6 +138,8 @@ class Journey:
         self.printer = printer
         self._previous: Snapshot = session.snapshot
         self._engine_ended = False
+        self._call_id: str | None = None
+        """The call the session is in (an end of another, earlier call is not this customer's)."""
         self._identify: _Identify | None = None
         self._scan_request: str | None = None
         self._scan_job: Any | None = None
@@ -178,6 +181,9 @@ class Journey:
         after = snap.state
         if before is after:
             return
+        if before is State.CALL and self.engine is not None:
+            # The call is over (either side hung up): its quality summary goes into the session's record.
+            self.session.call_quality(self.engine.call_quality())
         if self.engine is None:
             if before is State.NOTICE and after is State.QUEUE:
                 # No switchboard link at all (no credential): say so at once instead of a silent wait.
@@ -221,8 +227,11 @@ class Journey:
             case c.QueueRefused(code=code):
                 self._engine_ended = True
                 s.queue_left("closed" if code == "queue_closed" else "unavailable")
-            case c.CallAnswered():
+            case c.CallAnswered(call=call):
+                self._call_id = call
                 s.call_answered()
+            case c.IdentityResult(ok=ok, reason=reason):
+                s.identity_result(ok, reason)  # counted for the statistics; the agent sees the verdict
             case c.RttReceived(text=text, final=final):
                 if s.state is State.CALL:
                     s.remote_text(text, final)
@@ -248,11 +257,13 @@ class Journey:
             case c.InterpreterLeft():
                 if s.state is State.CALL:
                     s.interpreter_changed(False)
-            case c.CallEnded(reason=reason, by=by):
+            case c.CallEnded(call=call, reason=reason):
+                if call != self._call_id or s.state is not State.CALL:
+                    # The session left this call already (the customer's own hang-up), or it is an earlier
+                    # customer's call ending late: it must not mark the next customer's queue as ended.
+                    return
                 self._engine_ended = True
                 mapped = "hangup" if reason == "hangup" else ("network" if reason == "network_lost" else "other")
-                if by == "point":
-                    return
                 s.call_ended(mapped)
             case _:
                 pass

@@ -23,6 +23,14 @@ again, as often as the customer wants. Waiting in the queue and being in a call 
 Every end of a customer's session goes through :meth:`Session._wipe`: language, text size, contrast,
 transcript, scan previews, identification state and the survey are forgotten, and wipe listeners (the
 controller: scanner files, print jobs, card reset) are told to clear what lives outside this object.
+
+Just before that, the session's anonymous :class:`SessionRecord` goes to the record listeners (the agent
+link, and through it the organiser's statistics, docs/statistics.md): exactly one per visit, with an
+explicit :class:`Outcome` set where the session's course is decided (a call answered, the queue left and
+why, the visitor gone before choosing), never derived from a message key or a class name afterwards.
+A visit *chose a producer* once the customer confirmed the notice and joined the queue; one who read a
+producer's notice and went back had not. A visit that gave up one queue and joined another is one
+session, counted by its last queue.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from typing import Literal
 
 from kiosk import opening
 from kiosk.staff_lockout import FIRST_LOCKOUT_S, TRIES, StaffLockout
+from kiosk.stats import CallSummary
 from provisioning.pinhash import verify_pin
 from provisioning.schema import Language, PointConfig, Producer, Text, TimeRange
 
@@ -183,15 +192,81 @@ class Snapshot:
     sessions_today: int = 0
 
 
+class Outcome(enum.Enum):
+    """How a customer's session ended, for the statistics (docs/statistics.md, "Outcomes")."""
+
+    SERVED = "served"
+    """A call with an agent happened (however it ended)."""
+    ABANDONED = "abandoned"
+    """The customer left the queue themselves."""
+    QUEUE_TIMEOUT = "queue_timeout"
+    """The queue's own wait limit ended it."""
+    CLOSED = "closed"
+    """The producer's service hours ended it."""
+    CONNECTION_LOST = "connection_lost"
+    """The network or the switchboard lost it before an answer."""
+    TECHNICAL_FAILURE = "technical_failure"
+    """The point could not place the call at all (or stopped while the customer waited)."""
+    LEFT_BEFORE_CHOOSING = "left_before_choosing"
+    """The visitor touched the screen and left, or was timed out, before joining a queue."""
+
+
+#: Why the queue ended without a call (:meth:`Session.queue_left`'s reason, or a call end while queued)
+#: → the outcome. A reason not listed is a failure of the point's, never silently "served".
+QUEUE_END_OUTCOMES: dict[str, Outcome] = {
+    "cancelled": Outcome.ABANDONED,
+    "timeout": Outcome.QUEUE_TIMEOUT,
+    "closed": Outcome.CLOSED,
+    "network_lost": Outcome.CONNECTION_LOST,
+    "network": Outcome.CONNECTION_LOST,
+    "unavailable": Outcome.TECHNICAL_FAILURE,
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a session used, as yes/no and counts: never what was typed, scanned, printed or read."""
+
+    language: Language | None = None
+    """The language chosen at the start."""
+    identify_asked: bool = False
+    identify_succeeded: bool = False
+    """The switchboard verified the customer's proof (at least once in the session)."""
+    identify_failed: bool = False
+    """An attempt failed (blocked PIN, card error, refused proof…) and none succeeded; a customer who
+    cancelled was asked but neither succeeded nor failed."""
+    scans: int = 0
+    """Scanned documents sent to the agent."""
+    scan_pages: int = 0
+    prints: int = 0
+    """Documents printed to the end."""
+    print_pages: int = 0
+    interpreter_joined: bool = False
+    text_used: bool = False
+    """Real-time text was written, by the customer or the agent."""
+    speech_used: bool = False
+    large_text_used: bool = False
+
+
 @dataclass(frozen=True)
 class SessionRecord:
-    """Anonymous statistics of one finished session: no personal data, no free text."""
+    """Anonymous statistics of one finished session: no personal data, no free text. ``started`` is
+    host-local and is passed on only as its day and hour."""
 
+    outcome: Outcome
+    started: dt.datetime
     producer: str | None
-    waited_s: int
-    call_s: int
+    queue: str | None
+    """The switchboard queue of the producer chosen (``None``: left before choosing)."""
+    waited_s: int | None
+    """Queue join → answer or end of waiting; ``None`` when no queue was joined."""
+    call_s: int | None
+    """Answer → hang-up (not the survey); served sessions only."""
     rating: int | None
-    ended: str
+    """Served sessions only; ``None`` when the survey was skipped."""
+    usage: Usage
+    quality: CallSummary | None = None
+    """The call's quality summary (served sessions, when the call engine had one)."""
 
 
 class Session:
@@ -217,6 +292,16 @@ class Session:
         self._last_touch = self._monotonic()
         self._queued_at: float | None = None
         self._answered_at: float | None = None
+        # The statistics of the visit under way (see SessionRecord), forgotten at the wipe.
+        self._started: dt.datetime | None = None
+        self._usage = Usage()
+        self._outcome: Outcome | None = None
+        self._attempt: Producer | None = None
+        self._waited_s: float | None = None
+        self._call_ended_at: float | None = None
+        self._quality: CallSummary | None = None
+        self._identify_ok = False
+        self._identify_failed = False
         self._staff_lockout = staff_lockout or StaffLockout(None, clock=self._monotonic)
         self._sessions_day = self._clock().date()
         now = self._clock()
@@ -244,6 +329,11 @@ class Session:
     @property
     def config(self) -> PointConfig:
         return self._config
+
+    def now(self) -> dt.datetime:
+        """The host's local time (its zone, ``host.timezone``): the statistics' days and hours are the host's,
+        not the machine's."""
+        return self._clock()
 
     @property
     def out_of_service(self) -> bool:
@@ -296,6 +386,10 @@ class Session:
         """A language button on the idle screen: the journey starts in that language."""
         self.set_language(language)
         if self.state is State.IDLE:
+            snap = self._snapshot
+            self._started = self._clock()
+            self._usage = Usage(language=language, speech_used=snap.speech,
+                                large_text_used=snap.text_size is not LargeText.NORMAL)  # fmt: skip
             self._publish(self._derive(replace(self._snapshot, state=State.SERVICE_CHOICE), self._clock()))
 
     def set_language(self, language: Language) -> None:
@@ -307,6 +401,8 @@ class Session:
 
     def set_text_size(self, size: LargeText) -> None:
         self.touch()
+        if size is not LargeText.NORMAL:
+            self._use(large_text_used=True)
         self._publish(replace(self._snapshot, text_size=size))
 
     def set_high_contrast(self, on: bool) -> None:
@@ -315,6 +411,8 @@ class Session:
 
     def set_speech(self, on: bool) -> None:
         self.touch()
+        if on:
+            self._use(speech_used=True)
         self._publish(replace(self._snapshot, speech=on))
 
     def choose_producer(self, producer_id: str) -> None:
@@ -340,6 +438,10 @@ class Session:
         """The customer read what happens next; the controller now asks the switchboard for a place."""
         self._require(State.NOTICE)
         self._queued_at = self._monotonic()
+        # Joining a queue is choosing the producer: from now on the visit has an outcome under its queue
+        # (a new queue after giving up one replaces it: one visit, one outcome).
+        self._attempt = self._snapshot.selected
+        self._outcome, self._waited_s, self._answered_at = None, None, None
         self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None,
                               queue_interrupted=False))
 
@@ -347,8 +449,7 @@ class Session:
         """The customer stopped waiting: back to the service choice (the controller tells the switchboard)."""
         self._require(State.QUEUE)
         self.touch()
-        self._record("cancelled")
-        self._queued_at = None
+        self._queue_ended("cancelled")
         self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None, queue_position=None))
 
     def hang_up(self) -> None:
@@ -359,6 +460,8 @@ class Session:
     def type_text(self, text: str, final: bool = False) -> None:
         """The customer's real-time text line as typed so far; ``final`` when they press Enter."""
         call = self._call()
+        if text:
+            self._use(text_used=True)
         if final:
             line = RttLine("customer", text, True)
             call = replace(call, transcript=(*call.transcript, line), customer_typing="")
@@ -378,6 +481,17 @@ class Session:
 
     def identify_requested(self, card_present: bool) -> None:
         self._set_call(identify=Identify("enter_pin" if card_present else "insert_card"))
+        self._use(identify_asked=True)
+
+    def identity_result(self, ok: bool, reason: str | None) -> None:
+        """The switchboard's verdict on the proof (or on the attempt the point ended): counted only. A
+        customer who cancelled did not fail; anything else not accepted did."""
+        if self._started is None or self.state not in (State.CALL, State.SURVEY):
+            return
+        if ok:
+            self._identify_ok = True
+        elif reason != "cancelled":
+            self._identify_failed = True
 
     def card_inserted(self, tries_left: int | None) -> None:
         ident = self._call().identify
@@ -410,6 +524,8 @@ class Session:
             return
         step: IdentifyStep = "enter_pin" if error == "wrong_pin" and (tries_left or 0) > 0 else "failed"
         self._set_call(identify=Identify(step, tries_left=tries_left, error=error))
+        if step == "failed":
+            self._identify_failed = True
 
     def identify_done(self) -> None:
         self._set_call(identify=Identify("remove_card"))
@@ -441,6 +557,9 @@ class Session:
     def scan_sent(self) -> None:
         scan = self._call().scan
         self._set_call(scan=Scan("sent", pages=scan.pages if scan else 0))
+        sent = (scan.pages - scan.blank) if scan else 0  # blank pages are left out of what is sent
+        if sent > 0:
+            self._use(scans=self._usage.scans + 1, scan_pages=self._usage.scan_pages + sent)
 
     def scan_failed(self, error: str, message: Text | None = None) -> None:
         scan = self._call().scan
@@ -472,6 +591,8 @@ class Session:
     def print_done(self) -> None:
         job = self._call().print_
         self._set_call(print_=Print("done", pages=job.pages if job else 0, pages_done=job.pages if job else 0))
+        if job is not None and job.pages > 0:
+            self._use(prints=self._usage.prints + 1, print_pages=self._usage.print_pages + job.pages)
 
     def print_failed(self, error: str, message: Text | None = None) -> None:
         job = self._call().print_
@@ -495,8 +616,7 @@ class Session:
     def queue_left(self, reason: str) -> None:
         """The switchboard took the point out of the queue without a call (timeout, service closed)."""
         if self.state is State.QUEUE:
-            self._record(f"queue_{reason}")
-            self._queued_at = None
+            self._queue_ended(reason)
             self._publish(replace(self._snapshot, state=State.SURVEY, end_reason=f"queue_{reason}",
                                   queue_position=None))
             self.touch()
@@ -504,10 +624,14 @@ class Session:
     def call_answered(self) -> None:
         if self.state is State.QUEUE and self._snapshot.selected is not None:
             self._answered_at = self._monotonic()
+            self._outcome = Outcome.SERVED
+            self._waited_s = self._answered_at - self._queued_at if self._queued_at is not None else 0.0
             self._publish(replace(self._snapshot, state=State.CALL, call=Call(self._snapshot.selected)))
 
     def remote_text(self, text: str, final: bool) -> None:
         call = self._call()
+        if text:
+            self._use(text_used=True)
         if final:
             call = replace(call, transcript=(*call.transcript, RttLine("agent", text, True)), agent_typing="")
         else:
@@ -521,6 +645,13 @@ class Session:
 
     def interpreter_changed(self, present: bool) -> None:
         self._set_call(interpreter=present)
+        if present:
+            self._use(interpreter_joined=True)
+
+    def call_quality(self, summary: CallSummary | None) -> None:
+        """The call's quality summary from the call engine, when the call is over (kept for the record)."""
+        if summary is not None and self._outcome is Outcome.SERVED and self.state in (State.CALL, State.SURVEY):
+            self._quality = summary
 
     def call_ended(self, reason: str) -> None:
         """The agent hung up, or the network could not be recovered (``reason`` is a message key)."""
@@ -608,27 +739,56 @@ class Session:
 
     def _call_over(self, reason: str) -> None:
         self.touch()
+        self._call_ended_at = self._monotonic()
         self._publish(replace(self._snapshot, state=State.SURVEY, end_reason=reason))
 
-    def _record(self, ended: str) -> None:
+    def _use(self, **used: object) -> None:
+        """Note what the visit under way used (nothing outside a visit: the idle screen's settings are
+        taken when the visit starts)."""
+        if self._started is not None:
+            self._usage = replace(self._usage, **used)  # type: ignore[arg-type]
+
+    def _queue_ended(self, reason: str) -> None:
+        """The queue ended without a call: the outcome, and how long the customer had waited."""
+        self._outcome = QUEUE_END_OUTCOMES.get(reason, Outcome.TECHNICAL_FAILURE)
+        self._waited_s = self._monotonic() - self._queued_at if self._queued_at is not None else 0.0
+        self._queued_at = None
+
+    def _record(self) -> None:
+        """The visit's one record, to the record listeners (at its end, before the wipe)."""
         now = self._monotonic()
-        waited = (self._answered_at or now) - self._queued_at if self._queued_at is not None else 0.0
-        call_s = now - self._answered_at if self._answered_at is not None else 0.0
-        selected = self._snapshot.selected
-        record = SessionRecord(
-            producer=selected.id if selected else None,
-            waited_s=round(waited),
-            call_s=round(call_s),
-            rating=self._snapshot.survey_rating,
-            ended=ended,
-        )
+        started = self._started or self._clock()
+        attempt, outcome = self._attempt, self._outcome
+        if attempt is not None and outcome is None:
+            # Still queued when the visit ended (the app stopping, staff's reset): the point's failure.
+            self._queue_ended("unavailable")
+            outcome = self._outcome
+        if attempt is None or outcome is None:
+            record = SessionRecord(Outcome.LEFT_BEFORE_CHOOSING, started, None, None, None, None, None, self._usage)
+        else:
+            served = outcome is Outcome.SERVED
+            call_s = None
+            if served and self._answered_at is not None:
+                call_s = round((self._call_ended_at or now) - self._answered_at)
+            usage = replace(self._usage, identify_succeeded=self._identify_ok,
+                            identify_failed=self._identify_failed and not self._identify_ok)  # fmt: skip
+            record = SessionRecord(
+                outcome=outcome,
+                started=started,
+                producer=attempt.id,
+                queue=attempt.queue,
+                waited_s=round(self._waited_s or 0.0),
+                call_s=call_s,
+                rating=self._snapshot.survey_rating if served else None,
+                usage=usage,
+                quality=self._quality if served else None,
+            )
         for listener in list(self._record_listeners):
             listener(record)
 
     def _end_session(self, reason: str) -> None:
-        if self._snapshot.state in (State.CALL, State.SURVEY) and self._queued_at is not None:
-            self._record(self._snapshot.end_reason or reason)
         if self._snapshot.state in CUSTOMER_STATES:
+            self._record()
             self._count_session()
         self._wipe()
 
@@ -642,6 +802,9 @@ class Session:
         """Forget everything of the customer's; tell the wipe listeners to clear the rest."""
         self._queued_at = None
         self._answered_at = None
+        self._started, self._usage, self._outcome, self._attempt = None, Usage(), None, None
+        self._waited_s, self._call_ended_at, self._quality = None, None, None
+        self._identify_ok = self._identify_failed = False
         self._snapshot = replace(
             self._snapshot,
             state=State.IDLE,

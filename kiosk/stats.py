@@ -4,8 +4,11 @@ Two audiences, two shapes:
 
 - **Staff diagnostics** get a :class:`QualitySample` per peer every few seconds (what the connection does
   now, and whether it is relayed) — enough to tell "the library's network is slow" from "the camera is off".
-- **The organiser** gets :class:`QualityAggregate`: medians and worst values over calls, counts only. No call
-  id, no time of day, no peer: nothing that could be joined back to a customer's visit.
+- **The organiser** gets one :class:`CallSummary` per call (medians over the call of what the point
+  received from the agent), which the session's record carries to the provisioning agent; there it only
+  moves one cell of each quality histogram of the day (docs/statistics.md). No call id, no time of day,
+  no peer: nothing that could be joined back to a customer's visit. :class:`QualityAggregate` gathers
+  the samples of one call (or of many, for staff diagnostics) and makes the summary.
 
 aiortc's report has transport byte counters, RTP packet counters and loss per inbound stream, and the
 remote side's RTCP receiver reports (``remote-inbound-rtp``: round trip, fraction lost). It has no
@@ -80,6 +83,17 @@ class QualityMeter:
         )
 
 
+@dataclass(frozen=True)
+class CallSummary:
+    """One call's quality as the statistics count it: medians over the call's samples of the agent's
+    connection, as the point received it (what the customer saw and heard) and the round trip."""
+
+    bitrate_kbps: float
+    fps: float
+    loss_pct: float
+    rtt_ms: float
+
+
 @dataclass
 class QualityAggregate:
     """Anonymous figures over many samples (any number of calls) for the organiser's statistics."""
@@ -110,6 +124,15 @@ class QualityAggregate:
             return None
         ordered = sorted(values)
         return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+
+    def summary(self) -> CallSummary | None:
+        """The call's :class:`CallSummary`, or ``None`` while a figure is missing (a call too short for a
+        sample, or without a round trip report): such a call is not counted in the quality histograms,
+        rather than counted with a guess."""
+        receive, fps, loss, rtt = (self._median(v) for v in (self._receive, self._fps, self._loss, self._rtt))
+        if receive is None or fps is None or loss is None or rtt is None:
+            return None
+        return CallSummary(bitrate_kbps=receive, fps=fps, loss_pct=loss, rtt_ms=rtt)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ from etapiste import __version__
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
-from provisioning.kiosk_link import Fault, KioskLinkServer, Session
+from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, Session
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
 from provisioning.update import SoftwareUpdater
@@ -38,6 +38,11 @@ log = logging.getLogger("etapiste.agent")
 
 SOFTWARE_VERSION = __version__
 
+
+#: Minutes alone (the kiosk adds one every minute of opening hours) republish the statistics at most this
+#: often; a session or a fault republishes them with the next report. The document is the last 35 days
+#: (a few hundred KiB at the end of a busy month): not something to send every minute from every point.
+STATS_MINUTES_EVERY_S = 900.0
 
 #: The largest acknowledgement published (diagnostics are cut to fit): well under the broker's packet limit.
 MAX_ACK_BYTES = 256 * 1024
@@ -84,10 +89,11 @@ class Agent:
         broker.check_transport(settings.host, settings.tls)
         self.s = settings
         self.started = time.monotonic()
-        self.stats = Statistics(settings.state_dir / "stats.json")
+        self.stats = Statistics(settings.state_dir / "stats.json", point=settings.point)
         self.kiosk = KioskLinkServer(
-            settings.kiosk_socket, on_session=self._session, on_fault=self._fault, on_change=self._changed
-        )
+            settings.kiosk_socket, on_session=self._session, on_fault=self._fault, on_minutes=self._minutes,
+            on_change=self._changed,
+        )  # fmt: skip
         self.applier = Applier(
             settings.state_dir, settings.point, self.kiosk,
             health_timeout=settings.health_timeout, crash_at=settings.crash_at,
@@ -100,6 +106,8 @@ class Agent:
         self._client: aiomqtt.Client | None = None
         self._dirty = asyncio.Event()
         self._stats_dirty = asyncio.Event()
+        self._minutes_pending = False
+        self._stats_published_at = 0.0
         self._desired: bytes | None = None
         self._desired_ready = asyncio.Event()
         self._seen_commands: SeenCommands | None = None
@@ -108,15 +116,24 @@ class Agent:
 
     # ---- kiosk callbacks
     def _changed(self) -> None:
+        self.stats.set_timezone(self.kiosk.view.timezone)  # the host's days, as the kiosk counts them
         self._dirty.set()
 
+    # Statistics (provisioning/statistics.py): each change is saved at once and republished, retained,
+    # with the next report (debounced with the state's).
     def _session(self, s: Session) -> None:
-        self.stats.add_session(s.day, s.producer, s.duration_s, s.wait_s, s.rating)
-        self._stats_dirty.set()
+        if self.stats.add_session(s):
+            self._stats_dirty.set()
+            self._dirty.set()
 
     def _fault(self, f: Fault) -> None:
-        self.stats.add_fault(dt.datetime.now(dt.UTC).date(), f.device, f.reason)
-        self._stats_dirty.set()
+        if self.stats.add_fault(f):
+            self._stats_dirty.set()
+            self._dirty.set()
+
+    def _minutes(self, m: Minutes) -> None:
+        if self.stats.add_minutes(m):
+            self._minutes_pending = True  # published with the next session or fault, or within 15 minutes
 
     # ---- state
     def state(self) -> dict[str, Any]:
@@ -245,9 +262,17 @@ class Agent:
             await asyncio.sleep(0.05)  # coalesce bursts of kiosk changes into one report
             self._dirty.clear()
             await self._publish("state", self.state(), retain=True)
-            if self._stats_dirty.is_set():
+            quiet = time.monotonic() - self._stats_published_at
+            if self._stats_dirty.is_set() or (self._minutes_pending and quiet >= STATS_MINUTES_EVERY_S):
                 self._stats_dirty.clear()
-                await self._publish("stats", self.stats.to_json(), retain=True)
+                self._minutes_pending = False
+                self._stats_published_at = time.monotonic()
+                try:
+                    payload = self.stats.to_payload()
+                except ValueError as exc:  # each change is checked against the contract: a bug if reached
+                    log.error("statistics not published: %s", str(exc)[:300])
+                else:
+                    await self._publish("stats", payload, retain=True)
 
     async def _update_loop(self) -> None:
         """Software updates: request one in the maintenance window, give the root helper its verdict."""

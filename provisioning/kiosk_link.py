@@ -16,15 +16,23 @@ Messages, agent → kiosk:
 
 Messages, kiosk → agent:
 
-* ``{"op":"hello","software":"0.1.0","version":N}`` — on every connect, with the configuration
-  version the kiosk is running (read from the file's header, :func:`read_config_version`).
+* ``{"op":"hello","software":"0.1.0","version":N,"timezone":"Europe/Helsinki"}`` — on every connect,
+  with the configuration version the kiosk is running (read from the file's header,
+  :func:`read_config_version`) and the host's time zone its days are counted in (``host.timezone``).
 * ``{"op":"health","version":N,"healthy":true,"devices":{"printer":{"ok":false,"reason":"media-empty"}},
   "error":null}`` — whenever health changes and after every reload. ``healthy`` means "this
   configuration works" (it loaded and the switchboard is reachable); a device fault (paper out) is
   reported in ``devices`` and does not make a configuration unhealthy.
-* ``{"op":"session","day":"2026-11-28","producer":"kela","duration_s":312,"wait_s":45,"rating":5}`` —
-  one finished session, anonymous by construction: only these fields are accepted.
-* ``{"op":"fault","device":"printer","reason":"media-jam"}`` — a device fault occurred (counted).
+* ``{"op":"session","day":"2026-11-28","hour":14,"outcome":"served","producer":"kela","queue":"kela-general",
+  "wait_s":45,"duration_s":312,"rating":5,"quality":{"bitrate_kbps":900,"fps":25,"loss_pct":0.1,"rtt_ms":40},
+  "usage":{"language":"fi","identify_asked":true,…,"large_text_used":false}}`` — one finished session
+  (docs/statistics.md), anonymous by construction: ids, codes, counts, yes/no, the host day and the hour
+  it started; nothing else is accepted, and the fields must agree with the outcome (a session that left
+  before choosing has no producer; only a served one has a duration, a rating and a quality summary).
+* ``{"op":"fault","day":"2026-11-28","device":"printer","reason":"media-jam"}`` — a device stopped
+  working (its onset, counted once); ``device`` is one of the contract's six, ``reason`` the driver's code.
+* ``{"op":"minutes","day":"2026-11-28","open":1,"out_of_service":0,"offline":0}`` — minutes of the
+  host's opening hours just spent open, out of service or without the switchboard (added up).
 * ``{"op":"staff_pin","failures":7,"lockouts":1,"locked_until":"2026-11-28T12:05:00Z"}`` — wrong staff
   PINs since the last right one, lockouts since then, and when the current lockout ends (``null``: not
   locked); on every change and on every connect. Counts and a time only, never a PIN. The agent puts it
@@ -50,11 +58,23 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from provisioning.privacy import scrub
+from provisioning.schema import Language
+from provisioning.stats_model import (
+    CODE_PATTERN,
+    DEVICES,
+    ID_PATTERN,
+    LANGUAGES,
+    MAX_DAY_MINUTES,
+    MAX_SESSION_S,
+    OUTCOMES,
+    Device,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +94,24 @@ class DeviceHealth(_Msg):
     """A short code such as ``media-empty`` (never free text)."""
 
 
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known IANA time zone") from None
+    return value
+
+
 class Hello(_Msg):
     op: Literal["hello"]
     software: str = Field(max_length=40)
     version: int = Field(ge=0)
+    timezone: Annotated[str | None, AfterValidator(_zone)] = Field(
+        None, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"
+    )
+    """The host's time zone the kiosk counts days and hours in (``None``: an older kiosk)."""
 
 
 class Health(_Msg):
@@ -90,20 +124,107 @@ class Health(_Msg):
     error: str | None = Field(None, max_length=300)
 
 
+#: A session's outcome: the contract's six, and a visit that ended before a producer was chosen.
+SessionOutcome = Literal[
+    "served", "abandoned", "queue_timeout", "closed", "connection_lost", "technical_failure", "left_before_choosing"
+]
+if set(get_args(SessionOutcome)) != {*OUTCOMES, "left_before_choosing"}:  # pragma: no cover
+    raise ImportError("kiosk_link.SessionOutcome has drifted from provisioning.stats_model.OUTCOMES")
+if set(get_args(Device)) != set(DEVICES) or set(get_args(Language)) != set(LANGUAGES):  # pragma: no cover
+    raise ImportError("kiosk_link has drifted from provisioning.stats_model")
+_Seconds = Annotated[float, Field(ge=0, le=MAX_SESSION_S, allow_inf_nan=False)]
+_Figure = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_Docs = Annotated[int, Field(ge=0, le=100)]
+"""Documents one session scanned or printed: a session is one visit, not a batch."""
+_Pages = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class SessionQuality(_Msg):
+    """The call's quality summary (medians over the call; :class:`kiosk.stats.CallSummary`)."""
+
+    bitrate_kbps: _Figure = Field(le=1_000_000)
+    fps: _Figure = Field(le=1000)
+    loss_pct: _Figure = Field(le=100)
+    rtt_ms: _Figure = Field(le=600_000)
+
+
+class SessionUsage(_Msg):
+    """What the session used (:class:`kiosk.session.Usage`): yes/no and counts only."""
+
+    language: Language | None = None
+    identify_asked: bool = False
+    identify_succeeded: bool = False
+    identify_failed: bool = False
+    scans: _Docs = 0
+    scan_pages: _Pages = 0
+    prints: _Docs = 0
+    print_pages: _Pages = 0
+    interpreter_joined: bool = False
+    text_used: bool = False
+    speech_used: bool = False
+    large_text_used: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.scans > self.scan_pages or self.prints > self.print_pages:
+            raise ValueError("a scanned or printed document has at least one page")
+        if (self.identify_succeeded or self.identify_failed) and not self.identify_asked:
+            raise ValueError("identification succeeded or failed without being asked")
+        if self.identify_succeeded and self.identify_failed:
+            raise ValueError("identification both succeeded and failed")
+        return self
+
+
 class Session(_Msg):
+    """One finished session (see the module docstring)."""
+
     op: Literal["session"]
     day: dt.date
-    producer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
-    duration_s: float = Field(ge=0, le=24 * 3600)
-    wait_s: float = Field(ge=0, le=24 * 3600)
+    """The host's day the session started on."""
+    hour: int = Field(ge=0, le=23)
+    """The host's hour it started in (only ever added to the day's hour histogram)."""
+    outcome: SessionOutcome
+    producer: str | None = Field(None, pattern=ID_PATTERN)
+    queue: str | None = Field(None, pattern=ID_PATTERN)
+    wait_s: _Seconds | None = None
+    duration_s: _Seconds | None = None
     rating: int | None = Field(None, ge=1, le=5)
     """The customer's satisfaction (1–5), or ``None`` if they skipped the survey."""
+    quality: SessionQuality | None = None
+    usage: SessionUsage = SessionUsage()
+
+    @model_validator(mode="after")
+    def _agrees_with_outcome(self) -> Self:
+        chose = self.outcome != "left_before_choosing"
+        served = self.outcome == "served"
+        if chose != (self.producer is not None and self.queue is not None and self.wait_s is not None):
+            raise ValueError("producer, queue and wait_s are given exactly when a producer was chosen")
+        if served != (self.duration_s is not None):
+            raise ValueError("duration_s is given exactly for a served session")
+        if not served and (self.rating is not None or self.quality is not None):
+            raise ValueError("only a served session has a rating or a quality summary")
+        u = self.usage
+        if not chose and (u.identify_asked or u.text_used):
+            raise ValueError("identification and real-time text happen in a call, after choosing a producer")
+        if not served and (u.interpreter_joined or u.scans or u.prints):
+            raise ValueError("interpreters, scans and prints happen in a call (a served session)")
+        return self
 
 
 class Fault(_Msg):
     op: Literal["fault"]
-    device: str = Field(pattern=r"^[a-z_]{1,32}$")
-    reason: str = Field(pattern=_CODE)
+    day: dt.date
+    """The host's day the fault began on."""
+    device: Device
+    reason: str = Field(pattern=CODE_PATTERN)
+
+
+class Minutes(_Msg):
+    op: Literal["minutes"]
+    day: dt.date
+    open: int = Field(0, ge=0, le=MAX_DAY_MINUTES)
+    out_of_service: int = Field(0, ge=0, le=MAX_DAY_MINUTES)
+    offline: int = Field(0, ge=0, le=MAX_DAY_MINUTES)
 
 
 class StaffPin(_Msg):
@@ -138,7 +259,7 @@ class Error(_Msg):
     reason: str
 
 
-FromKiosk = Annotated[Hello | Health | Session | Fault | StaffPin | Result, Field(discriminator="op")]
+FromKiosk = Annotated[Hello | Health | Session | Fault | Minutes | StaffPin | Result, Field(discriminator="op")]
 ToKiosk = Annotated[Reload | Command | Error, Field(discriminator="op")]
 _from_kiosk: TypeAdapter[FromKiosk] = TypeAdapter(FromKiosk)
 _to_kiosk: TypeAdapter[ToKiosk] = TypeAdapter(ToKiosk)
@@ -188,13 +309,15 @@ class KioskView:
     error: str | None = None
     staff_pin: StaffPin | None = None
     """The staff PIN's wrong tries and lockout, as the kiosk last reported them."""
+    timezone: str | None = None
+    """The host's time zone the kiosk counts its statistics' days in (from its hello)."""
 
 
 class KioskLinkServer:
     """The agent's end: listens on the socket, tracks the kiosk's health, sends reloads and commands.
 
-    ``on_session`` / ``on_fault`` receive statistics; ``on_change`` is called whenever the kiosk's
-    connection or health changes (the agent then re-reports its state).
+    ``on_session`` / ``on_fault`` / ``on_minutes`` receive statistics; ``on_change`` is called whenever
+    the kiosk's connection or health changes (the agent then re-reports its state).
     """
 
     def __init__(
@@ -203,12 +326,14 @@ class KioskLinkServer:
         *,
         on_session: Callable[[Session], None] | None = None,
         on_fault: Callable[[Fault], None] | None = None,
+        on_minutes: Callable[[Minutes], None] | None = None,
         on_change: Callable[[], None] | None = None,
     ):
         self.path = Path(path)
         self.view = KioskView()
         self._on_session = on_session
         self._on_fault = on_fault
+        self._on_minutes = on_minutes
         self._on_change = on_change
         self._server: asyncio.AbstractServer | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -270,7 +395,7 @@ class KioskLinkServer:
             if self._writer is writer:
                 self._writer = None
                 self.view = KioskView(connected=False, software=self.view.software, version=self.view.version,
-                                      staff_pin=self.view.staff_pin)  # fmt: skip
+                                      staff_pin=self.view.staff_pin, timezone=self.view.timezone)  # fmt: skip
                 for fut in self._results.values():
                     if not fut.done():
                         fut.set_exception(ConnectionError("the kiosk disconnected"))
@@ -280,6 +405,7 @@ class KioskLinkServer:
     async def _handle(self, msg: Any) -> None:
         if isinstance(msg, Hello):
             self.view.software, self.view.version = msg.software, msg.version
+            self.view.timezone = msg.timezone or self.view.timezone
         elif isinstance(msg, Health):
             self.view.version = msg.version
             self.view.healthy = msg.healthy
@@ -292,6 +418,10 @@ class KioskLinkServer:
         elif isinstance(msg, Fault):
             if self._on_fault is not None:
                 self._on_fault(msg)
+            return
+        elif isinstance(msg, Minutes):
+            if self._on_minutes is not None:
+                self._on_minutes(msg)
             return
         elif isinstance(msg, StaffPin):
             before = self.view.staff_pin
@@ -376,11 +506,12 @@ class KioskLinkClient:
                                on_reload=apply_new_config, on_command=run_command)
         asyncio.create_task(link.run())          # connects, reconnects, dispatches
         await link.health(version, healthy=True, devices={"printer": DeviceHealth(ok=True)})
-        await link.session(day, "kela", duration_s=312, wait_s=45, rating=5)
+        await link.session(Session(op="session", day=day, hour=14, outcome="served", producer="kela", …))
 
     ``on_reload`` loads the new file and then calls :meth:`health`; ``on_command`` returns
     ``(ok, detail)``. While the agent is away, reports are dropped (health is re-sent on reconnect by
-    the kiosk calling :meth:`health` from ``on_connect``); sessions are queued up to a bound.
+    the kiosk calling :meth:`health` from ``on_connect``); statistics (sessions, faults, minutes) are
+    queued up to a bound and sent on reconnect.
     """
 
     def __init__(
@@ -393,10 +524,12 @@ class KioskLinkClient:
         on_command: CommandHandler,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         retry_s: float = 1.0,
+        timezone: str | None = None,
     ):
         self.path = Path(path)
         self.software = software
         self.version = version
+        self.timezone = timezone
         self._on_reload = on_reload
         self._on_command = on_command
         self._on_connect = on_connect
@@ -417,7 +550,9 @@ class KioskLinkClient:
                 continue
             self._writer = writer
             try:
-                await self._write(Hello(op="hello", software=self.software, version=self.version))
+                await self._write(
+                    Hello(op="hello", software=self.software, version=self.version, timezone=self.timezone)
+                )
                 for msg in self._pending:
                     await self._write(msg)
                 self._pending.clear()
@@ -474,14 +609,18 @@ class KioskLinkClient:
         msg = Health(op="health", version=version, healthy=healthy, devices=devices or {}, error=error)
         await self._send_or_drop(msg, queue=False)
 
-    async def session(
-        self, day: dt.date, producer: str, *, duration_s: float, wait_s: float, rating: int | None
-    ) -> None:
-        msg = Session(op="session", day=day, producer=producer, duration_s=duration_s, wait_s=wait_s, rating=rating)
+    async def session(self, msg: Session) -> None:
+        """One finished session's record (queued while the agent is away)."""
         await self._send_or_drop(msg, queue=True)
 
-    async def fault(self, device: str, reason: str) -> None:
-        await self._send_or_drop(Fault(op="fault", device=device, reason=reason), queue=True)
+    async def fault(self, day: dt.date, device: Device, reason: str) -> None:
+        """A device stopped working (its onset), on the host's ``day``."""
+        await self._send_or_drop(Fault(op="fault", day=day, device=device, reason=reason), queue=True)
+
+    async def minutes(self, day: dt.date, *, open: int = 0, out_of_service: int = 0, offline: int = 0) -> None:
+        """Minutes of the host's opening hours just spent open, out of service or offline."""
+        msg = Minutes(op="minutes", day=day, open=open, out_of_service=out_of_service, offline=offline)
+        await self._send_or_drop(msg, queue=True)
 
     def staff_pin(self, failures: int, lockouts: int, locked_until: dt.datetime | None) -> None:
         """Report the staff PIN's lockout: sent now when connected, and again on every connect (so the

@@ -25,7 +25,7 @@ from drivers.proof import NonceStore, ProofValidator
 from drivers.scanner import Scanner
 from kiosk import call as c
 from kiosk.journey import Journey
-from kiosk.session import Session, SessionRecord, State
+from kiosk.session import Outcome, Session, SessionRecord, State
 from provisioning.loader import load_point_config
 from provisioning.schema import PointConfig, PrinterConfig, ScannerConfig
 from tests.cardsim.pki import TestPki
@@ -306,7 +306,10 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     assert session.snapshot.call is None
     assert result.discarded and all(len(p.encoded) == 0 or not any(p.encoded) for p in result.pages)
     assert printer.leftovers() == [] and cupsd.job_ids() == []
-    assert records == [SessionRecord(producer="kela", waited_s=0, call_s=0, rating=4, ended="hangup")]
+    (record,) = records
+    assert (record.outcome, record.producer, record.waited_s, record.call_s, record.rating) == (
+        Outcome.SERVED, "kela", 0, 0, 4)  # fmt: skip
+    assert (record.usage.scans, record.usage.text_used) == (0, True)  # the scan was never sent
     # the agent was not told to hang up again: the agent ended the call
     assert agent.reports("hang_up") == []
     # No file of the visit anywhere in the temporary directories, and nothing said in the logs.

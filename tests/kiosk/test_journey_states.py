@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from kiosk import i18n
-from kiosk.session import STAFF_LOCKOUT_S, LargeText, Session, SessionRecord, State
+from kiosk.session import STAFF_LOCKOUT_S, LargeText, Outcome, Session, SessionRecord, State
 from provisioning.loader import load_point_config
 from provisioning.schema import PointConfig
 
@@ -86,7 +86,9 @@ def test_the_whole_journey_ends_in_a_wipe_and_an_anonymous_record(config: PointC
     assert snap.state is State.IDLE
     assert (snap.language, snap.text_size, snap.call, snap.selected) == ("fi", LargeText.NORMAL, None, None)
     assert wiped == [True]
-    assert records == [SessionRecord(producer="migri", waited_s=120, call_s=300, rating=5, ended="hangup")]
+    (record,) = records
+    assert (record.outcome, record.producer, record.waited_s, record.call_s, record.rating) == (
+        Outcome.SERVED, "migri", 120, 300, 5)  # fmt: skip
     assert snap.sessions_today == 1
 
 
@@ -99,7 +101,9 @@ def test_cancelling_the_queue_goes_back_to_the_service_choice(config: PointConfi
     session.accept_notice()
     session.cancel_queue()
     assert session.state is State.SERVICE_CHOICE
-    assert records[0].ended == "cancelled" and records[0].call_s == 0
+    assert records == []  # the visit goes on at the service choice: its one record comes at its end
+    session.back()
+    assert records[0].outcome is Outcome.ABANDONED and records[0].call_s is None
 
 
 def test_back_from_the_notice_and_from_the_service_choice(config: PointConfig) -> None:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from provisioning.kiosk_link import Command, DeviceHealth, KioskLinkClient, Reload, read_config_version
+from provisioning.kiosk_link import Command, DeviceHealth, KioskLinkClient, Reload, Session, read_config_version
 from provisioning.loader import ConfigError, load_point_config
 
 
@@ -49,7 +49,8 @@ async def main(argv: list[str]) -> int:
     p.add_argument("--socket", type=Path, required=True)
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--events", type=Path, required=True)
-    p.add_argument("--sessions", type=int, default=0, help="report this many finished sessions after connecting")
+    p.add_argument("--sessions", type=int, default=0,
+                   help="report this many finished (served) sessions of today after connecting")
     p.add_argument("--diagnostics", default="kiosk ok", help="text the diagnostics command returns")
     args = p.parse_args(argv)
     devices = {"printer": DeviceHealth(ok=True), "scanner": DeviceHealth(ok=True), "camera": DeviceHealth(ok=True)}
@@ -65,12 +66,13 @@ async def main(argv: list[str]) -> int:
         if healthy and args.sessions and not sent_sessions:
             sent_sessions = True  # customers come once the point is configured
             config = load_point_config(args.config)
+            now = dt.datetime.now(config.host.zone)
             for i in range(args.sessions):
-                producer = config.producers[i % len(config.producers)].id
-                await link.session(
-                    dt.date(2026, 11, 27), producer, duration_s=300 + i, wait_s=30 + i, rating=(i % 5) + 1
-                )
-            await link.fault("printer", "media-empty")
+                producer = config.producers[i % len(config.producers)]
+                await link.session(Session(
+                    op="session", day=now.date(), hour=now.hour, outcome="served", producer=producer.id,
+                    queue=producer.queue, wait_s=30 + i, duration_s=300 + i, rating=(i % 5) + 1,
+                ))  # fmt: skip
 
     async def on_connect() -> None:
         await report()

@@ -49,15 +49,18 @@ async def test_malformed_and_personal_messages_are_refused_and_the_link_survives
         # A session carrying anything beyond the aggregate fields is refused whole.
         reply = await _say(
             w, r,
-            b'{"op":"session","day":"2026-11-28","producer":"kela","duration_s":60,"wait_s":5,"rating":4,'
-            b'"name":"Matti Meikalainen"}',
+            b'{"op":"session","day":"2026-11-28","hour":10,"outcome":"served","producer":"kela",'
+            b'"queue":"kela-general","duration_s":60,"wait_s":5,"rating":4,"name":"Matti Meikalainen"}',
         )  # fmt: skip
         assert reply is not None and "name" in reply["reason"]
-        reply = await _say(w, r, b'{"op":"fault","device":"printer","reason":"jam at page of Matti"}')
+        reply = await _say(
+            w, r, b'{"op":"fault","day":"2026-11-28","device":"printer","reason":"jam at page of Matti"}'
+        )
         assert reply is not None and reply["op"] == "error"
         assert sessions == [] and faults == []
 
-        good = b'{"op":"session","day":"2026-11-28","producer":"kela","duration_s":60,"wait_s":5,"rating":null}'
+        good = (b'{"op":"session","day":"2026-11-28","hour":10,"outcome":"served","producer":"kela",'
+                b'"queue":"kela-general","duration_s":60,"wait_s":5,"rating":null}')
         assert await _say(w, r, good) is None
         await _say(w, r, b'{"op":"health","version":3,"healthy":false,"devices":{},"error":"card of 131052-308T"}')
         assert [s.producer for s in sessions] == ["kela"]

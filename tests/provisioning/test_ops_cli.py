@@ -186,7 +186,7 @@ async def test_commands_and_statistics_export_from_the_ops_tool(
     await ops.publish_bundle("point-a", a.bundle(1, config_for("point-a", switchboard_port)))
     def sessions_reported() -> int:
         days = (ops.stats.get("point-a") or {}).get("days", {})
-        return sum(p["sessions"] for d in days.values() for p in d["producers"].values())
+        return sum(sum(q["outcomes"].values()) for d in days.values() for q in d["queues"].values())
 
     # The first statistics are published on connect, before any customer: wait for the four sessions.
     await ops.until(lambda: sessions_reported() == 4, what="statistics of four sessions")
