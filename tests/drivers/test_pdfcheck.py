@@ -34,6 +34,7 @@ from drivers.printer_errors import (
     NoPages,
     NotAPdf,
     PageTooLarge,
+    TooComplex,
     TooLarge,
     TooManyPages,
     UnsupportedImage,
@@ -609,3 +610,20 @@ def test_ordinary_multipage_a4_documents_with_fonts_and_images_are_accepted(tmp_
         assert info.pages in (2, 3)
         assert info.fitted_pages == ()
         assert 0 < info.decoded_bytes < 10 * MiB
+
+
+def test_every_refusal_code_is_explicit_distinct_and_fits_the_agents_print_status() -> None:
+    """The agent's desk learns why a print was refused from ``print.status``'s ``reason`` (≤ 60
+    characters); each refusal has its own written-out code, never one derived at run time."""
+    from etapiste import protocol as p
+
+    refusals = [EmptyDocument, NotAPdf, MalformedPdf, EncryptedPdf, TooLarge, TooManyPages, NoPages,
+                PageTooLarge, DecodedTooLarge, UnsupportedImage, HasJavascript, HasEmbeddedFiles,
+                HasLaunchAction, TooComplex]  # fmt: skip
+    codes = [cls.__dict__.get("reason") for cls in refusals]
+    assert all(isinstance(code, str) for code in codes), "each class sets its own code"
+    assert len(set(codes)) == len(codes)
+    for code in codes:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", str(code))
+        for sent in (str(code), str(code).replace("-", "_")):
+            assert p.PrintStatus(transfer="t1", state="failed", reason=sent).reason == sent
