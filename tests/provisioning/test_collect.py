@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -277,3 +278,20 @@ async def test_the_collectors_account_can_read_statistics_but_write_nothing(
                     break
     with pytest.raises(ValueError, match="cannot be a point id"):
         broker.check_point_id(broker.COLLECTOR_USER)
+
+
+def test_the_ops_tool_adds_the_collector_account_and_refuses_a_bad_store(tmp_path: Path) -> None:
+    from provisioning.ops_cli import main as ops_main
+
+    passwd = tmp_path / "passwd"
+    assert ops_main(["broker-user", "--passwd", str(passwd), broker.COLLECTOR_USER]) == 0
+    assert passwd.read_text().startswith(f"{broker.COLLECTOR_USER}:$7$")
+    secret = tmp_path / "secret"
+    secret.write_text("x\n")
+    done = subprocess.run(
+        [ETAPISTE, "ops", "collect", "--broker", "mqtt://127.0.0.1:1", "--password-file", str(secret),
+         "--store", "mysql://db.example.fi/stats"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "use sqlite:///path.db or postgresql://" in done.stderr
