@@ -4,7 +4,8 @@ each visit exactly once, with its outcome, under its producer's queue, on the ho
 Everything is real here except the customer's fingers: the session state machine and the journey
 controller, the call engine on the real switchboard (in this process), an aiortc agent at its desk, the
 virtual FINEID card in the private pcscd, the kiosk's link to a real provisioning agent process, and the
-agent's retained ``point/<id>/stats`` on a private mosquitto, read the way the organiser reads it.
+agent's retained ``point/<id>/stats`` on a private mosquitto, read the way the organiser reads it,
+and taken from there by the organiser's collector (``etapiste ops collect``'s path) into its store.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aioice.ice
+import aiomqtt
 import pytest
 
 from drivers.cardreader import CardReader
@@ -29,9 +31,12 @@ from kiosk.health import DeviceHealth, HealthMonitor
 from kiosk.journey import Journey
 from kiosk.session import LargeText, Session, State
 from provisioning import stats_model
+from provisioning.broker import COLLECTOR_USER
+from provisioning.collect import Store, collect_once
 from provisioning.schema import WEEKDAYS, PointConfig
 from switchboard.identity import proof_validator
 from tests.cardsim.pki import TestPki
+from tests.harness.mqtt import Broker
 from tests.harness.pcsc import CardSlot, fineid_card
 from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import point_engine
@@ -43,6 +48,12 @@ pytestmark = pytest.mark.integration
 POINT = "point-a"  # the point's id on the broker (its agent's)
 SWITCHBOARD_POINT = "oulu-kirjasto"  # the same point as the test switchboard knows it
 HOST_ZONE = ZoneInfo("Europe/Helsinki")
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., Broker]) -> Broker:
+    """The provisioning tests' broker, with the organiser's read-only statistics collector account too."""
+    return mosquitto_factory(["point-a", "point-b", "point-c", COLLECTOR_USER])
 
 
 @pytest.fixture(autouse=True)
@@ -118,8 +129,9 @@ async def queue(session: Session, producer: str = "kela", language: str = "fi") 
 
 
 async def test_each_real_flow_is_one_session_with_its_outcome_in_the_published_statistics(
-    points: Callable[[str], Point], ops: Ops, tmp_path: Path, card_slot: CardSlot, test_pki: TestPki
-) -> None:
+    points: Callable[[str], Point], ops: Ops, mosquitto: Broker, tmp_path: Path, card_slot: CardSlot,
+    test_pki: TestPki,
+) -> None:  # fmt: skip
     ca = tmp_path / "ca.pem"
     ca.write_bytes(test_pki.issuing.pem)
     card_slot.insert_and_wait(fineid_card(test_pki.issue("v4", given_name="SPECIMEN-ANNA", surname="SPECIMEN-KOE",
@@ -232,3 +244,11 @@ async def test_each_real_flow_is_one_session_with_its_outcome_in_the_published_s
     assert sum(d["faults"]["network"].values()) == 1
     assert d["minutes"]["open"] > 0
     assert "SPECIMEN" not in json.dumps(doc) and "999020016" not in json.dumps(doc)
+
+    # The organiser's collector takes the same day into its store, figure for figure.
+    store = Store(f"sqlite:///{tmp_path / 'statistics.db'}")
+    try:
+        assert await collect_once(lambda: aiomqtt.Client(**mosquitto.credentials(COLLECTOR_USER)), store) == 1
+        assert store.day(POINT, dt.date.fromisoformat(today)) == parsed.days[today]
+    finally:
+        store.close()
