@@ -4,6 +4,8 @@
 # the provisioning agent, the kiosk window (the bundled library point) and a scripted demo agent that
 # answers; it prints the desk's address so a person can answer from a browser instead.
 #   scripts/demo.sh                 the whole system (options go to scripts/demo_system.py: --no-agent …)
+#   scripts/demo.sh --auto-customer a scripted customer walks the whole journey too (nobody needs to touch
+#                                   the screen); exit 0 when every step happened, 1 naming the one that did not
 #   scripts/demo.sh --kiosk-only    just the kiosk app on the sample configuration, with whatever devices
 #                                   this machine has (options after it go to `etapiste kiosk`)
 # Without a display the window is drawn on a virtual screen (Xvfb). Ctrl-C stops everything.

@@ -10,6 +10,14 @@ demo puts the virtual card in the reader when the kiosk asks for it; the PIN is 
 sends a PDF to print and says goodbye. With ``--no-agent`` nobody answers but a person at the desk whose
 address is printed. Ctrl-C or SIGTERM stops everything the demo started, by pid.
 
+With ``--auto-customer`` nobody needs to touch the screen either (a headless machine, CI, a newcomer's first
+look): the kiosk runs with ``scripts/auto_customer.py``, a scripted customer who presses the kiosk's own
+buttons through the whole journey. The demo then checks each step end to end — the agent saw the verified
+holder of the demo card, the scan the agent received has the SHA-256 of what the kiosk sent, the printout's
+pages came out of the file printer, the survey's rating reached the organiser's statistics — prints the
+verdict, stops everything and exits 0, or 1 naming the step that did not happen (``--result FILE``
+also writes the verdict as JSON).
+
 The private services are the test harness's own (``tests/harness/``), imported rather than duplicated,
 so the demo runs exactly what the tests prove. Media go through the private coturn only (the kiosk is
 configured ``relay_only``, and so is the demo agent): no call traffic leaves loopback.
@@ -32,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -62,6 +70,14 @@ AGENT_USER, AGENT_PASSWORD = "anna", "demo-agentti-1"
 INTERPRETER_USER, INTERPRETER_PASSWORD = "tulkki", "demo-tulkki-1"
 ALWAYS = {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 CARD_PIN = "1234"
+GIVEN_NAME, SURNAME = "SPECIMEN-MAIJA", "SPECIMEN-MEIKÄLÄINEN"
+"""The demo card's holder (a specimen: DVV's test cards carry SPECIMEN names)."""
+GOODBYE = "Voit lopettaa puhelun."
+"""The demo agent's last words; the scripted customer ends the call when they appear."""
+PRINT_PAGES = 2
+AUTO_TIMEOUT_S = 1200.0
+"""A safety net for ``--auto-customer``: each of the customer's waits is bounded on its own (the kiosk exits
+with the step named); this only catches a kiosk that cannot even do that."""
 
 
 def log(text: str) -> None:
@@ -152,6 +168,10 @@ class DemoAgent:
         self.login = login
         self.outcomes: dict[str, str] = {}
         """What each step of the script ended with (``identify``: ``verified``…), for the log and the test."""
+        self.holder: str | None = None
+        """The verified holder's name the desk would show (kept in memory for the verdict, never logged)."""
+        self.received_sha256: str | None = None
+        """SHA-256 of the scan as the agent received it (computed here, over the bytes that arrived)."""
         self.insert_card, self.remove_card = insert_card, remove_card
         self.pdf = pdf
         self.http: aiohttp.ClientSession | None = None
@@ -209,11 +229,13 @@ class DemoAgent:
         # The desk's session cookie comes from an IP address (127.0.0.1): aiohttp keeps it only when unsafe.
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         try:
-            async with self.http.post(f"{self.base}/api/login",
+            # As the desk page in a browser: its requests carry the page's Origin (the switchboard checks it).
+            origin = {"Origin": self.base}
+            async with self.http.post(f"{self.base}/api/login", headers=origin,
                                       json={"username": self.login[0], "password": self.login[1]}) as r:
                 if r.status != 200:
                     raise RuntimeError(f"the demo agent could not log in: {r.status} {await r.text()}")
-            self.ws = await self.http.ws_connect(self.base.replace("http", "ws", 1) + "/ws/desk")
+            self.ws = await self.http.ws_connect(self.base.replace("http", "ws", 1) + "/ws/desk", headers=origin)
             await self.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
             reader = self._reader = asyncio.create_task(self._read())
             log("demo agent Anna / Kela is at the desk and waits for a customer")
@@ -335,9 +357,10 @@ class DemoAgent:
             elif m.type == "doc.end" and self._incoming is not None:
                 begin, body = self._incoming["begin"], bytes(self._incoming["data"])
                 self._incoming = None
-                ok = len(body) == begin.size and hashlib.sha256(body).hexdigest() == begin.sha256
+                digest = hashlib.sha256(body).hexdigest()
+                ok = len(body) == begin.size and digest == begin.sha256
                 self.dc_send(p.DocAck(transfer=begin.transfer, ok=ok, reason=None if ok else "checksum_mismatch"))
-                self._note(argparse.Namespace(type="received", ok=ok, name=begin.name, size=len(body)))
+                self._note(argparse.Namespace(type="received", ok=ok, name=begin.name, size=len(body), sha256=digest))
                 return
             self._note(m)
 
@@ -365,7 +388,7 @@ class DemoAgent:
         await self._identify()
         await self._scan()
         await self._print()
-        await self.type_text("Kiitos! Voit lopettaa puhelun. Thank you, you may end the call.")
+        await self.type_text(f"Kiitos! {GOODBYE} Thank you, you may end the call.")
         await self.wait_for(lambda: False, 120, "the customer to end the call")
 
     async def _identify(self) -> None:
@@ -384,6 +407,7 @@ class DemoAgent:
             await asyncio.sleep(1 * self.pace)
             self.remove_card()
         self.outcomes["identify"] = "verified" if result.ok else f"failed: {result.reason}"
+        self.holder = f"{result.given_name} {result.surname}" if result.ok else None
         log(f"identification: {self.outcomes['identify']}")
         await self.type_text("Kiitos, tunnistettu. Thank you, you are identified." if result.ok
                              else "Tunnistus ei onnistunut. Identification did not succeed.")
@@ -398,6 +422,7 @@ class DemoAgent:
         self.outcomes["scan"] = ("received" if done.ok else "checksum_mismatch") if done.type == "received" \
             else done.state
         if done.type == "received":
+            self.received_sha256 = done.sha256
             log(f"scan received: {done.name}, {done.size} bytes, checksum {'ok' if done.ok else 'WRONG'}")
             await self.type_text("Sain skannauksen, kiitos. I got your scan, thank you.")
         else:
@@ -418,11 +443,97 @@ class DemoAgent:
         log(f"printing: {status.state}{' (' + status.reason + ')' if status.reason else ''}")
 
 
+# ----------------------------------------------------------------------------------------------- the verdict
+
+
+class Check(NamedTuple):
+    """One step of ``--auto-customer``'s journey, as checked end to end. (A NamedTuple, not a dataclass:
+    the acceptance test loads this file as a module that is not in ``sys.modules``.)"""
+
+    step: str
+    ok: bool
+    detail: str
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join("    " + line for line in text.splitlines()[-lines:]) or "    (empty)"
+
+
+async def _bounded(what: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """``what()`` once it gives something true, else its last value after ``timeout`` (s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = what()
+        except Exception:  # a file half written, a message not yet there
+            value = None
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.5)
+
+
+async def auto_verdict(customer: dict[str, Any] | None, demo: DemoAgent, queue: Any,
+                       stats: dict[str, Any], why: str = "") -> list[Check]:
+    """Each step of the journey as someone else saw it: the agent, the printer's tray, the organiser."""
+    from tests.harness.cups import output_pages
+
+    checks: list[Check] = []
+    done = set(customer["done"]) if customer else set()
+    if customer is None:
+        if not why:
+            checks.append(Check("journey", False, "the scripted customer left no result (see the kiosk's log)"))
+    elif customer["failed"]:
+        checks.append(Check(customer["failed"]["step"], False, f"the customer: {customer['failed']['detail']}"))
+    else:
+        checks.append(Check("journey", True, "the customer went through " + ", ".join(customer["done"])))
+
+    verified = demo.outcomes.get("identify")
+    holder_ok = demo.holder == f"{GIVEN_NAME} {SURNAME}"
+    checks.append(Check("identify", verified == "verified" and holder_ok,
+                        "the agent sees the verified holder of the demo card" if verified == "verified" and holder_ok
+                        else f"the agent's identification: {verified or 'no result'}"
+                        + ("" if holder_ok or demo.holder is None else "; the holder is not the demo card's")))
+
+    sent: str = (customer.get("scan_sha256") if customer else None) or ""
+    scan_ok = demo.outcomes.get("scan") == "received" and bool(sent) and demo.received_sha256 == sent
+    checks.append(Check("scan", scan_ok,
+                        f"the agent received the scan, SHA-256 {sent[:16]}… as the kiosk sent it" if scan_ok
+                        else f"the agent's scan: {demo.outcomes.get('scan', 'nothing received')}; "
+                             f"kiosk sent {sent or 'nothing'}, agent got {demo.received_sha256 or 'nothing'}"))
+
+    pages = 0
+    if "print" in done:
+        pages = await _bounded(lambda: output_pages(queue.output) == PRINT_PAGES and PRINT_PAGES) or 0
+    print_ok = demo.outcomes.get("print") == "done" and pages == PRINT_PAGES
+    checks.append(Check("print", print_ok,
+                        f"{pages} pages came out of the file printer" if print_ok
+                        else f"the agent's printout: {demo.outcomes.get('print', 'no status')}; "
+                             f"pages in the file printer: {pages}, expected {PRINT_PAGES}"))
+
+    def rated() -> int:
+        """Ratings of 5 for Kela on any day (a run across midnight counts too), in the statistics payload's
+        version 1 (per producer) or 2 (per queue, docs/statistics.md)."""
+        fives = 0
+        for day in stats.get("days", {}).values():
+            fives += day.get("producers", {}).get("kela", {}).get("ratings", {}).get("5", 0)
+            fives += sum(q.get("ratings", {}).get("5", 0) for q in day.get("queues", {}).values()
+                         if q.get("producer") == "kela")
+        return int(fives)
+
+    ratings = await _bounded(rated) if "survey" in done else 0
+    checks.append(Check("survey", bool(ratings),
+                        "the rating 5 reached the organiser's statistics" if ratings
+                        else "no rating in the organiser's statistics"))
+    return checks
+
+
 # ----------------------------------------------------------------------------------------------- the system
 
 
-async def watch_ops(host: str, port: int, password: str) -> None:
-    """The ops side: print the point's health and anonymous statistics as its agent publishes them."""
+async def watch_ops(host: str, port: int, password: str, stats: dict[str, Any] | None = None) -> None:
+    """The ops side: print the point's health and anonymous statistics as its agent publishes them (the
+    latest statistics are also kept in ``stats``, for ``--auto-customer``'s verdict)."""
     import aiomqtt
 
     from provisioning import broker
@@ -437,8 +548,15 @@ async def watch_ops(host: str, port: int, password: str) -> None:
                 continue
             data = json.loads(payload)
             if m.topic.value.endswith("/stats"):
-                today = data.get("days", {}).get(dt.date.today().isoformat(), {}).get("producers", {})
-                summary = ", ".join(f"{k}: {v['sessions']} session(s)" for k, v in today.items()) or "none yet"
+                if stats is not None:
+                    stats.clear()
+                    stats.update(data)
+                today = data.get("days", {}).get(dt.date.today().isoformat(), {})
+                sessions: dict[str, int] = {k: v.get("sessions", 0) for k, v in today.get("producers", {}).items()}
+                for q in today.get("queues", {}).values():  # payload version 2: per queue, with outcomes
+                    name = str(q.get("producer"))
+                    sessions[name] = sessions.get(name, 0) + sum(q.get("outcomes", {}).values())
+                summary = ", ".join(f"{k}: {n} session(s)" for k, n in sessions.items() if n) or "none yet"
                 log(f"ops sees the point's statistics today: {summary}")
             else:
                 kiosk = data.get("kiosk", {})
@@ -470,6 +588,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     services: list[Service] = []
+    code = 0
     etapiste = [sys.executable, "-m", "etapiste"]
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, run, True)
@@ -496,8 +615,9 @@ async def main_async(args: argparse.Namespace) -> int:
         sb_port = free_port()
         sb_conf = switchboard_config(run / "switchboard.yaml", sb_port, coturn.urls, coturn.secret,
                                      run / "trusted-cas.pem")
-        sb = Service("switchboard", [*etapiste, "switchboard", "--config", str(sb_conf)], run / "switchboard.log",
-                     cwd=REPO).start()
+        # --demo: this switchboard uses the sample's published demo passwords and point credential.
+        sb = Service("switchboard", [*etapiste, "switchboard", "--config", str(sb_conf), "--demo"],
+                     run / "switchboard.log", cwd=REPO).start()
         services.append(sb)
         try:
             await asyncio.to_thread(wait_until, lambda: port_open(sb_port) or not sb.running(), 30, "switchboard")
@@ -528,10 +648,17 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.offscreen or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
                 env["QT_QPA_PLATFORM"] = "offscreen"
                 log("no display: the kiosk runs offscreen (give it a DISPLAY to see the window)")
-            kiosk = Service("kiosk", [*etapiste, "kiosk", "--windowed", "--config", str(point_yaml)],
-                            run / "kiosk.log", env=env, cwd=REPO).start()
+            kiosk_options = ["--windowed", "--config", str(point_yaml)]
+            customer_file = run / "customer.json"
+            if args.auto_customer:
+                # The same kiosk app, run by the scripted customer's wrapper (scripts/auto_customer.py).
+                command = [sys.executable, str(REPO / "scripts" / "auto_customer.py"), "--result", str(customer_file),
+                           "--goodbye", GOODBYE, "--pin", CARD_PIN, *kiosk_options]
+            else:
+                command = [*etapiste, "kiosk", *kiosk_options]
+            kiosk = Service("kiosk", command, run / "kiosk.log", env=env, cwd=REPO).start()
             services.append(kiosk)
-            log("kiosk window started")
+            log("kiosk window started" + (" with the scripted customer" if args.auto_customer else ""))
             # The organiser's statistics collector, into a SQLite store in the run directory.
             stats_store = f"sqlite:///{run / 'statistics.db'}"
             collector = Service("statistics-collector", [
@@ -543,16 +670,22 @@ async def main_async(args: argparse.Namespace) -> int:
 
             tasks: list[asyncio.Task[Any]] = []
             ops_password = mqtt.passwords["ops-watch"]
-            tasks.append(asyncio.create_task(watch_ops(mqtt.host, mqtt.port, ops_password)))
+            stats: dict[str, Any] = {}
+            tasks.append(asyncio.create_task(watch_ops(mqtt.host, mqtt.port, ops_password, stats)))
+            demo: DemoAgent | None = None
             if not args.no_agent:
                 demo = DemoAgent(base, lambda: slot.insert(fineid_card(identity)), slot.remove,
-                                 make_pdf(2, "Kelan paatos - demo"))
+                                 make_pdf(PRINT_PAGES, "Kelan paatos - demo"), pace=0.3 if args.auto_customer else 1.0)
                 tasks.append(asyncio.create_task(demo.run()))
 
             print(flush=True)
             print(f"  The desk:        {base}/   (agent {AGENT_USER} / {AGENT_PASSWORD},"
                   f" interpreter {INTERPRETER_USER} / {INTERPRETER_PASSWORD})", flush=True)
-            print("  On the kiosk:    choose a language, then Kela, then Continue.", flush=True)
+            if args.auto_customer:
+                print("  On the kiosk:    a scripted customer presses the buttons (scripts/auto_customer.py).",
+                      flush=True)
+            else:
+                print("  On the kiosk:    choose a language, then Kela, then Continue.", flush=True)
             print(f"  Identification:  the demo inserts the virtual card; the PIN is {CARD_PIN}.", flush=True)
             if not args.no_agent:
                 print("  The scripted demo agent answers; run with --no-agent to answer from a browser.",
@@ -562,20 +695,39 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"  Logs:            {run}/*.log    Stop: Ctrl-C", flush=True)
             print(flush=True)
 
-            async def exited(service: Service) -> None:
+            async def exited(service: Service) -> Service:
                 while service.running():
                     await asyncio.sleep(0.5)
                 log(f"{service.name} exited; see {service.log_path}")
+                return service
 
             watchers = [asyncio.create_task(exited(s)) for s in services]
-            waiting: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait()), *watchers, *tasks]
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            stopped = asyncio.create_task(stop.wait())
+            waiting: list[asyncio.Task[Any]] = [stopped, *watchers, *tasks]
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED,
+                                         timeout=AUTO_TIMEOUT_S if args.auto_customer else None)
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     log(f"stopping: {task.exception()!r}")
-            for task in [*tasks, *watchers]:
+            if args.auto_customer:
+                assert demo is not None
+                ended = [t.result() for t in watchers if t in done and not t.cancelled() and t.exception() is None]
+                if kiosk.proc is not None and kiosk.proc.poll() is not None:
+                    why = ""  # the scripted customer ended the kiosk: its result says how far it got
+                elif stopped in done:
+                    why = "the demo was stopped (signal) before the journey ended"
+                elif ended:
+                    why = f"the {ended[0].name} exited before the journey ended; its log ended with:\n" + _tail(
+                        ended[0].log_path, 12)
+                elif done:
+                    why = "a part of the demo failed: " + "; ".join(
+                        repr(t.exception()) for t in done if not t.cancelled() and t.exception() is not None)
+                else:
+                    why = f"the journey did not end within {AUTO_TIMEOUT_S:g} s"
+                code = await finish_auto(args, run, kiosk, customer_file, demo, queue, stats, why=why)
+            for task in [*tasks, *watchers, stopped]:
                 task.cancel()
-            for task in [*tasks, *watchers]:
+            for task in [*tasks, *watchers, stopped]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         finally:
@@ -584,14 +736,54 @@ async def main_async(args: argparse.Namespace) -> int:
                 service.stop(timeout=10)
             with contextlib.suppress(Exception):
                 slot.remove()
-    return 0
+    return code
+
+
+async def finish_auto(args: argparse.Namespace, run: Path, kiosk: Any, customer_file: Path, demo: DemoAgent,
+                      queue: Any, stats: dict[str, Any], why: str) -> int:
+    """``--auto-customer``'s end: check every step, say so, and give the exit code (0: the whole journey)."""
+    customer = None
+    if customer_file.exists():
+        customer = json.loads(customer_file.read_text(encoding="utf-8"))
+    checks = await auto_verdict(customer, demo, queue, stats, why)
+    if why:
+        checks.insert(0, Check("journey", False, why))
+    failed = next((c for c in checks if not c.ok), None)
+    print(flush=True)
+    print("  The journey, step by step (checked at the agent, the printer and the organiser):", flush=True)
+    for c in checks:
+        print(f"    {'ok  ' if c.ok else 'FAIL'} {c.step}: {c.detail}", flush=True)
+    if failed is not None:
+        print(f"  The demo's journey failed at: {failed.step}. The kiosk's log ended with:", flush=True)
+        print(_tail(run / "kiosk.log"), flush=True)
+        print("  and the switchboard's with:", flush=True)
+        print(_tail(run / "switchboard.log", 12), flush=True)
+    else:
+        print("  The whole journey happened.", flush=True)
+    print(flush=True)
+    if args.result is not None:
+        args.result.write_text(json.dumps({
+            "ok": failed is None,
+            "failed_step": failed.step if failed else None,
+            "checks": [c._asdict() for c in checks],
+            "customer": customer,
+            "agent": {"outcomes": demo.outcomes, "holder": demo.holder, "received_sha256": demo.received_sha256},
+            "kiosk_exit": kiosk.proc.poll() if kiosk.proc is not None else None,
+        }, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0 if failed is None else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-agent", action="store_true", help="no scripted agent: answer from the desk yourself")
     parser.add_argument("--offscreen", action="store_true", help="run the kiosk offscreen (no window)")
+    parser.add_argument("--auto-customer", action="store_true",
+                        help="a scripted customer walks the whole journey; exit 0 if every step happened, "
+                             "1 naming the step that did not")
+    parser.add_argument("--result", type=Path, help="with --auto-customer: write the verdict here (JSON)")
     args = parser.parse_args(argv)
+    if args.auto_customer and args.no_agent:
+        parser.error("--auto-customer needs the scripted demo agent (leave out --no-agent)")
     return asyncio.run(main_async(args))
 
 
