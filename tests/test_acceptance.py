@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import importlib.util
 import io
@@ -182,10 +181,13 @@ async def test_a_customer_is_served_from_service_choice_to_wipe_and_only_anonymo
             # The session's anonymous record reached the ops side over MQTT: counts, no person.
             def kela_stats() -> dict[str, Any] | None:
                 days = ops.stats.get(POINT, {}).get("days", {})
-                kela = days.get(dt.date.today().isoformat(), {}).get("producers", {}).get("kela")
-                return kela if kela and kela["sessions"] == 1 else None
+                today = kiosk.session.now().date().isoformat()  # the day on the kiosk's (host's) clock
+                queues = days.get(today, {}).get("queues", {}).values()
+                kela = next((q for q in queues if q["producer"] == "kela"), None)
+                return kela if kela and sum(kela["outcomes"].values()) == 1 else None
 
             kela = await until(kela_stats, "the session's statistics at the ops side", timeout=60)
+            assert kela["outcomes"]["served"] == 1
             assert kela["ratings"]["5"] == 1 and sum(kela["ratings"].values()) == 1
             assert kela["duration_s_sum"] > 0
             published = json.dumps(ops.stats[POINT], ensure_ascii=False)

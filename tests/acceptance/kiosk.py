@@ -37,6 +37,19 @@ from tests.kiosk.call_support import loopback_only, pattern_media
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0)
 
 
+def recent_monday_noon(config: PointConfig) -> dt.datetime:
+    """The latest Monday noon up to now (host-local) on which the host and every producer serve: the
+    statistics the session makes must fall in the agent's last 35 days (docs/statistics.md)."""
+    today = dt.datetime.now(config.host.zone).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    for week in range(4):
+        at = dt.datetime.combine(monday - dt.timedelta(weeks=week), dt.time(12, 0))
+        schedules = [config.host.opening_hours, *(p.service_hours for p in config.producers)]
+        if all(schedule.is_open(at) for schedule in schedules):
+            return at
+    return MONDAY_NOON
+
+
 def running_clock(start: dt.datetime) -> Callable[[], dt.datetime]:
     """Host-local time that starts at ``start`` and then runs (waits and call durations are real)."""
     began = time.monotonic()
@@ -125,7 +138,7 @@ def build_kiosk(config: PointConfig, *, printer: Any, scanner: Any, card_reader:
     engine = CallEngine.from_config(config, media=pattern_media(), candidate_filter=loopback_only)
     devices = app.Devices(printer=printer, scanner=scanner, card_reader=card_reader)
     parts = app.assemble(config, devices=devices, engine=engine, kiosk_mode=False,
-                         clock=running_clock(MONDAY_NOON),
+                         clock=running_clock(recent_monday_noon(config)),
                          agent_socket=str(agent_socket) if agent_socket is not None else None)
     parts.window.resize(1280, 1024)
     parts.window.show()
