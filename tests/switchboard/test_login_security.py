@@ -15,12 +15,16 @@ import logging
 import threading
 from collections import Counter
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
 import switchboard.web
 from switchboard.credentials import hash_password, verify_password
+from switchboard.state import MemoryState
 from tests.switchboard.support import PASSWORDS, make_config, serve
 
 BEHIND_PROXY = {"trusted_proxies": ["127.0.0.1"]}
@@ -144,6 +148,49 @@ async def test_forwarded_for_counts_only_when_a_trusted_proxy_wrote_it():
         for i in range(3):
             assert (await _login(sb, "anna", "guess-guess-guess", client=f"192.0.2.{i}"))[0] == 401
         assert (await _login(sb, "anna", PASSWORDS["anna"], client="192.0.2.200"))[0] == 429
+
+
+def _request_from(peer: str, *forwarded: str) -> Any:
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (peer, 443) if name == "peername" else default
+    headers = CIMultiDict(("X-Forwarded-For", value) for value in forwarded)
+    return make_mocked_request("POST", "/api/login", headers=headers, transport=transport)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("10.0.0.2", ["198.51.100.7"], "198.51.100.7"),  # one proxy
+        ("10.0.0.2", ["203.0.113.9, 10.0.0.3"], "203.0.113.9"),  # two proxies, both trusted
+        ("10.0.0.2", ["6.6.6.6, 203.0.113.9"], "203.0.113.9"),  # the client's own entry is not believed
+        ("10.0.0.2", ["6.6.6.6", "203.0.113.9"], "203.0.113.9"),  # same, as two header lines
+        ("10.0.0.2", ["203.0.113.9:51234"], "203.0.113.9"),  # some proxies add the port
+        ("10.0.0.2", ["[2001:db8::7]:443"], "2001:db8::7"),
+        ("10.0.0.2", ["2001:db8::7"], "2001:db8::7"),
+        ("10.0.0.2", ["not-an-address"], "10.0.0.2"),  # a broken proxy: its own address is all we know
+        ("10.0.0.2", [], "10.0.0.2"),
+        ("10.0.0.2", ["10.0.0.9"], "10.0.0.9"),  # everything inside: the furthest hop
+        ("::ffff:10.0.0.2", ["198.51.100.7"], "198.51.100.7"),  # IPv4 peer on a dual-stack socket
+        ("192.0.2.50", ["198.51.100.7"], "192.0.2.50"),  # not a trusted proxy: the header is ignored
+    ],
+)
+def test_the_client_address_is_read_only_from_what_trusted_proxies_wrote(peer, forwarded, client):
+    trusted = make_config(trusted_proxies=["10.0.0.0/8"]).proxy_networks
+    assert switchboard.web.client_address(_request_from(peer, *forwarded), trusted) == client
+
+
+async def test_login_records_are_forgotten_when_they_no_longer_count_but_a_recent_lock_is_kept():
+    state = MemoryState()
+    await state.login_attempt("idle", 100.0, 0.0)
+    await state.login_attempt("locked", 100.0, 0.0)
+    assert await state.lock_login("locked", 100.0, 60, 3600, 86400) == 160.0
+    await state.drop_idle_logins(since=200.0, strikes_since=0.0)
+    assert (await state.login_attempt("idle", 300.0, 200.0)).attempts == [300.0]
+    assert await state.lock_login("locked", 300.0, 60, 3600, 86400) == 420.0  # second strike: twice as long
+    # A day after the last lock ended, the strikes are forgotten: the next lock is the first again.
+    assert await state.lock_login("locked", 420.0 + 86401, 60, 3600, 86400) == 420.0 + 86401 + 60
+    await state.drop_idle_logins(since=1e9, strikes_since=1e9)
+    assert (await state.login_attempt("locked", 1e9, 1e9)).strikes == 0
 
 
 async def test_each_further_lockout_lasts_twice_as_long_and_a_success_starts_afresh():
