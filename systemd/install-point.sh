@@ -55,11 +55,12 @@ PACKAGES=(
 UNITS=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
     etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
+    etapiste-update.service etapiste-update.path
     etapiste-nightly-restart.timer etapiste-agent.service
 )
 ENABLED=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-agent.service etapiste-kiosk-restart.path
-    etapiste-reboot.path etapiste-nightly-restart.timer
+    etapiste-reboot.path etapiste-nightly-restart.timer etapiste-update.path
 )
 # The physical console: files installed as they are (source under systemd/ → destination, mode).
 CONSOLE_FILES=(
@@ -302,6 +303,8 @@ install_system_files() {
     put "$units_src/tmpfiles.d/etapiste.conf" /etc/tmpfiles.d/etapiste.conf 644 root root
     put "$units_src/udev/95-etapiste-kiosk.rules" /etc/udev/rules.d/95-etapiste-kiosk.rules 644 root root
     put "$units_src/pam.d/etapiste-kiosk" /etc/pam.d/etapiste-kiosk 644 root root
+    # The software update helper (etapiste-update.service); the Debian package puts it in the same place.
+    put "$units_src/libexec/etapiste-update" /usr/libexec/etapiste/etapiste-update 755 root root
 }
 
 # The physical console: SysRq off, Ctrl+Alt+Del's burst off (the target is masked in enable_units), and
@@ -469,7 +472,8 @@ do_uninstall() {
     rm -f "$R/etc/systemd/system/cups.service.d/etapiste-privacy.conf"
     rmdir "$R/etc/systemd/system/cups.service.d" 2>/dev/null || true
     rm -f "$R/etc/tmpfiles.d/etapiste.conf" "$R/etc/udev/rules.d/95-etapiste-kiosk.rules" \
-          "$R/etc/pam.d/etapiste-kiosk" "$R/etc/sysusers.d/etapiste.conf"
+          "$R/etc/pam.d/etapiste-kiosk" "$R/etc/sysusers.d/etapiste.conf" "$R/usr/libexec/etapiste/etapiste-update"
+    rmdir "$R/usr/libexec/etapiste" "$R/usr/libexec" 2>/dev/null || true
     local entry src dest mode
     for entry in "${CONSOLE_FILES[@]}"; do
         IFS=: read -r src dest mode <<< "$entry"

@@ -35,6 +35,9 @@ EXPECTED: dict[str, tuple[str, int, str, str]] = {
     "etc/tmpfiles.d/etapiste.conf": ("file", 0o644, "root", "root"),
     "etc/udev/rules.d/95-etapiste-kiosk.rules": ("file", 0o644, "root", "root"),
     "etc/pam.d/etapiste-kiosk": ("file", 0o644, "root", "root"),
+    "usr/libexec": ("dir", 0o755, "root", "root"),
+    "usr/libexec/etapiste": ("dir", 0o755, "root", "root"),
+    "usr/libexec/etapiste/etapiste-update": ("file", 0o755, "root", "root"),
     "etc/cups/cupsd.conf": ("file", 0o640, "root", "lp"),
     "etc/etapiste": ("dir", 0o755, "root", "root"),
     "etc/etapiste/organiser.trust.json": ("file", 0o644, "root", "root"),
@@ -81,6 +84,7 @@ ENABLED_LINKS = {
     "etc/systemd/system/multi-user.target.wants/etapiste-agent.service",
     "etc/systemd/system/multi-user.target.wants/etapiste-kiosk-restart.path",
     "etc/systemd/system/multi-user.target.wants/etapiste-reboot.path",
+    "etc/systemd/system/multi-user.target.wants/etapiste-update.path",
     "etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer",
 }
 
