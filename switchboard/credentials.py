@@ -106,9 +106,6 @@ def _parsed_or_none(stored: str) -> ScryptHash | None:
         return None
 
 
-#: A valid hash of no password at the default cost (kept for callers outside the switchboard's web layer).
-DUMMY_HASH = dummy_hash([])
-
 #: Secrets published in ``switchboard/sample-switchboard.yaml`` (its users' password hashes and its point's
 #: credential hash; the passwords and the credential are printed in the sample's comments and the demo).
 #: Anyone can log in or connect with them, so the switchboard refuses to run with them unless ``--demo``.
