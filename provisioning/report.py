@@ -588,10 +588,10 @@ def _outcome_row(f: Figures, prefix: str) -> list[str]:
 def _mean_rating(f: Figures, prefix: str) -> str | None:
     if prefix != "total":
         # A row's ratings are not cells of their own: shown for the organiser, whose report masks nothing.
-        rated = f.sums.get(f"{prefix}.rated", 0)
-        if f.cells.mask or rated < THRESHOLD:
+        n_rated = f.sums.get(f"{prefix}.rated", 0)
+        if f.cells.mask or n_rated < THRESHOLD:
             return None
-        return f"{f.sums[f'{prefix}.rating_sum'] / rated:.2f}"
+        return f"{f.sums[f'{prefix}.rating_sum'] / n_rated:.2f}"
     c = f.cells
     rated = [(i + 1, c.value(f"rating.{lab}")) for i, lab in enumerate(RATING_LABELS[:5])]
     if any(v is None for _, v in rated):
