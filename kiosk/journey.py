@@ -237,6 +237,13 @@ class Journey:
                     s.remote_text(text, final)
             case c.IdentifyRequested(request=request, nonce=nonce, origin=origin):
                 self.spawn(self._identify_requested(_Identify(request, nonce, origin)))
+            case c.IdentifyRefused():
+                # The point would not sign for the origin the switchboard named. The engine has told the
+                # agent (origin_mismatch); the customer reads that identification did not work, rather
+                # than waiting for a card request that never comes.
+                if s.state is State.CALL:
+                    s.identify_requested(card_present=False)
+                    s.identify_failed(INTERNAL_ERROR)
             case c.ScanRequested(request=request):
                 if s.state is State.CALL:
                     self._scan_request = request
@@ -584,8 +591,10 @@ class Journey:
             s.print_failed("printer_unavailable")
             return
         try:
-            pages = check_pdf(pdf, max_pages=s.config.devices.printer.max_pages,
-                              max_bytes=s.config.devices.printer.max_bytes).pages
+            # The gate parses in a confined worker process; waiting for it off the event loop keeps the
+            # call's video and the screen moving while a large document is checked.
+            pages = (await asyncio.to_thread(check_pdf, pdf, max_pages=s.config.devices.printer.max_pages,
+                                             max_bytes=s.config.devices.printer.max_bytes)).pages
         except DeviceError as exc:
             log.warning("print check failed: %s", describe(exc))
             engine.report_print_progress(transfer, "failed", reason=error_code(exc))

@@ -298,6 +298,21 @@ async def test_an_origin_the_card_will_not_sign_for_is_a_named_internal_error_no
     assert PIN not in text
 
 
+async def test_a_request_the_point_refused_to_sign_tells_the_customer_without_a_second_abort(qtbot: QtBot) -> None:
+    """The engine refused a request naming another origin (and told the agent itself): the customer reads
+    that identification did not work and can go back to the call; the journey sends no abort of its own."""
+    agent = AgentSide()
+    session, journey, window = in_call(qtbot, agent, card_reader=CardReaderDouble())
+    agent.emit(c.IdentifyRefused("i-1", "origin_mismatch"))
+    await journey.idle()
+    ident = session.snapshot.call.identify  # type: ignore[union-attr]
+    assert ident is not None and (ident.step, ident.error) == ("failed", INTERNAL_ERROR)
+    assert FAILED_TEXT in on_screen(window)
+    assert agent.reports("abort_identity") == [] and agent.proofs == []
+    click(window.call.flow_primary)  # OK
+    assert back_at_the_call(window) and session.state is State.CALL
+
+
 async def test_a_loopback_http_origin_gives_a_proof(qtbot: QtBot) -> None:
     agent = AgentSide()
     session, journey, window = in_call(qtbot, agent, card_reader=CardReaderDouble())
