@@ -25,7 +25,7 @@ from provisioning.kiosk_link import DEFAULT_SOCKET
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="etapiste agent", description=__doc__)
     p.add_argument("--point", required=True, help="this point's id (its MQTT username)")
-    p.add_argument("--broker", required=True, help="mqtt://host:port, or mqtts://host:port for TLS")
+    p.add_argument("--broker", required=True, help="mqtts://host:port; plain mqtt:// only to a local broker")
     p.add_argument("--password-file", required=True, type=Path, help="file holding this point's MQTT password")
     p.add_argument("--state-dir", type=Path, default=Path("/var/lib/etapiste"), help="where point.yaml etc. live")
     p.add_argument(

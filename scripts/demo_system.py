@@ -580,6 +580,7 @@ async def main_async(args: argparse.Namespace) -> int:
     from tests.harness.pcsc import fineid_card, pcsc_service
     from tests.harness.sane import SaneTestBackend
     from tests.harness.turn import start_coturn
+    from tests.harness.watchdog import start_watchdog
 
     run = Path(tempfile.mkdtemp(prefix="etapiste-demo-"))
     run.chmod(0o755)
@@ -590,6 +591,7 @@ async def main_async(args: argparse.Namespace) -> int:
     services: list[Service] = []
     code = 0
     etapiste = [sys.executable, "-m", "etapiste"]
+    start_watchdog()  # a killed demo (even kill -KILL) leaves none of its services running
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, run, True)
         log(f"working directory {run}")
@@ -609,7 +611,7 @@ async def main_async(args: argparse.Namespace) -> int:
         cupsd = PrivateCupsd(run / "cups").start()
         stack.callback(cupsd.remove)
         queue = cupsd.add_file_queue("etapiste")
-        log(f"cupsd with the file printer 'etapiste' (pages land in {queue.output})")
+        log(f"cupsd with the file printer 'etapiste' (each printout lands in {queue.directory})")
         sane = SaneTestBackend(run / "sane")
 
         sb_port = free_port()

@@ -189,7 +189,7 @@ check_agent_env() {
     [[ $point =~ ^[a-z0-9][a-z0-9-]{1,62}$ ]] \
         || die "$file: ETAPISTE_POINT='$point' is not a point id (lower-case letters, digits and '-', e.g. oulu-kirjasto)"
     [[ $broker =~ ^mqtts?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$ ]] \
-        || die "$file: ETAPISTE_BROKER='$broker' must be mqtts://host:port (or mqtt://host:port on a test network)"
+        || die "$file: ETAPISTE_BROKER='$broker' must be mqtts://host:port (plain mqtt:// only to a broker on this machine)"
 }
 
 check_agent_options() {
