@@ -11,28 +11,42 @@ Why a separate process rather than a thread in the kiosk:
   never enter the kiosk process, which is busy with the video call; page *n* is compressed on a second
   thread while page *n + 1* is read.
 
-Protocol (pipes only, nothing on disk). The parent writes one JSON request line on stdin, then may write
-``cancel`` lines; closing stdin also cancels (the parent is gone). The worker answers on stdout with
-frames: a 4-byte big-endian length, a JSON header, and — when the header has ``nbytes`` — that many
-bytes of payload (a preview's pixels, or a compressed page). Headers have a ``type``: ``probe``,
-``opened``, ``page_started``, ``progress``, ``preview`` (the page for the screen, raw pixels),
-``encoded`` (the page compressed for the PDF), and last ``done``, ``cancelled`` or ``fault`` (with
-``kind`` and ``page``). Every good page's ``encoded`` frame precedes the final frame, so a fault
-mid-stack never loses the pages before it.
+The protocol with the parent (pipes only, nothing on disk) is :mod:`drivers.scanner_ipc`, which both sides
+import: one request line on stdin, then ``cancel`` lines; length-prefixed frames with payloads on stdout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
+
+from drivers.scanner_ipc import (
+    FINAL_TYPES,
+    Cancelled,
+    Capabilities,
+    Done,
+    Encoded,
+    Fault,
+    FinalFrame,
+    Frame,
+    Opened,
+    PageStarted,
+    Preview,
+    Probe,
+    ProbeRequest,
+    Progress,
+    Request,
+    Resolution,
+    ScanRequest,
+    decode_request,
+    encode_header,
+)
 
 #: sane_strstatus() texts (the worker runs with LC_ALL=C so they are never translated) → our fault kind.
 STATUS_KINDS = {
@@ -157,14 +171,13 @@ class Worker:
         self.pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue()
 
     # -- framing -------------------------------------------------------------------------------------
-    def send(self, header: dict[str, Any], payload: Any = None) -> None:
-        if self._finished and header.get("type") not in ("done", "fault", "cancelled"):
+    def send(self, frame: Frame, payload: Any = None) -> None:
+        if self._finished and not isinstance(frame, FINAL_TYPES):
             return  # nothing after the final frame
-        if payload is not None:
-            header["nbytes"] = len(memoryview(payload).cast("B"))
-        data = json.dumps(header).encode()
+        nbytes = len(memoryview(payload).cast("B")) if payload is not None else None
+        data = encode_header(frame, nbytes)
         with self._lock:
-            _write_all(self.out, struct.pack(">I", len(data)) + data)
+            _write_all(self.out, data)
             if payload is not None:
                 _write_all(self.out, payload)
 
@@ -225,17 +238,17 @@ class Worker:
         dev.cancel()
 
     # -- operations ----------------------------------------------------------------------------------
-    def run(self, request: dict[str, Any]) -> int:
+    def run(self, request: Request) -> int:
         import sane  # imported here: the kiosk process itself never loads libsane
 
         try:
             sane.init()
         except Exception as exc:
-            self.send({"type": "fault", "kind": "io_error", "page": 0, "detail": f"sane_init: {exc}"})
+            self.send(Fault("io_error", 0, f"sane_init: {exc}"))
             return 1
         try:
-            if request.get("op") == "probe":
-                return self.probe(sane, request.get("device"))
+            if isinstance(request, ProbeRequest):
+                return self.probe(sane, request.device)
             return self.scan(sane, request)
         finally:
             sane.exit()
@@ -243,7 +256,7 @@ class Worker:
     def probe(self, sane: Any, wanted: str | None) -> int:
         devices = [list(d) for d in sane.get_devices()]
         name = wanted or (devices[0][0] if devices else None)
-        caps: dict[str, Any] | None = None
+        caps: Capabilities | None = None
         error = None
         if name is not None:
             try:
@@ -255,15 +268,15 @@ class Worker:
                     caps = capabilities(dev)
                 finally:
                     dev.close()
-        self.send({"type": "probe", "devices": devices, "device": name, "capabilities": caps, "error": error})
+        self.send(Probe(devices, name, caps, error))
         return 0
 
-    def scan(self, sane: Any, req: dict[str, Any]) -> int:
-        name = req.get("device")
+    def scan(self, sane: Any, req: ScanRequest) -> int:
+        name = req.device
         if not name:
             found = sane.get_devices()
             if not found:
-                self.send({"type": "fault", "kind": "missing", "page": 1, "detail": "no SANE device found"})
+                self.send(Fault("missing", 1, "no SANE device found"))
                 return 1
             name = found[0][0]
         try:
@@ -271,7 +284,7 @@ class Worker:
         except Exception as exc:
             listed = any(d[0] == name for d in sane.get_devices())
             kind = classify(exc) if listed else "missing"
-            self.send({"type": "fault", "kind": kind, "page": 1, "detail": f"open {name}: {exc}"})
+            self.send(Fault(kind, 1, f"open {name}: {exc}"))
             return 1
         try:
             return self._scan_open(dev, name, req)
@@ -281,7 +294,7 @@ class Worker:
             finally:
                 dev.close()
 
-    def _scan_open(self, dev: Any, name: str, req: dict[str, Any]) -> int:
+    def _scan_open(self, dev: Any, name: str, req: ScanRequest) -> int:
         """Scan with a second thread compressing page *n* while page *n + 1* is read (both release the
         GIL). The final frame (done, fault, cancelled) is sent only after every good page was."""
         pages: queue.Queue[tuple[int, Any, Any, str, int] | None] = queue.Queue(maxsize=2)
@@ -291,15 +304,15 @@ class Worker:
         try:
             final = self._read_pages(dev, name, req, pages)
         except Exception as exc:  # never leave the parent without a final frame
-            final = {"type": "fault", "kind": classify(exc), "page": 0, "detail": f"{type(exc).__name__}: {exc}"}
-        if final["type"] == "cancelled":
+            final = Fault(classify(exc), 0, f"{type(exc).__name__}: {exc}")
+        if isinstance(final, Cancelled):
             self.cancel.set()
         pages.put(None)
         encoder.join()
         self.finish(final)
-        return 1 if final["type"] == "fault" else 0
+        return 1 if isinstance(final, Fault) else 0
 
-    def finish(self, final: dict[str, Any]) -> None:
+    def finish(self, final: FinalFrame) -> None:
         """Send the final frame (done, fault or cancelled), once."""
         if not self._finished:
             self._finished = True
@@ -313,15 +326,15 @@ class Worker:
             number, image, raw, mode, dpi = item
             if not self.cancel.is_set():
                 fmt, data = encode_page(image, mode, dpi)
-                self.send({"type": "encoded", "page": number, "format": fmt}, data)
+                self.send(Encoded(number, fmt), data)
             image.close()
             if isinstance(raw, bytearray):
                 wipe(raw)  # the customer's raw pixels: gone now
             del image, raw
             pages.task_done()
 
-    def _read_pages(self, dev: Any, name: str, req: dict[str, Any],
-                    pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> dict[str, Any]:
+    def _read_pages(self, dev: Any, name: str, req: ScanRequest,
+                    pages: queue.Queue[tuple[int, Any, Any, str, int] | None]) -> FinalFrame:
         from PIL import Image
 
         from drivers.scanpage import ink_fraction, make_preview
@@ -330,43 +343,42 @@ class Worker:
         try:
             chosen = configure(dev, caps, req)
         except Exception as exc:
-            return {"type": "fault", "kind": classify(exc), "page": 1, "detail": f"set options: {exc}"}
+            return Fault(classify(exc), 1, f"set options: {exc}")
         sources: list[str] = [chosen["source"]]
-        if req.get("source") == "auto" and chosen["source"] == "ADF" and "Flatbed" in caps["sources"]:
+        if req.source == "auto" and chosen["source"] == "ADF" and "Flatbed" in caps["sources"]:
             sources.append("Flatbed")  # an empty feeder in "auto" means: the paper is on the glass
-        self.send({"type": "opened", "device": name, **chosen})
+        self.send(Opened(name, chosen["source"], chosen["resolution"], chosen["mode"]))
         self.before_first_page(dev)
         page = 0
         for attempt, source in enumerate(sources):
             if attempt:
                 set_source(dev, caps, source)
-                self.send({"type": "opened", "device": name, **chosen, "source": source})
+                self.send(Opened(name, source, chosen["resolution"], chosen["mode"]))
             adf = source == "ADF"
             while True:
                 if self.cancel.is_set():
-                    return {"type": "cancelled", "page": page + 1}
+                    return Cancelled(page + 1)
                 page += 1
                 try:
                     self.start(dev)
                     params = dev.get_parameters()
-                    self.send({"type": "page_started", "page": page, "width": params[2][0],
-                               "height": params[2][1]})
+                    self.send(PageStarted(page, params[2][0], params[2][1]))
                     # No sane_cancel() in snap, even for the flatbed: only after the final frame, and
                     # only once the backend's reader thread is safe to cancel (settle_threads).
                     data, width, height, samples, sample_size = self.snap(dev, self._progress(page, dev))
                 except Exception as exc:
                     kind = "cancelled" if self.cancel.is_set() else classify(exc)
                     if kind == "cancelled":
-                        return {"type": "cancelled", "page": page}
+                        return Cancelled(page)
                     if kind == "no_docs" and adf and page > 1:
-                        return {"type": "done", "pages": page - 1}
+                        return Done(page - 1)
                     if kind == "no_docs" and page == 1 and attempt + 1 < len(sources):
                         self.cancel_device(dev)
                         page = 0
                         break  # try the flatbed
-                    return {"type": "fault", "kind": kind, "page": page, "detail": str(exc)}
+                    return Fault(kind, page, str(exc))
                 if self.cancel.is_set():
-                    return {"type": "cancelled", "page": page}
+                    return Cancelled(page)
                 if sample_size == 2:  # 16-bit backends: keep the high byte (screens and JPEG are 8-bit)
                     import numpy
 
@@ -374,16 +386,15 @@ class Worker:
                 pil_mode = "RGB" if samples == 3 else "L"
                 image = Image.frombuffer(pil_mode, (width, height), data, "raw", pil_mode, 0, 1)
                 preview = make_preview(image)
-                self.send({"type": "preview", "page": page, "width": width, "height": height,
-                           "dpi": chosen["resolution"], "mode": pil_mode, "size": list(preview.size),
-                           "ink": ink_fraction(preview)}, preview.tobytes())
+                self.send(Preview(page, width, height, chosen["resolution"], pil_mode, list(preview.size),
+                                  ink_fraction(preview)), preview.tobytes())
                 preview.close()
                 pages.put((page, image, data, chosen["mode"], chosen["resolution"]))
                 del image, data
                 if not adf:
-                    return {"type": "done", "pages": page}
+                    return Done(page)
                 self.after_page(dev, page)
-        return {"type": "done", "pages": page}
+        return Done(page)
 
     def _progress(self, page: int, dev: Any) -> Callable[[int, int], None]:
         """python-sane's per-scan-line callback, looking only every 32 lines (< 3 mm at 300 dpi)."""
@@ -403,18 +414,18 @@ class Worker:
             if self.cancel.is_set():
                 # Tell the parent first: after sane_cancel() this process may not get to say anything
                 # (a backend may still hang there); the parent kills a worker that does not exit in time.
-                self.finish({"type": "cancelled", "page": page})
+                self.finish(Cancelled(page))
                 self.cancel_device(dev)  # from the reading thread: the next sane_read stops
                 return
             now = time.monotonic()
             if fraction - last[1] >= 0.05 or (now - last[0] > 0.2 and fraction > last[1]):
                 last[0], last[1] = now, fraction
-                self.send({"type": "progress", "page": page, "fraction": round(fraction, 4)})
+                self.send(Progress(page, round(fraction, 4)))
 
         return report
 
 
-def capabilities(dev: Any) -> dict[str, Any]:
+def capabilities(dev: Any) -> Capabilities:
     """What the device offers, in the configuration's vocabulary, plus the backend's own names."""
     opts = {o[1]: o for o in dev.get_options() if o[1]}
 
@@ -439,7 +450,7 @@ def capabilities(dev: Any) -> dict[str, Any]:
     if "Lineart" not in modes and "Gray" in modes and isinstance(depths, list) and 1 in depths:
         modes["Lineart"] = modes["Gray"] + "@1"  # grey at 1 bit per pixel is line art
     res = constraint("resolution")
-    resolution: dict[str, Any]
+    resolution: Resolution
     if isinstance(res, tuple):
         resolution = {"min": float(res[0]), "max": float(res[1]), "step": float(res[2] or 1)}
     elif isinstance(res, list):
@@ -453,7 +464,7 @@ def capabilities(dev: Any) -> dict[str, Any]:
             "has_depth": "depth" in opts}
 
 
-def nearest_resolution(wanted: int, resolution: dict[str, Any]) -> int:
+def nearest_resolution(wanted: int, resolution: Resolution) -> int:
     """The supported resolution closest to the configured one."""
     if "list" in resolution:
         values = resolution["list"] or [float(wanted)]
@@ -463,23 +474,23 @@ def nearest_resolution(wanted: int, resolution: dict[str, Any]) -> int:
     return round(lo + round((value - lo) / step) * step)
 
 
-def set_source(dev: Any, caps: dict[str, Any], source: str) -> None:
+def set_source(dev: Any, caps: Capabilities, source: str) -> None:
     backend_name = caps["sources"].get(source)
     if backend_name:
         dev.source = backend_name
 
 
-def configure(dev: Any, caps: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
+def configure(dev: Any, caps: Capabilities, req: ScanRequest) -> dict[str, Any]:
     """Apply the configured mode, resolution, source and an A4 area; return what was really chosen."""
-    mode = req.get("mode", "Color")
+    mode = req.mode
     backend_mode = caps["modes"].get(mode) or next(iter(caps["modes"].values()), "")
     if backend_mode:
         dev.mode = backend_mode.split("@")[0]
         if caps["has_depth"]:
             dev.depth = 1 if backend_mode.endswith("@1") else 8
-    resolution = nearest_resolution(int(req.get("resolution", 300)), caps["resolution"])
+    resolution = nearest_resolution(req.resolution, caps["resolution"])
     dev.resolution = resolution
-    wanted = req.get("source", "auto")
+    wanted = req.source
     source = "ADF" if wanted == "auto" and "ADF" in caps["sources"] else wanted
     if source not in caps["sources"]:
         source = "Flatbed" if "Flatbed" in caps["sources"] else next(iter(caps["sources"]))
@@ -498,7 +509,7 @@ def configure(dev: Any, caps: dict[str, Any], req: dict[str, Any]) -> dict[str, 
     return {"source": source, "resolution": resolution, "mode": chosen_mode}
 
 
-def _read_request(fd: int) -> tuple[dict[str, Any], bytes]:
+def _read_request(fd: int) -> tuple[Request | None, bytes]:
     data = b""
     while b"\n" not in data:
         chunk = os.read(fd, 4096)
@@ -506,7 +517,7 @@ def _read_request(fd: int) -> tuple[dict[str, Any], bytes]:
             break
         data += chunk
     line, _, rest = data.partition(b"\n")
-    return json.loads(line or b"{}"), rest
+    return decode_request(line), rest
 
 
 def main(worker_class: type[Worker] = Worker) -> int:
@@ -531,7 +542,7 @@ def main(worker_class: type[Worker] = Worker) -> int:
         fcntl.fcntl(out.fileno(), 1031, 1 << 20)
     sys.stdout = sys.stderr  # nothing a library prints may corrupt the frames
     request, rest = _read_request(0)
-    if not request:
+    if request is None:
         return 0  # a prepared worker that was never used: the parent closed our stdin
     worker = worker_class(out)
     worker.watch_stdin(0, rest)
