@@ -43,7 +43,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
-from tests.harness.browser import Browser  # noqa: E402
+from simulation.services.browser import Browser  # noqa: E402
 from tests.kiosk.call_support import Recorder, make_pdf, pattern_media, point_engine  # noqa: E402
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, serve  # noqa: E402
 

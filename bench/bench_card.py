@@ -33,8 +33,8 @@ from smartcard import scard
 
 from drivers.cardreader import CardEvent, CardMonitor, CardReader, EventKind
 from drivers.proof import NonceStore, ProofValidator, algorithm_for_key, digest_to_sign
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.pcsc import CardSlot, fineid_card, pcsc_service
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.pcsc import CardSlot, fineid_card, pcsc_service
 
 ORIGIN = "https://switchboard.example.fi"
 SELECT_PKCS15 = [0x00, 0xA4, 0x04, 0x0C, 0x0C, *bytes.fromhex("A000000063504B43532D3135")]

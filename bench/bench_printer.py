@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from drivers.pdfcheck import check_pdf
 from drivers.printer import Printer, PrintEvent
 from provisioning.schema import PrinterConfig
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -296,7 +296,7 @@ async def organiser(args: argparse.Namespace) -> None:
 
     from provisioning.bundle import SigningKey, TrustStore
     from provisioning.fleet import _jsonable
-    from tests.harness.mqtt import start_broker
+    from simulation.services.mqtt import start_broker
 
     base = Path(tempfile.mkdtemp(prefix="ebench-", dir="/tmp"))
     try:

@@ -13,7 +13,7 @@ Then ``etapiste ops report`` runs as its own process (``--runs`` times per store
 organiser's scope and for the largest producer's; its peak resident memory is the child's ``ru_maxrss``.
 Reference peer, same machine, same run, same store: a bare process that runs the month's one
 ``GROUP BY`` through the database driver (sqlite3 / psycopg) and nothing else — the floor of reading
-a month's sums. PostgreSQL is the harness's private server (tests/harness/postgres.py) with fsync on.
+a month's sums. PostgreSQL is the harness's private server (simulation/services/postgres.py) with fsync on.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from provisioning.stats_fake import FakeFleet  # noqa: E402
 from provisioning.stats_store import Store  # noqa: E402
-from tests.harness.postgres import start_postgres  # noqa: E402
+from simulation.services.postgres import start_postgres  # noqa: E402
 
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))
 

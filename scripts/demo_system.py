@@ -18,7 +18,7 @@ pages came out of the file printer, the survey's rating reached the organiser's 
 verdict, stops everything and exits 0, or 1 naming the step that did not happen (``--result FILE``
 also writes the verdict as JSON).
 
-The private services are the test harness's own (``tests/harness/``), imported rather than duplicated,
+The private services are the tests' own (the ``simulation`` package), imported rather than duplicated,
 so the demo runs exactly what the tests prove. Media go through the private coturn only (the kiosk is
 configured ``relay_only``, and so is the demo agent): no call traffic leaves loopback.
 """
@@ -476,7 +476,7 @@ async def _bounded(what: Callable[[], Any], timeout: float = 30.0) -> Any:
 async def auto_verdict(customer: dict[str, Any] | None, demo: DemoAgent, queue: Any,
                        stats: dict[str, Any], why: str = "") -> list[Check]:
     """Each step of the journey as someone else saw it: the agent, the printer's tray, the organiser."""
-    from tests.harness.cups import output_pages
+    from simulation.services.cups import output_pages
 
     checks: list[Check] = []
     done = set(customer["done"]) if customer else set()
@@ -572,15 +572,15 @@ async def watch_ops(host: str, port: int, password: str, stats: dict[str, Any] |
 
 async def main_async(args: argparse.Namespace) -> int:
     from provisioning.bundle import SigningKey, TrustStore
-    from tests.cardsim.pki import TestPki
-    from tests.harness.common import Service, free_port, port_open, wait_until
-    from tests.harness.cups import PrivateCupsd, make_pdf
-    from tests.harness.mqtt import start_broker
-    from tests.harness.ocsp import ocsp_responder
-    from tests.harness.pcsc import fineid_card, pcsc_service
-    from tests.harness.sane import SaneTestBackend
-    from tests.harness.turn import start_coturn
-    from tests.harness.watchdog import start_watchdog
+    from simulation.card.pki import TestPki
+    from simulation.services.common import Service, free_port, port_open, wait_until
+    from simulation.services.cups import PrivateCupsd, make_pdf
+    from simulation.services.mqtt import start_broker
+    from simulation.services.ocsp import ocsp_responder
+    from simulation.services.pcsc import fineid_card, pcsc_service
+    from simulation.services.sane import SaneTestBackend
+    from simulation.services.turn import start_coturn
+    from simulation.services.watchdog import start_watchdog
 
     run = Path(tempfile.mkdtemp(prefix="etapiste-demo-"))
     run.chmod(0o755)

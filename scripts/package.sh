@@ -49,7 +49,7 @@ if [ ! -f "$wheelhouse/.complete" ]; then
 fi
 
 # 2. The source as it is in the working tree (tracked and untracked-but-not-ignored files).
-src_list=$(cd "$here" && git ls-files -co --exclude-standard -- . ':!dist' | sort)
+src_list=$(cd "$here" && git ls-files -co --exclude-standard -- . ':!dist' ':!simulation' | sort)  # simulation/: dev-only
 src_hash=$( (cd "$here" && printf '%s\n' "$src_list" | while IFS= read -r f; do
                 [ -e "$f" ] || [ -L "$f" ] || continue
                 if [ -L "$f" ]; then printf '%s -> %s\n' "$f" "$(readlink "$f")"; else sha256sum "$f"; fi

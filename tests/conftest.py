@@ -1,13 +1,14 @@
-"""Every test sees the real-service harness (tests/harness/*); ``tests.harness.common`` also starts the
-run's watchdog, which stops the harness's services if the run is killed (tests/harness/watchdog.py)."""
+"""Every test sees the simulated services' fixtures (tests/fixtures/*, over the ``simulation`` package);
+``tests.fixtures.run`` also starts the run's watchdog, which stops the services if the run is killed
+(simulation/services/watchdog.py)."""
 
 pytest_plugins = [
-    "tests.harness.common",
-    "tests.harness.display",
-    "tests.harness.pcsc",
-    "tests.harness.cups",
-    "tests.harness.sane",
-    "tests.harness.mqtt",
-    "tests.harness.turn",
-    "tests.harness.browser",
+    "tests.fixtures.run",
+    "tests.fixtures.display",
+    "tests.fixtures.pcsc",
+    "tests.fixtures.cups",
+    "tests.fixtures.sane",
+    "tests.fixtures.mqtt",
+    "tests.fixtures.turn",
+    "tests.fixtures.browser",
 ]

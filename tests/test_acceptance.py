@@ -40,13 +40,13 @@ from kiosk.session import State
 from provisioning import broker
 from provisioning.agent import Agent, AgentSettings
 from provisioning.schema import PointConfig
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.services.mqtt import Broker
+from simulation.services.pcsc import CardSlot, fineid_card
+from simulation.services.sane import SaneTestBackend
 from switchboard.identity import proof_validator
 from tests.acceptance.desk import Desk, Screenshots
 from tests.acceptance.kiosk import Kiosk, build_kiosk, start_kiosk
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
-from tests.harness.mqtt import Broker
-from tests.harness.pcsc import CardSlot, fineid_card
-from tests.harness.sane import SaneTestBackend
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

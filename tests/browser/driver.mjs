@@ -1,4 +1,4 @@
-// Drives Debian's headless Chromium with playwright-core for the Python tests (tests/harness/browser.py).
+// Drives Debian's headless Chromium with playwright-core for the Python tests (simulation/services/browser.py).
 // Protocol: one JSON command per line on stdin {id, op, ...args}; one JSON reply per line on stdout
 // {id, ok, result} or {id, ok: false, error}. Page console output and errors go to stderr (the test's log).
 // playwright-core never downloads a browser: the executable is given by the harness (/usr/bin/chromium).

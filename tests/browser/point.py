@@ -33,7 +33,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from aiortc.sdp import candidate_from_sdp
 
 from etapiste import protocol as p
-from tests.cardsim.pki import CardIdentity
+from simulation.card.pki import CardIdentity
 from tests.switchboard.virtual_card import sign_token
 
 

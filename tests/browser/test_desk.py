@@ -15,9 +15,9 @@ import pikepdf
 import pytest
 
 from etapiste import protocol as p
+from simulation.card.pki import TestPki
 from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
-from tests.cardsim.pki import TestPki
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 

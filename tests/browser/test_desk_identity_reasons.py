@@ -1,5 +1,5 @@
 """What the agent reads on the real desk page (headless Chromium) when identification fails because of the card
-itself: revoked at the CA (asked of a real OCSP responder, tests/harness/ocsp.py), or its status could not be
+itself: revoked at the CA (asked of a real OCSP responder, simulation/services/ocsp.py), or its status could not be
 checked. In the agent's language, in words, not a code."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import aioice.ice
 import pytest
 
 from etapiste import protocol as p
+from simulation.card.pki import TestPki
+from simulation.services.ocsp import OcspResponder, ocsp_responder
 from switchboard.config import Identity
 from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
-from tests.cardsim.pki import TestPki
-from tests.harness.ocsp import OcspResponder, ocsp_responder
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.certificate import holder_of, load_certificate, load_pem_certificates, read_extensions
-from tests.cardsim.pki import TestPki
+from simulation.card.pki import TestPki
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.pcsc import CardSlot, fineid_card
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.pcsc import CardSlot, fineid_card
 
 ORIGIN = "https://switchboard.example.fi"
 NONCE = "kx3zL0mE7n0c2h9b3v8Q1w5T6y7U8i9O0p1A2s3D4f5="

@@ -16,7 +16,7 @@ from drivers.carderrors import (
 )
 from drivers.errors import DeviceError
 from drivers.fineid import Generation, _der_total_length, check_pin_format, find_tlv, recognise_atr
-from tests.cardsim.applet import ATRS
+from simulation.card.applet import ATRS
 
 V4 = bytes.fromhex(ATRS["v4.0"])
 

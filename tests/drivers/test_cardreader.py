@@ -1,4 +1,4 @@
-"""The ID-card reader against a private pcscd + vpcd with our virtual FINEID card (tests/cardsim)."""
+"""The ID-card reader against a private pcscd + vpcd with our virtual FINEID card (simulation/card)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ from drivers.cardreader import (
 from drivers.certificate import load_certificate
 from drivers.fineid import CardModel, FineidCard, Generation
 from drivers.proof import NonceStore, ProofValidator
-from tests.cardsim.applet import ATRS, CardProfile
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.pcsc import CardSlot, PcscHarness, fineid_card
+from simulation.card.applet import ATRS, CardProfile
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.pcsc import CardSlot, PcscHarness, fineid_card
 
 ORIGIN = "https://switchboard.example.fi"
 PIN = b"1234"

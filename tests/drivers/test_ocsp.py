@@ -1,4 +1,4 @@
-"""Revocation checks against OpenSSL's own OCSP responder (tests/harness/ocsp.py), one per issuing CA of the
+"""Revocation checks against OpenSSL's own OCSP responder (simulation/services/ocsp.py), one per issuing CA of the
 test PKI, whose certificates name it in their Authority Information Access as FINEID cards name DVV's.
 
 What the agent would notice: a card reported lost or stolen is refused as ``revoked``; when nobody can say
@@ -31,8 +31,8 @@ from drivers.ocsp import (
     ocsp_urls,
     post,
 )
-from tests.cardsim.pki import TEST_POLICY, CardIdentity, TestPki
-from tests.harness.ocsp import OcspResponder, ocsp_responder
+from simulation.card.pki import TEST_POLICY, CardIdentity, TestPki
+from simulation.services.ocsp import OcspResponder, ocsp_responder
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +155,7 @@ def test_an_unreachable_responder_fails_closed_and_is_asked_again_next_time(pki,
 
 
 def test_nothing_listening_at_the_named_address_fails_closed(pki, responders):
-    from tests.harness.common import free_port
+    from simulation.services.common import free_port
 
     _, cert, issuer = card_and_issuer(pki, "v4", ocsp_url=f"http://127.0.0.1:{free_port()}/etapistetp5ec")
     reason, message = outcome(OcspChecker(), cert, issuer)

@@ -40,8 +40,8 @@ from drivers.printer_errors import (
     UnsupportedImage,
 )
 from provisioning.schema import PrinterConfig
-from tests.harness.common import require_program
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pdf_bytes
+from simulation.services.common import require_program
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pdf_bytes
 
 LIMITS = {"max_pages": 30, "max_bytes": 20_000_000}
 LANGS: tuple[Language, ...] = ("fi", "sv", "en")

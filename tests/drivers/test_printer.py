@@ -45,8 +45,8 @@ from drivers.printer import (
     print_test_page,
 )
 from provisioning.schema import PrinterConfig
-from tests.harness.common import require_program, wait_until
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages, output_pdf_bytes, output_text
+from simulation.services.common import require_program, wait_until
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_pdf_bytes, output_text
 
 LANGS: tuple[Language, ...] = ("fi", "sv", "en")
 

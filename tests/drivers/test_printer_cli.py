@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from drivers.printer_cli import main
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_text
 from tests.drivers.test_printer import wait_for_cups_to_stop_the_queue
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages, output_text
 
 
 @pytest.fixture

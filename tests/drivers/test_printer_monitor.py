@@ -7,8 +7,8 @@ import threading
 from drivers.printer import Printer, PrinterStatus
 from drivers.printer_monitor import PrinterMonitor
 from provisioning.schema import PrinterConfig
-from tests.harness.common import wait_until
-from tests.harness.cups import PrivateCupsd
+from simulation.services.common import wait_until
+from simulation.services.cups import PrivateCupsd
 
 
 class Seen:

@@ -32,8 +32,8 @@ from drivers.proof import (
     load_certificate,
     signed_data,
 )
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.common import require_program
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.common import require_program
 
 ORIGIN = "https://switchboard.example.fi"
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -605,7 +605,7 @@ def test_a_revoked_card_is_refused_by_the_validator_with_a_real_responder(
     pki: TestPki, store: NonceStore, clock: Clock, tmp_path: Path
 ) -> None:
     from drivers.ocsp import OcspChecker
-    from tests.harness.ocsp import ocsp_responder
+    from simulation.services.ocsp import ocsp_responder
 
     with ocsp_responder(pki, "v4", tmp_path / "ocsp") as responder:
         card = pki.issue("v4", not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))

@@ -1,4 +1,4 @@
-"""The scanner driver against SANE's real ``test`` backend in a private configuration (tests/harness/sane.py).
+"""The scanner driver against SANE's real ``test`` backend in a private configuration (simulation/services/sane.py).
 
 Faults are injected at the backend: its ``read-status-code`` in ``test.conf`` for a whole job, or its
 ``read-return-value`` option after a given feeder page (the harness's plan worker).
@@ -43,8 +43,8 @@ from drivers.scanner import (
     ScanWasCancelled,
 )
 from provisioning.schema import ScannerConfig
-from tests.harness.common import require_program
-from tests.harness.sane import SaneTestBackend
+from simulation.services.common import require_program
+from simulation.services.sane import SaneTestBackend
 
 A4_300 = (2480, 3507)
 LANGS = ("fi", "sv", "en")

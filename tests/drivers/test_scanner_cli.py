@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pikepdf
 
-from tests.harness.sane import SaneTestBackend
+from simulation.services.sane import SaneTestBackend
 
 
 def etapiste(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

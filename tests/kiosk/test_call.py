@@ -281,7 +281,7 @@ async def test_a_wrong_turn_credential_is_shown_and_reported_not_a_silent_timeou
 
 
 async def test_an_unreachable_turn_server_is_named_as_such(coturn):
-    from tests.harness.common import free_port
+    from simulation.services.common import free_port
 
     dead = f"turn:127.0.0.1:{free_port()}?transport=udp"
     config = make_config(turn={"urls": [dead], "secret": coturn.secret, "ttl_s": 600})

@@ -18,7 +18,7 @@ import pytest
 
 from kiosk.media import AudioDeviceError, ToneTrack, open_microphone, open_speaker
 from provisioning.schema import Audio
-from tests.harness.common import Service, require_program, running
+from simulation.services.common import Service, require_program, running
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from etapiste import protocol as p
 from kiosk.call import CallEnded, IdentifyRequested, IdentityResult, PrintRequested, ScanRequested
 from kiosk.transfer import TransferDone, TransferFailed, TransferProgress
+from simulation.card.pki import TestPki
 from switchboard.identity import proof_validator
-from tests.cardsim.pki import TestPki
 from tests.kiosk.call_support import connected_call, make_pdf
 from tests.switchboard.support import make_config, serve
 from tests.switchboard.virtual_card import sign_token

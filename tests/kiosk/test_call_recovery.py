@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness.common import require_program
+from simulation.services.common import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 

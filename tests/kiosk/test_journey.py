@@ -28,9 +28,9 @@ from kiosk.journey import Journey
 from kiosk.session import Outcome, Session, SessionRecord, State
 from provisioning.loader import load_point_config
 from provisioning.schema import PointConfig, PrinterConfig, ScannerConfig
-from tests.cardsim.pki import TestPki
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
-from tests.harness.pcsc import CardSlot, fineid_card
+from simulation.card.pki import TestPki
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.services.pcsc import CardSlot, fineid_card
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 from provisioning.loader import SAMPLE_CONFIG
-from tests.harness.display import Display
+from simulation.services.display import Display
 
 KIOSK = [sys.executable, "-m", "etapiste", "kiosk"]
 SCREENS_ONLY = [*KIOSK, "--no-devices"]

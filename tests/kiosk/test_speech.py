@@ -21,8 +21,8 @@ from kiosk import i18n
 from kiosk.speech import Pcm, Speaker, SpeechError, Spoken, espeak_argv, pulse_sink_present, synthesise
 from kiosk.views.keyboard import PinPad
 from provisioning.schema import LANGUAGES, Language
-from tests.harness import watchdog
-from tests.harness.common import Service, require_program, running, wait_until
+from simulation.services import watchdog
+from simulation.services.common import Service, require_program, running, wait_until
 
 LONG = {
     "fi": "Tämä on pitkä lause, jota ei ehditä lukea loppuun, koska asiakas painaa toista painiketta kesken kaiken. "

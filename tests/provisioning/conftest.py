@@ -25,8 +25,8 @@ from provisioning import broker
 from provisioning.bundle import SigningKey, TrustStore, canonical, sign_bundle
 from provisioning.fleet import _jsonable
 from provisioning.kiosk_link import read_config_version
-from tests.harness.common import Service
-from tests.harness.mqtt import Broker
+from simulation.services.common import Service
+from simulation.services.mqtt import Broker
 
 SAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "sample-point.yaml"
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))

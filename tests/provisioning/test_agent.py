@@ -18,7 +18,7 @@ from provisioning.apply import STEPS
 from provisioning.bundle import SigningKey, TrustStore
 from provisioning.loader import load_point_config
 from provisioning.ops_cli import main as ops_main
-from tests.harness.mqtt import Broker
+from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
 

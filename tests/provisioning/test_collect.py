@@ -1,7 +1,7 @@
 """The organiser's statistics store and ``etapiste ops collect``: a retained document seen twice counts
 once, an older copy never replaces a newer one, a point back after weeks offline back-fills its days, the
 store holds only the contract's figures, and the real collector process reads a real mosquitto into
-SQLite and into a real PostgreSQL (tests/harness/postgres.py)."""
+SQLite and into a real PostgreSQL (simulation/services/postgres.py)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from provisioning import broker
 from provisioning.stats_fake import FakeFleet
 from provisioning.stats_model import StatsError
 from provisioning.stats_store import Store, columns
-from tests.harness.common import Service, wait_until
-from tests.harness.mqtt import Broker
-from tests.harness.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
+from simulation.services.common import Service, wait_until
+from simulation.services.mqtt import Broker
+from tests.fixtures.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 FLEET = FakeFleet(points=4, seed=7)
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from provisioning import broker
 from provisioning.ops_cli import _parser
-from tests.harness.common import require_program
+from simulation.services.common import require_program
 from tests.systemd.conftest import add_venv_entry_point, make_fresh_root
 from tests.systemd.test_units import SERVER_DIR, one, settings, verify
 

@@ -20,7 +20,7 @@ import yaml
 from provisioning.bundle import SigningKey, TrustStore, verify_bundle
 from provisioning.ops_cli import main as ops_main
 from provisioning.pinhash import verify_pin
-from tests.harness.mqtt import Broker
+from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import ETAPISTE, Ops, Point
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "fleet-example"

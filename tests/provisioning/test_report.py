@@ -19,7 +19,7 @@ from provisioning.report_cells import HIDDEN, SMALL, Cells
 from provisioning.stats_fake import QUEUES, FakeFleet, month_truth
 from provisioning.stats_model import OUTCOMES
 from provisioning.stats_store import Store
-from tests.harness.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
+from tests.fixtures.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))
 FLEET = FakeFleet(points=16, seed=11)

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.app import Devices, Kiosk, assemble, stop
 from provisioning.loader import load_point_config
-from tests.harness.mqtt import Broker
+from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import Ops, Point
 from tests.provisioning.test_ops_cli import online_args, run_ops
 

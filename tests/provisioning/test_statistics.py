@@ -29,7 +29,7 @@ from provisioning.kiosk_link import Fault, Minutes
 from provisioning.kiosk_link import Session as SessionMessage
 from provisioning.schema import PrinterConfig
 from provisioning.statistics import KEEP_DAYS, Statistics, to_csv
-from tests.harness.cups import PrivateCupsd, make_pdf
+from simulation.services.cups import PrivateCupsd, make_pdf
 from tests.kiosk.test_journey import AgentSide
 from tests.provisioning.conftest import Ops, Point
 from tests.provisioning.test_statistics_flows import always_open_point, until

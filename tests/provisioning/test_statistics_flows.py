@@ -34,10 +34,10 @@ from provisioning import stats_model
 from provisioning.broker import COLLECTOR_USER
 from provisioning.collect import Store, collect_once
 from provisioning.schema import WEEKDAYS, PointConfig
+from simulation.card.pki import TestPki
+from simulation.services.mqtt import Broker
+from simulation.services.pcsc import CardSlot, fineid_card
 from switchboard.identity import proof_validator
-from tests.cardsim.pki import TestPki
-from tests.harness.mqtt import Broker
-from tests.harness.pcsc import CardSlot, fineid_card
 from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import point_engine
 from tests.provisioning.conftest import Ops, Point, config_for

@@ -15,7 +15,7 @@ import pytest
 from provisioning import broker
 from provisioning.broker import OPS_USER, topic
 from provisioning.bundle import MAX_BUNDLE_BYTES, SigningKey
-from tests.harness.mqtt import Broker, make_ca_and_server_cert
+from simulation.services.mqtt import Broker, make_ca_and_server_cert
 from tests.provisioning.conftest import Ops, Point, config_for, eventually
 
 

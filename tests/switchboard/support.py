@@ -16,12 +16,12 @@ from aiohttp.test_utils import TestServer
 from pydantic import BaseModel
 
 from etapiste import protocol as p
+from simulation.services.common import free_port
 from switchboard.config import SwitchboardConfig
 from switchboard.credentials import hash_password, hash_point_credential
 from switchboard.hub import Hub
 from switchboard.identity import ProofValidator
 from switchboard.web import HUB, create_app
-from tests.harness.common import free_port
 
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import aiohttp
 
+from simulation.services.common import Service, free_port, port_open, running
 from switchboard.cli import main
 from switchboard.config import load_config
 from switchboard.credentials import verify_password, verify_point_credential
-from tests.harness.common import Service, free_port, port_open, running
 
 SAMPLE = Path(__file__).resolve().parents[2] / "switchboard" / "sample-switchboard.yaml"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from etapiste import protocol as p
+from simulation.card.pki import TestPki
 from switchboard.identity import proof_validator
-from tests.cardsim.pki import TestPki
 from tests.switchboard.support import ORIGIN, make_config, serve, start_call
 from tests.switchboard.virtual_card import sign_token
 

@@ -1,5 +1,5 @@
 """Identification through the switchboard as production runs it (``default_validator`` from its configuration),
-with the card's revocation asked of a real OCSP responder (OpenSSL's, tests/harness/ocsp.py) and the
+with the card's revocation asked of a real OCSP responder (OpenSSL's, simulation/services/ocsp.py) and the
 certificate policy checked against the configured allow-list. What the agent sees is the reason.
 """
 
@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from drivers.certificate import load_certificate
 from etapiste import protocol as p
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.ocsp import OcspResponder, ocsp_responder
 from switchboard.web import default_validator
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.ocsp import OcspResponder, ocsp_responder
 from tests.switchboard.support import make_config, serve, start_call
 from tests.switchboard.virtual_card import sign_token
 

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from etapiste import protocol as p
+from simulation.services.common import free_port
 from switchboard.web import create_app, ssl_context
-from tests.harness.common import free_port
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config
 
 

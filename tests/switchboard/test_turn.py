@@ -9,8 +9,8 @@ import pytest
 from aioice import stun
 from aioice.turn import create_turn_endpoint
 
+from simulation.services.common import free_port
 from switchboard.turn import turn_credential
-from tests.harness.common import free_port
 
 
 class _Inbox(asyncio.DatagramProtocol):

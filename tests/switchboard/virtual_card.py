@@ -1,4 +1,4 @@
-"""What the point's card does for identification, with a test PKI's citizen key (tests.cardsim.pki): sign
+"""What the point's card does for identification, with a test PKI's citizen key (simulation.card.pki): sign
 H(H(origin) ‖ H(nonce)) and wrap it as a Web eID 1.0 token, as drivers.cardreader does with a real card."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from drivers import proof
 from etapiste.protocol import WebEidToken
-from tests.cardsim.pki import CardIdentity
+from simulation.card.pki import CardIdentity
 
 
 def sign_token(identity: CardIdentity, origin: str, nonce: str) -> WebEidToken:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.bundle import SigningKey, TrustStore
-from tests.harness.common import require_program
+from simulation.services.common import require_program
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALLER = REPO / "systemd" / "install-point.sh"

@@ -1,4 +1,4 @@
-"""The installer's CUPS privacy step on a real cupsd: a private instance (tests/harness/cups.py) starts
+"""The installer's CUPS privacy step on a real cupsd: a private instance (simulation/services/cups.py) starts
 from Debian's keep-everything settings, the installer rewrites its cupsd.conf in a throwaway point root,
 and after a customer's printout the spool holds no file and cupsd remembers no job."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
 from tests.systemd.conftest import make_fresh_root, run_installer
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.common import require_program
+from simulation.services.common import require_program
 from tests.systemd.conftest import UNITS_DIR, Enrolment, run_installer, snapshot
 
 REPO = Path(__file__).resolve().parents[2]

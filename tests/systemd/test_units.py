@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.loader import load_point_config
-from tests.harness.common import require_program
+from simulation.services.common import require_program
 from tests.systemd.conftest import UNITS_DIR, add_venv_entry_point, make_fresh_root
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness.display import Display
+from simulation.services.display import Display
 
 _PAINT = """
 import sys

@@ -12,18 +12,15 @@ import asyncio
 import json
 import os
 import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from simulation.services import watchdog
+from simulation.services.common import ServiceUnavailable, require_program
 
-from tests.harness import watchdog
-from tests.harness.common import require_program
-
-BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
+#: The Node project (driver.mjs, playwright-core) stays with the browser tests, where scripts/setup.sh runs npm ci.
+BROWSER_DIR = Path(__file__).resolve().parents[2] / "tests" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 #: From docs' stack notes: loopback WebRTC, fake media devices, nothing phoning home.
 CHROMIUM_FLAGS = [
@@ -54,9 +51,9 @@ class Browser:
     def __init__(self, log_path: Path):
         require_program("node")
         if not Path(CHROMIUM).exists():
-            pytest.fail(f"{CHROMIUM} is not installed; run scripts/setup.sh")
+            raise ServiceUnavailable(f"{CHROMIUM} is not installed; run scripts/setup.sh")
         if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
-            pytest.fail("playwright-core is not installed; run scripts/setup.sh (npm ci in tests/browser)")
+            raise ServiceUnavailable("playwright-core is not installed; run scripts/setup.sh (npm ci in tests/browser)")
         env = dict(os.environ)
         env.update(
             ETAPISTE_CHROMIUM=CHROMIUM,
@@ -122,13 +119,3 @@ class Browser:
                 self.proc.wait(5)
             watchdog.unregister(self.proc.pid)
             self._log.close()
-
-
-@pytest.fixture(scope="session")
-def browser(run_dir: Path) -> Iterator[Browser]:
-    """Headless Chromium for the run; tests open named pages and close them when done."""
-    b = Browser(Path(tempfile.mkdtemp(prefix="chromium-", dir=run_dir)) / "chromium.log")
-    try:
-        yield b
-    finally:
-        b.quit()

@@ -1,6 +1,6 @@
 """The process that plugs the virtual card into pcscd's vpcd reader, controlled by the test over a unix socket.
 
-    python -m tests.cardsim.vpcd --port 35963 --control /run/dir/card0.sock
+    python -m simulation.card.vpcd --port 35963 --control /run/dir/card0.sock
 
 vpcd's protocol: each message is a 2-byte big-endian length and a payload; a 1-byte payload is a control
 code (0 power off, 1 power on, 2 reset, 4 send the ATR), anything longer an APDU. The TCP connection *is*
@@ -27,7 +27,7 @@ import struct
 import threading
 from typing import Any
 
-from tests.cardsim.applet import CardProfile, FineidApplet
+from simulation.card.applet import CardProfile, FineidApplet
 
 
 class VirtualCard:

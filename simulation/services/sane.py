@@ -20,19 +20,15 @@ Note: ``number_of_devices 0`` makes the test backend crash (SIGSEGV, also in ``s
 
 Faults in the middle of a feeder stack cannot be set up from ``test.conf`` (it sets the value for every
 page), so :meth:`SaneTestBackend.worker_with_plan` gives a worker command that changes backend options
-after given pages (``tests/harness/sane_plan_worker.py``).
+after given pages (``simulation/services/sane_plan_worker.py``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 BASE_OPTIONS: dict[str, Any] = {
     "number_of_devices": 2,
@@ -80,12 +76,3 @@ class SaneTestBackend:
         script = Path(__file__).with_name("sane_plan_worker.py")
         # -P: the script's folder must not shadow python-sane's ``sane`` with this plugin's sane.py.
         return [sys.executable, "-P", str(script), json.dumps({str(k): v for k, v in plan.items()})]
-
-
-@pytest.fixture
-def sane_backend(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SaneTestBackend]:
-    """A fresh private SANE configuration for this test, applied to the environment for this test, in a
-    directory of a unique name."""
-    backend = SaneTestBackend(Path(tempfile.mkdtemp(prefix="sane-", dir=run_dir)))
-    monkeypatch.setenv("SANE_CONFIG_DIR", str(backend.config_dir))
-    yield backend

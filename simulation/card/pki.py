@@ -13,7 +13,7 @@ Like genuine test cards, citizen certificates carry a certificate policy in DVV'
 (``1.2.246.517.99.10.202.1`` RSA, ``.352.1`` EC, CPS ``http://www.fineid.fi/cps99/``), an Authority
 Information Access naming the issuing CA's certificate and its OCSP responder (test cards:
 ``http://ocsptest.fineid.fi/<ca>``; here ``ocsp_urls[generation]``, which tests point at a private
-``openssl ocsp`` from tests/harness/ocsp.py *before* issuing), and a CRL distribution point. Each issuing CA
+``openssl ocsp`` from simulation/services/ocsp.py *before* issuing), and a CRL distribution point. Each issuing CA
 has a delegated OCSP signer (``ocsp_signer``): id-kp-OCSPSigning, id-pkix-ocsp-nocheck, issued by that CA.
 """
 

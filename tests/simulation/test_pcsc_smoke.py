@@ -18,9 +18,9 @@ from smartcard.scard import (
     SCardTransmit,
 )
 
-from tests.cardsim.pki import TestPki
-from tests.harness.common import wait_until
-from tests.harness.pcsc import SOCKET_ENV, CardSlot, PcscHarness, fineid_card, reader_name
+from simulation.card.pki import TestPki
+from simulation.services.common import wait_until
+from simulation.services.pcsc import SOCKET_ENV, CardSlot, PcscHarness, fineid_card, reader_name
 
 
 def test_private_pcscd_lists_the_virtual_readers_and_no_system_socket_is_used(pcsc: PcscHarness) -> None:

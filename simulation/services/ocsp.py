@@ -3,7 +3,7 @@ answering from an ``openssl ca``-style index (``V``/``R`` lines) that the test e
 
 Isolation, and why it is done this way:
 - ``openssl ocsp -port N`` (OpenSSL 3.0) takes a bare port number and listens on *every* interface (``[::]:N``;
-  ``127.0.0.1:N`` is refused as "not a number"). So, as pcscd is (tests/harness/pcsc.py), the responder runs in
+  ``127.0.0.1:N`` is refused as "not a number"). So, as pcscd is (simulation/services/pcsc.py), the responder runs in
   a private *network* namespace: nothing is opened on the machine's interfaces.
 - The bridge in is a small forwarder (this module run as a program): it binds 127.0.0.1:<free port> in the
   machine's namespace first, then creates the private namespace (``unshare(CLONE_NEWNET)``, loopback up) and
@@ -17,7 +17,7 @@ What a test can do to the responder: :meth:`OcspResponder.good` / ``revoke`` / `
 re-reads a changed index on the next request), ``stop``/``start`` it (unreachable), ``freeze``/``thaw`` it
 (SIGSTOP: the kernel still accepts the connection, nobody answers: a hung responder), and
 ``trickling(seconds_per_byte)``: a second forwarder into the same namespace that passes the answer on one byte
-at a time (a responder behind a crawling link). Every process is a :class:`tests.harness.common.Service`,
+at a time (a responder behind a crawling link). Every process is a :class:`simulation.services.common.Service`,
 stopped by pid.
 """
 
@@ -43,8 +43,8 @@ from cryptography.x509 import ocsp
 
 from drivers.certificate import load_certificate
 from drivers.ocsp import post
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.common import Service, require_program, running
+from simulation.card.pki import CardIdentity, TestPki
+from simulation.services.common import Service, require_program, running
 
 REPO = Path(__file__).resolve().parents[2]
 #: The responder's port inside its own network namespace (nothing else lives there).
@@ -206,7 +206,7 @@ def _forwarder(
 ) -> Iterator[tuple[Service, int]]:
     ready = directory / f"{name}.port"
     ready.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "tests.harness.ocsp", "--ready", str(ready), "--target-port", str(INNER_PORT)]
+    argv = [sys.executable, "-m", "simulation.services.ocsp", "--ready", str(ready), "--target-port", str(INNER_PORT)]
     if join is not None:
         argv += ["--join", str(join)]
     if trickle:
@@ -243,7 +243,7 @@ def ocsp_responder(pki: TestPki, generation: str, directory: Path) -> Iterator[O
             responder.stop()
 
 
-# -- the forwarder (run as ``python -m tests.harness.ocsp``) ----------------------------------------------------------
+# -- the forwarder (run as ``python -m simulation.services.ocsp``) -------------------------------------------------
 def _enter_namespace(join: int | None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if join is None:

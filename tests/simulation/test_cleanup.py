@@ -43,7 +43,7 @@ CHILD_TEST = textwrap.dedent(
     import time
     from pathlib import Path
 
-    from tests.harness.common import Service, require_program, running
+    from simulation.services.common import Service, require_program, running
 
 
     def test_start_services_and_block(cupsd, mosquitto, coturn, pcsc, card_slot, xvfb, browser, tmp_path):

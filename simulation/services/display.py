@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import os
 import select
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.harness.common import Service, require_program
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    # Qt's accessibility bridge looks for a D-Bus session bus; there is none in tests.
-    os.environ.setdefault("QT_ACCESSIBILITY", "0")
+from simulation.services.common import Service, require_program
 
 
 @dataclass(frozen=True)
@@ -102,14 +92,3 @@ def start_xvfb(directory: Path, attempts: int = 10) -> tuple[Service, int]:
             raise RuntimeError(f"Xvfb exited at start; its log:\n{service.log_text()[-3000:]}")
         lost.add(n)
     raise RuntimeError(f"Xvfb lost the race for a display number {attempts} times (tried {sorted(lost)})")
-
-
-@pytest.fixture(scope="session")
-def xvfb(run_dir: Path) -> Iterator[Display]:
-    """A private Xvfb at 1280×1024×24 (the size of a typical point's 19" portrait-less screen), with its
-    log in a directory of a unique name (display numbers repeat from run to run)."""
-    service, n = start_xvfb(Path(tempfile.mkdtemp(prefix="xvfb-", dir=run_dir)))
-    try:
-        yield Display(f":{n}", 1280, 1024)
-    finally:
-        service.stop()

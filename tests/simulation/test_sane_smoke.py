@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tests.harness.common import require_program
-from tests.harness.sane import SaneTestBackend
+from simulation.services.common import require_program
+from simulation.services.sane import SaneTestBackend
 
 TIMED_OUT = 124
 """timeout(1)'s exit status when it had to stop the command."""

@@ -22,9 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.harness.common import Service, require_program, running
+from simulation.services.common import Service, ServiceUnavailable, require_program, running
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ROLE = "etapiste"
@@ -70,7 +68,7 @@ def _program(name: str) -> Path:
     if name in ("psql",) and not path.exists():
         return Path(require_program(name))
     if not path.exists():
-        pytest.fail(f"{path} is missing; install Debian's postgresql (scripts/apt-packages.txt)")
+        raise ServiceUnavailable(f"{path} is missing; install Debian's postgresql (scripts/apt-packages.txt)")
     return path
 
 
@@ -133,16 +131,3 @@ def start_postgres(base: Path, *, durable: bool = False) -> Iterator[Postgres]:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     assert service.proc is not None
                     service.proc.wait(20)
-
-
-@pytest.fixture(scope="session")
-def postgres_server(run_dir: Path) -> Iterator[Postgres]:
-    """The session's private PostgreSQL."""
-    with start_postgres(run_dir) as pg:
-        yield pg
-
-
-@pytest.fixture
-def postgres_url(postgres_server: Postgres) -> str:
-    """The URL of a fresh, empty database on the session's private PostgreSQL."""
-    return postgres_server.url(postgres_server.create_database())

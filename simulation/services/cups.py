@@ -41,14 +41,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.harness.common import Service, free_port, require_program, wait_until
+from simulation.services.common import Service, ServiceUnavailable, free_port, require_program, wait_until
 
 #: The cups-filters PPD that turns any input into PDF (wrapped in PJL): output we can count pages in.
 GENERIC_PDF_PPD = Path("/usr/share/ppd/cupsfilters/Generic-PDF_Printer-PDF.ppd")
@@ -196,6 +194,13 @@ def _remove_made() -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def instance_name(label: str) -> str:
+    """A directory name for one more private cupsd, from a readable label (e.g. a test's name), never the
+    same twice in this process: a label cut to a readable length can repeat (parametrized tests), and an
+    existing link would make the new instance reuse the old one's root."""
+    return f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', label)[:40]}-{next(_names)}"
+
+
 def _fresh_name(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_names)}"
 
@@ -340,7 +345,7 @@ class PrivateCupsd:
     def prepare(self) -> None:
         require_program("cupsd")
         if not GENERIC_PDF_PPD.exists():
-            pytest.fail(f"{GENERIC_PDF_PPD} is missing; install cups-filters (scripts/setup.sh does)")
+            raise ServiceUnavailable(f"{GENERIC_PDF_PPD} is missing; install cups-filters (scripts/setup.sh does)")
         for sub in ("spool/tmp", "state", "cache", "log", "out", "ctl", "serverbin/backend"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # A private ServerBin: the system's filters and helper daemons, but only our own backend
@@ -555,32 +560,3 @@ def make_pdf(pages: int = 1, text: str = "etapiste test document") -> bytes:
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
-
-
-@pytest.fixture(scope="session")
-def cupsd(run_dir: Path) -> Iterator[PrivateCupsd]:
-    """The run's private cupsd (shared; make a fresh queue per test with the ``add_*`` helpers)."""
-    instance = PrivateCupsd(run_dir / "cups")
-    try:
-        yield instance.start()
-    finally:
-        instance.remove()
-
-
-@pytest.fixture
-def own_cupsd(run_dir: Path, request: pytest.FixtureRequest) -> Iterator[PrivateCupsd]:
-    """A private cupsd for one test alone — for tests that stop or restart it. Mark the test
-    ``@pytest.mark.cupsd_keeps_history`` for one with Debian's keep-everything defaults."""
-    # A fresh name each time: a test name cut to a readable length could repeat (parametrized tests),
-    # and an existing link would make the new instance reuse the old one's root.
-    name = f"cups-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:40]}-{next(_names)}"
-    marker = request.node.get_closest_marker("cupsd_keeps_history")
-    instance = PrivateCupsd(run_dir / name, keep_history=marker is not None)
-    try:
-        yield instance.start()
-    finally:
-        instance.remove()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cupsd_keeps_history: own_cupsd keeps job files and history (Debian's defaults)")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.common import require_program
-from tests.harness.cups import PrivateCupsd, make_pdf, output_pages, output_text
+from simulation.services.common import require_program
+from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_text
 
 
 def lp(cupsd: PrivateCupsd, queue: str, doc: Path) -> None:

@@ -16,15 +16,13 @@ import secrets
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from provisioning.broker import OPS_USER, acl, broker_config, password_line
-from tests.harness.common import Service, free_port, port_open, require_program, running, wait_until
+from simulation.services.common import Service, free_port, port_open, require_program, running, wait_until
 
 #: Two operator accounts: the ops tool under test and the test's own observer (``ops-watch``) must not
 #: share a username, or the broker lets one session replace the other.
@@ -167,20 +165,3 @@ def start_broker(
     service = Service("mosquitto", [exe, "-c", str(conf)], directory / "mosquitto.log")
     with running(service, lambda: port_open(port), timeout=10):
         yield Broker("127.0.0.1", port, directory, service, passwords, tls_files[0] if tls_files else None)
-
-
-@pytest.fixture
-def mosquitto_factory(run_dir: Path) -> Iterator[Callable[..., Broker]]:
-    """Start brokers on demand: ``mosquitto_factory(["point-a", "point-b"])``; all stopped at teardown."""
-    with contextlib.ExitStack() as stack:
-
-        def make(users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False) -> Broker:
-            return stack.enter_context(start_broker(run_dir, users, ops_users=ops_users, tls=tls))
-
-        yield make
-
-
-@pytest.fixture
-def mosquitto(mosquitto_factory: Callable[..., Broker]) -> Broker:
-    """A fresh broker that knows the points ``point-a``, ``point-b`` and ``point-c`` and the ops users."""
-    return mosquitto_factory(["point-a", "point-b", "point-c"])

@@ -13,7 +13,7 @@ Isolation, and why it is done this way:
   stopped and started again (the reader disappears and reappears, as when a USB reader is pulled out)
   and the card process joins with ``nsenter``. Everything is started and stopped by pid.
 
-The card process (``tests.cardsim.vpcd``) is driven from the test through a unix socket: insert a card
+The card process (``simulation.card.vpcd``) is driven from the test through a unix socket: insert a card
 (any profile: v3/v4, T=0/T=1, not-FINEID), pull it out now, after N APDUs, or on a given instruction.
 """
 
@@ -24,16 +24,13 @@ import json
 import os
 import socket
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.cardsim.applet import ATRS, CardProfile
-from tests.cardsim.pki import CardIdentity, TestPki
-from tests.harness.common import Service, require_program, wait_until
+from simulation.card.applet import ATRS, CardProfile
+from simulation.card.pki import CardIdentity
+from simulation.services.common import Service, ServiceUnavailable, require_program, wait_until
 
 SOCKET_ENV = "PCSCLITE_CSOCK_NAME"
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -145,9 +142,9 @@ class PcscHarness:
         for program in ("pcscd", "unshare", "nsenter", "ip", "mount"):
             require_program(program)
         if not os.path.exists(VPCD_DRIVER):
-            pytest.fail(f"{VPCD_DRIVER} is missing: install vsmartcard-vpcd (scripts/apt-packages.txt)")
+            raise ServiceUnavailable(f"{VPCD_DRIVER} is missing: install vsmartcard-vpcd (scripts/apt-packages.txt)")
         if len(os.fsencode(self.socket_path)) > 107:  # sun_path holds 108 bytes with the final NUL
-            pytest.fail(f"pcscd's socket path is too long for a unix socket: {self.socket_path}")
+            raise ServiceUnavailable(f"pcscd's socket path is too long for a unix socket: {self.socket_path}")
         for d in (self.run, self.conf, self.empty_conf):
             d.mkdir(parents=True, exist_ok=True)
         (self.conf / "vpcd").write_text(
@@ -220,7 +217,7 @@ class PcscHarness:
                     *self._nsenter(mount=False),
                     sys.executable,
                     "-m",
-                    "tests.cardsim.vpcd",
+                    "simulation.card.vpcd",
                     "--port",
                     str(VPCD_PORT + slot),
                     "--control",
@@ -273,27 +270,3 @@ def pcsc_service(root: Path) -> Iterator[PcscHarness]:
             os.environ.pop(SOCKET_ENV, None)
         else:
             os.environ[SOCKET_ENV] = previous
-
-
-@pytest.fixture(scope="session")
-def pcsc(run_dir: Path) -> Iterator[PcscHarness]:
-    """The run's private pcscd (session-wide: libpcsclite fixes the socket path at first use), in a
-    directory of a unique name."""
-    with pcsc_service(Path(tempfile.mkdtemp(prefix="pcsc-", dir=run_dir))) as harness:
-        yield harness
-
-
-@pytest.fixture
-def card_slot(pcsc: PcscHarness) -> Iterator[CardSlot]:
-    """Slot 0's virtual card controller, empty at the start of the test and emptied after it."""
-    pcsc.reset()
-    slot = pcsc.slot(0)
-    yield slot
-    with contextlib.suppress(Exception):
-        slot.remove()
-
-
-@pytest.fixture(scope="session")
-def test_pki() -> TestPki:
-    """A test CA in DVV's shape; issue card identities with ``test_pki.issue("v3"|"v4", ...)``."""
-    return TestPki()

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import secrets
 import socket
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.harness.common import Service, free_port, port_open, require_program, running
+from simulation.services.common import Service, free_port, port_open, require_program, running
 
 
 @dataclass(frozen=True)
@@ -93,10 +90,3 @@ def start_coturn(directory: Path) -> Iterator[Coturn]:
     service = Service("coturn", argv, directory / "coturn.log", cwd=directory)
     with running(service, lambda: port_open(port), timeout=10):
         yield Coturn(port, secret, realm, min_port, max_port, service)
-
-
-@pytest.fixture(scope="session")
-def coturn(run_dir: Path) -> Iterator[Coturn]:
-    """A private coturn on 127.0.0.1 for the whole run (shared secret in ``coturn.secret``), in a directory
-    of a unique name (no second instance in the same run can ever find this one's files)."""
-    yield from start_coturn(Path(tempfile.mkdtemp(prefix="coturn-", dir=run_dir)))

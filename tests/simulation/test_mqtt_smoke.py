@@ -9,7 +9,7 @@ import aiomqtt
 import pytest
 
 from provisioning.broker import OPS_USER, topic
-from tests.harness.mqtt import Broker
+from simulation.services.mqtt import Broker
 
 
 async def test_point_receives_config_retained_before_it_connected(mosquitto: Broker) -> None:

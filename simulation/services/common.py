@@ -1,8 +1,10 @@
-"""Building blocks shared by the harness plugins: free ports, waiting for a service, and processes
-that are started by the test run and always stopped by pid.
+"""Building blocks shared by the simulated services: free ports, waiting for a service, and processes
+that are started by a test run (or the demo, or a benchmark) and always stopped by pid.
 
-This plugin also starts the run's watchdog (:mod:`tests.harness.watchdog`) at configure time, before
-any service: if pytest is killed, the watchdog stops whatever the run left running.
+Whoever starts services starts the run's watchdog (:mod:`simulation.services.watchdog`) first: the tests'
+plugin ``tests/fixtures/run.py`` at pytest's configure time, the demo and the benchmarks at their start.
+If the run is killed, the watchdog stops whatever it left running. Nothing here imports pytest: a service
+that cannot start raises :class:`ServiceUnavailable`, which a fixture reports as the test's error.
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from tests.harness import watchdog
+from simulation.services import watchdog
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -47,22 +47,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def require_program(name: str) -> str:
-    """The path of a program the harness needs; a clear failure (never a skip) when it is missing,
+class ServiceUnavailable(RuntimeError):
+    """A simulated service cannot start on this machine (a program or file missing, a path too long); the
+    message says what to install or fix. A test meeting it fails (an error in its fixture), never skips,
     because README's test command installs everything."""
+
+
+def require_program(name: str) -> str:
+    """The path of a program the simulation needs; :class:`ServiceUnavailable` when it is missing."""
     path = shutil.which(name) or next(
         (p for d in ("/usr/sbin", "/sbin", "/usr/bin") if os.path.exists(p := f"{d}/{name}")), None
     )
     if path is None:
-        pytest.fail(f"{name} is not installed; run scripts/setup.sh (README's test command does)")
+        raise ServiceUnavailable(f"{name} is not installed; run scripts/setup.sh (README's test command does)")
     return path
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Start the run's watchdog and put the run's marker into ``os.environ`` before anything starts.
-    (pytest's output capture is suspended at configure time, so the watchdog inherits the real stderr
-    for its report of what it had to stop.)"""
-    watchdog.start_watchdog()
 
 
 @dataclass
@@ -140,9 +138,3 @@ def running(service: Service, ready: Callable[[], bool], timeout: float = 10.0) 
         yield service
     finally:
         service.stop()
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The per-run temporary directory under which every private service keeps its files."""
-    return tmp_path_factory.mktemp("harness")
