@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from smartcard import scard
 
 from drivers.cardreader import CardEvent, CardMonitor, CardReader, EventKind
-from drivers.proof import NonceStore, ProofValidator, algorithm_for_key, digest_to_sign
+from drivers.proof import algorithm_for_key, digest_to_sign
+from etapiste.webeid.validator import NonceStore, ProofValidator
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.pcsc import CardSlot, fineid_card, pcsc_service
 

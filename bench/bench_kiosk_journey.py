@@ -28,9 +28,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from etapiste.config.point import load_point_config
 from kiosk.session import Session
 from kiosk.views.window import KioskWindow
-from provisioning.loader import load_point_config
 
 
 def _preview() -> bytes:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.pdfcheck import check_pdf
 from drivers.printer import Printer, PrintEvent
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig
 from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
 
 

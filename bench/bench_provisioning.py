@@ -303,7 +303,7 @@ async def organiser(args: argparse.Namespace) -> None:
         key = SigningKey.generate()
         trust = base / "trust.json"
         trust.write_text(TrustStore.from_entries([key.public_entry()]).to_json())
-        config = _jsonable(yaml.safe_load((ROOT / "provisioning" / "sample-point.yaml").read_text()))
+        config = _jsonable(yaml.safe_load((ROOT / "etapiste" / "config" / "sample-point.yaml").read_text()))
         size = len(json.dumps(config))
         users = [POINT.format(i) for i in range(args.points)]
         with start_broker(base, users) as b:

@@ -34,7 +34,7 @@ from PIL import Image
 
 from drivers.scanner import PagePreview, ScanEvent, Scanner, ScannerGone
 from drivers.scanpage import make_preview
-from provisioning.schema import ScannerConfig
+from etapiste.config.point import ScannerConfig
 
 
 def private_sane(root: Path, picture: str) -> Path:

@@ -2,7 +2,7 @@
 
 How it fits together::
 
-    Camera(config)                 one per point, built from provisioning.schema.Camera
+    Camera(config)                 one per point, built from etapiste.config.point.Camera
       .open()                      raises CameraMissing when the device cannot be opened
       .read() -> ndarray | None    one BGR frame (height × width × 3), or None when the device is gone
       .status() -> CameraStatus    ready | missing | unplugged, with fi/sv/en messages for staff
@@ -30,8 +30,9 @@ from typing import Any, ClassVar, Literal
 import cv2
 import numpy as np
 
-from drivers.errors import DeviceError, Language, Messages
-from provisioning.schema import Camera as CameraConfig
+from drivers.errors import DeviceError, Messages
+from etapiste.config.point import Camera as CameraConfig
+from etapiste.language import Language
 
 log = logging.getLogger(__name__)
 

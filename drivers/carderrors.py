@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drivers.errors import DeviceError, Language, Messages
+from drivers.errors import DeviceError, Messages
+from etapiste.language import Language
 
 
 class CardError(DeviceError):

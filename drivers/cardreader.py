@@ -63,7 +63,10 @@ from drivers.carderrors import (
     WrongPin,
 )
 from drivers.fineid import CardModel, FineidCard, Response, check_pin_format, recognise_atr, wipe
-from drivers.proof import AuthToken, Holder, check_nonce, check_origin, digest_to_sign
+from drivers.proof import AuthToken, digest_to_sign
+from etapiste.webeid.certificate import Holder
+from etapiste.webeid.origin import check_origin
+from etapiste.webeid.token import check_nonce
 
 __all__ = [
     "CardError",

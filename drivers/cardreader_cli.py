@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivers.carderrors import CardError
-from drivers.proof import TOKEN_MAX, NonceStore, ProofInvalid, ProofValidator, load_trusted
+from etapiste.webeid.token import TOKEN_MAX
+from etapiste.webeid.validator import NonceStore, ProofInvalid, ProofValidator, load_trusted
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,9 +13,10 @@ next) and what the host *staff* and ops see (the device's own reason). Neither m
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-Language = Literal["fi", "sv", "en"]
+from etapiste.language import Language
+
 Messages = dict[Language, str]
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from drivers.carderrors import CardError, NotAFinnishIdCard, PinBlocked, PinFormatError, WrongPin
-from drivers.certificate import Certificate, Holder, holder_of, load_certificate
-from drivers.proof import Algorithm, algorithm_for_key
+from drivers.proof import algorithm_for_key
+from etapiste.webeid.certificate import Certificate, Holder, holder_of, load_certificate
+from etapiste.webeid.token import Algorithm
 
 PKCS15_AID = bytes.fromhex("A000000063504B43532D3135")
 AUTH_CERT_PATH = bytes.fromhex("4331")

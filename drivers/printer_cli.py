@@ -19,9 +19,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from drivers.errors import Language
 from drivers.printer import Printer, PrinterError, PrinterStatus, PrintEvent, print_test_page
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig, device_settings
+from etapiste.language import Language
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,10 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> PrinterConfig:
-    from provisioning.loader import load_point_config
-
     path = args.config or os.environ.get("ETAPISTE_CONFIG") or None
-    printer_config = load_point_config(path).devices.printer
+    printer_config = device_settings(path).printer
     if args.queue:
         printer_config = PrinterConfig.model_validate({**printer_config.model_dump(), "queue": args.queue})
     return printer_config

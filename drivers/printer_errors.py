@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drivers.errors import DeviceError, Language, Messages
+from drivers.errors import DeviceError, Messages
+from etapiste.language import Language
 
 _TOLD = {
     "fi": "Kirjaston henkilökunnalle on ilmoitettu.",

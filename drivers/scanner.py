@@ -3,7 +3,7 @@ typed faults, and nothing of the customer's left on disk.
 
 How it fits together::
 
-    Scanner(config)                      one per point, built from provisioning.schema.ScannerConfig
+    Scanner(config)                      one per point, built from etapiste.config.point.ScannerConfig
       .status()         -> ScannerStatus ready | busy | missing | disabled | error (never raises)
       .prepare()                         optional: start the worker while the customer places the paper
       .scan(listener)   -> ScanJob       runs in a background thread; events go to ``listener``
@@ -44,9 +44,10 @@ from typing import IO, Any, ClassVar, Literal
 
 from PIL import Image
 
-from drivers.errors import DeviceError, Language, Messages
+from drivers.errors import DeviceError, Messages
 from drivers.scanpage import wipe
-from provisioning.schema import ScannerConfig
+from etapiste.config.point import ScannerConfig
+from etapiste.language import Language
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from drivers.errors import Language
 from drivers.scanner import (
     PageProgress,
     PageReady,
@@ -31,7 +30,8 @@ from drivers.scanner import (
     Scanner,
     ScannerError,
 )
-from provisioning.schema import ScannerConfig
+from etapiste.config.point import ScannerConfig, device_settings
+from etapiste.language import Language
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,10 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> ScannerConfig:
-    from provisioning.loader import load_point_config
-
     path = args.config or os.environ.get("ETAPISTE_CONFIG") or None
-    scanner_config = load_point_config(path).devices.scanner
+    scanner_config = device_settings(path).scanner
     overrides = {k: v for k, v in {"device": args.device,
                                    "source": getattr(args, "source", None),
                                    "resolution": getattr(args, "resolution", None),

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, TypeAlias, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from etapiste import safejson
+from etapiste.language import Language
 
 #: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
 PROTOCOL_VERSION = 1
@@ -47,7 +48,6 @@ BUFFER_LOW_BYTES = 256 * 1024
 #: Identity nonces are single-use and expire after this many seconds (Web eID's recommendation).
 NONCE_TTL_S = 300
 
-Language = Literal["fi", "sv", "en"]
 Role = Literal["point", "agent", "interpreter", "organiser"]
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]

@@ -36,6 +36,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from etapiste import __version__
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import load_point_config
+from etapiste.language import Text
 from kiosk import opening
 from kiosk.health import DeviceHealth as KioskDeviceHealth
 from kiosk.health import HealthMonitor, Report
@@ -50,8 +53,6 @@ from provisioning.kiosk_link import (
     read_config_version,
 )
 from provisioning.kiosk_link import Session as SessionMessage
-from provisioning.loader import ConfigError, load_point_config
-from provisioning.schema import Text
 from provisioning.stats_model import MAX_DAY_MINUTES, Device
 
 log = logging.getLogger(__name__)

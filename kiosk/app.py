@@ -23,6 +23,8 @@ from typing import Any
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
+from etapiste.config.point import PointConfig
+from etapiste.language import Language
 from kiosk.agentlink import AgentLink, reexec
 from kiosk.health import (
     DeviceHealth,
@@ -43,7 +45,6 @@ from kiosk.staff_lockout import default_path as default_lockout_path
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
 from kiosk.watchdog import Watchdog
-from provisioning.schema import Language, PointConfig
 
 log = logging.getLogger(__name__)
 

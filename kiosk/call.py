@@ -88,8 +88,8 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from drivers.camera import CameraStatus
-from drivers.proof import same_origin, switchboard_origin
 from etapiste import protocol as p
+from etapiste.webeid.origin import same_origin, switchboard_origin
 from kiosk import consent
 from kiosk import stats as quality
 from kiosk.media import CameraTrack, MediaConfig, PatternSource, TrackSink
@@ -408,7 +408,7 @@ class CallEngine:
 
     @classmethod
     def from_config(cls, config: Any, media: MediaConfig | None = None, **overrides: Any) -> CallEngine:
-        """An engine from the point's :class:`provisioning.schema.PointConfig`."""
+        """An engine from the point's :class:`etapiste.config.point.PointConfig`."""
         credential = Path(config.switchboard.credential_file).read_text().strip()
         args: dict[str, Any] = {
             "url": config.switchboard.url,

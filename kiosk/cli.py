@@ -14,8 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from provisioning.loader import ConfigError, load_point_config
-from provisioning.schema import LANGUAGES
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import load_point_config
+from etapiste.language import LANGUAGES
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from provisioning.schema import Language, TimeRange
+from etapiste.hours import TimeRange
+from etapiste.language import Language
 
 TEXTS: dict[str, dict[Language, str]] = {
     "welcome": {"fi": "Tervetuloa", "sv": "Välkommen", "en": "Welcome"},

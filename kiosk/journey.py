@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.errors import DeviceError
-from drivers.proof import ProofInputError
+from etapiste.language import Text
+from etapiste.webeid.origin import ProofInputError
 from kiosk.session import Session, SessionRecord, Snapshot, State
-from provisioning.schema import Text
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
 
 from drivers.camera import Camera, CameraReader, CameraStatus, Frame
-from provisioning.schema import Audio as AudioConfig
-from provisioning.schema import Camera as CameraConfig
+from etapiste.config.point import Audio as AudioConfig
+from etapiste.config.point import Camera as CameraConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """When the point is open: today's hours and the next opening, from the host's schedule.
 
-Plain functions over :class:`provisioning.schema.Schedule` so the session state machine, the views
+Plain functions over :class:`etapiste.hours.Schedule` so the session state machine, the views
 and the tests share one answer. Times are in the host's time zone.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from provisioning.schema import Schedule, TimeRange
+from etapiste.hours import Schedule, TimeRange
 
 #: How far ahead to look for the next opening (a long holiday season still fits).
 _LOOKAHEAD_DAYS = 21

@@ -42,11 +42,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from etapiste.config.point import PointConfig, Producer
+from etapiste.hours import TimeRange
+from etapiste.language import Language, Text
+from etapiste.staffpin import verify_pin
 from kiosk import opening
 from kiosk.staff_lockout import FIRST_LOCKOUT_S, TRIES, StaffLockout
 from kiosk.stats import CallSummary
-from provisioning.pinhash import verify_pin
-from provisioning.schema import Language, PointConfig, Producer, Text, TimeRange
 
 Clock = Callable[[], dt.datetime]
 Listener = Callable[["Snapshot"], None]

@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 from drivers.errors import DeviceError, Messages
-from provisioning.schema import LANGUAGES, Language
+from etapiste.language import LANGUAGES, Language
 
 #: espeak-ng voice per screen language; ``en-gb`` is the British voice (closest to what Finns learn).
 VOICES: dict[Language, str] = {"fi": "fi", "sv": "sv", "en": "en-gb"}

@@ -12,7 +12,7 @@ The signature covers the canonical JSON of ``signed`` (sorted keys, no spaces, U
 travel through any JSON tool unchanged in meaning. Checks a point makes, in order (each failure has
 its own reason, reported back to the organiser): a well-formed document, a signature by a key the
 point trusts, addressed to this point, not expired, a version higher than the one applied, and a
-configuration valid against :mod:`provisioning.schema`.
+configuration valid against :mod:`etapiste.config.point`.
 
 Key rotation: the point trusts a set of organiser keys (:class:`TrustStore`). A bundle may introduce
 new keys and retire old ones; since the bundle must be signed by a key the point already trusts, a new
@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from etapiste import safejson
-from provisioning.schema import PointConfig
+from etapiste.config.point import PointConfig
 
 BUNDLE_TYPE = "etapiste-bundle"
 BUNDLE_SPEC = 1

@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provisioning.loader import ConfigError, ConfigProblem, _describe, _lines, parse_yaml, read_text
-from provisioning.schema import PointConfig
+from etapiste.config.loader import ConfigError, ConfigProblem, describe_error, parse_yaml, read_text, record_lines
+from etapiste.config.point import PointConfig
 
 Path_ = tuple[str, ...]
 Origins = dict[Path_, tuple[str, int | None]]
@@ -49,7 +49,7 @@ class Layer:
         if not isinstance(data, dict) or node is None:
             raise ConfigError([ConfigProblem(file, 1, "", "the file must be a mapping of sections (host, devices, …)")])
         lines: dict[Path_, int] = {}
-        _lines(node, (), lines)
+        record_lines(node, (), lines)
         return cls(file, data, lines)
 
 
@@ -176,7 +176,7 @@ class Fleet:
             for err in exc.errors():
                 loc = tuple(str(p) for p in err["loc"])
                 file, line = _origin_for(loc, origins, layers[-1].file)
-                problems.append(ConfigProblem(file, line, ".".join(loc), _describe(dict(err))))
+                problems.append(ConfigProblem(file, line, ".".join(loc), describe_error(dict(err))))
             raise ConfigError(problems) from None
         return Resolved(config, data, tuple(layer.file for layer in layers))
 

@@ -63,8 +63,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from etapiste.language import Language
 from provisioning.privacy import scrub
-from provisioning.schema import Language
 from provisioning.stats_model import (
     CODE_PATTERN,
     DEVICES,

@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 import aiomqtt
 import yaml
 
+from etapiste.config.loader import ConfigError
+from etapiste.staffpin import MAX_DIGITS, MIN_DIGITS, hash_pin
 from provisioning import broker
 from provisioning.bundle import SigningKey, TrustStore, sign_bundle
 from provisioning.command import MAX_VALIDITY, sign_command
 from provisioning.fleet import Fleet
-from provisioning.loader import ConfigError
-from provisioning.pinhash import MAX_DIGITS, MIN_DIGITS, hash_pin
 from provisioning.statistics import to_csv
 
 FINAL = ("applied", "unchanged", "rejected", "rolled_back")

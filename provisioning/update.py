@@ -1,7 +1,7 @@
 """Software updates on a point, the agent's side: *when* to update, and the verdict on the new version.
 
 The organiser's signed configuration names the software version (``software.version``, see
-:class:`provisioning.schema.Software`); staged publishing (canary points first) therefore stages software
+:class:`etapiste.config.point.Software`); staged publishing (canary points first) therefore stages software
 exactly as it stages configuration. The agent, which has no root, only decides when: inside the
 maintenance window (``software.window``, default 02:00–05:00 local time) and never while the host is
 open. It then writes a request that ``etapiste-update.path`` hands to the root helper
@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from etapiste.hours import Schedule, TimeRange
 from provisioning.bundle import atomic_write
-from provisioning.schema import Schedule, TimeRange
 
 log = logging.getLogger("etapiste.update")
 

@@ -104,7 +104,7 @@ def switchboard_config(path: Path, port: int, turn_urls: list[str], turn_secret:
 
 def point_config(path: Path, switchboard_port: int, credential_file: Path, queue: str) -> Path:
     """The sample point, open around the clock, on this demo's switchboard, printer and scanner."""
-    data: dict[str, Any] = yaml.safe_load((REPO / "provisioning" / "sample-point.yaml").read_text("utf-8"))
+    data: dict[str, Any] = yaml.safe_load((REPO / "etapiste" / "config" / "sample-point.yaml").read_text("utf-8"))
     data["point"]["id"] = POINT
     data["host"]["opening_hours"] = {"weekly": dict(ALWAYS)}
     for producer in data["producers"]:

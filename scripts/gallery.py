@@ -16,10 +16,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from PySide6.QtWidgets import QApplication
 
+from etapiste.config.point import load_point_config
+from etapiste.language import Language
 from kiosk.session import LargeText, Session
 from kiosk.views.window import KioskWindow
-from provisioning.loader import load_point_config
-from provisioning.schema import Language
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
 

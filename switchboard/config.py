@@ -14,26 +14,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from drivers.proof import check_origin, check_policy_pattern
-from provisioning.schema import Schedule, Text
+from etapiste.config.loader import ConfigError, parse_document, read_text
+from etapiste.hours import Schedule, TimeZoneName
+from etapiste.language import Text
+from etapiste.model import ID_PATTERN, FrozenModel
+from etapiste.webeid.origin import check_origin
+from etapiste.webeid.validator import check_policy_pattern
 from switchboard.credentials import PUBLISHED_DEMO_HASHES, parse_password_hash
-
-_ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -53,14 +42,14 @@ def _proxy_entry(entry: str) -> str:
     return entry
 
 
-class Tls(_Model):
+class Tls(FrozenModel):
     """Certificate and key for HTTPS/WSS; production always sets this (see docs/switchboard.md)."""
 
     cert_file: str
     key_file: str
 
 
-class Turn(_Model):
+class Turn(FrozenModel):
     """coturn instances sharing ``static-auth-secret`` with the switchboard (``use-auth-secret``)."""
 
     urls: list[str] = Field(min_length=1)
@@ -84,7 +73,7 @@ class Turn(_Model):
         return Path(self.secret_file).read_text().strip()
 
 
-class Login(_Model):
+class Login(FrozenModel):
     """Login rate-limiting. A username is locked *from one address* after ``max_failures`` wrong passwords
     within ``window_s``, for ``lockout_s``; each further lock of that name from that address lasts twice
     as long, up to ``max_lockout_s`` (a day without a lock, or a successful login, starts afresh). An
@@ -116,7 +105,7 @@ class Login(_Model):
 FINEID_PRODUCTION_POLICIES = ("1.2.246.517.1.10.*",)
 
 
-class Ocsp(_Model):
+class Ocsp(FrozenModel):
     """Revocation checks at the issuing CA's OCSP responder (see docs/switchboard.md, "Revocation")."""
 
     required: bool = True
@@ -134,7 +123,7 @@ class Ocsp(_Model):
     max_age_s: int = Field(300, ge=10, le=86400)
 
 
-class Identity(_Model):
+class Identity(FrozenModel):
     """How customers' ID cards are accepted beyond the CA list (``trusted_ca_files``)."""
 
     policies: list[str] = Field(default_factory=lambda: list(FINEID_PRODUCTION_POLICIES), min_length=1)
@@ -148,15 +137,15 @@ class Identity(_Model):
         return [check_policy_pattern(p) for p in value]
 
 
-class PointEntry(_Model):
-    id: str = Field(pattern=_ID)
+class PointEntry(FrozenModel):
+    id: str = Field(pattern=ID_PATTERN)
     place: str = Field(min_length=1, max_length=120)
     """Shown to agents with each waiting customer (the host's name, e.g. "Oulu City Library")."""
     credential_hash: str = Field(pattern=r"^sha256\$[0-9a-f]{64}$")
 
 
-class QueueConfig(_Model):
-    id: str = Field(pattern=_ID)
+class QueueConfig(FrozenModel):
+    id: str = Field(pattern=ID_PATTERN)
     service_hours: Schedule
     timeout_s: int = Field(1200, ge=30, le=7200)
     """A customer waiting this long is told nobody could answer (``queue.left timeout``)."""
@@ -164,13 +153,13 @@ class QueueConfig(_Model):
     """Seed of the wait estimate until real calls have been measured."""
 
 
-class ProducerConfig(_Model):
-    id: str = Field(pattern=_ID)
+class ProducerConfig(FrozenModel):
+    id: str = Field(pattern=ID_PATTERN)
     name: Text
     queues: list[QueueConfig] = Field(min_length=1)
 
 
-class User(_Model):
+class User(FrozenModel):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
     name: str = Field(min_length=1, max_length=120)
     """Shown to the customer and colleagues (e.g. "Anna / Kela")."""
@@ -193,14 +182,14 @@ class User(_Model):
         return value
 
 
-class SwitchboardConfig(_Model):
+class SwitchboardConfig(FrozenModel):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=0, le=65535)
     origin: str = Field(pattern=r"^https?://[^/]+$")
     """The public origin (``https://host[:port]``, no slash) that Web eID proofs are bound to; plain
     ``http://`` only for a switchboard on loopback (the demo, development), as browsers allow it."""
     tls: Tls | None = None
-    timezone: str = "Europe/Helsinki"
+    timezone: TimeZoneName = "Europe/Helsinki"
     session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
     """A desk login lasts this long (a working day); then the agent logs in again."""
     login: Login = Field(default_factory=Login)
@@ -228,12 +217,6 @@ class SwitchboardConfig(_Model):
         """Refused at load, by the very check the kiosk signs with and the validator uses: an origin no
         card will sign for would otherwise only show as every identification failing."""
         return check_origin(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        ZoneInfo(value)
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SwitchboardConfig:
@@ -271,18 +254,19 @@ class SwitchboardConfig(_Model):
         return dt.datetime.fromtimestamp(epoch, self.zone)
 
 
-class SwitchboardConfigError(Exception):
-    """The configuration file cannot be used; the message names the file and each problem."""
+class SwitchboardConfigError(ConfigError):
+    """The configuration file cannot be used; the message names the file, and the line, of each problem."""
 
 
 def load_config(path: str | Path) -> SwitchboardConfig:
-    path = Path(path)
+    """The switchboard's configuration at ``path``, or :class:`SwitchboardConfigError` listing every problem
+    with its line (the same loader as the point's configuration)."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise SwitchboardConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        return SwitchboardConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in exc.errors()]
-        raise SwitchboardConfigError("\n".join(lines)) from None
+        return parse_document(
+            SwitchboardConfig,
+            read_text(Path(path)),
+            str(path),
+            not_a_mapping="the document must be a mapping of settings (listen_host, origin, …)",
+        )
+    except ConfigError as exc:
+        raise SwitchboardConfigError(exc.problems) from None

@@ -12,47 +12,24 @@ Format of a password hash: ``scrypt$<n>$<r>$<p>$<salt-b64>$<hash-b64>`` (the sam
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import os
 import secrets
-from dataclasses import dataclass
 
-_N, _R, _P, _LEN = 2**17, 8, 1, 32
+from etapiste.hashing import DIGEST_BYTES, ScryptHash, make_hash, matches, parse_hash
+
+_N, _R, _P = 2**17, 8, 1
 #: scrypt needs 128·n·r bytes; this caps what a stored hash may ask for (n=2^17 with r=8), so a hash
 #: with absurd parameters is refused when the configuration is loaded rather than exhausting memory.
 MAX_SCRYPT_BYTES = 128 * 2**17 * 8
 _MAXMEM = MAX_SCRYPT_BYTES + 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ScryptHash:
-    """A parsed ``scrypt$n$r$p$salt$hash`` string."""
-
-    n: int
-    r: int
-    p: int
-    salt: bytes
-    digest: bytes
-
-    @property
-    def cost(self) -> str:
-        """``n$r$p``: hashes with equal cost take equally long to check."""
-        return f"{self.n}${self.r}${self.p}"
-
-
 def parse_password_hash(stored: str) -> ScryptHash:
     """The parts of a password hash; ``ValueError`` saying what is wrong when it is not one this
     switchboard can check (the configuration is refused at load with that message)."""
-    parts = stored.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        raise ValueError("not of the form scrypt$n$r$p$salt$hash")
-    try:
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, digest = base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True)
-    except (ValueError, binascii.Error):
-        raise ValueError("n, r, p must be numbers and salt and hash Base64") from None
+    h = parse_hash(stored, ("scrypt",))
+    n, r, p, salt, digest = h.n, h.r, h.p, h.salt, h.digest
     if n < 2 or n & (n - 1):
         raise ValueError(f"n={n} is not a power of two")
     if not (1 <= r <= 32 and 1 <= p <= 16):
@@ -61,16 +38,13 @@ def parse_password_hash(stored: str) -> ScryptHash:
         raise ValueError(f"n={n}, r={r} needs more than {MAX_SCRYPT_BYTES // 2**20} MiB per check")
     if len(salt) < 8 or len(digest) < 16:
         raise ValueError("salt or hash too short")
-    return ScryptHash(n, r, p, salt, digest)
+    return h
 
 
 def hash_password(password: str, *, n: int = _N, salt: bytes | None = None) -> str:
     if len(password) < 10:
         raise ValueError("a desk password has at least 10 characters")
-    salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=_LEN, maxmem=_MAXMEM)
-    b64 = base64.b64encode
-    return f"scrypt${n}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return make_hash(password, scheme="scrypt", n=n, r=_R, p=_P, salt=salt, maxmem=_MAXMEM)
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -78,12 +52,9 @@ def verify_password(password: str, stored: str) -> bool:
     ``stored`` never matches."""
     try:
         h = parse_password_hash(stored)
-        digest = hashlib.scrypt(
-            password.encode(), salt=h.salt, n=h.n, r=h.r, p=h.p, dklen=len(h.digest), maxmem=_MAXMEM
-        )
-    except (ValueError, TypeError, MemoryError):
+    except ValueError:
         return False
-    return hmac.compare_digest(digest, h.digest)
+    return matches(password, h, maxmem=_MAXMEM)
 
 
 def dummy_hash(cost_like: list[str]) -> str:
@@ -96,7 +67,7 @@ def dummy_hash(cost_like: list[str]) -> str:
         common = max({h.cost for h in costs}, key=[h.cost for h in costs].count)
         n, r, p = (int(x) for x in common.split("$"))
     salt = base64.b64encode(bytes(16)).decode()
-    return f"scrypt${n}${r}${p}${salt}${base64.b64encode(bytes(_LEN)).decode()}"
+    return f"scrypt${n}${r}${p}${salt}${base64.b64encode(bytes(DIGEST_BYTES)).decode()}"
 
 
 def _parsed_or_none(stored: str) -> ScryptHash | None:

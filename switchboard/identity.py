@@ -1,7 +1,8 @@
 """Identity proofs: single-use nonces for the point's card, and validation of the Web eID token it returns.
 
-The cryptography lives in :mod:`drivers.proof` (Web eID 1.0 token validation, pure Python on
-``cryptography``, shared with the card driver); this module only binds it to the switchboard: the
+The cryptography lives in the kernel's :mod:`etapiste.webeid` (Web eID 1.0 token validation, pure Python
+on ``cryptography``, shared with the point, which builds the tokens); this module only binds it to the
+switchboard: the
 configured CA list, the policy allow-list and the OCSP settings (``identity`` in the configuration), the
 switchboard's origin, and its reasons as :class:`etapiste.protocol.IdentityResult` reason codes
 (``revoked`` and ``revocation_unknown`` among them: see docs/protocol.md).
@@ -11,15 +12,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers import ocsp, proof
 from etapiste.protocol import WebEidToken
+from etapiste.webeid import ocsp
+from etapiste.webeid.certificate import Holder
+from etapiste.webeid.validator import ProofInvalid, load_trusted
+from etapiste.webeid.validator import ProofValidator as WebEidValidator
 
 if TYPE_CHECKING:
     from switchboard.config import Identity
@@ -30,15 +32,6 @@ def new_nonce() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-@dataclass(frozen=True)
-class Holder:
-    """The verified card holder: shown to the agent only, never logged or stored."""
-
-    given_name: str
-    surname: str
-    satu: str
-
-
 class ProofRejected(Exception):
     """The token is not a valid proof; ``reason`` is a stable code for the desk."""
 
@@ -47,12 +40,13 @@ class ProofRejected(Exception):
         self.reason = reason
 
 
-#: (token, nonce, origin, now) → holder, or raises :class:`ProofRejected`.
+#: (token, nonce, origin, now) → the verified card holder (shown to the agent only, never logged or stored), or
+#: raises :class:`ProofRejected`.
 ProofValidator = Callable[[WebEidToken, str, str, float], Holder]
 
 
 def proof_validator(trusted_ca_files: list[str], identity: Identity | None = None) -> ProofValidator:
-    """The Web eID validator of :mod:`drivers.proof` with the configured CAs and, from ``identity`` (the
+    """The Web eID validator of :mod:`etapiste.webeid.validator` with the configured CAs and, from ``identity`` (the
     configuration's ``identity`` section, which the switchboard always passes), the certificate policy
     allow-list and the revocation check at the CA's OCSP responder. Without ``identity`` (tests and tools
     that only need the signature and the chain) neither is checked.
@@ -61,11 +55,11 @@ def proof_validator(trusted_ca_files: list[str], identity: Identity | None = Non
     process). It runs on real time, not the hub's clock: the responder's answers carry real time stamps.
 
     The hub has already checked the nonce (single use, bound to the call, not expired) against its shared
-    state, so each validation hands :mod:`drivers.proof` a one-nonce store: its own check then passes
-    exactly once, and all cryptographic checks (chain, validity, purpose, origin, signature) are its own.
+    state, so the validator takes the parsed token and that nonce as they are (no nonce store of its own);
+    all cryptographic checks (chain, validity, purpose, origin, signature) are its own.
     Reason codes are passed on with underscores (``certificate-untrusted`` → ``certificate_untrusted``).
     """
-    trusted = proof.load_trusted(Path(name).read_bytes() for name in trusted_ca_files)
+    trusted = load_trusted(Path(name).read_bytes() for name in trusted_ca_files)
     policies = list(identity.policies) if identity is not None else None
     revocation = None
     if identity is not None:
@@ -83,17 +77,14 @@ def proof_validator(trusted_ca_files: list[str], identity: Identity | None = Non
 
     def validate(token: WebEidToken, nonce: str, origin: str, now: float) -> Holder:
         when = dt.datetime.fromtimestamp(now, dt.UTC)
-        nonces = proof.NonceStore(clock=lambda: when)
         try:
-            nonces.add(nonce, issued_at=when)
-            validator = proof.ProofValidator(
-                origin, trusted, nonces, clock=lambda: when, policies=policies, revocation=revocation
+            validator = WebEidValidator(
+                origin, trusted, None, clock=lambda: when, policies=policies, revocation=revocation
             )
-            holder = validator.validate(json.dumps(token.model_dump()), nonce)
-        except proof.ProofInvalid as exc:
+            return validator.validate_parsed(token, nonce)
+        except ProofInvalid as exc:
             raise ProofRejected(exc.reason.replace("-", "_"), exc.message) from None
         except ValueError as exc:
             raise ProofRejected("token_malformed", str(exc)) from None
-        return Holder(given_name=holder.given_name, surname=holder.surname, satu=holder.satu)
 
     return validate

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from etapiste.protocol import Language
+from etapiste.language import Language
 
 
 @dataclass

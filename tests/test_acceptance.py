@@ -35,11 +35,11 @@ from PySide6.QtTest import QTest
 from drivers.cardreader import CardReader
 from drivers.printer import Printer
 from drivers.scanner import Scanner
+from etapiste.config.point import PointConfig
 from kiosk import call as c
 from kiosk.session import State
 from provisioning import broker
 from provisioning.agent import Agent, AgentSettings
-from provisioning.schema import PointConfig
 from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
@@ -52,7 +52,7 @@ from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config,
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 POINT = "oulu-kirjasto"
-SAMPLE = Path(__file__).resolve().parents[1] / "provisioning" / "sample-point.yaml"
+SAMPLE = Path(__file__).resolve().parents[1] / "etapiste" / "config" / "sample-point.yaml"
 GIVEN, SURNAME, SATU = "SPECIMEN-BABAFÖ", "SPECIMEN-HÄKKINEN", "999020016"
 
 

@@ -40,7 +40,7 @@ from drivers.printer_errors import (
     PrinterError,
     PrintServiceDown,
 )
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig
 
 _EVENTS = ["job-state-changed", "job-progress", "job-completed", "printer-state-changed"]
 _PRINTER_ATTRS = [

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drivers.errors import Language, Messages
+from drivers.errors import Messages
 from drivers.printer_errors import (
     DoorOpen,
     Jammed,
@@ -23,6 +23,7 @@ from drivers.printer_errors import (
     Paused,
     PrinterError,
 )
+from etapiste.language import Language
 
 Severity = Literal["error", "warning"]
 State = Literal["idle", "processing", "stopped", "unreachable", "missing", "not-configured"]

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etapiste.language import Language
 from kiosk import i18n
 from kiosk.session import Call, LargeText, Session, Snapshot
 from kiosk.views.keyboard import OnScreenKeyboard
 from kiosk.views.widgets import button, label
-from provisioning.schema import Language
 
 
 class JourneyActions(Protocol):

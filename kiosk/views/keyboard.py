@@ -33,8 +33,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QHideEvent, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from etapiste.language import Language
 from kiosk.views import theme
-from provisioning.schema import Language
 
 #: Words of the two widgets (same shape as ``kiosk.i18n.TEXTS``; the translation pipeline reads both).
 TEXTS: dict[str, dict[Language, str]] = {

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from etapiste.language import Language, Text
 from kiosk import i18n
 from kiosk.session import LargeText, Snapshot
 from kiosk.views.widgets import label
-from provisioning.schema import Language, Text
 
 
 class IdleScreen(QWidget):

@@ -12,11 +12,11 @@ from typing import Literal, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from etapiste.staffpin import MIN_DIGITS
 from kiosk import i18n
 from kiosk.session import Session, Snapshot
 from kiosk.views.keyboard import PinPad
 from kiosk.views.widgets import button, label
-from provisioning.pinhash import MIN_DIGITS
 
 Health = Literal["ok", "fault", "missing", "unknown"]
 

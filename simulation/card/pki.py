@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from drivers.certificate import Certificate, der, der_items, load_certificate
+from etapiste.webeid.certificate import Certificate, der, der_items, load_certificate
 
 UTC = dt.UTC
 #: DER of BasicConstraints with cA FALSE written out (not DER-canonical; what FINEID certificates carry)

@@ -41,8 +41,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from drivers.certificate import load_certificate
-from drivers.ocsp import post
+from etapiste.webeid.certificate import load_certificate
+from etapiste.webeid.ocsp import post
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.common import Service, require_program, running
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from etapiste.config.point import PointConfig
 from kiosk import app
 from kiosk.agentlink import AgentLink
 from kiosk.call import CallEngine
@@ -30,7 +31,6 @@ from kiosk.journey import Journey
 from kiosk.session import Session
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
-from provisioning.schema import PointConfig
 from tests.kiosk.call_support import loopback_only, pattern_media
 
 #: A Monday noon: every producer of the sample configuration serves, whenever the test runs.

@@ -14,7 +14,7 @@ import pytest
 from drivers import camera as cam
 from drivers.camera import Camera, CameraMissing, CameraReader, CameraStatus
 from drivers.errors import DeviceError
-from provisioning.schema import Camera as CameraConfig
+from etapiste.config.point import Camera as CameraConfig
 
 
 def record(path: Path, frames: int = 20, size: tuple[int, int] = (640, 480), colour=(40, 90, 200)) -> Path:

@@ -1,4 +1,4 @@
-"""Reading citizen certificates the way FINEID cards carry them (drivers/certificate.py)."""
+"""Reading citizen certificates the way FINEID cards carry them (etapiste/webeid/certificate.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.certificate import holder_of, load_certificate, load_pem_certificates, read_extensions
+from etapiste.webeid.certificate import holder_of, load_certificate, load_pem_certificates, read_extensions
 from simulation.card.pki import TestPki
 
 

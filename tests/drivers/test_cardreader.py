@@ -26,9 +26,9 @@ from drivers.cardreader import (
     _context,
     threadsafe,
 )
-from drivers.certificate import load_certificate
 from drivers.fineid import CardModel, FineidCard, Generation
-from drivers.proof import NonceStore, ProofValidator
+from etapiste.webeid.certificate import load_certificate
+from etapiste.webeid.validator import NonceStore, ProofValidator
 from simulation.card.applet import ATRS, CardProfile
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.pcsc import CardSlot, PcscHarness, fineid_card

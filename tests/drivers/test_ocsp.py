@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtensionOID
 
-from drivers.certificate import Certificate, load_certificate
-from drivers.ocsp import (
+from etapiste.webeid.certificate import Certificate, load_certificate
+from etapiste.webeid.ocsp import (
     CertificateRevoked,
     OcspChecker,
     OcspSettings,

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.errors import Language
 from drivers.pdfcheck import DEFAULT_LIMITS, check_pdf
 from drivers.printer import Printer
 from drivers.printer_errors import (
@@ -39,7 +38,8 @@ from drivers.printer_errors import (
     TooManyPages,
     UnsupportedImage,
 )
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig
+from etapiste.language import Language
 from simulation.services.common import require_program
 from simulation.services.cups import PrivateCupsd, make_pdf, output_pdf_bytes
 

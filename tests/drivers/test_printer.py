@@ -19,7 +19,6 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from drivers.errors import Language
 from drivers.printer import (
     DoorOpen,
     EncryptedPdf,
@@ -44,7 +43,8 @@ from drivers.printer import (
     TooManyPages,
     print_test_page,
 )
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig
+from etapiste.language import Language
 from simulation.services.common import require_program, wait_until
 from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_pdf_bytes, output_text
 

@@ -42,7 +42,7 @@ def test_status_of_a_printer_out_of_paper_exits_1_and_speaks_the_staffs_language
     on_cupsd: PrivateCupsd, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from drivers.printer import OutOfPaper, Printer
-    from provisioning.schema import PrinterConfig
+    from etapiste.config.point import PrinterConfig
 
     queue = on_cupsd.add_fault_queue("media-empty")
     printer = Printer(PrinterConfig(queue=queue.name))

@@ -6,7 +6,7 @@ import threading
 
 from drivers.printer import Printer, PrinterStatus
 from drivers.printer_monitor import PrinterMonitor
-from provisioning.schema import PrinterConfig
+from etapiste.config.point import PrinterConfig
 from simulation.services.common import wait_until
 from simulation.services.cups import PrivateCupsd
 

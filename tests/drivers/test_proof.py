@@ -19,19 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.proof import (
-    ALGORITHMS,
-    AuthToken,
-    NonceStore,
-    ProofInputError,
-    ProofInvalid,
-    ProofValidator,
-    algorithm_for_key,
-    check_origin,
-    digest_to_sign,
-    load_certificate,
-    signed_data,
-)
+from drivers.proof import AuthToken, algorithm_for_key, digest_to_sign
+from etapiste.webeid.certificate import load_certificate
+from etapiste.webeid.origin import ProofInputError, check_origin
+from etapiste.webeid.token import ALGORITHMS, signed_data
+from etapiste.webeid.validator import NonceStore, ProofInvalid, ProofValidator
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.common import require_program
 
@@ -583,7 +575,7 @@ def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
     v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
 ) -> None:
     """A forged or altered token never makes the switchboard query the CA (no free OCSP oracle, no load)."""
-    from drivers.ocsp import CertificateRevoked
+    from etapiste.webeid.ocsp import CertificateRevoked
 
     asked = _Asked(CertificateRevoked("the card's certificate was revoked on 2026-11-27 (keyCompromise)"))
     validator = _with(pki, store, clock, revocation=asked)
@@ -604,7 +596,7 @@ def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
 def test_a_revoked_card_is_refused_by_the_validator_with_a_real_responder(
     pki: TestPki, store: NonceStore, clock: Clock, tmp_path: Path
 ) -> None:
-    from drivers.ocsp import OcspChecker
+    from etapiste.webeid.ocsp import OcspChecker
     from simulation.services.ocsp import ocsp_responder
 
     with ocsp_responder(pki, "v4", tmp_path / "ocsp") as responder:

@@ -42,7 +42,7 @@ from drivers.scanner import (
     ScanStarted,
     ScanWasCancelled,
 )
-from provisioning.schema import ScannerConfig
+from etapiste.config.point import ScannerConfig
 from simulation.services.common import require_program
 from simulation.services.sane import SaneTestBackend
 
@@ -439,7 +439,7 @@ def test_end_of_session_cancels_a_running_scan(sane_backend) -> None:
 
 JOURNEY = textwrap.dedent("""
     from drivers.scanner import Scanner
-    from provisioning.schema import ScannerConfig
+    from etapiste.config.point import ScannerConfig
     scan = Scanner(ScannerConfig(device="test:0", source="ADF", resolution=150))
     previews = []
     result = scan.scan(lambda e: previews.append(e)).result(120)

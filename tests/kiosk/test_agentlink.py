@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from etapiste.config.point import SAMPLE_CONFIG
 from provisioning.kiosk_link import KioskLinkServer
-from provisioning.loader import SAMPLE_CONFIG
 
-SAMPLE = (Path(__file__).parents[2] / "provisioning" / SAMPLE_CONFIG).read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[2] / "etapiste" / "config" / SAMPLE_CONFIG).read_text(encoding="utf-8")
 
 
 def config_file(path: Path, version: int, text: str = SAMPLE) -> Path:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from etapiste.config.point import Audio
 from kiosk.media import AudioDeviceError, ToneTrack, open_microphone, open_speaker
-from provisioning.schema import Audio
 from simulation.services.common import Service, require_program, running
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from drivers import camera as cam
 from drivers.camera import Camera, CameraReader, CameraStatus
+from etapiste.config.point import Camera as CameraConfig
 from kiosk.call import CallTrouble
 from kiosk.media import MediaConfig, ToneTrack, placeholder_frame
-from provisioning.schema import Camera as CameraConfig
 from tests.drivers.test_camera import record
 from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import connected_call, point_engine

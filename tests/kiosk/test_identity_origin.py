@@ -12,8 +12,8 @@ from __future__ import annotations
 import aioice.ice
 import pytest
 
-from drivers.proof import ProofInputError, switchboard_origin
 from etapiste import protocol as p
+from etapiste.webeid.origin import ProofInputError, switchboard_origin
 from kiosk.call import IdentifyRefused, IdentifyRequested
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import make_config, serve

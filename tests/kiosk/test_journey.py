@@ -21,13 +21,12 @@ import pytest
 
 from drivers.cardreader import CardReader
 from drivers.printer import Printer
-from drivers.proof import NonceStore, ProofValidator
 from drivers.scanner import Scanner
+from etapiste.config.point import PointConfig, PrinterConfig, ScannerConfig, load_point_config
+from etapiste.webeid.validator import NonceStore, ProofValidator
 from kiosk import call as c
 from kiosk.journey import Journey
 from kiosk.session import Outcome, Session, SessionRecord, State
-from provisioning.loader import load_point_config
-from provisioning.schema import PointConfig, PrinterConfig, ScannerConfig
 from simulation.card.pki import TestPki
 from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
 from simulation.services.pcsc import CardSlot, fineid_card

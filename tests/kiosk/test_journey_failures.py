@@ -27,14 +27,16 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from drivers import scanner as sc
-from drivers.proof import AuthToken, NonceStore, check_origin
+from drivers.proof import AuthToken
 from etapiste import protocol as p
+from etapiste.config.point import load_point_config
+from etapiste.webeid.origin import check_origin
+from etapiste.webeid.validator import NonceStore
 from kiosk import call as c
 from kiosk import i18n
 from kiosk.journey import INTERNAL_ERROR, Journey
 from kiosk.session import Session, State
 from kiosk.views.window import KioskWindow
-from provisioning.loader import load_point_config
 
 PIN = "1234"
 HOLDER = "SPECIMEN-MAIJA SPECIMEN-MEIKÄLÄINEN"

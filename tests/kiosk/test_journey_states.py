@@ -7,10 +7,9 @@ import datetime as dt
 
 import pytest
 
+from etapiste.config.point import PointConfig, load_point_config
 from kiosk import i18n
 from kiosk.session import STAFF_LOCKOUT_S, LargeText, Outcome, Session, SessionRecord, State
-from provisioning.loader import load_point_config
-from provisioning.schema import PointConfig
 
 
 class Clocks:

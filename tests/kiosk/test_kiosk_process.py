@@ -12,12 +12,12 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from provisioning.loader import SAMPLE_CONFIG
+from etapiste.config.point import SAMPLE_CONFIG
 from simulation.services.display import Display
 
 KIOSK = [sys.executable, "-m", "etapiste", "kiosk"]
 SCREENS_ONLY = [*KIOSK, "--no-devices"]
-SAMPLE = (Path(__file__).parents[2] / "provisioning" / SAMPLE_CONFIG).read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[2] / "etapiste" / "config" / SAMPLE_CONFIG).read_text(encoding="utf-8")
 
 
 def _offscreen_env() -> dict[str, str]:

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
+from etapiste.config.point import PointConfig, load_point_config
+from etapiste.language import Text
 from kiosk.session import LargeText, Session, Snapshot, State
-from provisioning.loader import load_point_config
-from provisioning.schema import PointConfig, Text
 
 
 @pytest.fixture

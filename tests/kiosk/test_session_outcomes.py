@@ -8,10 +8,9 @@ import datetime as dt
 
 import pytest
 
+from etapiste.config.point import PointConfig, load_point_config
 from kiosk.session import LargeText, Outcome, Session, SessionRecord, State
 from kiosk.stats import CallSummary
-from provisioning.loader import load_point_config
-from provisioning.schema import PointConfig
 
 
 class Clocks:

@@ -17,10 +17,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from etapiste.language import LANGUAGES, Language
 from kiosk import i18n
 from kiosk.speech import Pcm, Speaker, SpeechError, Spoken, espeak_argv, pulse_sink_present, synthesise
 from kiosk.views.keyboard import PinPad
-from provisioning.schema import LANGUAGES, Language
 from simulation.services import watchdog
 from simulation.services.common import Service, require_program, running, wait_until
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from etapiste.config.point import PointConfig, load_point_config
 from kiosk.app import Devices, Kiosk, assemble
 from kiosk.session import STAFF_LOCKOUT_S, Session, State
-from provisioning.loader import load_point_config
-from provisioning.schema import PointConfig
 
 RIGHT = "246813"  # the sample configuration's staff PIN
 WRONG = "135790"

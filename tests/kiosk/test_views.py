@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from etapiste.config.point import load_point_config
+from etapiste.language import LANGUAGES, Text
 from kiosk import i18n
 from kiosk.session import LargeText, Session, State
 from kiosk.views import theme
 from kiosk.views.window import KioskWindow
-from provisioning.loader import load_point_config
-from provisioning.schema import LANGUAGES, Text
 
 
 def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWindow, Session]:
@@ -314,8 +314,8 @@ def test_a_printout_arriving_after_a_sent_scan_is_shown_at_once(qtbot: QtBot) ->
 
 
 async def test_staff_microphone_test_names_a_microphone_that_cannot_be_opened() -> None:
+    from etapiste.config.point import Audio
     from kiosk.health import check_microphone
-    from provisioning.schema import Audio
 
     result = await check_microphone(Audio(microphone="no-such-microphone"))
     assert result.health == "missing"

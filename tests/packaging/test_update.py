@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioning.schema import PointConfig
+from etapiste.config.point import PointConfig
 from provisioning.update import SoftwareUpdater, read_status
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "provisioning" / "sample-point.yaml"
+SAMPLE = ROOT / "etapiste" / "config" / "sample-point.yaml"
 HELPER = ROOT / "systemd" / "libexec" / "etapiste-update"
 
 

@@ -28,7 +28,7 @@ from provisioning.kiosk_link import read_config_version
 from simulation.services.common import Service
 from simulation.services.mqtt import Broker
 
-SAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "sample-point.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "etapiste" / "config" / "sample-point.yaml"
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))
 
 

@@ -18,8 +18,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import load_point_config
 from provisioning.kiosk_link import Command, DeviceHealth, KioskLinkClient, Reload, Session, read_config_version
-from provisioning.loader import ConfigError, load_point_config
 
 
 def _record(events: Path, **event: object) -> None:

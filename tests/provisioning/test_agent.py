@@ -12,11 +12,11 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from etapiste.config.point import load_point_config
 from provisioning.agent import Agent, AgentSettings
 from provisioning.agent_cli import main as agent_main
 from provisioning.apply import STEPS
 from provisioning.bundle import SigningKey, TrustStore
-from provisioning.loader import load_point_config
 from provisioning.ops_cli import main as ops_main
 from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import Ops, Point, config_for, eventually

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from etapiste.config.loader import ConfigError
 from provisioning.fleet import Fleet
-from provisioning.loader import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "fleet-example"
 

@@ -17,9 +17,9 @@ import aiomqtt
 import pytest
 import yaml
 
+from etapiste.staffpin import verify_pin
 from provisioning.bundle import SigningKey, TrustStore, verify_bundle
 from provisioning.ops_cli import main as ops_main
-from provisioning.pinhash import verify_pin
 from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import ETAPISTE, Ops, Point
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.loader import SAMPLE_CONFIG, ConfigError, load_point_config, parse_point_config
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import SAMPLE_CONFIG, load_point_config, parse_point_config
 
-SAMPLE = (Path(__file__).parents[2] / "provisioning" / SAMPLE_CONFIG).read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[2] / "etapiste" / "config" / SAMPLE_CONFIG).read_text(encoding="utf-8")
 
 
 def _line_of(text: str, needle: str) -> int:

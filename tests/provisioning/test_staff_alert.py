@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from etapiste.config.point import load_point_config
 from kiosk.app import Devices, Kiosk, assemble, stop
-from provisioning.loader import load_point_config
 from simulation.services.mqtt import Broker
 from tests.provisioning.conftest import Ops, Point
 from tests.provisioning.test_ops_cli import online_args, run_ops

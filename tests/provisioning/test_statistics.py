@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from drivers.printer import Printer
+from etapiste.config.point import PrinterConfig
 from kiosk import call as c
 from kiosk.agentlink import AgentLink
 from kiosk.health import HealthMonitor, probe_printer
@@ -27,7 +28,6 @@ from kiosk.session import Session, State
 from provisioning import stats_model
 from provisioning.kiosk_link import Fault, Minutes
 from provisioning.kiosk_link import Session as SessionMessage
-from provisioning.schema import PrinterConfig
 from provisioning.statistics import KEEP_DAYS, Statistics, to_csv
 from simulation.services.cups import PrivateCupsd, make_pdf
 from tests.kiosk.test_journey import AgentSide

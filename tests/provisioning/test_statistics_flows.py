@@ -25,6 +25,8 @@ import pytest
 
 from drivers.cardreader import CardReader
 from etapiste import protocol as p
+from etapiste.config.point import PointConfig
+from etapiste.hours import WEEKDAYS
 from kiosk import call as c
 from kiosk.agentlink import AgentLink
 from kiosk.health import DeviceHealth, HealthMonitor
@@ -33,7 +35,6 @@ from kiosk.session import LargeText, Session, State
 from provisioning import stats_model
 from provisioning.broker import COLLECTOR_USER
 from provisioning.collect import Store, collect_once
-from provisioning.schema import WEEKDAYS, PointConfig
 from simulation.card.pki import TestPki
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card

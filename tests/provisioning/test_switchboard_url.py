@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.loader import SAMPLE_CONFIG, ConfigError, parse_point_config
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import SAMPLE_CONFIG, parse_point_config
 
-SAMPLE = (Path(__file__).parents[2] / "provisioning" / SAMPLE_CONFIG).read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[2] / "etapiste" / "config" / SAMPLE_CONFIG).read_text(encoding="utf-8")
 URL_LINE = next(line for line in SAMPLE.splitlines() if line.strip().startswith("url: ws"))
 
 

@@ -3,10 +3,13 @@ the wire protocol over WebSockets on loopback."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from etapiste import protocol as p
-from switchboard.identity import Holder, ProofRejected
+from etapiste.webeid.certificate import Holder
+from switchboard.identity import ProofRejected
 from tests.switchboard.support import Client, make_config, serve, start_call
 
 KELA = {"producer": "kela", "queue": "kela-general"}
@@ -320,8 +323,11 @@ def _token(signature: str = "c2lnbmF0dXJl" * 8) -> p.WebEidToken:
     )
 
 
+_CARD_EXPIRY = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
 class _RecordingValidator:
-    """Stands in for drivers.proof in these flow tests: accepts the token whose signature names the nonce."""
+    """Stands in for the Web eID validator in these flow tests: accepts the token whose signature names the nonce."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -330,7 +336,7 @@ class _RecordingValidator:
         self.calls.append((nonce, origin))
         if token.signature != "c2lnbmF0dXJl" * 8:
             raise ProofRejected("invalid_signature", "the signature does not match")
-        return Holder(given_name="SPECIMEN-ANNA", surname="MEIKÄLÄINEN", satu="999020016")
+        return Holder(given_name="SPECIMEN-ANNA", surname="MEIKÄLÄINEN", satu="999020016", not_after=_CARD_EXPIRY)
 
 
 async def test_identify_issues_a_single_use_nonce_and_shows_the_agent_the_verified_holder(caplog):

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from drivers.certificate import load_certificate
 from etapiste import protocol as p
+from etapiste.webeid.certificate import load_certificate
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.ocsp import OcspResponder, ocsp_responder
 from switchboard.web import default_validator

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.loader import load_point_config
+from etapiste.config.point import load_point_config
 from simulation.services.common import require_program
 from tests.systemd.conftest import UNITS_DIR, add_venv_entry_point, make_fresh_root
 
@@ -238,7 +238,7 @@ def test_nightly_restart_never_falls_in_the_sample_librarys_opening_hours() -> N
     timer = settings(UNITS_DIR / "etapiste-nightly-restart.timer")
     assert one(timer, "Timer", "Persistent") == "false", "a missed night must not be caught up at opening time"
     spread = dt.timedelta(seconds=seconds(one(timer, "Timer", "RandomizedDelaySec")))
-    point = load_point_config(REPO / "provisioning/sample-point.yaml")
+    point = load_point_config(REPO / "etapiste/config/sample-point.yaml")
     out = subprocess.run(
         [require_program("systemd-analyze"), "calendar", "--iterations=28", one(timer, "Timer", "OnCalendar")],
         capture_output=True,

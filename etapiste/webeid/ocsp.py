@@ -21,8 +21,8 @@ hash, serial), and its ``thisUpdate``/``nextUpdate`` must fit the clock within t
 Why the response is split by hand: DVV's ECC CAs write ECDSA signature algorithms with NULL parameters,
 and a responder certificate they issue carries that quirk inside the response. ``cryptography`` refuses to
 load an OCSP response with such a certificate in it at all (as it refuses the certificate alone; see
-:mod:`drivers.certificate`). So the BasicOCSPResponse is split with the same small DER reader, its
-certificates are read with :func:`drivers.certificate.load_certificate`, the signature is checked over the
+:mod:`etapiste.webeid.certificate`). So the BasicOCSPResponse is split with the same small DER reader, its
+certificates are read with :func:`etapiste.webeid.certificate.load_certificate`, the signature is checked over the
 original ``tbsResponseData`` bytes, and ``cryptography`` parses only the response data (status, times,
 nonce), from a copy without the certificates.
 
@@ -56,7 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
-from drivers.certificate import (
+from etapiste.webeid.certificate import (
     ECDSA_SIGNATURES,
     RSA_SIGNATURES,
     Certificate,
@@ -107,7 +107,7 @@ def utc_now() -> dt.datetime:
 # -- what the certificate says ----------------------------------------------------------------------------------
 def extension_values(cert: Certificate) -> dict[str, bytes]:
     """Each extension's OID → its DER value, read from the original TBS bytes (``cryptography`` raises on
-    ``extensions`` of FINEID certificates, see :mod:`drivers.certificate`). ``ValueError`` if malformed."""
+    ``extensions`` of FINEID certificates, see :mod:`etapiste.webeid.certificate`). ``ValueError`` if malformed."""
     (tbs,) = der_items(cert.tbs)
     block = next((t for t in der_items(tbs.content) if t.tag == 0xA3), None)
     if block is None:

@@ -8,7 +8,7 @@ Why not just ``cryptography.x509``: genuine FINEID certificates break two of its
 So: the certificate is split with the small DER reader below; the signature is checked over the
 *original* to-be-signed bytes with the issuer's key; names, validity and the public key come from
 ``cryptography`` parsing a copy whose NULL parameters are dropped (the only change); extensions are
-read by our reader. Nothing here trusts a certificate; ``drivers.proof`` decides.
+read by our reader. Nothing here trusts a certificate; the validator (:mod:`etapiste.webeid.validator`) decides.
 """
 
 from __future__ import annotations

@@ -2,149 +2,34 @@
 
 The models are the schema's documentation: each field says what it means and what is valid. The ops
 tool resolves layers (fleet defaults → group → point) into one document of this shape; the agent
-verifies and applies it; the kiosk reads it through :func:`provisioning.loader.load_point_config`.
-Models are frozen: a running kiosk never edits its configuration, it is replaced by a new bundle.
+verifies and applies it; the kiosk reads it through :func:`load_point_config`; the drivers are handed
+their own section (``devices.printer`` …) as plain settings. Models are frozen: a running kiosk never
+edits its configuration, it is replaced by a new bundle.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from drivers.proof import ProofInputError, switchboard_origin
-from provisioning.pinhash import check_stored
+from etapiste.config.loader import parse_document, read_text
+from etapiste.hours import Schedule, TimeRange, TimeZoneName
+from etapiste.language import LANGUAGES, Language, Text
+from etapiste.model import ID_PATTERN, FrozenModel
+from etapiste.staffpin import check_stored
+from etapiste.webeid.origin import ProofInputError, switchboard_origin
 
 #: The configuration document's format version this code reads.
 SCHEMA_VERSION = 1
 
-Language = Literal["fi", "sv", "en"]
-LANGUAGES: tuple[Language, ...] = ("fi", "sv", "en")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The bundled sample: a library point offering the national producers (the demo's configuration).
+SAMPLE_CONFIG = "sample-point.yaml"
 
-_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
-_ID = r"^[a-z0-9][a-z0-9-]{1,62}$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Model):
-    """A text shown to people, in each of the three languages (all three required)."""
-
-    fi: str = Field(min_length=1)
-    sv: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def in_(self, language: Language) -> str:
-        return str(getattr(self, language))
-
-
-class TimeRange(_Model):
-    """An opening period within one day, e.g. ``09:00-16:00`` (end exclusive; ``24:00`` allowed)."""
-
-    start: dt.time
-    end: dt.time | None
-    """``None`` means midnight at the end of the day (written ``24:00``)."""
-
-    @classmethod
-    def parse(cls, text: str) -> TimeRange:
-        m = _RANGE.match(text.strip())
-        if not m:
-            raise ValueError(f"{text!r} is not a time range; write it like '09:00-16:00'")
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h2 == 24 and m2 != 0:
-            raise ValueError(f"{text!r}: the latest end time is 24:00")
-        start = dt.time(h1, m1)
-        end = None if h2 == 24 else dt.time(h2, m2)
-        if end is not None and end <= start:
-            raise ValueError(f"{text!r}: the end must be after the start (periods cannot cross midnight)")
-        return cls(start=start, end=end)
-
-    def contains(self, t: dt.time) -> bool:
-        return self.start <= t and (self.end is None or t < self.end)
-
-    def __str__(self) -> str:
-        end = "24:00" if self.end is None else self.end.strftime("%H:%M")
-        return f"{self.start.strftime('%H:%M')}–{end}"
-
-
-def _parse_ranges(value: object) -> object:
-    """Accept ``"closed"``, one ``"09:00-16:00"`` or a list of them."""
-    if value is None or value == "closed":
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        return [TimeRange.parse(v) if isinstance(v, str) else v for v in value]
-    return value
-
-
-DayHours = Annotated[list[TimeRange], Field(default_factory=list)]
-
-
-class WeeklyHours(_Model):
-    """Opening periods per weekday; a missing day or ``closed`` means closed that day."""
-
-    mon: DayHours
-    tue: DayHours
-    wed: DayHours
-    thu: DayHours
-    fri: DayHours
-    sat: DayHours
-    sun: DayHours
-
-    @field_validator(*WEEKDAYS, mode="before")
-    @classmethod
-    def _ranges(cls, value: object) -> object:
-        return _parse_ranges(value)
-
-    def on(self, day: dt.date) -> list[TimeRange]:
-        return list(getattr(self, WEEKDAYS[day.weekday()]))
-
-
-class HoursException(_Model):
-    """A day whose hours differ from the week's: a holiday (closed) or shorter hours."""
-
-    date: dt.date
-    hours: DayHours
-    """Opening periods that day; empty (or ``closed``) means closed all day."""
-    note: Text | None = None
-    """Why, shown to customers (e.g. "Christmas Eve")."""
-
-    @field_validator("hours", mode="before")
-    @classmethod
-    def _ranges(cls, value: object) -> object:
-        return _parse_ranges(value)
-
-
-class Schedule(_Model):
-    """Weekly hours plus dated exceptions, in the host's time zone."""
-
-    weekly: WeeklyHours
-    exceptions: list[HoursException] = Field(default_factory=list)
-
-    def on(self, day: dt.date) -> list[TimeRange]:
-        """The opening periods of ``day``, exceptions first."""
-        for exc in self.exceptions:
-            if exc.date == day:
-                return list(exc.hours)
-        return self.weekly.on(day)
-
-    def exception_on(self, day: dt.date) -> HoursException | None:
-        return next((e for e in self.exceptions if e.date == day), None)
-
-    def is_open(self, at: dt.datetime) -> bool:
-        """Whether ``at`` (already in the host's time zone) falls in an opening period."""
-        return any(r.contains(at.time()) for r in self.on(at.date()))
-
-
-class Contact(_Model):
+class Contact(FrozenModel):
     """How to reach a person or desk."""
 
     name: str = Field(min_length=1)
@@ -152,7 +37,7 @@ class Contact(_Model):
     email: str | None = None
 
 
-class Host(_Model):
+class Host(FrozenModel):
     """The host organisation whose premises the point is in (a library, a town hall…)."""
 
     name: Text
@@ -160,40 +45,30 @@ class Host(_Model):
     address: str | None = None
     contact: Contact
     """Who on the host's staff looks after the room."""
-    timezone: str = "Europe/Helsinki"
+    timezone: TimeZoneName = "Europe/Helsinki"
     opening_hours: Schedule
     """The point is open when the host is open."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            hint = "use an IANA name such as 'Europe/Helsinki'"
-            raise ValueError(f"{value!r} is not a known time zone; {hint}") from None
-        return value
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
-class Producer(_Model):
+class Producer(FrozenModel):
     """A service producer offered at this point (Kela, Migri, …)."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID_PATTERN)
     """Stable identifier, lowercase letters, digits and dashes (e.g. ``kela``)."""
     name: Text
     description: Text | None = None
     """One line on what the producer helps with, shown on the service choice."""
-    queue: str = Field(pattern=_ID)
+    queue: str = Field(pattern=ID_PATTERN)
     """The switchboard queue calls go to."""
     service_hours: Schedule
     """When the producer's agents answer (in the host's time zone)."""
 
 
-class SwitchboardLink(_Model):
+class SwitchboardLink(FrozenModel):
     """Where the point's calls are routed."""
 
     url: str
@@ -208,7 +83,7 @@ class SwitchboardLink(_Model):
     @classmethod
     def _secure(cls, value: str) -> str:
         """Plain ws:// off the machine would let anyone on the path read the signalling and relay the
-        customer's identification; the rule is the identity origin's (drivers.proof.switchboard_origin)."""
+        customer's identification; the rule is the identity origin's (etapiste.webeid.origin.switchboard_origin)."""
         try:
             switchboard_origin(value)
         except ProofInputError as exc:
@@ -216,12 +91,12 @@ class SwitchboardLink(_Model):
         return value
 
 
-class IceServer(_Model):
+class IceServer(FrozenModel):
     urls: list[str] = Field(min_length=1)
     """``stun:``/``turn:``/``turns:`` addresses."""
 
 
-class Ice(_Model):
+class Ice(FrozenModel):
     """Media connectivity; TURN credentials are short-lived and issued by the switchboard per call."""
 
     servers: list[IceServer] = Field(default_factory=list)
@@ -229,7 +104,7 @@ class Ice(_Model):
     """Force media through TURN (for host networks that allow nothing else)."""
 
 
-class Camera(_Model):
+class Camera(FrozenModel):
     device: int | str = 0
     """OpenCV device index or path (``/dev/video0``)."""
     width: int = Field(1280, ge=320, le=3840)
@@ -237,14 +112,14 @@ class Camera(_Model):
     fps: int = Field(30, ge=5, le=60)
 
 
-class Audio(_Model):
+class Audio(FrozenModel):
     microphone: str = "pulse"
     speaker: str = "pulse"
     volume_percent: int = Field(70, ge=0, le=100)
     """Speaker volume at the start of each session (reset after every customer)."""
 
 
-class PrinterConfig(_Model):
+class PrinterConfig(FrozenModel):
     queue: str | None = "etapiste"
     """CUPS queue name; ``null`` when the point has no printer."""
     max_pages: int = Field(30, ge=1, le=500)
@@ -252,7 +127,7 @@ class PrinterConfig(_Model):
     job_timeout_s: int = Field(120, ge=10, le=1800)
 
 
-class ScannerConfig(_Model):
+class ScannerConfig(FrozenModel):
     device: str | None = None
     """SANE device name (e.g. ``fujitsu:fi-7160:1234``); ``null`` for the first found, or no scanner."""
     enabled: bool = True
@@ -261,12 +136,12 @@ class ScannerConfig(_Model):
     source: Literal["Flatbed", "ADF", "auto"] = "auto"
 
 
-class CardReaderConfig(_Model):
+class CardReaderConfig(FrozenModel):
     reader: str | None = None
     """PC/SC reader name prefix; ``null`` for the first reader."""
 
 
-class Devices(_Model):
+class Devices(FrozenModel):
     camera: Camera = Field(default_factory=Camera)
     audio: Audio = Field(default_factory=Audio)
     printer: PrinterConfig = Field(default_factory=PrinterConfig)
@@ -274,7 +149,7 @@ class Devices(_Model):
     card_reader: CardReaderConfig = Field(default_factory=CardReaderConfig)
 
 
-class Ui(_Model):
+class Ui(FrozenModel):
     languages: list[Language] = Field(default_factory=lambda: list(LANGUAGES), min_length=1)
     default_language: Language = "fi"
     idle_timeout_s: int = Field(90, ge=30, le=3600)
@@ -289,7 +164,7 @@ class Ui(_Model):
         return self
 
 
-class Staff(_Model):
+class Staff(FrozenModel):
     """The host staff's mode: one PIN for the host's staff at this point (each point its own PIN).
 
     One PIN per point rather than one per staff member: host staff come and go without the organiser
@@ -308,12 +183,12 @@ class Staff(_Model):
         return check_stored(value)
 
 
-class Telemetry(_Model):
+class Telemetry(FrozenModel):
     enabled: bool = True
     interval_s: int = Field(60, ge=10, le=3600)
 
 
-class Software(_Model):
+class Software(FrozenModel):
     """The point's software version, installed by the agent's root helper from the organiser's signed apt
     repository (provisioning/update.py). Staged publishing stages it like any configuration change."""
 
@@ -333,14 +208,14 @@ class Software(_Model):
         return value
 
 
-class PointIdentity(_Model):
-    id: str = Field(pattern=_ID)
+class PointIdentity(FrozenModel):
+    id: str = Field(pattern=ID_PATTERN)
     """The point's identifier across the fleet (MQTT username, switchboard identity)."""
-    group: str | None = Field(None, pattern=_ID)
+    group: str | None = Field(None, pattern=ID_PATTERN)
     """Fleet group, for configuration published to a group (e.g. a region)."""
 
 
-class PointConfig(_Model):
+class PointConfig(FrozenModel):
     """One point's whole resolved configuration."""
 
     schema_version: Literal[1] = Field(1, alias="schema")
@@ -374,3 +249,24 @@ class PointConfig(_Model):
             if p.id == producer_id:
                 return p
         raise KeyError(producer_id)
+
+
+def parse_point_config(text: str, file: str = "<config>") -> PointConfig:
+    """Validate ``text`` (YAML) into a :class:`PointConfig` or raise :class:`ConfigError` naming each line."""
+    return parse_document(
+        PointConfig, text, file, not_a_mapping="the document must be a mapping of sections (point, host, …)"
+    )
+
+
+def device_settings(path: str | Path | None = None) -> Devices:
+    """The ``devices`` section of the point's configuration at ``path`` (or of the bundled sample): what the
+    drivers' diagnostics commands (``etapiste printer``/``scanner``) hand their driver as plain settings."""
+    return load_point_config(path).devices
+
+
+def load_point_config(path: str | Path | None = None) -> PointConfig:
+    """Load the configuration at ``path``, or the bundled sample when ``path`` is ``None``."""
+    if path is None:
+        text = resources.files("etapiste.config").joinpath(SAMPLE_CONFIG).read_text(encoding="utf-8")
+        return parse_point_config(text, f"(bundled) {SAMPLE_CONFIG}")
+    return parse_point_config(read_text(Path(path)), str(path))

@@ -13,12 +13,11 @@ and configuration validation refuses it (:func:`check_stored`) with what to do i
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
+from etapiste.hashing import make_hash, matches, parse_hash
 
-_N, _R, _P, _LEN = 16384, 8, 1, 32
+_N, _R, _P = 16384, 8, 1
+#: scrypt's memory allowed for checking a stored PIN hash (its parameters are the configuration's).
+_MAXMEM = 64 * 1024 * 1024
 
 #: The fewest and most digits a staff PIN may have. Six digits are a million PINs: with the kiosk's
 #: growing lockout, a guesser at the screen gets a few dozen tries a day.
@@ -34,10 +33,7 @@ def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     """A storable hash of ``pin`` (digits only, 6–12 of them)."""
     if not (pin.isascii() and pin.isdigit() and MIN_DIGITS <= len(pin) <= MAX_DIGITS):
         raise ValueError(f"a staff PIN is {MIN_DIGITS} to {MAX_DIGITS} digits")
-    salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_LEN)
-    b64 = base64.b64encode
-    return f"{SCHEME}${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return make_hash(pin, scheme=SCHEME, n=_N, r=_R, p=_P, salt=salt)
 
 
 def check_stored(stored: str) -> str:
@@ -57,13 +53,7 @@ def check_stored(stored: str) -> str:
 def verify_pin(pin: str, stored: str) -> bool:
     """Whether ``pin`` matches ``stored``; a malformed ``stored`` never matches."""
     try:
-        scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
-        if scheme not in (SCHEME, LEGACY_SCHEME):
-            return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(hash_b64)
-        digest = hashlib.scrypt(
-            pin.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected), maxmem=64 * 1024 * 1024
-        )
-    except (ValueError, TypeError):
+        parsed = parse_hash(stored, (SCHEME, LEGACY_SCHEME), strict=False)
+    except ValueError:
         return False
-    return hmac.compare_digest(digest, expected)
+    return matches(pin, parsed, maxmem=_MAXMEM)
