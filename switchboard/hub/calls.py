@@ -1,0 +1,99 @@
+"""Calls: an agent answers a ticket, the participants get ``call.start``, their offers, answers and ICE
+candidates are relayed (earlier participants offer to later ones), and the call ends once, for everyone."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from etapiste import protocol as p
+from switchboard.hub.interpreters import Interpreters
+from switchboard.hub.participant import Participant
+from switchboard.hub.queues import Queues
+from switchboard.state import Call
+
+log = logging.getLogger("switchboard")
+
+#: A call whose point and agent have not exchanged offer and answer by then is ended (``setup_failed``),
+#: so neither side waits for ever on a peer that crashed between accepting and offering.
+CALL_SETUP_TIMEOUT_S = 45
+
+
+class Calls(Queues, Interpreters):
+    """Answering, the signalling relay, hang-up and the end of a call."""
+
+    async def _queue_accept(self, agent: Participant, msg: p.QueueAccept) -> None:
+        if agent.call is not None:
+            return await self._error(agent, msg, "not_allowed", "end the current call first")
+        tickets = await self.state.all_tickets()
+        ticket = next((t for t in tickets if t.id == msg.ticket), None)
+        if ticket is None or ticket.producer not in agent.producers:
+            return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
+        point = self.points.get(ticket.point)
+        if point is None or await self.state.take_ticket(ticket.id) is None:
+            return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
+        call = Call(
+            id=f"c-{secrets.token_hex(8)}",
+            point=point.id,
+            agent=agent.id,
+            producer=ticket.producer,
+            queue=ticket.queue,
+            language=ticket.language,
+            started=self.clock(),
+            ticket=ticket.id,
+        )
+        await self.state.put_call(call)
+        point.call = agent.call = call.id
+        log.info("call %s: agent %s answered ticket %s", call.id, agent.id, ticket.id)
+        await self._send_call_start(call, point)
+        await self._send_call_start(call, agent)
+        await self._queue_changed(ticket.queue)
+
+    async def _relay(self, part: Participant, msg: p.Offer | p.Answer | p.Ice) -> None:
+        call = await self._in_call(part, msg)
+        if call is None:
+            return
+        target = self.participants.get(msg.peer)
+        if target is None or msg.peer not in call.participants or msg.peer == part.id:
+            return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
+        if msg.type == "signal.offer" and not self._offer_allowed(call, part.id, msg.peer):
+            return await self._error(
+                part, msg, "not_allowed", f"a {part.role} does not send an offer to {msg.peer}; that side offers"
+            )
+        await target.send(msg.model_copy(update={"peer": part.id, "ref": None}))
+        if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
+            call.connected = True
+            await self.state.put_call(call)
+
+    @staticmethod
+    def _offer_allowed(call: Call, sender: str, target: str) -> bool:
+        """Earlier participants offer to later ones: the point to everyone (it alone opens the data channel),
+        the agent to interpreters. An offer the other way is how an interpreter would push its own data
+        channel onto the agent's desk (forged scans and texts, the agent's print jobs): never relayed."""
+        order = call.participants
+        return order.index(sender) < order.index(target)
+
+    async def _hangup(self, part: Participant, msg: p.Hangup) -> None:
+        call = await self._in_call(part, msg)
+        if call is None:
+            return
+        if part.role == "interpreter":
+            await self._interpreter_leaves(call, part)
+        else:
+            await self._end_call(call, "hangup", part.role)
+
+    async def _end_call(self, call: Call, reason: str, by: p.Role) -> None:
+        if await self.state.drop_call(call.id) is None:
+            return
+        await self.state.record_call_duration(call.queue, self.clock() - call.started)
+        await self.state.drop_call_nonces(call.id)
+        for pid in call.participants:
+            part = self.participants.get(pid)
+            if part is not None and part.call == call.id:
+                part.call = None
+                await part.send(p.CallEnded.model_validate({"call": call.id, "reason": reason, "by": by}))
+        for invite in await self.state.invites():
+            if invite.call == call.id:
+                await self._withdraw_invite(invite)
+        log.info("call %s ended: %s by %s", call.id, reason, by)
+        await self._queue_changed(call.queue)  # a free agent changes the estimates

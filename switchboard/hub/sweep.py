@@ -1,0 +1,90 @@
+"""Time-based upkeep and the organiser's overview: queue timeouts and closing hours, calls that never got
+connected, expired logins and nonces, participants that did not come back in time."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from etapiste import protocol as p
+from switchboard.hub.calls import CALL_SETUP_TIMEOUT_S
+from switchboard.hub.presence import Presence
+
+log = logging.getLogger("switchboard")
+
+
+class Sweep(Presence):
+    """The once-a-second sweep and the overview."""
+
+    async def sweep(self) -> None:
+        """Time-based upkeep, run every second: queue timeouts and closing hours, expired sessions and nonces."""
+        now = self.clock()
+        for ticket in await self.state.all_tickets():
+            _, qconf = self._queues[ticket.queue]
+            if now - ticket.since >= qconf.timeout_s:
+                await self._leave_queue(ticket, "timeout")
+            elif not self.queue_open(qconf):
+                await self._leave_queue(ticket, "closed")
+        for call in await self.state.calls():
+            if not call.connected and now - call.started >= CALL_SETUP_TIMEOUT_S:
+                await self._end_call(call, "setup_failed", "point")
+        for session in await self.state.sessions():
+            if session.expires <= now:
+                await self.state.drop_session(session.token)
+        for part in list(self.participants.values()):
+            if part.away_since is not None and now - part.away_since >= self.config.rejoin_grace_s:
+                log.info("%s %s did not come back within %d s", part.role, part.id, self.config.rejoin_grace_s)
+                await self.disconnect(part, hold=False)
+            elif part.session is not None and await self.session_user(part.session) is None:
+                await part.send(p.Error(code="session_expired", message="the login expired; log in again"))
+                await self.disconnect(part, hold=False)
+                self._close_later(part.conn)
+        await self.state.drop_expired_nonces(now)
+
+    def _point_presence(self, point: str, in_call: set[str], queued: dict[str, str]) -> dict[str, Any]:
+        part = self.points.get(point)
+        if part is None:
+            return {"online": False, "state": "offline"}
+        if part.away_since is not None:
+            return {"online": False, "state": "reconnecting"}
+        state = "in_call" if part.id in in_call else "queued" if point in queued else "idle"
+        return {"online": True, "state": state}
+
+    async def overview(self) -> dict[str, Any]:
+        """The organiser's view: points online, queue lengths, calls in progress. No personal data."""
+        now = self.clock()
+        calls = await self.state.calls()
+        in_call = {c.point for c in calls}
+        queued = {t.point: t.queue for t in await self.state.all_tickets()}
+        queues = []
+        for qid, (producer, qconf) in self._queues.items():
+            tickets = await self.state.tickets(qid)
+            agents = self._agents(producer)
+            queues.append(
+                {
+                    "queue": qid,
+                    "producer": producer,
+                    "open": self.queue_open(qconf),
+                    "waiting": len(tickets),
+                    "longest_wait_s": int(now - tickets[0].since) if tickets else 0,
+                    "agents_online": len(agents),
+                    "agents_in_call": sum(1 for a in agents if a.call),
+                }
+            )
+        return {
+            "points": [
+                {"point": pt.id, "place": pt.place, **self._point_presence(pt.id, in_call, queued)}
+                for pt in self.config.points
+            ],
+            "queues": queues,
+            "calls": [
+                {
+                    "call": c.id,
+                    "producer": c.producer,
+                    "queue": c.queue,
+                    "duration_s": int(now - c.started),
+                    "participants": len(c.participants),
+                }
+                for c in calls
+            ],
+        }
