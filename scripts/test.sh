@@ -8,6 +8,7 @@ scripts/setup.sh
 export PATH="$here/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
+echo "== import-linter"; lint-imports
 echo "== pytest"
 start=$(date +%s)
 python -m pytest -p no:cacheprovider -ra "$@"
