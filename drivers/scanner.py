@@ -16,7 +16,8 @@ How it fits together::
     ScanResult.discard()                 wipe without delivering (the customer changed their mind)
 
 SANE itself runs in a short-lived worker process (:mod:`drivers.scanner_worker`, see there for why), which
-also makes each page's preview and compressed form. Those come back over a pipe and live only in this
+also makes each page's preview and compressed form; both sides speak the typed protocol of
+:mod:`drivers.scanner_ipc`. Those come back over a pipe and live only in this
 process's memory: no file, no temporary directory, no tmpfs is used at all, and ``discard()`` zeroes the
 buffers it owns before dropping them.
 
@@ -33,7 +34,6 @@ import json
 import logging
 import os
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -44,6 +44,7 @@ from typing import IO, Any, ClassVar, Literal
 
 from PIL import Image
 
+from drivers import scanner_ipc as ipc
 from drivers.errors import DeviceError, Messages
 from drivers.scanpage import wipe
 from etapiste.config.point import ScannerConfig
@@ -398,7 +399,7 @@ def _read_exact(stream: IO[bytes], n: int) -> bytearray:
 class _Worker:
     """The parent's side of one worker process."""
 
-    def __init__(self, command: Sequence[str], request: dict[str, Any] | None = None) -> None:
+    def __init__(self, command: Sequence[str], request: ipc.Request | None = None) -> None:
         self.proc = subprocess.Popen(
             list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=_worker_env(), cwd="/", start_new_session=True,
@@ -413,8 +414,8 @@ class _Worker:
         if request is not None:
             self.request(request)
 
-    def request(self, request: dict[str, Any]) -> None:
-        self._write((json.dumps(request) + "\n").encode())
+    def request(self, request: ipc.Request) -> None:
+        self._write(ipc.encode_request(request))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -426,17 +427,17 @@ class _Worker:
             self.proc.stdin.flush()
 
     def cancel(self) -> None:
-        self._write(b"cancel\n")
+        self._write(ipc.CANCEL_LINE)
 
-    def frames(self) -> Iterable[tuple[dict[str, Any], bytearray | None]]:
+    def frames(self) -> Iterable[tuple[ipc.Frame, bytearray | None]]:
+        """The worker's frames, each validated (:class:`~drivers.scanner_ipc.ProtocolError` if not)."""
         while True:
             head = self.stdout.read(4)
             if len(head) < 4:
                 return
-            (length,) = struct.unpack(">I", head)
-            header = json.loads(_read_exact(self.stdout, length))
-            payload = _read_exact(self.stdout, int(header["nbytes"])) if "nbytes" in header else None
-            yield header, payload
+            frame, nbytes = ipc.decode_header(_read_exact(self.stdout, ipc.frame_length(head)))
+            payload = _read_exact(self.stdout, nbytes) if nbytes is not None else None
+            yield frame, payload
 
     def _drain_stderr(self) -> None:
         """Keep the last lines the worker printed (a backend's complaint), and never let it block."""
@@ -576,8 +577,7 @@ class ScanJob:
 
     def _talk(self, result: ScanResult) -> BaseException | None:
         config = self._scanner.config
-        request = {"op": "scan", "device": config.device, "resolution": config.resolution,
-                   "mode": config.mode, "source": config.source}
+        request = ipc.ScanRequest(config.device, config.resolution, config.mode, config.source)
         worker = self._worker = self._scanner._take_worker()
         worker.request(request)
         if self._cancelled.is_set():
@@ -588,39 +588,37 @@ class ScanJob:
         finished = False
         previewed: dict[int, ScannedPage] = {}
         try:
-            for header, payload in worker.frames():
+            for frame, payload in worker.frames():
                 self._last_frame = time.monotonic()
-                kind = header["type"]
-                if kind == "opened":
-                    self._device_name, self._source = header.get("device"), header.get("source")
-                    result.source, result.resolution = header["source"], header["resolution"]
-                    result.mode = header["mode"]
+                if isinstance(frame, ipc.Opened):
+                    self._device_name, self._source = frame.device, frame.source
+                    result.source, result.resolution, result.mode = frame.source, frame.resolution, frame.mode
                     self._emit(ScanStarted(result.source, result.resolution, result.mode))
-                elif kind == "page_started":
-                    self._emit(PageStarted(header["page"]))
-                elif kind == "progress":
-                    self._emit(PageProgress(header["page"], float(header["fraction"])))
-                elif kind == "preview" and payload is not None:
-                    self._received = int(header["page"])
-                    page = self._preview(header, payload, result)
+                elif isinstance(frame, ipc.PageStarted):
+                    self._emit(PageStarted(frame.page))
+                elif isinstance(frame, ipc.Progress):
+                    self._emit(PageProgress(frame.page, frame.fraction))
+                elif isinstance(frame, ipc.Preview) and payload is not None:
+                    self._received = frame.page
+                    page = self._preview(frame, payload, result)
                     previewed[page.number] = page
                     self._emit(PagePreview(page.number, page.preview, page.blank))
-                elif kind == "encoded" and payload is not None:
-                    page = previewed.pop(int(header["page"]))
-                    page.encoded, page.format = payload, str(header["format"])
+                elif isinstance(frame, ipc.Encoded) and payload is not None:
+                    page = previewed.pop(frame.page)
+                    page.encoded, page.format = payload, frame.format
                     if self._cancelled.is_set():
                         wipe(payload)
                         continue
                     result.pages.append(page)
                     self._emit(PageReady(page.number, len(payload)))
-                elif kind == "done":
+                elif isinstance(frame, ipc.Done):
                     finished = True
                     break
-                elif kind == "cancelled":
-                    outcome = ScanCancelled(header.get("page", 0))
+                elif isinstance(frame, ipc.Cancelled):
+                    outcome = ScanCancelled(frame.page)
                     break
-                elif kind == "fault":
-                    outcome = self._fault(header)
+                elif isinstance(frame, ipc.Fault):
+                    outcome = self._fault(frame)
                     break
         except (EOFError, ValueError, KeyError) as exc:
             log.warning("scanner worker stream broke: %s", exc)
@@ -641,9 +639,9 @@ class ScanJob:
             threading.Thread(target=worker.stop, name="scan-reaper", daemon=True).start()
         return outcome
 
-    def _fault(self, header: dict[str, Any]) -> ScannerError:
-        kind = header.get("kind", "io_error")
-        page = int(header.get("page") or self._received + 1)
+    def _fault(self, fault: ipc.Fault) -> ScannerError:
+        kind = fault.kind
+        page = fault.page or self._received + 1
         if kind == "no_docs" and (page > 1 or self._source == "Flatbed"):
             kind = "io_error"  # not an empty feeder: a flatbed, or a feeder that stopped mid-stack
         if kind == "missing" and self._scanner._seen_device:
@@ -652,19 +650,18 @@ class ScanJob:
             # An I/O error and the device no longer listed: it was unplugged or lost power.
             name = self._device_name or self._scanner.config.device
             probe = self._scanner._probe(timeout=5.0)
-            if probe is None or name not in [d[0] for d in probe.get("devices") or []]:
+            if probe is None or name not in [d[0] for d in probe.devices]:
                 kind = "gone"
         cls = _FAULTS.get(kind, ScannerIOError)
-        return cls(str(header.get("detail", "")), stopped_at=page)
+        return cls(fault.detail, stopped_at=page)
 
-    def _preview(self, header: dict[str, Any], payload: bytearray, result: ScanResult) -> ScannedPage:
-        mode = str(header["mode"])
-        size = (int(header["size"][0]), int(header["size"][1]))
-        preview = Image.frombytes(mode, size, payload)
+    def _preview(self, frame: ipc.Preview, payload: bytearray, result: ScanResult) -> ScannedPage:
+        size = (frame.size[0], frame.size[1])
+        preview = Image.frombytes(frame.mode, size, payload)
         wipe(payload)
-        ink = float(header["ink"])
-        return ScannedPage(number=int(header["page"]), width=int(header["width"]),
-                           height=int(header["height"]), dpi=int(header["dpi"]), mode=result.mode,
+        ink = frame.ink
+        return ScannedPage(number=frame.page, width=frame.width, height=frame.height, dpi=frame.dpi,
+                           mode=result.mode,
                            preview=preview, blank=ink < BLANK_INK_FRACTION, ink_fraction=ink)
 
 
@@ -708,17 +705,16 @@ class Scanner:
         return _Worker(self.worker_command)
 
     # -- discovery ------------------------------------------------------------------------------------
-    def _probe(self, timeout: float = 10.0) -> dict[str, Any] | None:
-        worker = _Worker(self.worker_command, {"op": "probe", "device": self.config.device})
+    def _probe(self, timeout: float = 10.0) -> ipc.Probe | None:
+        worker = _Worker(self.worker_command, ipc.ProbeRequest(self.config.device))
         timer = threading.Timer(timeout, worker.kill)
         timer.start()
         try:
-            for header, _ in worker.frames():
-                if header["type"] == "probe":
-                    return header
-                if header["type"] == "fault":
-                    return {"devices": [], "device": None, "capabilities": None,
-                            "error": header.get("detail") or header.get("kind")}
+            for frame, _ in worker.frames():
+                if isinstance(frame, ipc.Probe):
+                    return frame
+                if isinstance(frame, ipc.Fault):
+                    return ipc.Probe(devices=[], device=None, capabilities=None, error=frame.detail or frame.kind)
             return None
         except (EOFError, ValueError):
             return None
@@ -739,26 +735,26 @@ class Scanner:
         if probe is None:
             return ScannerStatus("error", configured=configured,
                                  problems=["the SANE worker did not answer (backend hung or crashed)"])
-        devices = probe.get("devices") or []
+        devices = probe.devices
         names = [d[0] for d in devices]
-        caps = probe.get("capabilities")
-        if caps is None and probe.get("error") in ("busy", "access_denied") and probe.get("device") in names:
-            return ScannerStatus("busy", device=probe.get("device"), configured=configured, devices_found=names,
+        caps = probe.capabilities
+        if caps is None and probe.error in ("busy", "access_denied") and probe.device in names:
+            return ScannerStatus("busy", device=probe.device, configured=configured, devices_found=names,
                                  problems=["the scanner is in use by another program"])
         if caps is None:
             self._seen_device = False
             problem = (f"configured device {cfg.device!r} not found" if cfg.device else "no scanner found")
-            if probe.get("error"):
-                problem += f" ({probe['error']})"
-            return ScannerStatus("missing", device=probe.get("device"), configured=configured,
+            if probe.error:
+                problem += f" ({probe.error})"
+            return ScannerStatus("missing", device=probe.device, configured=configured,
                                  problems=[problem], devices_found=names)
         self._seen_device = True
         from drivers.scanner_worker import nearest_resolution
 
-        info = next((d for d in devices if d[0] == probe["device"]), [probe["device"], None, None, None])
+        info = next((d for d in devices if d[0] == probe.device), [probe.device, None, None, None])
         problems = []
         sources, modes = list(caps["sources"]), list(caps["modes"])
-        effective_source = ("ADF" if "ADF" in sources else "Flatbed") if cfg.source == "auto" else cfg.source
+        effective_source: str = ("ADF" if "ADF" in sources else "Flatbed") if cfg.source == "auto" else cfg.source
         if cfg.source != "auto" and cfg.source not in sources:
             problems.append(f"configured source {cfg.source} not offered; using {sources[0]}")
             effective_source = sources[0]
@@ -771,7 +767,7 @@ class Scanner:
             problems.append(f"configured resolution {cfg.resolution} dpi not offered; using {resolution}")
         return ScannerStatus(
             "ready", device=info[0], vendor=info[1], model=info[2], sources=sources, modes=modes,
-            resolutions=caps["resolution"], configured=configured,
+            resolutions=dict(caps["resolution"]), configured=configured,
             effective={"source": effective_source, "mode": effective_mode, "resolution": resolution},
             problems=problems, devices_found=names,
         )
