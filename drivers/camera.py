@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from drivers.errors import DeviceError, Messages
+from etapiste.codes import CameraCode
 from etapiste.config.point import Camera as CameraConfig
 from etapiste.language import Language
 
@@ -47,6 +48,7 @@ Frame = np.ndarray[Any, np.dtype[np.uint8]]
 class CameraError(DeviceError):
     """The camera cannot give pictures; the customer sees a placeholder and the agent is told."""
 
+    code: ClassVar[CameraCode] = "camera_error"
     customer: ClassVar[Messages] = {
         "fi": "Kamera ei toimi. Virkailija ei näe sinua, mutta kuulee sinut. Henkilökunnalle on ilmoitettu.",
         "sv": "Kameran fungerar inte. Handläggaren ser dig inte men hör dig. Personalen har fått veta.",
@@ -64,6 +66,7 @@ class CameraError(DeviceError):
 
 
 class CameraMissing(CameraError):
+    code: ClassVar[CameraCode] = "camera_missing"
     staff: ClassVar[Messages] = {
         "fi": "Kameraa ei löydy: tarkista kaapeli ja asetus devices.camera.device",
         "sv": "Kameran hittas inte: kontrollera kabeln och inställningen devices.camera.device",
@@ -72,6 +75,7 @@ class CameraMissing(CameraError):
 
 
 class CameraUnplugged(CameraError):
+    code: ClassVar[CameraCode] = "camera_unplugged"
     staff: ClassVar[Messages] = {
         "fi": "Kamera lakkasi antamasta kuvaa (irrotettu?)",
         "sv": "Kameran slutade ge bild (urkopplad?)",

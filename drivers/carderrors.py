@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from drivers.errors import DeviceError, Messages
+from etapiste.codes import CardCode
 from etapiste.language import Language
 
 
 class CardError(DeviceError):
+    code: ClassVar[CardCode] = "card_error"
     customer: ClassVar[Messages] = {
         "fi": "Kortin lukeminen ei onnistunut. Ota kortti pois, aseta se uudelleen ja yritä uudestaan.",
         "sv": "Det gick inte att läsa kortet. Ta ut kortet, sätt in det igen och försök på nytt.",
@@ -46,6 +48,7 @@ class CardError(DeviceError):
 
 
 class NoReader(CardError):
+    code: ClassVar[CardCode] = "no_reader"
     customer: ClassVar[Messages] = {
         "fi": "Kortinlukija ei ole käytettävissä. Kirjaston henkilökunnalle on ilmoitettu.",
         "sv": "Kortläsaren kan inte användas. Bibliotekets personal har fått veta.",
@@ -59,6 +62,7 @@ class NoReader(CardError):
 
 
 class NoCard(CardError):
+    code: ClassVar[CardCode] = "no_card"
     customer: ClassVar[Messages] = {
         "fi": "Aseta henkilökorttisi kortinlukijaan siru edellä.",
         "sv": "Sätt in ditt ID-kort i kortläsaren med chipet först.",
@@ -72,6 +76,7 @@ class NoCard(CardError):
 
 
 class CardRemoved(CardError):
+    code: ClassVar[CardCode] = "card_removed"
     customer: ClassVar[Messages] = {
         "fi": "Kortti otettiin pois kesken. Aseta kortti takaisin lukijaan ja yritä uudelleen.",
         "sv": "Kortet togs ut för tidigt. Sätt tillbaka kortet i läsaren och försök igen.",
@@ -85,6 +90,7 @@ class CardRemoved(CardError):
 
 
 class NotAFinnishIdCard(CardError):
+    code: ClassVar[CardCode] = "not_a_finnish_id_card"
     customer: ClassVar[Messages] = {
         "fi": "Tämä kortti ei ole suomalainen henkilökortti. Käytä Digi- ja väestötietoviraston "
         "myöntämää henkilökorttia.",
@@ -101,6 +107,7 @@ class NotAFinnishIdCard(CardError):
 
 
 class PinFormatError(CardError):
+    code: ClassVar[CardCode] = "pin_format_error"
     customer: ClassVar[Messages] = {
         "fi": "PIN1-koodissa on 4–12 numeroa. Tarkista koodi ja kirjoita se uudelleen.",
         "sv": "PIN1-koden har 4–12 siffror. Kontrollera koden och skriv den igen.",
@@ -114,6 +121,7 @@ class PinFormatError(CardError):
 
 
 class WrongPin(CardError):
+    code: ClassVar[CardCode] = "wrong_pin"
     customer: ClassVar[Messages] = {
         "fi": "Väärä PIN1-koodi. Yrityksiä jäljellä: {tries}.",
         "sv": "Fel PIN1-kod. Försök kvar: {tries}.",
@@ -137,6 +145,7 @@ class WrongPin(CardError):
 
 
 class PinBlocked(CardError):
+    code: ClassVar[CardCode] = "pin_blocked"
     customer: ClassVar[Messages] = {
         "fi": "Henkilökorttisi PIN1-koodi on lukittu liian monen väärän yrityksen vuoksi. Lukituksen voi "
         "avata PUK-koodilla kortinlukijaohjelmistolla kotona tai poliisin palvelupisteessä. Tässä "

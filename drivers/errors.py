@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from etapiste.codes import DeviceErrorCode
 from etapiste.language import Language
 
 Messages = dict[Language, str]
@@ -23,8 +24,12 @@ Messages = dict[Language, str]
 class DeviceError(Exception):
     """A device fault with a customer message and a staff message in each language.
 
-    Subclasses set ``customer`` and ``staff`` as class attributes; an instance may override them.
+    Subclasses set ``code`` (their explicit code from :mod:`etapiste.codes`, which the wire, the statistics
+    and the texts use; never derived from the class's name) and ``customer`` and ``staff`` as class
+    attributes; an instance may override the messages.
     """
+
+    code: ClassVar[DeviceErrorCode]
 
     customer: ClassVar[Messages] = {
         "fi": "Laitteessa on häiriö. Kirjaston henkilökunnalle on ilmoitettu.",

@@ -252,7 +252,7 @@ def _noop() -> None:
 
 
 _REFUSALS: dict[str, type[InvalidDocument]] = {
-    cls.reason: cls
+    cls.code: cls
     for cls in (
         MalformedPdf, EncryptedPdf, NoPages, TooManyPages, PageTooLarge, DecodedTooLarge, TooComplex,
         UnsupportedImage, HasJavascript, HasEmbeddedFiles, HasLaunchAction,
@@ -298,8 +298,8 @@ def _check_confined(data: bytes, max_pages: int, limits: GateLimits) -> PdfInfo:
     if kind == "ok":
         return PdfInfo(**answer[1])
     if kind == "refused":
-        reason, params = answer[1], answer[2]
-        raise _REFUSALS.get(reason, MalformedPdf)(**params)
+        code, params = answer[1], answer[2]
+        raise _REFUSALS.get(code, MalformedPdf)(**params)
     raise TooComplex(limit="memory", memory_mb=_mb(limits.memory_bytes))
 
 
@@ -337,9 +337,9 @@ def _worker(send: Connection, data: bytes, max_pages: int, limits: GateLimits) -
         answer = ("ok", {**info.__dict__, "peak_memory": peak})
     except InvalidDocument as exc:
         params = {**exc.params, "peak_memory": max(0, _status_bytes("VmHWM") - rss0)}
-        answer = ("refused", exc.reason, params)
+        answer = ("refused", exc.code, params)
     except MemoryError:
-        answer = ("refused", TooComplex.reason, {"limit": "memory", "memory_mb": _mb(limits.memory_bytes)})
+        answer = ("refused", TooComplex.code, {"limit": "memory", "memory_mb": _mb(limits.memory_bytes)})
     try:
         send.send(answer)
     finally:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from drivers.errors import DeviceError, Messages
+from etapiste.codes import DeviceErrorCode
 from etapiste.language import Language
 
 _TOLD = {
@@ -61,8 +62,8 @@ class PrinterError(DeviceError):
     that will never come.
     """
 
-    reason: ClassVar[str] = "printer-fault"
-    """A stable keyword for logs, JSON status and the agent's desk."""
+    code: ClassVar[DeviceErrorCode] = "printer_error"
+    """The error's code (:mod:`etapiste.codes`): logs, JSON status, the wire and the agent's desk."""
     customer: ClassVar[Messages] = _told(
         "Tulostimessa on häiriö.", "Det är fel på skrivaren.", "The printer has a fault."
     )
@@ -75,7 +76,7 @@ class PrinterError(DeviceError):
     def __init__(self, *, job_id: int | None = None, not_printed: bool = False, **params: Any) -> None:
         self.job_id = job_id
         self.not_printed = not_printed
-        self.params: dict[str, Any] = {"detail": self.reason, **params}
+        self.params: dict[str, Any] = {"detail": self.code, **params}
         super().__init__(self.staff_message("en"))
 
     def customer_message(self, language: Language) -> str:
@@ -90,7 +91,7 @@ class PrinterError(DeviceError):
     def report(self) -> dict[str, Any]:
         """A JSON-ready account for the agent's desk and the health report (no personal data)."""
         return {
-            "reason": self.reason,
+            "reason": self.code,
             "job_id": self.job_id,
             "customer": {lang: self.customer_message(lang) for lang in ("fi", "sv", "en")},
             "staff": {lang: self.staff_message(lang) for lang in ("fi", "sv", "en")},
@@ -101,7 +102,7 @@ class PrinterError(DeviceError):
 
 
 class OutOfPaper(PrinterError):
-    reason: ClassVar[str] = "media-empty"
+    code: ClassVar[DeviceErrorCode] = "out_of_paper"
     customer: ClassVar[Messages] = _told(
         "Tulostimesta on loppunut paperi.", "Skrivaren har slut på papper.", "The printer is out of paper."
     )
@@ -113,7 +114,7 @@ class OutOfPaper(PrinterError):
 
 
 class Jammed(PrinterError):
-    reason: ClassVar[str] = "media-jam"
+    code: ClassVar[DeviceErrorCode] = "jammed"
     customer: ClassVar[Messages] = _told(
         "Tulostimeen on juuttunut paperia.", "Papper har fastnat i skrivaren.", "Paper is stuck in the printer."
     )
@@ -126,7 +127,7 @@ class Jammed(PrinterError):
 
 
 class DoorOpen(PrinterError):
-    reason: ClassVar[str] = "door-open"
+    code: ClassVar[DeviceErrorCode] = "door_open"
     customer: ClassVar[Messages] = _told(
         "Tulostimen luukku on auki.", "En lucka på skrivaren är öppen.", "A cover of the printer is open."
     )
@@ -138,7 +139,7 @@ class DoorOpen(PrinterError):
 
 
 class OutOfToner(PrinterError):
-    reason: ClassVar[str] = "toner-empty"
+    code: ClassVar[DeviceErrorCode] = "out_of_toner"
     customer: ClassVar[Messages] = _told(
         "Tulostimesta on loppunut väri.", "Skrivaren har slut på toner.", "The printer has run out of toner."
     )
@@ -150,7 +151,7 @@ class OutOfToner(PrinterError):
 
 
 class Offline(PrinterError):
-    reason: ClassVar[str] = "offline"
+    code: ClassVar[DeviceErrorCode] = "offline"
     customer: ClassVar[Messages] = _told(
         "Tulostimeen ei saada yhteyttä.", "Skrivaren går inte att nå.", "The printer cannot be reached."
     )
@@ -171,7 +172,7 @@ _UNAVAILABLE = _told(
 
 
 class Paused(PrinterError):
-    reason: ClassVar[str] = "paused"
+    code: ClassVar[DeviceErrorCode] = "paused"
     customer: ClassVar[Messages] = _UNAVAILABLE
     staff: ClassVar[Messages] = {
         "fi": "Tulostusjono pysäytetty (paused): jatka tulostusta henkilökuntatilassa, kun tulostin on kunnossa.",
@@ -181,7 +182,7 @@ class Paused(PrinterError):
 
 
 class NotAccepting(PrinterError):
-    reason: ClassVar[str] = "not-accepting-jobs"
+    code: ClassVar[DeviceErrorCode] = "not_accepting"
     customer: ClassVar[Messages] = _UNAVAILABLE
     staff: ClassVar[Messages] = {
         "fi": "Tulostusjono ei ota töitä vastaan (not accepting jobs): ota jono käyttöön henkilökuntatilassa.",
@@ -193,7 +194,7 @@ class NotAccepting(PrinterError):
 class NoPrinter(PrinterError):
     """The configured queue does not exist in CUPS, or the point has no printer configured."""
 
-    reason: ClassVar[str] = "no-queue"
+    code: ClassVar[DeviceErrorCode] = "no_printer"
     customer: ClassVar[Messages] = {
         "fi": "Tässä palvelupisteessä ei voi juuri nyt tulostaa.",
         "sv": "Det går inte att skriva ut på den här servicepunkten just nu.",
@@ -210,7 +211,7 @@ class NoPrinter(PrinterError):
 class PrintServiceDown(PrinterError):
     """cupsd itself does not answer: nothing can be printed or even asked about."""
 
-    reason: ClassVar[str] = "cupsd-unreachable"
+    code: ClassVar[DeviceErrorCode] = "print_service_down"
     customer: ClassVar[Messages] = _UNAVAILABLE
     staff: ClassVar[Messages] = {
         "fi": "Tulostuspalvelu ei vastaa (cupsd unreachable): käynnistä piste uudelleen tai ota yhteys tukeen.",
@@ -222,7 +223,7 @@ class PrintServiceDown(PrinterError):
 class NotAllowed(PrinterError):
     """cupsd refused an operation the point needs (purging jobs, resuming the queue)."""
 
-    reason: ClassVar[str] = "not-authorized"
+    code: ClassVar[DeviceErrorCode] = "not_allowed"
     customer: ClassVar[Messages] = _UNAVAILABLE
     staff: ClassVar[Messages] = {
         "fi": "Tulostuspalvelu ei salli toimintoa ({detail}): kioskin käyttäjän pitää kuulua lpadmin-ryhmään.",
@@ -238,7 +239,7 @@ class NotAllowed(PrinterError):
 class JobFailed(PrinterError):
     """The job ended without printing everything; ``detail`` is the CUPS job-state-reasons keyword."""
 
-    reason: ClassVar[str] = "job-failed"
+    code: ClassVar[DeviceErrorCode] = "job_failed"
     customer: ClassVar[Messages] = {
         "fi": "Asiakirjaa ei voitu tulostaa. Virkailija näkee tämän ja voi lähettää sen uudelleen.",
         "sv": "Dokumentet kunde inte skrivas ut. Handläggaren ser det och kan skicka det igen.",
@@ -254,7 +255,7 @@ class JobFailed(PrinterError):
 class JobHeld(JobFailed):
     """CUPS held the job (the backend asked for it): it would wait forever, so it was cancelled."""
 
-    reason: ClassVar[str] = "job-held"
+    code: ClassVar[DeviceErrorCode] = "job_held"
     staff: ClassVar[Messages] = {
         "fi": "Tulostusjärjestelmä pysäytti työn ({detail}); työ peruttiin eikä asiakirja tulostunut.",
         "sv": "Utskriftssystemet höll kvar jobbet ({detail}); jobbet avbröts och dokumentet skrevs inte ut.",
@@ -272,7 +273,7 @@ class JobStopped(JobFailed):
     file.", and the filter's last error where there is one) — for the staff and ops, never the customer.
     """
 
-    reason: ClassVar[str] = "job-stopped"
+    code: ClassVar[DeviceErrorCode] = "job_stopped"
     staff: ClassVar[Messages] = {
         "fi": "Tulostuspalvelu (cupsd) pysäytti työn ({detail}): {message} Työ peruttiin; asiakirja ei tulostunut.",
         "sv": "Utskriftstjänsten (cupsd) stoppade jobbet ({detail}): {message} Jobbet avbröts; dokumentet skrevs "
@@ -283,7 +284,7 @@ class JobStopped(JobFailed):
 
 
 class JobCancelled(JobFailed):
-    reason: ClassVar[str] = "job-cancelled"
+    code: ClassVar[DeviceErrorCode] = "job_cancelled"
     customer: ClassVar[Messages] = {
         "fi": "Tulostus peruttiin.",
         "sv": "Utskriften avbröts.",
@@ -297,7 +298,7 @@ class JobCancelled(JobFailed):
 
 
 class JobTimeout(JobFailed):
-    reason: ClassVar[str] = "job-timeout"
+    code: ClassVar[DeviceErrorCode] = "job_timeout"
     staff: ClassVar[Messages] = {
         "fi": "Tulostustyö ei valmistunut {timeout_s} sekunnissa ({detail}); työ peruttiin.",
         "sv": "Utskriftsjobbet blev inte klart på {timeout_s} sekunder ({detail}); jobbet avbröts.",
@@ -311,7 +312,7 @@ class JobTimeout(JobFailed):
 class InvalidDocument(PrinterError):
     """The document was refused before it reached the printer; nothing was queued."""
 
-    reason: ClassVar[str] = "invalid-document"
+    code: ClassVar[DeviceErrorCode] = "invalid_document"
     customer: ClassVar[Messages] = {
         "fi": "Tätä asiakirjaa ei voi tulostaa täällä. Virkailija näkee syyn.",
         "sv": "Det här dokumentet kan inte skrivas ut här. Handläggaren ser orsaken.",
@@ -325,7 +326,7 @@ class InvalidDocument(PrinterError):
 
 
 class EmptyDocument(InvalidDocument):
-    reason: ClassVar[str] = "empty"
+    code: ClassVar[DeviceErrorCode] = "empty_document"
     staff: ClassVar[Messages] = {
         "fi": "Tiedosto on tyhjä (0 tavua).",
         "sv": "Filen är tom (0 byte).",
@@ -334,7 +335,7 @@ class EmptyDocument(InvalidDocument):
 
 
 class NotAPdf(InvalidDocument):
-    reason: ClassVar[str] = "not-pdf"
+    code: ClassVar[DeviceErrorCode] = "not_a_pdf"
     staff: ClassVar[Messages] = {
         "fi": "Tiedosto ei ole PDF (alusta puuttuu %PDF-). Lähetä asiakirja PDF-muodossa.",
         "sv": "Filen är inte en PDF (%PDF- saknas i början). Skicka dokumentet som PDF.",
@@ -343,7 +344,7 @@ class NotAPdf(InvalidDocument):
 
 
 class MalformedPdf(InvalidDocument):
-    reason: ClassVar[str] = "malformed-pdf"
+    code: ClassVar[DeviceErrorCode] = "malformed_pdf"
     staff: ClassVar[Messages] = {
         "fi": "PDF on vioittunut eikä sitä voi lukea ({detail}). Tallenna se uudelleen ja lähetä uudestaan.",
         "sv": "PDF-filen är skadad och kan inte läsas ({detail}). Spara den på nytt och skicka igen.",
@@ -352,7 +353,7 @@ class MalformedPdf(InvalidDocument):
 
 
 class EncryptedPdf(InvalidDocument):
-    reason: ClassVar[str] = "encrypted-pdf"
+    code: ClassVar[DeviceErrorCode] = "encrypted_pdf"
     staff: ClassVar[Messages] = {
         "fi": "PDF on salattu tai suojattu salasanalla. Lähetä se ilman suojausta.",
         "sv": "PDF-filen är krypterad eller lösenordsskyddad. Skicka den utan skydd.",
@@ -361,7 +362,7 @@ class EncryptedPdf(InvalidDocument):
 
 
 class TooLarge(InvalidDocument):
-    reason: ClassVar[str] = "too-large"
+    code: ClassVar[DeviceErrorCode] = "too_large"
     staff: ClassVar[Messages] = {
         "fi": "Tiedosto on {size_mb} Mt; enintään {max_mb} Mt voidaan tulostaa.",
         "sv": "Filen är {size_mb} MB; högst {max_mb} MB kan skrivas ut.",
@@ -370,7 +371,7 @@ class TooLarge(InvalidDocument):
 
 
 class TooManyPages(InvalidDocument):
-    reason: ClassVar[str] = "too-many-pages"
+    code: ClassVar[DeviceErrorCode] = "too_many_pages"
     staff: ClassVar[Messages] = {
         "fi": "Asiakirjassa on {pages} sivua; täällä voi tulostaa enintään {max_pages} sivua.",
         "sv": "Dokumentet har {pages} sidor; högst {max_pages} sidor kan skrivas ut här.",
@@ -379,7 +380,7 @@ class TooManyPages(InvalidDocument):
 
 
 class NoPages(InvalidDocument):
-    reason: ClassVar[str] = "no-pages"
+    code: ClassVar[DeviceErrorCode] = "no_pages"
     staff: ClassVar[Messages] = {
         "fi": "PDF:ssä ei ole yhtään sivua.",
         "sv": "PDF-filen har inga sidor.",
@@ -389,11 +390,10 @@ class NoPages(InvalidDocument):
 
 # -- the PDF was refused by the hostile-content checks (drivers/pdfcheck.py) -----------------------
 #
-# Their ``reason`` is the explicit code; the class names are chosen so that the code the kiosk sends
-# the agent's desk (kiosk/journey.py ``error_code``, today derived from the class name) is the same
-# word with underscores (``has_javascript``). Where in the document the finding is (``page``
-# number, ``document`` level or an ``object`` number, plus the PDF key such as ``/OpenAction``) is
-# given in the staff's language, so the agent can tell the author what to fix.
+# Their ``code`` is what the gate's worker answers and what print.status carries (``has_javascript``).
+# Where in the document the finding is (``page`` number, ``document`` level or an ``object`` number,
+# plus the PDF key such as ``/OpenAction``) is given in the staff's language, so the agent can tell the
+# author what to fix.
 
 _WHERE: dict[str, Messages] = {
     "page": {"fi": "sivu {n}", "sv": "sidan {n}", "en": "page {n}"},
@@ -424,7 +424,7 @@ class _Located(InvalidDocument):
 class PageTooLarge(InvalidDocument):
     """A page so much larger than the paper that fitting it would make it unreadable."""
 
-    reason: ClassVar[str] = "page-too-large"
+    code: ClassVar[DeviceErrorCode] = "page_too_large"
     staff: ClassVar[Messages] = {
         "fi": "Sivu {page} on {width_mm} × {height_mm} mm; pisteen {paper}-paperille se tulostuisi {percent} %:n "
         "kokoon (vähintään {min_percent} %, jotta se pysyy luettavana). Lähetä se {paper}-kokoisena.",
@@ -440,7 +440,7 @@ class PageTooLarge(InvalidDocument):
 class DecodedTooLarge(_Located):
     """The document unpacks to more than the gate holds: one part (``scope=part``) or all (``total``)."""
 
-    reason: ClassVar[str] = "decoded-too-large"
+    code: ClassVar[DeviceErrorCode] = "decoded_too_large"
     staff: ClassVar[Messages] = {
         "fi": "PDF:n osa ({where}) purkautuu yli {limit_mb} Mt:n kokoiseksi; täällä voi tulostaa enintään "
         f"{{limit_mb}} Mt osaa kohden. {_RESAVE['fi']}",
@@ -468,7 +468,7 @@ class TooComplex(InvalidDocument):
     """Checking the document took more memory (``limit=memory``) or processor time (``time``) than the
     gate's worker is allowed: a document built to exhaust the point, or one far too heavy to print."""
 
-    reason: ClassVar[str] = "too-complex"
+    code: ClassVar[DeviceErrorCode] = "too_complex"
     staff: ClassVar[Messages] = {
         "fi": "PDF:n tarkistus vaati enemmän muistia kuin {memory_mb} Mt, jonka tämä piste sallii; sitä ei "
         "tulosteta. Tallenna se uudelleen (esim. tulosta uudeksi PDF:ksi) tai jaa se osiin ja lähetä uudestaan.",
@@ -495,7 +495,7 @@ class UnsupportedImage(_Located):
     """A JBIG2 or JPEG 2000 image: codecs with a long record of exploitable decoder bugs, which the
     point's print filters would otherwise decode."""
 
-    reason: ClassVar[str] = "unsupported-image"
+    code: ClassVar[DeviceErrorCode] = "unsupported_image"
     staff: ClassVar[Messages] = {
         "fi": "PDF:ssä on {codec}-kuva ({where}), jota tämä piste ei tulosta. Tallenna se uudelleen tavallisin "
         "kuvin (esim. tulosta uudeksi PDF:ksi) ja lähetä uudestaan.",
@@ -507,7 +507,7 @@ class UnsupportedImage(_Located):
 
 
 class HasJavascript(_Located):
-    reason: ClassVar[str] = "has-javascript"
+    code: ClassVar[DeviceErrorCode] = "has_javascript"
     staff: ClassVar[Messages] = {
         "fi": f"PDF sisältää JavaScriptiä ({{where}}), eikä sitä tulosteta täällä. {_RESAVE['fi']}",
         "sv": f"PDF-filen innehåller JavaScript ({{where}}) och skrivs inte ut här. {_RESAVE['sv']}",
@@ -516,7 +516,7 @@ class HasJavascript(_Located):
 
 
 class HasEmbeddedFiles(_Located):
-    reason: ClassVar[str] = "has-embedded-files"
+    code: ClassVar[DeviceErrorCode] = "has_embedded_files"
     staff: ClassVar[Messages] = {
         "fi": "PDF:n mukana on liitetiedostoja ({where}), eikä sitä tulosteta täällä. Poista liitteet (esim. "
         "tulosta uudeksi PDF:ksi) ja lähetä uudestaan.",
@@ -528,7 +528,7 @@ class HasEmbeddedFiles(_Located):
 
 
 class HasLaunchAction(_Located):
-    reason: ClassVar[str] = "has-launch-action"
+    code: ClassVar[DeviceErrorCode] = "has_launch_action"
     staff: ClassVar[Messages] = {
         "fi": f"PDF yrittää käynnistää ohjelman ({{where}}: Launch-toiminto), eikä sitä tulosteta täällä. "
         f"{_RESAVE['fi']}",

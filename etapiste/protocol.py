@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, TypeAlias, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from etapiste import safejson
+from etapiste.codes import CallEndCode, IdentityAbortCode, ProtocolErrorCode, QueueLeftCode, TransferCode
 from etapiste.language import Language
 
 #: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
@@ -168,24 +169,7 @@ class Error(_Message):
     """
 
     type: Literal["error"] = "error"
-    code: Literal[
-        "malformed",
-        "unknown_type",
-        "unsupported_version",
-        "not_allowed",
-        "unauthorised",
-        "session_expired",
-        "unknown_queue",
-        "queue_closed",
-        "already_queued",
-        "ticket_gone",
-        "not_in_call",
-        "no_interpreter",
-        "invite_gone",
-        "too_large",
-        "rate_limited",
-        "internal",
-    ]
+    code: ProtocolErrorCode
     message: str = Field("", max_length=1000)
 
 
@@ -224,7 +208,7 @@ class QueueLeft(_Message):
 
     type: Literal["queue.left"] = "queue.left"
     ticket: Id
-    reason: Literal["cancelled", "timeout", "closed"]
+    reason: QueueLeftCode
     """``timeout``: nobody answered within the queue's limit; ``closed``: the service hours ended."""
 
 
@@ -339,7 +323,7 @@ class Hangup(_Message):
 class CallEnded(_Message):
     type: Literal["call.ended"] = "call.ended"
     call: Id
-    reason: Literal["hangup", "point_gone", "agent_gone", "setup_failed"]
+    reason: CallEndCode
     """``setup_failed``: offer and answer were not exchanged within 45 s of answering the queue."""
     by: Role | None = None
 
@@ -422,7 +406,7 @@ class IdentityAbort(_Message):
     type: Literal["identity.abort"] = "identity.abort"
     call: Id
     request: Id
-    reason: Literal["cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error", "origin_mismatch"]
+    reason: IdentityAbortCode
 
 
 class IdentityResult(_Message):
@@ -566,9 +550,7 @@ class DocAck(_Message):
     type: Literal["doc.ack"] = "doc.ack"
     transfer: Id
     ok: bool
-    reason: (
-        Literal["checksum_mismatch", "size_mismatch", "too_large", "not_pdf", "cancelled", "busy"] | None
-    ) = None
+    reason: TransferCode | None = None
 
 
 class DocCancel(_Message):
@@ -591,7 +573,8 @@ class ScanStatus(_Message):
     state: Literal["waiting_customer", "scanning", "preview", "sending", "sent", "declined", "failed"]
     pages: int | None = Field(None, ge=0)
     reason: str | None = Field(None, max_length=60)
-    """On failure, the scanner error's code (e.g. ``jammed``, ``no_documents``); never personal data."""
+    """On failure, the scanner error's code (:data:`etapiste.codes.ScannerCode`, e.g. ``scanner_jammed``,
+    ``scanner_out_of_documents``) or a failed transfer's; never personal data."""
 
 
 class PrintStatus(_Message):
@@ -603,7 +586,7 @@ class PrintStatus(_Message):
     pages: int | None = Field(None, ge=0)
     pages_done: int | None = Field(None, ge=0)
     reason: str | None = Field(None, max_length=60)
-    """On failure, the printer error's code (e.g. ``out_of_paper``)."""
+    """On failure, the printer error's code (:data:`etapiste.codes.PrintFailureCode`, e.g. ``out_of_paper``)."""
 
 
 class IdentityStatus(_Message):

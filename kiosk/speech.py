@@ -36,6 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 from drivers.errors import DeviceError, Messages
+from etapiste.codes import SpeechCode
 from etapiste.language import LANGUAGES, Language
 
 #: espeak-ng voice per screen language; ``en-gb`` is the British voice (closest to what Finns learn).
@@ -57,6 +58,7 @@ PLAYER_LATENCY_MS: int | None = 100
 class SpeechError(DeviceError):
     """Speech output failed (engine or sound server missing or broken)."""
 
+    code: ClassVar[SpeechCode] = "speech_error"
     customer: ClassVar[Messages] = {
         "fi": "Puhe ei toimi juuri nyt. Tekstit näkyvät näytöllä.",
         "sv": "Talet fungerar inte just nu. Texterna syns på skärmen.",

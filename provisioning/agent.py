@@ -320,7 +320,7 @@ class Agent:
             trust = self.applier.trust
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CommandRejected(
-                "trust-store", f"the point's trust store cannot be read ({exc}); no command can be verified"
+                "trust_store", f"the point's trust store cannot be read ({exc}); no command can be verified"
             ) from None
         cmd = verify_command(payload, point=self.s.point, trust=trust)
         if self._seen_commands is None:

@@ -205,7 +205,7 @@ class Applier:
             trust = self.trust
         except (OSError, ValueError, KeyError, TypeError) as exc:
             reason = f"the point's trust store {self.dir / 'trust.json'} cannot be read ({exc}); reinstall it"
-            return Outcome(None, "rejected", "trust-store", reason, _now())
+            return Outcome(None, "rejected", "trust_store", reason, _now())
         try:
             bundle = verify_bundle(payload, point=self.point, trust=trust, applied_version=applied, now=self.clock())
         except BundleRejected as exc:
@@ -213,7 +213,7 @@ class Applier:
         failed = self._failed()
         if str(bundle.version) in failed:
             return Outcome(
-                bundle.version, "rejected", "failed-before",
+                bundle.version, "rejected", "failed_before",
                 f"version {bundle.version} was rolled back before ({failed[str(bundle.version)]}); publish a newer one",
                 _now(),
             )  # fmt: skip

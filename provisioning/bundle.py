@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from etapiste import safejson
+from etapiste.codes import BundleRefusalCode
 from etapiste.config.point import PointConfig
 
 BUNDLE_TYPE = "etapiste-bundle"
@@ -51,8 +52,8 @@ MAX_BUNDLE_BYTES = 512 * 1024
 class BundleRejected(Exception):
     """A bundle the point will not apply; ``code`` is machine-readable, the message says why."""
 
-    def __init__(self, code: str, message: str, version: int | None = None):
-        self.code = code
+    def __init__(self, code: BundleRefusalCode, message: str, version: int | None = None):
+        self.code: BundleRefusalCode = code
         self.version = version
         super().__init__(message)
 
@@ -302,7 +303,7 @@ def verify_bundle(
         )
     if signed.get("point") != point:
         raise BundleRejected(
-            "wrong-point", f"the bundle is addressed to {signed.get('point')!r}, not to this point", version
+            "wrong_point", f"the bundle is addressed to {signed.get('point')!r}, not to this point", version
         )
     expires = _parse_time(signed.get("expires"), "expires")
     now = now or dt.datetime.now(dt.UTC)
@@ -310,7 +311,7 @@ def verify_bundle(
         raise BundleRejected("expired", f"the bundle expired at {_utc(expires)}", version)
     if version <= applied_version:
         raise BundleRejected(
-            "old-version", f"version {version} is not newer than the applied version {applied_version}", version
+            "old_version", f"version {version} is not newer than the applied version {applied_version}", version
         )
     data = signed.get("config")
     if not isinstance(data, dict):
@@ -321,7 +322,7 @@ def verify_bundle(
         problems = _problems(exc)
         raise BundleRejected("schema", "the configuration is not valid: " + "; ".join(problems), version) from None
     if config.point.id != point:
-        raise BundleRejected("wrong-point", f"the configuration is for {config.point.id!r}", version)
+        raise BundleRejected("wrong_point", f"the configuration is for {config.point.id!r}", version)
     keys = signed.get("keys") or {}
     try:
         trust_after = trust.with_changes(list(keys.get("introduce", [])), list(keys.get("retire", [])))

@@ -20,10 +20,10 @@ Checks a point makes, in order, each failure with its own code (reported to ops 
 ``malformed``  not JSON, larger than :data:`MAX_COMMAND_BYTES`, or fields/arguments not valid
 ``unsigned``   no ``signed`` section or no signature (the unsigned format of before)
 ``signature``  no valid signature by a key this point trusts (forged, tampered, unknown key)
-``wrong-point`` addressed to another point
-``no-expiry``  no ``expires``: every command must say until when it may run
+``wrong_point`` addressed to another point
+``no_expiry``  no ``expires``: every command must say until when it may run
 ``expired``    past its ``expires``
-``too-long``   valid for longer than :data:`MAX_VALIDITY` after ``issued`` (a replay window must be short)
+``too_long``   valid for longer than :data:`MAX_VALIDITY` after ``issued`` (a replay window must be short)
 ``replay``     this command id already reached this point (:class:`SeenCommands`, persisted)
 ============== ==============================================================================
 """
@@ -41,6 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from etapiste import safejson
+from etapiste.codes import CommandRefusalCode
 from provisioning.bundle import SigningKey, TrustStore, atomic_write, sign_document, signer_ids, trusted_signer
 
 COMMAND_TYPE = "etapiste-command"
@@ -69,8 +70,8 @@ class CommandRejected(Exception):
     name), so ops can match the refusal to what they sent even when it was not signed.
     """
 
-    def __init__(self, code: str, message: str, *, id: str | None = None, name: str | None = None):
-        self.code = code
+    def __init__(self, code: CommandRefusalCode, message: str, *, id: str | None = None, name: str | None = None):
+        self.code: CommandRefusalCode = code
         self.id = id
         self.name = name
         super().__init__(message)
@@ -184,10 +185,10 @@ def verify_command(payload: bytes, *, point: str, trust: TrustStore, now: dt.dat
         )
     if signed.get("point") != point:
         raise CommandRejected(
-            "wrong-point", f"the command is addressed to {signed.get('point')!r}, not to this point", id=cid, name=name
+            "wrong_point", f"the command is addressed to {signed.get('point')!r}, not to this point", id=cid, name=name
         )
     if "expires" not in signed:
-        raise CommandRejected("no-expiry", "the command has no expiry; every command must say until when it may run",
+        raise CommandRejected("no_expiry", "the command has no expiry; every command must say until when it may run",
                               id=cid, name=name)  # fmt: skip
     issued, expires = _time(signed, "issued", cid, name), _time(signed, "expires", cid, name)
     now = now or dt.datetime.now(dt.UTC)
@@ -195,7 +196,7 @@ def verify_command(payload: bytes, *, point: str, trust: TrustStore, now: dt.dat
         raise CommandRejected("expired", f"the command expired at {utc_text(expires)}; not run", id=cid, name=name)
     if expires - issued > MAX_VALIDITY or expires <= issued:
         raise CommandRejected(
-            "too-long", f"the command is valid from {utc_text(issued)} to {utc_text(expires)}; a command may be"
+            "too_long", f"the command is valid from {utc_text(issued)} to {utc_text(expires)}; a command may be"
             f" valid for at most {MAX_VALIDITY.days} days", id=cid, name=name,
         )  # fmt: skip
     if issued > now + CLOCK_SKEW:

@@ -204,7 +204,7 @@ def test_device_fault_tells_customer_and_staff_and_the_job_is_not_left_behind(
     assert "personal har fått veta" in exc.customer_message("sv")
     for lang in LANGS:
         assert mode in exc.staff_message(lang)
-    assert exc.report()["reason"] == mode and exc.report()["job_id"] == exc.job_id
+    assert exc.report()["reason"] == error.code and exc.report()["job_id"] == exc.job_id
     # The staff see the device's reason on the status, and the customer a plain sentence.
     status = printer.status()
     assert not status.ready
@@ -311,7 +311,7 @@ def test_job_cupsd_stops_itself_fails_at_once_in_cupsds_own_words(cupsd: Private
 
     exc = caught.value
     assert type(exc) is JobStopped
-    assert exc.report()["reason"] == "job-stopped" and exc.job_id is not None
+    assert exc.report()["reason"] == "job_stopped" and exc.job_id is not None
     for lang in LANGS:  # the staff and the agent read cupsd's own reason
         assert "Stopping job because the scheduler could not open the output file." in exc.staff_message(lang)
     assert "the document was not printed" in exc.staff_message("en")

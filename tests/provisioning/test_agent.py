@@ -51,9 +51,9 @@ async def _applied(points: Callable[[str], Point], ops: Ops, port: int, version:
     ("case", "code", "reason"),
     [
         ("forged signature", "signature", "no valid signature by a trusted key"),
-        ("older version", "old-version", "version 4 is not newer than the applied version 5"),
+        ("older version", "old_version", "version 4 is not newer than the applied version 5"),
         ("expired", "expired", "the bundle expired at"),
-        ("another point's bundle", "wrong-point", "addressed to 'point-b'"),
+        ("another point's bundle", "wrong_point", "addressed to 'point-b'"),
         ("schema error", "schema", "ui.idle_timeout_s"),
     ],
 )
@@ -116,7 +116,7 @@ async def test_unhealthy_configuration_is_rolled_back_and_not_retried(
     a.agent.stop()  # type: ignore[union-attr]
     a.start_agent()
     state = await ops.state_where(
-        "point-a", lambda s: s["last_result"] and s["last_result"]["code"] == "failed-before"
+        "point-a", lambda s: s["last_result"] and s["last_result"]["code"] == "failed_before"
     )
     assert [e["version"] for e in a.events() if e["op"] == "reload"][-1] == 5
     await ops.publish_bundle("point-a", a.bundle(7, config_for("point-a", switchboard_port)))
@@ -184,7 +184,7 @@ async def test_damaged_trust_store_fails_the_apply_with_a_reason_and_keeps_the_a
     (a.state_dir / "trust.json").write_text("{not json")
     await ops.publish_bundle("point-a", a.bundle(6, config_for("point-a", switchboard_port)))
     state = await ops.state_where("point-a", lambda s: s["last_result"]["status"] == "rejected")
-    assert state["last_result"]["code"] == "trust-store"
+    assert state["last_result"]["code"] == "trust_store"
     assert "trust.json cannot be read" in state["last_result"]["reason"]
     assert "reinstall it" in state["last_error"]
     assert state["applied_version"] == 5

@@ -110,12 +110,12 @@ async def test_commands_not_properly_signed_for_this_point_and_now_are_refused_a
                                    "expires": (now + dt.timedelta(hours=1)).isoformat()}).encode(), "unsigned"),
         "stranger-1": (signed_command(stranger, "point-a", "stranger-1", "reboot"), "signature"),
         "tamper-1": (json.dumps(tampered).encode(), "signature"),
-        "other-1": (signed_command(ops.key, "point-b", "other-1", "reboot"), "wrong-point"),
+        "other-1": (signed_command(ops.key, "point-b", "other-1", "reboot"), "wrong_point"),
         "old-1": (signed_command(ops.key, "point-a", "old-1", "test_print", issued=now - dt.timedelta(hours=2),
                                  expires=now - dt.timedelta(hours=1)), "expired"),
-        "forever-1": (signed_command(ops.key, "point-a", "forever-1", "reboot", expires=None), "no-expiry"),
+        "forever-1": (signed_command(ops.key, "point-a", "forever-1", "reboot", expires=None), "no_expiry"),
         "long-1": (signed_command(ops.key, "point-a", "long-1", "reboot", expires=now + dt.timedelta(days=60)),
-                   "too-long"),
+                   "too_long"),
         "bad-1": (signed_command(ops.key, "point-a", "bad-1", "format_disk"), "malformed"),
     }
     for payload, _ in cases.values():

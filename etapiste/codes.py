@@ -1,0 +1,149 @@
+"""Every code an error or a refusal carries, in one list: the wire, the statistics, the texts and the desk
+all speak these words and no others.
+
+Why explicit ``Literal``s and not codes derived from class names or messages: a code is part of the
+protocol and of the organiser's statistics, so renaming a class or rewording a sentence must never change
+it; and mypy checks every place a code is written. Spelling: ``snake_case`` throughout. Keywords of other
+systems (CUPS's ``media-empty-error``, SANE's ``SANE_STATUS_JAMMED``, the worker's fault kinds) are mapped
+to these codes at the driver boundary and never travel further.
+
+Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
+
+    DeviceErrorCode          every ``drivers.errors.DeviceError`` subclass has one (its ``code``)
+    ├── CardCode             ID-card reader and card (``drivers.carderrors``)
+    ├── ScannerCode          the document scanner (``drivers.scanner``)
+    ├── PrinterCode          the printer, the print system and a print job (``drivers.printer_errors``)
+    ├── PdfRefusalCode       the PDF gate's refusals before printing (``drivers.pdfcheck``)
+    ├── CameraCode           the room's camera (``drivers.camera``)
+    └── SpeechCode           speech output (``kiosk.speech``)
+    PointFailureCode         what only the point can tell (a software fault, a device it does not have)
+    IdentityAbortCode        ``identity.abort``'s reason (why the point gave up identification)
+    TransferCode             ``doc.ack``'s reason (a document refused by its receiver)
+    CallEndCode              ``call.ended``'s reason
+    QueueLeftCode            ``queue.left``'s reason
+    ProtocolErrorCode        the ``error`` message's code (a signalling frame refused)
+    CommandRefusalCode       a remote command a point refused (provisioning, reported to ops)
+    BundleRefusalCode        a configuration bundle a point refused (provisioning, reported to ops)
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias, get_args
+
+CardCode: TypeAlias = Literal[
+    "card_error",
+    "no_reader",
+    "no_card",
+    "card_removed",
+    "not_a_finnish_id_card",
+    "pin_format_error",
+    "wrong_pin",
+    "pin_blocked",
+]
+ScannerCode: TypeAlias = Literal[
+    "scanner_error",
+    "scanner_jammed",
+    "scanner_out_of_documents",
+    "scanner_cover_open",
+    "scanner_busy",
+    "scanner_io_error",
+    "scanner_gone",
+    "scanner_unavailable",
+]
+PrinterCode: TypeAlias = Literal[
+    "printer_error",
+    # the device reports a fault
+    "out_of_paper",
+    "jammed",
+    "door_open",
+    "out_of_toner",
+    "offline",
+    # the print system cannot take work
+    "paused",
+    "not_accepting",
+    "no_printer",
+    "print_service_down",
+    "not_allowed",
+    # a submitted job did not complete
+    "job_failed",
+    "job_held",
+    "job_stopped",
+    "job_cancelled",
+    "job_timeout",
+]
+PdfRefusalCode: TypeAlias = Literal[
+    "invalid_document",
+    "empty_document",
+    "not_a_pdf",
+    "malformed_pdf",
+    "encrypted_pdf",
+    "too_large",
+    "too_many_pages",
+    "no_pages",
+    "page_too_large",
+    "decoded_too_large",
+    "too_complex",
+    "unsupported_image",
+    "has_javascript",
+    "has_embedded_files",
+    "has_launch_action",
+]
+CameraCode: TypeAlias = Literal["camera_error", "camera_missing", "camera_unplugged"]
+SpeechCode: TypeAlias = Literal["speech_error"]
+DeviceErrorCode: TypeAlias = Literal[CardCode, ScannerCode, PrinterCode, PdfRefusalCode, CameraCode, SpeechCode]
+
+PointFailureCode: TypeAlias = Literal["internal_error", "printer_unavailable"]
+IdentityAbortCode: TypeAlias = Literal[
+    "cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error", "origin_mismatch"
+]
+TransferCode: TypeAlias = Literal["checksum_mismatch", "size_mismatch", "too_large", "not_pdf", "cancelled", "busy"]
+CallEndCode: TypeAlias = Literal["hangup", "point_gone", "agent_gone", "setup_failed"]
+QueueLeftCode: TypeAlias = Literal["cancelled", "timeout", "closed"]
+ProtocolErrorCode: TypeAlias = Literal[
+    "malformed",
+    "unknown_type",
+    "unsupported_version",
+    "not_allowed",
+    "unauthorised",
+    "session_expired",
+    "unknown_queue",
+    "queue_closed",
+    "already_queued",
+    "ticket_gone",
+    "not_in_call",
+    "no_interpreter",
+    "invite_gone",
+    "too_large",
+    "rate_limited",
+    "internal",
+]
+CommandRefusalCode: TypeAlias = Literal[
+    "malformed", "unsigned", "signature", "wrong_point", "no_expiry", "expired", "too_long", "replay", "trust_store"
+]
+BundleRefusalCode: TypeAlias = Literal[
+    "malformed", "signature", "wrong_point", "expired", "old_version", "schema", "keys", "failed_before", "trust_store"
+]
+
+PrintFailureCode: TypeAlias = Literal[PrinterCode, PdfRefusalCode, PointFailureCode]
+"""``print.status``'s reason on failure."""
+
+#: Every domain's codes by the name ``docs/protocol.md`` gives the domain. A code may stand in more than
+#: one domain (``cancelled``, ``too_large``) and then means the same thing in each.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "card": get_args(CardCode),
+    "scanner": get_args(ScannerCode),
+    "printer": get_args(PrinterCode),
+    "pdf": get_args(PdfRefusalCode),
+    "camera": get_args(CameraCode),
+    "speech": get_args(SpeechCode),
+    "point": get_args(PointFailureCode),
+    "identity": get_args(IdentityAbortCode),
+    "transfer": get_args(TransferCode),
+    "call": get_args(CallEndCode),
+    "queue": get_args(QueueLeftCode),
+    "protocol": get_args(ProtocolErrorCode),
+    "command": get_args(CommandRefusalCode),
+    "bundle": get_args(BundleRefusalCode),
+}
+DEVICE_ERROR_CODES: frozenset[str] = frozenset(get_args(DeviceErrorCode))
+ALL_CODES: frozenset[str] = frozenset(code for codes in DOMAINS.values() for code in codes)
