@@ -47,6 +47,7 @@ from PIL import Image
 from drivers import scanner_ipc as ipc
 from drivers.errors import DeviceError, Messages
 from drivers.scanpage import wipe
+from etapiste.codes import ScannerCode
 from etapiste.config.point import ScannerConfig
 from etapiste.language import Language
 
@@ -69,7 +70,7 @@ class ScannerError(DeviceError):
         "en": "The scanner has a fault. The library staff have been told.",
     }
     staff: ClassVar[Messages] = {"fi": "Skannerivika", "sv": "Skannerfel", "en": "Scanner fault"}
-    kind: ClassVar[str] = "fault"
+    code: ClassVar[ScannerCode] = "scanner_error"
 
     def __init__(self, detail: str = "", *, stopped_at: int | None = None,
                  result: ScanResult | None = None) -> None:
@@ -117,7 +118,7 @@ _STOPPED: dict[Language, Callable[[int, int], str]] = {
 
 
 class ScannerJammed(ScannerError):
-    kind = "jammed"
+    code: ClassVar[ScannerCode] = "scanner_jammed"
     customer: ClassVar[Messages] = {
         "fi": "Paperi juuttui skanneriin. Poista juuttunut paperi varovasti ja yritä uudelleen.",
         "sv": "Papperet fastnade i skannern. Ta försiktigt bort det fastnade papperet och försök igen.",
@@ -131,7 +132,7 @@ class ScannerJammed(ScannerError):
 
 
 class ScannerOutOfDocuments(ScannerError):
-    kind = "no_docs"
+    code: ClassVar[ScannerCode] = "scanner_out_of_documents"
     customer: ClassVar[Messages] = {
         "fi": "Syöttölaitteessa ei ole papereita. Aseta paperit skannerin syöttölaitteeseen ja yritä uudelleen.",
         "sv": "Det finns inga papper i dokumentmataren. Lägg papperen i skannerns matare och försök igen.",
@@ -145,7 +146,7 @@ class ScannerOutOfDocuments(ScannerError):
 
 
 class ScannerCoverOpen(ScannerError):
-    kind = "cover_open"
+    code: ClassVar[ScannerCode] = "scanner_cover_open"
     customer: ClassVar[Messages] = {
         "fi": "Skannerin kansi on auki. Sulje kansi ja yritä uudelleen.",
         "sv": "Skannerns lock är öppet. Stäng locket och försök igen.",
@@ -159,7 +160,7 @@ class ScannerCoverOpen(ScannerError):
 
 
 class ScannerBusy(ScannerError):
-    kind = "busy"
+    code: ClassVar[ScannerCode] = "scanner_busy"
     customer: ClassVar[Messages] = {
         "fi": "Skanneri on juuri nyt varattu. Odota hetki ja yritä uudelleen.",
         "sv": "Skannern är upptagen just nu. Vänta en stund och försök igen.",
@@ -173,7 +174,7 @@ class ScannerBusy(ScannerError):
 
 
 class ScannerIOError(ScannerError):
-    kind = "io_error"
+    code: ClassVar[ScannerCode] = "scanner_io_error"
     customer: ClassVar[Messages] = {
         "fi": "Skannauksessa tapahtui virhe. Yritä uudelleen. Jos virhe toistuu, kysy apua kirjaston henkilökunnalta.",
         "sv": "Ett fel uppstod vid skanningen. Försök igen. Om felet upprepas, be bibliotekets personal om hjälp.",
@@ -187,7 +188,7 @@ class ScannerIOError(ScannerError):
 
 
 class ScannerGone(ScannerError):
-    kind = "gone"
+    code: ClassVar[ScannerCode] = "scanner_gone"
     customer: ClassVar[Messages] = {
         "fi": "Skanneriin ei saada yhteyttä. Kirjaston henkilökunnalle on ilmoitettu.",
         "sv": "Det går inte att nå skannern. Bibliotekets personal har fått veta.",
@@ -203,7 +204,7 @@ class ScannerGone(ScannerError):
 class ScannerUnavailable(ScannerError):
     """Asked to scan while the scanner is missing or disabled (the state is in ``status()``)."""
 
-    kind = "missing"
+    code: ClassVar[ScannerCode] = "scanner_unavailable"
     customer: ClassVar[Messages] = {
         "fi": "Skanneri ei ole nyt käytettävissä. Kirjaston henkilökunnalle on ilmoitettu.",
         "sv": "Skannern kan inte användas just nu. Bibliotekets personal har fått veta.",
@@ -220,13 +221,19 @@ class ScanCancelled(Exception):
     """The scan was cancelled; every page of it has been discarded."""
 
 
+#: The worker's fault kinds (SANE's statuses, named in drivers/scanner_worker.py) mapped to our errors, whose
+#: own ``code`` is what travels: this is the driver boundary, the kinds go no further.
 _FAULTS: dict[str, type[ScannerError]] = {
-    cls.kind: cls
-    for cls in (ScannerJammed, ScannerOutOfDocuments, ScannerCoverOpen, ScannerBusy, ScannerIOError,
-                ScannerGone, ScannerUnavailable)
+    "jammed": ScannerJammed,
+    "no_docs": ScannerOutOfDocuments,
+    "cover_open": ScannerCoverOpen,
+    "busy": ScannerBusy,
+    "access_denied": ScannerBusy,
+    "io_error": ScannerIOError,
+    "invalid": ScannerIOError,
+    "gone": ScannerGone,
+    "missing": ScannerUnavailable,
 }
-_FAULTS["access_denied"] = ScannerBusy
-_FAULTS["invalid"] = ScannerIOError
 
 
 # ------------------------------------------------------------------------------------------- status

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.errors import DeviceError
+from etapiste.codes import DeviceErrorCode
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
 from kiosk.session import Session, SessionRecord, Snapshot, State
@@ -77,9 +77,10 @@ class Engine(Protocol):
                               pages_done: int | None = None, reason: str | None = None) -> bool: ...
 
 
-def error_code(exc: BaseException) -> str:
-    """A device error's code for the agent and the statistics: ``OutOfPaper`` → ``out_of_paper``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+def error_code(exc: DeviceError) -> DeviceErrorCode:
+    """A device error's code for the agent and the statistics: the error's own explicit ``code``
+    (:mod:`etapiste.codes`), never derived from its class's name."""
+    return exc.code
 
 
 def failure_code(exc: BaseException) -> str:
