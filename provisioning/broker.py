@@ -33,6 +33,8 @@ import os
 import re
 import ssl
 
+from etapiste.model import ID_PATTERN
+
 PREFIX = "etapiste"
 
 #: The organiser's ops username; it may read and write every fleet topic. No point may be called this.
@@ -50,7 +52,7 @@ COLLECTOR_USER = "collector"
 #: message that the broker keeps and hands to every subscriber.
 MAX_PACKET_BYTES = 640 * 1024
 
-_POINT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_POINT_ID = re.compile(ID_PATTERN)
 
 
 def topic(point_id: str, kind: str) -> str:

@@ -38,10 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from etapiste import safejson
 from etapiste.codes import CommandRefusalCode
+from etapiste.model import ID_PATTERN, FrozenModel
 from provisioning.bundle import SigningKey, TrustStore, atomic_write, sign_document, signer_ids, trusted_signer
 
 COMMAND_TYPE = "etapiste-command"
@@ -77,23 +78,19 @@ class CommandRejected(Exception):
         super().__init__(message)
 
 
-class OutOfServiceArgs(BaseModel):
+class OutOfServiceArgs(FrozenModel):
     """``out_of_service``: on with a message in all three languages, or off."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     on: bool = True
     message: dict[Literal["fi", "sv", "en"], str] | None = None
 
 
-class RemoteCommand(BaseModel):
+class RemoteCommand(FrozenModel):
     """The signed part of a command (``signed``); everything in it is covered by the signature."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["etapiste-command"]
     spec: Literal[1]
-    point: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    point: str = Field(pattern=ID_PATTERN)
     id: str = Field(pattern=_ID.pattern)
     name: CommandName
     args: dict[str, Any] = Field(default_factory=dict)

@@ -59,16 +59,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
+from etapiste.hours import check_timezone
 from etapiste.language import Language
+from etapiste.model import ID_PATTERN, FrozenModel
 from provisioning.privacy import scrub
 from provisioning.stats_model import (
     CODE_PATTERN,
     DEVICES,
-    ID_PATTERN,
     LANGUAGES,
     MAX_DAY_MINUTES,
     MAX_SESSION_S,
@@ -84,8 +84,8 @@ _CODE = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
 CommandName = Literal["out_of_service", "restart", "test_print", "diagnostics"]
 
 
-class _Msg(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Msg(FrozenModel):
+    """A message on the kiosk link: the kernel's frozen, strict model, nothing added."""
 
 
 class DeviceHealth(_Msg):
@@ -95,13 +95,8 @@ class DeviceHealth(_Msg):
 
 
 def _zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("not a known IANA time zone") from None
-    return value
+    """``None`` (an older kiosk) or a time zone this machine knows (:func:`etapiste.hours.check_timezone`)."""
+    return None if value is None else check_timezone(value)
 
 
 class Hello(_Msg):

@@ -22,7 +22,9 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from etapiste.model import ID_PATTERN, FrozenModel
 
 VERSION: Literal[2] = 2
 
@@ -66,7 +68,6 @@ MAX_SESSION_S = 24 * 3600
 #: The broker's ``max_packet_size`` (``provisioning.broker.MAX_PACKET_BYTES``) less room for the topic.
 MAX_PAYLOAD_BYTES = 600 * 1024
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
 _ID = re.compile(ID_PATTERN)
 _QUEUE_KEY = re.compile(r"^([a-z0-9][a-z0-9-]{1,62})/([a-z0-9][a-z0-9-]{1,62})$")
@@ -86,8 +87,14 @@ class StatsError(ValueError):
     """A statistics payload the contract refuses; the message says where and why, for the operator."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Model(FrozenModel):
+    """The kernel's frozen, strict model, plus one deliberate difference: ``populate_by_name``.
+
+    The payload names some fields by digits (:class:`Ratings`' ``"1"``…``"5"``), which cannot be Python
+    names; the aliases are the wire's names and ``populate_by_name`` lets the point build the model with
+    the attribute names (``r1=…``) as well."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class Outcomes(_Model):
