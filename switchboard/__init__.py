@@ -11,7 +11,15 @@ The wire protocol itself is :mod:`etapiste.protocol`, shared with the kiosk.
 
 from switchboard.config import SwitchboardConfig, SwitchboardConfigError, load_config
 from switchboard.hub import Hub
-from switchboard.state import MemoryState, State
+from switchboard.state import MemoryState, StateStore
 from switchboard.web import create_app
 
-__all__ = ["Hub", "MemoryState", "State", "SwitchboardConfig", "SwitchboardConfigError", "create_app", "load_config"]
+__all__ = [
+    "Hub",
+    "MemoryState",
+    "StateStore",
+    "SwitchboardConfig",
+    "SwitchboardConfigError",
+    "create_app",
+    "load_config",
+]

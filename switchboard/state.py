@@ -1,7 +1,7 @@
 """The switchboard's shared state behind one interface: queues, calls, desk sessions, nonces, login failures.
 
 Live WebSocket connections belong to one process and stay in :mod:`switchboard.hub`; everything another
-instance behind a load balancer would need to see goes through :class:`State`. :class:`MemoryState` is the
+instance behind a load balancer would need to see goes through :class:`StateStore`. :class:`MemoryState` is the
 embedded default; a Redis implementation (sorted sets for queues, ``SET NX`` for taking a ticket and a
 nonce, key expiry for sessions) fits the same methods. Methods are ``async`` for that reason even though
 the memory implementation never waits — which also makes each of its methods atomic in one event loop.
@@ -50,7 +50,9 @@ class Call:
 
 
 @dataclass
-class Session:
+class DeskSession:
+    """An agent's login at the desk (the cookie's token), not a customer's visit (:class:`kiosk.session.Session`)."""
+
     token: str
     username: str
     expires: float
@@ -86,7 +88,10 @@ class Invite:
     interpreters: list[str]
 
 
-class State(Protocol):
+class StateStore(Protocol):
+    """Where the switchboard keeps what every instance must see; not the kiosk's journey steps
+    (:class:`kiosk.session.State`)."""
+
     # queues
     async def enqueue(self, ticket: Ticket) -> None: ...
     async def take_ticket(self, ticket_id: str) -> Ticket | None:
@@ -107,10 +112,10 @@ class State(Protocol):
     async def record_call_duration(self, queue: str, seconds: float) -> None: ...
     async def average_call_s(self, queue: str) -> float | None: ...
     # desk sessions
-    async def put_session(self, session: Session) -> None: ...
-    async def get_session(self, token: str) -> Session | None: ...
+    async def put_session(self, session: DeskSession) -> None: ...
+    async def get_session(self, token: str) -> DeskSession | None: ...
     async def drop_session(self, token: str) -> None: ...
-    async def sessions(self) -> list[Session]: ...
+    async def sessions(self) -> list[DeskSession]: ...
     # identity nonces
     async def put_nonce(self, nonce: Nonce) -> None: ...
     async def take_nonce(self, request: str) -> Nonce | None:
@@ -151,13 +156,13 @@ class State(Protocol):
 
 
 class MemoryState:
-    """:class:`State` in this process's memory: the default for one switchboard instance."""
+    """:class:`StateStore` in this process's memory: the default for one switchboard instance."""
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
         self._calls: dict[str, Call] = {}
         self._durations: dict[str, list[float]] = {}
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, DeskSession] = {}
         self._nonces: dict[str, Nonce] = {}
         self._invites: dict[str, Invite] = {}
         self._logins: dict[str, LoginRecord] = {}
@@ -198,16 +203,16 @@ class MemoryState:
         recent = self._durations.get(queue)
         return sum(recent) / len(recent) if recent else None
 
-    async def put_session(self, session: Session) -> None:
+    async def put_session(self, session: DeskSession) -> None:
         self._sessions[session.token] = session
 
-    async def get_session(self, token: str) -> Session | None:
+    async def get_session(self, token: str) -> DeskSession | None:
         return self._sessions.get(token)
 
     async def drop_session(self, token: str) -> None:
         self._sessions.pop(token, None)
 
-    async def sessions(self) -> list[Session]:
+    async def sessions(self) -> list[DeskSession]:
         return list(self._sessions.values())
 
     async def put_nonce(self, nonce: Nonce) -> None:

@@ -37,7 +37,7 @@ from switchboard.config import SwitchboardConfig
 from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
 from switchboard.identity import ProofValidator
-from switchboard.state import Session, State
+from switchboard.state import DeskSession, StateStore
 
 log = logging.getLogger("switchboard.web")
 
@@ -236,7 +236,7 @@ async def login(request: web.Request) -> web.Response:
     await state.clear_login_failures(pair)
     await state.forget_login_attempt(per_address, now)
     token = secrets.token_urlsafe(32)
-    await hub.state.put_session(Session(token=token, username=username, expires=now + hub.config.session_ttl_s))
+    await hub.state.put_session(DeskSession(token=token, username=username, expires=now + hub.config.session_ttl_s))
     log.info("%s logged in", user.role)
     resp = web.json_response({"name": user.name, "role": user.role, "expires_in_s": hub.config.session_ttl_s})
     resp.set_cookie(
@@ -387,7 +387,7 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
 def create_app(
     config: SwitchboardConfig,
     *,
-    state: State | None = None,
+    state: StateStore | None = None,
     clock: Clock = time.time,
     validator: ProofValidator | None = None,
     sweep_interval: float | None = 1.0,

@@ -32,7 +32,7 @@ from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Part
 from switchboard.hub.queues import ANSWER_ESTIMATE_S
 from switchboard.hub.sweep import Sweep
 from switchboard.identity import ProofValidator
-from switchboard.state import State
+from switchboard.state import StateStore
 
 log = logging.getLogger("switchboard")
 
@@ -53,7 +53,7 @@ class Hub(Sweep, Identity):
     def __init__(
         self,
         config: SwitchboardConfig,
-        state: State | None = None,
+        state: StateStore | None = None,
         clock: Clock = time.time,
         validator: ProofValidator | None = None,
     ):

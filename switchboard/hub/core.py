@@ -14,7 +14,7 @@ from etapiste import protocol as p
 from switchboard.config import QueueConfig, SwitchboardConfig, User
 from switchboard.hub.participant import Clock, Connection, Participant
 from switchboard.identity import ProofValidator
-from switchboard.state import Call, MemoryState, State
+from switchboard.state import Call, MemoryState, StateStore
 from switchboard.turn import ice_servers
 
 log = logging.getLogger("switchboard")
@@ -26,12 +26,12 @@ class HubCore:
     def __init__(
         self,
         config: SwitchboardConfig,
-        state: State | None = None,
+        state: StateStore | None = None,
         clock: Clock = time.time,
         validator: ProofValidator | None = None,
     ):
         self.config = config
-        self.state: State = state or MemoryState()
+        self.state: StateStore = state or MemoryState()
         self.clock = clock
         self.validator = validator
         self.participants: dict[str, Participant] = {}
