@@ -40,9 +40,6 @@ if [ ! -f "$stamp_dir/pip-$req_hash" ]; then
     touch "$stamp_dir/pip-$req_hash"
 fi
 
-# The kiosk's Qt Linguist translations (.ts, committed) compiled to .qm; fails on an unfinished one.
-.venv/bin/python scripts/translations.py build >/dev/null
-
 if [ -f tests/browser/package.json ]; then
     lock_hash=$(cat tests/browser/package.json tests/browser/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
     if [ ! -f "$stamp_dir/npm-$lock_hash" ] || [ ! -d tests/browser/node_modules ]; then

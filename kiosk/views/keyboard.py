@@ -33,28 +33,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QHideEvent, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from etapiste import texts
 from etapiste.language import Language
 from kiosk.views import theme
-
-#: Words of the two widgets (same shape as ``kiosk.i18n.TEXTS``; the translation pipeline reads both).
-TEXTS: dict[str, dict[Language, str]] = {
-    "keyboard.shift": {"fi": "Isot kirjaimet", "sv": "Stora bokstäver", "en": "Capital letters"},
-    "keyboard.shift_locked": {
-        "fi": "Isot kirjaimet lukittu",
-        "sv": "Stora bokstäver låsta",
-        "en": "Capital letters locked",
-    },
-    "keyboard.backspace": {"fi": "Poista merkki", "sv": "Radera tecken", "en": "Delete character"},
-    "keyboard.space": {"fi": "välilyönti", "sv": "mellanslag", "en": "space"},
-    "keyboard.enter": {"fi": "Rivinvaihto", "sv": "Ny rad", "en": "New line"},
-    "pin.ok": {"fi": "OK", "sv": "OK", "en": "OK"},
-    "pin.backspace": {"fi": "Poista numero", "sv": "Radera siffra", "en": "Delete digit"},
-    "pin.entered": {
-        "fi": "Numeroita annettu: {count}",
-        "sv": "Angivna siffror: {count}",
-        "en": "Digits entered: {count}",
-    },
-}
 
 SHIFT_SYMBOL = "⇧"
 SHIFT_LOCKED_SYMBOL = "⇪"
@@ -71,7 +52,8 @@ PIN_MIN = 4
 
 
 def _t(key: str, language: Language, **values: object) -> str:
-    return TEXTS[key][language].format(**values)
+    """The widgets' words from the text catalogue (``kiosk.keyboard.*``, ``kiosk.pin.*``)."""
+    return texts.text(f"kiosk.{key}", language, **values)
 
 
 # Each layout: rows of (unshifted, shifted) characters, one character per key. The bottom row (@, space,
