@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (idempotent), quality gates (ruff, mypy), then pytest with every
 # real-service harness started privately on loopback. Extra arguments go to pytest.
+#
+# --fast: the unit tier only (pytest -m "not services": no private service, no heavy subprocess; see
+# tests/conftest.py), after ruff. It skips mypy, and skips set-up when the environment is already set up
+# for this pyproject.toml (set-up's own pip stamp); CI runs the whole suite (no option).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-scripts/setup.sh
+fast=no
+if [ "${1:-}" = --fast ]; then fast=yes; shift; fi
+if [ "$fast" = no ] || [ ! -f ".venv/.stamps/pip-$(sha256sum pyproject.toml | cut -c1-16)" ]; then
+    scripts/setup.sh
+fi
 export PATH="$here/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
-echo "== mypy"; mypy
+if [ "$fast" = no ]; then echo "== mypy"; mypy; fi
 echo "== import-linter"; lint-imports
 echo "== pytest"
 start=$(date +%s)
-python -m pytest -p no:cacheprovider -ra "$@"
+if [ "$fast" = yes ]; then
+    python -m pytest -p no:cacheprovider -q -m "not services" "$@"
+else
+    python -m pytest -p no:cacheprovider -ra "$@"
+fi
 echo "suite: $(( $(date +%s) - start )) s"

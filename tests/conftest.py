@@ -2,6 +2,8 @@
 ``tests.fixtures.run`` also starts the run's watchdog, which stops the services if the run is killed
 (simulation/services/watchdog.py)."""
 
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.run",
     "tests.fixtures.display",
@@ -12,3 +14,53 @@ pytest_plugins = [
     "tests.fixtures.turn",
     "tests.fixtures.browser",
 ]
+
+# -- test tiers ------------------------------------------------------------------------------------------
+# `scripts/test.sh --fast` runs the unit tier, `-m "not services"`: every test that starts no service and
+# no subprocess-heavy harness. A test is in the services tier when it uses a fixture that starts one
+# (directly or through another fixture: pytest's closure of its fixture names) or lives in a module that
+# starts its own (listed below, or marked `pytestmark = pytest.mark.services` in the module).
+
+#: Fixtures that start a private service (tests/fixtures/*).
+SERVICE_FIXTURES = frozenset(
+    {
+        "cupsd", "own_cupsd", "pcsc", "card_slot", "sane_backend", "mosquitto", "mosquitto_factory",
+        "coturn", "xvfb", "browser", "postgres_server", "postgres_url",
+    }
+)  # fmt: skip
+
+#: Modules (or folders, ending in "/") whose tests start services or heavy subprocesses themselves: the
+#: real program under test (CLIs, the kiosk, the agent, the switchboard), cupsd or OpenSSL's responder in
+#: a module's own fixture, package builds, systemd units, and real WebRTC calls over loopback (aiortc on
+#: both ends, seconds each: the modules with the loopback ICE fixture).
+SERVICE_MODULES = (
+    "tests/kiosk/test_call",  # test_call.py, test_call_*.py
+    "tests/kiosk/test_identity_origin.py",
+    "tests/kiosk/test_transfer.py",
+    "tests/kiosk/test_speech.py",  # speech-dispatcher and PulseAudio sinks
+    "tests/kiosk/test_agentlink.py",  # the kiosk as a process
+    "tests/kiosk/test_kiosk_process.py",
+    "tests/drivers/test_ocsp.py",  # OpenSSL's responder
+    "tests/provisioning/test_report.py",  # PostgreSQL (a parameter, not a fixture name)
+    "tests/provisioning/test_collect.py",
+    "tests/acceptance/",
+    "tests/browser/",
+    "tests/packaging/",
+    "tests/simulation/",
+    "tests/systemd/",
+    "tests/test_acceptance.py",
+    "tests/test_demo.py",
+    "tests/test_dependencies.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "services: starts a private service or a heavy subprocess (not in --fast)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())) or where.startswith(SERVICE_MODULES):
+            item.add_marker(pytest.mark.services)
