@@ -1,6 +1,6 @@
 """The point's switchboard URL: ``wss://`` (TLS) anywhere, plain ``ws://`` only for a switchboard on the same
 machine (the demo, development) — the same loopback rule as the origin a card signs for, because the point
-signs identity proofs for the origin derived from this URL (kiosk/call.py)."""
+signs identity proofs for the origin derived from this URL (kiosk/call/signalling.py)."""
 
 from __future__ import annotations
 
