@@ -57,7 +57,7 @@ async def _agent_worker(args: argparse.Namespace, passwords: dict[str, str]) -> 
     import logging
 
     from provisioning.agent import Agent, AgentSettings
-    from provisioning.kiosk_link import DeviceHealth, KioskLinkClient, Reload
+    from provisioning.kiosk_link import DeviceHealthReport, KioskLinkClient, Reload
 
     logging.basicConfig(level=logging.ERROR)
     base = Path(args.base)
@@ -76,7 +76,7 @@ async def _agent_worker(args: argparse.Namespace, passwords: dict[str, str]) -> 
 
         def make_kiosk(sock: Path) -> KioskLinkClient:
             async def on_reload(msg: Reload) -> None:
-                await client.health(msg.version, healthy=True, devices={"printer": DeviceHealth(ok=True)})
+                await client.health(msg.version, healthy=True, devices={"printer": DeviceHealthReport(ok=True)})
 
             async def on_command(_: Any) -> tuple[bool, str]:
                 return True, ""

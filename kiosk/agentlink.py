@@ -40,19 +40,18 @@ from etapiste.config.loader import ConfigError
 from etapiste.config.point import load_point_config
 from etapiste.language import Text
 from kiosk import opening
-from kiosk.health import DeviceHealth as KioskDeviceHealth
-from kiosk.health import HealthMonitor, Report
+from kiosk.health import DeviceHealth, HealthMonitor, Report
 from kiosk.session import CUSTOMER_STATES, Session, SessionRecord, Snapshot
 from provisioning.kiosk_link import (
     Command,
-    DeviceHealth,
+    DeviceHealthReport,
     KioskLinkClient,
     Reload,
     SessionQuality,
+    SessionReport,
     SessionUsage,
     read_config_version,
 )
-from provisioning.kiosk_link import Session as SessionMessage
 from provisioning.stats_model import MAX_DAY_MINUTES, Device
 
 log = logging.getLogger(__name__)
@@ -125,12 +124,12 @@ class AgentLink:
     # -- health --------------------------------------------------------------------------------------
 
     @staticmethod
-    def _devices(report: Report) -> dict[str, DeviceHealth]:
-        return {name: DeviceHealth(ok=h.health == "ok", reason=_code(h.reason) or _code(h.health))
+    def _devices(report: Report) -> dict[str, DeviceHealthReport]:
+        return {name: DeviceHealthReport(ok=h.health == "ok", reason=_code(h.reason) or _code(h.health))
                 for name, h in report.items()}
 
     async def send_health(self) -> None:
-        switchboard = self._health.report.get("switchboard", KioskDeviceHealth("unknown"))
+        switchboard = self._health.report.get("switchboard", DeviceHealth("unknown"))
         healthy = switchboard.health == "ok"
         error = None if healthy else f"switchboard: {switchboard.reason or switchboard.health}"
         await self.client.health(self.version, healthy=healthy, devices=self._devices(self._health.report),
@@ -185,7 +184,7 @@ class AgentLink:
             return None
         if s.out_of_service and s.state not in CUSTOMER_STATES:
             return "out_of_service"
-        if self._health.report.get("switchboard", KioskDeviceHealth("unknown")).health != "ok":
+        if self._health.report.get("switchboard", DeviceHealth("unknown")).health != "ok":
             return "offline"
         return "open"
 
@@ -248,10 +247,10 @@ class AgentLink:
         self._restart()
 
 
-def session_message(record: SessionRecord) -> SessionMessage:
+def session_message(record: SessionRecord) -> SessionReport:
     """The kiosk-link message of a session's record: the host day and hour it started, never the time."""
     u, q = record.usage, record.quality
-    return SessionMessage(
+    return SessionReport(
         op="session",
         day=record.started.date(),
         hour=record.started.hour,

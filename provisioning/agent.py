@@ -29,7 +29,7 @@ from etapiste import __version__
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
-from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, Session
+from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, SessionReport
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
 from provisioning.update import SoftwareUpdater
@@ -121,7 +121,7 @@ class Agent:
 
     # Statistics (provisioning/statistics.py): each change is saved at once and republished, retained,
     # with the next report (debounced with the state's).
-    def _session(self, s: Session) -> None:
+    def _session(self, s: SessionReport) -> None:
         if self.stats.add_session(s):
             self._stats_dirty.set()
             self._dirty.set()

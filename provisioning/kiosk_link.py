@@ -88,7 +88,10 @@ class _Msg(FrozenModel):
     """A message on the kiosk link: the kernel's frozen, strict model, nothing added."""
 
 
-class DeviceHealth(_Msg):
+class DeviceHealthReport(_Msg):
+    """One device's health as the kiosk reports it to the agent (the wire's form of
+    :class:`kiosk.health.DeviceHealth`)."""
+
     ok: bool
     reason: str | None = Field(None, pattern=_CODE)
     """A short code such as ``media-empty`` (never free text)."""
@@ -113,7 +116,7 @@ class Health(_Msg):
     op: Literal["health"]
     version: int = Field(ge=0)
     healthy: bool
-    devices: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")], DeviceHealth] = Field(
+    devices: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")], DeviceHealthReport] = Field(
         default_factory=dict, max_length=16
     )
     error: str | None = Field(None, max_length=300)
@@ -170,8 +173,9 @@ class SessionUsage(_Msg):
         return self
 
 
-class Session(_Msg):
-    """One finished session (see the module docstring)."""
+class SessionReport(_Msg):
+    """The statistics report of one finished session (a :class:`kiosk.session.Session`'s visit; see the module
+    docstring)."""
 
     op: Literal["session"]
     day: dt.date
@@ -254,7 +258,7 @@ class Error(_Msg):
     reason: str
 
 
-FromKiosk = Annotated[Hello | Health | Session | Fault | Minutes | StaffPin | Result, Field(discriminator="op")]
+FromKiosk = Annotated[Hello | Health | SessionReport | Fault | Minutes | StaffPin | Result, Field(discriminator="op")]
 ToKiosk = Annotated[Reload | Command | Error, Field(discriminator="op")]
 _from_kiosk: TypeAdapter[FromKiosk] = TypeAdapter(FromKiosk)
 _to_kiosk: TypeAdapter[ToKiosk] = TypeAdapter(ToKiosk)
@@ -300,7 +304,7 @@ class KioskView:
     software: str | None = None
     version: int = 0
     healthy: bool | None = None
-    devices: dict[str, DeviceHealth] = field(default_factory=dict)
+    devices: dict[str, DeviceHealthReport] = field(default_factory=dict)
     error: str | None = None
     staff_pin: StaffPin | None = None
     """The staff PIN's wrong tries and lockout, as the kiosk last reported them."""
@@ -319,7 +323,7 @@ class KioskLinkServer:
         self,
         path: str | Path,
         *,
-        on_session: Callable[[Session], None] | None = None,
+        on_session: Callable[[SessionReport], None] | None = None,
         on_fault: Callable[[Fault], None] | None = None,
         on_minutes: Callable[[Minutes], None] | None = None,
         on_change: Callable[[], None] | None = None,
@@ -406,7 +410,7 @@ class KioskLinkServer:
             self.view.healthy = msg.healthy
             self.view.devices = dict(msg.devices)
             self.view.error = scrub(msg.error) if msg.error else None
-        elif isinstance(msg, Session):
+        elif isinstance(msg, SessionReport):
             if self._on_session is not None:
                 self._on_session(msg)
             return
@@ -500,8 +504,8 @@ class KioskLinkClient:
         link = KioskLinkClient(socket_path, software=__version__, version=read_config_version(cfg),
                                on_reload=apply_new_config, on_command=run_command)
         asyncio.create_task(link.run())          # connects, reconnects, dispatches
-        await link.health(version, healthy=True, devices={"printer": DeviceHealth(ok=True)})
-        await link.session(Session(op="session", day=day, hour=14, outcome="served", producer="kela", …))
+        await link.health(version, healthy=True, devices={"printer": DeviceHealthReport(ok=True)})
+        await link.session(SessionReport(op="session", day=day, hour=14, outcome="served", producer="kela", …))
 
     ``on_reload`` loads the new file and then calls :meth:`health`; ``on_command`` returns
     ``(ok, detail)``. While the agent is away, reports are dropped (health is re-sent on reconnect by
@@ -598,13 +602,18 @@ class KioskLinkClient:
                 self._pending.append(msg)
 
     async def health(
-        self, version: int, *, healthy: bool, devices: dict[str, DeviceHealth] | None = None, error: str | None = None
+        self,
+        version: int,
+        *,
+        healthy: bool,
+        devices: dict[str, DeviceHealthReport] | None = None,
+        error: str | None = None,
     ) -> None:
         self.version = version
         msg = Health(op="health", version=version, healthy=healthy, devices=devices or {}, error=error)
         await self._send_or_drop(msg, queue=False)
 
-    async def session(self, msg: Session) -> None:
+    async def session(self, msg: SessionReport) -> None:
         """One finished session's record (queued while the agent is away)."""
         await self._send_or_drop(msg, queue=True)
 

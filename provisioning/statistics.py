@@ -5,7 +5,7 @@ retained on ``point/<id>/stats``.
 Only aggregates are kept — counts, sums and fixed histograms per host day, producer and queue — never a
 single session's record, so nothing identifies a customer or even when exactly they came (the hour a
 session started only ever moves one cell of a 24-cell histogram). The kiosk's messages have no room for
-anything else (:class:`provisioning.kiosk_link.Session` forbids extra fields and free text).
+anything else (:class:`provisioning.kiosk_link.SessionReport` forbids extra fields and free text).
 
 The document is built and checked with the contract's own model (:mod:`provisioning.stats_model`), which
 the organiser's collector reads with too, so the two sides cannot drift: a message that would make a day
@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from provisioning import stats_model as sm
 from provisioning.bundle import atomic_write
-from provisioning.kiosk_link import Fault, Minutes, Session
+from provisioning.kiosk_link import Fault, Minutes, SessionReport
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Statistics:
 
     # -- what the kiosk reports --------------------------------------------------------------------------
 
-    def add_session(self, s: Session) -> bool:
+    def add_session(self, s: SessionReport) -> bool:
         """One finished session: its outcome under its queue, its hour, its usage (docs/statistics.md)."""
 
         def change(day: dict[str, Any]) -> None:

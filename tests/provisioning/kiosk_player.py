@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 from etapiste.config.loader import ConfigError
 from etapiste.config.point import load_point_config
-from provisioning.kiosk_link import Command, DeviceHealth, KioskLinkClient, Reload, Session, read_config_version
+from provisioning.kiosk_link import (
+    Command,
+    DeviceHealthReport,
+    KioskLinkClient,
+    Reload,
+    SessionReport,
+    read_config_version,
+)
 
 
 def _record(events: Path, **event: object) -> None:
@@ -54,7 +61,7 @@ async def main(argv: list[str]) -> int:
                    help="report this many finished (served) sessions of today after connecting")
     p.add_argument("--diagnostics", default="kiosk ok", help="text the diagnostics command returns")
     args = p.parse_args(argv)
-    devices = {"printer": DeviceHealth(ok=True), "scanner": DeviceHealth(ok=True), "camera": DeviceHealth(ok=True)}
+    devices = {name: DeviceHealthReport(ok=True) for name in ("printer", "scanner", "camera")}
     exit_code: list[int] = []
     sent_sessions = False
 
@@ -70,7 +77,7 @@ async def main(argv: list[str]) -> int:
             now = dt.datetime.now(config.host.zone)
             for i in range(args.sessions):
                 producer = config.producers[i % len(config.producers)]
-                await link.session(Session(
+                await link.session(SessionReport(
                     op="session", day=now.date(), hour=now.hour, outcome="served", producer=producer.id,
                     queue=producer.queue, wait_s=30 + i, duration_s=300 + i, rating=(i % 5) + 1,
                 ))  # fmt: skip

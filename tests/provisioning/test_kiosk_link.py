@@ -10,12 +10,12 @@ from pathlib import Path
 
 from provisioning.kiosk_link import (
     Command,
-    DeviceHealth,
+    DeviceHealthReport,
     Fault,
     KioskLinkClient,
     KioskLinkServer,
     Reload,
-    Session,
+    SessionReport,
     read_config_version,
 )
 from provisioning.privacy import scrub
@@ -37,7 +37,7 @@ async def _say(w: asyncio.StreamWriter, r: asyncio.StreamReader, line: bytes) ->
 
 
 async def test_malformed_and_personal_messages_are_refused_and_the_link_survives(short_dir: Path) -> None:
-    sessions: list[Session] = []
+    sessions: list[SessionReport] = []
     faults: list[Fault] = []
     server = KioskLinkServer(short_dir / "a.sock", on_session=sessions.append, on_fault=faults.append)
     await server.start()
@@ -118,7 +118,7 @@ async def test_client_and_server_carry_reload_health_and_commands(short_dir: Pat
 
     async def on_reload(msg: Reload) -> None:
         reloads.append(msg)
-        printer = DeviceHealth(ok=False, reason="media-empty")
+        printer = DeviceHealthReport(ok=False, reason="media-empty")
         await client.health(msg.version, healthy=True, devices={"printer": printer})
 
     async def on_command(cmd: Command) -> tuple[bool, str]:

@@ -26,8 +26,7 @@ from kiosk.health import HealthMonitor, probe_printer
 from kiosk.journey import Journey
 from kiosk.session import Session, State
 from provisioning import stats_model
-from provisioning.kiosk_link import Fault, Minutes
-from provisioning.kiosk_link import Session as SessionMessage
+from provisioning.kiosk_link import Fault, Minutes, SessionReport
 from provisioning.statistics import KEEP_DAYS, Statistics, to_csv
 from simulation.services.cups import PrivateCupsd, make_pdf
 from tests.kiosk.test_journey import AgentSide
@@ -177,10 +176,10 @@ class Now:
         return self.at
 
 
-def served(day: dt.date, producer: str = "kela", queue: str = "kela-general", **kw: Any) -> SessionMessage:
+def served(day: dt.date, producer: str = "kela", queue: str = "kela-general", **kw: Any) -> SessionReport:
     fields: dict[str, Any] = {"op": "session", "day": day, "hour": 12, "outcome": "served", "producer": producer,
                               "queue": queue, "wait_s": 40.0, "duration_s": 400.0, "rating": 4, **kw}  # fmt: skip
-    return SessionMessage.model_validate(fields)
+    return SessionReport.model_validate(fields)
 
 
 def test_a_version_1_file_is_moved_aside_and_counting_starts_afresh(
@@ -246,7 +245,7 @@ def test_each_session_lands_in_its_cells(tmp_path: Path) -> None:
     stats.add_session(served(today, wait_s=299.0, duration_s=60.0, rating=None, quality=quality,
                              usage={"language": "sv", "identify_asked": True, "identify_failed": True,
                                     "prints": 2, "print_pages": 5}))  # fmt: skip
-    stats.add_session(SessionMessage.model_validate({
+    stats.add_session(SessionReport.model_validate({
         "op": "session", "day": today, "hour": 23, "outcome": "abandoned", "producer": "kela",
         "queue": "kela-general", "wait_s": 3600.0}))  # fmt: skip
     day = stats.document().days[today.isoformat()]
@@ -275,4 +274,4 @@ def test_the_kiosk_link_refuses_statistics_that_disagree_with_their_outcome() ->
     ]  # fmt: skip
     for fields in bad:
         with pytest.raises(ValueError):
-            SessionMessage.model_validate({"op": "session", "day": "2026-11-28", "hour": 3, **fields})
+            SessionReport.model_validate({"op": "session", "day": "2026-11-28", "hour": 3, **fields})

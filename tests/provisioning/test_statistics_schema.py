@@ -19,7 +19,7 @@ from provisioning import kiosk_link, stats_model
 
 #: Every field of each kiosk → agent statistics message, and nothing else.
 LINK_FIELDS: dict[type[BaseModel], set[str]] = {
-    kiosk_link.Session: {
+    kiosk_link.SessionReport: {
         "op", "day", "hour", "outcome", "producer", "queue", "wait_s", "duration_s", "rating", "quality", "usage",
     },
     kiosk_link.SessionQuality: {"bitrate_kbps", "fps", "loss_pct", "rtt_ms"},
