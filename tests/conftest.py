@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.mqtt",
     "tests.fixtures.turn",
     "tests.fixtures.browser",
+    "tests.fixtures.ice",
 ]
 
 # -- test tiers ------------------------------------------------------------------------------------------
@@ -21,22 +22,22 @@ pytest_plugins = [
 # (directly or through another fixture: pytest's closure of its fixture names) or lives in a module that
 # starts its own (listed below, or marked `pytestmark = pytest.mark.services` in the module).
 
-#: Fixtures that start a private service (tests/fixtures/*).
+#: Fixtures that start a private service (tests/fixtures/*), and ``loopback_ice``: the tests that take it
+#: make real WebRTC calls over loopback (aiortc on both ends, seconds each).
 SERVICE_FIXTURES = frozenset(
     {
         "cupsd", "own_cupsd", "pcsc", "card_slot", "sane_backend", "mosquitto", "mosquitto_factory",
-        "coturn", "xvfb", "browser", "postgres_server", "postgres_url",
+        "coturn", "xvfb", "browser", "postgres_server", "postgres_url", "loopback_ice",
     }
 )  # fmt: skip
 
 #: Modules (or folders, ending in "/") whose tests start services or heavy subprocesses themselves: the
-#: real program under test (CLIs, the kiosk, the agent, the switchboard), cupsd or OpenSSL's responder in
-#: a module's own fixture, package builds, systemd units, and real WebRTC calls over loopback (aiortc on
-#: both ends, seconds each: the modules with the loopback ICE fixture).
+#: real program under test (CLIs, the kiosk, the agent, the switchboard), cupsd, PulseAudio or OpenSSL's
+#: responder in a module's own fixture, a call across a cut network in a subprocess, package builds and
+#: systemd units.
 SERVICE_MODULES = (
-    "tests/kiosk/test_call",  # test_call.py, test_call_*.py
-    "tests/kiosk/test_identity_origin.py",
-    "tests/kiosk/test_transfer.py",
+    "tests/kiosk/test_call_audio.py",  # PulseAudio sinks and sources
+    "tests/kiosk/test_call_recovery.py",  # calls in a network namespace (netcut_worker.py)
     "tests/kiosk/test_speech.py",  # speech-dispatcher and PulseAudio sinks
     "tests/kiosk/test_agentlink.py",  # the kiosk as a process
     "tests/kiosk/test_kiosk_process.py",

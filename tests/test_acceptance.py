@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
 import aiomqtt
 import pikepdf
 import pytest
@@ -49,17 +48,11 @@ from tests.acceptance.desk import Desk, Screenshots
 from tests.acceptance.kiosk import Kiosk, build_kiosk, start_kiosk
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), pytest.mark.usefixtures("loopback_ice")]
 
 POINT = "oulu-kirjasto"
 SAMPLE = Path(__file__).resolve().parents[1] / "etapiste" / "config" / "sample-point.yaml"
 GIVEN, SURNAME, SATU = "SPECIMEN-BABAFÖ", "SPECIMEN-HÄKKINEN", "999020016"
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice gathers on every interface; no test traffic may leave loopback."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import io
 import os
 from pathlib import Path
 
-import aioice.ice
 import pikepdf
 import pytest
 
@@ -31,10 +30,7 @@ def make_pdf(size_kib: int) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    """aiortc gathers only on 127.0.0.1 (it would otherwise use every interface and never loopback)."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import aioice.ice
 import pytest
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -25,10 +24,7 @@ from tests.browser.point import TestPoint, loopback_only
 from tests.browser.test_desk import login, make_pdf, until_frames, wait_in_page
 from tests.switchboard.support import POINT_CREDENTIALS, Client, serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 class RogueInterpreter:

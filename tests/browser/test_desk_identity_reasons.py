@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import aioice.ice
 import pytest
 
 from etapiste import protocol as p
@@ -18,12 +17,7 @@ from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("loopback_ice")]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aioice.ice
 import pytest
 
 from etapiste import protocol as p
@@ -26,9 +25,7 @@ REMOTE_CANDIDATE_TYPE = """(async () => {
 })()"""
 
 
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def test_call_media_flows_through_turn_with_credentials_from_the_switchboard(browser, coturn):

@@ -22,6 +22,7 @@ from typing import Any
 import aioice.ice
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, CallTrouble, RemoteVideoFrame, SwitchboardStatus
+from tests.fixtures.ice import loopback_addresses
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import make_config, serve
 
@@ -84,7 +85,7 @@ def main() -> int:
 
     logging.basicConfig(level=os.environ.get("NETCUT_LOG", "WARNING"), stream=sys.stderr,
                         format="%(relativeCreated)7.0f ms %(name)s: %(message)s")
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # type: ignore[assignment]
+    aioice.ice.get_host_addresses = loopback_addresses
     # Consent checks every ~0.5 s instead of ~5 s: a lost path is noticed after ~3 s instead of ~30 s, so the
     # test exercises the re-offer path with a short cut. The engine's logic is the same either way.
     aioice.ice.CONSENT_INTERVAL = 0.5  # type: ignore[assignment]

@@ -28,11 +28,7 @@ from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import answering_agent, pattern_media, point_engine
 from tests.switchboard.support import make_config, serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    """aiortc gathers only on 127.0.0.1 (it would otherwise use every interface and never loopback)."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def test_customer_queues_is_answered_and_sees_and_hears_the_agent():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aioice.ice
 import numpy as np
 import pytest
 
@@ -19,10 +18,7 @@ from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import connected_call, point_engine
 from tests.switchboard.support import serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 def close_to(frame: np.ndarray, reference: np.ndarray) -> bool:

@@ -18,10 +18,11 @@ from kiosk.call import CallConnected, CallTrouble
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import serve
 
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
 
 @pytest.fixture(autouse=True)
 def fast_consent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
     monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.5)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-import aioice.ice
 import pytest
 
 from drivers.camera import CameraStatus
@@ -24,10 +23,7 @@ from kiosk.call import (
 from tests.kiosk.call_support import make_pdf, point_engine
 from tests.switchboard.support import PASSWORDS, make_config, serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def login(browser, page: str, base: str, username: str = "anna") -> None:

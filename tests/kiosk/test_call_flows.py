@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-import aioice.ice
 import pytest
 
 from etapiste import protocol as p
@@ -20,10 +19,7 @@ from tests.kiosk.call_support import connected_call, make_pdf
 from tests.switchboard.support import make_config, serve
 from tests.switchboard.virtual_card import sign_token
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def test_agent_sends_a_pdf_to_print_and_sees_the_printer_progress():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aioice.ice
 import numpy as np
 import pytest
 from PySide6.QtCore import QRect, QSize
@@ -17,10 +16,7 @@ from kiosk.views.video import VideoView, fit
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 def solid(width: int, height: int, rgb: tuple[int, int, int]) -> np.ndarray:

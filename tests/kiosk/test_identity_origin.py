@@ -9,7 +9,6 @@ refused: the card is never asked, the customer is told, the agent sees ``origin_
 
 from __future__ import annotations
 
-import aioice.ice
 import pytest
 
 from etapiste import protocol as p
@@ -17,11 +16,6 @@ from etapiste.webeid.origin import ProofInputError, switchboard_origin
 from kiosk.call import IdentifyRefused, IdentifyRequested
 from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import make_config, serve
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 @pytest.mark.parametrize(
@@ -55,6 +49,7 @@ def test_a_switchboard_url_no_origin_can_be_derived_from_is_refused(url: str) ->
         switchboard_origin(url)
 
 
+@pytest.mark.usefixtures("loopback_ice")
 async def test_a_request_naming_another_origin_is_refused_and_the_agent_told():
     """The switchboard (compromised, or a look-alike) asks the point to sign for another site: here another
     site on this machine (an https origin would make the test switchboard's session cookie Secure, which
@@ -71,6 +66,7 @@ async def test_a_request_naming_another_origin_is_refused_and_the_agent_told():
         assert not events.of(IdentifyRequested), "the customer was never asked for the card or the PIN"
 
 
+@pytest.mark.usefixtures("loopback_ice")
 async def test_a_request_for_the_configured_switchboards_own_origin_reaches_the_customer():
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         await agent.send(p.IdentityStart(call=agent.call))

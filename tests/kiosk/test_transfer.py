@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import json
 
-import aioice.ice
 import pytest
 
 from etapiste import protocol as p
@@ -17,10 +16,7 @@ from kiosk.transfer import DocumentLink, TransferDone, TransferFailed
 from tests.kiosk.call_support import connected_call, make_pdf
 from tests.switchboard.support import serve
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def still_talking(engine, events, agent, text: str) -> None:

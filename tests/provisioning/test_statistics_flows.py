@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aioice.ice
 import aiomqtt
 import pytest
 
@@ -44,7 +43,7 @@ from tests.kiosk.call_support import point_engine
 from tests.provisioning.conftest import Ops, Point, config_for
 from tests.switchboard.support import ALWAYS, NAME, Clock, make_config, serve
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("loopback_ice")]
 
 POINT = "point-a"  # the point's id on the broker (its agent's)
 SWITCHBOARD_POINT = "oulu-kirjasto"  # the same point as the test switchboard knows it
@@ -55,11 +54,6 @@ HOST_ZONE = ZoneInfo("Europe/Helsinki")
 def mosquitto(mosquitto_factory: Callable[..., Broker]) -> Broker:
     """The provisioning tests' broker, with the organiser's read-only statistics collector account too."""
     return mosquitto_factory(["point-a", "point-b", "point-c", COLLECTOR_USER])
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 def always_open_point(switchboard_port: int, timezone: str = "Europe/Helsinki") -> PointConfig:
