@@ -26,6 +26,7 @@ from typing import Any
 import aiomqtt
 
 from etapiste import __version__
+from etapiste.retry import Backoff
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
@@ -43,6 +44,11 @@ SOFTWARE_VERSION = __version__
 #: often; a session or a fault republishes them with the next report. The document is the last 35 days
 #: (a few hundred KiB at the end of a busy month): not something to send every minute from every point.
 STATS_MINUTES_EVERY_S = 900.0
+
+#: Broker reconnect delays: full jitter (etapiste.retry) under a ceiling doubling from 0.5 s to 30 s. A broker
+#: restart has the whole fleet reconnecting at once; the jitter spreads the points out.
+BROKER_RETRY_BASE_S = 0.5
+BROKER_RETRY_CAP_S = 30.0
 
 #: The largest acknowledgement published (diagnostics are cut to fit): well under the broker's packet limit.
 MAX_ACK_BYTES = 256 * 1024
@@ -198,7 +204,7 @@ class Agent:
             await self.kiosk.close()
 
     async def _mqtt_loop(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(BROKER_RETRY_BASE_S, BROKER_RETRY_CAP_S)
         while True:
             client = aiomqtt.Client(
                 self.s.host,
@@ -214,7 +220,7 @@ class Agent:
             try:
                 async with client:
                     self._client = client
-                    backoff = 0.5
+                    backoff.reset()
                     if self.last_error and self.last_error.startswith("broker:"):
                         self.last_error = None
                     log.info("connected to the broker %s:%s", self.s.host, self.s.port)
@@ -237,11 +243,13 @@ class Agent:
                         reporter.cancel()
             except aiomqtt.MqttError as exc:
                 self.last_error = f"broker: {exc}"
-                log.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
+                delay = next(backoff)
+                log.warning("broker connection lost (%s); retrying in %.1f s", exc, delay)
+            else:
+                delay = next(backoff)
             finally:
                 self._client = None
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            await asyncio.sleep(delay)
 
     def _on_message(self, message: aiomqtt.Message) -> None:
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()

@@ -65,6 +65,7 @@ from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_
 from etapiste.hours import check_timezone
 from etapiste.language import Language
 from etapiste.model import ID_PATTERN, FrozenModel
+from etapiste.retry import Backoff
 from provisioning.privacy import scrub
 from provisioning.stats_model import (
     CODE_PATTERN,
@@ -532,7 +533,9 @@ class KioskLinkClient:
         self._on_reload = on_reload
         self._on_command = on_command
         self._on_connect = on_connect
-        self._retry_s = retry_s
+        # Full jitter (etapiste.retry) capped at ``retry_s`` from the first attempt: one kiosk on a local
+        # socket, so no growth is needed, and a restarted agent is reached within ``retry_s`` as before.
+        self._backoff = Backoff(retry_s, retry_s)
         self._writer: asyncio.StreamWriter | None = None
         self._pending: list[_Msg] = []
         self._staff_pin: StaffPin | None = None
@@ -545,8 +548,9 @@ class KioskLinkClient:
             try:
                 reader, writer = await asyncio.open_unix_connection(str(self.path), limit=MAX_LINE)
             except OSError:
-                await asyncio.sleep(self._retry_s)
+                await asyncio.sleep(next(self._backoff))
                 continue
+            self._backoff.reset()
             self._writer = writer
             try:
                 await self._write(
@@ -567,7 +571,7 @@ class KioskLinkClient:
                 self.connected.clear()
                 self._writer = None
                 writer.close()
-            await asyncio.sleep(self._retry_s)
+            await asyncio.sleep(next(self._backoff))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while line := await reader.readline():

@@ -5,7 +5,7 @@ the offerer, so after a network loss it offers again on a fresh connection (new 
 the same agent through the switchboard; the agent's side treats it as a renegotiation. Media and the data
 channel come back; a transfer that was running fails with ``call_dropped`` (the customer is told and may send
 again). When the signalling socket drops too (a cut longer than its heartbeat), the switchboard holds the
-call for a minute: the engine reconnects every second, names its call in the hello, and on a ``welcome``
+call for a minute: the engine reconnects at least every second, names its call in the hello, and on a ``welcome``
 that resumes it offers afresh to every peer without media. A late ICE consent answer on a busy point is
 not a lost network (:mod:`kiosk.consent`, installed by the engine).
 """

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from etapiste import protocol as p
+from etapiste.retry import Backoff
 from etapiste.webeid.origin import same_origin, switchboard_origin
 from kiosk.call.events import (
     IdentifyRefused,
@@ -25,11 +26,15 @@ from kiosk.call.recovery import Recovery
 
 log = logging.getLogger("kiosk.call")
 
-#: Switchboard reconnect delays (seconds), the last one repeating.
-RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+#: Switchboard reconnect delays: full jitter (etapiste.retry) under a ceiling doubling from 0.5 s up to 10 s,
+#: so a fleet reconnecting after a switchboard restart arrives spread out rather than in waves.
+RECONNECT_BASE_S = 0.5
+RECONNECT_CAP_S = 10.0
 #: In a call or the queue the switchboard holds our place for a minute, and media should be back within 10 s
-#: of the network returning: retry at least this often.
+#: of the network returning: retry at least this often (the jitter only ever makes it sooner).
 IN_CALL_RECONNECT_S = 1.0
+#: A refusal staff must act on (unknown credential, unsupported protocol): do not hammer the switchboard.
+REFUSED_RETRY_S = 30.0
 #: A connection attempt to the switchboard that has not completed by then is given up and retried.
 CONNECT_TIMEOUT_S = 10.0
 #: A TCP connect whose SYN is not answered by then is retried afresh: when the network returns, a pending
@@ -75,7 +80,7 @@ class Signalling(Recovery):
             self._http = None
 
     async def _signalling(self) -> None:
-        attempt = 0
+        backoff = Backoff(RECONNECT_BASE_S, RECONNECT_CAP_S)
         assert self._http is not None
         while not self._closing:
             reason = "closed"
@@ -95,7 +100,7 @@ class Signalling(Recovery):
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             break
-                        attempt = 0
+                        backoff.reset()
                         reason = await self._on_frame(msg.data) or reason
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.info("switchboard unreachable: %s", type(exc).__name__)
@@ -104,7 +109,7 @@ class Signalling(Recovery):
                 self._ws = None
             was = self.connected.is_set()
             self.connected.clear()
-            if was or reason != "closed" or attempt == 0:
+            if was or reason != "closed" or backoff.failures == 0:
                 self._emit(SwitchboardStatus(False, reason))
             if self.state not in ("in_call", "queued"):
                 self.state = "offline"
@@ -112,12 +117,10 @@ class Signalling(Recovery):
                 self._spawn(self._without_switchboard())
             if self._closing:
                 return
-            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            held = self.state in ("in_call", "queued")
+            delay = backoff.next_delay(cap_s=IN_CALL_RECONNECT_S if held else None)
             if reason in ("unauthorised", "unsupported_version"):
-                delay = 30.0  # a configuration problem: staff must act; do not hammer the switchboard
-            elif self.state in ("in_call", "queued"):
-                delay = min(delay, IN_CALL_RECONNECT_S)
-            attempt += 1
+                delay = REFUSED_RETRY_S  # a configuration problem: staff must act
             await asyncio.sleep(delay)
 
     async def _on_frame(self, raw: str) -> str | None:
