@@ -1,4 +1,4 @@
-"""Identification end to end through the switchboard with the real Web eID validator (drivers.proof), the
+"""Identification end to end through the switchboard with the real Web eID validator (etapiste.webeid), the
 configured CA list and the switchboard's origin; tokens are signed with a virtual card's key."""
 
 from __future__ import annotations
