@@ -30,7 +30,8 @@ from typing import Any, ClassVar, Literal
 import cv2
 import numpy as np
 
-from drivers.errors import DeviceError, Messages
+from drivers.errors import DeviceError
+from etapiste import texts
 from etapiste.codes import CameraCode
 from etapiste.config.point import Camera as CameraConfig
 from etapiste.language import Language
@@ -49,12 +50,6 @@ class CameraError(DeviceError):
     """The camera cannot give pictures; the customer sees a placeholder and the agent is told."""
 
     code: ClassVar[CameraCode] = "camera_error"
-    customer: ClassVar[Messages] = {
-        "fi": "Kamera ei toimi. Virkailija ei näe sinua, mutta kuulee sinut. Henkilökunnalle on ilmoitettu.",
-        "sv": "Kameran fungerar inte. Handläggaren ser dig inte men hör dig. Personalen har fått veta.",
-        "en": "The camera is not working. The agent cannot see you but can hear you. The staff have been told.",
-    }
-    staff: ClassVar[Messages] = {"fi": "Kameravika", "sv": "Kamerafel", "en": "Camera fault"}
 
     def __init__(self, device: int | str, detail: str = "") -> None:
         super().__init__(f"camera {device!r}: {detail or type(self).__name__}")
@@ -62,25 +57,15 @@ class CameraError(DeviceError):
         self.detail = detail
 
     def staff_message(self, language: Language) -> str:
-        return f"{self.staff[language]} ({self.device})"
+        return f"{self.staff_template(language)} ({self.device})"
 
 
 class CameraMissing(CameraError):
     code: ClassVar[CameraCode] = "camera_missing"
-    staff: ClassVar[Messages] = {
-        "fi": "Kameraa ei löydy: tarkista kaapeli ja asetus devices.camera.device",
-        "sv": "Kameran hittas inte: kontrollera kabeln och inställningen devices.camera.device",
-        "en": "Camera not found: check the cable and the setting devices.camera.device",
-    }
 
 
 class CameraUnplugged(CameraError):
     code: ClassVar[CameraCode] = "camera_unplugged"
-    staff: ClassVar[Messages] = {
-        "fi": "Kamera lakkasi antamasta kuvaa (irrotettu?)",
-        "sv": "Kameran slutade ge bild (urkopplad?)",
-        "en": "The camera stopped giving pictures (unplugged?)",
-    }
 
 
 CameraState = Literal["ready", "missing", "unplugged", "closed"]
@@ -104,9 +89,7 @@ class CameraStatus:
             return CameraMissing(self.device).staff_message(language)
         if self.state == "unplugged":
             return CameraUnplugged(self.device).staff_message(language)
-        words = {"fi": "Kamera toimii", "sv": "Kameran fungerar", "en": "Camera ready"}
-        closed = {"fi": "Kamera suljettu", "sv": "Kameran stängd", "en": "Camera closed"}
-        text = (words if self.state == "ready" else closed)[language]
+        text = texts.text("camera.ready" if self.state == "ready" else "camera.closed", language)
         return f"{text} ({self.size[0]}×{self.size[1]})" if self.size and self.state == "ready" else text
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,8 +45,9 @@ from typing import IO, Any, ClassVar, Literal
 from PIL import Image
 
 from drivers import scanner_ipc as ipc
-from drivers.errors import DeviceError, Messages
+from drivers.errors import DeviceError
 from drivers.scanpage import wipe
+from etapiste import texts
 from etapiste.codes import ScannerCode
 from etapiste.config.point import ScannerConfig
 from etapiste.language import Language
@@ -64,17 +65,11 @@ class ScannerError(DeviceError):
     """A scanner fault. ``stopped_at`` is the page the scan stopped on; ``result`` holds the good pages
     scanned before it (possibly none), so a partly scanned stack is never lost."""
 
-    customer: ClassVar[Messages] = {
-        "fi": "Skannerissa on häiriö. Kirjaston henkilökunnalle on ilmoitettu.",
-        "sv": "Det är fel på skannern. Bibliotekets personal har fått veta.",
-        "en": "The scanner has a fault. The library staff have been told.",
-    }
-    staff: ClassVar[Messages] = {"fi": "Skannerivika", "sv": "Skannerfel", "en": "Scanner fault"}
     code: ClassVar[ScannerCode] = "scanner_error"
 
     def __init__(self, detail: str = "", *, stopped_at: int | None = None,
                  result: ScanResult | None = None) -> None:
-        super().__init__(detail or self.staff["en"])
+        super().__init__(detail or self.staff_template("en"))
         self.detail = detail
         self.stopped_at = stopped_at
         self.result = result
@@ -84,137 +79,50 @@ class ScannerError(DeviceError):
         return len(self.result.pages) if self.result is not None else 0
 
     def customer_message(self, language: Language) -> str:
-        text = self.customer[language]
+        text = self.customer_template(language)
         kept = self.kept_pages
         if kept:
-            text += " " + _KEPT[language](kept)
+            kept_key = "scanner.kept.one" if kept == 1 else "scanner.kept.many"
+            text += " " + texts.text(kept_key, language, n=kept, next=kept + 1)
         return text
 
     def staff_message(self, language: Language) -> str:
-        text = self.staff[language]
+        text = self.staff_template(language)
         if self.stopped_at is not None:
-            text += " " + _STOPPED[language](self.stopped_at, self.kept_pages)
+            text += " " + texts.text("scanner.stopped", language, at=self.stopped_at, kept=self.kept_pages)
         if self.detail:
             text += f" [{self.detail}]"
         return text
 
 
-def _pages_fi(n: int) -> str:
-    return "Sivu 1 on skannattu ja tallessa." if n == 1 else f"Sivut 1–{n} on skannattu ja ne ovat tallessa."
-
-
-_KEPT: dict[Language, Callable[[int], str]] = {
-    "fi": lambda n: f"{_pages_fi(n)} Jatka sivusta {n + 1}.",
-    "sv": lambda n: (("Sida 1 är skannad och sparad." if n == 1 else f"Sidorna 1–{n} är skannade och sparade.")
-                     + f" Fortsätt från sida {n + 1}."),
-    "en": lambda n: (("Page 1 was scanned and kept." if n == 1 else f"Pages 1–{n} were scanned and kept.")
-                     + f" Continue from page {n + 1}."),
-}
-_STOPPED: dict[Language, Callable[[int, int], str]] = {
-    "fi": lambda at, kept: f"(pysähtyi sivulle {at}; {kept} sivua tallessa)",
-    "sv": lambda at, kept: f"(stannade vid sida {at}; {kept} sidor sparade)",
-    "en": lambda at, kept: f"(stopped at page {at}; {kept} page(s) kept)",
-}
-
-
 class ScannerJammed(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_jammed"
-    customer: ClassVar[Messages] = {
-        "fi": "Paperi juuttui skanneriin. Poista juuttunut paperi varovasti ja yritä uudelleen.",
-        "sv": "Papperet fastnade i skannern. Ta försiktigt bort det fastnade papperet och försök igen.",
-        "en": "The paper jammed in the scanner. Gently remove the jammed paper and try again.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skannerin syöttölaitteessa on paperitukos.",
-        "sv": "Pappersstopp i skannerns dokumentmatare.",
-        "en": "Paper jam in the scanner's document feeder.",
-    }
 
 
 class ScannerOutOfDocuments(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_out_of_documents"
-    customer: ClassVar[Messages] = {
-        "fi": "Syöttölaitteessa ei ole papereita. Aseta paperit skannerin syöttölaitteeseen ja yritä uudelleen.",
-        "sv": "Det finns inga papper i dokumentmataren. Lägg papperen i skannerns matare och försök igen.",
-        "en": "There is no paper in the feeder. Put your papers in the scanner's feeder and try again.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skannerin syöttölaite on tyhjä.",
-        "sv": "Skannerns dokumentmatare är tom.",
-        "en": "The scanner's document feeder is empty.",
-    }
 
 
 class ScannerCoverOpen(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_cover_open"
-    customer: ClassVar[Messages] = {
-        "fi": "Skannerin kansi on auki. Sulje kansi ja yritä uudelleen.",
-        "sv": "Skannerns lock är öppet. Stäng locket och försök igen.",
-        "en": "The scanner's lid is open. Close the lid and try again.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skannerin kansi tai syöttölaitteen luukku on auki.",
-        "sv": "Skannerns lock eller materns lucka är öppen.",
-        "en": "The scanner's cover or feeder door is open.",
-    }
 
 
 class ScannerBusy(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_busy"
-    customer: ClassVar[Messages] = {
-        "fi": "Skanneri on juuri nyt varattu. Odota hetki ja yritä uudelleen.",
-        "sv": "Skannern är upptagen just nu. Vänta en stund och försök igen.",
-        "en": "The scanner is busy right now. Wait a moment and try again.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skanneri on varattu (toinen ohjelma käyttää sitä?).",
-        "sv": "Skannern är upptagen (används den av ett annat program?).",
-        "en": "The scanner is busy (is another program using it?).",
-    }
 
 
 class ScannerIOError(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_io_error"
-    customer: ClassVar[Messages] = {
-        "fi": "Skannauksessa tapahtui virhe. Yritä uudelleen. Jos virhe toistuu, kysy apua kirjaston henkilökunnalta.",
-        "sv": "Ett fel uppstod vid skanningen. Försök igen. Om felet upprepas, be bibliotekets personal om hjälp.",
-        "en": "Something went wrong while scanning. Try again. If it happens again, ask the library staff.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skannerin tiedonsiirtovirhe (I/O).",
-        "sv": "Skannerns dataöverföring misslyckades (I/O).",
-        "en": "Scanner I/O error.",
-    }
 
 
 class ScannerGone(ScannerError):
     code: ClassVar[ScannerCode] = "scanner_gone"
-    customer: ClassVar[Messages] = {
-        "fi": "Skanneriin ei saada yhteyttä. Kirjaston henkilökunnalle on ilmoitettu.",
-        "sv": "Det går inte att nå skannern. Bibliotekets personal har fått veta.",
-        "en": "The scanner cannot be reached. The library staff have been told.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skanneri katosi (virta, kaapeli tai USB?). Tarkista laite.",
-        "sv": "Skannern försvann (ström, kabel eller USB?). Kontrollera apparaten.",
-        "en": "The scanner disappeared (power, cable or USB?). Check the device.",
-    }
 
 
 class ScannerUnavailable(ScannerError):
     """Asked to scan while the scanner is missing or disabled (the state is in ``status()``)."""
 
     code: ClassVar[ScannerCode] = "scanner_unavailable"
-    customer: ClassVar[Messages] = {
-        "fi": "Skanneri ei ole nyt käytettävissä. Kirjaston henkilökunnalle on ilmoitettu.",
-        "sv": "Skannern kan inte användas just nu. Bibliotekets personal har fått veta.",
-        "en": "The scanner cannot be used right now. The library staff have been told.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Skanneria ei löydy tai se on poistettu käytöstä asetuksissa.",
-        "sv": "Skannern hittas inte eller är avstängd i inställningarna.",
-        "en": "No scanner found, or it is disabled in the configuration.",
-    }
 
 
 class ScanCancelled(Exception):

@@ -35,7 +35,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from drivers.errors import DeviceError, Messages
+from drivers.errors import DeviceError
 from etapiste.codes import SpeechCode
 from etapiste.language import LANGUAGES, Language
 
@@ -59,16 +59,6 @@ class SpeechError(DeviceError):
     """Speech output failed (engine or sound server missing or broken)."""
 
     code: ClassVar[SpeechCode] = "speech_error"
-    customer: ClassVar[Messages] = {
-        "fi": "Puhe ei toimi juuri nyt. Tekstit näkyvät näytöllä.",
-        "sv": "Talet fungerar inte just nu. Texterna syns på skärmen.",
-        "en": "Speech is not working right now. The texts are on the screen.",
-    }
-    staff: ClassVar[Messages] = {
-        "fi": "Puhesynteesi tai äänipalvelin ei toimi",
-        "sv": "Talsyntesen eller ljudservern fungerar inte",
-        "en": "Speech synthesis or the sound server is not working",
-    }
 
 
 def _check(text: str, language: str) -> None:

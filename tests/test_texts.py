@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from etapiste import texts
+from etapiste.codes import DEVICE_ERROR_CODES
 from etapiste.language import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,22 @@ def test_every_text_is_written_in_finnish_swedish_and_english() -> None:
 
 def test_the_files_hold_nothing_but_the_three_languages() -> None:
     assert sorted(p.stem for p in TEXTS_DIR.glob("*.json")) == sorted(LANGUAGES)
+
+
+def test_every_device_error_code_has_a_customer_and_a_staff_text() -> None:
+    missing = [
+        f"error.{code}.{who}"
+        for code in sorted(DEVICE_ERROR_CODES)
+        for who in ("customer", "staff")
+        if not texts.has(f"error.{code}.{who}")
+    ]
+    assert missing == []
+
+
+def test_every_error_text_belongs_to_a_device_error_code() -> None:
+    errors = [key for key in texts.catalogue("en") if key.startswith("error.")]
+    strays = [key for key in errors if key.split(".")[1] not in DEVICE_ERROR_CODES]
+    assert strays == []
 
 
 def test_lookup_fills_placeholders_and_refuses_an_unknown_key() -> None:

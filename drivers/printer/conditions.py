@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drivers.errors import Messages
 from drivers.printer_errors import (
     DoorOpen,
     Jammed,
@@ -23,6 +22,7 @@ from drivers.printer_errors import (
     Paused,
     PrinterError,
 )
+from etapiste import texts
 from etapiste.language import Language
 
 Severity = Literal["error", "warning"]
@@ -42,8 +42,8 @@ class Condition:
     severity: Severity
     """``error`` stops printing; ``warning`` is for the staff only (e.g. toner low)."""
     error: type[PrinterError] | None = None
-    staff_texts: Messages | None = None
-    """For warnings, which have no error class."""
+    staff_text: str | None = None
+    """For warnings, which have no error class: the key of their text in the catalogue (``printer.warning.*``)."""
     params: dict[str, Any] = field(default_factory=dict)
     stale: bool = False
     """A device fault still listed by CUPS on an idle queue: reasons stick until the next job's
@@ -61,35 +61,14 @@ class Condition:
         return self.as_error().customer_message(language)
 
     def staff_message(self, language: Language) -> str:
-        if self.staff_texts is not None:
-            return self.staff_texts[language].format_map({"detail": self.code, **self.params})
+        if self.staff_text is not None:
+            return texts.template(self.staff_text, language).format_map({"detail": self.code, **self.params})
         text = self.as_error().staff_message(language)
-        return f"{text} {_STALE[language]}" if self.stale else text
+        return f"{text} {texts.text('printer.stale', language)}" if self.stale else text
 
-
-_TONER_LOW: Messages = {
-    "fi": "Väriaine vähissä (toner-low): pidä uusi värikasetti valmiina.",
-    "sv": "Tonern håller på att ta slut (toner-low): ha en ny tonerkassett till hands.",
-    "en": "Toner low (toner-low): have a new toner cartridge ready.",
-}
-_MEDIA_LOW: Messages = {
-    "fi": "Paperi vähissä (media-low): lisää paperia pian.",
-    "sv": "Lite papper kvar (media-low): fyll på papper snart.",
-    "en": "Paper low (media-low): add paper soon.",
-}
-_STALE: Messages = {
-    "fi": "(viimeksi ilmoitettu; tarkistetaan uudelleen seuraavassa tulostuksessa)",
-    "sv": "(senast rapporterat; kontrolleras igen vid nästa utskrift)",
-    "en": "(last reported; checked again at the next print)",
-}
-_OTHER_WARNING: Messages = {
-    "fi": "Tulostimen varoitus ({detail}).",
-    "sv": "Varning från skrivaren ({detail}).",
-    "en": "Printer warning ({detail}).",
-}
 
 #: CUPS/IPP reason keyword (without its -error/-warning/-report suffix) → our code and error class.
-_REASONS: dict[str, tuple[str, type[PrinterError] | None, Messages | None]] = {
+_REASONS: dict[str, tuple[str, type[PrinterError] | None, str | None]] = {
     "media-empty": ("media-empty", OutOfPaper, None),
     "media-needed": ("media-empty", OutOfPaper, None),
     "media-jam": ("media-jam", Jammed, None),
@@ -103,9 +82,9 @@ _REASONS: dict[str, tuple[str, type[PrinterError] | None, Messages | None]] = {
     "timed-out": ("offline", Offline, None),
     "shutdown": ("offline", Offline, None),
     "paused": ("paused", Paused, None),
-    "toner-low": ("toner-low", None, _TONER_LOW),
-    "marker-supply-low": ("toner-low", None, _TONER_LOW),
-    "media-low": ("media-low", None, _MEDIA_LOW),
+    "toner-low": ("toner-low", None, "printer.warning.toner_low"),
+    "marker-supply-low": ("toner-low", None, "printer.warning.toner_low"),
+    "media-low": ("media-low", None, "printer.warning.media_low"),
 }
 #: Reasons that are always only warnings, whatever their suffix.
 _ALWAYS_WARNING = {"toner-low", "media-low"}
@@ -137,16 +116,16 @@ def conditions_from_reasons(reasons: Iterable[str]) -> list[Condition]:
         for suffix, sev in (("-error", "error"), ("-warning", "warning")):
             if raw.endswith(suffix):
                 base, severity = raw[: -len(suffix)], sev
-        code, error, staff_texts = _REASONS.get(base, (base, PrinterError, None))
+        code, error, staff_text = _REASONS.get(base, (base, PrinterError, None))
         if code in _ALWAYS_WARNING:
             severity = "warning"
-        if severity == "warning" and staff_texts is None:
-            staff_texts = _OTHER_WARNING
+        if severity == "warning" and staff_text is None:
+            staff_text = "printer.warning.other"
         cond = Condition(
             code=code,
             severity="error" if severity == "error" else "warning",
             error=error if severity == "error" else None,
-            staff_texts=staff_texts if severity == "warning" else None,
+            staff_text=staff_text if severity == "warning" else None,
             params={"detail": base},
         )
         if code not in found or found[code].severity == "warning":
