@@ -4,10 +4,13 @@ person is shown."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import string
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -102,6 +105,24 @@ def test_lookup_fills_placeholders_and_refuses_an_unknown_key() -> None:
         texts.text("kiosk.no_such_text", "fi")
     with pytest.raises(KeyError):
         texts.text("kiosk.tries_left", "fi")  # its placeholder not given
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("texts_script", ROOT / "scripts" / "texts.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_desks_texts_are_exported_from_the_catalogue() -> None:
+    script = _script()
+    committed = script.DESK_I18N.read_text(encoding="utf-8")
+    assert committed == script.render_desk(), (
+        "switchboard/desk/i18n.js is out of date: run .venv/bin/python scripts/texts.py export-desk"
+    )
+    assert script.desk_texts()["sv"]["login"] == "Logga in"
 
 
 # -- the checker catches what it must ---------------------------------------------------------------------
