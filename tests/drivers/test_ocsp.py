@@ -33,6 +33,7 @@ from etapiste.webeid.ocsp import (
 )
 from simulation.card.pki import TEST_POLICY, CardIdentity, TestPki
 from simulation.services.ocsp import OcspResponder, ocsp_responder
+from tests.clock import FakeClock
 
 pytestmark = pytest.mark.integration
 
@@ -68,14 +69,6 @@ def outcome(checker: OcspChecker, cert: Certificate, issuer: Certificate) -> tup
             return future.result(timeout=60), ""
         except RevocationError as exc:
             return exc.reason, exc.message
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 # -- the test PKI looks like FINEID ------------------------------------------------------------------------------
@@ -128,13 +121,13 @@ def test_revocation_after_a_good_answer_shows_once_the_short_cache_expires(pki, 
     card, cert, issuer = card_and_issuer(pki, "v4")
     responder = responders["v4"]
     responder.good(card)
-    clock = Clock()
+    clock = FakeClock()
     checker = OcspChecker(OcspSettings(cache_s=60), clock=clock)
     assert outcome(checker, cert, issuer)[0] == "good"
     responder.revoke(card)
-    clock.now += dt.timedelta(seconds=30)
+    clock.advance(30)
     assert outcome(checker, cert, issuer)[0] == "good", "asked again within cache_s: the cached answer"
-    clock.now += dt.timedelta(seconds=31)
+    clock.advance(31)
     assert outcome(checker, cert, issuer)[0] == "revoked", "after cache_s the responder is asked again"
     assert outcome(OcspChecker(OcspSettings(cache_s=0)), cert, issuer)[0] == "revoked"
 
@@ -284,8 +277,8 @@ def test_an_answer_without_our_nonce_is_refused_unless_configured_then_it_must_b
     assert reason == "revocation_unknown" and "nonce" in message
     lenient = OcspChecker(OcspSettings(require_nonce=False, max_age_s=300), fetch=_without_nonce)
     assert outcome(lenient, cert, issuer)[0] == "good"
-    later = Clock()
-    later.now += dt.timedelta(hours=2)
+    later = FakeClock()
+    later.advance(2 * 3600)
     stale = OcspChecker(OcspSettings(require_nonce=False, max_age_s=300), clock=later, fetch=_without_nonce)
     reason, message = outcome(stale, cert, issuer)
     assert reason == "revocation_unknown" and "stale" in message

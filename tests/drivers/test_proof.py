@@ -26,17 +26,10 @@ from etapiste.webeid.token import ALGORITHMS, signed_data
 from etapiste.webeid.validator import NonceStore, ProofInvalid, ProofValidator
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.common import require_program
+from tests.clock import FakeClock
 
 ORIGIN = "https://switchboard.example.fi"
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def card_sign(identity: CardIdentity, origin: str, nonce: str, algorithm: str | None = None) -> AuthToken:
@@ -83,17 +76,17 @@ def v3(pki: TestPki) -> CardIdentity:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
-def store(clock: Clock) -> NonceStore:
+def store(clock: FakeClock) -> NonceStore:
     return NonceStore(clock=clock)
 
 
 @pytest.fixture
-def validator(pki: TestPki, store: NonceStore, clock: Clock) -> ProofValidator:
+def validator(pki: TestPki, store: NonceStore, clock: FakeClock) -> ProofValidator:
     return ProofValidator(ORIGIN, pki.trusted, store, clock=clock)
 
 
@@ -233,23 +226,25 @@ def test_nonce_never_issued_is_refused(v4: CardIdentity, validator: ProofValidat
     assert reason(validator, card_sign(v4, ORIGIN, nonce).to_json(), nonce) == "nonce-unknown"
 
 
-def test_expired_nonce_is_refused(v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: Clock) -> None:
+def test_expired_nonce_is_refused(
+    v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: FakeClock
+) -> None:
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
-    clock.now += dt.timedelta(minutes=5, seconds=1)
+    clock.advance(5 * 60 + 1)
     assert reason(validator, token, nonce) == "nonce-expired"
 
 
 def test_nonce_just_within_its_ttl_is_accepted(
-    v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: Clock
+    v4: CardIdentity, validator: ProofValidator, store: NonceStore, clock: FakeClock
 ) -> None:
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
-    clock.now += dt.timedelta(minutes=4, seconds=59)
+    clock.advance(4 * 60 + 59)
     assert validator.validate(token, nonce).satu == "999020016"
 
 
-def test_untrusted_ca_is_refused(v4: CardIdentity, store: NonceStore, clock: Clock) -> None:
+def test_untrusted_ca_is_refused(v4: CardIdentity, store: NonceStore, clock: FakeClock) -> None:
     stranger = TestPki(name="OTHER TEST")
     forged = stranger.issue("v4", key=v4.key)  # same holder data and key, wrong issuer
     strict = ProofValidator(ORIGIN, TestPki().trusted, store, clock=clock)
@@ -279,11 +274,11 @@ def test_certificate_not_yet_valid_is_refused(pki: TestPki, validator: ProofVali
 
 
 def test_validity_is_judged_at_the_injected_time(
-    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: FakeClock
 ) -> None:
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
-    later = Clock(NOW + dt.timedelta(days=101))
+    later = FakeClock(NOW + dt.timedelta(days=101))
     late_validator = ProofValidator(ORIGIN, pki.trusted, NonceStore(clock=later), clock=later)
     late_validator.nonces.add(nonce)
     assert reason(late_validator, token, nonce) == "certificate-expired"
@@ -401,10 +396,10 @@ def test_issued_nonces_are_44_base64_characters_and_unique(store: NonceStore) ->
     assert all(len(n) == 44 and len(base64.b64decode(n, validate=True)) == 32 for n in nonces)
 
 
-def test_spent_and_expired_nonces_do_not_pile_up(store: NonceStore, clock: Clock) -> None:
+def test_spent_and_expired_nonces_do_not_pile_up(store: NonceStore, clock: FakeClock) -> None:
     for _ in range(50):
         store.issue()
-    clock.now += dt.timedelta(minutes=11)
+    clock.advance(11 * 60)
     store.issue()
     with pytest.raises(ProofInvalid):
         store.consume("B" * 44)
@@ -456,7 +451,7 @@ def test_plain_http_is_accepted_for_loopback_hosts_only_as_browsers_do(origin: s
 
 
 def test_a_proof_for_a_loopback_http_origin_validates_and_stays_bound_to_it(
-    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: FakeClock
 ) -> None:
     origin = "http://127.0.0.1:8443"
     validator = ProofValidator(origin, pki.trusted, store, clock=clock)
@@ -501,7 +496,7 @@ PRODUCTION_ARC = "1.2.246.517.1.10.*"
 TEST_ARC = "1.2.246.517.99.10.*"
 
 
-def _with(pki: TestPki, store: NonceStore, clock: Clock, **kwargs: object) -> ProofValidator:
+def _with(pki: TestPki, store: NonceStore, clock: FakeClock, **kwargs: object) -> ProofValidator:
     return ProofValidator(ORIGIN, pki.trusted, store, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
@@ -518,7 +513,7 @@ def _with(pki: TestPki, store: NonceStore, clock: Clock, **kwargs: object) -> Pr
     ],
 )
 def test_the_certificate_policy_must_be_on_the_allow_list(
-    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock, policies: list[str], allowed: bool
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: FakeClock, policies: list[str], allowed: bool
 ) -> None:
     validator = _with(pki, store, clock, policies=policies)
     nonce = store.issue()
@@ -530,7 +525,7 @@ def test_the_certificate_policy_must_be_on_the_allow_list(
 
 
 def test_a_certificate_without_policies_is_refused_when_an_allow_list_is_set(
-    pki: TestPki, store: NonceStore, clock: Clock
+    pki: TestPki, store: NonceStore, clock: FakeClock
 ) -> None:
     bare = pki.issue("v4", policies=[], not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
     nonce = store.issue()
@@ -546,7 +541,9 @@ def test_an_unusable_allow_list_is_refused_when_the_validator_is_made(
         ProofValidator(ORIGIN, pki.trusted, store, policies=bad)
 
 
-def test_a_genuine_shaped_rsa_card_without_any_eku_is_accepted(pki: TestPki, store: NonceStore, clock: Clock) -> None:
+def test_a_genuine_shaped_rsa_card_without_any_eku_is_accepted(
+    pki: TestPki, store: NonceStore, clock: FakeClock
+) -> None:
     """Genuine FINEID certificates carry no EKU (key usage only): a check that demanded clientAuth would
     refuse every real card. Only an EKU that leaves clientAuth out is refused (test above)."""
     genuine = pki.issue(
@@ -572,7 +569,7 @@ class _Asked:
 
 
 def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
-    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: Clock
+    v4: CardIdentity, pki: TestPki, store: NonceStore, clock: FakeClock
 ) -> None:
     """A forged or altered token never makes the switchboard query the CA (no free OCSP oracle, no load)."""
     from etapiste.webeid.ocsp import CertificateRevoked
@@ -594,7 +591,7 @@ def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
 
 
 def test_a_revoked_card_is_refused_by_the_validator_with_a_real_responder(
-    pki: TestPki, store: NonceStore, clock: Clock, tmp_path: Path
+    pki: TestPki, store: NonceStore, clock: FakeClock, tmp_path: Path
 ) -> None:
     from etapiste.webeid.ocsp import OcspChecker
     from simulation.services.ocsp import ocsp_responder

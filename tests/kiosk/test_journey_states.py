@@ -10,18 +10,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk import i18n
 from kiosk.session import STAFF_LOCKOUT_S, LargeText, Outcome, Session, SessionRecord, State
-
-
-class Clocks:
-    """Wall clock (host-local) and monotonic clock the test moves by hand."""
-
-    def __init__(self, at: str) -> None:
-        self.wall = dt.datetime.fromisoformat(at)
-        self.mono = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.wall += dt.timedelta(seconds=seconds)
-        self.mono += seconds
+from tests.clock import FakeClock
 
 
 @pytest.fixture
@@ -29,9 +18,9 @@ def config() -> PointConfig:
     return load_point_config()
 
 
-def make(config: PointConfig, at: str = "2026-11-30T12:00") -> tuple[Session, Clocks]:
-    clocks = Clocks(at)
-    return Session(config, lambda: clocks.wall, lambda: clocks.mono), clocks
+def make(config: PointConfig, at: str = "2026-11-30T12:00") -> tuple[Session, FakeClock]:
+    clocks = FakeClock(at)
+    return Session(config, clocks, clocks.monotonic), clocks
 
 
 def to_call(session: Session, producer: str = "kela") -> None:

@@ -10,6 +10,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from etapiste.language import Text
 from kiosk.session import LargeText, Session, Snapshot, State
+from tests.clock import FakeClock
 
 
 @pytest.fixture
@@ -17,18 +18,8 @@ def config() -> PointConfig:
     return load_point_config()  # the bundled library point: Mon–Thu 10–20, Fri 10–18, Sat 10–16, Sun closed
 
 
-class FakeClock:
-    """The time the test stands at (host-local)."""
-
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
 def session_at(config: PointConfig, at: str) -> tuple[Session, FakeClock]:
-    clock = FakeClock(dt.datetime.fromisoformat(at))
+    clock = FakeClock(at)
     return Session(config, clock), clock
 
 
@@ -61,7 +52,7 @@ def test_closing_time_moves_idle_to_closed_on_the_next_tick(config: PointConfig)
     seen: list[Snapshot] = []
     session.subscribe(seen.append)
     assert session.state is State.IDLE
-    clock.at = dt.datetime(2026, 12, 4, 18, 0)
+    clock.set(dt.datetime(2026, 12, 4, 18, 0))
     session.tick()
     assert session.state is State.CLOSED
     assert [s.state for s in seen] == [State.IDLE, State.CLOSED]
@@ -80,7 +71,7 @@ def test_shortened_day_uses_the_exception_hours(config: PointConfig) -> None:
     session, clock = session_at(config, "2026-12-31T13:00")
     assert session.state is State.IDLE
     assert [str(r) for r in session.snapshot.hours_today] == ["10:00–14:00"]
-    clock.at = dt.datetime(2026, 12, 31, 14, 30)
+    clock.set(dt.datetime(2026, 12, 31, 14, 30))
     session.tick()
     assert session.state is State.CLOSED
 
@@ -91,7 +82,7 @@ def test_out_of_service_overrides_open_and_closed_and_carries_the_message(config
     session.set_out_of_service(msg)
     assert session.state is State.OUT_OF_SERVICE
     assert session.snapshot.out_of_service_message == msg
-    clock.at = dt.datetime(2026, 11, 30, 21, 0)  # after closing, still out of service
+    clock.set(dt.datetime(2026, 11, 30, 21, 0))  # after closing, still out of service
     session.tick()
     assert session.state is State.OUT_OF_SERVICE
     session.back_in_service()

@@ -11,18 +11,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk.session import LargeText, Outcome, Session, SessionRecord, State
 from kiosk.stats import CallSummary
-
-
-class Clocks:
-    """Wall clock (host-local) and monotonic clock the test moves by hand."""
-
-    def __init__(self, at: str) -> None:
-        self.wall = dt.datetime.fromisoformat(at)
-        self.mono = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.wall += dt.timedelta(seconds=seconds)
-        self.mono += seconds
+from tests.clock import FakeClock
 
 
 @pytest.fixture
@@ -30,9 +19,9 @@ def config() -> PointConfig:
     return load_point_config()  # Monday 2026-11-30 12:00: the library and Kela's agents are open
 
 
-def make(config: PointConfig, at: str = "2026-11-30T12:00") -> tuple[Session, Clocks, list[SessionRecord]]:
-    clocks = Clocks(at)
-    session = Session(config, lambda: clocks.wall, lambda: clocks.mono)
+def make(config: PointConfig, at: str = "2026-11-30T12:00") -> tuple[Session, FakeClock, list[SessionRecord]]:
+    clocks = FakeClock(at)
+    session = Session(config, clocks, clocks.monotonic)
     records: list[SessionRecord] = []
     session.on_record(records.append)
     return session, clocks, records

@@ -5,7 +5,6 @@ does not hand out five fresh tries — and the file never holds a PIN."""
 from __future__ import annotations
 
 import configparser
-import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk.app import Devices, Kiosk, assemble
 from kiosk.session import STAFF_LOCKOUT_S, Session, State
+from tests.clock import FakeClock
 
 RIGHT = "246813"  # the sample configuration's staff PIN
 WRONG = "135790"
@@ -26,19 +26,9 @@ def config() -> PointConfig:
     return load_point_config()
 
 
-class Clocks:
-    def __init__(self) -> None:
-        self.wall = dt.datetime(2026, 11, 30, 12, 0)
-        self.mono = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.wall += dt.timedelta(seconds=seconds)
-        self.mono += seconds
-
-
 def test_each_lockout_lasts_twice_as_long_as_the_one_before_until_the_right_pin(config: PointConfig) -> None:
-    clocks = Clocks()
-    session = Session(config, lambda: clocks.wall, lambda: clocks.mono)
+    clocks = FakeClock("2026-11-30T12:00")
+    session = Session(config, clocks, clocks.monotonic)
     session.open_staff_login()
 
     def five_wrong() -> None:

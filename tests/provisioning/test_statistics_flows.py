@@ -38,10 +38,11 @@ from simulation.card.pki import TestPki
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
 from switchboard.identity import proof_validator
+from tests.clock import FakeClock
 from tests.kiosk.call_agent import AiortcAgent
 from tests.kiosk.call_support import point_engine
 from tests.provisioning.conftest import Ops, Point, config_for
-from tests.switchboard.support import ALWAYS, NAME, Clock, make_config, serve
+from tests.switchboard.support import ALWAYS, NAME, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("loopback_ice")]
 
@@ -133,12 +134,12 @@ async def test_each_real_flow_is_one_session_with_its_outcome_in_the_published_s
                                                           satu="999020016")))  # fmt: skip
     # The switchboard's clock stands at 23:40 on a day to come; Migri's queue closes at midnight.
     day = dt.datetime.now(HOST_ZONE).date() + dt.timedelta(days=2)
-    start = dt.datetime.combine(day, dt.time(23, 40), HOST_ZONE).timestamp()
+    start = dt.datetime.combine(day, dt.time(23, 40), HOST_ZONE)
     point = points(POINT)
     point.start_agent()
     async with (
         serve(switchboard_config(ca, day + dt.timedelta(days=1)), validator=proof_validator([str(ca)]),
-              clock=Clock(now=start)) as sb,
+              clock=FakeClock(start)) as sb,
         point_engine(sb, SWITCHBOARD_POINT, recovery_s=1.0) as (engine, events),
     ):  # fmt: skip
         config = always_open_point(sb.server.port or 0)

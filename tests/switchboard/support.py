@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from switchboard.credentials import hash_password, hash_point_credential
 from switchboard.hub import Hub
 from switchboard.identity import ProofValidator
 from switchboard.web import HUB, create_app
+from tests.clock import FakeClock
 
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024
@@ -100,19 +100,6 @@ def make_config(**overrides: Any) -> SwitchboardConfig:
 
 
 @dataclass
-class Clock:
-    """Wall time that only moves when the test says so (expiry and timeouts without waiting)."""
-
-    now: float = field(default_factory=time.time)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
 class Client:
     """One signalling WebSocket; ``expect`` returns the next message of a type, keeping others for later."""
 
@@ -179,7 +166,7 @@ class Client:
 class Switchboard:
     server: TestServer
     session: aiohttp.ClientSession
-    clock: Clock
+    clock: FakeClock
 
     @property
     def hub(self) -> Hub:
@@ -240,19 +227,19 @@ class Switchboard:
 
 @asynccontextmanager
 async def serve(
-    config: SwitchboardConfig | None = None, validator: ProofValidator | None = None, clock: Clock | None = None
+    config: SwitchboardConfig | None = None, validator: ProofValidator | None = None, clock: FakeClock | None = None
 ) -> AsyncIterator[Switchboard]:
     """The switchboard on a free loopback port. A configuration with the placeholder ``ORIGIN`` gets the
     served address as its origin instead, as a real deployment's origin is where browsers reach it (the
     switchboard accepts logins and desk sockets from its configured origin only)."""
-    clock = clock or Clock()
+    clock = clock or FakeClock()
     config = config or make_config()
     for attempt in range(5):
         port = free_port()
         served = config
         if config.origin == ORIGIN:
             served = config.model_copy(update={"origin": f"http://127.0.0.1:{port}"})
-        app = create_app(served, clock=clock, validator=validator, sweep_interval=None)
+        app = create_app(served, clock=clock.time, validator=validator, sweep_interval=None)
         server = TestServer(app, host="127.0.0.1", port=port)
         try:
             await server.start_server()

@@ -149,7 +149,7 @@ async def test_welcome_gives_turn_credentials_and_the_identity_origin():
         assert welcome.ice_ttl_s == 600
         (turn,) = welcome.ice_servers
         expiry, who = turn.username.split(":", 1)
-        assert int(expiry) == int(sb.clock.now) + 600 and who == "point-oulu-kirjasto"
+        assert int(expiry) == int(sb.clock.time()) + 600 and who == "point-oulu-kirjasto"
 
 
 async def test_turn_credentials_go_only_to_those_who_carry_media():
