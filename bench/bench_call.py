@@ -43,8 +43,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
+from simulation.documents import pdf_of_size  # noqa: E402
 from simulation.services.browser import Browser  # noqa: E402
-from tests.kiosk.call_support import Recorder, make_pdf, pattern_media, point_engine  # noqa: E402
+from tests.kiosk.call_support import Recorder, pattern_media, point_engine  # noqa: E402
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, serve  # noqa: E402
 
 CHROMIUM_POINT = """
@@ -315,7 +316,7 @@ class Bench:
 
     async def documents(self, runs: int, tmp: Path) -> dict[str, list[float]]:
         results: dict[str, list[float]] = {"to_desk": [], "from_desk": [], "scan10": [], "chromium": []}
-        five = make_pdf(5 * 1024)
+        five = pdf_of_size(5 * 1024)
         (tmp / "five.pdf").write_bytes(five)
         scan = scan_pdf(10)
         results["scan_bytes"] = [float(len(scan))]

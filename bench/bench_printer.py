@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from drivers.pdfcheck import check_pdf
 from drivers.printer import Printer, PrintEvent
 from etapiste.config.point import PrinterConfig
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd, output_pages
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -108,7 +109,7 @@ def main() -> int:
         print(f"private cupsd {root}, file queue {queue.name}, {args.runs} runs each (medians)\n")
         print(f"{'pages':>5}  {'what':<22} {'PDF → accepted':<30} {'PDF → completed':<30}")
         for pages in (1, 10):
-            data = make_pdf(pages)
+            data = pdf_with_text(pages)
             path = root / f"doc{pages}.pdf"
             path.write_bytes(data)
             r = bench_pair(cupsd, printer, queue.name, data, path, args.runs)

@@ -573,8 +573,9 @@ async def watch_ops(host: str, port: int, password: str, stats: dict[str, Any] |
 async def main_async(args: argparse.Namespace) -> int:
     from provisioning.bundle import SigningKey, TrustStore
     from simulation.card.pki import TestPki
+    from simulation.documents import pdf_with_text
     from simulation.services.common import Service, free_port, port_open, wait_until
-    from simulation.services.cups import PrivateCupsd, make_pdf
+    from simulation.services.cups import PrivateCupsd
     from simulation.services.mqtt import start_broker
     from simulation.services.ocsp import ocsp_responder
     from simulation.services.pcsc import fineid_card, pcsc_service
@@ -677,7 +678,8 @@ async def main_async(args: argparse.Namespace) -> int:
             demo: DemoAgent | None = None
             if not args.no_agent:
                 demo = DemoAgent(base, lambda: slot.insert(fineid_card(identity)), slot.remove,
-                                 make_pdf(PRINT_PAGES, "Kelan paatos - demo"), pace=0.3 if args.auto_customer else 1.0)
+                                 pdf_with_text(PRINT_PAGES, "Kelan paatos - demo"),
+                                 pace=0.3 if args.auto_customer else 1.0)
                 tasks.append(asyncio.create_task(demo.run()))
 
             print(flush=True)

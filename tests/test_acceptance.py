@@ -39,7 +39,8 @@ from kiosk import call as c
 from kiosk.session import State
 from provisioning import broker
 from provisioning.agent import Agent, AgentSettings
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
 from simulation.services.sane import SaneTestBackend
@@ -280,7 +281,7 @@ async def journey(kiosk: Kiosk, desk: Desk, interpreter: Desk, card_slot: CardSl
     assert s.snapshot.call.scan is None
 
     # The agent sends a three-page PDF; the kiosk prints it; it comes out of the printer, three pages.
-    document = make_pdf(3, "Kelan päätös – tulosta")
+    document = pdf_with_text(3, "Kelan päätös – tulosta")
     (tmp_path / "paatos.pdf").write_bytes(document)
     await desk.call("setInputFiles", selector="#print-file", files=[str(tmp_path / "paatos.pdf")])
     await until(lambda: s.snapshot.call.print_ and s.snapshot.call.print_.step in ("done", "failed"),
@@ -359,7 +360,7 @@ async def test_the_demo_agent_serves_a_customer_through_turn_with_card_scan_and_
         kiosk = build_kiosk(config, printer=Printer(config.devices.printer, server=cupsd.socket), scanner=scanner,
                             card_reader=CardReader(), monkeypatch=monkeypatch)
         agent = demo.DemoAgent(sb.base, lambda: card_slot.insert(fineid_card(identity)), card_slot.remove,
-                               make_pdf(2, "Kelan paatos - demo"), pace=0.02,
+                               pdf_with_text(2, "Kelan paatos - demo"), pace=0.02,
                                login=("anna", PASSWORDS["anna"]))
         agent_task = asyncio.create_task(agent.run())
         s: Any = kiosk.session

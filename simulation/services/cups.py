@@ -537,26 +537,3 @@ def output_text(path: Path) -> str:
         [pdftotext, "-layout", "-", "-"], input=output_pdf_bytes(path), capture_output=True, timeout=30
     )
     return done.stdout.decode("utf-8", "replace")
-
-
-def make_pdf(pages: int = 1, text: str = "etapiste test document") -> bytes:
-    """A small valid PDF with ``pages`` A4 pages, each carrying a line of text."""
-    import pikepdf
-
-    pdf = pikepdf.new()
-    font = pdf.make_indirect(
-        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
-    )
-    for n in range(1, pages + 1):
-        safe = re.sub(r"[()\\]", "", f"{text} - page {n}")
-        content = pdf.make_stream(f"BT /F1 14 Tf 72 770 Td ({safe}) Tj ET".encode("latin-1", "replace"))
-        page = pikepdf.Dictionary(
-            Type=pikepdf.Name.Page,
-            MediaBox=[0, 0, 595, 842],
-            Contents=content,
-            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
-        )
-        pdf.pages.append(pikepdf.Page(page))
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()

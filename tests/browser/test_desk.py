@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
-import os
 from pathlib import Path
 
-import pikepdf
 import pytest
 
 from etapiste import protocol as p
 from simulation.card.pki import TestPki
+from simulation.documents import pdf_of_size
 from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
 from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
-
-
-def make_pdf(size_kib: int) -> bytes:
-    """A valid one-page PDF carrying ``size_kib`` of incompressible bytes (so chunking and backpressure work)."""
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.pages[0].obj["/EtapisteTestPayload"] = pdf.make_stream(os.urandom(size_kib * 1024))
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
-
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -130,7 +117,7 @@ async def test_agent_answers_a_point_and_serves_the_customer_end_to_end(browser,
             assert await browser.acall("text", name="agent", selector="#identity-satu") == "999020016"
 
             # A PDF to print, agent → point, arrives intact; the desk shows the point's printing progress.
-            pdf = make_pdf(1500)
+            pdf = pdf_of_size(1500)
             (tmp_path / "lomake.pdf").write_bytes(pdf)
             await browser.acall(
                 "setInputFiles", name="agent", selector="#print-file", files=[str(tmp_path / "lomake.pdf")]
@@ -141,7 +128,7 @@ async def test_agent_answers_a_point_and_serves_the_customer_end_to_end(browser,
             await wait_in_page(browser, "agent", "document.getElementById('print-status').textContent === 'Printed.'")
 
             # A scan, point → agent: the desk receives it, checks it and shows it.
-            point.scan_pdf = make_pdf(700)
+            point.scan_pdf = pdf_of_size(700)
             await browser.acall("click", name="agent", selector="#scan")
             await wait_in_page(browser, "agent", "desk.received.length === 1", 60000)
             page_sha = await browser.acall(

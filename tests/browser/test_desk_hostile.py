@@ -20,8 +20,9 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from etapiste import protocol as p
+from simulation.documents import pdf_of_size
 from tests.browser.point import TestPoint, loopback_only
-from tests.browser.test_desk import login, make_pdf, until_frames, wait_in_page
+from tests.browser.test_desk import login, until_frames, wait_in_page
 from tests.switchboard.support import POINT_CREDENTIALS, Client, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -146,7 +147,7 @@ async def test_an_interpreter_cannot_open_its_own_data_channel_to_the_agent(brow
 
             result = await poll(outcome, 30, "the desk either refusing the offer or taking the channel")
             if result != "refused":
-                await rogue.forge_scan(make_pdf(20))
+                await rogue.forge_scan(pdf_of_size(20))
                 with contextlib.suppress(Exception):
                     await wait_in_page(browser, "agent-h1", "desk.received.length > 0", 5000)
                 shown = await browser.acall("text", name="agent-h1", selector="#call-view")
@@ -157,7 +158,7 @@ async def test_an_interpreter_cannot_open_its_own_data_channel_to_the_agent(brow
             # The customer's own channel is untouched: text still reaches the point, a scan still arrives.
             await browser.acall("type", name="agent-h1", selector="#rtt-input", text="Hei")
             await point.until(lambda: point.rtt_current == "Hei", what="the agent's text at the point")
-            point.scan_pdf = make_pdf(30)
+            point.scan_pdf = pdf_of_size(30)
             await browser.acall("click", name="agent-h1", selector="#scan")
             await wait_in_page(browser, "agent-h1", "desk.received.length === 1", 30000)
             assert await browser.acall("evaluate", name="agent-h1", expression="desk.received[0].name") == (
@@ -221,7 +222,7 @@ async def test_forged_data_channel_frames_are_refused_with_a_note_and_a_real_doc
             point.dc.send(json.dumps(print_job))
             await point.until(lambda: any(a.transfer == "pj" for a in point.acks), what="refusal of a print job")
             assert next(a for a in point.acks if a.transfer == "pj").reason == "cancelled"
-            pdf = make_pdf(40)
+            pdf = pdf_of_size(40)
             declared = {"type": "doc.begin", "transfer": "huge-chunk", "purpose": "scan", "name": "c.pdf",
                         "size": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}  # fmt: skip
             point.dc.send(json.dumps(declared))

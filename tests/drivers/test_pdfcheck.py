@@ -40,8 +40,9 @@ from drivers.printer_errors import (
 )
 from etapiste.config.point import PrinterConfig
 from etapiste.language import Language
+from simulation.documents import pdf_with_text
 from simulation.services.common import require_program
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pdf_bytes
+from simulation.services.cups import PrivateCupsd, output_pdf_bytes
 
 LIMITS = {"max_pages": 30, "max_bytes": 20_000_000}
 LANGS: tuple[Language, ...] = ("fi", "sv", "en")
@@ -55,14 +56,14 @@ def resave(data: bytes, **save_args: object) -> bytes:
 
 
 def test_wellformed_pdf_is_accepted_with_its_page_count_and_size() -> None:
-    data = make_pdf(3)
+    data = pdf_with_text(3)
     info = check_pdf(data, **LIMITS)
     assert info.pages == 3
     assert info.size == len(data)
 
 
 def test_pdf_exactly_at_the_limits_is_accepted() -> None:
-    data = make_pdf(5)
+    data = pdf_with_text(5)
     info = check_pdf(data, max_pages=5, max_bytes=len(data))
     assert info.pages == 5
 
@@ -89,7 +90,7 @@ def test_file_that_is_not_a_pdf_is_refused_as_not_a_pdf(data: bytes) -> None:
 
 
 def test_truncated_transfer_is_refused_as_damaged_not_half_printed() -> None:
-    data = make_pdf(3)
+    data = pdf_with_text(3)
     with pytest.raises(MalformedPdf) as caught:
         check_pdf(data[: len(data) // 2], **LIMITS)
     message = caught.value.staff_message("en")
@@ -103,7 +104,7 @@ def test_pdf_header_followed_by_garbage_is_refused_as_damaged() -> None:
 
 
 def test_page_whose_content_does_not_decode_is_named_in_the_reason() -> None:
-    with pikepdf.open(io.BytesIO(make_pdf(2))) as pdf:
+    with pikepdf.open(io.BytesIO(pdf_with_text(2))) as pdf:
         broken = pdf.make_stream(b"this is not zlib data")
         broken.Filter = pikepdf.Name.FlateDecode
         pdf.pages[1].obj.Contents = broken
@@ -115,7 +116,7 @@ def test_page_whose_content_does_not_decode_is_named_in_the_reason() -> None:
 
 
 def test_password_protected_pdf_is_refused_as_encrypted() -> None:
-    data = resave(make_pdf(1), encryption=pikepdf.Encryption(owner="o", user="secret"))
+    data = resave(pdf_with_text(1), encryption=pikepdf.Encryption(owner="o", user="secret"))
     with pytest.raises(EncryptedPdf) as caught:
         check_pdf(data, **LIMITS)
     assert "without protection" in caught.value.staff_message("en")
@@ -124,7 +125,7 @@ def test_password_protected_pdf_is_refused_as_encrypted() -> None:
 def test_pdf_encrypted_only_with_restrictions_is_refused_too() -> None:
     """Opens without a password, but printing may be forbidden: the agent must send a plain copy."""
     data = resave(
-        make_pdf(1),
+        pdf_with_text(1),
         encryption=pikepdf.Encryption(owner="o", user="", allow=pikepdf.Permissions(print_highres=False)),
     )
     with pytest.raises(EncryptedPdf):
@@ -132,7 +133,7 @@ def test_pdf_encrypted_only_with_restrictions_is_refused_too() -> None:
 
 
 def test_oversize_file_is_refused_with_both_sizes_that_differ_visibly() -> None:
-    data = make_pdf(1)
+    data = pdf_with_text(1)
     with pytest.raises(TooLarge) as caught:
         check_pdf(data, max_pages=30, max_bytes=len(data) - 1)
     message = caught.value.staff_message("en")
@@ -149,7 +150,7 @@ def test_oversize_file_is_refused_before_it_is_parsed() -> None:
 
 def test_too_many_pages_names_the_count_and_the_limit_in_every_language() -> None:
     with pytest.raises(TooManyPages) as caught:
-        check_pdf(make_pdf(31), **LIMITS)
+        check_pdf(pdf_with_text(31), **LIMITS)
     exc = caught.value
     assert "31 pages; at most 30" in exc.staff_message("en")
     assert "31 sivua" in exc.staff_message("fi") and "30" in exc.staff_message("fi")
@@ -165,7 +166,7 @@ def test_pdf_without_pages_is_refused() -> None:
 
 def test_customer_hears_a_plain_sentence_in_each_language_without_technical_detail() -> None:
     with pytest.raises(InvalidDocument) as caught:
-        check_pdf(make_pdf(31), **LIMITS)
+        check_pdf(pdf_with_text(31), **LIMITS)
     for lang in LANGS:
         text = caught.value.customer_message(lang)
         assert text and "31" not in text and "PDF" not in text
@@ -181,7 +182,7 @@ def test_any_bytes_get_an_answer_never_a_crash(data: bytes) -> None:
         assert exc.staff_message("en")
 
 
-_VALID = make_pdf(2)
+_VALID = pdf_with_text(2)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -245,7 +246,7 @@ def save(pdf: pikepdf.Pdf) -> bytes:
 
 
 def with_bomb(where: str, decoded: int) -> bytes:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(2)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(2)))
     bomb = pikepdf.Stream(pdf, flate_bomb_stream(decoded))
     bomb.Filter = pikepdf.Name.FlateDecode
     page = pdf.pages[1]
@@ -280,7 +281,7 @@ def test_flate_bomb_is_refused_without_the_kiosk_holding_what_it_unpacks_to(wher
 
 
 def test_many_small_streams_adding_up_past_the_total_are_refused() -> None:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(3)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(3)))
     for page in pdf.pages:  # 3 × 40 MiB, each under the per-stream cap
         content = pikepdf.Stream(pdf, flate_bomb_stream(40 * MiB))
         content.Filter = pikepdf.Name.FlateDecode
@@ -355,7 +356,7 @@ def test_object_flood_is_refused_inside_the_gates_memory_budget_not_the_kiosks()
 
 
 def test_the_same_page_listed_over_and_over_is_refused_at_once() -> None:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(1)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(1)))
     page = pdf.pages[0].obj
     pdf.Root.Pages.Kids = pikepdf.Array([page] * 300_000)
     pdf.Root.Pages.Count = 300_000
@@ -370,7 +371,7 @@ def test_the_same_page_listed_over_and_over_is_refused_at_once() -> None:
 def doc_with_image(codec: str, *, inline: bool = False) -> bytes:
     """Page 2 draws an image compressed with ``codec`` (the bytes need not be valid: the gate never
     decodes them, and must refuse on the filter alone)."""
-    pdf = pikepdf.open(io.BytesIO(make_pdf(2)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(2)))
     page = pdf.pages[1]
     if inline:
         page.obj.Contents = pdf.make_stream(
@@ -457,7 +458,7 @@ HOSTILE: dict[str, tuple[Any, type[InvalidDocument], str, str]] = {
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_active_content_and_attachments_are_refused_with_their_code(case: str) -> None:
     build, error, reason, where = HOSTILE[case]
-    pdf = pikepdf.open(io.BytesIO(make_pdf(2)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(2)))
     build(pdf)
     with pytest.raises(InvalidDocument) as caught:
         check_pdf(save(pdf), **LIMITS)
@@ -471,14 +472,14 @@ def test_active_content_and_attachments_are_refused_with_their_code(case: str) -
 
 
 def test_an_ordinary_opening_action_and_link_still_print() -> None:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(2)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(2)))
     pdf.Root.OpenAction = pikepdf.Array([pdf.pages[0].obj, pikepdf.Name.Fit])
     _link(pdf, pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://www.kela.fi/")))
     assert check_pdf(save(pdf), **LIMITS).pages == 2
 
 
 def doc_with_page(width_pt: float, height_pt: float, *, user_unit: float | None = None) -> bytes:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(2)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(2)))
     page = pdf.pages[1].obj
     page.MediaBox = [0, 0, width_pt, height_pt]
     if user_unit is not None:
@@ -521,7 +522,7 @@ def test_page_somewhat_larger_than_the_paper_is_accepted_and_marked_to_be_fitted
 
 
 def test_a4_landscape_and_a5_pages_need_no_fitting() -> None:
-    pdf = pikepdf.open(io.BytesIO(make_pdf(3)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(3)))
     pdf.pages[1].obj.MediaBox = [0, 0, 842, 595]
     pdf.pages[2].obj.MediaBox = [0, 0, 420, 595]
     assert check_pdf(save(pdf), **LIMITS).fitted_pages == ()

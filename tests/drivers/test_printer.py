@@ -45,8 +45,9 @@ from drivers.printer import (
 )
 from etapiste.config.point import PrinterConfig
 from etapiste.language import Language
+from simulation.documents import pdf_with_text
 from simulation.services.common import require_program, wait_until
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_pdf_bytes, output_text
+from simulation.services.cups import PrivateCupsd, output_pages, output_pdf_bytes, output_text
 
 LANGS: tuple[Language, ...] = ("fi", "sv", "en")
 
@@ -113,7 +114,7 @@ def test_pdf_prints_every_page_and_progress_reaches_a_listener_on_the_worker_thr
     events = Recorder()
 
     with ThreadPoolExecutor(1) as pool:
-        worker = pool.submit(lambda: (threading.get_ident(), printer.print_pdf(make_pdf(4), listener=events)))
+        worker = pool.submit(lambda: (threading.get_ident(), printer.print_pdf(pdf_with_text(4), listener=events)))
         worker_thread, result = worker.result(timeout=60)
 
     assert result.pages == 4
@@ -138,7 +139,7 @@ def test_ready_printer_says_nothing_to_the_customer(cupsd: PrivateCupsd) -> None
 def test_job_title_and_printed_header_carry_nothing_of_the_document(cupsd: PrivateCupsd) -> None:
     """A decision titled with the customer's name: the name reaches neither CUPS nor the logs."""
     name = "Maija Meikäläinen 010190-123A"
-    pdf = pikepdf.open(io.BytesIO(make_pdf(1)))
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text(1)))
     pdf.docinfo["/Title"] = f"Päätös {name}"
     buf = io.BytesIO()
     pdf.save(buf)
@@ -159,10 +160,10 @@ def test_job_title_and_printed_header_carry_nothing_of_the_document(cupsd: Priva
 def test_two_jobs_in_a_row_both_print_and_leave_nothing(cupsd: PrivateCupsd) -> None:
     queue = cupsd.add_file_queue()
     printer = printer_on(cupsd, queue.name)
-    first = printer.print_pdf(make_pdf(2))
+    first = printer.print_pdf(pdf_with_text(2))
     assert first.pages == 2
     assert output_pages(queue.output) == 2
-    second = printer.print_pdf(make_pdf(1))
+    second = printer.print_pdf(pdf_with_text(1))
     assert second.pages == 1
     # Each job came out whole and on its own: the second job's single page, after the first's two.
     assert output_pages(queue.output) == 1
@@ -190,7 +191,7 @@ def test_device_fault_tells_customer_and_staff_and_the_job_is_not_left_behind(
 
     hold = wait_for_cups_to_stop_the_queue(printer)
     with pytest.raises(error) as caught:
-        printer.print_pdf(make_pdf(2), listener=both(events, hold), timeout_s=60, stall_grace_s=0.3)
+        printer.print_pdf(pdf_with_text(2), listener=both(events, hold), timeout_s=60, stall_grace_s=0.3)
 
     exc = caught.value
     # The customer hears it at once (a "stalled" event), then that nothing was printed.
@@ -221,11 +222,11 @@ def test_next_document_is_refused_at_once_while_the_printer_is_out_of_paper(cups
     printer = printer_on(cupsd, queue.name)
     with pytest.raises(OutOfPaper):
         printer.print_pdf(
-            make_pdf(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
+            pdf_with_text(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
         )
 
     with pytest.raises(OutOfPaper) as caught:
-        printer.submit(make_pdf(1))
+        printer.submit(pdf_with_text(1))
     assert caught.value.job_id is None  # refused before anything was queued
     assert_nothing_left(cupsd, printer)
 
@@ -246,7 +247,7 @@ def test_paper_refilled_and_printer_resumed_prints_the_waiting_document(cupsd: P
             threading.Thread(target=staff).start()
 
     events = Recorder()
-    result = printer.print_pdf(make_pdf(3), listener=both(events, staff_refills), timeout_s=30)
+    result = printer.print_pdf(pdf_with_text(3), listener=both(events, staff_refills), timeout_s=30)
 
     assert result.pages == 3
     assert output_pages(queue.output) == 3
@@ -259,7 +260,7 @@ def test_paper_refilled_and_printer_resumed_prints_the_waiting_document(cupsd: P
 def test_toner_low_still_prints_and_only_the_staff_hear_of_it(cupsd: PrivateCupsd) -> None:
     queue = cupsd.add_fault_queue("toner-low")
     printer = printer_on(cupsd, queue.name)
-    assert printer.print_pdf(make_pdf(1)).pages == 1
+    assert printer.print_pdf(pdf_with_text(1)).pages == 1
     assert output_pages(queue.output) == 1
 
     status = printer.status()
@@ -286,7 +287,7 @@ def test_failing_backend_ends_the_job_with_an_explanation_for_everyone(
     events = Recorder()
 
     with pytest.raises(error) as caught:
-        printer.print_pdf(make_pdf(1), listener=events, timeout_s=20)
+        printer.print_pdf(pdf_with_text(1), listener=events, timeout_s=20)
 
     assert type(caught.value) is error
     assert customer_words in caught.value.customer_message("en")
@@ -307,7 +308,7 @@ def test_job_cupsd_stops_itself_fails_at_once_in_cupsds_own_words(cupsd: Private
 
     with pytest.raises(PrinterError) as caught:
         # A generous timeout: were the stop not recognised, this would end as JobTimeout instead.
-        printer.print_pdf(make_pdf(1), listener=events, timeout_s=60)
+        printer.print_pdf(pdf_with_text(1), listener=events, timeout_s=60)
 
     exc = caught.value
     assert type(exc) is JobStopped
@@ -329,7 +330,7 @@ def test_failing_filter_stops_the_job_and_the_staff_read_the_filters_own_error(c
     printer = printer_on(cupsd, queue.name)
 
     with pytest.raises(JobStopped) as caught:
-        printer.print_pdf(make_pdf(1), timeout_s=60)
+        printer.print_pdf(pdf_with_text(1), timeout_s=60)
 
     staff = caught.value.staff_message("en")
     assert "Job stopped due to filter errors" in staff  # cupsd's words…
@@ -342,7 +343,7 @@ def test_failing_backend_on_a_stop_printer_queue_ends_as_paused_not_as_silence(c
     queue = cupsd.add_fault_queue("exit:1", error_policy="stop-printer")
     printer = printer_on(cupsd, queue.name)
     with pytest.raises(Paused) as caught:
-        printer.print_pdf(make_pdf(1), timeout_s=60, stall_grace_s=0.3)
+        printer.print_pdf(pdf_with_text(1), timeout_s=60, stall_grace_s=0.3)
     assert "not printed" in caught.value.customer_message("en")
     assert printer.status().state == "stopped"
     assert_nothing_left(cupsd, printer)
@@ -361,13 +362,13 @@ def test_paused_queue_refuses_the_document_before_anything_is_spooled(cupsd: Pri
     assert [c.code for c in status.errors] == ["paused"]
     assert status.customer_message("en") == ("Printing is not available right now. The library staff have been told.")
     with pytest.raises(Paused) as caught:
-        printer.print_pdf(make_pdf(1))
+        printer.print_pdf(pdf_with_text(1))
     assert "paused" in caught.value.staff_message("sv")
     queue.assert_nothing_printed()
     assert_nothing_left(cupsd, printer)
 
     printer.resume()
-    assert printer.print_pdf(make_pdf(1)).pages == 1
+    assert printer.print_pdf(pdf_with_text(1)).pages == 1
 
 
 def test_queue_rejecting_jobs_refuses_the_document_and_says_why(cupsd: PrivateCupsd) -> None:
@@ -379,7 +380,7 @@ def test_queue_rejecting_jobs_refuses_the_document_and_says_why(cupsd: PrivateCu
     assert not status.accepting and not status.ready
     assert status.errors[0].code == "not-accepting-jobs"
     with pytest.raises(NotAccepting) as caught:
-        printer.print_pdf(make_pdf(1))
+        printer.print_pdf(pdf_with_text(1))
     assert "not accepting jobs" in caught.value.staff_message("en")
     assert "Tulostus ei ole juuri nyt käytettävissä" in caught.value.customer_message("fi")
     assert_nothing_left(cupsd, printer)
@@ -391,7 +392,7 @@ def test_missing_queue_names_the_queue_for_the_staff(cupsd: PrivateCupsd) -> Non
     assert status.state == "missing"
     assert "no-such-queue" in status.staff_messages("en")[0]
     with pytest.raises(NoPrinter):
-        printer.print_pdf(make_pdf(1))
+        printer.print_pdf(pdf_with_text(1))
 
 
 def test_stopped_cupsd_is_a_state_and_printing_returns_when_it_is_back(own_cupsd: PrivateCupsd) -> None:
@@ -405,11 +406,11 @@ def test_stopped_cupsd_is_a_state_and_printing_returns_when_it_is_back(own_cupsd
     assert "Utskrift är inte tillgänglig just nu" in (status.customer_message("sv") or "")
     assert "cupsd" in status.staff_messages("en")[0]
     with pytest.raises(PrintServiceDown):
-        printer.print_pdf(make_pdf(1))
+        printer.print_pdf(pdf_with_text(1))
 
     own_cupsd.start()
     assert printer.status().ready
-    assert printer.print_pdf(make_pdf(2)).pages == 2
+    assert printer.print_pdf(pdf_with_text(2)).pages == 2
     assert output_pages(queue.output) == 2
 
 
@@ -426,7 +427,7 @@ def test_cancel_from_another_thread_stops_the_job_and_removes_it(cupsd: PrivateC
             threading.Timer(0.2, cancel.set).start()
 
     with pytest.raises(JobCancelled) as caught:
-        printer.print_pdf(make_pdf(1), listener=cancel_once_printing, cancel=cancel, timeout_s=60)
+        printer.print_pdf(pdf_with_text(1), listener=cancel_once_printing, cancel=cancel, timeout_s=60)
     assert caught.value.customer_message("en") == "Printing was cancelled."
     wait_until(lambda: printer.status().state == "idle", 10, "the printer to go idle")
     assert_nothing_left(cupsd, printer)
@@ -436,7 +437,7 @@ def test_job_that_never_finishes_times_out_and_is_cancelled(cupsd: PrivateCupsd)
     queue = cupsd.add_fault_queue("hang")
     printer = printer_on(cupsd, queue.name)
     with pytest.raises(JobTimeout) as caught:
-        printer.print_pdf(make_pdf(1), timeout_s=1.5)
+        printer.print_pdf(pdf_with_text(1), timeout_s=1.5)
     assert "2 s" in caught.value.staff_message("en")
     assert "could not be printed" in caught.value.customer_message("en")
     wait_until(lambda: printer.status().state == "idle", 10, "the printer to go idle")
@@ -453,14 +454,14 @@ def _encrypted(data: bytes) -> bytes:
     return out.getvalue()
 
 
-_ONE_PAGE = make_pdf(1)
+_ONE_PAGE = pdf_with_text(1)
 
 REFUSED = [
     ("not-pdf", b"PK\x03\x04 a zip file, not a PDF", NotAPdf, "not a PDF"),
     ("malformed", _ONE_PAGE[: len(_ONE_PAGE) // 2], MalformedPdf, "damaged"),
     ("encrypted", _encrypted(_ONE_PAGE), EncryptedPdf, "encrypted"),
     ("oversize", _ONE_PAGE + b"\n%" + bytes(range(256)) * 60, TooLarge, "0.016 MB; at most 0.010 MB"),
-    ("too-many-pages", make_pdf(4), TooManyPages, "4 pages; at most 3"),
+    ("too-many-pages", pdf_with_text(4), TooManyPages, "4 pages; at most 3"),
 ]
 
 
@@ -488,13 +489,13 @@ def test_purge_leaves_nothing_even_on_a_cupsd_that_keeps_files_and_history(own_c
     """Debian's defaults keep job files and completed-job history; the driver's purge removes both."""
     queue = own_cupsd.add_file_queue()
     printer = printer_on(own_cupsd, queue.name)
-    printer.print_pdf(make_pdf(1))
+    printer.print_pdf(pdf_with_text(1))
     # The driver's own job is purged as it ends, even here.
     assert own_cupsd.job_ids() == [] and own_cupsd.spool_files() == []
     # Jobs someone else left: one completed by lp (history + file kept), one waiting in a stopped queue.
     lp = require_program("lp")
     doc = own_cupsd.root / "other.pdf"
-    doc.write_bytes(make_pdf(1))
+    doc.write_bytes(pdf_with_text(1))
     import subprocess
 
     subprocess.run([lp, "-d", queue.name, str(doc)], env=own_cupsd.env, check=True, capture_output=True)
@@ -519,7 +520,7 @@ def test_completed_job_leaves_no_history_even_right_after_printing(cupsd: Privat
         if event.kind == "accepted":
             spool_during.append(cupsd.spool_files())
 
-    printer.print_pdf(make_pdf(1), listener=look)
+    printer.print_pdf(pdf_with_text(1), listener=look)
     # The document was in cupsd's spool while printing (so the check below can see a difference)…
     assert spool_during and spool_during[0]
     # …and is gone, with its history, the moment print_pdf returns.
@@ -552,7 +553,7 @@ def test_printer_not_answering_tells_the_customer_it_cannot_be_reached(cupsd: Pr
     printer = printer_on(cupsd, queue.name)
     events = Recorder()
     with pytest.raises(Offline) as caught:
-        printer.print_pdf(make_pdf(1), listener=events, timeout_s=5)
+        printer.print_pdf(pdf_with_text(1), listener=events, timeout_s=5)
     assert "stalled" in events.kinds
     assert caught.value.customer_message("en").startswith("The printer cannot be reached.")
     assert "not printed" in caught.value.customer_message("en")
@@ -573,7 +574,7 @@ def test_cupsd_dying_mid_job_is_reported_and_the_job_purged_when_it_returns(own_
             stopper.start()
 
     with pytest.raises(PrintServiceDown) as caught:
-        printer.print_pdf(make_pdf(1), listener=stop_cupsd_once_printing, timeout_s=30)
+        printer.print_pdf(pdf_with_text(1), listener=stop_cupsd_once_printing, timeout_s=30)
     assert "not printed" in caught.value.customer_message("en")
     stopper.join(20)
 
@@ -589,7 +590,7 @@ async def test_async_print_delivers_events_on_the_event_loop(cupsd: PrivateCupsd
     queue = cupsd.add_file_queue()
     printer = printer_on(cupsd, queue.name)
     events = Recorder()
-    result = await printer.print_pdf_async(make_pdf(2), listener=events)
+    result = await printer.print_pdf_async(pdf_with_text(2), listener=events)
     await asyncio.sleep(0)  # let the last call_soon_threadsafe run
     assert result.pages == 2 and output_pages(queue.output) == 2
     assert events.threads == {threading.get_ident()}
@@ -607,7 +608,7 @@ async def test_cancelling_the_awaiting_task_cancels_the_job_and_leaves_nothing(c
         if event.kind == "processing":
             printing.set()
 
-    task = asyncio.create_task(printer.print_pdf_async(make_pdf(1), listener=on_event, timeout_s=60))
+    task = asyncio.create_task(printer.print_pdf_async(pdf_with_text(1), listener=on_event, timeout_s=60))
     await asyncio.wait_for(printing.wait(), 20)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

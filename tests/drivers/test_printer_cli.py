@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from drivers.printer_cli import main
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_text
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd, output_pages, output_text
 from tests.drivers.test_printer import wait_for_cups_to_stop_the_queue
 
 
@@ -48,7 +49,7 @@ def test_status_of_a_printer_out_of_paper_exits_1_and_speaks_the_staffs_language
     printer = Printer(PrinterConfig(queue=queue.name))
     with pytest.raises(OutOfPaper):
         printer.print_pdf(
-            make_pdf(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
+            pdf_with_text(1), listener=wait_for_cups_to_stop_the_queue(printer), timeout_s=60, stall_grace_s=0.3
         )
 
     assert main(["--queue", queue.name, "--lang", "fi", "status"]) == 1
@@ -111,7 +112,7 @@ def test_purge_empties_the_queue(on_cupsd: PrivateCupsd, capsys: pytest.CaptureF
     conn = on_cupsd.connection()
     conn.disablePrinter(queue.name)
     doc = on_cupsd.root / "left-behind.pdf"
-    doc.write_bytes(make_pdf(1))
+    doc.write_bytes(pdf_with_text(1))
     conn.printFile(queue.name, str(doc), "left behind", {})
     doc.unlink()
     assert on_cupsd.spool_files()

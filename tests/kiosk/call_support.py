@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-
-import pikepdf
 
 from kiosk.call import CallEngine, CallEvent, RemoteVideoFrame, SelfVideoFrame
 from kiosk.media import MediaConfig, PatternSource, ToneTrack
@@ -105,16 +101,6 @@ async def point_engine(
         yield engine, recorder
     finally:
         await engine.close()
-
-
-def make_pdf(size_kib: int) -> bytes:
-    """A valid one-page PDF carrying ``size_kib`` of incompressible bytes (so chunking and backpressure work)."""
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.pages[0].obj["/EtapisteTestPayload"] = pdf.make_stream(os.urandom(size_kib * 1024))
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
 
 
 @contextlib.asynccontextmanager

@@ -20,7 +20,8 @@ from kiosk.call import (
     RemoteVideoFrame,
     RttReceived,
 )
-from tests.kiosk.call_support import make_pdf, point_engine
+from simulation.documents import pdf_of_size
+from tests.kiosk.call_support import point_engine
 from tests.switchboard.support import PASSWORDS, make_config, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -82,7 +83,7 @@ async def test_agent_at_the_real_desk_answers_the_kiosk_engine_and_they_talk(bro
             )
 
             # A PDF from the desk to print, verified on the kiosk; the desk shows the kiosk's progress.
-            pdf = make_pdf(900)
+            pdf = pdf_of_size(900)
             (tmp_path / "ohje.pdf").write_bytes(pdf)
             await browser.acall("setInputFiles", name="desk-direct", selector="#print-file",
                                 files=[str(tmp_path / "ohje.pdf")])
@@ -97,7 +98,7 @@ async def test_agent_at_the_real_desk_answers_the_kiosk_engine_and_they_talk(bro
             # A scan the desk asked for, from the kiosk, checked by the desk's own SHA-256.
             await browser.acall("click", name="desk-direct", selector="#scan")
             scan_request = await events.until(lambda: [e for e in events.events if type(e).__name__ == "ScanRequested"])
-            scan = make_pdf(1200)
+            scan = pdf_of_size(1200)
             done = await engine.send_document(scan, "scan", "skannaus.pdf", request=scan_request[0].request)
             assert done.ok
             page_sha = await browser.acall(

@@ -14,8 +14,9 @@ from etapiste import protocol as p
 from kiosk.call import CallEnded, IdentifyRequested, IdentityResult, PrintRequested, ScanRequested
 from kiosk.transfer import TransferDone, TransferFailed, TransferProgress
 from simulation.card.pki import TestPki
+from simulation.documents import pdf_of_size
 from switchboard.identity import proof_validator
-from tests.kiosk.call_support import connected_call, make_pdf
+from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import make_config, serve
 from tests.switchboard.virtual_card import sign_token
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 async def test_agent_sends_a_pdf_to_print_and_sees_the_printer_progress():
-    pdf = make_pdf(1500)
+    pdf = pdf_of_size(1500)
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         await agent.send_document(pdf, "päätös.pdf", transfer="print-1")
         request = await events.first(PrintRequested, timeout=60)
@@ -44,7 +45,7 @@ async def test_agent_sends_a_pdf_to_print_and_sees_the_printer_progress():
 
 
 async def test_printer_failure_reaches_the_agent_with_its_reason():
-    pdf = make_pdf(20)
+    pdf = pdf_of_size(20)
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         await agent.send_document(pdf, transfer="print-2")
         await events.first(PrintRequested)
@@ -56,7 +57,7 @@ async def test_printer_failure_reaches_the_agent_with_its_reason():
 
 
 async def test_agent_asks_for_a_scan_and_receives_the_customers_pdf_intact():
-    scan = make_pdf(3000)
+    scan = pdf_of_size(3000)
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         agent.dc_send(p.ScanRequest(request="scan-1"))
         asked = await events.first(ScanRequested)
@@ -122,7 +123,7 @@ async def test_customer_cancelling_identification_tells_the_agent_why():
 
 
 async def test_a_call_ending_mid_transfer_fails_the_transfer_loudly_on_the_point():
-    scan = make_pdf(12000)
+    scan = pdf_of_size(12000)
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         hung_up: list[asyncio.Task[None]] = []
         call = agent.call
@@ -143,7 +144,7 @@ async def test_a_call_ending_mid_transfer_fails_the_transfer_loudly_on_the_point
 
 async def test_a_call_ending_mid_print_download_fails_it_and_keeps_nothing():
     async with serve() as sb, connected_call(sb) as (_, events, agent):
-        pdf = make_pdf(800)
+        pdf = pdf_of_size(800)
         # Half a document, then the agent's page goes away.
         await agent.send_document(pdf[:400_000], transfer="print-3", declared_size=len(pdf),
                                   declared_sha=hashlib.sha256(pdf).hexdigest(), end=False)
@@ -175,8 +176,8 @@ def reachable_from(root: object, limit: int = 20000) -> list[object]:
 
 async def test_nothing_of_the_customer_stays_in_the_engine_after_the_call():
     marker = b"ETAPISTE-PRIVATE-MARKER"
-    pdf = make_pdf(200).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
-    scan = make_pdf(100).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
+    pdf = pdf_of_size(200).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
+    scan = pdf_of_size(100).replace(b"%%EOF", b"%" + marker + b"\n%%EOF")
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         await agent.send_document(pdf, "henkilötiedot.pdf", transfer="print-p")
         await events.first(PrintRequested)

@@ -28,7 +28,8 @@ from kiosk import call as c
 from kiosk.journey import Journey
 from kiosk.session import Outcome, Session, SessionRecord, State
 from simulation.card.pki import TestPki
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.pcsc import CardSlot, fineid_card
 
 pytestmark = pytest.mark.integration
@@ -136,7 +137,7 @@ async def test_a_pdf_from_the_agent_is_printed_and_both_ends_see_it_done(
     queue = cupsd.add_file_queue()
     printer = Printer(PrinterConfig(queue=queue.name), server=cupsd.socket)
     session, journey = in_call(config, agent, printer=printer)
-    agent.emit(c.PrintRequested(transfer="t-1", name="päätös.pdf", pdf=make_pdf(3), sha256="0" * 64))
+    agent.emit(c.PrintRequested(transfer="t-1", name="päätös.pdf", pdf=pdf_with_text(3), sha256="0" * 64))
     await journey.idle()
     job = session.snapshot.call.print_  # type: ignore[union-attr]
     assert (job.step, job.pages) == ("done", 3)
@@ -153,7 +154,7 @@ async def test_out_of_paper_tells_the_customer_in_plain_words_and_the_agent_the_
     queue = cupsd.add_fault_queue("media-empty")
     printer = Printer(PrinterConfig(queue=queue.name, job_timeout_s=10), server=cupsd.socket)
     session, journey = in_call(config, agent, printer=printer)
-    agent.emit(c.PrintRequested(transfer="t-2", name="lomake.pdf", pdf=make_pdf(1), sha256="0" * 64))
+    agent.emit(c.PrintRequested(transfer="t-2", name="lomake.pdf", pdf=pdf_with_text(1), sha256="0" * 64))
     await journey.idle()
     job = session.snapshot.call.print_  # type: ignore[union-attr]
     assert job.step == "failed"

@@ -13,7 +13,8 @@ import pytest
 from etapiste import protocol as p
 from kiosk.call import PrintRequested, RttReceived
 from kiosk.transfer import DocumentLink, TransferDone, TransferFailed
-from tests.kiosk.call_support import connected_call, make_pdf
+from simulation.documents import pdf_of_size
+from tests.kiosk.call_support import connected_call
 from tests.switchboard.support import serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -58,7 +59,7 @@ async def test_deeply_nested_frames_are_malformed_and_the_call_and_its_documents
         await still_talking(engine, events, agent, "still here after the brackets")
         assert engine.malformed_frames == 3
         # A document still goes through the same channel, whole.
-        pdf = make_pdf(40)
+        pdf = pdf_of_size(40)
         await agent.send_document(pdf, transfer="after-brackets")
         received = await events.first(PrintRequested)
         assert received.pdf == pdf and received.sha256 == hashlib.sha256(pdf).hexdigest()
@@ -95,14 +96,14 @@ async def test_out_of_order_frames_never_make_a_document_or_roll_back_the_text()
         assert shown == ["Hyvää päivää", "ok"]
         assert link.stray_frames == 2
         # A document sent afterwards is complete and unaffected by the stray bytes.
-        pdf = make_pdf(50)
+        pdf = pdf_of_size(50)
         await agent.send_document(pdf, transfer="after")
         assert (await events.first(PrintRequested)).pdf == pdf
 
 
 async def test_an_end_for_another_transfer_does_not_complete_the_open_one():
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
-        pdf = make_pdf(40)
+        pdf = pdf_of_size(40)
         await agent.send_document(pdf, transfer="real", end=False)
         agent.dc_send(p.DocEnd(transfer="other"))
         await still_talking(engine, events, agent, "wait")
@@ -123,7 +124,7 @@ async def test_an_end_for_another_transfer_does_not_complete_the_open_one():
     ],
 )
 async def test_a_bad_document_is_refused_with_its_reason_and_never_printed(case: str, reason: str):
-    pdf = make_pdf(100)
+    pdf = pdf_of_size(100)
     async with serve() as sb, connected_call(sb, max_print_bytes=150_000) as (engine, events, agent):
         if case == "oversize_chunk":
             await agent.send_document(pdf, transfer="t", chunk=p.CHUNK_BYTES * 2)
@@ -137,7 +138,7 @@ async def test_a_bad_document_is_refused_with_its_reason_and_never_printed(case:
         elif case == "not_a_pdf":
             await agent.send_document(b"MZ\x90\x00" + bytes(5000), transfer="t")
         else:
-            await agent.send_document(make_pdf(200), transfer="t")
+            await agent.send_document(pdf_of_size(200), transfer="t")
         ack = await agent.until(refusal(agent, "t"), what="the refusal")
         assert (ack.ok, ack.reason) == (False, reason)
         done = await events.first(TransferDone, lambda e: e.direction == "in")
@@ -148,7 +149,7 @@ async def test_a_bad_document_is_refused_with_its_reason_and_never_printed(case:
 
 async def test_a_second_document_while_one_is_open_is_told_busy_and_the_first_completes():
     async with serve() as sb, connected_call(sb) as (_, events, agent):
-        first, second = make_pdf(60), make_pdf(30)
+        first, second = pdf_of_size(60), pdf_of_size(30)
         await agent.send_document(first, transfer="first", end=False)
         agent.dc_send(p.DocBegin(transfer="second", purpose="print", name="b.pdf", size=len(second),
                                  sha256=hashlib.sha256(second).hexdigest()))
@@ -177,12 +178,12 @@ async def test_a_scan_the_agent_finds_corrupt_fails_on_the_point_with_the_reason
             "bufferedAmount": property(lambda self: 0),
         })()
         with pytest.raises(TransferFailed) as failed:
-            await engine.send_document(make_pdf(30), "scan", "s.pdf")
+            await engine.send_document(pdf_of_size(30), "scan", "s.pdf")
         assert failed.value.reason == "checksum_mismatch"
 
 
 async def test_backpressure_keeps_the_send_buffer_bounded_while_a_large_scan_goes_out():
-    scan = make_pdf(5 * 1024)
+    scan = pdf_of_size(5 * 1024)
     async with serve() as sb, connected_call(sb) as (engine, _, agent):
         peer = engine.peers[next(iter(engine.peers))]
         channel = peer.channel

@@ -28,7 +28,8 @@ from kiosk.session import Session, State
 from provisioning import stats_model
 from provisioning.kiosk_link import Fault, Minutes, SessionReport
 from provisioning.statistics import KEEP_DAYS, Statistics, to_csv
-from simulation.services.cups import PrivateCupsd, make_pdf
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd
 from tests.kiosk.test_journey import AgentSide
 from tests.provisioning.conftest import Ops, Point
 from tests.provisioning.test_statistics_flows import always_open_point, until
@@ -131,7 +132,7 @@ async def test_printer_faults_are_counted_once_per_onset_from_the_real_device_he
         agent.emit(c.CallAnswered(call="call-1", agent_name="Kela"))
 
         async def print_once(n: int) -> str:
-            agent.emit(c.PrintRequested(transfer=f"t-{n}", name="x.pdf", pdf=make_pdf(1), sha256="0" * 64))
+            agent.emit(c.PrintRequested(transfer=f"t-{n}", name="x.pdf", pdf=pdf_with_text(1), sha256="0" * 64))
             await journey.idle()
             step = session.snapshot.call.print_.step  # type: ignore[union-attr]
             session.close_print()
@@ -144,7 +145,7 @@ async def test_printer_faults_are_counted_once_per_onset_from_the_real_device_he
         # The staff clear the jam and resume the printer; its next page makes CUPS forget the jam …
         queue.set("ok")
         await asyncio.to_thread(printer.resume)
-        (tmp_path / "page.pdf").write_bytes(make_pdf(1))
+        (tmp_path / "page.pdf").write_bytes(pdf_with_text(1))
         cupsd.connection().printFile(queue.name, str(tmp_path / "page.pdf"), "staff", {})
         await until(lambda: probe_printer(printer).health == "ok", "the printer working again")
         await health.check()  # … as the next round of probes sees

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from simulation.documents import pdf_with_text
 from simulation.services.common import require_program
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages, output_text
+from simulation.services.cups import PrivateCupsd, output_pages, output_text
 
 
 def lp(cupsd: PrivateCupsd, queue: str, doc: Path) -> None:
@@ -27,7 +28,7 @@ def lp(cupsd: PrivateCupsd, queue: str, doc: Path) -> None:
 def test_pdf_printed_with_lp_comes_out_of_the_file_queue_with_every_page(cupsd: PrivateCupsd, tmp_path: Path) -> None:
     queue = cupsd.add_file_queue()
     doc = tmp_path / "three.pdf"
-    doc.write_bytes(make_pdf(3))
+    doc.write_bytes(pdf_with_text(3))
 
     lp(cupsd, queue.name, doc)
 
@@ -42,8 +43,8 @@ def test_pdf_printed_with_lp_comes_out_of_the_file_queue_with_every_page(cupsd: 
 def test_two_jobs_on_one_queue_are_read_back_separately_in_order(cupsd: PrivateCupsd, tmp_path: Path) -> None:
     queue = cupsd.add_file_queue()
     first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
-    first.write_bytes(make_pdf(2, "the first letter"))
-    second.write_bytes(make_pdf(1, "the second letter"))
+    first.write_bytes(pdf_with_text(2, "the first letter"))
+    second.write_bytes(pdf_with_text(1, "the second letter"))
 
     lp(cupsd, queue.name, first)
     queue.wait_for_jobs(1)
@@ -67,7 +68,7 @@ def test_waiting_for_output_cupsd_cannot_write_fails_with_what_cupsd_said(cupsd:
     """A print that never comes out fails the wait with cupsd's own reason, not a bare timeout."""
     queue = cupsd.add_unwritable_file_queue()
     doc = tmp_path / "one.pdf"
-    doc.write_bytes(make_pdf(1))
+    doc.write_bytes(pdf_with_text(1))
     lp(cupsd, queue.name, doc)
     try:
         with pytest.raises(AssertionError) as caught:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation.services.cups import PrivateCupsd, make_pdf, output_pages
+from simulation.documents import pdf_with_text
+from simulation.services.cups import PrivateCupsd, output_pages
 from tests.systemd.conftest import make_fresh_root, run_installer
 
 
@@ -45,7 +46,7 @@ def print_a_letter(cupsd: PrivateCupsd) -> None:
 
 def _letter(directory: Path) -> str:
     path = directory / "letter.pdf"
-    path.write_bytes(make_pdf(2, "Matti Meikalainen, hetu 010101-123N"))
+    path.write_bytes(pdf_with_text(2, "Matti Meikalainen, hetu 010101-123N"))
     return str(path)
 
 
