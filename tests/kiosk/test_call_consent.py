@@ -3,7 +3,9 @@ saturated processor, a link queueing a document and video — do not end a worki
 answering altogether still loses consent, and the engine's recovery brings the call back.
 
 The delay is injected at the agent's own ICE transport (its STUN answers are sent late). Consent is checked
-every 0.5 s here instead of 5 s, so silence is noticed after 3 s instead of 30 s; the logic is the same."""
+every 0.5 s here instead of 5 s, and expires after 2 checks' time without an answer instead of 6, so silence is
+noticed after about 4 s instead of 34 s, and the span in which aioice's own check would already have closed a
+call answered late is 2 s instead of 6 s; the logic is the same."""
 
 from __future__ import annotations
 
@@ -21,9 +23,18 @@ from tests.switchboard.support import serve
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
+#: aioice's constants as these tests set them (aioice: 5 s and 6).
+CONSENT_INTERVAL_S = 0.5
+CONSENT_FAILURES = 2
+#: aioice's own check waits 0.5 s for each answer (no retransmission) and closes the connection after
+#: ``CONSENT_FAILURES`` unanswered checks in a row, the checks ``CONSENT_INTERVAL_S`` ± 20 % apart.
+AIOICE_WOULD_CLOSE_WITHIN_S = CONSENT_FAILURES * (1.2 * CONSENT_INTERVAL_S + 0.5)
+
+
 @pytest.fixture(autouse=True)
 def fast_consent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.5)
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", CONSENT_INTERVAL_S)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", CONSENT_FAILURES)
 
 
 def answer_checks_late(pc: Any, seconds: float) -> None:
@@ -46,7 +57,8 @@ async def test_consent_answers_that_come_late_do_not_end_a_working_call() -> Non
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         (pc,) = agent.pcs.values()
         answer_checks_late(pc, 1.2)  # aioice's own check gives up on an answer after 0.5 s
-        await asyncio.sleep(8)  # ~13 checks: aioice's own check closed the call after six
+        # Past the time aioice's own check would have closed the call by, with a check to spare.
+        await asyncio.sleep(AIOICE_WOULD_CLOSE_WITHIN_S + 1.2 + 1.2 * CONSENT_INTERVAL_S)
         assert not events.of(CallTrouble)
         assert [p.pc.connectionState for p in engine.peers.values()] == ["connected"]
         frames = agent.frames["video"]
