@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.turn",
     "tests.fixtures.browser",
     "tests.fixtures.ice",
+    "tests.fixtures.redis",
 ]
 
 # -- test tiers ------------------------------------------------------------------------------------------
@@ -28,6 +29,7 @@ SERVICE_FIXTURES = frozenset(
     {
         "cupsd", "own_cupsd", "pcsc", "card_slot", "sane_backend", "mosquitto", "mosquitto_factory",
         "coturn", "xvfb", "browser", "postgres_server", "postgres_url", "loopback_ice",
+        "redis_server",
     }
 )  # fmt: skip
 
