@@ -40,11 +40,13 @@ if [ ! -f "$stamp_dir/pip-$req_hash" ]; then
     touch "$stamp_dir/pip-$req_hash"
 fi
 
-if [ -f tests/browser/package.json ]; then
-    lock_hash=$(cat tests/browser/package.json tests/browser/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
-    if [ ! -f "$stamp_dir/npm-$lock_hash" ] || [ ! -d tests/browser/node_modules ]; then
+# The simulation's browser driver (simulation/browser: driver.mjs and playwright-core).
+browser_dir=simulation/browser
+if [ -f "$browser_dir/package.json" ]; then
+    lock_hash=$(cat "$browser_dir/package.json" "$browser_dir/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)
+    if [ ! -f "$stamp_dir/npm-$lock_hash" ] || [ ! -d "$browser_dir/node_modules" ]; then
         # playwright-core never downloads a browser; tests point it at Debian's /usr/bin/chromium.
-        (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+        (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
         rm -f "$stamp_dir"/npm-*
         touch "$stamp_dir/npm-$lock_hash"
     fi

@@ -1,6 +1,6 @@
 """Harness plugin: Debian's headless Chromium driven by the npm package playwright-core.
 
-A small Node program (``tests/browser/driver.mjs``) launches ``/usr/bin/chromium`` with the flags that make
+A small Node program (``simulation/browser/driver.mjs``) launches ``/usr/bin/chromium`` with the flags that make
 WebRTC work on loopback and with fake camera and microphone, and executes one JSON command per line. The
 Python side is synchronous (one browser for the whole run); async tests call it through ``asyncio.to_thread``
 so their event loop keeps serving the switchboard and the aiortc point meanwhile.
@@ -19,8 +19,8 @@ from typing import Any
 from simulation.services import watchdog
 from simulation.services.common import ServiceUnavailable, require_program
 
-#: The Node project (driver.mjs, playwright-core) stays with the browser tests, where scripts/setup.sh runs npm ci.
-BROWSER_DIR = Path(__file__).resolve().parents[2] / "tests" / "browser"
+#: The Node project (driver.mjs, playwright-core), where scripts/setup.sh runs npm ci.
+BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 CHROMIUM = "/usr/bin/chromium"
 #: From docs' stack notes: loopback WebRTC, fake media devices, nothing phoning home.
 CHROMIUM_FLAGS = [
@@ -53,7 +53,9 @@ class Browser:
         if not Path(CHROMIUM).exists():
             raise ServiceUnavailable(f"{CHROMIUM} is not installed; run scripts/setup.sh")
         if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
-            raise ServiceUnavailable("playwright-core is not installed; run scripts/setup.sh (npm ci in tests/browser)")
+            raise ServiceUnavailable(
+                "playwright-core is not installed; run scripts/setup.sh (npm ci in simulation/browser)"
+            )
         env = dict(os.environ)
         env.update(
             ETAPISTE_CHROMIUM=CHROMIUM,
