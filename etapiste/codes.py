@@ -18,7 +18,11 @@ Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
     └── SpeechCode           speech output (``kiosk.speech``)
     PointFailureCode         what only the point can tell (a software fault, a device it does not have)
     IdentityAbortCode        ``identity.abort``'s reason (why the point gave up identification)
+    IdentityResultCode       ``identity.result``'s reason when the switchboard refused the proof
+    ├── ProofRefusalCode     the Web eID validator's (``etapiste.webeid.validator.ProofInvalid.reason``)
+    └── RevocationCode       the OCSP check's (``etapiste.webeid.ocsp.RevocationError.reason``)
     TransferCode             ``doc.ack``'s reason (a document refused by its receiver)
+    TransferFailureCode      a transfer failed at the point (``scan.status``'s reason)
     CallEndCode              ``call.ended``'s reason
     QueueLeftCode            ``queue.left``'s reason
     ProtocolErrorCode        the ``error`` message's code (a signalling frame refused)
@@ -96,6 +100,32 @@ PointFailureCode: TypeAlias = Literal["internal_error", "printer_unavailable"]
 IdentityAbortCode: TypeAlias = Literal[
     "cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error", "origin_mismatch"
 ]
+RevocationCode: TypeAlias = Literal["revoked", "revocation_unknown"]
+ProofRefusalCode: TypeAlias = Literal[
+    "token_size",
+    "token_malformed",
+    "token_format",
+    "algorithm_unsupported",
+    "algorithm_mismatch",
+    "certificate_malformed",
+    "signature_malformed",
+    "nonce_unknown",
+    "nonce_used",
+    "nonce_expired",
+    "certificate_not_yet_valid",
+    "certificate_expired",
+    "issuer_not_yet_valid",
+    "issuer_expired",
+    "certificate_key_usage",
+    "certificate_purpose",
+    "certificate_untrusted",
+    "certificate_policy",
+    "signature_invalid",
+    RevocationCode,
+]
+IdentityResultCode: TypeAlias = Literal[ProofRefusalCode, "nonce_reused", "unavailable"]
+"""The switchboard's refusals: the validator's, a request not open (``nonce_reused``), or no CA list
+(``unavailable``). ``identity.result`` may also carry the point's :data:`IdentityAbortCode`."""
 TransferCode: TypeAlias = Literal["checksum_mismatch", "size_mismatch", "too_large", "not_pdf", "cancelled", "busy"]
 CallEndCode: TypeAlias = Literal["hangup", "point_gone", "agent_gone", "setup_failed"]
 QueueLeftCode: TypeAlias = Literal["cancelled", "timeout", "closed"]
@@ -124,8 +154,15 @@ BundleRefusalCode: TypeAlias = Literal[
     "malformed", "signature", "wrong_point", "expired", "old_version", "schema", "keys", "failed_before", "trust_store"
 ]
 
-PrintFailureCode: TypeAlias = Literal[PrinterCode, PdfRefusalCode, PointFailureCode]
-"""``print.status``'s reason on failure."""
+TransferFailureCode: TypeAlias = Literal[TransferCode, "call_dropped", "no_answer", "not_connected"]
+"""A transfer that failed at the point: the receiver's refusal (:data:`TransferCode`), or what only the
+sender sees (the call dropped, no answer in time, no data channel)."""
+
+PrintFailureCode: TypeAlias = Literal[DeviceErrorCode, PointFailureCode]
+"""``print.status``'s reason: the error a print raised (the printer's, the PDF gate's) or the point's."""
+ScanFailureCode: TypeAlias = Literal[DeviceErrorCode, PointFailureCode, TransferFailureCode]
+"""``scan.status``'s reason on failure: the error the scan raised (the scanner's), the point's, or the
+failed transfer's."""
 
 #: Every domain's codes by the name ``docs/protocol.md`` gives the domain. A code may stand in more than
 #: one domain (``cancelled``, ``too_large``) and then means the same thing in each.
@@ -138,7 +175,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "speech": get_args(SpeechCode),
     "point": get_args(PointFailureCode),
     "identity": get_args(IdentityAbortCode),
-    "transfer": get_args(TransferCode),
+    "identity_result": get_args(IdentityResultCode),
+    "transfer": get_args(TransferFailureCode),
     "call": get_args(CallEndCode),
     "queue": get_args(QueueLeftCode),
     "protocol": get_args(ProtocolErrorCode),

@@ -28,7 +28,16 @@ from typing import Annotated, Any, Literal, TypeAlias, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from etapiste import safejson
-from etapiste.codes import CallEndCode, IdentityAbortCode, ProtocolErrorCode, QueueLeftCode, TransferCode
+from etapiste.codes import (
+    CallEndCode,
+    IdentityAbortCode,
+    IdentityResultCode,
+    PrintFailureCode,
+    ProtocolErrorCode,
+    QueueLeftCode,
+    ScanFailureCode,
+    TransferCode,
+)
 from etapiste.language import Language
 
 #: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
@@ -415,7 +424,8 @@ class IdentityResult(_Message):
     ``reason`` on failure: the validator's code (``signature_invalid``, ``certificate_untrusted``,
     ``certificate_expired``, ``certificate_policy``, …, see docs/protocol.md), the revocation check's
     ``revoked`` (the card has been revoked) or ``revocation_unknown`` (its validity could not be checked),
-    ``nonce_reused``, ``nonce_expired``, ``unavailable``, or the point's abort reason.
+    ``nonce_reused``, ``nonce_expired``, ``unavailable`` (all :data:`~etapiste.codes.IdentityResultCode`),
+    or the point's abort reason (:data:`~etapiste.codes.IdentityAbortCode`).
     """
 
     type: Literal["identity.result"] = "identity.result"
@@ -425,7 +435,7 @@ class IdentityResult(_Message):
     given_name: str | None = Field(None, max_length=200)
     surname: str | None = Field(None, max_length=200)
     satu: str | None = Field(None, max_length=20)
-    reason: str | None = Field(None, max_length=60)
+    reason: IdentityResultCode | IdentityAbortCode | None = None
     message: str = Field("", max_length=500)
 
 
@@ -572,9 +582,10 @@ class ScanStatus(_Message):
     request: Id
     state: Literal["waiting_customer", "scanning", "preview", "sending", "sent", "declined", "failed"]
     pages: int | None = Field(None, ge=0)
-    reason: str | None = Field(None, max_length=60)
+    reason: ScanFailureCode | None = None
     """On failure, the scanner error's code (:data:`etapiste.codes.ScannerCode`, e.g. ``scanner_jammed``,
-    ``scanner_out_of_documents``) or a failed transfer's; never personal data."""
+    ``scanner_out_of_documents``), the point's (``scanner_unavailable``, ``internal_error``) or a failed
+    transfer's (:data:`etapiste.codes.TransferFailureCode`); never personal data."""
 
 
 class PrintStatus(_Message):
@@ -585,8 +596,9 @@ class PrintStatus(_Message):
     state: Literal["received", "printing", "done", "failed", "cancelled"]
     pages: int | None = Field(None, ge=0)
     pages_done: int | None = Field(None, ge=0)
-    reason: str | None = Field(None, max_length=60)
-    """On failure, the printer error's code (:data:`etapiste.codes.PrintFailureCode`, e.g. ``out_of_paper``)."""
+    reason: PrintFailureCode | None = None
+    """On failure, or while a print is stalled, the printer error's code
+    (:data:`etapiste.codes.PrintFailureCode`, e.g. ``out_of_paper``)."""
 
 
 class IdentityStatus(_Message):

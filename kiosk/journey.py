@@ -32,10 +32,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from drivers.errors import DeviceError
-from etapiste.codes import DeviceErrorCode
+from etapiste.codes import DeviceErrorCode, PointFailureCode, PrintFailureCode, ScanFailureCode
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
 from kiosk.session import Session, SessionRecord, Snapshot, State
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 #: The code of a failure that is no device's and no customer's doing (a software fault, a configuration the
 #: card cannot sign for): reported to the agent, shown to the customer as "it did not work; the agent knows".
-INTERNAL_ERROR = "internal_error"
+INTERNAL_ERROR: Final = "internal_error"
 
 #: The identification failures the customer sees, as ``identity.abort`` reasons (etapiste.protocol).
 _ABORT_REASONS = {
@@ -72,9 +72,9 @@ class Engine(Protocol):
     def call_quality(self) -> Any: ...
     def report_identity_status(self, request: str, state: str, reason: str | None = None) -> bool: ...
     def report_scan_status(self, request: str, state: str, pages: int | None = None,
-                           reason: str | None = None) -> bool: ...
+                           reason: ScanFailureCode | None = None) -> bool: ...
     def report_print_progress(self, transfer: str, state: str, pages: int | None = None,
-                              pages_done: int | None = None, reason: str | None = None) -> bool: ...
+                              pages_done: int | None = None, reason: PrintFailureCode | None = None) -> bool: ...
 
 
 def error_code(exc: DeviceError) -> DeviceErrorCode:
@@ -83,7 +83,7 @@ def error_code(exc: DeviceError) -> DeviceErrorCode:
     return exc.code
 
 
-def failure_code(exc: BaseException) -> str:
+def failure_code(exc: BaseException) -> DeviceErrorCode | PointFailureCode:
     """The code the agent and the customer's message key get: a device error's own, else ``internal_error``."""
     return error_code(exc) if isinstance(exc, DeviceError) else INTERNAL_ERROR
 
@@ -480,7 +480,7 @@ class Journey:
             self._scan_job = None
             self._scan_failed("scan", event.error)
 
-    def _report_scan(self, state: str, pages: int | None = None, reason: str | None = None) -> None:
+    def _report_scan(self, state: str, pages: int | None = None, reason: ScanFailureCode | None = None) -> None:
         if self._scan_request is not None and self.engine is not None:
             self.engine.report_scan_status(self._scan_request, state, pages, reason)
 

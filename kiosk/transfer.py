@@ -26,26 +26,17 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 from etapiste import protocol as p
+from etapiste.codes import TransferFailureCode
 
 log = logging.getLogger(__name__)
 
 Direction = Literal["in", "out"]
 Purpose = Literal["print", "scan"]
 #: Failure codes: the protocol's ``doc.ack`` reasons plus what only one side can see.
-FailReason = Literal[
-    "checksum_mismatch",
-    "size_mismatch",
-    "too_large",
-    "not_pdf",
-    "cancelled",
-    "busy",
-    "call_dropped",
-    "no_answer",
-    "not_connected",
-]
+FailReason: TypeAlias = TransferFailureCode
 #: How long a sender waits for ``doc.ack`` after ``doc.end`` before calling the transfer failed.
 ACK_TIMEOUT_S = 60.0
 #: How long a sender waits for the buffer to drain before calling the channel stuck.

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etapiste.codes import ProofRefusalCode
 from etapiste.protocol import WebEidToken
 from etapiste.webeid import ocsp
 from etapiste.webeid.certificate import Holder
@@ -33,9 +34,9 @@ def new_nonce() -> str:
 
 
 class ProofRejected(Exception):
-    """The token is not a valid proof; ``reason`` is a stable code for the desk."""
+    """The token is not a valid proof; ``reason`` is its code for the desk (``identity.result``'s)."""
 
-    def __init__(self, reason: str, message: str = ""):
+    def __init__(self, reason: ProofRefusalCode, message: str = ""):
         super().__init__(message or reason)
         self.reason = reason
 
@@ -57,7 +58,7 @@ def proof_validator(trusted_ca_files: list[str], identity: Identity | None = Non
     The hub has already checked the nonce (single use, bound to the call, not expired) against its shared
     state, so the validator takes the parsed token and that nonce as they are (no nonce store of its own);
     all cryptographic checks (chain, validity, purpose, origin, signature) are its own.
-    Reason codes are passed on with underscores (``certificate-untrusted`` → ``certificate_untrusted``).
+    The validator's reason codes (:data:`etapiste.codes.ProofRefusalCode`) are passed on as they are.
     """
     trusted = load_trusted(Path(name).read_bytes() for name in trusted_ca_files)
     policies = list(identity.policies) if identity is not None else None
@@ -83,7 +84,7 @@ def proof_validator(trusted_ca_files: list[str], identity: Identity | None = Non
             )
             return validator.validate_parsed(token, nonce)
         except ProofInvalid as exc:
-            raise ProofRejected(exc.reason.replace("-", "_"), exc.message) from None
+            raise ProofRejected(exc.reason, exc.message) from None
         except ValueError as exc:
             raise ProofRejected("token_malformed", str(exc)) from None
 

@@ -82,7 +82,8 @@ def test_every_code_or_reason_on_the_wire_is_in_the_list() -> None:
                 continue  # a free code (the validator's, a scan's): documented in docs/protocol.md
             assert values <= codes.ALL_CODES, f"{message.__name__}.{name}: {values - codes.ALL_CODES}"
             checked += 1
-    assert checked >= 5  # error, queue.left, call.ended, identity.abort, doc.ack
+    # error, queue.left, call.ended, identity.abort, identity.result, doc.ack, scan.status, print.status
+    assert checked >= 8
 
 
 def test_docs_list_every_code() -> None:

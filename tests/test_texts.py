@@ -11,11 +11,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import get_args
 
 import pytest
 
 from etapiste import texts
-from etapiste.codes import DEVICE_ERROR_CODES
+from etapiste.codes import DEVICE_ERROR_CODES, IdentityAbortCode, IdentityResultCode
 from etapiste.language import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +96,16 @@ def test_every_error_text_belongs_to_a_device_error_code() -> None:
     errors = [key for key in texts.catalogue("en") if key.startswith("error.")]
     strays = [key for key in errors if key.split(".")[1] not in DEVICE_ERROR_CODES]
     assert strays == []
+
+
+def test_every_identity_reason_the_desk_words_is_a_code_identity_result_carries() -> None:
+    """``desk.identity_reason_<code>``: the desk words a failed identification's reason by its code, so each
+    such key must name a code ``identity.result`` can carry (the switchboard's or the point's abort's)."""
+    carried = set(get_args(IdentityResultCode)) | set(get_args(IdentityAbortCode))
+    worded = {key.removeprefix("desk.identity_reason_")
+              for key in texts.catalogue("en") if key.startswith("desk.identity_reason_")}
+    assert worded, "the desk words no identification reason"
+    assert worded <= carried, f"desk texts for codes identity.result never carries: {sorted(worded - carried)}"
 
 
 def test_lookup_fills_placeholders_and_refuses_an_unknown_key() -> None:

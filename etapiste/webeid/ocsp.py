@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
+from etapiste.codes import RevocationCode
 from etapiste.webeid.certificate import (
     ECDSA_SIGNATURES,
     RSA_SIGNATURES,
@@ -143,7 +144,7 @@ class RevocationError(Exception):
     """The identification must fail; ``reason`` is the code for the desk, ``message`` says why (no personal
     data: no name, no SATU, no serial number)."""
 
-    reason = "revocation_unknown"
+    reason: RevocationCode = "revocation_unknown"
 
     def __init__(self, message: str) -> None:
         super().__init__(f"{self.reason}: {message}")
@@ -153,13 +154,13 @@ class RevocationError(Exception):
 class CertificateRevoked(RevocationError):
     """The CA says the certificate is revoked: the card has been reported lost, stolen or replaced."""
 
-    reason = "revoked"
+    reason: RevocationCode = "revoked"
 
 
 class RevocationUnknown(RevocationError):
     """Whether the certificate is revoked could not be found out."""
 
-    reason = "revocation_unknown"
+    reason: RevocationCode = "revocation_unknown"
 
 
 @dataclass(frozen=True)

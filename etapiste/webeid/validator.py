@@ -33,11 +33,12 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
+from etapiste.codes import ProofRefusalCode
 from etapiste.protocol import WebEidToken
 from etapiste.webeid.certificate import (
     OID_CLIENT_AUTH,
@@ -134,11 +135,11 @@ class NonceStore:
             expiry = self._live.pop(nonce, None)
             if expiry is None:
                 if nonce in self._used:
-                    raise ProofInvalid("nonce-used", "this nonce has been used already (replayed token?)")
-                raise ProofInvalid("nonce-unknown", "this nonce was not issued here (or long expired)")
+                    raise ProofInvalid("nonce_used", "this nonce has been used already (replayed token?)")
+                raise ProofInvalid("nonce_unknown", "this nonce was not issued here (or long expired)")
             self._used[nonce] = expiry
         if now > expiry:
-            raise ProofInvalid("nonce-expired", f"the nonce expired (it is valid for {self.ttl})")
+            raise ProofInvalid("nonce_expired", f"the nonce expired (it is valid for {self.ttl})")
 
     def __len__(self) -> int:
         with self._lock:
@@ -147,9 +148,10 @@ class NonceStore:
 
 # -- validation ---------------------------------------------------------------------------------------------
 class ProofInvalid(Exception):
-    """A token was refused. ``reason`` is a stable code (for the desk and logs), ``message`` says why."""
+    """A token was refused. ``reason`` is its code from :data:`etapiste.codes.ProofRefusalCode` (the desk
+    and the logs read it; the switchboard sends it as it is), ``message`` says why."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: ProofRefusalCode, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
@@ -163,11 +165,19 @@ def load_trusted(pems: Iterable[bytes]) -> list[Certificate]:
     return certs
 
 
-def _b64(value: str, what: str) -> bytes:
+def _b64(value: str, what: Literal["certificate", "signature"]) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ProofInvalid(f"{what}-malformed", f"{what} is not standard Base64") from None
+        code: ProofRefusalCode = "certificate_malformed" if what == "certificate" else "signature_malformed"
+        raise ProofInvalid(code, f"{what} is not standard Base64") from None
+
+
+#: The codes of a certificate, or of its issuer, outside its validity period: (not yet valid, expired).
+_VALIDITY_CODES: dict[str, tuple[ProofRefusalCode, ProofRefusalCode]] = {
+    "certificate": ("certificate_not_yet_valid", "certificate_expired"),
+    "issuer": ("issuer_not_yet_valid", "issuer_expired"),
+}
 
 
 class ProofValidator:
@@ -202,10 +212,10 @@ class ProofValidator:
         """The verified holder, or ``ProofInvalid`` with the precise reason."""
         raw = token.encode("utf-8") if isinstance(token, str) else token
         if not TOKEN_MIN <= len(raw) <= TOKEN_MAX:
-            raise ProofInvalid("token-size", f"a token is {TOKEN_MIN}–{TOKEN_MAX} bytes, this one {len(raw)}")
+            raise ProofInvalid("token_size", f"a token is {TOKEN_MIN}–{TOKEN_MAX} bytes, this one {len(raw)}")
         fields = self._parse(raw)
         if self.nonces is None:
-            raise ProofInvalid("nonce-unknown", "this validator issues no nonces; the caller checks its own")
+            raise ProofInvalid("nonce_unknown", "this validator issues no nonces; the caller checks its own")
         return self._check(fields, nonce, self.nonces)
 
     def validate_parsed(self, token: WebEidToken, nonce: str) -> Holder:
@@ -223,16 +233,16 @@ class ProofValidator:
 
     def _check(self, fields: dict[str, str], nonce: str, nonces: NonceStore | None) -> Holder:
         if not fields["format"].startswith("web-eid:1"):
-            raise ProofInvalid("token-format", f"unsupported format {fields['format'][:40]!r}")
+            raise ProofInvalid("token_format", f"unsupported format {fields['format'][:40]!r}")
         algorithm = ALGORITHMS.get(fields["algorithm"])
         if algorithm is None:
-            raise ProofInvalid("algorithm-unsupported", f"unsupported algorithm {fields['algorithm'][:20]!r}")
+            raise ProofInvalid("algorithm_unsupported", f"unsupported algorithm {fields['algorithm'][:20]!r}")
         try:
             cert = load_certificate(_b64(fields["unverifiedCertificate"], "certificate"))
         except ProofInvalid:
             raise
         except ValueError:
-            raise ProofInvalid("certificate-malformed", "the certificate is not valid DER X.509") from None
+            raise ProofInvalid("certificate_malformed", "the certificate is not valid DER X.509") from None
         signature = _b64(fields["signature"], "signature")
 
         if nonces is not None:
@@ -255,36 +265,37 @@ class ProofValidator:
         try:
             data: Any = json.loads(raw.decode("utf-8"))  # JSON on the wire is UTF-8 (RFC 8259), nothing else
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise ProofInvalid("token-malformed", "the token is not UTF-8 JSON") from None
+            raise ProofInvalid("token_malformed", "the token is not UTF-8 JSON") from None
         if not isinstance(data, dict):
-            raise ProofInvalid("token-malformed", "the token is not a JSON object")
+            raise ProofInvalid("token_malformed", "the token is not a JSON object")
         fields: dict[str, str] = {}
         for key in ("unverifiedCertificate", "algorithm", "signature", "format"):
             value = data.get(key)
             if not isinstance(value, str) or not value:
-                raise ProofInvalid("token-malformed", f"the token has no {key} string")
+                raise ProofInvalid("token_malformed", f"the token has no {key} string")
             fields[key] = value
         return fields
 
     @staticmethod
-    def _check_validity(cert: Certificate, now: dt.datetime, what: str) -> None:
+    def _check_validity(cert: Certificate, now: dt.datetime, what: Literal["certificate", "issuer"]) -> None:
+        not_yet_valid, expired = _VALIDITY_CODES[what]
         if now < cert.not_before:
-            raise ProofInvalid(f"{what}-not-yet-valid", f"the {what} is valid from {cert.not_before}")
+            raise ProofInvalid(not_yet_valid, f"the {what} is valid from {cert.not_before}")
         if now > cert.not_after:
-            raise ProofInvalid(f"{what}-expired", f"the {what} expired on {cert.not_after}")
+            raise ProofInvalid(expired, f"the {what} expired on {cert.not_after}")
 
     @staticmethod
     def _check_purpose(cert: Certificate) -> None:
         try:
             ext = read_extensions(cert)
         except (ValueError, IndexError):
-            raise ProofInvalid("certificate-malformed", "the certificate's extensions cannot be read") from None
+            raise ProofInvalid("certificate_malformed", "the certificate's extensions cannot be read") from None
         if ext.key_usage is None or "digitalSignature" not in ext.key_usage:
-            raise ProofInvalid("certificate-key-usage", "the certificate's key is not for digital signatures")
+            raise ProofInvalid("certificate_key_usage", "the certificate's key is not for digital signatures")
         if ext.extended_key_usage is not None and OID_CLIENT_AUTH not in ext.extended_key_usage:
-            raise ProofInvalid("certificate-purpose", "the certificate is not for client authentication")
+            raise ProofInvalid("certificate_purpose", "the certificate is not for client authentication")
         if ext.is_ca:
-            raise ProofInvalid("certificate-purpose", "a CA certificate cannot authenticate a person")
+            raise ProofInvalid("certificate_purpose", "a CA certificate cannot authenticate a person")
 
     def _check_policy(self, cert: Certificate) -> None:
         if self.policies is None:
@@ -292,10 +303,10 @@ class ProofValidator:
         try:
             held = certificate_policies(cert)
         except (ValueError, IndexError):
-            raise ProofInvalid("certificate-malformed", "the certificate's policies cannot be read") from None
+            raise ProofInvalid("certificate_malformed", "the certificate's policies cannot be read") from None
         if not any(policy_allowed(oid, self.policies) for oid in held):
             raise ProofInvalid(
-                "certificate-policy",
+                "certificate_policy",
                 "the certificate is not issued under an accepted policy "
                 f"({', '.join(held) or 'it names none'}; accepted: {', '.join(self.policies)})",
             )
@@ -311,7 +322,7 @@ class ProofValidator:
             if not ca_ext.is_ca or (ca_ext.key_usage is not None and "keyCertSign" not in ca_ext.key_usage):
                 continue
             return ca
-        raise ProofInvalid("certificate-untrusted", "the certificate was not issued by a trusted CA")
+        raise ProofInvalid("certificate_untrusted", "the certificate was not issued by a trusted CA")
 
     def _check_signature(self, cert: Certificate, algorithm: Algorithm, signature: bytes, nonce: str) -> None:
         key = cert.public_key()
@@ -319,16 +330,16 @@ class ProofValidator:
         try:
             if algorithm.kind == "ES":
                 if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != EC_CURVE_FOR[algorithm.name]:
-                    raise ProofInvalid("algorithm-mismatch", f"{algorithm.name} does not fit the certificate's key")
+                    raise ProofInvalid("algorithm_mismatch", f"{algorithm.name} does not fit the certificate's key")
                 size = (key.curve.key_size + 7) // 8
                 if len(signature) != 2 * size:
-                    raise ProofInvalid("signature-malformed", f"an {algorithm.name} signature is {2 * size} bytes")
+                    raise ProofInvalid("signature_malformed", f"an {algorithm.name} signature is {2 * size} bytes")
                 r = int.from_bytes(signature[:size], "big")
                 s = int.from_bytes(signature[size:], "big")
                 key.verify(utils.encode_dss_signature(r, s), data, ec.ECDSA(algorithm.new_hash()))
             else:
                 if not isinstance(key, rsa.RSAPublicKey):
-                    raise ProofInvalid("algorithm-mismatch", f"{algorithm.name} does not fit the certificate's key")
+                    raise ProofInvalid("algorithm_mismatch", f"{algorithm.name} does not fit the certificate's key")
                 pad: padding.AsymmetricPadding = (
                     padding.PSS(mgf=padding.MGF1(algorithm.new_hash()), salt_length=algorithm.new_hash().digest_size)
                     if algorithm.kind == "PS"
@@ -337,6 +348,6 @@ class ProofValidator:
                 key.verify(signature, data, pad, algorithm.new_hash())
         except InvalidSignature:
             raise ProofInvalid(
-                "signature-invalid",
+                "signature_invalid",
                 "the signature does not match this origin and nonce (wrong origin, another nonce, or altered)",
             ) from None

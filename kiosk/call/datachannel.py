@@ -13,6 +13,7 @@ from aiortc import (
 )
 
 from etapiste import protocol as p
+from etapiste.codes import PrintFailureCode, ScanFailureCode
 from kiosk.call.core import EngineCore
 from kiosk.call.events import PrintRequested, RttReceived, ScanRequested
 from kiosk.transfer import DocumentLink, DocumentReceived, Purpose, TransferDone, TransferEvent
@@ -74,7 +75,9 @@ class DataChannel(EngineCore):
     def report_identity_status(self, request: str, state: str, reason: str | None = None) -> bool:
         return self._data_send(p.IdentityStatus(request=request, state=state, reason=reason))
 
-    def report_scan_status(self, request: str, state: str, pages: int | None = None, reason: str | None = None) -> bool:
+    def report_scan_status(
+        self, request: str, state: str, pages: int | None = None, reason: ScanFailureCode | None = None
+    ) -> bool:
         message = p.ScanStatus(request=request, state=state, pages=pages, reason=reason)
         return self._data_send(message)
 
@@ -84,7 +87,7 @@ class DataChannel(EngineCore):
         state: str,
         pages: int | None = None,
         pages_done: int | None = None,
-        reason: str | None = None,
+        reason: PrintFailureCode | None = None,
     ) -> bool:
         message = p.PrintStatus(
             transfer=transfer, state=state, pages=pages, pages_done=pages_done, reason=reason

@@ -8,6 +8,7 @@ import logging
 import secrets
 
 from etapiste import protocol as p
+from etapiste.codes import IdentityAbortCode, IdentityResultCode
 from switchboard.hub.core import HubCore
 from switchboard.hub.participant import Participant
 from switchboard.identity import Holder, ProofRejected, new_nonce
@@ -72,7 +73,12 @@ class Identity(HubCore):
         await self._identity_result(call, msg.request, None, msg.reason, "")
 
     async def _identity_result(
-        self, call: Call, request: str, holder: Holder | None, reason: str | None, message: str
+        self,
+        call: Call,
+        request: str,
+        holder: Holder | None,
+        reason: IdentityResultCode | IdentityAbortCode | None,
+        message: str,
     ) -> None:
         log.info("call %s: identity request %s %s", call.id, request, "verified" if holder else f"failed: {reason}")
         agent = self.participants.get(call.agent)

@@ -163,10 +163,10 @@ def token_file(card_slot: CardSlot, identity: CardIdentity, tmp_path: Path) -> P
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"--nonce": "Z" * 44}, "signature-invalid"),
-        ({"--origin": "https://other.example.fi"}, "signature-invalid"),
-        ({"--at": "2099-01-01T00:00:00Z"}, "certificate-expired"),
-        ({"--at": "2001-01-01T00:00:00+00:00"}, "certificate-not-yet-valid"),
+        ({"--nonce": "Z" * 44}, "signature_invalid"),
+        ({"--origin": "https://other.example.fi"}, "signature_invalid"),
+        ({"--at": "2099-01-01T00:00:00Z"}, "certificate_expired"),
+        ({"--at": "2001-01-01T00:00:00+00:00"}, "certificate_not_yet_valid"),
     ],
     ids=["other-nonce", "other-origin", "checked-after-expiry", "checked-before-issue"],
 )
@@ -182,7 +182,7 @@ def test_verify_against_an_unrelated_ca_exits_1(token_file: Path, tmp_path: Path
     other = tmp_path / "other.pem"
     other.write_bytes(TestPki(name="UNRELATED").trusted_pem)
     result = etapiste("verify", "--token", str(token_file), "--origin", ORIGIN, "--nonce", NONCE, "--trust", str(other))
-    assert result.returncode == 1 and "certificate-untrusted" in result.stderr
+    assert result.returncode == 1 and "certificate_untrusted" in result.stderr
 
 
 def test_verify_accepts_several_trusted_cas(token_file: Path, trust: Path, tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_verify_accepts_several_trusted_cas(token_file: Path, trust: Path, tmp_p
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"not a token" * 20, "token-malformed"), (b"{}", "token-size"), (b"x" * 20_000, "token-size")],
+    [(b"not a token" * 20, "token_malformed"), (b"{}", "token_size"), (b"x" * 20_000, "token_size")],
 )
 def test_verify_of_a_broken_file_exits_1_with_the_reason(
     tmp_path: Path, trust: Path, content: bytes, reason: str

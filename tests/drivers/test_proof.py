@@ -192,7 +192,7 @@ def test_tampered_signature_is_refused(v4: CardIdentity, validator: ProofValidat
     forged = bytearray(token.signature)
     forged[10] ^= 0x01
     tampered = AuthToken(token.certificate, token.algorithm, bytes(forged))
-    assert reason(validator, tampered.to_json(), nonce) == "signature-invalid"
+    assert reason(validator, tampered.to_json(), nonce) == "signature_invalid"
 
 
 def test_token_signed_with_another_card_key_is_refused(
@@ -202,7 +202,7 @@ def test_token_signed_with_another_card_key_is_refused(
     nonce = store.issue()
     token = card_sign(other, ORIGIN, nonce)
     swapped = AuthToken(v4.cert_der, token.algorithm, token.signature)
-    assert reason(validator, swapped.to_json(), nonce) == "signature-invalid"
+    assert reason(validator, swapped.to_json(), nonce) == "signature_invalid"
 
 
 def test_token_for_another_origin_is_refused(v3: CardIdentity, validator: ProofValidator, store: NonceStore) -> None:
@@ -210,7 +210,7 @@ def test_token_for_another_origin_is_refused(v3: CardIdentity, validator: ProofV
     token = card_sign(v3, "https://phishing.example.com", nonce)
     with pytest.raises(ProofInvalid) as err:
         validator.validate(token.to_json(), nonce)
-    assert err.value.reason == "signature-invalid"
+    assert err.value.reason == "signature_invalid"
     assert "origin" in err.value.message
 
 
@@ -218,12 +218,12 @@ def test_reused_nonce_is_refused(v4: CardIdentity, validator: ProofValidator, st
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
     validator.validate(token, nonce)
-    assert reason(validator, token, nonce) == "nonce-used"
+    assert reason(validator, token, nonce) == "nonce_used"
 
 
 def test_nonce_never_issued_is_refused(v4: CardIdentity, validator: ProofValidator) -> None:
     nonce = base64.b64encode(b"\x01" * 32).decode()
-    assert reason(validator, card_sign(v4, ORIGIN, nonce).to_json(), nonce) == "nonce-unknown"
+    assert reason(validator, card_sign(v4, ORIGIN, nonce).to_json(), nonce) == "nonce_unknown"
 
 
 def test_expired_nonce_is_refused(
@@ -232,7 +232,7 @@ def test_expired_nonce_is_refused(
     nonce = store.issue()
     token = card_sign(v4, ORIGIN, nonce).to_json()
     clock.advance(5 * 60 + 1)
-    assert reason(validator, token, nonce) == "nonce-expired"
+    assert reason(validator, token, nonce) == "nonce_expired"
 
 
 def test_nonce_just_within_its_ttl_is_accepted(
@@ -249,7 +249,7 @@ def test_untrusted_ca_is_refused(v4: CardIdentity, store: NonceStore, clock: Fak
     forged = stranger.issue("v4", key=v4.key)  # same holder data and key, wrong issuer
     strict = ProofValidator(ORIGIN, TestPki().trusted, store, clock=clock)
     nonce = store.issue()
-    assert reason(strict, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+    assert reason(strict, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate_untrusted"
 
 
 def test_certificate_issued_by_a_lookalike_ca_with_the_same_name_is_refused(
@@ -258,19 +258,19 @@ def test_certificate_issued_by_a_lookalike_ca_with_the_same_name_is_refused(
     twin = TestPki(name=pki.name)  # identical CA names, different keys
     forged = twin.issue("v4", not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
     nonce = store.issue()
-    assert reason(validator, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+    assert reason(validator, card_sign(forged, ORIGIN, nonce).to_json(), nonce) == "certificate_untrusted"
 
 
 def test_expired_certificate_is_refused(pki: TestPki, validator: ProofValidator, store: NonceStore) -> None:
     old = pki.issue("v4", not_before=NOW - dt.timedelta(days=800), not_after=NOW - dt.timedelta(seconds=1))
     nonce = store.issue()
-    assert reason(validator, card_sign(old, ORIGIN, nonce).to_json(), nonce) == "certificate-expired"
+    assert reason(validator, card_sign(old, ORIGIN, nonce).to_json(), nonce) == "certificate_expired"
 
 
 def test_certificate_not_yet_valid_is_refused(pki: TestPki, validator: ProofValidator, store: NonceStore) -> None:
     future = pki.issue("v4", not_before=NOW + dt.timedelta(hours=1), not_after=NOW + dt.timedelta(days=9))
     nonce = store.issue()
-    assert reason(validator, card_sign(future, ORIGIN, nonce).to_json(), nonce) == "certificate-not-yet-valid"
+    assert reason(validator, card_sign(future, ORIGIN, nonce).to_json(), nonce) == "certificate_not_yet_valid"
 
 
 def test_validity_is_judged_at_the_injected_time(
@@ -281,7 +281,7 @@ def test_validity_is_judged_at_the_injected_time(
     later = FakeClock(NOW + dt.timedelta(days=101))
     late_validator = ProofValidator(ORIGIN, pki.trusted, NonceStore(clock=later), clock=later)
     late_validator.nonces.add(nonce)
-    assert reason(late_validator, token, nonce) == "certificate-expired"
+    assert reason(late_validator, token, nonce) == "certificate_expired"
 
 
 def test_certificate_without_digital_signature_usage_is_refused(
@@ -294,7 +294,7 @@ def test_certificate_without_digital_signature_usage_is_refused(
         not_after=NOW + dt.timedelta(days=1),
     )
     nonce = store.issue()
-    assert reason(validator, card_sign(encryption_only, ORIGIN, nonce).to_json(), nonce) == "certificate-key-usage"
+    assert reason(validator, card_sign(encryption_only, ORIGIN, nonce).to_json(), nonce) == "certificate_key_usage"
 
 
 def test_certificate_whose_extended_usage_excludes_client_authentication_is_refused(
@@ -304,7 +304,7 @@ def test_certificate_whose_extended_usage_excludes_client_authentication_is_refu
         "v3", client_auth=False, not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1)
     )
     nonce = store.issue()
-    assert reason(validator, card_sign(mail_only, ORIGIN, nonce).to_json(), nonce) == "certificate-purpose"
+    assert reason(validator, card_sign(mail_only, ORIGIN, nonce).to_json(), nonce) == "certificate_purpose"
 
 
 def test_algorithm_that_does_not_fit_the_key_is_refused(
@@ -313,25 +313,25 @@ def test_algorithm_that_does_not_fit_the_key_is_refused(
     nonce = store.issue()
     token = card_sign(v3, ORIGIN, nonce)
     claimed = AuthToken(token.certificate, "ES384", token.signature)
-    assert reason(validator, claimed.to_json(), nonce) == "algorithm-mismatch"
+    assert reason(validator, claimed.to_json(), nonce) == "algorithm_mismatch"
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: "this is not json at all" * 10, "token-malformed"),
-        (lambda d: json.dumps([d] * 2), "token-malformed"),
-        (lambda d: json.dumps({**d, "signature": None}), "token-malformed"),
-        (lambda d: json.dumps({k: v for k, v in d.items() if k != "unverifiedCertificate"}), "token-malformed"),
-        (lambda d: json.dumps({**d, "format": "web-eid:2.0"}), "token-format"),
-        (lambda d: json.dumps({**d, "algorithm": "HS256"}), "algorithm-unsupported"),
-        (lambda d: json.dumps({**d, "unverifiedCertificate": "%%%not-base64%%%"}), "certificate-malformed"),
+        (lambda d: "this is not json at all" * 10, "token_malformed"),
+        (lambda d: json.dumps([d] * 2), "token_malformed"),
+        (lambda d: json.dumps({**d, "signature": None}), "token_malformed"),
+        (lambda d: json.dumps({k: v for k, v in d.items() if k != "unverifiedCertificate"}), "token_malformed"),
+        (lambda d: json.dumps({**d, "format": "web-eid:2.0"}), "token_format"),
+        (lambda d: json.dumps({**d, "algorithm": "HS256"}), "algorithm_unsupported"),
+        (lambda d: json.dumps({**d, "unverifiedCertificate": "%%%not-base64%%%"}), "certificate_malformed"),
         (
             lambda d: json.dumps({**d, "unverifiedCertificate": base64.b64encode(b"x" * 80).decode()}),
-            "certificate-malformed",
+            "certificate_malformed",
         ),
-        (lambda d: json.dumps({**d, "signature": "not base64!"}), "signature-malformed"),
-        (lambda d: json.dumps(d).encode("utf-16"), "token-malformed"),
+        (lambda d: json.dumps({**d, "signature": "not base64!"}), "signature_malformed"),
+        (lambda d: json.dumps(d).encode("utf-16"), "token_malformed"),
     ],
     ids=[
         "not-json",
@@ -361,7 +361,7 @@ def test_token_of_impossible_size_is_refused_before_parsing(
     validator: ProofValidator, store: NonceStore, size: int
 ) -> None:
     nonce = store.issue()
-    assert reason(validator, b"{" * size, nonce) == "token-size"
+    assert reason(validator, b"{" * size, nonce) == "token_size"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -459,7 +459,7 @@ def test_a_proof_for_a_loopback_http_origin_validates_and_stays_bound_to_it(
     assert validator.validate(card_sign(v4, origin, nonce).to_json(), nonce).satu == v4.satu
     # The same token for another port of the same machine is another origin.
     other = store.issue()
-    assert reason(validator, card_sign(v4, "http://127.0.0.1:8444", other).to_json(), other) == "signature-invalid"
+    assert reason(validator, card_sign(v4, "http://127.0.0.1:8444", other).to_json(), other) == "signature_invalid"
 
 
 def test_a_validator_refuses_an_http_origin_off_the_machine(pki: TestPki, store: NonceStore) -> None:
@@ -521,7 +521,7 @@ def test_the_certificate_policy_must_be_on_the_allow_list(
     if allowed:
         assert validator.validate(token, nonce).satu == v4.satu
     else:
-        assert reason(validator, token, nonce) == "certificate-policy"
+        assert reason(validator, token, nonce) == "certificate_policy"
 
 
 def test_a_certificate_without_policies_is_refused_when_an_allow_list_is_set(
@@ -530,7 +530,7 @@ def test_a_certificate_without_policies_is_refused_when_an_allow_list_is_set(
     bare = pki.issue("v4", policies=[], not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=1))
     nonce = store.issue()
     token = card_sign(bare, ORIGIN, nonce).to_json()
-    assert reason(_with(pki, store, clock, policies=[TEST_ARC]), token, nonce) == "certificate-policy"
+    assert reason(_with(pki, store, clock, policies=[TEST_ARC]), token, nonce) == "certificate_policy"
 
 
 @pytest.mark.parametrize("bad", [[], ["fineid"], ["1.2.*.3"], ["1.2.246.517.1.10.*.*"], [" 1.2.3"]])
@@ -578,10 +578,10 @@ def test_revocation_is_asked_last_and_only_for_an_otherwise_valid_token(
     validator = _with(pki, store, clock, revocation=asked)
     nonce = store.issue()
     forged = AuthToken(v4.cert_der, "ES384", b"\x01" * 96).to_json()
-    assert reason(validator, forged, nonce) == "signature-invalid" and asked.calls == 0
+    assert reason(validator, forged, nonce) == "signature_invalid" and asked.calls == 0
     stranger = TestPki(name="SOMEONE ELSE").issue("v4")
     nonce = store.issue()
-    assert reason(validator, card_sign(stranger, ORIGIN, nonce).to_json(), nonce) == "certificate-untrusted"
+    assert reason(validator, card_sign(stranger, ORIGIN, nonce).to_json(), nonce) == "certificate_untrusted"
     assert asked.calls == 0
     nonce = store.issue()
     with pytest.raises(ProofInvalid) as refused:
