@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -182,6 +183,13 @@ class User(FrozenModel):
         return value
 
 
+def _redis_url(value: str) -> str:
+    """Refused at load with what is accepted: a typo would otherwise show only as every instance failing."""
+    if not re.fullmatch(r"(redis|rediss|unix)://\S+", value):
+        raise ValueError("must start with redis://, rediss:// (TLS) or unix:// and contain no spaces")
+    return value
+
+
 class SwitchboardConfig(FrozenModel):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=0, le=65535)
@@ -207,6 +215,11 @@ class SwitchboardConfig(FrozenModel):
     only from these is ``X-Forwarded-For`` believed for the client's address (login limits, audit log)."""
     identity: Identity = Field(default_factory=Identity)
     """Certificate policy allow-list and revocation (OCSP) settings for identification."""
+    redis_url: Annotated[str, AfterValidator(_redis_url)] | None = Field(None, max_length=1000)
+    """Where the state shared by several instances lives (``redis://host:6379/0``, ``rediss://`` for TLS,
+    ``unix:///run/redis/redis.sock``); ``null`` or absent: this process's memory (one instance, the demo)."""
+    redis_prefix: str = Field("etapiste:switchboard:", pattern=r"^[A-Za-z0-9:_.-]{1,100}$")
+    """Every key this switchboard writes starts with it, so one Redis can serve several switchboards."""
     points: list[PointEntry] = Field(default_factory=list)
     producers: list[ProducerConfig] = Field(default_factory=list)
     users: list[User] = Field(default_factory=list)

@@ -37,6 +37,7 @@ from switchboard.config import SwitchboardConfig
 from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
 from switchboard.identity import ProofValidator
+from switchboard.redis_state import RedisState
 from switchboard.state import DeskSession, StateStore
 
 log = logging.getLogger("switchboard.web")
@@ -45,6 +46,8 @@ HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 VERIFIER: web.AppKey[ThreadPoolExecutor] = web.AppKey("verifier", ThreadPoolExecutor)
 DUMMY: web.AppKey[str] = web.AppKey("dummy_hash", str)
 COOKIE = "etapiste_session"
+#: How long ``/healthz`` waits for Redis's PONG before it calls the instance unhealthy.
+REDIS_HEALTH_TIMEOUT_S = 2.0
 #: Password checks run on this many threads of their own: scrypt at n=2^17 takes 128 MiB and about half a
 #: second of a core each, so more at once would only trade memory for nothing, and the loop's default
 #: executor (identity validation) is never filled by logins.
@@ -107,6 +110,17 @@ async def static(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """Up, or 503 naming what is not: with ``redis_url:`` an instance that cannot reach Redis can neither
+    queue nor answer anyone, so the load balancer should stop sending it customers."""
+    state = request.app[HUB].state
+    if isinstance(state, RedisState):
+        try:
+            await asyncio.wait_for(state.ping(), REDIS_HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("health: Redis unreachable: %s", type(exc).__name__)
+            return web.json_response(
+                {"ok": False, "protocol": p.PROTOCOL_VERSION, "error": "redis_unreachable"}, status=503
+            )
     return web.json_response({"ok": True, "protocol": p.PROTOCOL_VERSION})
 
 
@@ -394,6 +408,8 @@ def create_app(
 ) -> web.Application:
     """The switchboard as an aiohttp application. ``sweep_interval=None`` leaves upkeep to the caller (tests)."""
     app = web.Application(client_max_size=64 * 1024)
+    if state is None and config.redis_url is not None:
+        state = RedisState(config.redis_url, prefix=config.redis_prefix, clock=clock)
     app[HUB] = Hub(config, state=state, clock=clock, validator=validator)
     app[VERIFIER] = ThreadPoolExecutor(LOGIN_VERIFIERS, thread_name_prefix="login-verify")
     app[DUMMY] = dummy_hash([u.password_hash for u in config.users])
@@ -411,6 +427,9 @@ def create_app(
 
     async def close_hub(app: web.Application) -> None:
         await app[HUB].close()
+        state = app[HUB].state
+        if isinstance(state, RedisState):
+            await state.close()
         app[VERIFIER].shutdown(wait=False, cancel_futures=True)
 
     app.on_cleanup.append(close_hub)

@@ -1,0 +1,318 @@
+""":class:`~switchboard.state.StateStore` in Redis, so several switchboard instances behind a load balancer see
+one set of queues, calls, desk sessions, identity nonces, interpreter invitations and login records.
+
+Why it is safe for two instances to act at once: everything that *takes* something — a ticket (two agents
+answering one customer), a nonce (one proof), a call (ending it once), an invitation (one interpreter) — is one
+Lua script or ``GETDEL``, which Redis runs alone; whoever gets ``None`` lost the race and says so, as with
+:class:`~switchboard.state.MemoryState`. The login counters are Lua scripts for the same reason: concurrent
+guesses on two instances are all counted before any password is checked.
+
+Layout (every key under ``prefix``, so one Redis can serve several switchboards or a test's own namespace):
+
+* ``tickets`` hash id → ticket JSON, ``tickets:order`` sorted set by ``since``, ``tickets:point`` point → id;
+* ``calls`` hash id → call JSON; ``durations:<queue>`` list of the last 20 call lengths;
+* ``session:<token>`` JSON with a key TTL (the login's expiry plus a minute; the sweep drops them on time by
+  the hub's clock, the TTL only makes sure an instance that dies leaves nothing behind), ``sessions`` set of
+  tokens;
+* ``nonce:<request>`` JSON with a key TTL likewise, ``nonces`` sorted set by expiry;
+* ``invites`` hash id → invitation JSON;
+* ``login:<key>`` hash (``locked_until``, ``strikes``) and ``login:<key>:attempts`` sorted set by time,
+  ``logins`` set of keys (for the sweep's :meth:`drop_idle_logins`).
+
+Times are sent to Redis as ``repr(float)`` and come back as strings, never as Lua numbers (a Lua number
+returned to Redis is truncated to an integer, and Lua's ``tostring`` keeps 14 digits): an attempt recorded at
+``at`` is found again by exactly ``at``.
+
+Live connections and the frames held for a participant that is away stay in the instance that holds its
+socket (:class:`switchboard.hub.Participant`); so does the relay of frames between instances — not built yet
+(docs/switchboard.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+
+from switchboard.state import Call, DeskSession, Invite, LoginRecord, Nonce, Ticket
+
+#: Kept beyond a session's or nonce's own expiry before Redis drops the key itself (the sweep is first).
+EXPIRY_SLACK_S = 60
+#: Call lengths kept per queue for the estimate (as :class:`MemoryState`).
+DURATIONS_KEPT = 20
+
+_T = TypeVar("_T")
+
+# KEYS[1] tickets, KEYS[2] tickets:order, KEYS[3] tickets:point; ARGV[1] ticket id.
+_TAKE_TICKET = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local point = cjson.decode(v)['point']
+if redis.call('HGET', KEYS[3], point) == ARGV[1] then redis.call('HDEL', KEYS[3], point) end
+return v
+"""
+
+# KEYS[1] a hash; ARGV[1] a field: remove and return it (a call ended once, an invitation taken once).
+_HTAKE = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return v
+"""
+
+# KEYS[1] nonces (sorted set); KEYS[2..] nonce keys to look at; ARGV[1] call id. Drop that call's nonces.
+_DROP_CALL_NONCES = """
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v or cjson.decode(v)['call'] == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return 0
+"""
+
+# KEYS[1] login:<key>, KEYS[2] login:<key>:attempts, KEYS[3] logins; ARGV: at, since, member, key.
+_LOGIN_ATTEMPT = """
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
+local locked = redis.call('HGET', KEYS[1], 'locked_until') or '0'
+if tonumber(locked) <= tonumber(ARGV[1]) then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3]) end
+return {locked, redis.call('HGET', KEYS[1], 'strikes') or '0', redis.call('ZRANGE', KEYS[2], 0, -1)}
+"""
+
+# KEYS[1] login:<key>:attempts; ARGV[1] at: forget one attempt recorded at exactly that time.
+_FORGET_ATTEMPT = """
+local m = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)
+if m[1] then redis.call('ZREM', KEYS[1], m[1]) end
+return 0
+"""
+
+# KEYS[1] login:<key>, KEYS[2] login:<key>:attempts, KEYS[3] logins; ARGV: at, first_s, max_s, forget_s, key.
+_LOCK_LOGIN = """
+redis.call('SADD', KEYS[3], ARGV[5])
+local at = tonumber(ARGV[1])
+local locked = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or '0')
+local strikes = tonumber(redis.call('HGET', KEYS[1], 'strikes') or '0')
+if strikes > 0 and at - locked > tonumber(ARGV[4]) then strikes = 0 end
+strikes = strikes + 1
+local until_ = at + math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ (strikes - 1))
+local text = string.format('%.17g', until_)
+if locked > until_ then text = redis.call('HGET', KEYS[1], 'locked_until') end
+redis.call('HSET', KEYS[1], 'locked_until', text, 'strikes', strikes)
+redis.call('DEL', KEYS[2])
+return text
+"""
+
+# KEYS[1] logins; ARGV: prefix, since, strikes_since. Forget keys idle since then (as MemoryState does).
+_DROP_IDLE_LOGINS = """
+local since, strikes_since = tonumber(ARGV[2]), tonumber(ARGV[3])
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local rec, att = ARGV[1] .. 'login:' .. key, ARGV[1] .. 'login:' .. key .. ':attempts'
+  local recent = redis.call('ZCOUNT', att, since, '+inf')
+  local strikes = tonumber(redis.call('HGET', rec, 'strikes') or '0')
+  local locked = tonumber(redis.call('HGET', rec, 'locked_until') or '0')
+  if recent == 0 and (strikes == 0 or locked < strikes_since) then
+    redis.call('DEL', rec, att)
+    redis.call('SREM', KEYS[1], key)
+  end
+end
+return 0
+"""
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(dataclasses.asdict(obj), separators=(",", ":"))
+
+
+def _load(kind: type[_T], raw: str | bytes | None) -> _T | None:
+    return None if raw is None else kind(**json.loads(raw))
+
+
+def _float(raw: str | bytes) -> float:
+    return float(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+class RedisState:
+    """:class:`~switchboard.state.StateStore` in Redis (``redis_url:`` in the switchboard's configuration).
+
+    ``clock`` is the hub's: key TTLs are counted from it, so a session's key outlives its ``expires`` by
+    :data:`EXPIRY_SLACK_S` whatever clock the hub runs on.
+    """
+
+    def __init__(
+        self, url: str, *, prefix: str = "etapiste:switchboard:", clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=10)
+        self.prefix = prefix
+        self.clock = clock
+        self._take_ticket = self.redis.register_script(_TAKE_TICKET)
+        self._htake = self.redis.register_script(_HTAKE)
+        self._drop_call_nonces = self.redis.register_script(_DROP_CALL_NONCES)
+        self._login_attempt = self.redis.register_script(_LOGIN_ATTEMPT)
+        self._forget_attempt = self.redis.register_script(_FORGET_ATTEMPT)
+        self._lock_login = self.redis.register_script(_LOCK_LOGIN)
+        self._drop_idle_logins = self.redis.register_script(_DROP_IDLE_LOGINS)
+
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def _ttl_ms(self, expires: float) -> int:
+        return max(1, int((expires - self.clock() + EXPIRY_SLACK_S) * 1000))
+
+    async def ping(self) -> bool:
+        """Whether Redis answers (``/healthz``)."""
+        return bool(await self.redis.ping())
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    # queues
+    async def enqueue(self, ticket: Ticket) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._k("tickets"), ticket.id, _dump(ticket))
+            pipe.zadd(self._k("tickets", "order"), {ticket.id: ticket.since})
+            pipe.hset(self._k("tickets", "point"), ticket.point, ticket.id)
+            await pipe.execute()
+
+    async def take_ticket(self, ticket_id: str) -> Ticket | None:
+        keys = [self._k("tickets"), self._k("tickets", "order"), self._k("tickets", "point")]
+        return _load(Ticket, await self._take_ticket(keys=keys, args=[ticket_id]))
+
+    async def ticket_of_point(self, point: str) -> Ticket | None:
+        ticket_id = await self.redis.hget(self._k("tickets", "point"), point)
+        if ticket_id is None:
+            return None
+        return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
+
+    async def all_tickets(self) -> list[Ticket]:
+        ids = cast(list[str], await self.redis.zrange(self._k("tickets", "order"), 0, -1))
+        if not ids:
+            return []
+        raws = await self.redis.hmget(self._k("tickets"), ids)
+        return [cast(Ticket, _load(Ticket, raw)) for raw in raws if raw is not None]
+
+    async def tickets(self, queue: str) -> list[Ticket]:
+        return [t for t in await self.all_tickets() if t.queue == queue]
+
+    # calls
+    async def put_call(self, call: Call) -> None:
+        await self.redis.hset(self._k("calls"), call.id, _dump(call))
+
+    async def get_call(self, call_id: str) -> Call | None:
+        return _load(Call, await self.redis.hget(self._k("calls"), call_id))
+
+    async def drop_call(self, call_id: str) -> Call | None:
+        return _load(Call, await self._htake(keys=[self._k("calls")], args=[call_id]))
+
+    async def calls(self) -> list[Call]:
+        return [cast(Call, _load(Call, raw)) for raw in await self.redis.hvals(self._k("calls"))]
+
+    async def record_call_duration(self, queue: str, seconds: float) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self._k("durations", queue), repr(float(seconds)))
+            pipe.ltrim(self._k("durations", queue), -DURATIONS_KEPT, -1)
+            await pipe.execute()
+
+    async def average_call_s(self, queue: str) -> float | None:
+        recent = [_float(v) for v in await self.redis.lrange(self._k("durations", queue), 0, -1)]
+        return sum(recent) / len(recent) if recent else None
+
+    # desk sessions
+    async def put_session(self, session: DeskSession) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("session", session.token), _dump(session), px=self._ttl_ms(session.expires))
+            pipe.sadd(self._k("sessions"), session.token)
+            await pipe.execute()
+
+    async def get_session(self, token: str) -> DeskSession | None:
+        return _load(DeskSession, await self.redis.get(self._k("session", token)))
+
+    async def drop_session(self, token: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._k("session", token))
+            pipe.srem(self._k("sessions"), token)
+            await pipe.execute()
+
+    async def sessions(self) -> list[DeskSession]:
+        tokens = sorted(cast(set[str], await self.redis.smembers(self._k("sessions"))))
+        if not tokens:
+            return []
+        raws = await self.redis.mget([self._k("session", t) for t in tokens])
+        gone = [t for t, raw in zip(tokens, raws, strict=True) if raw is None]
+        if gone:  # expired by their TTL while no instance was sweeping
+            await self.redis.srem(self._k("sessions"), *gone)
+        return [cast(DeskSession, _load(DeskSession, raw)) for raw in raws if raw is not None]
+
+    # identity nonces
+    async def put_nonce(self, nonce: Nonce) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("nonce", nonce.request), _dump(nonce), px=self._ttl_ms(nonce.expires))
+            pipe.zadd(self._k("nonces"), {nonce.request: nonce.expires})
+            await pipe.execute()
+
+    async def take_nonce(self, request: str) -> Nonce | None:
+        raw = await self.redis.getdel(self._k("nonce", request))  # atomic: one proof per nonce
+        await self.redis.zrem(self._k("nonces"), request)
+        return _load(Nonce, raw)
+
+    async def drop_expired_nonces(self, now: float) -> None:
+        expired = cast(list[str], await self.redis.zrangebyscore(self._k("nonces"), "-inf", f"({now!r}"))
+        if expired:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(*[self._k("nonce", r) for r in expired])
+                pipe.zrem(self._k("nonces"), *expired)
+                await pipe.execute()
+
+    async def drop_call_nonces(self, call: str) -> None:
+        requests = cast(list[str], await self.redis.zrange(self._k("nonces"), 0, -1))
+        if requests:
+            await self._drop_call_nonces(
+                keys=[self._k("nonces"), *[self._k("nonce", r) for r in requests]], args=[call, *requests]
+            )
+
+    # interpreter invitations
+    async def put_invite(self, invite: Invite) -> None:
+        await self.redis.hset(self._k("invites"), invite.id, _dump(invite))
+
+    async def take_invite(self, invite_id: str) -> Invite | None:
+        return _load(Invite, await self._htake(keys=[self._k("invites")], args=[invite_id]))
+
+    async def invites(self) -> list[Invite]:
+        return [cast(Invite, _load(Invite, raw)) for raw in await self.redis.hvals(self._k("invites"))]
+
+    # login rate-limiting
+    def _login_keys(self, key: str) -> list[str]:
+        return [self._k("login", key), self._k("login", key, "attempts"), self._k("logins")]
+
+    async def login_attempt(self, key: str, at: float, since: float) -> LoginRecord:
+        member = f"{at!r}:{secrets.token_hex(4)}"  # two attempts at one instant are two attempts
+        locked, strikes, members = await self._login_attempt(
+            keys=self._login_keys(key), args=[repr(at), repr(since), member, key]
+        )
+        return LoginRecord([float(m.split(":", 1)[0]) for m in members], _float(locked), int(strikes))
+
+    async def forget_login_attempt(self, key: str, at: float) -> None:
+        await self._forget_attempt(keys=[self._k("login", key, "attempts")], args=[repr(at)])
+
+    async def lock_login(self, key: str, at: float, first_s: float, max_s: float, forget_s: float) -> float:
+        text = await self._lock_login(
+            keys=self._login_keys(key), args=[repr(at), repr(first_s), repr(max_s), repr(forget_s), key]
+        )
+        return _float(text)
+
+    async def clear_login_failures(self, key: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._k("login", key), self._k("login", key, "attempts"))
+            pipe.srem(self._k("logins"), key)
+            await pipe.execute()
+
+    async def drop_idle_logins(self, since: float, strikes_since: float) -> None:
+        await self._drop_idle_logins(keys=[self._k("logins")], args=[self.prefix, repr(since), repr(strikes_since)])
