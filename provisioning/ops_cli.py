@@ -327,8 +327,34 @@ def _age(reported_at: str | None) -> str:
     return f"{s}s ago" if s < 120 else f"{s // 60}min ago" if s < 7200 else f"{s // 3600}h ago"
 
 
+def _update_cell(s: dict[str, Any]) -> str:
+    """The point's software update as ops need it: what it runs toward, what happened, and why if it went
+    wrong (the agent's ``software_update``, from provisioning/update.py and the root helper's status)."""
+    u = s.get("software_update")
+    if not isinstance(u, dict):
+        return "-"  # this agent does not update software (development install)
+    state, version, previous = u.get("state"), u.get("version") or "?", u.get("previous")
+    reason = f": {u['reason']}" if u.get("reason") else ""
+    desired, running = u.get("desired"), u.get("running")
+    if state == "done" and u.get("action") == "security":
+        return f"security updates {str(u.get('at') or '')[:10]} ok"
+    if state == "done":
+        return f"updated from {previous}" if previous and previous != version else "up to date"
+    if state == "rolled-back":
+        return f"ROLLED BACK from {version}{reason}"
+    if state in ("refused", "failed", "unhealthy"):
+        return f"{state.upper()} {version}{reason}"
+    if state in ("checking-repository", "installing", "checking", "rolling-back", "security-updating"):
+        return f"{state} {version}"
+    if state == "requested":
+        return f"{desired} requested"
+    if desired and desired != running:
+        return f"{desired} waits{reason}"
+    return "up to date" if desired else "-"
+
+
 def status_rows(states: dict[str, dict[str, Any]], online: dict[str, str]) -> list[list[str]]:
-    rows = [["point", "online", "version", "health", "last seen", "last result"]]
+    rows = [["point", "online", "version", "health", "last seen", "last result", "software", "update"]]
     for pid in sorted(set(states) | set(online)):
         s = states.get(pid, {})
         kiosk = s.get("kiosk") or {}
@@ -350,7 +376,7 @@ def status_rows(states: dict[str, dict[str, Any]], online: dict[str, str]) -> li
         if last.get("status") in ("rejected", "rolled_back"):
             result += f" ({last.get('code')})"
         rows.append([pid, online.get(pid, "?"), str(s.get("applied_version", "-")), health,
-                     _age(s.get("reported_at")), result])  # fmt: skip
+                     _age(s.get("reported_at")), result, str(s.get("software") or "-"), _update_cell(s)])  # fmt: skip
     return rows
 
 

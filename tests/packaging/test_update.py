@@ -4,7 +4,9 @@ and the root helper's refusals. The package build and the throwaway root are in 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -12,11 +14,15 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiomqtt
 import pytest
 import yaml
 
 from etapiste.config.point import PointConfig
+from provisioning.broker import topic
 from provisioning.update import SoftwareUpdater, read_status
+from simulation.services.mqtt import Broker
+from tests.provisioning.conftest import ETAPISTE
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "etapiste" / "config" / "sample-point.yaml"
@@ -122,3 +128,46 @@ def test_helper_refuses_a_bad_request_with_a_reason(tmp_path: Path, request_text
     status = _helper(tmp_path, request_text)
     assert status["state"] == "refused"
     assert why in status["reason"]
+
+
+def _agent_state(point: str, updater: SoftwareUpdater, cfg: Path) -> dict[str, object]:
+    """The retained state an agent publishes (provisioning/agent.py's Agent.state), for ``ops status``."""
+    return {
+        "point": point, "software": updater.running, "applied_version": 3, "last_result": None,
+        "kiosk": {"connected": True, "software": f"etapiste-kiosk {updater.running}", "healthy": True, "devices": {}},
+        "software_update": updater.state(cfg),
+        "reported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }  # fmt: skip
+
+
+async def test_ops_status_shows_each_points_software_and_its_update(mosquitto: Broker, tmp_path: Path) -> None:
+    cfg = _config(tmp_path, {"version": "0.2.0", "window": "02:00-05:00"})
+    done = _updater(tmp_path / "a", "0.2.0", NIGHT)
+    done.status_path.write_text("state=done\naction=install\nversion=0.2.0\nprevious=0.1.0\n")
+    back = _updater(tmp_path / "b", "0.1.0", NIGHT)
+    back.status_path.write_text(
+        "state=rolled-back\naction=install\nversion=0.2.0\nprevious=0.1.0\nreason=no health report within 300 s\n"
+    )
+    waiting = _updater(tmp_path / "c", "0.1.0", NOON)
+    waiting.tick(cfg, View())  # noon: the library is open, so 0.2.0 waits for the window
+    states = {"point-a": _agent_state("point-a", done, cfg), "point-b": _agent_state("point-b", back, cfg),
+              "point-c": _agent_state("point-c", waiting, cfg)}  # fmt: skip
+    for pid, state in states.items():
+        async with aiomqtt.Client(**mosquitto.credentials(pid)) as client:
+            await client.publish(topic(pid, "state"), json.dumps(state).encode(), qos=1, retain=True)
+
+    proc = await asyncio.create_subprocess_exec(
+        ETAPISTE, "ops", "status", "--broker", mosquitto.url, "--password-file", str(mosquitto.password_file("ops")),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out = (await proc.communicate())[0].decode()
+    assert proc.returncode == 0, out
+    header, *lines = out.splitlines()
+    assert "software" in header.split() and "update" in header.split()
+    rows = {line.split()[0]: line for line in lines}
+    at = header.index("software")
+    assert rows["point-a"][at:].split()[0] == "0.2.0" and "updated from 0.1.0" in rows["point-a"]
+    assert rows["point-b"][at:].split()[0] == "0.1.0"
+    assert "ROLLED BACK from 0.2.0: no health report within 300 s" in rows["point-b"]
+    assert rows["point-c"][at:].split()[0] == "0.1.0"
+    assert "0.2.0 waits" in rows["point-c"] and "open" in rows["point-c"]

@@ -133,7 +133,9 @@ async def test_publish_to_a_group_applies_on_its_points_only_and_status_shows_th
     code, out = await run_ops("status", *online_args(mosquitto))
     assert code == 0, out
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
-    assert out.splitlines()[0].split() == ["point", "online", "version", "health", "last", "seen", "last", "result"]
+    assert out.splitlines()[0].split() == [
+        "point", "online", "version", "health", "last", "seen", "last", "result", "software", "update"
+    ]  # fmt: skip
     assert rows["point-a"][1:4] == ["true", str(running["point-a"].running_version()), "ok"]
     assert rows["point-b"][1] == "false"
     assert rows["point-c"][1:4] == ["true", "0", "UNHEALTHY"]  # never configured: its kiosk has nothing to run
