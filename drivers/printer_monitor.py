@@ -26,7 +26,7 @@ def status_key(status: PrinterStatus) -> tuple[object, ...]:
     return (
         status.state,
         status.accepting,
-        tuple((c.code, c.severity, c.stale) for c in status.conditions),
+        tuple((c.keyword, c.severity, c.stale) for c in status.conditions),
     )
 
 

@@ -16,6 +16,7 @@ Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
     ├── PdfRefusalCode       the PDF gate's refusals before printing (``drivers.pdfcheck``)
     ├── CameraCode           the room's camera (``drivers.camera``)
     └── SpeechCode           speech output (``kiosk.speech``)
+    PrinterWarningCode       a printer condition that does not stop printing (toner low …)
     PointFailureCode         what only the point can tell (a software fault, a device it does not have)
     IdentityAbortCode        ``identity.abort``'s reason (why the point gave up identification)
     IdentityResultCode       ``identity.result``'s reason when the switchboard refused the proof
@@ -75,6 +76,10 @@ PrinterCode: TypeAlias = Literal[
     "job_cancelled",
     "job_timeout",
 ]
+PrinterWarningCode: TypeAlias = Literal["toner_low", "paper_low", "printer_warning"]
+"""A printer condition that does not stop printing (for the staff only; no error carries it)."""
+PrinterConditionCode: TypeAlias = Literal[PrinterCode, PrinterWarningCode]
+"""A printer condition's code (``drivers.printer.conditions.Condition.code``): its error's or its warning's."""
 PdfRefusalCode: TypeAlias = Literal[
     "invalid_document",
     "empty_document",
@@ -170,6 +175,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "card": get_args(CardCode),
     "scanner": get_args(ScannerCode),
     "printer": get_args(PrinterCode),
+    "printer_warning": get_args(PrinterWarningCode),
     "pdf": get_args(PdfRefusalCode),
     "camera": get_args(CameraCode),
     "speech": get_args(SpeechCode),

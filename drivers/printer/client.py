@@ -99,10 +99,10 @@ class Printer:
         state: State = {PRINTER_PROCESSING: "processing", PRINTER_STOPPED: "stopped"}.get(state_num, "idle")  # type: ignore[assignment]
         if state == "idle":
             conditions = [
-                Condition(c.code, "warning", c.error, None, c.params, stale=True) if c.severity == "error" else c
+                Condition(c.keyword, "warning", c.error, None, c.params, stale=True) if c.severity == "error" else c
                 for c in conditions
             ]
-        if state == "stopped" and not any(c.code == "paused" for c in conditions):
+        if state == "stopped" and not any(c.keyword == "paused" for c in conditions):
             conditions.append(Condition("paused", "error", Paused, params={"detail": "paused"}))
         accepting = bool(attrs.get("printer-is-accepting-jobs", True))
         if not accepting:
@@ -168,7 +168,7 @@ class Printer:
             if isinstance(exc, RuntimeError):
                 raise PrintServiceDown(not_printed=True) from None
             raise self._ipp_error(exc) from None
-        baseline = {c.code for c in status.conditions if c.stale}
+        baseline = {c.keyword for c in status.conditions if c.stale}
         job = PrintJob(self, conn, subscription, job_id, info, listeners, started, baseline)
         job._emit("accepted")
         return job

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from drivers.printer_errors import (
     DoorOpen,
@@ -23,6 +23,7 @@ from drivers.printer_errors import (
     PrinterError,
 )
 from etapiste import texts
+from etapiste.codes import PrinterCode, PrinterConditionCode, PrinterWarningCode
 from etapiste.language import Language
 
 Severity = Literal["error", "warning"]
@@ -36,9 +37,11 @@ State = Literal["idle", "processing", "stopped", "unreachable", "missing", "not-
 class Condition:
     """One thing the printer reports, with what the customer and the staff are told about it."""
 
-    code: str
-    """Our stable keyword: ``media-empty``, ``media-jam``, ``door-open``, ``toner-low``, ``offline``,
-    ``paused``, ``not-accepting-jobs``, ``cupsd-unreachable``, ``no-queue``, or a CUPS keyword."""
+    keyword: str
+    """The CUPS-side keyword (for ops and the staff, who look it up in CUPS): ``media-empty``,
+    ``media-jam``, ``door-open``, ``toner-low``, ``offline``, ``paused``, ``not-accepting-jobs``,
+    ``cupsd-unreachable``, ``no-queue``, or another CUPS keyword. Reasons CUPS gives in several words
+    (``media-needed``, ``cover-open``) share one; it is what a condition is told apart by."""
     severity: Severity
     """``error`` stops printing; ``warning`` is for the staff only (e.g. toner low)."""
     error: type[PrinterError] | None = None
@@ -49,6 +52,17 @@ class Condition:
     """A device fault still listed by CUPS on an idle queue: reasons stick until the next job's
     backend clears them, so after the staff fixed the printer it may only be *last reported*. It
     does not stop printing (the next job re-checks it) and the customer is not told."""
+
+    @property
+    def code(self) -> PrinterConditionCode:
+        """The code from :mod:`etapiste.codes` (what the statistics, the wire and the texts use): the
+        error's own for a fault (``out_of_paper``, also while it is only *last reported*), else the
+        warning's (``toner_low``, ``paper_low``, ``printer_warning``). CUPS's keyword stops here."""
+        if self.error is not None or self.severity == "error":
+            # A condition's error is always one of the printer's own (the table below, the client's
+            # queue states), never a PDF refusal, though those share the PrinterError base.
+            return cast(PrinterCode, (self.error or PrinterError).code)
+        return _WARNING_CODES.get(self.keyword, "printer_warning")
 
     def as_error(self, **extra: Any) -> PrinterError:
         cls = self.error or PrinterError
@@ -62,7 +76,7 @@ class Condition:
 
     def staff_message(self, language: Language) -> str:
         if self.staff_text is not None:
-            return texts.template(self.staff_text, language).format_map({"detail": self.code, **self.params})
+            return texts.template(self.staff_text, language).format_map({"detail": self.keyword, **self.params})
         text = self.as_error().staff_message(language)
         return f"{text} {texts.text('printer.stale', language)}" if self.stale else text
 
@@ -86,6 +100,8 @@ _REASONS: dict[str, tuple[str, type[PrinterError] | None, str | None]] = {
     "marker-supply-low": ("toner-low", None, "printer.warning.toner_low"),
     "media-low": ("media-low", None, "printer.warning.media_low"),
 }
+#: A warning's code by its keyword; any other warning is ``printer_warning``.
+_WARNING_CODES: dict[str, PrinterWarningCode] = {"toner-low": "toner_low", "media-low": "paper_low"}
 #: Reasons that are always only warnings, whatever their suffix.
 _ALWAYS_WARNING = {"toner-low", "media-low"}
 #: Which error the customer hears about first when several are reported (the most specific first).
@@ -122,7 +138,7 @@ def conditions_from_reasons(reasons: Iterable[str]) -> list[Condition]:
         if severity == "warning" and staff_text is None:
             staff_text = "printer.warning.other"
         cond = Condition(
-            code=code,
+            keyword=code,
             severity="error" if severity == "error" else "warning",
             error=error if severity == "error" else None,
             staff_text=staff_text if severity == "warning" else None,
@@ -134,7 +150,7 @@ def conditions_from_reasons(reasons: Iterable[str]) -> list[Condition]:
 
 
 def rank(cond: Condition) -> tuple[int, int]:
-    order = _PRIORITY.index(cond.code) if cond.code in _PRIORITY else len(_PRIORITY) - 2
+    order = _PRIORITY.index(cond.keyword) if cond.keyword in _PRIORITY else len(_PRIORITY) - 2
     return (0 if cond.severity == "error" else 1, order)
 
 
@@ -186,6 +202,7 @@ class PrinterStatus:
             "conditions": [
                 {
                     "code": c.code,
+                    "keyword": c.keyword,
                     "severity": c.severity,
                     "customer": {lang: c.customer_message(lang) for lang in langs},
                     "staff": {lang: c.staff_message(lang) for lang in langs},

@@ -208,7 +208,7 @@ class PrintJob:
                 if self._stall is not None:
                     # Printing again after a stop: the reasons CUPS still lists are stale until the
                     # backend clears them; only a new stop or a new fault stalls the job again.
-                    self._baseline |= {c.code for c in errors}
+                    self._baseline |= {c.keyword for c in errors}
                     self._stall = None
                     self._emit("resumed")
                 else:
@@ -216,7 +216,7 @@ class PrintJob:
             elif state == JOB_PENDING:
                 self._processing = False
         if self._stall is None:
-            fresh = [c for c in errors if c.code not in self._baseline]
+            fresh = [c for c in errors if c.keyword not in self._baseline]
             if errors and (stopped or fresh):
                 self._stall, self._stalled_at = (fresh or errors)[0], time.monotonic()
                 self._emit("stalled", condition=self._stall)

@@ -60,7 +60,7 @@ def test_status_of_a_printer_out_of_paper_exits_1_and_speaks_the_staffs_language
     assert main(["--queue", queue.name, "status", "--json"]) == 1
     status = json.loads(capsys.readouterr().out)
     assert status["ready"] is False
-    assert status["conditions"][0]["code"] == "media-empty"
+    assert (status["conditions"][0]["code"], status["conditions"][0]["keyword"]) == ("out_of_paper", "media-empty")
     assert "media-empty" in status["conditions"][0]["staff"]["sv"]
 
 
@@ -72,7 +72,8 @@ def test_status_when_cupsd_is_down_says_so(
     assert main(["status", "--json"]) == 1
     status = json.loads(capsys.readouterr().out)
     assert status["state"] == "unreachable"
-    assert status["conditions"][0]["code"] == "cupsd-unreachable"
+    assert status["conditions"][0]["code"] == "print_service_down"
+    assert status["conditions"][0]["keyword"] == "cupsd-unreachable"
 
 
 def test_test_page_comes_out_with_the_host_name(on_cupsd: PrivateCupsd, capsys: pytest.CaptureFixture[str]) -> None:

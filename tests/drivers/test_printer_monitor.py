@@ -44,10 +44,10 @@ def test_staff_screen_hears_of_pause_refusal_cupsd_loss_and_recovery(own_cupsd: 
     with PrinterMonitor(printer, seen, interval_s=0.05):
         step(None, ("idle", ()))
         step(lambda: conn.disablePrinter(queue.name), ("stopped", ("paused",)))
-        step(lambda: conn.rejectJobs(queue.name), ("stopped", ("not-accepting-jobs", "paused")))
-        step(lambda: conn.enablePrinter(queue.name), ("idle", ("not-accepting-jobs",)))
+        step(lambda: conn.rejectJobs(queue.name), ("stopped", ("not_accepting", "paused")))
+        step(lambda: conn.enablePrinter(queue.name), ("idle", ("not_accepting",)))
         step(lambda: conn.acceptJobs(queue.name), ("idle", ()))
-        step(own_cupsd.stop, ("unreachable", ("cupsd-unreachable",)))
+        step(own_cupsd.stop, ("unreachable", ("print_service_down",)))
         assert seen.latest().customer_message("en") == (
             "Printing is not available right now. The library staff have been told."
         )
@@ -57,10 +57,10 @@ def test_staff_screen_hears_of_pause_refusal_cupsd_loss_and_recovery(own_cupsd: 
     assert seen.states() == [
         ("idle", ()),
         ("stopped", ("paused",)),
-        ("stopped", ("not-accepting-jobs", "paused")),
-        ("idle", ("not-accepting-jobs",)),
+        ("stopped", ("not_accepting", "paused")),
+        ("idle", ("not_accepting",)),
         ("idle", ()),
-        ("unreachable", ("cupsd-unreachable",)),
+        ("unreachable", ("print_service_down",)),
         ("idle", ()),
     ]
 
