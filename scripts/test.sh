@@ -4,7 +4,8 @@
 #
 # --fast: the unit tier only (pytest -m "not services": no private service, no heavy subprocess; see
 # tests/conftest.py), after ruff. It skips mypy, and skips set-up when the environment is already set up
-# for this pyproject.toml (set-up's own pip stamp); CI runs the whole suite (no option).
+# for this pyproject.toml (set-up's own pip stamp); CI runs the whole suite (no option): the main stage
+# (-m "not packaging"), then the packaging stage (-m packaging: the .debs in a throwaway Debian root).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -22,6 +23,17 @@ start=$(date +%s)
 if [ "$fast" = yes ]; then
     python -m pytest -p no:cacheprovider -q -m "not services" "$@"
 else
-    python -m pytest -p no:cacheprovider -ra "$@"
+    python -m pytest -p no:cacheprovider -ra -m "not packaging" "$@"
+    echo "suite: $(( $(date +%s) - start )) s"
+    # The packaging stage (tests/packaging/test_install_root.py): builds the .debs (cached by the source's
+    # hash) and installs them into a throwaway Debian 12 root; needs root, mmdebstrap and, once a day, the
+    # network. Run when no test was named (pytest would find none of them among the named ones).
+    if [ $# -eq 0 ]; then
+        echo "== packaging"
+        start=$(date +%s)
+        python -m pytest -p no:cacheprovider -ra -m packaging tests/packaging
+        echo "packaging: $(( $(date +%s) - start )) s"
+    fi
+    exit 0
 fi
 echo "suite: $(( $(date +%s) - start )) s"
