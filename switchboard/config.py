@@ -190,6 +190,33 @@ def _redis_url(value: str) -> str:
     return value
 
 
+def _listen(value: str) -> str:
+    """``host:port`` (``[::1]:9464`` for IPv6): refused at load rather than found by a failed scrape."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (such as 127.0.0.1:9464 or [::1]:9464)")
+    return value
+
+
+class Connections(FrozenModel):
+    """Per-connection limits, so one socket or one client cannot hold up or flood everyone else.
+
+    The defaults are far above what a real point or desk sends: a call's set-up is a few dozen frames
+    (offers, answers, trickled ICE candidates for each peer), a whole day's queueing a few hundred."""
+
+    outbox_frames: int = Field(512, ge=16, le=65536)
+    """Frames that may wait for a connection's socket; one more aborts it (it reconnects and resumes)."""
+    send_stall_s: float = Field(5.0, gt=0, le=60)
+    """A single frame's send taking longer aborts the connection: its reader stopped reading."""
+    rate_per_s: float = Field(50.0, gt=0, le=1_000_000)
+    """Frames per second a connection may send on average (a token bucket); more are answered
+    ``error rate_limited`` and not acted on."""
+    burst: int = Field(200, ge=1, le=1_000_000)
+    """Frames a connection may send at once before the average rate applies."""
+    snapshot_interval_s: float = Field(0.2, ge=0, le=5)
+    """At most one queue snapshot per desk per this many seconds (a burst of changes is one snapshot)."""
+
+
 class SwitchboardConfig(FrozenModel):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=0, le=65535)
@@ -201,6 +228,10 @@ class SwitchboardConfig(FrozenModel):
     session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
     """A desk login lasts this long (a working day); then the agent logs in again."""
     login: Login = Field(default_factory=Login)
+    connections: Connections = Field(default_factory=Connections)
+    metrics_listen: Annotated[str, AfterValidator(_listen)] | None = None
+    """``host:port`` of Prometheus's ``/metrics`` (e.g. ``127.0.0.1:9464``), a listener of its own apart from
+    the public one; ``null`` or absent: no metrics endpoint."""
     heartbeat_s: float = Field(20.0, ge=1.0, le=120.0)
     """WebSocket ping interval; a connection that misses its pong for half of it is taken as gone."""
     rejoin_grace_s: int = Field(60, ge=0, le=600)

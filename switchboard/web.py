@@ -30,12 +30,14 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from etapiste import protocol as p
 from etapiste import safejson
 from switchboard.config import SwitchboardConfig
 from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
+from switchboard.hub.outbox import Outbox, TokenBucket
 from switchboard.identity import ProofValidator
 from switchboard.redis_state import RedisState
 from switchboard.state import DeskSession, StateStore
@@ -43,6 +45,7 @@ from switchboard.state import DeskSession, StateStore
 log = logging.getLogger("switchboard.web")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+METRICS: web.AppKey[web.AppRunner] = web.AppKey("metrics", web.AppRunner)
 VERIFIER: web.AppKey[ThreadPoolExecutor] = web.AppKey("verifier", ThreadPoolExecutor)
 DUMMY: web.AppKey[str] = web.AppKey("dummy_hash", str)
 COOKIE = "etapiste_session"
@@ -70,8 +73,11 @@ _CSP = (
 
 
 class _WsConnection:
-    def __init__(self, ws: web.WebSocketResponse):
+    """The socket under a connection's :class:`Outbox`: the writer task alone sends on it."""
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None):
         self.ws = ws
+        self.transport = transport
 
     async def send(self, text: str) -> None:
         if not self.ws.closed:
@@ -79,6 +85,24 @@ class _WsConnection:
 
     async def close(self) -> None:
         await self.ws.close()
+
+    def abort(self) -> None:
+        """A reset: a closing handshake would wait on the very window that is full."""
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _connection(request: web.Request, ws: web.WebSocketResponse, hub: Hub) -> Outbox:
+    limits = hub.config.connections
+    return Outbox(_WsConnection(ws, request.transport), size=limits.outbox_frames, stall_s=limits.send_stall_s)
+
+
+def _count(conn: Outbox, hub: Hub, role: str) -> None:
+    """Count ``conn``'s frames and abort under its role, now that its hello said which."""
+    metrics = hub.metrics
+    sent = metrics.frames_out.labels(role)
+    conn.on_sent = sent.inc
+    conn.on_abort = lambda reason: metrics.aborts.labels(role, reason).inc()
 
 
 def _asset(name: str) -> bytes:
@@ -234,6 +258,7 @@ async def login(request: web.Request) -> web.Response:
                 await state.forget_login_attempt(earlier, now)
             retry = record.locked_until - now if record.locked_until > now else limits.lockout_s
             log.warning("login refused for %r from %s: too many attempts, retry in %d s", username, address, retry)
+            hub.metrics.login_failures.labels("rate_limited").inc()
             return _rate_limited(retry)
         counted[key] = len(record.attempts)
     user = hub.users.get(username)
@@ -246,6 +271,7 @@ async def login(request: web.Request) -> web.Response:
                 until = await state.lock_login(key, now, limits.lockout_s, limits.max_lockout_s, STRIKES_FORGOTTEN_S)
                 who = f"{username!r} from {address}" if key == pair else f"every name from {address}"
                 log.warning("login locked for %s for %d s", who, until - now)
+        hub.metrics.login_failures.labels("wrong_credentials").inc()
         return web.json_response({"error": "wrong_credentials"}, status=401)
     await state.clear_login_failures(pair)
     await state.forget_login_attempt(per_address, now)
@@ -303,17 +329,30 @@ async def _first_frame(ws: web.WebSocketResponse) -> str | None:
     return msg.data if msg.type == WSMsgType.TEXT else None
 
 
-async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant, conn: _WsConnection) -> None:
+async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant, conn: Outbox) -> None:
+    limits, metrics = hub.config.connections, hub.metrics
+    bucket = TokenBucket(limits.rate_per_s, limits.burst, asyncio.get_running_loop().time)
+    frames_in, limited = metrics.frames_in.labels(part.role), metrics.rate_limited.labels(part.role)
+    _count(conn, hub, part.role)
+    warned = False
     try:
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
+            if msg.type == WSMsgType.ERROR:
+                break
+            frames_in.inc()
+            if not bucket.take():
+                limited.inc()
+                if not warned:  # one line per connection, not one per frame of a flood
+                    warned = True
+                    log.warning("%s %s is rate-limited", part.role, part.id)
+                await part.send(p.Error(code="rate_limited", message="too many messages; slow down and try again"))
+            elif msg.type == WSMsgType.TEXT:
                 await hub.handle(part, msg.data)
             elif msg.type == WSMsgType.BINARY:
                 await part.send(p.Error(code="malformed", message="signalling frames are JSON text"))
-            elif msg.type == WSMsgType.ERROR:
-                break
     finally:
         await hub.disconnect(part, conn)
+        conn.stop()
 
 
 def _new_ws(hub: Hub) -> web.WebSocketResponse:
@@ -324,7 +363,7 @@ async def point_socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     ws = _new_ws(hub)
     await ws.prepare(request)
-    conn = _WsConnection(ws)
+    conn = _connection(request, ws, hub)
     raw = await _first_frame(ws)
     try:
         hello = p.parse_signal(raw) if raw is not None else None
@@ -333,12 +372,12 @@ async def point_socket(request: web.Request) -> web.WebSocketResponse:
         hello = None
     if not isinstance(hello, p.PointHello):
         await conn.send(p.encode(p.Error(code="unauthorised", message="first say hello.point")))
-        await ws.close()
+        await conn.close()
         return ws
     result = await hub.connect_point(hello, conn)
     if isinstance(result, p.Error):
         await conn.send(p.encode(result))
-        await ws.close()
+        await conn.close()
         return ws
     await _serve(ws, hub, result, conn)
     return ws
@@ -350,7 +389,7 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPForbidden(text="desk connections are taken from the configured origin only")
     ws = _new_ws(hub)
     await ws.prepare(request)
-    conn = _WsConnection(ws)
+    conn = _connection(request, ws, hub)
     raw = await _first_frame(ws)
     try:
         hello = p.parse_signal(raw) if raw is not None else None
@@ -359,12 +398,12 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
         hello = None
     if not isinstance(hello, p.DeskHello):
         await conn.send(p.encode(p.Error(code="not_allowed", message="first say hello.desk")))
-        await ws.close()
+        await conn.close()
         return ws
     result = await hub.connect_desk(hello, request.cookies.get(COOKIE), conn)
     if isinstance(result, p.Error):
         await conn.send(p.encode(result))
-        await ws.close()
+        await conn.close()
         return ws
     await _serve(ws, hub, result, conn)
     return ws
@@ -396,6 +435,31 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def metrics(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    body = await hub.metrics.render(hub)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """``/metrics`` on ``metrics_listen``, a listener apart from the public one: the figures (queue lengths,
+    login failures) stay on the ops network without a token to hand out, and no firewall rule or proxy
+    path has to keep them off the internet-facing port."""
+    listen = app[HUB].config.metrics_listen
+    assert listen is not None
+    host, _, port = listen.rpartition(":")
+    scrape = web.Application()
+    scrape[HUB] = app[HUB]
+    scrape.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(scrape, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+    app[METRICS] = runner
+    log.info("metrics on http://%s/metrics", listen)
+    yield
+    await runner.cleanup()
 
 
 def create_app(
@@ -433,6 +497,8 @@ def create_app(
         app[VERIFIER].shutdown(wait=False, cancel_futures=True)
 
     app.on_cleanup.append(close_hub)
+    if config.metrics_listen is not None:
+        app.cleanup_ctx.append(_metrics_listener)
     if sweep_interval is not None:
         interval = sweep_interval
 

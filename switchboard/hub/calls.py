@@ -43,6 +43,7 @@ class Calls(Queues, Interpreters):
             ticket=ticket.id,
         )
         await self.state.put_call(call)
+        self.metrics.answered.labels(ticket.queue).inc()
         point.call = agent.call = call.id
         log.info("call %s: agent %s answered ticket %s", call.id, agent.id, ticket.id)
         await self._send_call_start(call, point)

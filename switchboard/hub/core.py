@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from etapiste import protocol as p
 from switchboard.config import QueueConfig, SwitchboardConfig, User
 from switchboard.hub.participant import Clock, Connection, Participant
 from switchboard.identity import ProofValidator
+from switchboard.metrics import Metrics
 from switchboard.state import Call, MemoryState, StateStore
 from switchboard.turn import ice_servers
 
@@ -44,6 +46,13 @@ class HubCore:
         self.users: dict[str, User] = {u.username: u for u in config.users}
         self._dirty: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
+        self._stale_snapshots: set[str] = set()
+        """Producers whose agents' snapshots are out of date; sent at most every ``snapshot_interval_s``."""
+        self._snapshotter: asyncio.Task[None] | None = None
+        self._last_snapshots = -math.inf
+        self._positions_sent: dict[str, tuple[Connection, str, int, int | None, int]] = {}
+        """The last ``queue.position`` each point got, so an unchanged one is not sent again."""
+        self.metrics = Metrics()
         self._closers: set[asyncio.Task[None]] = set()
 
     async def _error(self, part: Participant, msg: Any, code: str, message: str) -> None:
@@ -72,7 +81,7 @@ class HubCore:
         task.add_done_callback(self._closers.discard)
 
     async def close(self) -> None:
-        for task in [self._flusher, *self._closers]:
+        for task in [self._flusher, self._snapshotter, *self._closers]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

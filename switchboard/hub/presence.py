@@ -161,7 +161,8 @@ class Presence(Calls):
         if part.role == "point" and self.points.get(part.principal) is part:
             del self.points[part.principal]
             if ticket is not None:
-                await self.state.take_ticket(ticket.id)
+                if await self.state.take_ticket(ticket.id) is not None:
+                    self.metrics.left.labels(ticket.queue, "abandoned").inc()
                 await self._queue_changed(ticket.queue)
         if part.call is not None:
             call = await self.state.get_call(part.call)

@@ -60,6 +60,7 @@ class Queues(HubCore):
         if point is not None:
             await point.send(p.QueueLeft.model_validate({"ticket": ticket.id, "reason": reason}))
         log.info("ticket %s left %s: %s", ticket.id, ticket.queue, reason)
+        self.metrics.left.labels(ticket.queue, "abandoned" if reason == "cancelled" else reason).inc()
         await self._queue_changed(ticket.queue)
 
     def _agents(self, producer: str) -> list[Participant]:
@@ -88,12 +89,25 @@ class Queues(HubCore):
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
+        """Positions go out once the current burst is handled (a customer sees their place at once, and
+        only when it changed); the agents' snapshots at most every ``snapshot_interval_s``, so a point
+        looping request and cancel cannot make every desk re-render thousands of times."""
         await asyncio.sleep(0)  # let frames already received change the queues first
         while self._dirty:
             queues, self._dirty = self._dirty, set()
             for queue in queues:
                 await self._send_positions(queue)
-            producers = {self._queues[q][0] for q in queues}
+            self._stale_snapshots |= {self._queues[q][0] for q in queues}
+            if self._snapshotter is None or self._snapshotter.done():
+                self._snapshotter = asyncio.get_running_loop().create_task(self._send_snapshots())
+
+    async def _send_snapshots(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._stale_snapshots:
+            wait = self._last_snapshots + self.config.connections.snapshot_interval_s - loop.time()
+            await asyncio.sleep(max(0.0, wait))  # the first change after a quiet spell goes out at once
+            producers, self._stale_snapshots = self._stale_snapshots, set()
+            self._last_snapshots = loop.time()
             snapshots: dict[frozenset[str], str] = {}
             agents = [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]
             for agent in [a for a in agents if a.away_since is None]:  # a returning agent gets a fresh one
@@ -107,6 +121,10 @@ class Queues(HubCore):
             point = self.points.get(ticket.point)
             if point is not None and point.away_since is None:  # one that is away gets it on return
                 estimate, online = await self.estimate(queue, position)
+                seen = (point.conn, ticket.id, position, estimate, online)  # a new connection gets it anew
+                if self._positions_sent.get(point.id) == seen:
+                    continue
+                self._positions_sent[point.id] = seen
                 await point.send(
                     p.QueuePosition(ticket=ticket.id, position=position, estimate_s=estimate, agents_online=online)
                 )
