@@ -69,6 +69,11 @@ mkdir -p "$work/etapiste"
     if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\n' "$f"; fi
 done | tar -cf - --no-recursion -T -) | tar -xf - -C "$work/etapiste"
 cd "$work/etapiste"
+# The wheelhouse was chosen by the working tree's pyproject.toml a few minutes ago; the copy must still
+# name the same dependencies (another engineer may have added one meanwhile).
+copied_hash=$(/usr/bin/python3.11 -c 'import tomllib,sys,json; d=tomllib.load(open(sys.argv[1],"rb")); print(json.dumps([d["project"]["dependencies"], d["build-system"]["requires"]]))' pyproject.toml | sha256sum | cut -c1-16)
+[ "$copied_hash" = "$deps_hash" ] \
+    || { echo "package.sh: pyproject.toml's dependencies changed during the build; run it again" >&2; exit 1; }
 if [ "$version" != "$pyproject_version" ]; then
     sed -i "0,/^version = .*/s//version = \"$version\"/" pyproject.toml
 fi
