@@ -63,6 +63,20 @@ def canonical(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: Why a document whose JSON escapes a lone surrogate is refused (``"\ud800"`` is valid JSON but no character).
+NOT_UNICODE = "the {what}'s text is not valid Unicode (a lone surrogate escape); it cannot have been signed"
+
+
+def unicode_text(data: Any) -> bool:
+    """Whether ``data`` (parsed JSON) encodes to UTF-8: a lone surrogate escape parses but can be neither
+    signed nor checked (:func:`canonical` cannot encode it), so it must be refused before the signature check."""
+    try:
+        canonical(data)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -271,6 +285,8 @@ def parse_bundle(payload: bytes) -> dict[str, Any]:
         doc = safejson.loads(payload)  # nested past 32 levels is malformed, not a RecursionError later
     except ValueError as exc:
         raise BundleRejected("malformed", f"the bundle is not JSON: {exc}") from None
+    if not unicode_text(doc):
+        raise BundleRejected("malformed", NOT_UNICODE.format(what="bundle"))
     if not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict):
         raise BundleRejected("malformed", "the bundle has no 'signed' section")
     if not isinstance(doc.get("signatures"), list) or not doc["signatures"]:

@@ -43,7 +43,16 @@ from pydantic import Field, ValidationError
 from etapiste import safejson
 from etapiste.codes import CommandRefusalCode
 from etapiste.model import ID_PATTERN, FrozenModel
-from provisioning.bundle import SigningKey, TrustStore, atomic_write, sign_document, signer_ids, trusted_signer
+from provisioning.bundle import (
+    NOT_UNICODE,
+    SigningKey,
+    TrustStore,
+    atomic_write,
+    sign_document,
+    signer_ids,
+    trusted_signer,
+    unicode_text,
+)
 
 COMMAND_TYPE = "etapiste-command"
 COMMAND_SPEC = 1
@@ -168,6 +177,8 @@ def verify_command(payload: bytes, *, point: str, trust: TrustStore, now: dt.dat
     except ValueError as exc:
         raise CommandRejected("malformed", f"the command is not JSON: {exc}") from None
     cid, name = _claimed(doc)
+    if not unicode_text(doc):
+        raise CommandRejected("malformed", NOT_UNICODE.format(what="command"), id=cid, name=name)
     if not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict) or not doc.get("signatures"):
         raise CommandRejected(
             "unsigned", "the command is not signed; the ops tool signs commands with the organiser's key"

@@ -101,3 +101,17 @@ async def test_key_rotation_needs_the_current_key_to_introduce_the_new_one(
     assert state["last_result"]["code"] == "signature"
     await ops.publish_bundle("point-a", a.bundle(4, cfg, keys=[new]))
     await ops.state_where("point-a", lambda s: s["applied_version"] == 4 and s["kiosk"]["version"] == 4)
+
+
+def test_a_bundle_whose_text_is_not_unicode_is_rejected_as_malformed() -> None:
+    """Found by the fuzz campaign (issue 24): JSON may escape a lone surrogate (``"\\ud800"``), which is no
+    character at all; the signature check's canonical UTF-8 then raised UnicodeEncodeError out of the apply,
+    and ops read a Python error instead of ``rejected malformed``."""
+    key = SigningKey.generate()
+    trust = TrustStore.from_entries([key.public_entry()])
+    doc = sign_bundle(config_for("point-a", 9), version=1, expires=in_days(1), keys=[key])
+    text = json.dumps(doc).replace('"point-a"', '"point-a\\ud800"', 1).encode()
+    with pytest.raises(BundleRejected) as err:
+        verify_bundle(text, point="point-a", trust=trust, applied_version=0)
+    assert err.value.code == "malformed"
+    assert "not valid Unicode" in str(err.value)

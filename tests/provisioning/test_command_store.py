@@ -52,3 +52,17 @@ def test_expired_entries_are_dropped_and_a_damaged_store_refuses_what_came_befor
     with pytest.raises(CommandRejected) as exc:
         damaged.claim(queued)
     assert exc.value.code == "replay"
+
+
+def test_a_command_whose_text_is_not_unicode_is_refused_as_malformed() -> None:
+    """Found by the fuzz campaign (issue 24): a lone surrogate escaped in the JSON (``"\\ud800"``) raised
+    UnicodeEncodeError out of the signature check, so the agent's command task died without an
+    acknowledgement: ops never learnt what became of the command."""
+    key = SigningKey.generate()
+    trust = TrustStore.from_entries([key.public_entry()])
+    doc = sign_command("point-a", "reboot", keys=[key], valid_for=dt.timedelta(hours=1), command_id="c-1")
+    text = json.dumps(doc).replace('"reboot"', '"reboot\\udfff"', 1).encode()
+    with pytest.raises(CommandRejected) as err:
+        verify_command(text, point="point-a", trust=trust)
+    assert err.value.code == "malformed"
+    assert "not valid Unicode" in str(err.value)
