@@ -335,7 +335,7 @@ class _RecordingValidator:
     def __call__(self, token: p.WebEidToken, nonce: str, origin: str, now: float) -> Holder:
         self.calls.append((nonce, origin))
         if token.signature != "c2lnbmF0dXJl" * 8:
-            raise ProofRejected("invalid_signature", "the signature does not match")
+            raise ProofRejected("signature_invalid", "the signature does not match")
         return Holder(given_name="SPECIMEN-ANNA", surname="MEIKÄLÄINEN", satu="999020016", not_after=_CARD_EXPIRY)
 
 
@@ -375,7 +375,7 @@ async def test_identify_fails_clearly_when_the_proof_is_late_or_invalid():
         request = await point.expect("identity.request")
         await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token("YmFk" * 12)))
         result = await desk.expect("identity.result")
-        assert not result.ok and result.reason == "invalid_signature" and result.satu is None
+        assert not result.ok and result.reason == "signature_invalid" and result.satu is None
         await desk.send(p.IdentityStart(call=start.call))
         request = await point.expect("identity.request")
         await point.send(p.IdentityAbort(call=start.call, request=request.request, reason="pin_blocked"))
