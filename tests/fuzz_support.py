@@ -644,14 +644,18 @@ async def _before_hello(
 async def fuzz_switchboard(side: str, messages: int, seed: int, hang_s: float = HANG_S) -> Tally:
     """``side`` ``point`` (the point socket, before and after hello) or ``desk`` (agent and interpreter)."""
     from tests.clock import FakeClock
-    from tests.switchboard.support import PASSWORDS, serve
+    from tests.switchboard.support import PASSWORDS, make_config, serve
 
     tally = Tally(f"switchboard.{side}")
     fz = Fuzz(seed)
     started = time.monotonic()
     kinds = p.SIGNAL_TYPES
     with watching_errors() as errors:
-        async with serve(clock=FakeClock()) as sb:
+        # The fuzz sends thousands of frames a second on one socket, far past the per-connection rate limit
+        # a real point or desk never reaches: lifted here, or every frame would only meet rate_limited.
+        # (tests/switchboard/test_slow_sockets.py proves the limit itself.)
+        unlimited = make_config(connections={"rate_per_s": 1_000_000, "burst": 1_000_000})
+        async with serve(unlimited, clock=FakeClock()) as sb:
             http: dict[str, aiohttp.ClientSession] = {}
             for user in ("anna", "tulkki", "bertil"):
                 http[user] = await sb.login(user, PASSWORDS[user])
