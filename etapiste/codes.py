@@ -18,6 +18,11 @@ Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
     └── SpeechCode           speech output (``kiosk.speech``)
     PrinterWarningCode       a printer condition that does not stop printing (toner low …)
     PointFailureCode         what only the point can tell (a software fault, a device it does not have)
+    DeviceFaultCode          a device's fault in the point's health and the statistics' ``faults``
+    ├── DeviceErrorCode      the driver's error (a printer condition's, the scanner's, the camera's …)
+    ├── MicrophoneCode       the microphone (it has no driver error of its own)
+    ├── NetworkCode          the switchboard connection (the statistics' ``network`` device)
+    └── HealthCode           what any device may be: not configured, or its probe failed
     IdentityAbortCode        ``identity.abort``'s reason (why the point gave up identification)
     IdentityResultCode       ``identity.result``'s reason when the switchboard refused the proof
     ├── ProofRefusalCode     the Web eID validator's (``etapiste.webeid.validator.ProofInvalid.reason``)
@@ -102,6 +107,26 @@ SpeechCode: TypeAlias = Literal["speech_error"]
 DeviceErrorCode: TypeAlias = Literal[CardCode, ScannerCode, PrinterCode, PdfRefusalCode, CameraCode, SpeechCode]
 
 PointFailureCode: TypeAlias = Literal["internal_error", "printer_unavailable"]
+MicrophoneCode: TypeAlias = Literal["microphone_missing", "microphone_silent"]
+"""The microphone cannot be opened, or opens and gives no sound."""
+NetworkCode: TypeAlias = Literal[
+    "no_credential",
+    "unreachable",
+    "unauthorised",
+    "unsupported_version",
+    "not_allowed",
+    "replaced",
+    "closed",
+    "turn_refused",
+    "turn_unreachable",
+]
+"""The point's switchboard connection is down: no credential to connect with, the switchboard's own
+reasons (``kiosk.call.SwitchboardStatus.reason``), or the TURN relay refused or did not answer."""
+HealthCode: TypeAlias = Literal["not_configured", "internal_error"]
+"""Any device: the point has none configured, or asking its driver failed (a bug, reported as such)."""
+DeviceFaultCode: TypeAlias = Literal[DeviceErrorCode, MicrophoneCode, NetworkCode, HealthCode]
+"""``kiosk.health.DeviceHealth.code``: why a device is not ``ok``, as the statistics count it."""
+
 IdentityAbortCode: TypeAlias = Literal[
     "cancelled", "pin_blocked", "card_error", "no_card", "timeout", "internal_error", "origin_mismatch"
 ]
@@ -180,6 +205,9 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "camera": get_args(CameraCode),
     "speech": get_args(SpeechCode),
     "point": get_args(PointFailureCode),
+    "microphone": get_args(MicrophoneCode),
+    "network": get_args(NetworkCode),
+    "health": get_args(HealthCode),
     "identity": get_args(IdentityAbortCode),
     "identity_result": get_args(IdentityResultCode),
     "transfer": get_args(TransferFailureCode),

@@ -150,7 +150,9 @@ class AgentLink:
             before, self._seen[name] = self._seen.get(name, "unknown"), h.health
             device = FAULT_DEVICES.get(name)
             if device is not None and before == "ok" and h.health in ("fault", "missing"):
-                code = fault_code(h.reason) or h.health
+                # The device's own code from etapiste.codes (``jammed``, ``scanner_unavailable``…), set where
+                # its health was built; a fault always has one (DeviceHealth refuses one without).
+                code = h.code or "internal_error"
                 log.info("device fault: %s %s", device, code)
                 self._spawn(self.client.fault(day, device, code))
 
@@ -269,17 +271,6 @@ def session_message(record: SessionRecord) -> SessionReport:
             speech_used=u.speech_used, large_text_used=u.large_text_used,
         ),
     )  # fmt: skip
-
-
-def fault_code(reason: str) -> str | None:
-    """A device reason as a fault code for the statistics: of a list of reasons the first error (CUPS's
-    ``…-error`` keywords) or else the first, without CUPS's severity suffix
-    (``offline-report, media-jam-error`` → ``media-jam``)."""
-    reasons = [r.strip() for r in re.split(r"[,;]", reason) if r.strip()]
-    if not reasons:
-        return None
-    main = next((r for r in reasons if r.endswith("-error")), reasons[0])
-    return _code(re.sub(r"-(error|warning|report)$", "", main))
 
 
 def _code(reason: str) -> str | None:

@@ -31,6 +31,7 @@ from kiosk.health import (
     HealthMonitor,
     Report,
     check_microphone,
+    network_health,
     probe_camera,
     probe_card_reader,
     probe_printer,
@@ -336,14 +337,13 @@ def assemble(
 
     health.subscribe(on_health)
     if engine is None:
-        health.set("switchboard", DeviceHealth("missing", "no credential"))
+        health.set("switchboard", DeviceHealth("missing", "no credential", "no_credential"))
     else:
         from kiosk import call as c
 
         def on_engine(event: Any) -> None:
             if isinstance(event, c.SwitchboardStatus):
-                health.set("switchboard", DeviceHealth("ok") if event.connected
-                           else DeviceHealth("missing", event.reason or "unreachable"))
+                health.set("switchboard", network_health(event.connected, event.reason))
             elif isinstance(event, c.RemoteVideoFrame):
                 video.show_remote(event.image)
             elif isinstance(event, c.SelfVideoFrame):
@@ -352,7 +352,7 @@ def assemble(
                 video.clear()
             elif isinstance(event, c.CallTrouble) and event.kind in ("turn_refused", "turn_unreachable"):
                 # A wrong TURN credential or an unreachable relay: staff and ops see it, not a silent timeout.
-                health.set("switchboard", DeviceHealth("fault", event.kind))
+                health.set("switchboard", network_health(False, event.kind))
 
         engine.subscribe(on_engine)
 

@@ -13,7 +13,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
+
+from drivers.errors import DeviceError
+from etapiste.codes import CameraCode, DeviceFaultCode, NetworkCode
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,14 @@ class DeviceHealth:
     health: Health
     reason: str = ""
     """The device's own reason for staff and ops (a CUPS keyword, a SANE state…); never personal data."""
+    code: DeviceFaultCode | None = None
+    """Why the device is not ``ok``, as a code from :mod:`etapiste.codes` (the statistics count faults by
+    it). Set by whoever builds the health from the driver's own code, never derived from ``reason``: a
+    reworded sentence or a different CUPS keyword must not change the statistics."""
+
+    def __post_init__(self) -> None:
+        if self.health in ("fault", "missing") and self.code is None:
+            raise ValueError(f"a {self.health} device needs a code from etapiste.codes")
 
 
 Report = dict[str, DeviceHealth]
@@ -35,58 +46,71 @@ CUSTOMER_DEVICES = ("camera", "printer", "scanner", "card_reader")
 
 def probe_printer(printer: Any | None) -> DeviceHealth:
     if printer is None:
-        return DeviceHealth("missing", "no printer configured")
+        return DeviceHealth("missing", "no printer configured", "not_configured")
     try:
         status = printer.status()
     except Exception as exc:  # a driver bug must not stop the kiosk
-        return DeviceHealth("fault", type(exc).__name__)
+        return _probe_failed(exc)
     if status.ready:
         return DeviceHealth("ok", ", ".join(status.reasons) if status.reasons else "")
     missing = status.state in ("missing", "unreachable", "not-configured")
-    return DeviceHealth("missing" if missing else "fault", ", ".join(status.reasons) or str(status.state))
+    # The most important error's code (conditions are ranked): ``jammed`` whatever CUPS called it.
+    code: DeviceFaultCode = status.errors[0].code if status.errors else "printer_error"
+    return DeviceHealth("missing" if missing else "fault", ", ".join(status.reasons) or str(status.state), code)
 
 
 def probe_scanner(scanner: Any | None) -> DeviceHealth:
     if scanner is None:
-        return DeviceHealth("missing", "no scanner configured")
+        return DeviceHealth("missing", "no scanner configured", "not_configured")
     try:
         status = scanner.status()
     except Exception as exc:
-        return DeviceHealth("fault", type(exc).__name__)
+        return _probe_failed(exc)
     if status.state in ("ready", "busy"):
         return DeviceHealth("ok", status.state)
-    return DeviceHealth("missing" if status.state in ("missing", "disabled") else "fault",
-                        "; ".join(status.problems) or status.state)
+    # The codes a scan would raise now: ScannerUnavailable when missing or disabled, else ScannerError.
+    missing = status.state in ("missing", "disabled")
+    return DeviceHealth(
+        "missing" if missing else "fault",
+        "; ".join(status.problems) or status.state,
+        "scanner_unavailable" if missing else "scanner_error",
+    )
 
 
 def probe_card_reader(reader: Any | None) -> DeviceHealth:
     if reader is None:
-        return DeviceHealth("missing", "no card reader configured")
+        return DeviceHealth("missing", "no card reader configured", "not_configured")
     try:
         readers = reader.readers()
     except Exception as exc:
-        return DeviceHealth("missing", type(exc).__name__)
-    return DeviceHealth("ok", readers[0]) if readers else DeviceHealth("missing", "no reader attached")
+        return DeviceHealth("missing", type(exc).__name__, _code_of(exc))
+    return DeviceHealth("ok", readers[0]) if readers else DeviceHealth("missing", "no reader attached", "no_reader")
+
+
+#: A camera's state (``drivers.camera.CameraState``) as the error its driver raises in that state.
+_CAMERA_CODES: dict[str, CameraCode] = {"missing": "camera_missing", "unplugged": "camera_unplugged"}
 
 
 def probe_camera(camera: Any | None) -> DeviceHealth:
     if camera is None:
-        return DeviceHealth("missing", "no camera configured")
+        return DeviceHealth("missing", "no camera configured", "not_configured")
     try:
         status = camera.status()
     except Exception as exc:
-        return DeviceHealth("fault", type(exc).__name__)
-    return DeviceHealth("ok") if status.ready else DeviceHealth("missing", status.state)
+        return _probe_failed(exc)
+    if status.ready:
+        return DeviceHealth("ok")
+    return DeviceHealth("missing", status.state, _CAMERA_CODES.get(status.state, "camera_error"))
 
 
 def probe_speaker(speaker: Any | None) -> DeviceHealth:
     """Speech output's sound path (espeak-ng and the sound server); the call's speaker is the same sink."""
     if speaker is None:
-        return DeviceHealth("missing", "no speech output")
+        return DeviceHealth("missing", "no speech output", "not_configured")
     try:
-        return DeviceHealth("ok") if speaker.available() else DeviceHealth("missing", "no sound server")
+        return DeviceHealth("ok") if speaker.available() else DeviceHealth("missing", "no sound server", "speech_error")
     except Exception as exc:
-        return DeviceHealth("fault", type(exc).__name__)
+        return _probe_failed(exc)
 
 
 async def check_microphone(audio: Any, seconds: float = 1.0) -> DeviceHealth:
@@ -101,7 +125,7 @@ async def check_microphone(audio: Any, seconds: float = 1.0) -> DeviceHealth:
     try:
         track = await asyncio.to_thread(open_microphone, audio)
     except AudioDeviceError as exc:
-        return DeviceHealth("missing", str(exc)[:120])
+        return DeviceHealth("missing", str(exc)[:120], "microphone_missing")
     peak = 0.0
     try:
         loop = asyncio.get_running_loop()
@@ -111,11 +135,31 @@ async def check_microphone(audio: Any, seconds: float = 1.0) -> DeviceHealth:
             samples = frame.to_ndarray().astype(np.float64) / 32768.0
             peak = max(peak, float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0)
     except Exception as exc:  # a device that opens but gives nothing (or garbage) is a fault
-        return DeviceHealth("fault", f"no sound from the microphone ({type(exc).__name__})")
+        return DeviceHealth("fault", f"no sound from the microphone ({type(exc).__name__})", "microphone_silent")
     finally:
         track.stop()
     level = 20 * math.log10(peak) if peak > 0 else -120.0
     return DeviceHealth("ok", f"level {level:.0f} dBFS")
+
+
+def network_health(connected: bool, reason: str | None = None) -> DeviceHealth:
+    """The switchboard connection as a device: ``reason`` is :class:`kiosk.call.SwitchboardStatus`'s
+    (or a TURN trouble's kind); a reason not in :data:`~etapiste.codes.NetworkCode` counts as
+    ``unreachable``, what the point sees of a switchboard it cannot use."""
+    if connected:
+        return DeviceHealth("ok")
+    code = cast(NetworkCode, reason) if reason in get_args(NetworkCode) else "unreachable"
+    health: Health = "fault" if code in ("turn_refused", "turn_unreachable") else "missing"
+    return DeviceHealth(health, reason or "unreachable", code)
+
+
+def _code_of(exc: Exception) -> DeviceFaultCode:
+    """A driver's error carries its code; anything else out of a probe is a bug at the point."""
+    return exc.code if isinstance(exc, DeviceError) else "internal_error"
+
+
+def _probe_failed(exc: Exception) -> DeviceHealth:
+    return DeviceHealth("fault", type(exc).__name__, _code_of(exc))
 
 
 class HealthMonitor:

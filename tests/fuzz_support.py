@@ -1119,7 +1119,7 @@ def link_templates(today: str) -> list[dict[str, Any]]:
             },
         },
         {"op": "session", "day": today, "hour": 9, "outcome": "left_before_choosing"},
-        {"op": "fault", "day": today, "device": "printer", "reason": "media-jam"},
+        {"op": "fault", "day": today, "device": "printer", "reason": "jammed"},
         {"op": "minutes", "day": today, "open": 1, "out_of_service": 0, "offline": 0},
         {"op": "staff_pin", "failures": 7, "lockouts": 1, "locked_until": "2026-11-28T12:05:00Z"},
         {"op": "result", "id": "c-1", "ok": True, "detail": "done"},

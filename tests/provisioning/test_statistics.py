@@ -161,7 +161,7 @@ async def test_printer_faults_are_counted_once_per_onset_from_the_real_device_he
         lambda: (d := ops.stats.get("point-a")) and d["days"].get(today, {}).get("faults", {}).get("printer")
         and sum(d["days"][today]["hours"]) == 1 and d, what="the printer's faults")  # fmt: skip
     day = doc["days"][today]
-    assert day["faults"] == {"printer": {"media-jam": 2}}
+    assert day["faults"] == {"printer": {"jammed": 2}}  # the printer condition's code, whatever CUPS said
     assert (day["usage"]["prints"], day["usage"]["print_pages"]) == (1, 1)  # the one printout that came out
     assert day["queues"]["kela/kela-general"]["ratings"]["5"] == 1
 
@@ -231,7 +231,7 @@ def test_a_message_that_would_break_the_contract_changes_nothing(tmp_path: Path)
     before = stats.document()
     assert not stats.add_session(served(today, queue="one-queue-too-many"))
     assert stats.document() == before
-    assert stats.add_fault(Fault(op="fault", day=today, device="printer", reason="media-jam"))
+    assert stats.add_fault(Fault(op="fault", day=today, device="printer", reason="jammed"))
     assert stats.add_minutes(Minutes(op="minutes", day=today, open=1000))
     assert not stats.add_minutes(Minutes(op="minutes", day=today, open=600))  # longer than the longest day
     day = stats.document().days[today.isoformat()]

@@ -28,7 +28,7 @@ from etapiste.config.point import PointConfig
 from etapiste.hours import WEEKDAYS
 from kiosk import call as c
 from kiosk.agentlink import AgentLink
-from kiosk.health import DeviceHealth, HealthMonitor
+from kiosk.health import HealthMonitor, network_health
 from kiosk.journey import Journey
 from kiosk.session import LargeText, Session, State
 from provisioning import stats_model
@@ -102,8 +102,7 @@ async def kiosk(
 
     def on_engine(event: Any) -> None:  # assemble's health wiring for the switchboard link
         if isinstance(event, c.SwitchboardStatus):
-            health.set("switchboard", DeviceHealth("ok") if event.connected
-                       else DeviceHealth("missing", event.reason or "unreachable"))  # fmt: skip
+            health.set("switchboard", network_health(event.connected, event.reason))
 
     engine.subscribe(on_engine)
     link = AgentLink(str(socket), session, health, config_path=None, test_print=lambda: None,
