@@ -32,10 +32,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol, TypeAlias
 
 from drivers.errors import DeviceError
-from etapiste.codes import DeviceErrorCode, PointFailureCode, PrintFailureCode, ScanFailureCode
+from etapiste.codes import DeviceErrorCode, IdentityAbortCode, PointFailureCode, PrintFailureCode, ScanFailureCode
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
 from kiosk.session import Session, SessionRecord, Snapshot, State
@@ -46,14 +46,19 @@ log = logging.getLogger(__name__)
 #: card cannot sign for): reported to the agent, shown to the customer as "it did not work; the agent knows".
 INTERNAL_ERROR: Final = "internal_error"
 
-#: The identification failures the customer sees, as ``identity.abort`` reasons (etapiste.protocol).
-_ABORT_REASONS = {
-    "cancelled": "cancelled",
-    "pin_blocked": "pin_blocked",
+IdentifyProblem: TypeAlias = Literal["wrong_pin", "pin_blocked", "not_fineid", "card_error", "internal_error"]
+"""An identification failure as the customer reads it: the key of its text in the catalogue
+(``kiosk.error_<problem>``), which :attr:`kiosk.session.Identify.error` holds. Not a protocol code: the
+card's ``not_a_finnish_id_card`` is shown as ``not_fineid`` and reported as ``card_error``."""
+
+#: Each identification failure the customer sees as the ``identity.abort`` reason the switchboard takes
+#: (a cancel is reported where it happens, with ``cancelled``).
+ABORT_REASONS: dict[IdentifyProblem, IdentityAbortCode] = {
     "wrong_pin": "pin_blocked",  # the last try went wrong: the PIN is blocked now
+    "pin_blocked": "pin_blocked",
     "not_fineid": "card_error",
     "card_error": "card_error",
-    INTERNAL_ERROR: INTERNAL_ERROR,
+    "internal_error": "internal_error",
 }
 
 
@@ -329,15 +334,15 @@ class Journey:
         if self.session.state is State.CALL:
             self.session.card_removed()
 
-    def _identify_failed(self, key: str, tries_left: int | None = None) -> None:
+    def _identify_failed(self, problem: IdentifyProblem, tries_left: int | None = None) -> None:
         s = self.session
         if s.state is not State.CALL:
             return
-        s.identify_failed(key, tries_left)
+        s.identify_failed(problem, tries_left)
         ident = s.snapshot.call.identify if s.snapshot.call else None
         if ident is not None and ident.step == "failed" and self._identify is not None and self.engine is not None:
             request, self._identify = self._identify.request, None
-            self.engine.abort_identity(request, _ABORT_REASONS.get(key, "card_error"))
+            self.engine.abort_identity(request, ABORT_REASONS[problem])
 
     def _identify_unexpected(self, req: _Identify, step: str, exc: Exception) -> None:
         """A failure no driver foresaw: the customer reads that it did not work, the agent gets

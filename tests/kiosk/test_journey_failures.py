@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 import pikepdf
 import pytest
@@ -29,12 +29,13 @@ from pytestqt.qtbot import QtBot
 from drivers import scanner as sc
 from drivers.proof import AuthToken
 from etapiste import protocol as p
+from etapiste.codes import IdentityAbortCode
 from etapiste.config.point import load_point_config
 from etapiste.webeid.origin import check_origin
 from etapiste.webeid.validator import NonceStore
 from kiosk import call as c
 from kiosk import i18n
-from kiosk.journey import INTERNAL_ERROR, Journey
+from kiosk.journey import ABORT_REASONS, INTERNAL_ERROR, IdentifyProblem, Journey
 from kiosk.session import Session, State
 from kiosk.views.window import KioskWindow
 
@@ -356,6 +357,31 @@ async def test_every_identification_failure_reaches_the_switchboard_as_a_reason_
         assert session.snapshot.call.identify.step == "failed"  # type: ignore[union-attr]
         assert session.snapshot.call.identify.error == shown  # type: ignore[union-attr]
         assert agent.reports("abort_identity") == [("i-1", reason)]
+
+
+async def test_a_card_read_as_not_a_finnish_id_card_says_so_and_reports_card_error(qtbot: QtBot) -> None:
+    """The card is read as soon as it is in the reader (PIN1's tries left): a card that is not a FINEID
+    card shows its own message (``not_fineid``) and reaches the switchboard as ``card_error``."""
+    from drivers.carderrors import NotAFinnishIdCard
+
+    class NotFineid(CardReaderDouble):
+        async def pin1_tries_left_async(self) -> int:
+            raise NotAFinnishIdCard()
+
+    agent = AgentSide()
+    session, _journey, _window = in_call(qtbot, agent, card_reader=NotFineid())
+    agent.emit(c.IdentifyRequested(request="i-1", nonce=NonceStore().issue(), origin=HTTPS_ORIGIN, expires_in_s=300))
+    await until(lambda: agent.reports("abort_identity") != [], "the abort")
+    assert session.snapshot.call.identify.step == "failed"  # type: ignore[union-attr]
+    assert session.snapshot.call.identify.error == "not_fineid"  # type: ignore[union-attr]
+    assert agent.reports("abort_identity") == [("i-1", "card_error")]
+
+
+def test_every_identification_problem_has_a_text_and_an_abort_reason_the_switchboard_accepts() -> None:
+    for problem in get_args(IdentifyProblem):
+        assert all(i18n.text(f"error_{problem}", lang) for lang in ("fi", "sv", "en")), problem
+        assert ABORT_REASONS[problem] in get_args(IdentityAbortCode), problem
+    assert set(ABORT_REASONS) == set(get_args(IdentifyProblem))
 
 
 # -- scanning -----------------------------------------------------------------------------------------------
