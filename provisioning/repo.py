@@ -1,20 +1,24 @@
 """The organiser's apt repository: ``etapiste ops repo init|add|list``.
 
-Points get software only as Debian packages from this repository. It is made with **reprepro** (Debian's
-own tool; no home-made index) and its ``Release`` file is signed with the organiser's OpenPGP key, which
-each point trusts for this repository alone (``signed-by`` in the enrolment package's apt source; see
-docs/ops-guide.md). ``Limit: 0`` keeps every version of a package in the index, so a point can be told
-to go back to an older version and a failed update can be rolled back to the one before.
+Points get software only as Debian packages from this repository. Its indexes are made by
+**apt-ftparchive** (Debian's own tool, apt-utils; no home-made index) and its ``Release`` file is signed
+with the organiser's OpenPGP key (``InRelease`` and ``Release.gpg``), which each point trusts for this
+repository alone (``Signed-By`` in its apt source; see docs/ops-guide.md). Every published version stays in
+the pool and in the index, so a point can be told to go back to an older version and a failed update can
+be rolled back to the one before. (reprepro was the first choice, but Debian 12's reprepro 5.3 keeps one
+version per package and knows no ``Limit:``: publishing N+1 would have taken N away from every point.)
 
-The repository directory is what the organiser's web server publishes (``dists/`` and ``pool/``); its
-``conf/`` and ``db/`` stay private (``init`` writes an ``.htaccess``-free layout: publish only the two).
+The repository directory is what the organiser's web server publishes (``dists/`` and ``pool/``, plus
+the public key); its ``conf/`` stays private.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -31,6 +35,9 @@ _KEYID = re.compile(r"^[0-9A-Fa-f]{16,40}$")
 _DEB = re.compile(r"^(etapiste-point|etapiste-server)_([0-9][A-Za-z0-9.+~]{0,63})_amd64\.deb$")
 
 
+_NOT_YET = "{repo} is not a repository yet: run 'etapiste ops repo init --dir {repo} --key FPR'"
+
+
 class RepoError(Exception):
     """Something the operator must fix; the message says what."""
 
@@ -39,7 +46,7 @@ def _run(cmd: list[str], *, env: dict[str, str] | None = None) -> str:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=600)
     except FileNotFoundError:
-        raise RepoError(f"{cmd[0]} is not installed (apt-get install reprepro gnupg)") from None
+        raise RepoError(f"{cmd[0]} is not installed (apt-get install apt-utils gnupg)") from None
     if proc.returncode != 0:
         raise RepoError(f"{' '.join(cmd[:3])} failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
     return proc.stdout
@@ -63,53 +70,112 @@ def signing_fingerprint(key: str, gnupghome: Path | None) -> str:
     return fprs[0]
 
 
-def init(repo: Path, key: str, gnupghome: Path | None) -> Path:
-    """Create the repository (conf/distributions) and export the public key points trust.
+def _run_bytes(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> bytes:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, env=env, cwd=cwd, check=False, timeout=600)
+    except FileNotFoundError:
+        raise RepoError(f"{cmd[0]} is not installed (apt-get install apt-utils gnupg)") from None
+    if proc.returncode != 0:
+        raise RepoError(f"{' '.join(cmd[:3])} failed: {proc.stderr.decode(errors='replace').strip()[-800:]}")
+    return proc.stdout
 
-    Returns the public keyring file (binary OpenPGP, for apt's ``signed-by``)."""
+
+def init(repo: Path, key: str, gnupghome: Path | None) -> Path:
+    """Create the repository (its signing key in conf/, an empty signed index) and export the public key
+    points trust. Returns the public keyring file (binary OpenPGP, for apt's ``Signed-By``)."""
     fpr = signing_fingerprint(key, gnupghome)
-    conf = repo / "conf"
-    conf.mkdir(parents=True, exist_ok=True)
-    (conf / "distributions").write_text(
-        f"Origin: {ORIGIN}\nLabel: etapiste\nCodename: {CODENAME}\nArchitectures: amd64\n"
-        f"Components: {COMPONENT}\nDescription: etapiste packages of the organiser\nSignWith: {fpr}\n"
-        "Limit: 0\n",
-        encoding="utf-8",
-    )
-    (conf / "options").write_text("verbose\n", encoding="utf-8")
+    (repo / "conf").mkdir(parents=True, exist_ok=True)
+    (repo / "conf" / "signing-key").write_text(fpr + "\n", encoding="utf-8")
+    (repo / "pool" / COMPONENT).mkdir(parents=True, exist_ok=True)
     keyring = repo / "organiser-archive-keyring.gpg"
-    env = _gpg_env(gnupghome)
-    exported = subprocess.run(["gpg", "--batch", "--export", fpr], capture_output=True, check=True, env=env)
-    keyring.write_bytes(exported.stdout)
-    _run(["reprepro", "-b", str(repo), "export"], env=_gpg_env(gnupghome))
+    keyring.write_bytes(_run_bytes(["gpg", "--batch", "--export", fpr], env=_gpg_env(gnupghome)))
+    _export(repo, gnupghome)
     return keyring
 
 
+def _signing_key(repo: Path) -> str:
+    try:
+        fpr = (repo / "conf" / "signing-key").read_text(encoding="utf-8").strip()
+    except OSError:
+        raise RepoError(
+            f"{repo} is not a repository yet: run 'etapiste ops repo init --dir {repo} --key FPR'"
+        ) from None
+    if not _KEYID.match(fpr):
+        raise RepoError(f"{repo}/conf/signing-key does not hold a key fingerprint; run init again")
+    return fpr
+
+
+def _export(repo: Path, gnupghome: Path | None) -> None:
+    """Index every .deb in the pool (every version), write Release and sign it (InRelease, Release.gpg)."""
+    fpr = _signing_key(repo)
+    dist = repo / "dists" / CODENAME
+    binary = dist / COMPONENT / "binary-amd64"
+    binary.mkdir(parents=True, exist_ok=True)
+    packages = _run_bytes(["apt-ftparchive", "packages", f"pool/{COMPONENT}"], cwd=repo)
+    (binary / "Packages").write_bytes(packages)
+    (binary / "Packages.gz").write_bytes(gzip.compress(packages, mtime=0))
+    fields = {"Origin": ORIGIN, "Label": "etapiste", "Suite": CODENAME, "Codename": CODENAME,
+              "Architectures": "amd64", "Components": COMPONENT,
+              "Description": "etapiste packages of the organiser"}  # fmt: skip
+    for stale in ("Release", "InRelease", "Release.gpg"):  # apt-ftparchive would hash the old ones too
+        (dist / stale).unlink(missing_ok=True)
+    options = [arg for k, v in fields.items() for arg in ("-o", f"APT::FTPArchive::Release::{k}={v}")]
+    release = _run_bytes(["apt-ftparchive", *options, "release", "."], cwd=dist)
+    (dist / "Release").write_bytes(release)
+    env = _gpg_env(gnupghome)
+    sign = ["gpg", "--batch", "--yes", "--local-user", fpr, "--digest-algo", "SHA512"]
+    _run_bytes([*sign, "--clearsign", "--output", str(dist / "InRelease"), str(dist / "Release")], env=env)
+    _run_bytes(
+        [*sign, "--armor", "--detach-sign", "--output", str(dist / "Release.gpg"), str(dist / "Release")], env=env
+    )
+
+
 def add(repo: Path, debs: Sequence[Path], gnupghome: Path | None) -> list[str]:
-    """Publish ``debs`` (only our packages, each name_version_amd64.deb) and re-sign the index."""
-    if not (repo / "conf" / "distributions").is_file():
-        raise RepoError(f"{repo} is not a repository yet: run 'etapiste ops repo init --dir {repo} --key FPR'")
-    done = []
+    """Publish ``debs`` (only our packages, each name_version_amd64.deb) and re-sign the index. A version
+    already published is refused unless the file is the same (a version names one build, for every point)."""
+    _signing_key(repo)
     for deb in debs:
         if not _DEB.match(deb.name):
             raise RepoError(f"{deb.name}: not one of ours (etapiste-point|etapiste-server_<version>_amd64.deb)")
         if not deb.is_file():
             raise RepoError(f"{deb} does not exist")
+        control = _run_bytes(["dpkg-deb", "-f", str(deb), "Package", "Version"]).decode()
+        m = _DEB.match(deb.name)
+        assert m is not None
+        if control.split() != ["Package:", m.group(1), "Version:", m.group(2)]:
+            raise RepoError(f"{deb.name}: its control file says {' '.join(control.split())}, not what its name says")
+    done = []
     for deb in debs:
-        _run(["reprepro", "-b", str(repo), "includedeb", CODENAME, str(deb)], env=_gpg_env(gnupghome))
+        name = _DEB.match(deb.name)
+        assert name is not None
+        target = repo / "pool" / COMPONENT / name.group(1) / deb.name
+        if target.exists():
+            if target.read_bytes() != deb.read_bytes():
+                raise RepoError(f"{deb.name} is published already, with other content: publish a new version")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".partial")
+        shutil.copyfile(deb, tmp)
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
         done.append(deb.name)
+    _export(repo, gnupghome)
     return done
 
 
 def listing(repo: Path) -> list[tuple[str, str]]:
-    """(package, version) of everything published, oldest version first."""
-    out = _run(["reprepro", "-b", str(repo), "list", CODENAME])
+    """(package, version) of everything published, in the index's order."""
+    try:
+        text = (repo / "dists" / CODENAME / COMPONENT / "binary-amd64" / "Packages").read_text(encoding="utf-8")
+    except OSError:
+        raise RepoError(
+            f"{repo} is not a repository yet: run 'etapiste ops repo init --dir {repo} --key FPR'"
+        ) from None
     rows = []
-    for line in out.splitlines():  # "bookworm|main|amd64: etapiste-point 0.1.0"
-        _, _, rest = line.partition(": ")
-        name, _, version = rest.partition(" ")
-        if name:
-            rows.append((name, version))
+    for stanza in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
+        if "Package" in fields:
+            rows.append((fields["Package"], fields.get("Version", "?")))
     return rows
 
 
