@@ -13,6 +13,7 @@ import asyncio
 import io
 import logging
 import os
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,9 @@ def _files_in_temp() -> set[str]:
             for name in filenames:
                 path = os.path.join(dirpath, name)
                 try:
+                    # Regular files only: a FIFO or socket another program left in /tmp would block a read.
+                    if not stat.S_ISREG(os.lstat(path).st_mode):
+                        continue
                     with open(path, "rb") as f:
                         head = f.read(4)
                 except OSError:
