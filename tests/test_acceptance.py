@@ -52,7 +52,8 @@ from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config,
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), pytest.mark.usefixtures("loopback_ice")]
 
 POINT = "oulu-kirjasto"
-SAMPLE = Path(__file__).resolve().parents[1] / "etapiste" / "config" / "sample-point.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "etapiste" / "config" / "sample-point.yaml"
 GIVEN, SURNAME, SATU = "SPECIMEN-BABAFÖ", "SPECIMEN-HÄKKINEN", "999020016"
 
 
@@ -329,7 +330,7 @@ async def journey(kiosk: Kiosk, desk: Desk, interpreter: Desk, card_slot: CardSl
 
 def load_demo() -> Any:
     """``scripts/demo_system.py`` as a module (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("demo_system", SAMPLE.parents[1] / "scripts" / "demo_system.py")
+    spec = importlib.util.spec_from_file_location("demo_system", ROOT / "scripts" / "demo_system.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
