@@ -22,7 +22,9 @@ import json
 import logging
 import math
 import secrets
+import socket
 import ssl
+import struct
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -87,9 +89,20 @@ class _WsConnection:
         await self.ws.close()
 
     def abort(self) -> None:
-        """A reset: a closing handshake would wait on the very window that is full."""
-        if self.transport is not None:
-            self.transport.abort()
+        """A real TCP reset, so the stalled peer is told at once and its megabytes are dropped here.
+
+        A closing handshake would wait on the very window that is full. ``transport.abort()`` alone is no reset
+        either: it closes the socket and the kernel keeps every unsent byte, with the FIN behind them, for a
+        peer that does not read; the peer never learns it was cut off (a thawed tab would first read
+        megabytes of stale frames), and the server's memory stays held. ``SO_LINGER`` with a zero timeout makes
+        the close discard them and send a reset (through TLS too: the socket under it is the one reset)."""
+        if self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already gone: the abort below is all that is left to do
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
 
 def _connection(request: web.Request, ws: web.WebSocketResponse, hub: Hub) -> Outbox:
@@ -356,7 +369,13 @@ async def _serve(ws: web.WebSocketResponse, hub: Hub, part: Participant, conn: O
 
 
 def _new_ws(hub: Hub) -> web.WebSocketResponse:
-    return web.WebSocketResponse(heartbeat=hub.config.heartbeat_s, max_msg_size=4 * p.MAX_SIGNAL_BYTES)
+    """``writer_limit=0``: each send waits while the transport holds more than its high-water mark (64 KiB)
+    unsent, so a peer that stops reading blocks the writer as soon as its TCP window and that buffer are full,
+    and the outbox's ``send_stall_s`` sees it. aiohttp's default checks only once per 256 KiB written, so a
+    desk getting small frames piled them up in memory and was cut off minutes late, or never."""
+    return web.WebSocketResponse(
+        heartbeat=hub.config.heartbeat_s, max_msg_size=4 * p.MAX_SIGNAL_BYTES, writer_limit=0
+    )
 
 
 async def point_socket(request: web.Request) -> web.WebSocketResponse:

@@ -7,11 +7,13 @@ import asyncio
 import base64
 import json
 import os
+import select
 import socket
 import struct
 import time
 from typing import Any
 
+import pytest
 from yarl import URL
 
 from etapiste import protocol as p
@@ -65,19 +67,31 @@ class RawDesk:
         await asyncio.get_running_loop().sock_sendall(self.sock, head + mask + masked)
 
     async def cut_off(self, guard_s: float = 30.0) -> bool:
-        """Read what the switchboard sent until it ends the connection: True once it has (EOF or reset)."""
-        loop = asyncio.get_running_loop()
-        deadline = time.monotonic() + guard_s  # a hang guard, not a limit: the abort is awaited, not timed
+        """Wait, still never reading, until the switchboard resets the connection: True once the desk's own
+        machine sees the reset (its socket hung up with an error), as a frozen tab sees it when it thaws.
+
+        The socket is polled, never read: reading would un-stall the desk, which would then catch up and rightly
+        stay connected. A reset is what the desk must get, not a closing handshake or a FIN queued behind the
+        megabytes its full window holds back: those never reach a reader that does not read."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        deadline = time.monotonic() + guard_s  # a hang guard, not a limit: the reset is awaited, not timed
         while time.monotonic() < deadline:
-            try:
-                chunk = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), deadline - time.monotonic())
-            except (ConnectionResetError, BrokenPipeError):
-                return True
-            except TimeoutError:
-                return False
-            if not chunk:
-                return True
+            for _, events in poller.poll(0):
+                if events & (select.POLLHUP | select.POLLERR):
+                    return True
+            await asyncio.sleep(0.05)
         return False
+
+    async def read_to_end(self) -> bytes:
+        """What the thawed desk reads after the reset: the little its own buffer held, then the reset."""
+        loop = asyncio.get_running_loop()
+        data = b""
+        while True:
+            chunk = await loop.sock_recv(self.sock, 65536)  # raises ConnectionResetError at the reset
+            if not chunk:
+                return data
+            data += chunk
 
 
 def _entries(snapshot: Any) -> list[str]:
@@ -134,8 +148,12 @@ async def test_a_desk_that_stops_reading_neither_freezes_the_queue_nor_the_sweep
         assert (await kemi.expect("call.ended", timeout=20)).reason == "setup_failed"
         await asyncio.wait_for(sweep, 20)
 
-        # The stalled desk is cut off (it reconnects and resumes like any dropped connection) …
+        # The stalled desk is reset while it still reads nothing (it reconnects and resumes like any dropped
+        # connection); when it thaws it reads what its own small buffer held and then the reset, not the
+        # megabytes of stale offers and snapshots the switchboard had queued for it …
         assert await stalled.cut_off()
+        with pytest.raises(ConnectionResetError):
+            await stalled.read_to_end()
         # … and the queue keeps moving for everyone else.
         await oulu.send(p.QueueCancel())
         assert (await oulu.expect("queue.left")).reason == "cancelled"
