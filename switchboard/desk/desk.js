@@ -16,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const desk = {
   ws: null, me: null, role: null, iceServers: [], tickets: new Set(), call: null,
   pcs: new Map(), dc: null, localStream: null, rttSeq: 0, received: [], printed: [], identity: null,
-  audio: null, lastMessage: '', reconnectTimer: null, holdTimer: null, mediaLostTimer: null,
+  audio: null, lastMessage: '', reconnectTimer: null, reconnectFailures: 0, holdTimer: null, mediaLostTimer: null,
   // How long the switchboard holds a call for a participant whose connection dropped (its rejoin_grace_s);
   // the customer's media gets as long to come back.
   holdMs: 60000,
@@ -81,6 +81,20 @@ function leave(reason) {
 
 // ------------------------------------------------------------------------------------------- signalling
 
+// Reconnect back-off with full jitter, as etapiste/retry.py: after the n-th failure in a row wait
+// uniform(0, min(cap, base·2^n)). After a switchboard restart every desk loses its socket at once; fixed
+// delays brought them all back in the same instant, jitter spreads them. In a call the cap is 1 s: the
+// switchboard holds our place in the call for rejoin_grace_s, so we try at least every second. Reset on
+// welcome (not on open): a socket the switchboard accepts and then drops at once is no success.
+const RECONNECT_BASE_MS = 500, RECONNECT_CAP_MS = 5000, RECONNECT_CAP_IN_CALL_MS = 1000;
+
+function reconnectDelayMs() {
+  const cap = desk.call ? RECONNECT_CAP_IN_CALL_MS : RECONNECT_CAP_MS;
+  const ceiling = Math.min(cap, RECONNECT_BASE_MS * 2 ** Math.min(desk.reconnectFailures, 16));
+  desk.reconnectFailures += 1;
+  return Math.random() * ceiling;
+}
+
 function connect() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
@@ -107,7 +121,7 @@ function connect() {
     } else {
       say('connection_lost');
     }
-    desk.reconnectTimer = setTimeout(() => { if (desk.me) connect(); }, desk.call ? 1000 : 2000);
+    desk.reconnectTimer = setTimeout(() => { if (desk.me) connect(); }, reconnectDelayMs());
   };
 }
 
@@ -134,6 +148,7 @@ async function handle(m) {
 
 function onWelcome(m) {
   desk.you = m.you; desk.iceServers = m.ice_servers || [];
+  desk.reconnectFailures = 0;  // connected: the next loss starts small again
   if (m.rejoin_grace_s) desk.holdMs = m.rejoin_grace_s * 1000;
   clearTimeout(desk.holdTimer); desk.holdTimer = null;
   if (desk.call && m.call !== desk.call.id) { endCall(); say('call_lost'); return; }
