@@ -43,10 +43,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
+from simulation.call import Recorder, pattern_media, point_engine  # noqa: E402
 from simulation.documents import pdf_of_size  # noqa: E402
 from simulation.services.browser import Browser  # noqa: E402
-from tests.kiosk.call_support import Recorder, pattern_media, point_engine  # noqa: E402
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, serve  # noqa: E402
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, serve  # noqa: E402
 
 CHROMIUM_POINT = """
 window.bp = (() => {

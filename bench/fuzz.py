@@ -3,7 +3,7 @@
     .venv/bin/python bench/fuzz.py --messages 100000 --seed 24 [--endpoint switchboard.point] [--hang-s 2]
 
 Per endpoint it prints the messages sent, those refused (by code), accepted, ignored by design, crashes and
-hangs, and the time taken; the generators and the oracle are in ``tests/fuzz_support.py`` (the suite's
+hangs, and the time taken; the generators and the oracle are in ``simulation/fuzz.py`` (the suite's
 ``tests/test_fuzz.py`` runs the same code short). Exits 1 when any endpoint crashed or hung, listing the
 first frames that did (each then gets a regression test of its own before it is fixed).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fuzz_support import ENDPOINTS, HANG_S, RUNNERS, Tally
+from simulation.fuzz import ENDPOINTS, HANG_S, RUNNERS, Tally
 
 
 async def main() -> int:

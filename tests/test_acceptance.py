@@ -44,10 +44,10 @@ from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
 from simulation.services.sane import SaneTestBackend
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 from switchboard.identity import proof_validator
 from tests.acceptance.desk import Desk, Screenshots
 from tests.acceptance.kiosk import Kiosk, build_kiosk, start_kiosk
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), pytest.mark.usefixtures("loopback_ice")]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz_support import RUNNERS
+from simulation.fuzz import RUNNERS
 
 #: Messages per endpoint and the seed: fixed, so a failure here is reproduced by the same command.
 MESSAGES = 2000

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.switchboard.support import PASSWORDS
+from simulation.switchboard import PASSWORDS
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "journey"
 #: The SHA-256 the page itself computes of a received document's bytes (Web Crypto), as hex.

@@ -31,7 +31,7 @@ from kiosk.journey import Journey
 from kiosk.session import Session
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
-from tests.kiosk.call_support import loopback_only, pattern_media
+from simulation.call import loopback_only, pattern_media
 
 #: A Monday noon: every producer of the sample configuration serves, whenever the test runs.
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0)

@@ -13,9 +13,9 @@ import pytest
 from etapiste import protocol as p
 from simulation.card.pki import TestPki
 from simulation.documents import pdf_of_size
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

@@ -21,9 +21,9 @@ from aiortc.sdp import candidate_from_sdp
 
 from etapiste import protocol as p
 from simulation.documents import pdf_of_size
+from simulation.switchboard import POINT_CREDENTIALS, Client, serve
 from tests.browser.point import TestPoint, loopback_only
 from tests.browser.test_desk import login, until_frames, wait_in_page
-from tests.switchboard.support import POINT_CREDENTIALS, Client, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

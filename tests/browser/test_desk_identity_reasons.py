@@ -12,10 +12,10 @@ import pytest
 from etapiste import protocol as p
 from simulation.card.pki import TestPki
 from simulation.services.ocsp import OcspResponder, ocsp_responder
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 from switchboard.config import Identity
 from switchboard.identity import proof_validator
 from tests.browser.point import TestPoint
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("loopback_ice")]
 

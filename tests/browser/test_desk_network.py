@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from etapiste import protocol as p
+from simulation.switchboard import POINT_CREDENTIALS, make_config, serve
 from tests.browser.point import TestPoint
 from tests.browser.test_desk import login, until_frames, wait_in_page
-from tests.switchboard.support import POINT_CREDENTIALS, make_config, serve
 
 REMOTE_CANDIDATE_TYPE = """(async () => {
   const pc = desk.pcs.get(desk.call.point);

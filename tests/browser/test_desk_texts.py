@@ -3,8 +3,8 @@ language changes the page at once."""
 
 from __future__ import annotations
 
+from simulation.switchboard import serve
 from tests.browser.test_desk import login, wait_in_page
-from tests.switchboard.support import serve
 
 MISSING = """(() => {
   const keys = new Set();

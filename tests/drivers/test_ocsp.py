@@ -32,8 +32,8 @@ from etapiste.webeid.ocsp import (
     post,
 )
 from simulation.card.pki import TEST_POLICY, CardIdentity, TestPki
+from simulation.clock import FakeClock
 from simulation.services.ocsp import OcspResponder, ocsp_responder
-from tests.clock import FakeClock
 
 pytestmark = pytest.mark.integration
 

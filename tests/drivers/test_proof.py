@@ -25,8 +25,8 @@ from etapiste.webeid.origin import ProofInputError, check_origin
 from etapiste.webeid.token import ALGORITHMS, signed_data
 from etapiste.webeid.validator import NonceStore, ProofInvalid, ProofValidator
 from simulation.card.pki import CardIdentity, TestPki
+from simulation.clock import FakeClock
 from simulation.services.common import require_program
-from tests.clock import FakeClock
 
 ORIGIN = "https://switchboard.example.fi"
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -22,9 +22,9 @@ from typing import Any
 import aioice.ice
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, CallTrouble, RemoteVideoFrame, SwitchboardStatus
+from simulation.call import connected_call
+from simulation.switchboard import make_config, serve
 from tests.fixtures.ice import loopback_addresses
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import make_config, serve
 
 
 def link(state: str) -> None:

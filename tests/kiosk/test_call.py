@@ -24,9 +24,9 @@ from kiosk.call import (
     SelfVideoFrame,
     SwitchboardStatus,
 )
-from tests.kiosk.call_agent import AiortcAgent
-from tests.kiosk.call_support import answering_agent, pattern_media, point_engine
-from tests.switchboard.support import make_config, serve
+from simulation.call import answering_agent, pattern_media, point_engine
+from simulation.desk_agent import AiortcAgent
+from simulation.switchboard import make_config, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -211,8 +211,8 @@ async def test_unreachable_switchboard_is_reported_and_the_point_reconnects_when
     # The switchboard is gone: the engine says so and keeps trying.
     from aiohttp.test_utils import TestServer
 
+    from simulation.switchboard import make_config
     from switchboard.web import create_app
-    from tests.switchboard.support import make_config
 
     class _Gone:
         base = f"http://127.0.0.1:{port}"

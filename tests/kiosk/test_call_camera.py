@@ -13,10 +13,10 @@ from drivers.camera import Camera, CameraReader, CameraStatus
 from etapiste.config.point import Camera as CameraConfig
 from kiosk.call import CallTrouble
 from kiosk.media import MediaConfig, ToneTrack, placeholder_frame
+from simulation.call import connected_call, point_engine
+from simulation.desk_agent import AiortcAgent
+from simulation.switchboard import serve
 from tests.drivers.test_camera import record
-from tests.kiosk.call_agent import AiortcAgent
-from tests.kiosk.call_support import connected_call, point_engine
-from tests.switchboard.support import serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

@@ -17,8 +17,8 @@ import pytest
 from aioice import stun
 
 from kiosk.call import CallConnected, CallTrouble
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import serve
+from simulation.call import connected_call
+from simulation.switchboard import serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

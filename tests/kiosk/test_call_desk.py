@@ -20,9 +20,9 @@ from kiosk.call import (
     RemoteVideoFrame,
     RttReceived,
 )
+from simulation.call import point_engine
 from simulation.documents import pdf_of_size
-from tests.kiosk.call_support import point_engine
-from tests.switchboard.support import PASSWORDS, make_config, serve
+from simulation.switchboard import PASSWORDS, make_config, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

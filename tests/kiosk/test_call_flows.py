@@ -13,11 +13,11 @@ import pytest
 from etapiste import protocol as p
 from kiosk.call import CallEnded, IdentifyRequested, IdentityResult, PrintRequested, ScanRequested
 from kiosk.transfer import TransferDone, TransferFailed, TransferProgress
+from simulation.call import connected_call
 from simulation.card.pki import TestPki
 from simulation.documents import pdf_of_size
+from simulation.switchboard import make_config, serve
 from switchboard.identity import proof_validator
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import make_config, serve
 from tests.switchboard.virtual_card import sign_token
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")

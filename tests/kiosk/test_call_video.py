@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.call import RemoteVideoFrame, SelfVideoFrame
 from kiosk.views.video import VideoView, fit
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import serve
+from simulation.call import connected_call
+from simulation.switchboard import serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

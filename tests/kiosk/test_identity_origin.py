@@ -14,8 +14,8 @@ import pytest
 from etapiste import protocol as p
 from etapiste.webeid.origin import ProofInputError, switchboard_origin
 from kiosk.call import IdentifyRefused, IdentifyRequested
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import make_config, serve
+from simulation.call import connected_call
+from simulation.switchboard import make_config, serve
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk import i18n
 from kiosk.session import STAFF_LOCKOUT_S, LargeText, Outcome, Session, SessionRecord, State
-from tests.clock import FakeClock
+from simulation.clock import FakeClock
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from etapiste.language import Text
 from kiosk.session import LargeText, Session, Snapshot, State
-from tests.clock import FakeClock
+from simulation.clock import FakeClock
 
 
 @pytest.fixture

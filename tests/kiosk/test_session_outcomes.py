@@ -11,7 +11,7 @@ import pytest
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk.session import LargeText, Outcome, Session, SessionRecord, State
 from kiosk.stats import CallSummary
-from tests.clock import FakeClock
+from simulation.clock import FakeClock
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from etapiste.config.point import PointConfig, load_point_config
 from kiosk.app import Devices, Kiosk, assemble
 from kiosk.session import STAFF_LOCKOUT_S, Session, State
-from tests.clock import FakeClock
+from simulation.clock import FakeClock
 
 RIGHT = "246813"  # the sample configuration's staff PIN
 WRONG = "135790"

@@ -13,9 +13,9 @@ import pytest
 from etapiste import protocol as p
 from kiosk.call import PrintRequested, RttReceived
 from kiosk.transfer import DocumentLink, TransferDone, TransferFailed
+from simulation.call import connected_call
 from simulation.documents import pdf_of_size
-from tests.kiosk.call_support import connected_call
-from tests.switchboard.support import serve
+from simulation.switchboard import serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

@@ -19,26 +19,15 @@ from typing import Any
 
 import aiomqtt
 import pytest
-import yaml
 
 from provisioning import broker
 from provisioning.bundle import SigningKey, TrustStore, canonical, sign_bundle
-from provisioning.fleet import _jsonable
 from provisioning.kiosk_link import read_config_version
+from simulation.point_config import config_for
 from simulation.services.common import Service
 from simulation.services.mqtt import Broker
 
-SAMPLE = Path(__file__).resolve().parents[2] / "etapiste" / "config" / "sample-point.yaml"
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))
-
-
-def config_for(point_id: str, switchboard_port: int, **changes: Any) -> dict[str, Any]:
-    """The sample configuration, addressed to ``point_id`` and to a switchboard on ``switchboard_port``."""
-    data: dict[str, Any] = _jsonable(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")))
-    data["point"] = {"id": point_id, "group": "test-group"}
-    data["switchboard"] = {"url": f"ws://127.0.0.1:{switchboard_port}/ws/point", "credential_file": "/dev/null"}
-    data.update(changes)
-    return data
 
 
 def in_days(days: float) -> dt.datetime:

@@ -34,15 +34,15 @@ from kiosk.session import LargeText, Session, State
 from provisioning import stats_model
 from provisioning.broker import COLLECTOR_USER
 from provisioning.collect import Store, collect_once
+from simulation.call import point_engine
 from simulation.card.pki import TestPki
+from simulation.clock import FakeClock
+from simulation.desk_agent import AiortcAgent
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
+from simulation.switchboard import ALWAYS, NAME, make_config, serve
 from switchboard.identity import proof_validator
-from tests.clock import FakeClock
-from tests.kiosk.call_agent import AiortcAgent
-from tests.kiosk.call_support import point_engine
 from tests.provisioning.conftest import Ops, Point, config_for
-from tests.switchboard.support import ALWAYS, NAME, make_config, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("loopback_ice")]
 

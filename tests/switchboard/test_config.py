@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from simulation.services.common import Service, free_port, port_open, running
+from simulation.switchboard import make_config
 from switchboard.cli import main
 from switchboard.config import SwitchboardConfigError, load_config
 from switchboard.credentials import hash_password
-from tests.switchboard.support import make_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "switchboard" / "sample-switchboard.yaml"
 

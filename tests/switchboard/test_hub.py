@@ -9,8 +9,8 @@ import pytest
 
 from etapiste import protocol as p
 from etapiste.webeid.certificate import Holder
+from simulation.switchboard import Client, make_config, serve, start_call
 from switchboard.identity import ProofRejected
-from tests.switchboard.support import Client, make_config, serve, start_call
 
 KELA = {"producer": "kela", "queue": "kela-general"}
 
@@ -500,9 +500,9 @@ async def _second_interpreter(sb) -> Client:
 
 
 def _config_with_two_interpreters():
+    from simulation.switchboard import FAST_N
     from switchboard.config import User
     from switchboard.credentials import hash_password
-    from tests.switchboard.support import FAST_N
 
     config = make_config()
     tolk = User(username="tolk", name="Tolk Sv", role="interpreter", languages=["sv"],

@@ -9,8 +9,8 @@ import pytest
 
 from etapiste import protocol as p
 from simulation.card.pki import TestPki
+from simulation.switchboard import ORIGIN, make_config, serve, start_call
 from switchboard.identity import proof_validator
-from tests.switchboard.support import ORIGIN, make_config, serve, start_call
 from tests.switchboard.virtual_card import sign_token
 
 

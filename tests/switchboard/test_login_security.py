@@ -23,9 +23,9 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
 import switchboard.web
+from simulation.switchboard import PASSWORDS, make_config, serve
 from switchboard.credentials import hash_password, verify_password
 from switchboard.state import MemoryState
-from tests.switchboard.support import PASSWORDS, make_config, serve
 
 BEHIND_PROXY = {"trusted_proxies": ["127.0.0.1"]}
 ATTACKER, ANNAS_DESK, BERTILS_DESK = "203.0.113.9", "198.51.100.7", "198.51.100.8"

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from etapiste import protocol as p
 from simulation.services.common import free_port
-from tests.switchboard.support import make_config, serve, start_call
+from simulation.switchboard import make_config, serve, start_call
 
 RULES = Path(__file__).resolve().parents[2] / "switchboard" / "prometheus-rules.yaml"
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etapiste import protocol as p
-from tests.switchboard.support import serve
+from simulation.switchboard import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 

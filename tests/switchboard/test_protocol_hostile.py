@@ -11,7 +11,7 @@ import pytest
 
 from etapiste import protocol as p
 from etapiste import safejson
-from tests.switchboard.support import PASSWORDS, Client, serve, start_call
+from simulation.switchboard import PASSWORDS, Client, serve, start_call
 
 #: 1000 levels: past the interpreter's recursion limit, 2 KB on the wire.
 DEEP = "[" * 1000 + "]" * 1000

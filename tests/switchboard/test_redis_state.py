@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from etapiste import protocol as p
 from simulation.services.redis import Redis
+from simulation.switchboard import POINT_CREDENTIALS, make_config
 from switchboard.hub import Hub
 from switchboard.redis_state import RedisState
 from switchboard.state import Call, DeskSession, Invite, MemoryState, Nonce, StateStore, Ticket
 from switchboard.web import create_app
-from tests.switchboard.support import POINT_CREDENTIALS, make_config
 
 KELA = {"producer": "kela", "queue": "kela-general"}
 

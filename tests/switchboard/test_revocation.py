@@ -17,8 +17,8 @@ from etapiste import protocol as p
 from etapiste.webeid.certificate import load_certificate
 from simulation.card.pki import CardIdentity, TestPki
 from simulation.services.ocsp import OcspResponder, ocsp_responder
+from simulation.switchboard import make_config, serve, start_call
 from switchboard.web import default_validator
-from tests.switchboard.support import make_config, serve, start_call
 from tests.switchboard.virtual_card import sign_token
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ import pytest
 from yarl import URL
 
 from etapiste import protocol as p
+from simulation.switchboard import Client, Switchboard, make_config, serve
 from switchboard.web import COOKIE
-from tests.switchboard.support import Client, Switchboard, make_config, serve
 
 KELA = {"producer": "kela", "queue": "kela-general"}
 

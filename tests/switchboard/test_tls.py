@@ -17,8 +17,8 @@ from cryptography.x509.oid import NameOID
 
 from etapiste import protocol as p
 from simulation.services.common import free_port
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, make_config
 from switchboard.web import create_app, ssl_context
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, make_config
 
 
 def _self_signed(directory: Path) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from etapiste import protocol as p
-from tests.switchboard.support import PASSWORDS, POINT_CREDENTIALS, Client, serve
+from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, Client, serve
 
 
 async def _login(sb, username: str, password: str) -> tuple[int, dict]:
@@ -139,7 +139,7 @@ async def test_point_reconnecting_replaces_its_old_connection():
 
 
 async def test_welcome_gives_turn_credentials_and_the_identity_origin():
-    from tests.switchboard.support import make_config
+    from simulation.switchboard import make_config
 
     config = make_config(turn={"urls": ["turn:127.0.0.1:3478"], "secret": "s3cret", "ttl_s": 600})
     async with serve(config) as sb:
@@ -155,7 +155,7 @@ async def test_welcome_gives_turn_credentials_and_the_identity_origin():
 async def test_turn_credentials_go_only_to_those_who_carry_media():
     """An organiser's desk (the fleet view) sends no media: a relay credential there would only be one
     more to leak (issue 23). Points, agents and interpreters get theirs in ``welcome``."""
-    from tests.switchboard.support import make_config
+    from simulation.switchboard import make_config
 
     config = make_config(
         turn={"urls": ["turn:127.0.0.1:3478"], "secret": "s3cret", "ttl_s": 600}, stun_urls=["stun:127.0.0.1:3478"]

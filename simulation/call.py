@@ -1,4 +1,6 @@
-"""Shared pieces of the call engine's tests: an event recorder, a point engine on the real switchboard, PDFs."""
+"""A point's call engine on the in-process switchboard (:mod:`simulation.switchboard`), for the call tests
+and bench/bench_call.py: an event recorder, a test-pattern camera and tone microphone, the engine itself
+(loopback candidates only) and an aiortc agent (:mod:`simulation.desk_agent`) answering it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from kiosk.call import CallEngine, CallEvent, RemoteVideoFrame, SelfVideoFrame
 from kiosk.media import MediaConfig, PatternSource, ToneTrack
-from tests.switchboard.support import POINT_CREDENTIALS, Switchboard
+from simulation.switchboard import POINT_CREDENTIALS, Switchboard
 
 
 def loopback_only(candidate: str) -> bool:
@@ -107,7 +109,7 @@ async def point_engine(
 async def answering_agent(sb: Switchboard, engine: CallEngine, relay_only: bool = False) -> AsyncIterator[Any]:
     """The point (started here) queues for Kela and an aiortc agent answers; the agent is closed after.
     ``relay_only``: the agent offers only relayed candidates (a desk behind a strict firewall)."""
-    from tests.kiosk.call_agent import AiortcAgent
+    from simulation.desk_agent import AiortcAgent
 
     agent = AiortcAgent(sb)
     agent.relay_only = relay_only

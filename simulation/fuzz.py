@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import aiohttp
 
@@ -232,17 +232,16 @@ class Fuzz:
             d = r.choice([2, 31, 32, 33, 200, 1000, 5000])
             return r.choice(["[" * d + "]" * d, '{"a":' * d + "1" + "}" * d, "[" * d])
         if kind == 5:
-            return r.choice(
-                [
-                    b"\xc0\xaf",
-                    b"\xff\xfe{}",
-                    b'{"type": "\xed\xa0\x80"}',
-                    '{"type": "\\ud800"}',
-                    '{"\\u0000": 1}',
-                    "\ufeff{}",
-                    '{"type": "rtt\\u0000"}',
-                ]
-            )
+            odd: list[str | bytes] = [
+                b"\xc0\xaf",
+                b"\xff\xfe{}",
+                b'{"type": "\xed\xa0\x80"}',
+                '{"type": "\\ud800"}',
+                '{"\\u0000": 1}',
+                "\ufeff{}",
+                '{"type": "rtt\\u0000"}',
+            ]
+            return r.choice(odd)
         if kind == 6:
             token = r.choice(["NaN", "Infinity", "-Infinity", "1e999", "-0", "1" * 5000, "9" * 4301])
             return valid.replace(": 0", ": " + token, 1) if ": 0" in valid else '{"seq": ' + token + "}"
@@ -446,7 +445,7 @@ class Scene:
 
 
 async def _scene(sb: Any, http: dict[str, aiohttp.ClientSession]) -> Scene:
-    from tests.switchboard.support import POINT_CREDENTIALS
+    from simulation.switchboard import POINT_CREDENTIALS
 
     base = sb.base.replace("http://", "ws://")
     point = Wire(await sb.session.ws_connect(f"{base}/ws/point"))
@@ -494,7 +493,7 @@ _TOKEN = {
 def signal_templates(ids: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Valid frames per role, with the scene's live ids."""
     call, me = ids["call"], ids
-    relay = [
+    relay: list[dict[str, Any]] = [
         {"type": "signal.offer", "call": call, "peer": me["agent"], "sdp": "v=0 fuzz offer"},
         {"type": "signal.answer", "call": call, "peer": me["point"], "sdp": "v=0 fuzz answer"},
         {
@@ -532,7 +531,7 @@ def signal_templates(ids: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def hello_templates() -> dict[str, list[dict[str, Any]]]:
-    from tests.switchboard.support import POINT_CREDENTIALS
+    from simulation.switchboard import POINT_CREDENTIALS
 
     return {
         "point": [
@@ -643,8 +642,8 @@ async def _before_hello(
 
 async def fuzz_switchboard(side: str, messages: int, seed: int, hang_s: float = HANG_S) -> Tally:
     """``side`` ``point`` (the point socket, before and after hello) or ``desk`` (agent and interpreter)."""
-    from tests.clock import FakeClock
-    from tests.switchboard.support import PASSWORDS, make_config, serve
+    from simulation.clock import FakeClock
+    from simulation.switchboard import PASSWORDS, make_config, serve
 
     tally = Tally(f"switchboard.{side}")
     fz = Fuzz(seed)
@@ -820,7 +819,11 @@ async def fuzz_datachannel(messages: int, seed: int, hang_s: float = HANG_S) -> 
                 replies = [json.loads(s) for s in channel.sent[sent:] if isinstance(s, str)]
                 refusals = [m["reason"] for m in replies if m.get("type") == "doc.ack" and not m.get("ok")]
                 if engine.malformed_frames > malformed:
-                    codes_seen = [r.args[1] for r in warnings if r.msg.startswith("malformed data-channel frame")]
+                    codes_seen = [
+                        cast(tuple[str, ...], r.args)[1]
+                        for r in warnings
+                        if r.msg.startswith("malformed data-channel frame")
+                    ]
                     for code in codes_seen or ["?"]:
                         if code not in PROTOCOL_CODES:
                             tally.crash(f"refused with code {code}", data)
@@ -879,7 +882,7 @@ async def fuzz_bundles(messages: int, seed: int, hang_s: float = HANG_S) -> Tall
     trusted key, so they reach the configuration's validation and the apply itself."""
     from provisioning.apply import Applier
     from provisioning.bundle import SigningKey, TrustStore, sign_document
-    from tests.provisioning.conftest import config_for
+    from simulation.point_config import config_for
 
     tally = Tally("agent.bundle")
     fz = Fuzz(seed)
@@ -1000,7 +1003,7 @@ async def _agent(tmp: Path, point: str = "point-a") -> Any:
 async def fuzz_commands(messages: int, seed: int, hang_s: float = HANG_S) -> Tally:
     """The agent's command handler (what the ``command`` topic feeds), with a kiosk on the link answering."""
     from provisioning.bundle import SigningKey, TrustStore, sign_document
-    from provisioning.kiosk_link import KioskLinkClient
+    from provisioning.kiosk_link import Command, KioskLinkClient, Reload
 
     tally = Tally("agent.command")
     fz = Fuzz(seed)
@@ -1017,10 +1020,10 @@ async def fuzz_commands(messages: int, seed: int, hang_s: float = HANG_S) -> Tal
         TrustStore.from_entries([key.public_entry()]).save(agent.s.state_dir / "trust.json")
         await agent.kiosk.start()
 
-        async def answer(name: str, args: dict[str, Any]) -> tuple[bool, str]:
-            return True, f"{name} done"
+        async def answer(command: Command) -> tuple[bool, str]:
+            return True, f"{command.name} done"
 
-        async def reload(version: int, path: str) -> None:
+        async def reload(message: Reload) -> None:
             return None
 
         kiosk = KioskLinkClient(

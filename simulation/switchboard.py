@@ -1,5 +1,8 @@
-"""Shared pieces of the switchboard tests: a configuration with known secrets, a clock the test moves, the
-switchboard served on a free loopback port, and a signalling client that speaks :mod:`etapiste.protocol`."""
+"""The organiser's switchboard in-process, for the tests and the benchmarks: a configuration with known
+demo secrets (``PASSWORDS``, ``POINT_CREDENTIALS``), a clock the caller moves, the switchboard served on a
+free loopback port, and a signalling client that speaks :mod:`etapiste.protocol`.
+
+Here rather than in tests/, because bench/ starts the same switchboard and must not import the tests."""
 
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ from aiohttp.test_utils import TestServer
 from pydantic import BaseModel
 
 from etapiste import protocol as p
+from simulation.clock import FakeClock
 from simulation.services.common import free_port
 from switchboard.config import SwitchboardConfig
 from switchboard.credentials import hash_password, hash_point_credential
 from switchboard.hub import Hub
 from switchboard.identity import ProofValidator
 from switchboard.web import HUB, create_app
-from tests.clock import FakeClock
 
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024

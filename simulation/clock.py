@@ -1,5 +1,6 @@
-"""The tests' clock: time that moves only when the test moves it, so expiry, lockouts, opening hours and
-timeouts are tested without waiting and without reading the machine's clock."""
+"""The simulated clock (the tests, the in-process switchboard): time that moves only when the caller moves
+it, so expiry, lockouts, opening hours and timeouts are tested without waiting and without reading the
+machine's clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An agent's desk played by an aiortc peer, for the call engine's tests: it logs in to the real switchboard,
+"""An agent's desk played by an aiortc peer, for the call tests and benchmarks: it logs in to the real switchboard,
 answers the queue, answers the point's offers, sends video and audio, and speaks the call data protocol by
 hand (independently of :mod:`kiosk.transfer`, so the two sides are not the same code checking itself).
 
@@ -28,7 +28,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from etapiste import protocol as p
 from kiosk.media import CameraTrack, PatternSource, ToneTrack
-from tests.switchboard.support import Switchboard
+from simulation.switchboard import Switchboard
 
 
 class AiortcAgent:
