@@ -37,7 +37,7 @@ async def test_metrics_after_a_queued_customer_and_an_answered_call():
         async with sb.session.post(f"{sb.base}/api/login", json={"username": "anna", "password": "wrong-wrong"},
                                    headers={"Origin": sb.origin}) as r:
             assert r.status == 401
-        await start_call(sb)  # oulu queued, Anna answered
+        oulu, anna, _ = await start_call(sb)  # oulu queued, Anna answered
         kemi = await sb.point("kemi-kirjasto")
         await kemi.expect("welcome")
         await kemi.send(p.QueueRequest(producer="kela", queue="kela-general"))
@@ -70,6 +70,8 @@ async def test_metrics_after_a_queued_customer_and_an_answered_call():
             got = _samples(await r.text())
         assert got[("switchboard_queue_left_total", (("queue", "kela-general"), ("reason", "abandoned")))] == 1
         assert got[("switchboard_queue_waiting", general)] == 0
+        # Held to the end: a client nobody refers to is collected and its socket closed (the agent would go away).
+        assert oulu.ws is not None and anna.ws is not None
 
 
 def test_a_metrics_address_that_is_not_host_and_port_is_refused_at_load():
