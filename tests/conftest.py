@@ -46,6 +46,8 @@ SERVICE_MODULES = (
     "tests/drivers/test_ocsp.py",  # OpenSSL's responder
     "tests/provisioning/test_report.py",  # PostgreSQL (a parameter, not a fixture name)
     "tests/provisioning/test_collect.py",
+    "tests/drivers/test_pdfcheck.py",  # the PDF gate's confined worker processes, fed memory and object floods
+    "tests/test_fuzz.py",  # a fuzz campaign: thousands of hostile messages per endpoint, a real switchboard
     "tests/acceptance/",
     "tests/browser/",
     "tests/packaging/",
