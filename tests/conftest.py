@@ -69,3 +69,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
         if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())) or where.startswith(SERVICE_MODULES):
             item.add_marker(pytest.mark.services)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop aiortc decoder threads that a test's unclosed peer connection left waiting.
+
+    aiortc decodes on non-daemon threads ("video-decoder", "audio-decoder") that end only when their
+    receiver is stopped; one left waiting keeps the interpreter from exiting after the summary, and a CI
+    run would hang until its time limit. Each is told to stop as ``RTCRtpReceiver.stop()`` would, and the
+    run says how many there were, so the test that leaks them can be found rather than hidden."""
+    import sys
+    import threading
+
+    left = [t for t in threading.enumerate() if t.name in ("audio-decoder", "video-decoder") and t.is_alive()]
+    for thread in left:
+        args: tuple[object, ...] = getattr(thread, "_args", ())
+        inbox = args[1] if len(args) > 1 else None
+        put = getattr(inbox, "put", None)
+        if callable(put):
+            put(None)
+    for thread in left:
+        thread.join(5)
+    if left:
+        print(f"\nconftest: stopped {len(left)} aiortc decoder thread(s) left by an unclosed peer connection",
+              file=sys.stderr)
