@@ -227,7 +227,7 @@ def point_from_repository(root: Path, debs: dict[str, Path], next_debs: dict[str
     The repository is reached through a file: URI inside the root (what apt does with it is the same as
     over https: the signed Release, Signed-By, the pin); Debian's own sources are taken out, so an update
     needs no network."""
-    _require("reprepro", "gpg")
+    _require("apt-ftparchive", "gpg")  # what provisioning/repo.py indexes and signs with
     gnupghome = tmp_path / "gnupg"
     gnupghome.mkdir(mode=0o700)
     subprocess.run(["gpg", "--batch", "--homedir", str(gnupghome), "--passphrase", "", "--quick-gen-key",
