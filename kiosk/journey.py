@@ -28,16 +28,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeAlias
 
 from drivers.errors import DeviceError
 from etapiste.codes import DeviceErrorCode, IdentityAbortCode, PointFailureCode, PrintFailureCode, ScanFailureCode
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
+from kiosk.logsafe import where
 from kiosk.session import Session, SessionRecord, Snapshot, State
 
 log = logging.getLogger(__name__)
@@ -112,9 +111,7 @@ def describe(exc: BaseException) -> str:
         return f"{error_code(exc)} ({type(exc).__name__}: {exc.staff_message('en')})"
     if isinstance(exc, ProofInputError):
         return f"{INTERNAL_ERROR} ({type(exc).__name__}: {exc})"
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
-    return f"{INTERNAL_ERROR} ({type(exc).__name__}{where})"
+    return f"{INTERNAL_ERROR} ({where(exc)})"
 
 
 @dataclass

@@ -16,6 +16,7 @@ from etapiste import protocol as p
 from etapiste.codes import PrintFailureCode, ScanFailureCode
 from kiosk.call.core import EngineCore
 from kiosk.call.events import PrintRequested, RttReceived, ScanRequested
+from kiosk.logsafe import where
 from kiosk.transfer import DocumentLink, DocumentReceived, Purpose, TransferDone, TransferEvent
 
 if TYPE_CHECKING:
@@ -162,9 +163,9 @@ class DataChannel(EngineCore):
                     log.warning("malformed data-channel frame from %s: %s", peer.role, exc.code)
                     return
                 self._on_data(message, link)
-            except Exception:
+            except Exception as exc:  # logged without its message: a frame carries the customer's text and documents
                 self.malformed_frames += 1
-                log.exception("a data-channel frame from %s could not be handled; dropped", peer.role)
+                log.error("a data-channel frame from %s could not be handled; dropped: %s", peer.role, where(exc))
 
     def _on_data(self, m: Any, link: DocumentLink) -> None:
         if link.on_message(m):

@@ -23,6 +23,7 @@ from kiosk.call.events import (
     SwitchboardStatus,
 )
 from kiosk.call.recovery import Recovery
+from kiosk.logsafe import where
 
 log = logging.getLogger("kiosk.call")
 
@@ -133,8 +134,8 @@ class Signalling(Recovery):
             return None
         try:
             return await self._dispatch(m)
-        except Exception:
-            log.exception("handling %s failed", m.type)
+        except Exception as exc:  # logged without its message (a frame may carry text meant for the customer)
+            log.error("handling %s failed: %s", m.type, where(exc))
             return None
 
     async def _dispatch(self, m: Any) -> str | None:

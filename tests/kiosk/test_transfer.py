@@ -65,21 +65,25 @@ async def test_deeply_nested_frames_are_malformed_and_the_call_and_its_documents
         assert received.pdf == pdf and received.sha256 == hashlib.sha256(pdf).hexdigest()
 
 
-async def test_a_frame_the_point_fails_to_handle_costs_that_frame_not_the_call(monkeypatch):
+async def test_a_frame_the_point_fails_to_handle_costs_that_frame_not_the_call(monkeypatch, caplog):
     """Whatever goes wrong handling one valid frame (here a fault injected into the engine's dispatch) must
-    not escape into aiortc, which would end the DTLS transport and with it the customer's call."""
+    not escape into aiortc, which would end the DTLS transport and with it the customer's call. The log
+    names where it failed, never what the exception quoted (a frame carries the customer's words)."""
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         handle = engine._on_data
 
         def faulty(m, link):
             if isinstance(m, p.Rtt) and m.text == "boom":
-                raise RuntimeError("a fault while handling this frame")
+                raise RuntimeError(f"a fault while handling {m.text!r} for SPECIMEN-MAIJA")
             handle(m, link)
 
         monkeypatch.setattr(engine, "_on_data", faulty)
         agent.dc_send(p.Rtt(seq=1, text="boom", final=True))
         await still_talking(engine, events, agent, "the call went on")
         assert engine.malformed_frames == 1
+        logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+        assert "could not be handled; dropped: RuntimeError at " in logged
+        assert "SPECIMEN" not in logged and "boom" not in logged
 
 
 async def test_out_of_order_frames_never_make_a_document_or_roll_back_the_text():
