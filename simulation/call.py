@@ -13,6 +13,7 @@ from typing import Any
 from kiosk.call import CallEngine, CallEvent, RemoteVideoFrame, SelfVideoFrame
 from kiosk.media import MediaConfig, PatternSource, ToneTrack
 from simulation.switchboard import POINT_CREDENTIALS, Switchboard
+from simulation.waiting import until_changed
 
 
 def loopback_only(candidate: str) -> bool:
@@ -63,17 +64,10 @@ class Recorder:
         return [e for e in self.events if isinstance(e, kind)]
 
     async def until(self, check: Callable[[], Any], timeout: float = 20.0, what: str = "event") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                kinds = sorted({type(e).__name__ for e in self.events})
-                raise AssertionError(f"the point never saw: {what} (saw {kinds})")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 0.2)
+        def failure() -> str:
+            return f"the point never saw: {what} (saw {sorted({type(e).__name__ for e in self.events})})"
+
+        return await until_changed(check, self._changed, timeout, failure)
 
     async def first(self, kind: type, check: Callable[[Any], bool] = lambda e: True, timeout: float = 20.0) -> Any:
         return await self.until(lambda: next((e for e in self.of(kind) if check(e)), None), timeout, kind.__name__)

@@ -29,6 +29,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from etapiste import protocol as p
 from kiosk.media import CameraTrack, PatternSource, ToneTrack
 from simulation.switchboard import Switchboard
+from simulation.waiting import until_changed
 
 
 class AiortcAgent:
@@ -70,16 +71,7 @@ class AiortcAgent:
         self._changed.set()
 
     async def until(self, check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the agent never saw: {what}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 0.2)
+        return await until_changed(check, self._changed, timeout, lambda: f"the agent never saw: {what}")
 
     def seen(self, kind: str) -> list[Any]:
         return [m for m in self.messages if m.type == kind]

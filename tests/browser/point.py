@@ -34,6 +34,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from etapiste import protocol as p
 from simulation.card.pki import CardIdentity
+from simulation.waiting import until_changed
 from tests.switchboard.virtual_card import sign_token
 
 
@@ -117,16 +118,7 @@ class TestPoint:
         self._changed.set()
 
     async def until(self, check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the point never saw: {what}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 0.2)
+        return await until_changed(check, self._changed, timeout, lambda: f"the point never saw: {what}")
 
     def seen(self, kind: str) -> list[Any]:
         return [m for m in self.messages if m.type == kind]
