@@ -25,6 +25,7 @@ from typing import Any
 import aiomqtt
 import sqlalchemy as sa
 
+from etapiste.retry import Backoff
 from provisioning import broker
 from provisioning.privacy import scrub
 from provisioning.stats_model import StatsError
@@ -94,9 +95,10 @@ async def run(
     ready: Callable[[], None] | None = None,
     retry_s: float = RETRY_S,
 ) -> None:
-    """Collect until cancelled; reconnect (1 s, doubling to 30 s) whenever the broker goes away."""
+    """Collect until cancelled; reconnect with full jitter (:class:`etapiste.retry.Backoff`, up to 30 s)
+    whenever the broker goes away, so collectors restarted with the broker do not return in lock-step."""
     collector = Collector(store)
-    backoff = 1.0
+    backoff = Backoff(base_s=1.0, cap_s=MAX_BACKOFF_S)
 
     async def retry() -> None:
         while True:
@@ -113,14 +115,14 @@ async def run(
                     if ready is not None:
                         ready()
                         ready = None
-                    backoff = 1.0
+                    backoff.reset()
                     async for message in client.messages:
                         if isinstance(message.payload, bytes | bytearray):
                             await collector.handle(message.topic.value, bytes(message.payload))
             except aiomqtt.MqttError as exc:
-                log.warning("broker: %s; connecting again in %g s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                delay = next(backoff)
+                log.warning("broker: %s; connecting again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
     finally:
         retrier.cancel()
         with contextlib.suppress(asyncio.CancelledError):
