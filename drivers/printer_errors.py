@@ -29,14 +29,16 @@ from typing import Any, ClassVar
 from drivers.errors import DeviceError
 from etapiste import texts
 from etapiste.codes import DeviceErrorCode
+from etapiste.host import HOST_WORDS
 from etapiste.language import Language
 
 
 class _Params(dict[str, Any]):
-    """Missing parameters show as "?" rather than crash while reporting a fault."""
+    """Missing parameters show as "?" rather than crash while reporting a fault; the host's words
+    (``{staff_told}``) are left for the kiosk, which knows the host (:mod:`etapiste.host`)."""
 
     def __missing__(self, key: str) -> str:
-        return "?"
+        return "{" + key + "}" if key in HOST_WORDS else "?"
 
 
 class PrinterError(DeviceError):

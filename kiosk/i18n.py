@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from etapiste import texts
+from etapiste.host import HostKind, fill_host, host_words
 from etapiste.hours import TimeRange
 from etapiste.language import LANGUAGES, Language
 
@@ -18,14 +19,18 @@ from etapiste.language import LANGUAGES, Language
 LANGUAGE_NAMES: dict[Language, str] = {language: texts.text("language.name", language) for language in LANGUAGES}
 
 
-def text(key: str, language: Language, default: str | None = None, **values: object) -> str:
+def text(
+    key: str, language: Language, default: str | None = None, *, host: HostKind | None = None, **values: object
+) -> str:
     """The text for ``key`` in ``language`` with ``{placeholders}`` filled in; ``default`` (already in the
-    right language) when the key is unknown, e.g. a device error code without a text of its own."""
+    right language) when the key is unknown, e.g. a device error code without a text of its own. A text
+    that names the host's staff (``{staff}``) needs the host's kind, ``host`` (``Snapshot.host_kind``)."""
     if not texts.has(f"kiosk.{key}"):
         if default is None:
             raise KeyError(key)
-        return default
-    return texts.text(f"kiosk.{key}", language, **values)
+        return fill_host(default, host, language) if host is not None else default
+    words = host_words(host, language) if host is not None else {}
+    return texts.text(f"kiosk.{key}", language, **words, **values)
 
 
 def clock(t: dt.time, language: Language) -> str:

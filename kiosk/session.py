@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from etapiste.config.point import PointConfig, Producer
+from etapiste.host import HostKind
 from etapiste.hours import TimeRange
 from etapiste.language import Language, Text
 from etapiste.staffpin import verify_pin
@@ -169,6 +170,8 @@ class Snapshot:
     host_name: Text
     hours_today: tuple[TimeRange, ...]
     next_opening: opening.Opening | None = None
+    host_kind: HostKind = "other"
+    """What the host is (``host.kind``): the words that name its staff (:mod:`etapiste.host`)."""
     out_of_service_message: Text | str | None = None
     text_size: LargeText = LargeText.NORMAL
     high_contrast: bool = False
@@ -313,6 +316,7 @@ class Session:
                 language=config.ui.default_language,
                 today=now.date(),
                 host_name=config.host.name,
+                host_kind=config.host.kind,
                 hours_today=(),
             ),
             now,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from etapiste.config.loader import parse_document, read_text
+from etapiste.host import HostKind
 from etapiste.hours import Schedule, TimeRange, TimeZoneName
 from etapiste.language import LANGUAGES, Language, Text
 from etapiste.model import ID_PATTERN, FrozenModel
@@ -42,6 +43,10 @@ class Host(FrozenModel):
 
     name: Text
     """Shown on the idle screen."""
+    kind: HostKind = "other"
+    """What the host is: ``library``, ``town_hall``, ``shopping_centre``, ``service_point`` or ``other``. The
+    customer's texts name its staff by it ("ask the library staff", "ask the staff at the town hall"; see
+    :mod:`etapiste.host`); ``other`` says only "the staff"."""
     address: str | None = None
     contact: Contact
     """Who on the host's staff looks after the room."""

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etapiste.host import HostKind, fill_host
 from etapiste.language import Language
 from kiosk import i18n
 from kiosk.session import Call, LargeText, Session, Snapshot
@@ -190,7 +191,7 @@ class QueueScreen(QWidget):
             self.estimate.setText(_minutes(snap.queue_estimate_s, lang))
         self.interrupted.setText(i18n.text("queue_interrupted", lang) if snap.queue_interrupted else "")
         self.interrupted.setVisible(snap.queue_interrupted)
-        self.help.setText(i18n.text("ask_staff", lang))
+        self.help.setText(i18n.text("ask_staff", lang, host=snap.host_kind))
         self.cancel.setText(i18n.text("cancel_queue", lang))
 
 
@@ -380,9 +381,9 @@ class CallScreen(QWidget):
         self.agent_typing.setText(f"{who['agent']}: {call.agent_typing}" if call.agent_typing else "")
         self.entry.setPlaceholderText(i18n.text("type_here", lang))
         self.end.setText(i18n.text("end_call", lang))
-        self._show_flow(call, lang)
+        self._show_flow(call, lang, snap.host_kind)
 
-    def _show_flow(self, call: Call, lang: Language) -> None:
+    def _show_flow(self, call: Call, lang: Language, host: HostKind) -> None:
         kind, title, text, progress, primary, secondary = "", "", "", None, "", ""
         preview: bytes | None = None
         pin = False
@@ -392,7 +393,7 @@ class CallScreen(QWidget):
             title = i18n.text("identify_title", lang)
             text = i18n.text(f"identify_{ident.step}", lang)
             if ident.error:
-                text = i18n.text(f"error_{ident.error}", lang) + "\n" + text
+                text = i18n.text(f"error_{ident.error}", lang, host=host) + "\n" + text
             if ident.tries_left is not None and ident.step == "enter_pin":
                 text += "\n" + i18n.text("tries_left", lang, tries=ident.tries_left)
             pin = ident.step == "enter_pin"
@@ -407,6 +408,7 @@ class CallScreen(QWidget):
                 text += "\n" + i18n.text("scan_blank", lang, blank=scan.blank)
             if scan.error:
                 said = scan.message.in_(lang) if scan.message else i18n.text(f"error_{scan.error}", lang, default="")
+                said = fill_host(said, host, lang)
                 text = f"{said}\n{text}" if said else text
             preview = scan.preview if scan.step in ("preview", "sending") else None
             if scan.step == "place_paper":
@@ -425,6 +427,7 @@ class CallScreen(QWidget):
             text = i18n.text(f"print_{job.step}", lang, pages=job.pages)
             if job.error:
                 said = job.message.in_(lang) if job.message else i18n.text(f"error_{job.error}", lang, default="")
+                said = fill_host(said, host, lang)
                 text = f"{said}\n{text}" if said else text
             if job.step == "printing":
                 kind, secondary = "print_busy", i18n.text("cancel", lang)
@@ -484,7 +487,8 @@ class SurveyScreen(QWidget):
         reason = snap.end_reason
         shown = bool(reason and reason != "hangup")
         self.reason.setVisible(shown)
-        self.reason.setText(i18n.text(f"ended_{reason}", lang, default=i18n.text("ended_other", lang)) if shown else "")
+        ended = i18n.text(f"ended_{reason}", lang, default=i18n.text("ended_other", lang), host=snap.host_kind)
+        self.reason.setText(ended if shown else "")
         self.reminders.setText(i18n.text("reminders", lang))
         self.question.setText(i18n.text("survey_question", lang))
         for n, b in enumerate(self.ratings, 1):

@@ -131,7 +131,7 @@ class ClosedScreen(QWidget):
             when = i18n.when(snap.next_opening.start, midnight, lang)
             self.next.setText(i18n.text("next_opening", lang, when=when))
         else:
-            self.next.setText(i18n.text("no_next_opening", lang))
+            self.next.setText(i18n.text("no_next_opening", lang, host=snap.host_kind))
         self.note.setText(" · ".join(i18n.text("closed_title", lg) for lg in ("fi", "sv", "en") if lg != lang))
 
 
@@ -161,4 +161,4 @@ class OutOfServiceScreen(QWidget):
         shown = msg.in_(lang) if isinstance(msg, Text) else (msg or "")
         self.message.setText(shown)
         self.message.setVisible(bool(shown))
-        self.help.setText(i18n.text("out_of_service_help", lang))
+        self.help.setText(i18n.text("out_of_service_help", lang, host=snap.host_kind))

@@ -380,7 +380,7 @@ def test_scanner_unplugged_after_status_is_reported_gone_and_then_missing(sane_b
     sane_backend.configure(number_of_devices=1)  # test:1 no longer exists
     with pytest.raises(ScannerGone) as caught:
         unplugged.scan().result(60)
-    assert caught.value.customer_message("en") == "The scanner cannot be reached. The library staff have been told."
+    assert caught.value.customer_message("en") == "The scanner cannot be reached. {staff_told}"
     assert unplugged.status().state == "missing"
 
 
