@@ -81,10 +81,11 @@ def pattern_media(width: int = 320, height: int = 240, fps: int = 30) -> MediaCo
 async def point_engine(
     sb: Switchboard, point_id: str = "oulu-kirjasto", credential: str | None = None, **kwargs: Any
 ) -> AsyncIterator[tuple[CallEngine, Recorder]]:
+    """The point's engine on ``sb`` (``url=`` another first address, ``fallback_urls=`` the ones after it)."""
     kwargs.setdefault("media", pattern_media())
     kwargs.setdefault("candidate_filter", loopback_only)
     engine = CallEngine(
-        url=sb.base.replace("http://", "ws://") + "/ws/point",
+        url=kwargs.pop("url", None) or sb.base.replace("http://", "ws://") + "/ws/point",
         point_id=point_id,
         credential=credential or POINT_CREDENTIALS[point_id],
         queues={"kela": "kela-general", "migri": "migri-general"},

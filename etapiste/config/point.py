@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from etapiste.config.loader import parse_document, read_text
 from etapiste.host import HostKind
@@ -73,27 +73,62 @@ class Producer(FrozenModel):
     """When the producer's agents answer (in the host's time zone)."""
 
 
-class SwitchboardLink(FrozenModel):
-    """Where the point's calls are routed."""
+#: At most this many switchboard addresses: each is tried in turn on failure, so a long list only delays
+#: noticing that the point itself is cut off.
+MAX_SWITCHBOARD_URLS = 8
 
-    url: str
+
+def _secure_switchboard_url(value: str) -> str:
+    """Plain ws:// off the machine would let anyone on the path read the signalling and relay the customer's
+    identification; the rule is the identity origin's (etapiste.webeid.origin.switchboard_origin)."""
+    try:
+        switchboard_origin(value)
+    except ProofInputError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+SwitchboardUrl = Annotated[str, AfterValidator(_secure_switchboard_url)]
+
+
+class SwitchboardLink(FrozenModel):
+    """Where the point's calls are routed: one switchboard address, or several tried in turn.
+
+    Several addresses are for an organiser that runs the switchboard in more than one place (two data
+    centres, each behind its own load balancer, sharing one Redis): when the address in use fails — refused,
+    unreachable, or its connection dropped — the point moves to the next one (after the same jittered
+    back-off as any reconnect) and comes back into its queue place or call there, as after a dropped
+    connection. It stays on the address that works; there is no moving back while it works."""
+
+    url: SwitchboardUrl | None = None
     """WebSocket address of the switchboard: ``wss://`` (TLS); plain ``ws://`` only for a switchboard on this
-    machine (localhost, 127.0.0.0/8, ::1: the demo, development). The card signs identity proofs for the
-    origin derived from it (``wss://host:port`` → ``https://host:port``), so it must be the switchboard's
-    public address."""
+    machine (localhost, 127.0.0.0/8, ::1: the demo, development). The card signs identity proofs only for
+    the origin derived from a configured address (``wss://host:port`` → ``https://host:port``), so the
+    switchboard's ``origin`` must be one of them. Same as ``urls: [url]``."""
+    urls: list[SwitchboardUrl] | None = Field(None, min_length=1, max_length=MAX_SWITCHBOARD_URLS)
+    """Several addresses, in order of preference: the first is tried first, the next on failure."""
     credential_file: str
     """File holding the point's switchboard credential (never the secret itself in configuration)."""
 
-    @field_validator("url")
-    @classmethod
-    def _secure(cls, value: str) -> str:
-        """Plain ws:// off the machine would let anyone on the path read the signalling and relay the
-        customer's identification; the rule is the identity origin's (etapiste.webeid.origin.switchboard_origin)."""
-        try:
-            switchboard_origin(value)
-        except ProofInputError as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    @model_validator(mode="after")
+    def _one_list(self) -> SwitchboardLink:
+        if self.url is not None and self.urls is not None:
+            raise ValueError(
+                "give either switchboard.urls (a list) or the single switchboard.url, not both "
+                "(a fleet layer that lists urls over a url set in defaults sets url: null)"
+            )
+        if self.url is None and self.urls is None:
+            raise ValueError("switchboard.urls (a list of wss:// addresses) or switchboard.url is required")
+        if self.urls is not None:
+            repeated = sorted({u for u in self.urls if self.urls.count(u) > 1})
+            if repeated:
+                raise ValueError(f"switchboard.urls lists {', '.join(repeated)} more than once; each address once")
+        return self
+
+    @property
+    def addresses(self) -> list[str]:
+        """Every address in order of preference (``url`` alone is a list of one)."""
+        return list(self.urls) if self.urls is not None else [self.url] if self.url is not None else []
 
 
 class IceServer(FrozenModel):

@@ -54,8 +54,12 @@ class EngineCore:
         stats_interval_s: float = STATS_INTERVAL_S,
         software: str = "etapiste-kiosk",
         heartbeat_s: float = HEARTBEAT_S,
+        fallback_urls: Sequence[str] = (),
     ) -> None:
+        self.urls = [url, *(u for u in fallback_urls if u != url)]
+        """The switchboard's addresses in order of preference; on failure the next one is tried."""
         self.url = url
+        """The address in use (identity proofs are signed for its origin only)."""
         self.point_id = point_id
         self._credential = credential
         self.media = media or MediaConfig(video=PatternSource())

@@ -28,8 +28,10 @@ class CallEngine(Signalling):
     def from_config(cls, config: Any, media: MediaConfig | None = None, **overrides: Any) -> CallEngine:
         """An engine from the point's :class:`etapiste.config.point.PointConfig`."""
         credential = Path(config.switchboard.credential_file).read_text().strip()
+        addresses = config.switchboard.addresses
         args: dict[str, Any] = {
-            "url": config.switchboard.url,
+            "url": addresses[0],
+            "fallback_urls": addresses[1:],
             "point_id": config.point.id,
             "credential": credential,
             "media": media,

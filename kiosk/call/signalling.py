@@ -1,5 +1,6 @@
 """Signalling: the WebSocket to the switchboard, kept open (reconnecting with back-off, faster in a call or
-the queue, whose place the switchboard holds), and every frame it brings, validated and dispatched."""
+the queue, whose place the switchboard holds; moving to the next configured address when one fails), and
+every frame it brings, validated and dispatched."""
 
 from __future__ import annotations
 
@@ -118,11 +119,31 @@ class Signalling(Recovery):
                 self._spawn(self._without_switchboard())
             if self._closing:
                 return
+            self._next_switchboard()
             held = self.state in ("in_call", "queued")
             delay = backoff.next_delay(cap_s=IN_CALL_RECONNECT_S if held else None)
             if reason in ("unauthorised", "unsupported_version"):
                 delay = REFUSED_RETRY_S  # a configuration problem: staff must act
             await asyncio.sleep(delay)
+
+    def _configured_origins(self) -> list[str]:
+        """The origins of the configured switchboard addresses, the one in use first."""
+        origins = []
+        for url in (self.url, *self.urls):
+            try:
+                origins.append(switchboard_origin(url))
+            except ValueError:  # a URL no origin follows from (the configuration check refuses it)
+                continue
+        return origins
+
+    def _next_switchboard(self) -> None:
+        """The address in use failed (refused, unreachable, or its connection dropped): the next attempt goes
+        to the next configured address, round and round. The hello names the call or queue place as after any
+        drop, so instances sharing the switchboard's state take the point back into it."""
+        if len(self.urls) > 1:
+            at = self.urls.index(self.url) if self.url in self.urls else -1
+            self.url = self.urls[(at + 1) % len(self.urls)]
+            log.info("switchboard: trying address %d of %d next", self.urls.index(self.url) + 1, len(self.urls))
 
     async def _on_frame(self, raw: str) -> str | None:
         """Handle one switchboard frame; return a disconnect reason when the switchboard refused us."""
@@ -181,14 +202,11 @@ class Signalling(Recovery):
                 await self._end_call(m.reason, m.by)
         elif isinstance(m, p.IdentityRequest):
             if m.call == self.call:
-                # Sign only for the switchboard we are configured to reach, never for an origin it names:
+                # Sign only for a switchboard we are configured to reach, never for an origin it names:
                 # a compromised or impersonated switchboard could otherwise relay the customer's PIN-1
-                # authentication to another site. The card is not asked; the agent is told why.
-                try:
-                    ours = switchboard_origin(self.url)
-                except ValueError:  # a URL no origin follows from (the configuration check refuses it)
-                    ours = ""
-                if same_origin(m.origin, ours):
+                # authentication to another site. The card is not asked; the agent is told why. Any of
+                # the configured addresses: the instances behind them are one service with one origin.
+                if any(same_origin(m.origin, ours) for ours in self._configured_origins()):
                     self._emit(IdentifyRequested(m.request, m.nonce, m.origin, m.expires_in_s))
                 else:
                     log.error("identification refused: the switchboard asked to sign for another origin")
