@@ -336,8 +336,12 @@ def _update_cell(s: dict[str, Any]) -> str:
     state, version, previous = u.get("state"), u.get("version") or "?", u.get("previous")
     reason = f": {u['reason']}" if u.get("reason") else ""
     desired, running = u.get("desired"), u.get("running")
-    if state == "done" and u.get("action") == "security":
-        return f"security updates {str(u.get('at') or '')[:10]} ok"
+    if u.get("action") == "security" and state in ("done", "failed", "unhealthy"):
+        # What Debian's security updates changed: a CUPS or Qt library update is what ops look for.
+        upgraded = f" ({u['upgraded']})" if u.get("upgraded") else ""
+        if state == "done":
+            return f"security updates {str(u.get('at') or '')[:10]} ok{upgraded or ' (none due)'}"
+        return f"security updates {state.upper()}{upgraded}{reason}"
     if state == "done":
         return f"updated from {previous}" if previous and previous != version else "up to date"
     if state == "rolled-back":

@@ -179,7 +179,11 @@ def listing(repo: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def apt_source(url: str, keyring_path: str = "/etc/apt/keyrings/etapiste-organiser.gpg") -> str:
+#: Where a point keeps the organiser's public key (apt's ``Signed-By``).
+POINT_KEYRING = "/etc/apt/keyrings/etapiste-organiser.gpg"
+
+
+def apt_source(url: str, keyring_path: str = POINT_KEYRING) -> str:
     """The point's apt source (deb822) for this repository: signed-by its key and nothing else."""
     if not re.match(r"^(https?|file)://[A-Za-z0-9.:/_~%-]+$", url):
         raise RepoError(f"{url!r} is not a repository URL (https://host/path)")
@@ -200,12 +204,43 @@ Pin-Priority: -1
 """
 
 
+#: The enrolment package's folder for the repository, and the files in it (systemd/install-point.sh reads them).
+ENROLMENT_DIR = "repository"
+ENROLMENT_FILES = ("etapiste.sources", "etapiste.pref", "organiser-archive-keyring.gpg")
+
+
+def enrolment(repo: Path, url: str, into: Path) -> list[Path]:
+    """Put the repository into a point's enrolment package ``into``: ``repository/etapiste.sources`` (the
+    deb822 source, Signed-By the key below), ``repository/etapiste.pref`` (the pin) and
+    ``repository/organiser-archive-keyring.gpg`` (the public key from ``init``). The installer
+    (``systemd/install-point.sh --enrolment``) writes them to /etc/apt before it installs etapiste-point."""
+    _signing_key(repo)
+    keyring = repo / "organiser-archive-keyring.gpg"
+    if not keyring.is_file() or keyring.stat().st_size == 0:
+        raise RepoError(f"{keyring} is missing: run 'etapiste ops repo init' again")
+    source = apt_source(url, POINT_KEYRING)
+    out = into / ENROLMENT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in zip(
+        ENROLMENT_FILES, (source.encode(), APT_PREFERENCES.encode(), keyring.read_bytes()), strict=True
+    ):
+        path = out / name
+        tmp = path.with_name(f".{name}.partial")
+        tmp.write_bytes(data)
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
 def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="etapiste ops repo", description="the organiser's signed apt repository")
     sub = p.add_subparsers(dest="cmd", required=True)
     for name, help_ in (("init", "create the repository, signed with the organiser's OpenPGP key"),
                         ("add", "publish packages (dist/*.deb) and re-sign"),
-                        ("list", "what is published")):  # fmt: skip
+                        ("list", "what is published"),
+                        ("enrolment", "the repository (source, pin, key) for an enrolment package")):  # fmt: skip
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.add_argument("--dir", type=Path, default=Path("repo"), help="the repository directory (./repo)")
         sp.add_argument("--gnupghome", type=Path, help="the organiser's keyring (default: gpg's)")
@@ -213,14 +248,23 @@ def main(argv: Sequence[str]) -> int:
             sp.add_argument("--key", required=True, help="fingerprint of the organiser's signing key")
         if name == "add":
             sp.add_argument("debs", nargs="+", type=Path)
+        if name == "enrolment":
+            sp.add_argument("--url", required=True, help="where points reach the repository (https://host/path)")
+            sp.add_argument("--into", required=True, type=Path, help="the point's enrolment package (a directory)")
     a = p.parse_args(list(argv))
     try:
         if a.cmd == "init":
             keyring = init(a.dir, a.key, a.gnupghome)
-            print(f"repository {a.dir}: signed; points trust {keyring} (put it in the enrolment package)")
+            print(
+                f"repository {a.dir}: signed; points trust {keyring} "
+                "(put it in each enrolment package: etapiste ops repo enrolment --url URL --into DIR)"
+            )
         elif a.cmd == "add":
             for name in add(a.dir, a.debs, a.gnupghome):
                 print(f"published {name}")
+        elif a.cmd == "enrolment":
+            for path in enrolment(a.dir, a.url, a.into):
+                print(f"wrote {path}")
         else:
             for name, version in listing(a.dir):
                 print(f"{name} {version}")

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # install-point.sh — turn a fresh Debian 12 PC into an etapiste point (docs/deployment-point.md).
 #
-# Installs the Debian packages a point needs, the product into a venv at /opt/etapiste/venv, the point's
-# system users (etapiste-kiosk, etapiste-agent), the systemd units, tmpfiles, udev rules, the kiosk's PAM
-# service, CUPS's privacy settings, /etc/etapiste with its permissions, the organiser's public key and the
-# point's enrolment credentials; and locks the physical console: no SysRq, no Ctrl+Alt+Del reboot, USB
-# devices let in by class only (usbguard). Idempotent: run it again (e.g. after updating the checkout)
-# and it changes only what differs. --uninstall removes all of it, credentials included.
+# The way a point is installed: from the organiser's enrolment package (--enrolment DIR), which carries
+# the organiser's apt repository (repository/: its deb822 source, its OpenPGP key, the pin), the point's
+# identity and credentials. The installer checks the whole package first, then writes the key
+# (/etc/apt/keyrings/etapiste-organiser.gpg), the source (/etc/apt/sources.list.d/etapiste.sources,
+# Signed-By that key) and the pin (/etc/apt/preferences.d/etapiste: etapiste-* only from that origin),
+# runs 'apt-get install etapiste-point' (the package brings the users, units, udev, tmpfiles, CUPS's
+# privacy settings and the physical console's lock: no SysRq, no Ctrl+Alt+Del reboot, USB devices by
+# class only) and applies the enrolment (/etc/etapiste). Later versions arrive through the agent
+# (software.version, docs/ops-guide.md §9). --uninstall purges the package and removes the repository.
 #
-# --root DIR writes every file under DIR instead of / (a throwaway root for CI, or to review what an
-# installation writes): users are created in DIR/etc/passwd, units enabled with systemctl --root; the steps
-# that need the live machine (apt-get, pip, starting units, reloading udev and cupsd) are printed, not run.
+# --from-checkout is the development path: the product from this checkout into a venv at
+# /opt/etapiste/venv, the users, units, rules and the same console lock written by this script.
+# Idempotent: run it again (e.g. after updating the checkout) and it changes only what differs.
+# --uninstall --from-checkout removes all of it, credentials included. --root DIR (checkout only) writes
+# every file under DIR instead of / (a throwaway root for CI, or to review what an installation writes):
+# users are created in DIR/etc/passwd, units enabled with systemctl --root; the steps that need the live
+# machine (apt-get, pip, starting units, reloading udev and cupsd) are printed, not run.
 set -euo pipefail
 umask 022
 
 usage() {
     cat <<'EOF'
-usage: install-point.sh [--enrolment DIR] [--organiser-keys FILE] [--source DIR] [--root DIR] [--no-packages]
-       install-point.sh --uninstall [--root DIR]
+usage: install-point.sh --enrolment DIR [--organiser-keys FILE]
+       install-point.sh --uninstall
+       install-point.sh --from-checkout [--enrolment DIR] [--organiser-keys FILE] [--source DIR] [--root DIR] [--no-packages]
+       install-point.sh --from-checkout --uninstall [--root DIR]
 
   --enrolment DIR       the point's enrolment package from the organiser (docs/deployment-point.md):
                           agent.env             ETAPISTE_POINT=<point id>, ETAPISTE_BROKER=mqtts://host:port,
@@ -25,12 +34,16 @@ usage: install-point.sh [--enrolment DIR] [--organiser-keys FILE] [--source DIR]
                           organiser.trust.json  the organiser's public keys ('etapiste ops keygen' makes it)
                           credentials/          mqtt-password, and any ca.pem / client.pem / client.key
                           switchboard-credential  (optional) the point's switchboard credential
+                          repository/           the organiser's apt repository ('etapiste ops repo enrolment'):
+                                                etapiste.sources, etapiste.pref, organiser-archive-keyring.gpg
   --organiser-keys FILE the organiser's public keys (a trust file); overrides the package's own
-  --source DIR          the etapiste checkout to install (default: the checkout holding this script)
-  --root DIR            install under DIR instead of / (throwaway root, dry run of the live steps)
-  --no-packages         do not run apt-get (the packages are installed already)
-  --uninstall           remove everything this script installs: units, rules, users, venv, configuration
-                        and credentials
+  --uninstall           package: purge etapiste-point (users, state, credentials) and the repository;
+                        checkout: remove everything this script installs
+  --from-checkout       DEVELOPMENT ONLY: install this checkout with pip instead of the organiser's package
+                        (a point installed so is not updated by the agent)
+  --source DIR          (checkout) the etapiste checkout to install (default: the one holding this script)
+  --root DIR            (checkout) install under DIR instead of / (throwaway root, dry run of the live steps)
+  --no-packages         (checkout) do not run apt-get (the packages are installed already)
   -h, --help            this text
 EOF
 }
@@ -56,11 +69,11 @@ UNITS=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
     etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
     etapiste-update.service etapiste-update.path
-    etapiste-nightly-restart.timer etapiste-agent.service
+    etapiste-agent.service
 )
 ENABLED=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-agent.service etapiste-kiosk-restart.path
-    etapiste-reboot.path etapiste-nightly-restart.timer etapiste-update.path
+    etapiste-reboot.path etapiste-update.path
 )
 # The physical console: files installed as they are (source under systemd/ → destination, mode).
 CONSOLE_FILES=(
@@ -71,6 +84,10 @@ CONSOLE_FILES=(
 USB_POLICY=/etc/usbguard/rules.d/70-etapiste-point.conf
 USB_LOCAL=/etc/usbguard/rules.d/90-etapiste-local.conf
 USB_SNAPSHOT=/etc/usbguard/rules.conf.before-etapiste
+# The organiser's repository on the point (package way): its key, its source, the pin.
+APT_KEYRING=/etc/apt/keyrings/etapiste-organiser.gpg
+APT_SOURCE=/etc/apt/sources.list.d/etapiste.sources
+APT_PIN=/etc/apt/preferences.d/etapiste
 CUPS_BEGIN="# >>> etapiste privacy (systemd/install-point.sh) >>>"
 CUPS_END="# <<< etapiste privacy <<<"
 
@@ -80,13 +97,16 @@ enrolment=
 organiser_key=
 packages=yes
 action=install
+mode=package
+checkout_only=
 while [ $# -gt 0 ]; do
     case "$1" in
-        --root) [ $# -ge 2 ] || die "--root needs a directory"; root=$2; shift 2 ;;
-        --source) [ $# -ge 2 ] || die "--source needs a directory"; source_dir=$2; shift 2 ;;
+        --root) [ $# -ge 2 ] || die "--root needs a directory"; root=$2; checkout_only+=" --root"; shift 2 ;;
+        --source) [ $# -ge 2 ] || die "--source needs a directory"; source_dir=$2; checkout_only+=" --source"; shift 2 ;;
+        --from-checkout) mode=checkout; shift ;;
         --enrolment) [ $# -ge 2 ] || die "--enrolment needs a directory"; enrolment=$2; shift 2 ;;
         --organiser-keys) [ $# -ge 2 ] || die "--organiser-keys needs a file"; organiser_key=$2; shift 2 ;;
-        --no-packages) packages=no; shift ;;
+        --no-packages) packages=no; checkout_only+=" --no-packages"; shift ;;
         --uninstall) action=uninstall; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -94,6 +114,9 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates users and sets file owners)"
+if [ "$mode" = package ] && [ -n "$checkout_only" ]; then
+    die "${checkout_only# } belongs to the development path: add --from-checkout (or drop it)"
+fi
 [ -d "$root" ] || die "--root $root is not a directory"
 root=$(cd "$root" && pwd)
 live=yes
@@ -212,9 +235,57 @@ check_agent_options() {
     done
 }
 
+# The organiser's repository in the enrolment package (repository/, from 'etapiste ops repo enrolment'):
+# a deb822 source for one signed repository whose key is the package's own, the pin, the key itself.
+check_repository() {
+    local dir=$1 f line key value uri='' signed_by='' pinned=''
+    for f in etapiste.sources etapiste.pref organiser-archive-keyring.gpg; do
+        [ -s "$dir/$f" ] || die "enrolment package $enrolment has no repository/$f (the organiser's repository:
+  'etapiste ops repo enrolment --url URL --into DIR' puts it there)"
+    done
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in ''|'#'*) continue ;; esac
+        key=${line%%:*}
+        value=${line#*:}
+        value=${value# }
+        case "$key" in
+            Types) [ "$value" = deb ] || die "$dir/etapiste.sources: Types must be 'deb'" ;;
+            URIs) [[ $value =~ ^(https?|file)://[A-Za-z0-9.:/_~%-]+$ ]] \
+                      || die "$dir/etapiste.sources: URIs '$value' must be the repository's one URL (https://host/path)"
+                  uri=$value ;;
+            Suites|Components) [[ $value =~ ^[a-z0-9-]+$ ]] || die "$dir/etapiste.sources: $key '$value' is not one name" ;;
+            Signed-By) [ "$value" = "$APT_KEYRING" ] \
+                           || die "$dir/etapiste.sources: Signed-By must be $APT_KEYRING (the package's key, nothing else)"
+                       signed_by=$value ;;
+            *) die "$dir/etapiste.sources: unknown field '$key' (allowed: Types, URIs, Suites, Components, Signed-By)" ;;
+        esac
+    done < "$dir/etapiste.sources"
+    if [ -z "$uri" ] || [ -z "$signed_by" ]; then die "$dir/etapiste.sources: it needs URIs and Signed-By"; fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in
+            ''|'#'*|'Pin-Priority: '*) ;;
+            'Package: etapiste-*') ;;
+            'Pin: release o='*) pinned=yes ;;
+            'Pin: release *') ;;
+            *) die "$dir/etapiste.pref: '$line' is not part of the etapiste pin (it may pin etapiste-* only)" ;;
+        esac
+    done < "$dir/etapiste.pref"
+    [ -n "$pinned" ] || die "$dir/etapiste.pref: it pins nothing to the organiser's origin"
+    # A binary OpenPGP public key (packet tag 6, old or new format), as apt reads from a .gpg keyring.
+    case "$(od -An -tx1 -N1 "$dir/organiser-archive-keyring.gpg" | tr -d ' ')" in
+        98|99|9a|c6) ;;
+        *) die "$dir/organiser-archive-keyring.gpg is not a binary OpenPGP public key (gpg --export, not --armor)" ;;
+    esac
+}
+
 validate_inputs() {
-    if [ ! -f "$source_dir/pyproject.toml" ] || [ ! -d "$units_src/units" ]; then
-        die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+    if [ "$mode" = checkout ]; then
+        if [ ! -f "$source_dir/pyproject.toml" ] || [ ! -d "$units_src/units" ]; then
+            die "$source_dir is not an etapiste checkout (no pyproject.toml or systemd/units); use --source DIR"
+        fi
+    elif [ -z "$enrolment" ]; then
+        die "--enrolment DIR is needed: the organiser's package says where the software comes from and who the point is
+  (a development machine without one: --from-checkout)"
     fi
     command -v python3 >/dev/null || die "python3 is needed (apt-get install python3)"
     if [ -n "$enrolment" ]; then
@@ -236,6 +307,7 @@ validate_inputs() {
         if [ -e "$enrolment/switchboard-credential" ] && [ ! -s "$enrolment/switchboard-credential" ]; then
             die "$enrolment/switchboard-credential is empty"
         fi
+        [ "$mode" = checkout ] || check_repository "$enrolment/repository"
     fi
     if [ -n "$organiser_key" ]; then
         [ -f "$organiser_key" ] || die "organiser keys $organiser_key do not exist"
@@ -298,6 +370,10 @@ install_system_files() {
     for u in "${UNITS[@]}"; do
         put "$units_src/units/$u" "/etc/systemd/system/$u" 644 root root
     done
+    # Retired: the agent restarts the kiosk nightly while the host is closed (provisioning/nightly.py), not a
+    # timer at a fixed 03:30; an older install's timer must not keep restarting a kiosk under a customer.
+    rm -f "$R/etc/systemd/system/etapiste-nightly-restart.timer" \
+        "$R/etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer"
     put "$units_src/units/cups.service.d/etapiste-privacy.conf" \
         /etc/systemd/system/cups.service.d/etapiste-privacy.conf 644 root root
     put "$units_src/tmpfiles.d/etapiste.conf" /etc/tmpfiles.d/etapiste.conf 644 root root
@@ -420,8 +496,8 @@ apply_live() {
     live_run udevadm trigger --subsystem-match=video4linux --subsystem-match=usb
     live_run systemctl try-restart cups.service
     live_run /lib/systemd/systemd-sysctl /etc/sysctl.d/99-zz-etapiste-point.conf
-    live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path \
-        etapiste-nightly-restart.timer
+    live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path
+    # (no nightly timer: the agent restarts the kiosk while the host is closed, provisioning/nightly.py)
     # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
     # it gets the new version at the nightly restart. Both start only once enrolled / configured.
     # Everything is in place by now: a unit that does not come up is reported, not fatal.
@@ -451,8 +527,63 @@ do_install() {
     else
         say "the point is installed ($changed changes)"
     fi
-    [ -n "$enrolment" ] || say "not enrolled yet: run again with --enrolment DIR (the organiser's package)"
+    [ -n "$enrolment" ] || say "not enrolled yet: run again with --from-checkout --enrolment DIR (the organiser's package)"
 }
+
+# ---- the package way ------------------------------------------------------------------------------
+
+APT_GET=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
+
+install_repository() {
+    dir /etc/apt/keyrings 755 root root
+    put "$enrolment/repository/organiser-archive-keyring.gpg" "$APT_KEYRING" 644 root root
+    put "$enrolment/repository/etapiste.sources" "$APT_SOURCE" 644 root root
+    put "$enrolment/repository/etapiste.pref" "$APT_PIN" 644 root root
+}
+
+install_package() {
+    local before after
+    "${APT_GET[@]}" update || die "apt-get update failed: is the organiser's repository reachable and its key the one
+  that signed it? (see the lines above)"
+    before=$(dpkg-query -W -f='${Version}' etapiste-point 2>/dev/null || true)
+    "${APT_GET[@]}" -y install etapiste-point || die "apt-get install etapiste-point failed (see the lines above)"
+    after=$(dpkg-query -W -f='${Version}' etapiste-point)
+    if [ "$before" != "$after" ]; then
+        say "installed etapiste-point $after from the organiser's repository"
+        changed=$((changed + 1))
+    fi
+}
+
+# The units are enabled by the package; the agent waits for agent.env, so it is (re)started now.
+start_agent() {
+    if [ ! -d /run/systemd/system ]; then
+        say "systemd is not running here (a chroot or an image build): the point starts at its next boot"
+        return 0
+    fi
+    systemctl restart etapiste-agent.service \
+        || say "warning: the agent did not start; see: journalctl -u etapiste-agent"
+}
+
+do_install_package() {
+    validate_inputs
+    install_repository
+    install_package
+    install_configuration
+    start_agent
+    if [ "$changed" -eq 0 ]; then
+        say "the point is installed; nothing changed"
+    else
+        say "the point is installed ($changed changes); later versions come through the agent (software.version)"
+    fi
+}
+
+do_uninstall_package() {
+    "${APT_GET[@]}" -y purge etapiste-point || die "apt-get purge etapiste-point failed (see the lines above)"
+    rm -f "$APT_SOURCE" "$APT_PIN" "$APT_KEYRING"
+    say "uninstalled: etapiste-point purged (users, state, configuration and credentials), the repository removed"
+}
+
+# ---- the checkout way (development) --------------------------------------------------------------
 
 do_uninstall() {
     local u
@@ -518,8 +649,9 @@ do_uninstall() {
     say "uninstalled: units, rules, users, the venv, configuration and credentials are gone"
 }
 
-if [ "$action" = install ]; then
-    do_install
-else
-    do_uninstall
-fi
+case "$mode.$action" in
+    package.install) do_install_package ;;
+    package.uninstall) do_uninstall_package ;;
+    checkout.install) do_install ;;
+    checkout.uninstall) do_uninstall ;;
+esac

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,10 @@ def _agent_state(point: str, updater: SoftwareUpdater, cfg: Path) -> dict[str, o
     }  # fmt: skip
 
 
-async def test_ops_status_shows_each_points_software_and_its_update(mosquitto: Broker, tmp_path: Path) -> None:
+async def test_ops_status_shows_each_points_software_and_its_update(
+    mosquitto_factory: Callable[..., Broker], tmp_path: Path
+) -> None:
+    mosquitto = mosquitto_factory(["point-a", "point-b", "point-c", "point-d"])
     cfg = _config(tmp_path, {"version": "0.2.0", "window": "02:00-05:00"})
     done = _updater(tmp_path / "a", "0.2.0", NIGHT)
     done.status_path.write_text("state=done\naction=install\nversion=0.2.0\nprevious=0.1.0\n")
@@ -150,8 +154,13 @@ async def test_ops_status_shows_each_points_software_and_its_update(mosquitto: B
     )
     waiting = _updater(tmp_path / "c", "0.1.0", NOON)
     waiting.tick(cfg, View())  # noon: the library is open, so 0.2.0 waits for the window
-    states = {"point-a": _agent_state("point-a", done, cfg), "point-b": _agent_state("point-b", back, cfg),
-              "point-c": _agent_state("point-c", waiting, cfg)}  # fmt: skip
+    security = _updater(tmp_path / "d", "0.2.0", NIGHT)
+    security.status_path.write_text(
+        "state=unhealthy\naction=security\nversion=0.2.0\nupgraded=cups-daemon libcups2\n"
+        "reason=the kiosk reports unhealthy: printer\n"
+    )
+    updaters = {"point-a": done, "point-b": back, "point-c": waiting, "point-d": security}
+    states = {pid: _agent_state(pid, u, cfg) for pid, u in updaters.items()}
     for pid, state in states.items():
         async with aiomqtt.Client(**mosquitto.credentials(pid)) as client:
             await client.publish(topic(pid, "state"), json.dumps(state).encode(), qos=1, retain=True)
@@ -171,3 +180,88 @@ async def test_ops_status_shows_each_points_software_and_its_update(mosquitto: B
     assert "ROLLED BACK from 0.2.0: no health report within 300 s" in rows["point-b"]
     assert rows["point-c"][at:].split()[0] == "0.1.0"
     assert "0.2.0 waits" in rows["point-c"] and "open" in rows["point-c"]
+    # Debian's security updates: what they changed, and that the kiosk was unhealthy after them.
+    assert "security updates UNHEALTHY (cups-daemon libcups2): the kiosk reports unhealthy: printer" in rows["point-d"]
+
+
+# ---- the enrolment package carries the organiser's repository; the installer checks it first ------------
+
+INSTALLER = ROOT / "systemd" / "install-point.sh"
+
+
+@pytest.fixture
+def enrolment_with_repository(tmp_path: Path) -> Path:
+    """An enrolment package as the organiser makes it: the point's identity (tests/systemd's maker) and the
+    repository from ``etapiste ops repo init`` + ``enrolment``."""
+    from tests.packaging.test_install_root import _gpg_key
+    from tests.systemd.conftest import make_enrolment
+
+    if subprocess.run(["which", "gpg", "apt-ftparchive"], capture_output=True).returncode != 0:
+        pytest.skip("gpg and apt-ftparchive (scripts/apt-packages.txt) make the repository")
+    gnupghome = tmp_path / "gnupg"
+    fpr = _gpg_key(gnupghome)
+    package = make_enrolment(tmp_path / "enrolment").path
+    for args in (["init", "--key", fpr], ["enrolment", "--url", "https://packages.example.invalid/etapiste",
+                                          "--into", str(package)]):  # fmt: skip
+        cmd = [ETAPISTE, "ops", "repo", args[0], "--dir", str(tmp_path / "repo"), "--gnupghome", str(gnupghome)]
+        out = subprocess.run([*cmd, *args[1:]], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+    return package
+
+
+def test_ops_repo_enrolment_writes_the_source_the_pin_and_the_key(enrolment_with_repository: Path) -> None:
+    from provisioning.repo import APT_PREFERENCES
+
+    repository = enrolment_with_repository / "repository"
+    assert (repository / "etapiste.sources").read_text() == (
+        "Types: deb\nURIs: https://packages.example.invalid/etapiste\nSuites: bookworm\nComponents: main\n"
+        "Signed-By: /etc/apt/keyrings/etapiste-organiser.gpg\n"
+    )
+    assert (repository / "etapiste.pref").read_text() == APT_PREFERENCES
+    key = (repository / "organiser-archive-keyring.gpg").read_bytes()
+    assert key[:1] in (b"\x98", b"\x99", b"\xc6")  # a binary OpenPGP public key, as apt's Signed-By reads it
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+BAD_REPOSITORIES = {
+    "missing": (lambda p: (p / "repository/etapiste.sources").unlink(), "no repository/etapiste.sources"),
+    "other-key": (lambda p: _edit(p / "repository/etapiste.sources", "etapiste-organiser.gpg", "debian.gpg"),
+                  "Signed-By must be /etc/apt/keyrings/etapiste-organiser.gpg"),
+    "trusted-yes": (lambda p: _edit(p / "repository/etapiste.sources", "Types: deb\n", "Types: deb\nTrusted: yes\n"),
+                    "unknown field 'Trusted'"),
+    "pin-everything": (lambda p: _edit(p / "repository/etapiste.pref", "Package: etapiste-*", "Package: *"),
+                       "may pin etapiste-* only"),
+    "armored-key": (lambda p: (p / "repository/organiser-archive-keyring.gpg").write_text("-----BEGIN PGP"),
+                    "not a binary OpenPGP public key"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REPOSITORIES))
+def test_installer_refuses_a_package_whose_repository_is_not_the_organisers(
+    enrolment_with_repository: Path, case: str
+) -> None:
+    """Checked before anything is written (the installer would otherwise write /etc/apt of this machine):
+    the message names the file and what would be valid."""
+    if os.geteuid() != 0:
+        pytest.skip("the installer runs as root")
+    spoil, why = BAD_REPOSITORIES[case]
+    spoil(enrolment_with_repository)
+    out = subprocess.run([str(INSTALLER), "--enrolment", str(enrolment_with_repository)], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert why in out.stderr
+    assert out.stdout == ""  # nothing was done
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [([], "--enrolment DIR is needed"), (["--root", "/tmp"], "--root belongs to the development path")],
+)
+def test_installer_package_way_needs_the_enrolment_and_keeps_checkout_options_apart(args: list[str], why: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the installer runs as root")
+    out = subprocess.run([str(INSTALLER), *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and why in out.stderr, out.stderr

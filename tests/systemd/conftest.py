@@ -126,7 +126,7 @@ def make_enrolment(directory: Path) -> Enrolment:
 
 def run_installer(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(INSTALLER), "--root", str(root), "--no-packages", *args],
+        [str(INSTALLER), "--from-checkout", "--root", str(root), "--no-packages", *args],
         capture_output=True,
         text=True,
         timeout=120,
