@@ -26,11 +26,15 @@ from typing import Any
 import aiomqtt
 
 from etapiste import __version__
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import PointConfig, load_point_config
+from etapiste.hours import Schedule
 from etapiste.retry import Backoff
 from provisioning import broker
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
 from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, SessionReport
+from provisioning.nightly import NightlyRestart, point_jitter
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
 from provisioning.update import SoftwareUpdater
@@ -119,6 +123,11 @@ class Agent:
         self._seen_commands: SeenCommands | None = None
         """Ids of the commands that reached this point (replay protection), loaded when the agent runs."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.nightly = NightlyRestart(
+            self._host_hours, self._restart_nightly, clock=self._host_now,
+            sessions_by_hour=self._sessions_by_hour, jitter=point_jitter(settings.point),
+        )  # fmt: skip
+        """The kiosk's restart once a night while the host is closed (provisioning/nightly.py)."""
 
     # ---- kiosk callbacks
     def _changed(self) -> None:
@@ -186,6 +195,40 @@ class Agent:
             log.warning("could not publish %s: %s", kind, exc)
 
     # ---- main loop
+    # ---- the nightly restart, from the host's hours in the applied configuration
+    def _host_config(self) -> PointConfig | None:
+        try:
+            return load_point_config(self.applier.config_path) if self.applier.config_path.exists() else None
+        except (ConfigError, OSError):
+            return None
+
+    def _host_hours(self) -> Schedule | None:
+        config = self._host_config()
+        return config.host.opening_hours if config else None
+
+    def _host_now(self) -> dt.datetime:
+        config = self._host_config()
+        zone = config.host.zone if config else dt.UTC
+        return dt.datetime.now(zone).replace(tzinfo=None)
+
+    def _sessions_by_hour(self) -> list[int]:
+        """Sessions started per hour of the host's day, over the days the statistics hold."""
+        totals = [0] * 24
+        for day in self.stats.days.values():
+            for hour, n in enumerate(day.get("hours", [])[:24]):
+                totals[hour] += int(n)
+        return totals
+
+    async def _restart_nightly(self) -> None:
+        """Ask the kiosk to restart: it does once no customer is served. Without a kiosk on the link (hung or
+        not started), the unit's restart request instead, if this point has one."""
+        if self.kiosk.view.connected:
+            result = await self.kiosk.command("restart", {}, self.s.command_timeout)
+            log.info("nightly restart: %s", result.detail)
+        elif self.s.restart_kiosk_cmd:
+            ok, detail = await self._shell(self.s.restart_kiosk_cmd)
+            log.info("nightly restart without a kiosk on the link: %s", "requested" if ok else detail)
+
     async def run(self) -> None:
         """Run until cancelled: the kiosk link, recovery, then MQTT with reconnects."""
         self.s.state_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +241,7 @@ class Agent:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._apply_loop())
                 tg.create_task(self._mqtt_loop())
+                tg.create_task(self.nightly.run())
                 if self.updater is not None:
                     tg.create_task(self._update_loop())
         finally:

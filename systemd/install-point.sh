@@ -69,11 +69,11 @@ UNITS=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-kiosk-backoff.timer etapiste-kiosk-restart.service
     etapiste-kiosk-restart.path etapiste-reboot.service etapiste-reboot.path
     etapiste-update.service etapiste-update.path
-    etapiste-nightly-restart.timer etapiste-agent.service
+    etapiste-agent.service
 )
 ENABLED=(
     etapiste-kiosk.service etapiste-kiosk.path etapiste-agent.service etapiste-kiosk-restart.path
-    etapiste-reboot.path etapiste-nightly-restart.timer etapiste-update.path
+    etapiste-reboot.path etapiste-update.path
 )
 # The physical console: files installed as they are (source under systemd/ → destination, mode).
 CONSOLE_FILES=(
@@ -370,6 +370,10 @@ install_system_files() {
     for u in "${UNITS[@]}"; do
         put "$units_src/units/$u" "/etc/systemd/system/$u" 644 root root
     done
+    # Retired: the agent restarts the kiosk nightly while the host is closed (provisioning/nightly.py), not a
+    # timer at a fixed 03:30; an older install's timer must not keep restarting a kiosk under a customer.
+    rm -f "$R/etc/systemd/system/etapiste-nightly-restart.timer" \
+        "$R/etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer"
     put "$units_src/units/cups.service.d/etapiste-privacy.conf" \
         /etc/systemd/system/cups.service.d/etapiste-privacy.conf 644 root root
     put "$units_src/tmpfiles.d/etapiste.conf" /etc/tmpfiles.d/etapiste.conf 644 root root
@@ -492,8 +496,8 @@ apply_live() {
     live_run udevadm trigger --subsystem-match=video4linux --subsystem-match=usb
     live_run systemctl try-restart cups.service
     live_run /lib/systemd/systemd-sysctl /etc/sysctl.d/99-zz-etapiste-point.conf
-    live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path \
-        etapiste-nightly-restart.timer
+    live_run systemctl start etapiste-kiosk.path etapiste-kiosk-restart.path etapiste-reboot.path
+    # (no nightly timer: the agent restarts the kiosk while the host is closed, provisioning/nightly.py)
     # A running agent picks up a new version now; a running kiosk is never restarted under a customer:
     # it gets the new version at the nightly restart. Both start only once enrolled / configured.
     # Everything is in place by now: a unit that does not come up is reported, not fatal.

@@ -85,7 +85,6 @@ ENABLED_LINKS = {
     "etc/systemd/system/multi-user.target.wants/etapiste-kiosk-restart.path",
     "etc/systemd/system/multi-user.target.wants/etapiste-reboot.path",
     "etc/systemd/system/multi-user.target.wants/etapiste-update.path",
-    "etc/systemd/system/timers.target.wants/etapiste-nightly-restart.timer",
 }
 
 
