@@ -12,7 +12,7 @@ import textwrap
 from functools import partial
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -54,6 +54,12 @@ class JourneyActions(Protocol):
         """Stop waiting for the printout: the job is cancelled and the agent is told."""
 
     def send_text(self, text: str, final: bool) -> None: ...
+
+
+#: The agent's picture in the corner while identify, scan or print runs (4:3, about a quarter of the width).
+PIP_SIZE = QSize(320, 240)
+#: Qt's "no maximum" for a widget's size.
+QWIDGETSIZE_MAX = 16777215
 
 
 def _minutes(seconds: int | None, lang: Language) -> str:
@@ -225,7 +231,8 @@ class CallScreen(QWidget):
         self.flow_primary = button("flow-primary", self._primary)
         self.flow_secondary = button("flow-secondary", self._secondary, secondary=True)
         # A sub-flow (identify, scan, print) takes the whole screen while it runs: large text and the PIN
-        # pad need the room. The agent is still heard; the video and the text panel come back after.
+        # pad need the room. The agent stays in sight, small in the corner (picture in picture), so the
+        # customer is not left alone with a form; the full video and the text panel come back after.
         self.flow = QWidget()
         self.flow.setObjectName("flow")
         flow_text = QVBoxLayout()
@@ -242,8 +249,14 @@ class CallScreen(QWidget):
         flow_layout = QHBoxLayout(self.flow)
         flow_layout.setContentsMargins(24, 16, 24, 16)
         flow_layout.addLayout(flow_text, 1)
+        self._pip = QVBoxLayout()
+        """The agent's picture while a sub-flow runs (the video widget moves here and back)."""
+        side = QVBoxLayout()
+        side.addLayout(self._pip)
         if pin_pad is not None:
-            flow_layout.addWidget(pin_pad, 0, Qt.AlignmentFlag.AlignVCenter)
+            side.addWidget(pin_pad, 0, Qt.AlignmentFlag.AlignHCenter)
+        side.addStretch(1)
+        flow_layout.addLayout(side)
 
         # The on-screen keyboard for real-time text opens under the video and the text, across the whole
         # width (it needs ~1050 px); "Keyboard" opens and closes it.
@@ -259,6 +272,7 @@ class CallScreen(QWidget):
         left.addWidget(self.producer)
         left.addWidget(self.remote, 1)
         left.addWidget(self.interpreter)
+        self._left = left
         right = QVBoxLayout()
         if self_view is not None:
             right.addWidget(self_view, 0, Qt.AlignmentFlag.AlignRight)
@@ -347,6 +361,19 @@ class CallScreen(QWidget):
         elif self._flow_kind.startswith("identify"):
             self._actions.cancel_identify()
 
+    def _place_video(self, *, in_flow: bool) -> None:
+        """The agent's video: large beside the text panel, or small in the sub-flow's corner (PIP_SIZE)."""
+        pip = self._pip.indexOf(self.remote) >= 0
+        if in_flow and not pip:
+            self._left.removeWidget(self.remote)
+            self._pip.addWidget(self.remote)
+            self.remote.setFixedSize(PIP_SIZE)
+        elif not in_flow and pip:
+            self._pip.removeWidget(self.remote)
+            self.remote.setMinimumSize(0, 320)
+            self.remote.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+            self._left.insertWidget(1, self.remote, 1)
+
     def clear(self) -> None:
         """Forget everything shown of the last customer: text, typing, preview (privacy wipe)."""
         self.transcript.clear()
@@ -357,6 +384,7 @@ class CallScreen(QWidget):
         self.flow_preview.clear()
         self.flow_text.clear()
         self._flow_kind = ""
+        self._place_video(in_flow=False)
         self.main.setCurrentWidget(self._talk)
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -435,6 +463,7 @@ class CallScreen(QWidget):
             else:
                 kind, primary = f"print_{'done' if job.step == 'done' else 'failed'}", i18n.text("ok", lang)
         self._flow_kind = kind
+        self._place_video(in_flow=bool(kind))
         self.main.setCurrentWidget(self.flow if kind else self._talk)
         self.flow_title.setText(title)
         self.flow_text.setText(text)
