@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.ice",
     "tests.fixtures.redis",
+    "tests.fixtures.haproxy",
 ]
 
 # -- test tiers ------------------------------------------------------------------------------------------
@@ -29,7 +30,7 @@ SERVICE_FIXTURES = frozenset(
     {
         "cupsd", "own_cupsd", "pcsc", "card_slot", "sane_backend", "mosquitto", "mosquitto_factory",
         "coturn", "xvfb", "browser", "postgres_server", "postgres_url", "loopback_ice",
-        "redis_server",
+        "redis_server", "cluster_factory", "switchboard_cluster",
     }
 )  # fmt: skip
 
