@@ -443,6 +443,11 @@ class Scene:
     interpreter: Wire
     ids: dict[str, str]
 
+    async def close(self) -> None:
+        for wire in (self.point, self.agent, self.interpreter):
+            await wire.close()
+        await asyncio.sleep(0)
+
 
 async def _scene(sb: Any, http: dict[str, aiohttp.ClientSession]) -> Scene:
     from simulation.switchboard import POINT_CREDENTIALS
@@ -664,9 +669,7 @@ async def fuzz_switchboard(side: str, messages: int, seed: int, hang_s: float = 
                 while sent < messages:
                     if scene is None or sent % 300 == 0:
                         if scene is not None:
-                            for w in (scene.point, scene.agent, scene.interpreter):
-                                await w.close()
-                            await asyncio.sleep(0)
+                            await scene.close()
                         scene = await _scene(sb, http)
                         scene.point.keep = side == "point"
                         scene.agent.keep = scene.interpreter.keep = side == "desk"
@@ -682,19 +685,21 @@ async def fuzz_switchboard(side: str, messages: int, seed: int, hang_s: float = 
                         wire = {"point": scene.point, "agent": scene.agent, "interpreter": scene.interpreter}[role]
                         data, _ = frame(fz, fz.r.choice(signal_templates(scene.ids)[role]), kinds)
                         if not await _after_hello(wire, role, data, sent, tally, hang_s):
+                            # Its other sockets are still open: close them too, or every broken scene leaves
+                            # two desk sockets behind until the login's connection pool (100) runs dry and
+                            # the next scene waits for a connection forever (a long run died of it).
+                            await scene.close()
                             scene = None
                     for line in errors.take():
                         tally.crashes.append(f"logged {line} after {_show(data)}")
             finally:
                 if scene is not None:
-                    for w in (scene.point, scene.agent, scene.interpreter):
-                        await w.close()
+                    await scene.close()
                 for session in http.values():
                     await session.close()
             # Usable afterwards: a new point is still welcomed and queued.
             final = await _scene(sb, http={u: await sb.login(u, PASSWORDS[u]) for u in ("anna", "tulkki")})
-            for w in (final.point, final.agent, final.interpreter):
-                await w.close()
+            await final.close()
     tally.seconds = time.monotonic() - started
     return tally
 
