@@ -61,6 +61,9 @@ NONCE_TTL_S = 300
 Role = Literal["point", "agent", "interpreter", "organiser"]
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+InterpreterLanguage = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")]
+"""An interpreter's language as configured at the point and the switchboard: a language code, optionally
+with a variant (``ar``, ``so``, ``fi-sign`` for Finnish sign language, ``sv-sign``)."""
 """Identifiers minted by the switchboard (tickets, calls, requests) or configured (points, queues)."""
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 """A sender's own correlation id; the switchboard echoes it in the reply or error."""
@@ -145,6 +148,9 @@ class DeskHello(_Message):
     """After a dropped connection: the participant id (``welcome.you``) this desk had, to come back as."""
     call: Id | None = None
     """After a dropped connection: the call this desk is still in (resumed when the switchboard holds it)."""
+    languages: list[Language] | None = Field(None, max_length=3)
+    """The languages the agent serves customers in this session, as chosen at login (an addition to version
+    1, see the changelog; absent: the ``languages`` of the agent's configuration entry, else Finnish)."""
 
 
 class Welcome(_Message):
@@ -193,6 +199,9 @@ class QueueRequest(_Message):
     producer: Id
     queue: Id
     language: Language = "fi"
+    interpreter: InterpreterLanguage | None = None
+    """The customer said before queueing that they need an interpreter of this language (an addition to version 1); the
+    agent sees it on the waiting entry and can invite one at once. Absent: no need given."""
 
 
 class QueuePosition(_Message):
@@ -204,6 +213,31 @@ class QueuePosition(_Message):
     estimate_s: int | None = None
     """Seconds until an agent is likely to answer; ``None`` when no agent of the queue is online."""
     agents_online: int = Field(0, ge=0)
+    language_agents: int | None = Field(None, ge=0)
+    """Agents online who speak the customer's language (an addition to version 1; absent from an older switchboard)."""
+
+
+class QueueEstimate(BaseModel):
+    """One queue as the service choice shows it before the customer chooses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: Id
+    producer: Id
+    open: bool
+    """Inside the queue's service hours now."""
+    estimate_s: int | None = Field(None, ge=0)
+    """Seconds a customer queueing now would likely wait; ``None`` when no agent of the queue is online."""
+    agents_online: int = Field(0, ge=0)
+    waiting: int = Field(0, ge=0)
+
+
+class QueueEstimates(_Message):
+    """Pushed to every point on welcome and whenever an estimate or opening changes (an addition to version 1), so the
+    service choice can say per producer whether it answers now and how long the wait is."""
+
+    type: Literal["queue.estimates"] = "queue.estimates"
+    queues: list[QueueEstimate] = Field(default_factory=list, max_length=500)
 
 
 class QueueCancel(_Message):
@@ -234,6 +268,11 @@ class QueueEntry(BaseModel):
     waited_s: int = Field(ge=0)
     reconnecting: bool = False
     """The point's connection dropped; its place is held while it reconnects (an answer still reaches it)."""
+    interpreter: InterpreterLanguage | None = None
+    """The interpreter language the customer asked for before queueing (an addition to version 1)."""
+    language_first_s: int | None = Field(None, ge=0)
+    """Seconds this entry is still offered only to agents speaking its language (an addition to version 1; absent: open
+    to every agent of the queue)."""
 
 
 class QueueView(BaseModel):
@@ -446,6 +485,7 @@ SignalMessage: TypeAlias = Annotated[
     | Error
     | QueueRequest
     | QueuePosition
+    | QueueEstimates
     | QueueCancel
     | QueueLeft
     | QueueSnapshot

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from pydantic import BaseModel
 
 from etapiste import protocol as p
+from etapiste.language import Language
 from simulation.clock import FakeClock
 from simulation.services.common import free_port
 from switchboard.config import SwitchboardConfig
@@ -194,12 +195,13 @@ class Switchboard:
             assert r.status == 200, await r.text()
         return http
 
-    async def desk(self, username: str) -> Client:
+    async def desk(self, username: str, languages: list[Language] | None = None) -> Client:
+        """A desk logged in as ``username``; ``languages``: the customer languages chosen at login."""
         http = await self.login(username)
         self._extra.append(http)
         ws = await http.ws_connect(f"{self.base}/ws/desk")
         client = Client(ws)
-        await client.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
+        await client.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, languages=languages))
         await client.expect("welcome")
         return client
 

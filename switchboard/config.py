@@ -152,6 +152,9 @@ class QueueConfig(FrozenModel):
     """A customer waiting this long is told nobody could answer (``queue.left timeout``)."""
     average_call_s: int = Field(480, ge=30, le=7200)
     """Seed of the wait estimate until real calls have been measured."""
+    language_wait_s: int = Field(120, ge=0, le=3600)
+    """A customer who chose a language is offered first only to the queue's agents online who speak it; after
+    this many seconds (or at once when none of them is online) to every agent of the queue. 0: no routing."""
 
 
 class ProducerConfig(FrozenModel):
@@ -170,7 +173,8 @@ class User(FrozenModel):
     producers: list[str] = Field(default_factory=list)
     """The producers whose queues an agent answers."""
     languages: list[str] = Field(default_factory=list)
-    """An interpreter's languages (free text such as ``ar``, ``so``, ``fi-sign``)."""
+    """An interpreter's languages (free text such as ``ar``, ``so``, ``fi-sign``); an agent's customer
+    languages (``fi``, ``sv``, ``en``), the default the desk's login offers (empty: Finnish only)."""
 
     @field_validator("password_hash")
     @classmethod

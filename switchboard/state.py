@@ -25,6 +25,8 @@ class Ticket:
     queue: str
     language: Language
     since: float
+    interpreter: str | None = None
+    """The interpreter language the customer said they need before queueing (``fi-sign``, ``ar``…)."""
 
 
 @dataclass

@@ -29,6 +29,8 @@ class Calls(Queues, Interpreters):
         ticket = next((t for t in tickets if t.id == msg.ticket), None)
         if ticket is None or ticket.producer not in agent.producers:
             return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
+        if not self.offered_to(agent, ticket):
+            return await self._error(agent, msg, "not_allowed", "offered first to agents speaking its language")
         point = self.points.get(ticket.point)
         if point is None or await self.state.take_ticket(ticket.id) is None:
             return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
@@ -43,6 +45,7 @@ class Calls(Queues, Interpreters):
             ticket=ticket.id,
         )
         await self.state.put_call(call)
+        self.record_answer(ticket)
         self.metrics.answered.labels(ticket.queue).inc()
         point.call = agent.call = call.id
         log.info("call %s: agent %s answered ticket %s", call.id, agent.id, ticket.id)

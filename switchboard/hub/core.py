@@ -50,7 +50,7 @@ class HubCore:
         """Producers whose agents' snapshots are out of date; sent at most every ``snapshot_interval_s``."""
         self._snapshotter: asyncio.Task[None] | None = None
         self._last_snapshots = -math.inf
-        self._positions_sent: dict[str, tuple[Connection, str, int, int | None, int]] = {}
+        self._positions_sent: dict[str, tuple[Connection, str, int, int | None, int, int]] = {}
         """The last ``queue.position`` each point got, so an unchanged one is not sent again."""
         self.metrics = Metrics()
         self._closers: set[asyncio.Task[None]] = set()

@@ -44,6 +44,7 @@ class Presence(Calls):
         self.participants[part.id] = part
         self.points[hello.point] = part
         await part.send(self._welcome(part))
+        await self.send_estimates(part)
         log.info("point %s online", hello.point)
         return part
 
@@ -71,7 +72,8 @@ class Presence(Calls):
             conn=conn,
             session=token or hello.session,
             producers=frozenset(user.producers),
-            languages=frozenset(user.languages),
+            # An agent serves the languages chosen at login (the configuration's by default).
+            languages=frozenset(hello.languages if hello.languages and user.role == "agent" else user.languages),
         )
         self.participants[part.id] = part
         await part.send(self._welcome(part))
@@ -124,6 +126,8 @@ class Presence(Calls):
         for text in held:
             if text:
                 await part.send_text(text)
+        if part.role == "point":
+            await self.send_estimates(part)
         if ticket is not None:
             await self._queue_changed(ticket.queue)  # its position again, and agents see it is back
         log.info("%s %s came back (call %s, queued %s, %d held frames)", part.role, part.id, part.call,

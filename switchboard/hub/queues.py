@@ -1,6 +1,10 @@
 """Producer queues: a point takes a ticket, waits with its position and an estimate, and leaves it
 (cancelled, timed out, closed, answered); agents see their producers' queues as snapshots, coalesced per
-burst of changes."""
+burst of changes; every point sees every queue's estimate before its customer chooses.
+
+Language routing: a ticket is offered first only to the queue's agents online who speak its language, for
+the queue's ``language_wait_s``, then to every agent of the queue (at once when no speaker is online). An
+agent who does not speak it neither sees the entry nor may answer it meanwhile."""
 
 from __future__ import annotations
 
@@ -8,21 +12,47 @@ import asyncio
 import logging
 import math
 import secrets
+import statistics
+from collections import deque
+from typing import Any
 
 from etapiste import protocol as p
 from switchboard.config import QueueConfig
 from switchboard.hub.core import HubCore
-from switchboard.hub.participant import Participant
+from switchboard.hub.participant import Connection, Participant
 from switchboard.state import Ticket
 
 log = logging.getLogger("switchboard")
 
 #: Seconds an agent's answer is expected to take once a customer is first in line with free agents.
 ANSWER_ESTIMATE_S = 30
+#: How many recent answers, and from how far back, correct a queue's published estimate.
+RECENT_ANSWERS = 20
+RECENT_ANSWER_WINDOW_S = 3600
+#: Points get the queues' estimates at most this often (the first change after a quiet spell at once): a
+#: burst of queue changes is one message, and the service choice needs no faster news.
+ESTIMATES_INTERVAL_S = 1.0
+
+
+def speaks(agent: Participant, language: str) -> bool:
+    """Whether ``agent`` serves customers in ``language`` (an agent who declared none speaks Finnish)."""
+    return language in agent.languages if agent.languages else language == "fi"
 
 
 class Queues(HubCore):
     """Queue requests, positions, estimates and the agents' snapshots."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answer_waits: dict[str, deque[tuple[float, float]]] = {}
+        """Per queue: (when, seconds waited) of its latest answers, for the published estimates."""
+        self._language_held: set[str] = set()
+        """Tickets held for their language's speakers in the last snapshots; the sweep releases them."""
+        self._estimates_sent: dict[str, tuple[Connection, str]] = {}
+        """The last ``queue.estimates`` each point got, so an unchanged one is not sent again."""
+        self._estimates_task: asyncio.Task[None] | None = None
+        self._estimates_stale = False
+        self._last_estimates = -math.inf
 
     def queue_open(self, queue: QueueConfig) -> bool:
         return queue.service_hours.is_open(self.config.local(self.clock()))
@@ -42,6 +72,7 @@ class Queues(HubCore):
             queue=msg.queue,
             language=msg.language,
             since=self.clock(),
+            interpreter=msg.interpreter,
         )
         await self.state.enqueue(ticket)
         log.info("point %s queued in %s as %s", part.principal, msg.queue, ticket.id)
@@ -65,6 +96,72 @@ class Queues(HubCore):
 
     def _agents(self, producer: str) -> list[Participant]:
         return [a for a in self.participants.values() if a.role == "agent" and producer in a.producers]
+
+    def language_first_until(self, ticket: Ticket) -> float | None:
+        """Until when ``ticket`` is offered only to agents speaking its language; ``None``: to every agent."""
+        _, qconf = self._queues[ticket.queue]
+        until = ticket.since + qconf.language_wait_s
+        if until <= self.clock() or not any(speaks(a, ticket.language) for a in self._agents(ticket.producer)):
+            return None
+        return until
+
+    def offered_to(self, agent: Participant, ticket: Ticket) -> bool:
+        """Whether ``agent`` may see and answer ``ticket`` now (language routing)."""
+        return speaks(agent, ticket.language) or self.language_first_until(ticket) is None
+
+    async def release_language_holds(self) -> None:
+        """Run by the sweep: a ticket whose language-first time ran out now goes to every agent's desk."""
+        for ticket in await self.state.all_tickets():
+            if ticket.id in self._language_held and self.language_first_until(ticket) is None:
+                self._language_held.discard(ticket.id)
+                await self._queue_changed(ticket.queue)
+
+    def record_answer(self, ticket: Ticket) -> None:
+        """An agent answered ``ticket``: its wait feeds the queue's published estimate."""
+        now = self.clock()
+        waits = self._answer_waits.setdefault(ticket.queue, deque(maxlen=RECENT_ANSWERS))
+        waits.append((now, max(0.0, now - ticket.since)))
+
+    async def queue_estimate(self, queue: str) -> p.QueueEstimate:
+        """What a customer queueing now in ``queue`` can expect; method in docs/switchboard.md ("Wait
+        estimates"): the capacity model of :meth:`estimate` for the place after everyone waiting, raised to
+        the median wait of the queue's recent answers (last hour) when those waited longer."""
+        producer, qconf = self._queues[queue]
+        waiting = len(await self.state.tickets(queue))
+        estimate, online = await self.estimate(queue, waiting + 1)
+        horizon = self.clock() - RECENT_ANSWER_WINDOW_S
+        recent = [w for at, w in self._answer_waits.get(queue, ()) if at >= horizon]
+        if estimate is not None and recent:
+            estimate = max(estimate, int(statistics.median(recent)))
+        return p.QueueEstimate(queue=queue, producer=producer, open=self.queue_open(qconf), estimate_s=estimate,
+                               agents_online=online, waiting=waiting)
+
+    def _estimates_soon(self) -> None:
+        """The estimates may have changed: every point is sent them within ``ESTIMATES_INTERVAL_S``."""
+        self._estimates_stale = True
+        if self._estimates_task is None or self._estimates_task.done():
+            self._estimates_task = asyncio.get_running_loop().create_task(self._publish_estimates())
+            self._closers.add(self._estimates_task)  # cancelled when the hub closes
+            self._estimates_task.add_done_callback(self._closers.discard)
+
+    async def _publish_estimates(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._estimates_stale:
+            await asyncio.sleep(max(0.0, self._last_estimates + ESTIMATES_INTERVAL_S - loop.time()))
+            self._estimates_stale, self._last_estimates = False, loop.time()
+            await self.send_estimates()
+
+    async def send_estimates(self, only: Participant | None = None) -> None:
+        """Every point (or ``only``) gets the queues' estimates when they changed since it last got them."""
+        targets = [only] if only is not None else list(self.points.values())
+        if not targets:
+            return
+        text = p.encode(p.QueueEstimates(queues=[await self.queue_estimate(q) for q in self._queues]))
+        for point in targets:
+            if point.away_since is not None or self._estimates_sent.get(point.id) == (point.conn, text):
+                continue
+            self._estimates_sent[point.id] = (point.conn, text)
+            await point.send_text(text)
 
     async def estimate(self, queue: str, position: int) -> tuple[int | None, int]:
         """Seconds until ``position`` is likely answered, and the agents online (``None`` if none)."""
@@ -100,6 +197,7 @@ class Queues(HubCore):
             self._stale_snapshots |= {self._queues[q][0] for q in queues}
             if self._snapshotter is None or self._snapshotter.done():
                 self._snapshotter = asyncio.get_running_loop().create_task(self._send_snapshots())
+        self._estimates_soon()
 
     async def _send_snapshots(self) -> None:
         loop = asyncio.get_running_loop()
@@ -108,12 +206,13 @@ class Queues(HubCore):
             await asyncio.sleep(max(0.0, wait))  # the first change after a quiet spell goes out at once
             producers, self._stale_snapshots = self._stale_snapshots, set()
             self._last_snapshots = loop.time()
-            snapshots: dict[frozenset[str], str] = {}
+            snapshots: dict[tuple[frozenset[str], frozenset[str]], str] = {}
             agents = [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]
             for agent in [a for a in agents if a.away_since is None]:  # a returning agent gets a fresh one
-                if agent.producers not in snapshots:
-                    snapshots[agent.producers] = p.encode(await self._snapshot(agent))
-                await agent.send_text(snapshots[agent.producers])
+                key = (agent.producers, agent.languages)  # language routing: what each sees may differ
+                if key not in snapshots:
+                    snapshots[key] = p.encode(await self._snapshot(agent))
+                await agent.send_text(snapshots[key])
 
     async def _send_positions(self, queue: str) -> None:
         tickets = await self.state.tickets(queue)
@@ -121,19 +220,22 @@ class Queues(HubCore):
             point = self.points.get(ticket.point)
             if point is not None and point.away_since is None:  # one that is away gets it on return
                 estimate, online = await self.estimate(queue, position)
-                seen = (point.conn, ticket.id, position, estimate, online)  # a new connection gets it anew
+                speakers = sum(1 for a in self._agents(ticket.producer) if speaks(a, ticket.language))
+                seen = (point.conn, ticket.id, position, estimate, online, speakers)  # a new connection: anew
                 if self._positions_sent.get(point.id) == seen:
                     continue
                 self._positions_sent[point.id] = seen
                 await point.send(
-                    p.QueuePosition(ticket=ticket.id, position=position, estimate_s=estimate, agents_online=online)
+                    p.QueuePosition(ticket=ticket.id, position=position, estimate_s=estimate, agents_online=online,
+                                    language_agents=speakers)
                 )
 
     async def _agents_changed(self, agent: Participant) -> None:
-        """An agent came or went: the estimates of the queues they serve change."""
+        """An agent came or went: the estimates of the queues they serve change, waiting or not."""
         for qid, (producer, _) in self._queues.items():
             if producer in agent.producers and await self.state.tickets(qid):
                 await self._queue_changed(qid)
+        self._estimates_soon()
 
     async def _snapshot(self, agent: Participant) -> p.QueueSnapshot:
         now = self.clock()
@@ -141,16 +243,22 @@ class Queues(HubCore):
         for qid, (producer, qconf) in self._queues.items():
             if producer not in agent.producers:
                 continue
-            entries = [
-                p.QueueEntry(
+            entries = []
+            for t in await self.state.tickets(qid):
+                until = self.language_first_until(t)
+                if until is not None:
+                    self._language_held.add(t.id)
+                    if not speaks(agent, t.language):
+                        continue
+                entries.append(p.QueueEntry(
                     ticket=t.id,
                     point=t.point,
                     place=self._point_places.get(t.point, t.point),
                     language=t.language,
                     waited_s=max(0, int(now - t.since)),
                     reconnecting=self._away(t.point),
-                )
-                for t in await self.state.tickets(qid)
-            ]
+                    interpreter=t.interpreter,
+                    language_first_s=None if until is None else max(0, math.ceil(until - now)),
+                ))
             views.append(p.QueueView(queue=qid, producer=producer, open=self.queue_open(qconf), entries=entries))
         return p.QueueSnapshot(queues=views)

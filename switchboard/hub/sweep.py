@@ -40,6 +40,8 @@ class Sweep(Presence):
                 await self.disconnect(part, hold=False)
                 self._close_later(part.conn)
         await self.state.drop_expired_nonces(now)
+        await self.release_language_holds()
+        await self.send_estimates()  # service hours open and close with time alone
 
     def _point_presence(self, point: str, in_call: set[str], queued: dict[str, str]) -> dict[str, Any]:
         part = self.points.get(point)

@@ -27,6 +27,9 @@ SAMPLES: list[p.BaseModel] = [
     p.Error(code="malformed", message="bad", ref="r1"),
     p.QueueRequest(producer="kela", queue="kela-general", language="sv"),
     p.QueuePosition(ticket="t-1", position=2, estimate_s=60, agents_online=3),
+    p.QueuePosition(ticket="t-1", position=2, estimate_s=60, agents_online=3, language_agents=1),
+    p.QueueEstimates(queues=[p.QueueEstimate(queue="kela-general", producer="kela", open=True, estimate_s=90,
+                                             agents_online=2, waiting=1)]),
     p.QueueCancel(),
     p.QueueLeft(ticket="t-1", reason="timeout"),
     p.QueueSnapshot(

@@ -188,6 +188,7 @@ async def test_a_flooding_connection_is_answered_rate_limited_and_others_are_not
         oulu, kemi = await sb.point("oulu-kirjasto"), await sb.point("kemi-kirjasto")
         await oulu.expect("welcome")
         await kemi.expect("welcome")
+        await oulu.expect("queue.estimates")  # what every point gets after its welcome
         for _ in range(60):
             await oulu.send(json.dumps({"type": "queue.cancel"}))
         replies = [await oulu.next() for _ in range(60)]
