@@ -62,6 +62,19 @@ class Metrics:
             registry=r,
         )
         self.state_up = Gauge("switchboard_state_up", "1 if the state store answered at scrape time", registry=r)
+        self.relayed = Counter(
+            "switchboard_relay_frames",
+            "Frames relayed through Redis: out (to a participant on another instance), in (from another instance)",
+            ["direction"],
+            registry=r,
+        )
+        self.relay_roundtrip = Gauge(
+            "switchboard_relay_roundtrip_seconds",
+            "A message through the relay to this instance and back at scrape time (0 without redis_url; -1: no answer)",
+            registry=r,
+        )
+        for direction in ("out", "in"):
+            self.relayed.labels(direction)
         for role in ROLES:  # present from the start, so rate() and alerts see zeros rather than nothing
             self.frames_in.labels(role)
             self.frames_out.labels(role)
@@ -77,6 +90,8 @@ class Metrics:
         except Exception:  # Redis down: say so; the other figures come from this instance's memory
             self.state_up.set(0)
             return generate_latest(self.registry)
+        roundtrip = await hub.relay.roundtrip()
+        self.relay_roundtrip.set(-1 if roundtrip is None else roundtrip)
         overview = await hub.overview()
         for queue in overview["queues"]:
             self.waiting.labels(queue["queue"]).set(queue["waiting"])

@@ -41,7 +41,8 @@ from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
 from switchboard.hub.outbox import Outbox, TokenBucket
 from switchboard.identity import ProofValidator
-from switchboard.redis_state import RedisState
+from switchboard.redis_state import EXPIRY_SLACK_S, RedisState
+from switchboard.relay import LocalRelay, RedisRelay, Relay
 from switchboard.state import DeskSession, StateStore
 
 log = logging.getLogger("switchboard.web")
@@ -59,6 +60,8 @@ REDIS_HEALTH_TIMEOUT_S = 2.0
 LOGIN_VERIFIERS = 2
 #: A (name, address) or address that has gone a day past its last lock starts its back-off afresh.
 STRIKES_FORGOTTEN_S = 86400
+#: A participant of an instance that stopped refreshing it is gone after this long (at least the rejoin grace).
+MEMBER_TTL_S = 15.0
 #: A point or desk must say hello within this many seconds of connecting.
 HELLO_TIMEOUT_S = 10.0
 _STATIC = {
@@ -443,9 +446,9 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
         while True:
             await asyncio.sleep(interval)
             try:
-                await hub.sweep()
-                now, limits = hub.clock(), hub.config.login
-                await hub.state.drop_idle_logins(now - limits.window_s, now - STRIKES_FORGOTTEN_S)
+                if await hub.sweep():  # this instance holds the sweep lease
+                    now, limits = hub.clock(), hub.config.login
+                    await hub.state.drop_idle_logins(now - limits.window_s, now - STRIKES_FORGOTTEN_S)
             except Exception:
                 log.exception("sweep failed")
 
@@ -493,7 +496,12 @@ def create_app(
     app = web.Application(client_max_size=64 * 1024)
     if state is None and config.redis_url is not None:
         state = RedisState(config.redis_url, prefix=config.redis_prefix, clock=clock)
-    app[HUB] = Hub(config, state=state, clock=clock, validator=validator)
+    relay: Relay = LocalRelay()
+    if isinstance(state, RedisState):  # several instances may share it: they talk through it too
+        grace = float(config.rejoin_grace_s)
+        relay = RedisRelay(state.redis, prefix=state.prefix, member_ttl_s=max(MEMBER_TTL_S, grace),
+                           held_ttl_s=grace + EXPIRY_SLACK_S)  # fmt: skip
+    app[HUB] = Hub(config, state=state, clock=clock, validator=validator, relay=relay)
     app[VERIFIER] = ThreadPoolExecutor(LOGIN_VERIFIERS, thread_name_prefix="login-verify")
     app[DUMMY] = dummy_hash([u.password_hash for u in config.users])
     app.on_response_prepare.append(_security_headers)
@@ -507,6 +515,11 @@ def create_app(
     app.router.add_get("/api/overview", overview)
     app.router.add_get("/ws/point", point_socket)
     app.router.add_get("/ws/desk", desk_socket)
+
+    async def start_hub(app: web.Application) -> None:
+        await app[HUB].start()
+
+    app.on_startup.append(start_hub)
 
     async def close_hub(app: web.Application) -> None:
         await app[HUB].close()

@@ -9,6 +9,7 @@ Logs carry ids, types and codes only: never a name, SATU, token or SDP (which ho
 
 The package holds one concept per module — :mod:`~switchboard.hub.presence`, :mod:`~switchboard.hub.queues`,
 :mod:`~switchboard.hub.calls`, :mod:`~switchboard.hub.interpreters`, :mod:`~switchboard.hub.identity`,
+:mod:`~switchboard.hub.instances` (the other instances, through :mod:`switchboard.relay`),
 :mod:`~switchboard.hub.sweep` — as mixins over :class:`~switchboard.hub.core.HubCore` (the shared state).
 :class:`Hub` composes them and dispatches frames. Mixins rather than collaborator objects because the
 concerns act on one shared set of participants and one state, and call into each other both ways (a
@@ -28,10 +29,11 @@ from etapiste import protocol as p
 from switchboard.config import SwitchboardConfig
 from switchboard.hub.calls import CALL_SETUP_TIMEOUT_S
 from switchboard.hub.identity import Identity
-from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Participant
+from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Participant, RemoteParticipant
 from switchboard.hub.queues import ANSWER_ESTIMATE_S
 from switchboard.hub.sweep import Sweep
 from switchboard.identity import ProofValidator
+from switchboard.relay import Relay
 from switchboard.state import StateStore
 
 log = logging.getLogger("switchboard")
@@ -44,6 +46,7 @@ __all__ = [
     "Connection",
     "Hub",
     "Participant",
+    "RemoteParticipant",
 ]
 
 
@@ -56,8 +59,9 @@ class Hub(Sweep, Identity):
         state: StateStore | None = None,
         clock: Clock = time.time,
         validator: ProofValidator | None = None,
+        relay: Relay | None = None,
     ):
-        super().__init__(config, state, clock, validator)
+        super().__init__(config, state, clock, validator, relay)
         self._handlers: dict[str, Callable[[Participant, Any], Awaitable[None]]] = {
             "queue.request": self._queue_request,
             "queue.cancel": self._queue_cancel,

@@ -8,7 +8,7 @@ import secrets
 
 from etapiste import protocol as p
 from switchboard.hub.interpreters import Interpreters
-from switchboard.hub.participant import Participant
+from switchboard.hub.participant import Participant, RemoteParticipant
 from switchboard.hub.queues import Queues
 from switchboard.state import Call
 
@@ -31,7 +31,7 @@ class Calls(Queues, Interpreters):
             return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
         if not self.offered_to(agent, ticket):
             return await self._error(agent, msg, "not_allowed", "offered first to agents speaking its language")
-        point = self.points.get(ticket.point)
+        point = self._point(ticket.point)  # on this instance or another
         if point is None or await self.state.take_ticket(ticket.id) is None:
             return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
         call = Call(
@@ -47,7 +47,9 @@ class Calls(Queues, Interpreters):
         await self.state.put_call(call)
         self.record_answer(ticket)
         self.metrics.answered.labels(ticket.queue).inc()
-        point.call = agent.call = call.id
+        point.call = agent.call = call.id  # a point on another instance: its instance sets it on call.start
+        await self._publish(point)
+        await self._publish(agent)
         log.info("call %s: agent %s answered ticket %s", call.id, agent.id, ticket.id)
         await self._send_call_start(call, point)
         await self._send_call_start(call, agent)
@@ -57,7 +59,7 @@ class Calls(Queues, Interpreters):
         call = await self._in_call(part, msg)
         if call is None:
             return
-        target = self.participants.get(msg.peer)
+        target = self._find(msg.peer)  # on this instance or another
         if target is None or msg.peer not in call.participants or msg.peer == part.id:
             return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
         if msg.type == "signal.offer" and not self._offer_allowed(call, part.id, msg.peer):
@@ -92,9 +94,11 @@ class Calls(Queues, Interpreters):
         await self.state.record_call_duration(call.queue, self.clock() - call.started)
         await self.state.drop_call_nonces(call.id)
         for pid in call.participants:
-            part = self.participants.get(pid)
-            if part is not None and part.call == call.id:
+            part = self._find(pid)
+            # One on another instance: its instance checks it is still in this call (our record may lag).
+            if part is not None and (isinstance(part, RemoteParticipant) or part.call == call.id):
                 part.call = None
+                await self._publish(part)
                 await part.send(p.CallEnded.model_validate({"call": call.id, "reason": reason, "by": by}))
         for invite in await self.state.invites():
             if invite.call == call.id:

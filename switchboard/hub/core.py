@@ -1,6 +1,7 @@
 """What every part of the hub shares: the configuration, the state behind its one interface, the live
-participants, and the small helpers every handler uses (refusing a frame, naming a peer, finding the
-sender's call, telling a participant who is in the call it joins, closing a socket without waiting for it)."""
+participants (this instance's, and the other instances' through the relay), and the small helpers every
+handler uses (refusing a frame, naming a peer, finding the sender's call, finding a participant wherever it
+is connected, telling a participant who is in the call it joins, closing a socket without waiting for it)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import contextlib
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from etapiste import protocol as p
 from switchboard.config import QueueConfig, SwitchboardConfig, User
-from switchboard.hub.participant import Clock, Connection, Participant
+from switchboard.hub.participant import Clock, Connection, Participant, RemoteParticipant, elsewhere
 from switchboard.identity import ProofValidator
 from switchboard.metrics import Metrics
+from switchboard.relay import LocalRelay, Member, Relay
 from switchboard.state import Call, MemoryState, StateStore
 from switchboard.turn import ice_servers
 
@@ -31,13 +33,19 @@ class HubCore:
         state: StateStore | None = None,
         clock: Clock = time.time,
         validator: ProofValidator | None = None,
+        relay: Relay | None = None,
     ):
         self.config = config
         self.state: StateStore = state or MemoryState()
         self.clock = clock
         self.validator = validator
+        self.relay: Relay = relay or LocalRelay()
+        """The other instances (:mod:`switchboard.relay`); one instance alone: :class:`LocalRelay`."""
         self.participants: dict[str, Participant] = {}
+        """Connected to this instance (or held for it while away)."""
         self.points: dict[str, Participant] = {}
+        self.remote: dict[str, RemoteParticipant] = {}
+        """Connected to other instances, as their records last said (kept current by the relay's events)."""
         self._queues: dict[str, tuple[str, QueueConfig]] = {
             q.id: (prod.id, q) for prod in config.producers for q in prod.queues
         }
@@ -60,8 +68,100 @@ class HubCore:
         await part.send(p.Error.model_validate({"code": code, "message": message, "ref": msg.ref}))
 
     def _peer(self, pid: str) -> p.Peer:
-        part = self.participants[pid]
+        part = self._find(pid)
+        if part is None:
+            raise KeyError(pid)
         return p.Peer(id=pid, role=part.role, name=part.name)
+
+    def _find(self, pid: str) -> Participant | None:
+        """A participant wherever it is connected (``send`` relays to another instance)."""
+        return self.participants.get(pid) or self.remote.get(pid)
+
+    def _point(self, point: str) -> Participant | None:
+        """A point by its id, wherever it is connected."""
+        return self.points.get(point) or self.remote.get(f"point-{point}")
+
+    def _everyone(self) -> list[Participant]:
+        return [*self.participants.values(), *self.remote.values()]
+
+    def _member(self, part: Participant) -> Member:
+        return Member(
+            id=part.id,
+            role=part.role,
+            name=part.name,
+            principal=part.principal,
+            instance=self.relay.instance,
+            producers=sorted(part.producers),
+            languages=sorted(part.languages),
+            call=part.call,
+            away_since=part.away_since,
+        )
+
+    def _remote(self, member: Member) -> RemoteParticipant:
+        return RemoteParticipant(
+            id=member.id,
+            role=cast(p.Role, member.role),  # written by a hub from a Participant's role
+            name=member.name,
+            principal=member.principal,
+            conn=elsewhere(),
+            producers=frozenset(member.producers),
+            languages=frozenset(member.languages),
+            call=member.call,
+            away_since=member.away_since,
+            instance=member.instance,
+            forward=self._forward,
+        )
+
+    async def _forward(self, instance: str, pid: str, text: str) -> None:
+        self.metrics.relayed.labels("out").inc()
+        await self.relay.send(instance, {"op": "frame", "to": pid, "text": text})
+
+    async def _publish(self, part: Participant) -> None:
+        """Tell the other instances what ``part`` (ours) is doing now: connected, away, in which call."""
+        if self.participants.get(part.id) is not part:
+            return
+        try:
+            await self.relay.publish_member(self._member(part))
+        except Exception as exc:  # Redis down: the next tick's refresh says it again
+            log.warning("could not publish %s %s: %s", part.role, part.id, type(exc).__name__)
+
+    async def _adopt(self, part: Participant) -> None:
+        """``part`` is connected here from now on."""
+        part.held_frames = self.relay
+        self.participants[part.id] = part
+        if part.role == "point":
+            self.points[part.principal] = part
+        self.remote.pop(part.id, None)
+        await self._publish(part)
+
+    async def _forget(self, part: Participant) -> None:
+        """``part`` has gone for good (it was ours): its record and its held frames go too."""
+        try:
+            await self.relay.forget_member(part.id)
+            await self.relay.drop_held(part.id)
+        except Exception as exc:
+            log.warning("could not forget %s %s: %s", part.role, part.id, type(exc).__name__)
+
+    async def _take_over(self, part: Participant, conn: Connection) -> Participant:
+        """A participant held by another instance came back here (on ``conn``): it is ours from now on, with
+        its id, call and held frames; that instance lets go of it without ending anything."""
+        if not isinstance(part, RemoteParticipant):
+            return part
+        ours = Participant(
+            id=part.id,
+            role=part.role,
+            name=part.name,
+            principal=part.principal,
+            conn=conn,
+            producers=part.producers,
+            languages=part.languages,
+            call=part.call,
+            away_since=part.away_since if part.away_since is not None else self.clock(),
+        )
+        await self._adopt(ours)
+        await self.relay.send(part.instance, {"op": "moved", "pid": part.id, "to": self.relay.instance})
+        log.info("%s %s moved here from instance %s", part.role, part.id, part.instance)
+        return ours
 
     async def _in_call(self, part: Participant, msg: Any) -> Call | None:
         call = await self.state.get_call(msg.call) if part.call == msg.call else None
@@ -70,7 +170,7 @@ class HubCore:
         return call
 
     def _away(self, point: str) -> bool:
-        part = self.points.get(point)
+        part = self._point(point)
         return part is not None and part.away_since is not None
 
     def _close_later(self, conn: Connection) -> None:
@@ -86,10 +186,11 @@ class HubCore:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        await self.relay.close()
 
     async def _send_call_start(self, call: Call, part: Participant) -> None:
         order = call.participants
-        peers = [self._peer(pid) for pid in order if pid != part.id and pid in self.participants]
+        peers = [self._peer(pid) for pid in order if pid != part.id and self._find(pid) is not None]
         later = order[order.index(part.id) + 1 :]
         servers, _ = ice_servers(self.config, part.id, self.clock(), role=part.role)
         await part.send(

@@ -34,7 +34,7 @@ class Identity(HubCore):
             expires=self.clock() + p.NONCE_TTL_S,
         )
         await self.state.put_nonce(nonce)
-        point = self.participants.get(call.point)
+        point = self._find(call.point)
         if point is not None:
             await point.send(
                 p.IdentityRequest(call=call.id, request=nonce.request, nonce=nonce.value, origin=self.config.origin)
@@ -81,7 +81,7 @@ class Identity(HubCore):
         message: str,
     ) -> None:
         log.info("call %s: identity request %s %s", call.id, request, "verified" if holder else f"failed: {reason}")
-        agent = self.participants.get(call.agent)
+        agent = self._find(call.agent)
         if agent is not None:
             await agent.send(
                 p.IdentityResult(
@@ -95,6 +95,6 @@ class Identity(HubCore):
                     message=message[:500],
                 )
             )
-        point = self.participants.get(call.point)
+        point = self._find(call.point)
         if point is not None:
             await point.send(p.IdentityResult(call=call.id, request=request, ok=holder is not None, reason=reason))

@@ -24,7 +24,7 @@ class Interpreters(HubCore):
         wanted = msg.language
         fitting = [
             i
-            for i in self.participants.values()
+            for i in self._everyone()  # on every instance
             if i.role == "interpreter" and i.call is None and (wanted is None or wanted in i.languages)
         ]
         if not fitting:
@@ -55,13 +55,14 @@ class Interpreters(HubCore):
         call.interpreters.append(interpreter.id)
         await self.state.put_call(call)
         interpreter.call = call.id
+        await self._publish(interpreter)
         for pid in invite.interpreters:
-            other = self.participants.get(pid)
+            other = self._find(pid)
             if other is not None and other is not interpreter:
                 await other.send(p.InterpreterInviteGone(invite=invite.id))
         peer = self._peer(interpreter.id)
         for pid in call.participants[:-1]:
-            part = self.participants.get(pid)
+            part = self._find(pid)
             if part is not None:
                 await part.send(p.PeerJoined(call=call.id, peer=peer, offer=True))
         await self._send_call_start(call, interpreter)
@@ -71,7 +72,7 @@ class Interpreters(HubCore):
         if await self.state.take_invite(invite.id) is None:
             return
         for pid in invite.interpreters:
-            part = self.participants.get(pid)
+            part = self._find(pid)
             if part is not None:
                 await part.send(p.InterpreterInviteGone(invite=invite.id))
 
@@ -80,8 +81,9 @@ class Interpreters(HubCore):
             call.interpreters.remove(interpreter.id)
             await self.state.put_call(call)
         interpreter.call = None
+        await self._publish(interpreter)
         await interpreter.send(p.CallEnded(call=call.id, reason="hangup", by="interpreter"))
         for pid in call.participants:
-            part = self.participants.get(pid)
+            part = self._find(pid)
             if part is not None:
                 await part.send(p.PeerLeft(call=call.id, peer=interpreter.id))

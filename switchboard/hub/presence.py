@@ -10,7 +10,7 @@ from etapiste import protocol as p
 from switchboard.config import User
 from switchboard.credentials import verify_point_credential
 from switchboard.hub.calls import Calls
-from switchboard.hub.participant import Connection, Participant
+from switchboard.hub.participant import Connection, Participant, RemoteParticipant
 from switchboard.turn import ice_servers
 
 log = logging.getLogger("switchboard")
@@ -26,14 +26,12 @@ class Presence(Calls):
         if stored is None or not verify_point_credential(hello.credential, stored):
             log.warning("point hello refused: unknown point or wrong credential (claimed %s)", hello.point)
             return p.Error(code="unauthorised", message="unknown point or wrong credential")
-        old = self.points.get(hello.point)
+        old = self._point(hello.point)  # on this instance or another
         if old is not None:
             if await self._point_may_resume(old, hello):
-                return await self._resume(old, conn)
+                return await self._resume(await self._take_over(old, conn), conn)
             log.info("point %s reconnected; the old connection is closed", hello.point)
-            await old.send(p.Error(code="not_allowed", message="replaced by a newer connection of this point"))
-            await self.disconnect(old, hold=False)
-            self._close_later(old.conn)
+            await self._let_go(old, p.Error(code="not_allowed", message="replaced by a newer connection of this point"))
         part = Participant(
             id=f"point-{hello.point}",
             role="point",
@@ -41,8 +39,7 @@ class Presence(Calls):
             principal=hello.point,
             conn=conn,
         )
-        self.participants[part.id] = part
-        self.points[hello.point] = part
+        await self._adopt(part)
         await part.send(self._welcome(part))
         await self.send_estimates(part)
         log.info("point %s online", hello.point)
@@ -54,16 +51,17 @@ class Presence(Calls):
         user = await self.session_user(token or hello.session)
         if user is None:
             return p.Error(code="session_expired", message="log in again")
-        held = self.participants.get(hello.resume) if hello.resume else None
+        held = self._find(hello.resume) if hello.resume else None  # on this instance or another
         if held is not None and held.role != "point" and held.principal == user.username:
             if hello.call is not None and held.call == hello.call and await self.state.get_call(hello.call):
+                held = await self._take_over(held, conn)
                 held.session = token or hello.session
                 part = await self._resume(held, conn)
                 if part.role == "agent":
                     await part.send(await self._snapshot(part))
                 return part
             if held.away_since is not None:  # it came back without the call it was held for
-                await self.disconnect(held, hold=False)
+                await self._let_go(held, None)
         part = Participant(
             id=f"desk-{secrets.token_hex(6)}",
             role=user.role,
@@ -75,7 +73,7 @@ class Presence(Calls):
             # An agent serves the languages chosen at login (the configuration's by default).
             languages=frozenset(hello.languages if hello.languages and user.role == "agent" else user.languages),
         )
-        self.participants[part.id] = part
+        await self._adopt(part)
         await part.send(self._welcome(part))
         if part.role == "agent":
             await part.send(await self._snapshot(part))
@@ -116,7 +114,8 @@ class Presence(Calls):
         participants' peer connections and their signalling stay addressed to it; held frames follow."""
         previous, part.conn = part.conn, conn
         was_away, part.away_since = part.away_since is not None, None
-        held, part.held = part.held, []
+        await self._publish(part)
+        held = await part.held_frames.take_held(part.id)
         if not was_away:
             # The old socket still looked alive here (its heartbeat had not run out) but the participant
             # has given up on it; closing it later is harmless because it is no longer ``part.conn``.
@@ -124,8 +123,7 @@ class Presence(Calls):
         ticket = await self.state.ticket_of_point(part.principal) if part.role == "point" else None
         await part.send(self._welcome(part, ticket.id if ticket else None))
         for text in held:
-            if text:
-                await part.send_text(text)
+            await part.send_text(text)
         if part.role == "point":
             await self.send_estimates(part)
         if ticket is not None:
@@ -145,6 +143,18 @@ class Presence(Calls):
             return None
         return self.users.get(session.username)
 
+    async def _let_go(self, part: Participant, error: p.Error | None) -> None:
+        """``part`` gave up on its connection (it came back without what it was held for): it is
+        disconnected for good (after ``error``), on whichever instance holds it."""
+        if isinstance(part, RemoteParticipant):
+            text = p.encode(error) if error is not None else None
+            await self.relay.send(part.instance, {"op": "let_go", "pid": part.id, "error": text})
+            return
+        if error is not None:
+            await part.send(error)
+        await self.disconnect(part, hold=False)
+        self._close_later(part.conn)
+
     async def disconnect(self, part: Participant, conn: Connection | None = None, *, hold: bool = True) -> None:
         """``part``'s connection (``conn``, when given) is gone. A participant in a call, or a point in a
         queue, is held for ``rejoin_grace_s`` first (``hold``), so a network cut neither ends the call nor
@@ -156,12 +166,14 @@ class Presence(Calls):
         ticket = await self.state.ticket_of_point(part.principal) if part.role == "point" else None
         if hold and (part.call or ticket) and part.away_since is None and self.config.rejoin_grace_s > 0:
             part.away_since = self.clock()
+            await self._publish(part)
             log.info("%s %s lost its connection (call %s, queued %s); holding them %d s for it",
                      part.role, part.id, part.call, ticket is not None, self.config.rejoin_grace_s)
             if ticket is not None:
                 await self._queue_changed(ticket.queue)  # agents see the customer's point reconnecting
             return
         del self.participants[part.id]
+        await self._forget(part)
         if part.role == "point" and self.points.get(part.principal) is part:
             del self.points[part.principal]
             if ticket is not None:

@@ -87,7 +87,7 @@ class Queues(HubCore):
     async def _leave_queue(self, ticket: Ticket, reason: str) -> None:
         if await self.state.take_ticket(ticket.id) is None:
             return
-        point = self.points.get(ticket.point)
+        point = self._point(ticket.point)  # on this instance or another
         if point is not None:
             await point.send(p.QueueLeft.model_validate({"ticket": ticket.id, "reason": reason}))
         log.info("ticket %s left %s: %s", ticket.id, ticket.queue, reason)
