@@ -13,7 +13,7 @@ frames in memory, the sweep lease always ours. :class:`RedisRelay` does it over 
 
 * ``members`` hash participant id → :class:`Member` JSON (its instance, role, call, away…); each instance
   rewrites its own every sweep tick (``refreshed``), and a record not refreshed for :attr:`RedisRelay.member_ttl_s`
-  counts as gone (its instance died); one not refreshed for :data:`STALE_S` shows as reconnecting;
+  counts as gone (its instance died);
 * ``held:<participant>`` list of frames for a participant who is away, with a key TTL (the rejoin grace and a
   minute), at most :data:`MAX_HELD_FRAMES`;
 * ``lease:sweep`` the sweep lease: the holder's token, ``SET NX PX``, renewed each tick by its holder only;
@@ -50,9 +50,6 @@ log = logging.getLogger("switchboard.relay")
 #: Frames kept for a participant who is away (offers, answers, ICE, identity…), delivered when it comes back.
 #: A call's signalling is a few dozen frames; the cap bounds a peer that never returns.
 MAX_HELD_FRAMES = 256
-#: A member record this old (seconds, wall clock) shows its participant as reconnecting: its instance has
-#: stopped refreshing it (it is paused or dead; the participant will come back through another one).
-STALE_S = 5.0
 #: How long the sweep lease lasts unless its holder renews it (every tick): a dead holder's successor takes
 #: over within this long.
 LEASE_S = 3.0

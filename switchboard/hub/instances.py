@@ -86,7 +86,7 @@ class Instances(Presence):
             if known is not None and known.instance == msg.get("instance"):
                 del self.remote[known.id]
         elif op == "moved":
-            self._moved(str(msg["pid"]), str(msg["to"]))
+            await self._moved(str(msg["pid"]), str(msg["to"]))
         elif op == "let_go":
             part = self.participants.get(str(msg["pid"]))
             if part is not None:
@@ -121,8 +121,10 @@ class Instances(Presence):
             await self._publish(part)
         await part.send_text(text)
 
-    def _moved(self, pid: str, to: str) -> None:
-        """``pid`` came back on instance ``to``: no longer ours; its old socket goes, nothing ends."""
+    async def _moved(self, pid: str, to: str) -> None:
+        """``pid`` came back on instance ``to``: no longer ours; its old socket goes, nothing ends. Frames we
+        held for it after ``to`` took its held frames follow it there (we handle messages in order, so
+        every frame that reached us before this message is held by now; later ones are forwarded)."""
         part = self.participants.pop(pid, None)
         if part is None:
             return
@@ -131,3 +133,5 @@ class Instances(Presence):
             del self.points[part.principal]
         self._close_later(part.conn)
         log.info("%s %s moved to another instance", part.role, pid)
+        for text in await self.relay.take_held(pid):
+            await self._forward(to, pid, text)

@@ -102,6 +102,11 @@ async def test_an_agent_on_one_instance_answers_a_point_on_another_and_signallin
         assert (await desk.expect("signal.ice")).peer == start.you
         calls = await a.hub.state.calls()
         assert [c.id for c in calls] == [start.call] and calls[0].connected
+        relayed = b.hub.metrics.registry.get_sample_value("switchboard_relay_frames_total", {"direction": "in"})
+        assert relayed is not None and relayed >= 3  # call.start, the answer, an ICE candidate, for the point
+        await a.hub.metrics.render(a.hub)
+        roundtrip = a.hub.metrics.registry.get_sample_value("switchboard_relay_roundtrip_seconds")
+        assert roundtrip is not None and roundtrip >= 0  # -1: no answer through Redis
 
         await desk.send(p.Hangup(call=start.call))
         ended = await point.expect("call.ended")
