@@ -27,19 +27,18 @@ from typing import Any
 import aiomqtt
 import pikepdf
 import pytest
-import yaml
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from drivers.cardreader import CardReader
 from drivers.printer import Printer
 from drivers.scanner import Scanner
-from etapiste.config.point import PointConfig
 from kiosk import call as c
 from kiosk.session import State
 from provisioning import broker
 from provisioning.agent import Agent, AgentSettings
 from simulation.documents import pdf_with_text
+from simulation.kiosk import POINT, Kiosk, build_kiosk, point_config, start_kiosk
 from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
@@ -47,13 +46,10 @@ from simulation.services.sane import SaneTestBackend
 from simulation.switchboard import PASSWORDS, POINT_CREDENTIALS, make_config, serve
 from switchboard.identity import proof_validator
 from tests.acceptance.desk import Desk, Screenshots
-from tests.acceptance.kiosk import Kiosk, build_kiosk, start_kiosk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), pytest.mark.usefixtures("loopback_ice")]
 
-POINT = "oulu-kirjasto"
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "etapiste" / "config" / "sample-point.yaml"
 GIVEN, SURNAME, SATU = "SPECIMEN-BABAFÖ", "SPECIMEN-HÄKKINEN", "999020016"
 
 
@@ -63,17 +59,6 @@ def short_dir() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="ea-", dir="/tmp"))
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-def point_config(switchboard_ws: str, credential_file: Path, queue: str, relay_only: bool = False) -> PointConfig:
-    """The sample point's configuration, pointed at this run's switchboard, CUPS queue and scanner."""
-    data: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
-    data["ice"] = {"servers": [], "relay_only": relay_only}
-    data["point"]["id"] = POINT
-    data["switchboard"] = {"url": switchboard_ws, "credential_file": str(credential_file)}
-    data["devices"]["printer"]["queue"] = queue
-    data["devices"]["scanner"] = {"device": "test:0", "resolution": 100, "mode": "Color", "source": "ADF"}
-    return PointConfig.model_validate(data)
 
 
 async def until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -139,7 +124,6 @@ async def ops_watch(mosquitto: Broker) -> AsyncIterator[OpsWatch]:
 async def test_a_customer_is_served_from_service_choice_to_wipe_and_only_anonymous_statistics_remain(
     browser: Any, cupsd: PrivateCupsd, sane_backend: SaneTestBackend, card_slot: CardSlot, test_pki: Any,
     mosquitto_factory: Callable[..., Broker], qapp: Any, tmp_path: Path, short_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shots = Screenshots()
     ca_file = tmp_path / "trusted-cas.pem"
@@ -162,8 +146,7 @@ async def test_a_customer_is_served_from_service_choice_to_wipe_and_only_anonymo
         scanner = Scanner(config.devices.scanner, worker_command=sane_backend.worker_with_plan(
             {2: {"read_return_value": "SANE_STATUS_NO_DOCS"}}))
         kiosk = build_kiosk(config, printer=Printer(config.devices.printer, server=cupsd.socket),
-                            scanner=scanner, card_reader=CardReader(), agent_socket=socket,
-                            monkeypatch=monkeypatch)
+                            scanner=scanner, card_reader=CardReader(), agent_socket=socket)
         desk = Desk(browser, "desk", sb.base)
         interpreter = Desk(browser, "interpreter", sb.base)
         try:
@@ -339,7 +322,7 @@ def load_demo() -> Any:
 
 async def test_the_demo_agent_serves_a_customer_through_turn_with_card_scan_and_print(
     coturn: Any, cupsd: PrivateCupsd, sane_backend: SaneTestBackend, card_slot: CardSlot, test_pki: Any,
-    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    qapp: Any, tmp_path: Path,
 ) -> None:
     """What README's demo shows a newcomer: its scripted agent (relay-only through coturn, as in the demo)
     greets, has the customer identify (putting the virtual card in when asked), asks for a scan and
@@ -359,7 +342,7 @@ async def test_the_demo_agent_serves_a_customer_through_turn_with_card_scan_and_
         scanner = Scanner(config.devices.scanner, worker_command=sane_backend.worker_with_plan(
             {1: {"read_return_value": "SANE_STATUS_NO_DOCS"}}))
         kiosk = build_kiosk(config, printer=Printer(config.devices.printer, server=cupsd.socket), scanner=scanner,
-                            card_reader=CardReader(), monkeypatch=monkeypatch)
+                            card_reader=CardReader())
         agent = demo.DemoAgent(sb.base, lambda: card_slot.insert(fineid_card(identity)), card_slot.remove,
                                pdf_with_text(2, "Kelan paatos - demo"), pace=0.02,
                                login=("anna", PASSWORDS["anna"]))

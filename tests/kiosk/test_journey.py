@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
-import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +28,7 @@ from kiosk.journey import Journey
 from kiosk.session import Outcome, Session, SessionRecord, State
 from simulation.card.pki import TestPki
 from simulation.documents import pdf_with_text
+from simulation.privacy import document_files
 from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.pcsc import CardSlot, fineid_card
 
@@ -75,30 +74,6 @@ class AgentSide:
 
     def reports(self, name: str) -> list[tuple[Any, ...]]:
         return [args for n, args in self.calls if n == name]
-
-
-_DOCUMENT_MAGIC = (b"%PDF", b"\xff\xd8\xff", b"\x89PNG", b"P6\n", b"P5\n", b"II*\x00", b"MM\x00*")
-
-
-def _files_in_temp() -> set[str]:
-    """Every picture or PDF in the system's temporary directories (what a leaked scan would be), by content.
-    Other programs' files (a browser's, a sound server's) are not what this looks for."""
-    found = set()
-    for root in ("/tmp", "/var/tmp", "/dev/shm"):
-        for dirpath, _, filenames in os.walk(root):
-            for name in filenames:
-                path = os.path.join(dirpath, name)
-                try:
-                    # Regular files only: a FIFO or socket another program left in /tmp would block a read.
-                    if not stat.S_ISREG(os.lstat(path).st_mode):
-                        continue
-                    with open(path, "rb") as f:
-                        head = f.read(4)
-                except OSError:
-                    continue
-                if head.startswith(_DOCUMENT_MAGIC):
-                    found.add(path)
-    return found
 
 
 SCAN_SAFETY_S = 120.0
@@ -284,7 +259,7 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     config: PointConfig, cupsd: PrivateCupsd, sane_backend: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    temp_before = _files_in_temp()
+    temp_before = document_files()
     agent = AgentSide()
     records: list[SessionRecord] = []
     printer = Printer(PrinterConfig(queue=cupsd.add_file_queue().name), server=cupsd.socket)
@@ -317,7 +292,7 @@ async def test_the_end_of_a_visit_wipes_scans_and_print_jobs_and_records_no_pers
     # the agent was not told to hang up again: the agent ended the call
     assert agent.reports("hang_up") == []
     # No file of the visit anywhere in the temporary directories, and nothing said in the logs.
-    assert _files_in_temp() - temp_before == set()
+    assert document_files() - temp_before == set()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "kysymys" not in logged and "auttaa" not in logged
 

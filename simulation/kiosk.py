@@ -1,9 +1,11 @@
-"""The kiosk app in-process for the acceptance test, assembled by the app's own :func:`kiosk.app.assemble`
-and started with :func:`kiosk.app.start`, on the test's asyncio loop, so the test has the parts in hand
-(the session to read, the window to press, the engine to watch). Only the devices (pointed at the test's
-private services), the camera (a test pattern) and ICE (loopback only) differ from a point. Qt runs
-offscreen without its own event loop: widgets update synchronously from the session's snapshots, and
-:meth:`Kiosk.grab` lets Qt lay out and paint before a screenshot.
+"""The kiosk app in-process for the acceptance test and the chaos soak (bench/soak.py), assembled by the
+app's own :func:`kiosk.app.assemble` and started with :func:`kiosk.app.start`, on the caller's asyncio loop,
+so the caller has the parts in hand (the session to read, the window to press, the engine to watch). Only
+the devices (pointed at the private services), the camera (a test pattern) and ICE (loopback only) differ
+from a point. Qt runs offscreen without its own event loop: widgets update synchronously from the session's
+snapshots, and :meth:`Kiosk.grab` lets Qt lay out and paint before a screenshot.
+
+Here rather than in tests/acceptance, because bench/soak.py runs the same kiosk and must not import tests.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+import yaml
 from PySide6.QtWidgets import QApplication
 
 from etapiste.config.point import PointConfig
@@ -31,10 +33,24 @@ from kiosk.journey import Journey
 from kiosk.session import Session
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
-from simulation.call import loopback_only, pattern_media
+from simulation.call import Recorder, loopback_only, pattern_media
+
+POINT = "oulu-kirjasto"
+SAMPLE = Path(__file__).resolve().parents[1] / "etapiste" / "config" / "sample-point.yaml"
 
 #: A Monday noon: every producer of the sample configuration serves, whenever the test runs.
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0)
+
+
+def point_config(switchboard_ws: str, credential_file: Path, queue: str, relay_only: bool = False) -> PointConfig:
+    """The sample point's configuration, pointed at this run's switchboard, CUPS queue and scanner."""
+    data: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data["ice"] = {"servers": [], "relay_only": relay_only}
+    data["point"]["id"] = POINT
+    data["switchboard"] = {"url": switchboard_ws, "credential_file": str(credential_file)}
+    data["devices"]["printer"]["queue"] = queue
+    data["devices"]["scanner"] = {"device": "test:0", "resolution": 100, "mode": "Color", "source": "ADF"}
+    return PointConfig.model_validate(data)
 
 
 def recent_monday_noon(config: PointConfig) -> dt.datetime:
@@ -62,9 +78,15 @@ class Kiosk:
 
     config: PointConfig
     parts: app.Kiosk
-    events: list[Any] = field(default_factory=list)
+    recorder: Recorder = field(default_factory=Recorder)
+    """The engine's events (only the first few video frames of each peer: a call makes ~45 pictures a
+    second, and keeping them all grew the soak by a gigabyte in two minutes)."""
     sent_documents: list[bytes] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[Any]:
+        return self.recorder.events
 
     @property
     def session(self) -> Session:
@@ -130,7 +152,7 @@ class Kiosk:
 
 
 def build_kiosk(config: PointConfig, *, printer: Any, scanner: Any, card_reader: Any,
-                monkeypatch: pytest.MonkeyPatch, agent_socket: Path | None = None) -> Kiosk:
+                agent_socket: Path | None = None) -> Kiosk:
     """The kiosk assembled by the app's own :func:`kiosk.app.assemble`, with the devices given by the caller
     (pointed at the test's private services), a test-pattern camera and loopback-only ICE."""
     qt = QApplication.instance() or QApplication([])
@@ -151,7 +173,7 @@ def build_kiosk(config: PointConfig, *, printer: Any, scanner: Any, card_reader:
         return original_send(pdf, *args, **kwargs)
 
     engine.send_document = send_document  # type: ignore[method-assign]
-    engine.subscribe(kiosk.events.append)
+    engine.subscribe(kiosk.recorder)
     return kiosk
 
 
