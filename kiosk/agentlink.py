@@ -12,6 +12,15 @@ What goes over it, and why it is done this way:
   the new process reports its health for the new version, which is what the agent waits for.
 - **Commands**: out of service on/off with a message in three languages, test print, diagnostics (device
   states only, no personal data), restart (re-execute once no customer is served).
+- **Out of service lasts**: the agent holds it (``provisioning/out_of_service.py``). Before the first frame
+  the kiosk asks the agent (:func:`provisioning.kiosk_link.ask_service`, bounded), so a room staff closed
+  shows the out-of-service screen from its first frame after any restart; after every connect the agent
+  tells it again; staff setting or clearing it at the screen tell the agent, which writes it down.
+- **Help and alerts**: the customer's "ask for help" goes to the agent as ``help``; the agent raises an
+  alert, and only when the organiser's notifier accepted it (``alert_ack``) does the screen say the staff
+  know (``Snapshot.help_request``); without an answer within :data:`HELP_ANSWER_S` the customer is told to
+  ask the staff. Device faults reach the agent with their codes in the health report and become alerts
+  there; an acknowledged one is noted in ``Snapshot.staff_told``.
 - **Statistics** (docs/statistics.md, "How the point counts"): each finished session as the anonymous
   record the session state machine makes (its outcome, the host day and hour it started, waits, usage and
   the call's quality summary); each device fault's onset, seen in device health (a device that was ``ok``
@@ -38,18 +47,21 @@ from pydantic import ValidationError
 from etapiste import __version__
 from etapiste.config.loader import ConfigError
 from etapiste.config.point import load_point_config
-from etapiste.language import Text
+from etapiste.language import Language, Text
 from kiosk import opening
 from kiosk.health import DeviceHealth, HealthMonitor, Report
 from kiosk.session import CUSTOMER_STATES, Session, SessionRecord, Snapshot
 from provisioning.kiosk_link import (
+    AlertAck,
     Command,
     DeviceHealthReport,
     KioskLinkClient,
     Reload,
+    Service,
     SessionQuality,
     SessionReport,
     SessionUsage,
+    ask_service,
     read_config_version,
 )
 from provisioning.stats_model import MAX_DAY_MINUTES, Device
@@ -71,6 +83,14 @@ FAULT_DEVICES: dict[str, Device] = {
 }
 
 
+#: How long a help request waits for the notifier's acknowledgement before the customer is told to ask the
+#: staff themselves (an answer arriving later still turns the text to "the staff have been told").
+HELP_ANSWER_S = 20.0
+
+#: How long the kiosk waits for the agent's out-of-service answer before its first frame.
+ASK_AGENT_S = 1.5
+
+
 class AgentLink:
     """Wires a running kiosk to the agent; ``run()`` stays connected until cancelled."""
 
@@ -84,8 +104,10 @@ class AgentLink:
         test_print: Callable[[], None],
         restart: Callable[[], None],
         minute_s: float = 60.0,
+        help_answer_s: float = HELP_ANSWER_S,
     ) -> None:
         self._session = session
+        self._help_answer_s = help_answer_s
         self._health = health
         self._config_path = config_path
         self._test_print = test_print
@@ -94,8 +116,8 @@ class AgentLink:
         self._switchboard_ok = False
         self.client = KioskLinkClient(
             socket_path, software=SOFTWARE, version=self.version,
-            on_reload=self._on_reload, on_command=self._on_command, on_connect=self.send_health,
-            timezone=session.config.host.timezone,
+            on_reload=self._on_reload, on_command=self._on_command, on_connect=self._connected,
+            timezone=session.config.host.timezone, on_service=self._on_service, on_alert_ack=self._on_alert_ack,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._minute_s = minute_s
@@ -105,6 +127,13 @@ class AgentLink:
         """Minutes handed to the agent since start, by kind (staff diagnostics and tests)."""
         self._seen: dict[str, str] = {name: h.health for name, h in health.report.items()}
         self._device_trouble: tuple[str | None, str | None] = (None, None)
+        self._service_seen: tuple[bool, Any] = (session.out_of_service, session.out_of_service_text)
+        self._service_unsent = False
+        """Staff changed out of service while the agent was away: told on the next connect."""
+        self._help_seen: str | None = None
+        held = ask_service(socket_path, ASK_AGENT_S)  # before the first frame: a closed room stays closed
+        if held is not None:
+            self._apply_service(held)
         health.subscribe(self._on_report)
         session.on_record(self._on_record)
         session.subscribe(self._on_snapshot)
@@ -125,7 +154,7 @@ class AgentLink:
 
     @staticmethod
     def _devices(report: Report) -> dict[str, DeviceHealthReport]:
-        return {name: DeviceHealthReport(ok=h.health == "ok", reason=_code(h.reason) or _code(h.health))
+        return {name: DeviceHealthReport(ok=h.health == "ok", reason=_code(h.reason) or _code(h.health), code=h.code)
                 for name, h in report.items()}
 
     async def send_health(self) -> None:
@@ -138,6 +167,69 @@ class AgentLink:
     def _on_report(self, report: Report) -> None:
         self._spawn(self.send_health())
         self._note_faults(report)
+        told = tuple(d for d in self._session.snapshot.staff_told if report.get(d, DeviceHealth("unknown")).health
+                     in ("fault", "missing"))  # fmt: skip
+        if told != self._session.snapshot.staff_told:  # a fixed device's next fault is a new alert
+            self._session.set_staff_told(told)
+
+    async def _connected(self) -> None:
+        await self.send_health()
+        if self._service_unsent:
+            on, message = self._service_seen
+            if await self.client.service(on, _wire_message(message)):
+                self._service_unsent = False
+
+    # -- out of service and help (see the module docstring) -----------------------------------------
+
+    def _apply_service(self, msg: Service) -> None:
+        """The agent's held state: show it (a message in three languages from ops, or the staff's words)."""
+        message = Text(**msg.message) if isinstance(msg.message, dict) else msg.message
+        self._service_seen = (msg.on, message if msg.on else None)  # first: the session's listeners run at once
+        if msg.on:
+            self._session.set_out_of_service(message)
+        elif self._session.out_of_service:
+            self._session.back_in_service()
+
+    def _on_service(self, msg: Service) -> None:
+        if self._service_unsent:
+            return  # staff changed it here while the agent was away: ours goes to the agent (on connect)
+        self._apply_service(msg)
+
+    def _note_service(self) -> None:
+        """Staff set or cleared out of service at the screen: the agent holds it from now on."""
+        now = (self._session.out_of_service, self._session.out_of_service_text)
+        if now == self._service_seen:
+            return
+        self._service_seen = now
+        self._service_unsent = True
+
+        async def tell() -> None:
+            if await self.client.service(now[0], _wire_message(now[1])):
+                self._service_unsent = False
+
+        self._spawn(tell())
+
+    def _note_help(self, snap: Snapshot) -> None:
+        if snap.help_request == self._help_seen:
+            return
+        self._help_seen = snap.help_request
+        if snap.help_request != "sending":
+            return
+
+        async def ask() -> None:
+            if not await self.client.help():
+                self._session.help_answered(False)
+                return
+            await asyncio.sleep(self._help_answer_s)
+            self._session.help_answered(False)  # no-op once told
+
+        self._spawn(ask())
+
+    def _on_alert_ack(self, msg: AlertAck) -> None:
+        if msg.kind == "help":
+            self._session.help_answered(True)
+        elif msg.kind == "device" and msg.device and msg.device not in self._session.snapshot.staff_told:
+            self._session.set_staff_told((*self._session.snapshot.staff_told, msg.device))
 
     # -- statistics ------------------------------------------------------------------------------------
 
@@ -159,6 +251,8 @@ class AgentLink:
     def _on_snapshot(self, snap: Snapshot) -> None:
         """A printout or a scan just ran into a device problem: probe the devices now, so the fault's onset
         is seen (and counted, with the device's own code) when it happens, not at the next round."""
+        self._note_service()
+        self._note_help(snap)
         call = snap.call
         trouble: tuple[str | None, str | None] = (None, None)
         if call is not None:
@@ -229,8 +323,10 @@ class AgentLink:
             if cmd.args.get("on", True):
                 message = cmd.args.get("message")
                 text = Text(**message) if isinstance(message, dict) else (message or None)
+                self._service_seen = (True, text)  # the agent holds it already: not told back
                 self._session.set_out_of_service(text)
                 return True, "out of service (after the current customer, if any)"
+            self._service_seen = (False, None)
             self._session.back_in_service()
             return True, "back in service"
         if cmd.name == "test_print":
@@ -271,6 +367,11 @@ def session_message(record: SessionRecord) -> SessionReport:
             speech_used=u.speech_used, large_text_used=u.large_text_used,
         ),
     )  # fmt: skip
+
+
+def _wire_message(message: Text | str | None) -> dict[Language, str] | str | None:
+    """An out-of-service message as the link carries it (the three languages as a mapping)."""
+    return {"fi": message.fi, "sv": message.sv, "en": message.en} if isinstance(message, Text) else message
 
 
 def _code(reason: str) -> str | None:

@@ -160,6 +160,9 @@ class Call:
     """A connection problem being worked on (``reconnecting``), shown to the customer until it clears."""
 
 
+HelpRequest = Literal["sending", "told", "failed"]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a view needs to draw the current state; immutable, compared to skip redraws."""
@@ -195,6 +198,11 @@ class Snapshot:
     staff_error: str | None = None
     staff_locked: bool = False
     sessions_today: int = 0
+    help_request: HelpRequest | None = None
+    """The customer's "ask for help": ``sending`` until the organiser's notifier accepted it (``told``: only then
+    are they told the staff know) or it did not get through (``failed``: ask the staff yourself)."""
+    staff_told: tuple[str, ...] = ()
+    """Devices whose fault the notifier accepted an alert of (the host's staff were mailed)."""
 
 
 class Outcome(enum.Enum):
@@ -719,6 +727,26 @@ class Session:
         self._out_of_service = None
         self._publish(self._derive(self._snapshot, self._clock()))
 
+    @property
+    def out_of_service_text(self) -> Text | str | None:
+        """The out-of-service message (``None`` when in service or set without one)."""
+        return self._out_of_service if self._out_of_service_on else None
+
+    def ask_for_help(self) -> None:
+        """The customer pressed "ask for help" (any customer screen): the agent link passes it on."""
+        self.touch()
+        if self._snapshot.help_request != "sending":
+            self._publish(replace(self._snapshot, help_request="sending"))
+
+    def help_answered(self, told: bool) -> None:
+        """The notifier accepted the help request (``told``), or it could not be passed on."""
+        if self._snapshot.help_request == "sending" or (told and self._snapshot.help_request == "failed"):
+            self._publish(replace(self._snapshot, help_request="told" if told else "failed"))
+
+    def set_staff_told(self, devices: tuple[str, ...]) -> None:
+        """Devices whose fault the host's staff were told of (the notifier accepted the alert)."""
+        self._publish(replace(self._snapshot, staff_told=tuple(sorted(devices))))
+
     def set_unavailable_devices(self, devices: tuple[str, ...]) -> None:
         """Device health changed: these devices cannot be used now (shown to customers as such)."""
         self._publish(replace(self._snapshot, unavailable_devices=tuple(sorted(devices))))
@@ -827,6 +855,7 @@ class Session:
             survey_rating=None,
             timeout_warning=None,
             staff_error=None,
+            help_request=None,
         )
         for listener in list(self._wipe_listeners):
             listener()

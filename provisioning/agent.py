@@ -31,10 +31,12 @@ from etapiste.config.point import PointConfig, load_point_config
 from etapiste.hours import Schedule
 from etapiste.retry import Backoff
 from provisioning import broker
+from provisioning.alerts import Alert, AlertAck, AlertBook
 from provisioning.apply import Applier, Outcome
 from provisioning.command import CommandRejected, RemoteCommand, SeenCommands, verify_command
-from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, SessionReport
+from provisioning.kiosk_link import Fault, KioskLinkServer, Minutes, Service, SessionReport
 from provisioning.nightly import NightlyRestart, point_jitter
+from provisioning.out_of_service import OutOfServiceStore
 from provisioning.privacy import scrub
 from provisioning.statistics import Statistics
 from provisioning.update import SoftwareUpdater
@@ -53,6 +55,9 @@ STATS_MINUTES_EVERY_S = 900.0
 #: restart has the whole fleet reconnecting at once; the jitter spreads the points out.
 BROKER_RETRY_BASE_S = 0.5
 BROKER_RETRY_CAP_S = 30.0
+
+#: Alerts waiting for the broker (published in order on reconnect); beyond this the oldest go.
+MAX_PENDING_ALERTS = 100
 
 #: The largest acknowledgement published (diagnostics are cut to fit): well under the broker's packet limit.
 MAX_ACK_BYTES = 256 * 1024
@@ -91,6 +96,9 @@ class AgentSettings:
     """/run/etapiste on a point: software update requests and the root helper's status
     (provisioning/update.py); ``None``: this agent does not update software."""
     ring: RingLog = field(default_factory=RingLog)
+    crash_restarts: int = 5
+    """Kiosk starts within ``crash_window_s`` that make a crash-loop alert."""
+    crash_window_s: float = 600.0
 
 
 class Agent:
@@ -100,9 +108,16 @@ class Agent:
         self.s = settings
         self.started = time.monotonic()
         self.stats = Statistics(settings.state_dir / "stats.json", point=settings.point)
+        self.service = OutOfServiceStore(settings.state_dir)
+        self.alerts = AlertBook(settings.point, crash_restarts=settings.crash_restarts,
+                                crash_window_s=settings.crash_window_s)  # fmt: skip
+        self._alerts_out: collections.deque[Alert] = collections.deque(maxlen=MAX_PENDING_ALERTS)
+        self._alerts_ready = asyncio.Event()
+        self._kiosk_starts_seen = 0
         self.kiosk = KioskLinkServer(
             settings.kiosk_socket, on_session=self._session, on_fault=self._fault, on_minutes=self._minutes,
-            on_change=self._changed,
+            on_change=self._changed, on_help=self._help, on_service=self._service_from_kiosk,
+            service_state=lambda: self.service.current,
         )  # fmt: skip
         self.applier = Applier(
             settings.state_dir, settings.point, self.kiosk,
@@ -112,7 +127,6 @@ class Agent:
             SoftwareUpdater(settings.state_dir, settings.run_dir, SOFTWARE_VERSION) if settings.run_dir else None
         )
         self.last_error: str | None = None
-        self.out_of_service: dict[str, Any] | None = None
         self._client: aiomqtt.Client | None = None
         self._dirty = asyncio.Event()
         self._stats_dirty = asyncio.Event()
@@ -132,6 +146,64 @@ class Agent:
     # ---- kiosk callbacks
     def _changed(self) -> None:
         self.stats.set_timezone(self.kiosk.view.timezone)  # the host's days, as the kiosk counts them
+        v = self.kiosk.view
+        if self.kiosk.connections > self._kiosk_starts_seen:  # a kiosk (re)started: a crash loop?
+            self._kiosk_starts_seen = self.kiosk.connections
+            self._raise(self.alerts.kiosk_started())
+        if v.connected and v.devices:
+            for alert in self.alerts.devices({n: (d.ok, d.code) for n, d in v.devices.items()}):
+                self._raise(alert)
+        self._dirty.set()
+
+    # ---- alerts (provisioning/alerts.py): published on point/<id>/alert, acknowledged by the notifier
+    def _raise(self, alert: Alert | None) -> None:
+        if alert is None:
+            return
+        log.info("alert %s: %s %s %s %s", alert.id, alert.kind, alert.state, alert.device or "-", alert.code or "-")
+        self._alerts_out.append(alert)
+        self._alerts_ready.set()
+
+    def _help(self) -> None:
+        self._raise(self.alerts.help())
+
+    async def _alert_sender(self) -> None:
+        """Publish raised alerts in order while connected; what the broker did not take waits for the next
+        connection (an alert raised while the broker was away still goes out)."""
+        while True:
+            await self._alerts_ready.wait()
+            self._alerts_ready.clear()
+            while self._alerts_out and self._client is not None:
+                alert = self._alerts_out[0]
+                try:
+                    await self._client.publish(
+                        broker.topic(self.s.point, "alert"), alert.model_dump_json().encode(), qos=1
+                    )
+                except aiomqtt.MqttError as exc:
+                    log.warning("could not publish alert %s: %s", alert.id, exc)
+                    break
+                self._alerts_out.popleft()
+
+    async def _alert_acknowledged(self, payload: bytes) -> None:
+        try:
+            ack = AlertAck.model_validate_json(payload)
+        except ValueError:
+            log.warning("malformed alert acknowledgement ignored")
+            return
+        alert = self.alerts.acknowledged(ack.id)
+        if alert is None or alert.state != "open" or alert.kind == "offline":
+            return
+        log.info("alert %s accepted by the notifier", alert.id)
+        await self.kiosk.alert_acknowledged(alert.kind, alert.device)
+
+    # ---- out of service, held in the state directory (provisioning/out_of_service.py)
+    def _service_from_kiosk(self, msg: Service) -> None:
+        if (msg.on, msg.message) == (self.service.current.on, self.service.current.message):
+            return
+        try:
+            self.service.set(msg.on, scrub(msg.message) if isinstance(msg.message, str) else msg.message, "staff")
+        except OSError as exc:
+            log.error("out-of-service state not written: %s", exc.strerror)
+        log.info("staff at the screen: %s", "out of service" if msg.on else "back in service")
         self._dirty.set()
 
     # Statistics (provisioning/statistics.py): each change is saved at once and republished, retained,
@@ -162,7 +234,8 @@ class Agent:
             "applied_expires": self.applier.applied_expires,
             "last_result": last.to_json() if last else None,
             "last_error": self.last_error,
-            "out_of_service": self.out_of_service,
+            "out_of_service": self.service.report(),
+            "open_alerts": sorted(self.alerts.open),
             "kiosk": {
                 "connected": v.connected,
                 "software": v.software,
@@ -270,10 +343,13 @@ class Agent:
                     log.info("connected to the broker %s:%s", self.s.host, self.s.port)
                     await client.subscribe(broker.topic(self.s.point, "desired"), qos=1)
                     await client.subscribe(broker.topic(self.s.point, "command"), qos=1)
+                    await client.subscribe(broker.topic(self.s.point, "alert_ack"), qos=1)
                     await self._publish("online", b"true", retain=True)
                     self._dirty.set()
                     self._stats_dirty.set()
                     reporter = asyncio.create_task(self._report_loop())
+                    sender = asyncio.create_task(self._alert_sender())
+                    self._alerts_ready.set()
                     try:
                         async for message in client.messages:
                             self._on_message(message)
@@ -285,6 +361,7 @@ class Agent:
                         raise
                     finally:
                         reporter.cancel()
+                        sender.cancel()
             except aiomqtt.MqttError as exc:
                 self.last_error = f"broker: {exc}"
                 delay = next(backoff)
@@ -305,6 +382,10 @@ class Agent:
             task = asyncio.create_task(self._command(payload))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        elif message.topic.matches(broker.topic(self.s.point, "alert_ack")):
+            task = asyncio.create_task(self._alert_acknowledged(payload))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _report_loop(self) -> None:
         while True:
@@ -313,6 +394,7 @@ class Agent:
                     await self._dirty.wait()
             await asyncio.sleep(0.05)  # coalesce bursts of kiosk changes into one report
             self._dirty.clear()
+            self._raise(self.alerts.tick(self.kiosk.view.connected))
             await self._publish("state", self.state(), retain=True)
             quiet = time.monotonic() - self._stats_published_at
             if self._stats_dirty.is_set() or (self._minutes_pending and quiet >= STATS_MINUTES_EVERY_S):
@@ -392,9 +474,11 @@ class Agent:
             await self._ack(None, None, False, f"the point cannot record the command ({exc.strerror})", code="state")
             return
         log.info("command %s: %s", cmd.id, cmd.name)
-        if cmd.name in ("out_of_service", "test_print") and not await self.kiosk.wait_connected(
-            self.s.command_timeout
-        ):
+        if cmd.name == "out_of_service":
+            ok, detail = await self._out_of_service(cmd)
+            await self._ack(cmd.id, cmd.name, ok, detail)
+            return
+        if cmd.name == "test_print" and not await self.kiosk.wait_connected(self.s.command_timeout):
             # Commands queued while the point was offline arrive at once; the kiosk may still be starting.
             wait = self.s.command_timeout
             await self._ack(cmd.id, cmd.name, False, f"no kiosk is connected (waited {wait:g} s)")
@@ -406,6 +490,25 @@ class Agent:
         await self._ack(cmd.id, cmd.name, ok, detail)
         if ok and cmd.name == "reboot":
             await self._shell(self.s.reboot_cmd)
+
+    async def _out_of_service(self, cmd: RemoteCommand) -> tuple[bool, str]:
+        """Ops set or cleared out of service: held first (it lasts whatever the kiosk does), then the kiosk
+        is told if it comes within the command timeout; otherwise it is told when it starts."""
+        on = bool(cmd.args.get("on", True))  # the arguments were checked with the signature (verify_command)
+        message = cmd.args.get("message")
+        try:
+            self.service.set(on, message, "ops")
+        except OSError as exc:
+            return False, f"the point cannot hold the state ({exc.strerror})"
+        self._dirty.set()
+        if not await self.kiosk.wait_connected(self.s.command_timeout):
+            return True, "held by the agent; the kiosk shows it from its start (no kiosk is connected now)"
+        try:
+            result = await self.kiosk.command("out_of_service", {"on": on, "message": message if on else None},
+                                              self.s.command_timeout)  # fmt: skip
+        except (ConnectionError, TimeoutError) as exc:
+            return True, f"held by the agent; the kiosk did not answer now ({exc or type(exc).__name__})"
+        return result.ok, result.detail
 
     async def _ack(self, cid: str | None, name: str | None, ok: bool, detail: str, *, code: str | None = None) -> None:
         """Tell ops what became of a command: ``code`` says why one was refused (``None`` when it ran)."""
@@ -448,14 +551,6 @@ class Agent:
             if await self.kiosk.wait_connected(t, after=before):
                 return True, "the kiosk restarted and is connected"
             return False, f"the kiosk did not come back within {t:g} s"
-        if cmd.name == "out_of_service":  # the arguments were checked with the signature (verify_command)
-            on = bool(cmd.args.get("on", True))
-            message = cmd.args.get("message")
-            result = await self.kiosk.command("out_of_service", {"on": on, "message": message if on else None}, t)
-            if result.ok:
-                self.out_of_service = {"on": True, "message": message} if on else None
-                self._dirty.set()
-            return result.ok, result.detail
         if cmd.name == "test_print":
             result = await self.kiosk.command("test_print", {}, t)
             return result.ok, result.detail

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--restart-kiosk-cmd", help="command that restarts the kiosk (default: ask the kiosk to exit and be restarted)"
     )
     p.add_argument("--run-dir", type=Path, help="/run/etapiste: software updates via the root helper (off if unset)")
+    p.add_argument("--crash-restarts", type=int, default=5,
+                   help="kiosk starts within --crash-window-s that alert the host's staff and support (crash loop)")
+    p.add_argument("--crash-window-s", type=float, default=600.0)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -91,6 +94,8 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
         restart_kiosk_cmd=args.restart_kiosk_cmd,
         crash_at=crash_at,
         run_dir=args.run_dir,
+        crash_restarts=args.crash_restarts,
+        crash_window_s=args.crash_window_s,
     )
 
 

@@ -38,6 +38,20 @@ Messages, kiosk → agent:
   locked); on every change and on every connect. Counts and a time only, never a PIN. The agent puts it
   in its state, where ops see repeated failures (``etapiste ops status``).
 * ``{"op":"result","id":"c-1","ok":true,"detail":"…"}`` — a command's outcome.
+* ``{"op":"help"}`` — a customer pressed "ask the staff for help"; the agent raises an alert
+  (:mod:`provisioning.alerts`) and answers ``alert_ack`` once the notifier accepted it.
+* ``{"op":"service","on":true,"message":"Printer broken","by":"staff"}`` — staff put the point out of
+  service at the screen (or back in service): the agent holds it in its state directory, so it outlasts
+  kiosk restarts, agent restarts, reloads and reboots until someone clears it.
+* ``{"op":"ask"}`` — as the **first and only** line of a short connection the kiosk makes before it shows
+  its first frame: the agent answers with ``service`` and closes (this is not a kiosk connection).
+
+Messages, agent → kiosk, besides ``reload`` and ``command``:
+
+* ``{"op":"service","on":true,"message":{"fi":…,"sv":…,"en":…},"by":"ops","since":"…"}`` — the
+  out-of-service state the agent holds: after every ``hello`` and as the answer to ``ask``.
+* ``{"op":"alert_ack","kind":"help","device":null}`` — the organiser's notifier accepted the alert
+  (mailed the host's staff, or it was already told of this open fault): now the customer may be told so.
 
 Every message is validated on receipt; an invalid one is answered with ``{"op":"error","reason":…}``
 and logged, and never breaks the link. Free text (``error``, ``detail``) is limited in length and
@@ -96,6 +110,8 @@ class DeviceHealthReport(_Msg):
     ok: bool
     reason: str | None = Field(None, pattern=_CODE)
     """A short code such as ``media-empty`` (never free text)."""
+    code: str | None = Field(None, pattern=_CODE)
+    """Why it is not ok, as a code from :mod:`etapiste.codes` (``out_of_paper``): what alerts name."""
 
 
 def _zone(value: str | None) -> str | None:
@@ -241,6 +257,37 @@ class Result(_Msg):
     detail: str = Field("", max_length=200_000)
 
 
+class Help(_Msg):
+    op: Literal["help"]
+
+
+class Ask(_Msg):
+    op: Literal["ask"]
+
+
+_ServiceText = Annotated[str, Field(min_length=1, max_length=300)]
+ServiceBy = Literal["staff", "ops", "host"]
+
+
+class Service(_Msg):
+    """The point's out-of-service state: set or cleared (kiosk → agent), or as the agent holds it."""
+
+    op: Literal["service"]
+    on: bool
+    message: dict[Language, _ServiceText] | _ServiceText | None = None
+    """What the out-of-service screen says: the three languages (ops), or the staff's own words."""
+    by: ServiceBy | None = None
+    since: dt.datetime | None = None
+
+
+class AlertAck(_Msg):
+    """The notifier accepted an alert of this kind (and device): the customer may be told the staff know."""
+
+    op: Literal["alert_ack"]
+    kind: Literal["help", "device", "crash_loop"]
+    device: str | None = Field(None, pattern=r"^[a-z_]{1,32}$")
+
+
 class Reload(_Msg):
     op: Literal["reload"]
     version: int = Field(ge=0)
@@ -259,8 +306,11 @@ class Error(_Msg):
     reason: str
 
 
-FromKiosk = Annotated[Hello | Health | SessionReport | Fault | Minutes | StaffPin | Result, Field(discriminator="op")]
-ToKiosk = Annotated[Reload | Command | Error, Field(discriminator="op")]
+FromKiosk = Annotated[
+    Hello | Health | SessionReport | Fault | Minutes | StaffPin | Result | Help | Service | Ask,
+    Field(discriminator="op"),
+]
+ToKiosk = Annotated[Reload | Command | Error | Service | AlertAck, Field(discriminator="op")]
 _from_kiosk: TypeAdapter[FromKiosk] = TypeAdapter(FromKiosk)
 _to_kiosk: TypeAdapter[ToKiosk] = TypeAdapter(ToKiosk)
 
@@ -276,6 +326,13 @@ def _decode(adapter: TypeAdapter[Any], line: bytes) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ValueError(f"invalid message ({where}: {first['msg']})") from None
+
+
+def _is_ask(line: bytes) -> bool:
+    try:
+        return isinstance(_decode(_from_kiosk, line), Ask)
+    except ValueError:
+        return False
 
 
 VERSION_HEADER = "# etapiste-config-version:"
@@ -328,9 +385,15 @@ class KioskLinkServer:
         on_fault: Callable[[Fault], None] | None = None,
         on_minutes: Callable[[Minutes], None] | None = None,
         on_change: Callable[[], None] | None = None,
+        on_help: Callable[[], None] | None = None,
+        on_service: Callable[[Service], None] | None = None,
+        service_state: Callable[[], Service] | None = None,
     ):
         self.path = Path(path)
         self.view = KioskView()
+        self._on_help = on_help
+        self._on_service = on_service
+        self._service_state = service_state
         self._on_session = on_session
         self._on_fault = on_fault
         self._on_minutes = on_minutes
@@ -367,16 +430,29 @@ class KioskLinkServer:
             self._on_change()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await reader.readline()
+        except (ValueError, ConnectionError):
+            writer.close()
+            return
+        if _is_ask(first):
+            # A kiosk about to show its first frame asks whether the point is out of service; not a connection.
+            with contextlib.suppress(ConnectionError):
+                if self._service_state is not None:
+                    await self._send(self._service_state(), writer)
+            writer.close()
+            return
         if self._writer is not None:  # a newer kiosk process replaces an older connection
             self._writer.close()
         self._writer = writer
         self.view = KioskView(connected=True)
         self.connections += 1
         await self._notify()
+        first_line: bytes | None = first  # read above, to tell an ``ask`` from a kiosk's hello
         try:
             while True:
                 try:
-                    line = await reader.readline()
+                    line, first_line = first_line if first_line is not None else await reader.readline(), None
                 except ValueError:  # longer than MAX_LINE
                     await self._send(Error(op="error", reason=f"line longer than {MAX_LINE} bytes"), writer)
                     break
@@ -406,6 +482,19 @@ class KioskLinkServer:
         if isinstance(msg, Hello):
             self.view.software, self.view.version = msg.software, msg.version
             self.view.timezone = msg.timezone or self.view.timezone
+            if self._service_state is not None:  # the kiosk learns what the agent holds (after either restarted)
+                with contextlib.suppress(ConnectionError):
+                    await self._send(self._service_state())
+        elif isinstance(msg, Help):
+            if self._on_help is not None:
+                self._on_help()
+            return
+        elif isinstance(msg, Service):
+            if self._on_service is not None:
+                self._on_service(msg)
+            return
+        elif isinstance(msg, Ask):
+            return
         elif isinstance(msg, Health):
             self.view.version = msg.version
             self.view.healthy = msg.healthy
@@ -442,6 +531,18 @@ class KioskLinkServer:
             raise ConnectionError("no kiosk is connected")
         writer.write(encode(message))
         await writer.drain()
+
+    async def alert_acknowledged(self, kind: Literal["help", "device", "crash_loop"], device: str | None) -> None:
+        """Tell the kiosk the notifier accepted an alert (dropped when no kiosk is connected: the customer who
+        asked has gone with the kiosk, and an open fault's alert is acknowledged again on its next repeat)."""
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._send(AlertAck(op="alert_ack", kind=kind, device=device))
+
+    async def tell_service(self) -> None:
+        """Send the kiosk the out-of-service state the agent holds (if a kiosk is connected)."""
+        if self._service_state is not None:
+            with contextlib.suppress(ConnectionError, OSError):
+                await self._send(self._service_state())
 
     async def reload(self, version: int, path: str | Path) -> None:
         """Tell the kiosk to load ``path`` (version ``version``); raises if no kiosk is connected."""
@@ -525,7 +626,11 @@ class KioskLinkClient:
         on_connect: Callable[[], Awaitable[None]] | None = None,
         retry_s: float = 1.0,
         timezone: str | None = None,
+        on_service: Callable[[Service], None] | None = None,
+        on_alert_ack: Callable[[AlertAck], None] | None = None,
     ):
+        self._on_service = on_service
+        self._on_alert_ack = on_alert_ack
         self.path = Path(path)
         self.software = software
         self.version = version
@@ -589,6 +694,12 @@ class KioskLinkClient:
                 except Exception as exc:  # a failing command is reported, never kills the link
                     ok, detail = False, f"{type(exc).__name__}: {exc}"
                 await self._write(Result(op="result", id=msg.id, ok=ok, detail=detail[:200_000]))
+            elif isinstance(msg, Service):
+                if self._on_service is not None:
+                    self._on_service(msg)
+            elif isinstance(msg, AlertAck):
+                if self._on_alert_ack is not None:
+                    self._on_alert_ack(msg)
             elif isinstance(msg, Error):
                 log.warning("agent refused a message: %s", msg.reason)
 
@@ -630,6 +741,23 @@ class KioskLinkClient:
         msg = Minutes(op="minutes", day=day, open=open, out_of_service=out_of_service, offline=offline)
         await self._send_or_drop(msg, queue=True)
 
+    async def help(self) -> bool:
+        """A customer asks for the staff's help: ``False`` if the agent is not there to pass it on (the
+        customer is then told to ask at the desk; a help request is not worth queueing for later)."""
+        try:
+            await self._write(Help(op="help"))
+        except (ConnectionError, OSError):
+            return False
+        return True
+
+    async def service(self, on: bool, message: dict[Language, str] | str | None) -> bool:
+        """Staff set (or cleared) out of service at the screen: the agent holds it. ``False`` if it is away."""
+        try:
+            await self._write(Service(op="service", on=on, message=message if on else None, by="staff"))
+        except (ConnectionError, OSError):
+            return False
+        return True
+
     def staff_pin(self, failures: int, lockouts: int, locked_until: dt.datetime | None) -> None:
         """Report the staff PIN's lockout: sent now when connected, and again on every connect (so the
         agent knows it after either side restarted). May be called before the event loop runs."""
@@ -638,3 +766,29 @@ class KioskLinkClient:
             task = asyncio.ensure_future(self._send_or_drop(self._staff_pin, queue=False))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
+
+
+def ask_service(path: str | Path, timeout: float = 1.5) -> Service | None:
+    """Ask the agent, before the kiosk's first frame, whether the point is out of service (blocking, bounded
+    by ``timeout``): ``None`` when no agent answers (a development run, an agent not started yet — the
+    kiosk then learns it after connecting)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(encode(Ask(op="ask")))
+            data = b""
+            while not data.endswith(b"\n") and len(data) < MAX_LINE:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    try:
+        msg = _decode(_to_kiosk, data)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, Service) else None

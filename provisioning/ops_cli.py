@@ -459,6 +459,15 @@ def _collect(args: argparse.Namespace) -> int:
         raise OpsError(str(exc)) from None
 
 
+def _notifier(args: argparse.Namespace) -> int:
+    from provisioning import notifier
+
+    try:
+        return notifier.main(args, lambda: _client(args))
+    except notifier.NotifierError as exc:
+        raise OpsError(str(exc)) from None
+
+
 def _stats_report(args: argparse.Namespace) -> int:
     from provisioning import report
 
@@ -550,6 +559,21 @@ def _parser() -> argparse.ArgumentParser:
     online(sp)
     sp.set_defaults(username=broker.COLLECTOR_USER)  # the broker's read-only statistics account
     sp.add_argument("--store", required=True, help="sqlite:///path.db or postgresql://user@host/database")
+    sp = add("notifier", _notifier, "mail host staff and support about the points' alerts (a long-running service)")
+    online(sp)
+    fleet(sp)
+    sp.set_defaults(username=broker.NOTIFIER_USER)  # reads alerts and online flags, writes only alert_ack
+    sp.add_argument("--smtp", required=True, help="the SMTP server, host:port")
+    sp.add_argument("--from", dest="sender", required=True, help="the sender address of the mails")
+    sp.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection with STARTTLS")
+    sp.add_argument("--smtp-user", help="SMTP login (with --smtp-password-file)")
+    sp.add_argument("--smtp-password-file", help="file holding the SMTP password")
+    sp.add_argument("--smtp-ca-file", help="CA bundle the SMTP server's certificate is checked against")
+    sp.add_argument("--support", action="append", help="the organiser's support address (repeatable)")
+    sp.add_argument("--reminder-min", type=float, default=60.0, help="minutes between reminders of an open problem")
+    sp.add_argument("--offline-grace-s", type=float, default=300.0,
+                    help="seconds a point may be offline in opening hours before staff are mailed")
+    sp.add_argument("--check-s", type=float, default=30.0, help="seconds between offline and retry rounds")
     sp = add("report", _stats_report, "a month's statistics report (report.html, report.csv) from the store")
     sp.add_argument("--store", required=True, help="the store ops collect writes: sqlite:///… or postgresql://…")
     sp.add_argument("--month", required=True, help="YYYY-MM")

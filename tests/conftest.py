@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.ice",
     "tests.fixtures.redis",
     "tests.fixtures.haproxy",
+    "tests.fixtures.smtp",
 ]
 
 # -- test tiers ------------------------------------------------------------------------------------------
@@ -30,7 +31,7 @@ SERVICE_FIXTURES = frozenset(
     {
         "cupsd", "own_cupsd", "pcsc", "card_slot", "sane_backend", "mosquitto", "mosquitto_factory",
         "coturn", "xvfb", "browser", "postgres_server", "postgres_url", "loopback_ice",
-        "redis_server", "cluster_factory", "switchboard_cluster",
+        "redis_server", "smtp_server", "cluster_factory", "switchboard_cluster",
     }
 )  # fmt: skip
 

@@ -40,6 +40,9 @@ from kiosk.views.screens import ClosedScreen, IdleScreen, OutOfServiceScreen
 from kiosk.views.staff import StaffActions, StaffLoginScreen, StaffScreen
 from kiosk.views.widgets import button, label
 
+#: The help request's state → its text (``kiosk.help_<text>``).
+HELP_TEXTS = {"sending": "sending", "told": "told", "failed": "ask_desk"}
+
 #: How long staff hold the host's name to open their mode.
 STAFF_HOLD_MS = 3000
 
@@ -146,6 +149,17 @@ class KioskWindow(QWidget):
             b.setProperty("compact", True)
             bar.addWidget(b)
 
+        # "Ask for help" under the bar on every customer screen: the host's staff are alerted (kiosk/agentlink.py
+        # → the agent → the notifier), and beside it what became of it: "told" only once the notifier accepted.
+        self.help_row = QWidget()
+        help_row = QHBoxLayout(self.help_row)
+        help_row.setContentsMargins(24, 4, 24, 0)
+        self.help = button("bar-help", session.ask_for_help)
+        self.help.setProperty("compact", True)
+        self.help_status = label("help-status", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        help_row.addWidget(self.help)
+        help_row.addWidget(self.help_status, 1)
+
         # The time-limit warning with its "more time" button (WCAG 2.2.1).
         self.warning = QWidget()
         self.warning.setObjectName("timeout-warning")
@@ -158,6 +172,7 @@ class KioskWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar)
+        layout.addWidget(self.help_row)
         layout.addWidget(self.warning)
         layout.addWidget(self.stack, 1)
 
@@ -180,12 +195,18 @@ class KioskWindow(QWidget):
         self._state = snap.state
         lang = snap.language
         self.bar.setVisible(snap.state in CUSTOMER_STATES)
+        self.help_row.setVisible(snap.state in CUSTOMER_STATES)
         for lg, b in self.language_buttons.items():
             b.setEnabled(lg != lang)
         large = snap.text_size is LargeText.LARGE
         self.text_size.setText(i18n.text("normal_text" if large else "larger_text", lang))
         self.contrast.setText(i18n.text("high_contrast", lang))
         self.speech.setText(i18n.text("speech_on" if snap.speech else "speech", lang))
+        self.help.setText(i18n.text("help_button", lang))
+        self.help.setEnabled(snap.help_request != "sending")
+        self.help_status.setVisible(snap.help_request is not None)
+        if snap.help_request is not None:
+            self.help_status.setText(i18n.text(f"help_{HELP_TEXTS[snap.help_request]}", lang, host=snap.host_kind))
         self.warning.setVisible(snap.timeout_warning is not None)
         if snap.timeout_warning is not None:
             self.warning_text.setText(i18n.text("timeout_warning", lang, seconds=snap.timeout_warning))
@@ -207,13 +228,15 @@ class KioskWindow(QWidget):
             if call else None
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
-               snap.timeout_warning is not None, snap.staff_error, snap.speech)
+               snap.timeout_warning is not None, snap.staff_error, snap.speech, snap.help_request)
         if key == self._spoken_key:
             return
         self._spoken_key = key
         if snap.speech:
-            self.speak.emit(screen_text(self.warning if snap.timeout_warning is not None else screen),
-                            snap.language)
+            said = screen_text(self.warning if snap.timeout_warning is not None else screen)
+            if self.help_status.isVisibleTo(self):
+                said = f"{self.help_status.text()} {said}"
+            self.speak.emit(said, snap.language)
 
     @property
     def current_screen(self) -> QWidget:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioning.broker import OPS_USER, acl, broker_config, password_line
+from provisioning.broker import NOTIFIER_USER, OPS_USER, acl, broker_config, password_line
 from simulation.services.common import Service, free_port, port_open, require_program, running, wait_until
 
 #: Two operator accounts: the ops tool under test and the test's own observer (``ops-watch``) must not
@@ -146,7 +146,7 @@ def start_broker(
     port = free_port()
     base.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix=f"mosquitto-{port}-", dir=base))
-    passwords = {u: secrets.token_urlsafe(12) for u in {*ops_users, *users}}
+    passwords = {u: secrets.token_urlsafe(12) for u in {*ops_users, *users, NOTIFIER_USER}}  # + the alert notifier
     (directory / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in passwords.items()))
     (directory / "acl").write_text(acl(ops_users))
     conf = directory / "mosquitto.conf"
