@@ -23,9 +23,9 @@ Times are sent to Redis as ``repr(float)`` and come back as strings, never as Lu
 returned to Redis is truncated to an integer, and Lua's ``tostring`` keeps 14 digits): an attempt recorded at
 ``at`` is found again by exactly ``at``.
 
-Live connections and the frames held for a participant that is away stay in the instance that holds its
-socket (:class:`switchboard.hub.Participant`); so does the relay of frames between instances — not built yet
-(docs/switchboard.md).
+Live connections stay in the instance that holds their socket (:class:`switchboard.hub.Participant`); who is
+connected where, the frames between instances, the frames held for a participant who is away and the sweep
+lease are :class:`switchboard.relay.RedisRelay`'s, on the same client and prefix.
 """
 
 from __future__ import annotations
