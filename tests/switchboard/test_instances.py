@@ -20,7 +20,7 @@ from redis.asyncio import Redis as RedisClient
 from etapiste import protocol as p
 from simulation.clock import FakeClock
 from simulation.services.redis import Redis
-from simulation.switchboard import Client, Switchboard, make_config, serve
+from simulation.switchboard import Client, Switchboard, make_config, serve, start_call
 from switchboard.redis_state import RedisState
 from switchboard.relay import LEASE_S, RedisRelay
 
@@ -115,6 +115,29 @@ async def test_an_agent_on_one_instance_answers_a_point_on_another_and_signallin
         assert await b.hub.state.calls() == []
         await point.drain(0.1)
         assert point.latest("error") is None
+
+
+async def test_an_interpreter_on_another_instance_is_invited_joins_and_leaves_the_call(redis_server: Redis):
+    async with instances(redis_server, 2) as (a, b):
+        interpreter = await b.desk("tulkki")
+        point, desk, start = await start_call(a, connected=True)
+        agent = start.offer_to[0]
+        await desk.send(p.InterpreterInvite(call=start.call, language="ar"))
+        invited = await interpreter.expect("interpreter.invited")
+        assert (invited.call, invited.agent) == (start.call, "Anna / Kela")
+        await interpreter.send(p.InterpreterAccept(invite=invited.invite))
+        joined = await interpreter.expect("call.start")
+        assert joined.call == start.call and {peer.id for peer in joined.peers} == {start.you, agent}
+        for client in (point, desk):
+            peer = (await client.expect("call.peer_joined")).peer
+            assert (peer.id, peer.name) == (joined.you, "Tulkki Ar")
+        await desk.send(p.Offer(call=start.call, peer=joined.you, sdp="v=0 agent to interpreter"))
+        assert (await interpreter.expect("signal.offer")).peer == agent
+        await interpreter.send(p.Hangup(call=start.call))
+        assert (await interpreter.expect("call.ended")).by == "interpreter"
+        for client in (point, desk):
+            assert (await client.expect("call.peer_left")).peer == joined.you
+        assert (await a.hub.state.get_call(start.call)) is not None  # the call goes on without the interpreter
 
 
 async def test_a_desk_sees_a_point_queueing_on_another_instance_and_leaving(redis_server: Redis):
