@@ -375,6 +375,12 @@ def status_rows(states: dict[str, dict[str, Any]], online: dict[str, str]) -> li
             health += f" ALERT:staff-PIN-{staff.get('failures')}-wrong"
             if (staff.get("locked_until") or "") > dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"):
                 health += f"-locked-until-{staff['locked_until']}"
+        oos = s.get("out_of_service")
+        if isinstance(oos, dict) and oos.get("on"):  # held by the agent until someone clears it
+            health += f" OUT-OF-SERVICE(by-{oos.get('by') or '?'}-since-{oos.get('since') or '?'})"
+        alerts = s.get("open_alerts") or []
+        if alerts:  # what the notifier mailed the host's staff about and is not fixed yet
+            health += " ALERT:" + ",".join(str(a) for a in alerts)
         last = s.get("last_result") or {}
         result = f"{last.get('status', '-')} v{last.get('version')}" if last else "-"
         if last.get("status") in ("rejected", "rolled_back"):
