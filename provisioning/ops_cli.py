@@ -134,7 +134,7 @@ def cmd_broker_acl(args: argparse.Namespace) -> int:
 
 def cmd_broker_user(args: argparse.Namespace) -> int:
     """Add (or replace) a username in a mosquitto password file; print the new password once."""
-    special = (broker.OPS_USER, broker.COLLECTOR_USER)
+    special = (broker.OPS_USER, broker.COLLECTOR_USER, broker.NOTIFIER_USER)
     user = args.username if args.username in special else broker.check_point_id(args.username)
     password = secrets.token_urlsafe(24)
     path = Path(args.passwd)
