@@ -35,8 +35,10 @@ from simulation.waiting import until_changed
 class AiortcAgent:
     __test__ = False
 
-    def __init__(self, sb: Switchboard, username: str = "anna") -> None:
+    def __init__(self, sb: Switchboard, username: str = "anna", heartbeat_s: float | None = None) -> None:
         self.sb, self.username = sb, username
+        self.heartbeat_s = sb.hub.config.heartbeat_s if heartbeat_s is None else heartbeat_s
+        """The desk socket's ping interval (``heartbeat_s``: for a switchboard in another process)."""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[Any] = []
         self.pcs: dict[str, RTCPeerConnection] = {}
@@ -82,7 +84,7 @@ class AiortcAgent:
     async def connect(self) -> None:
         self._http = await self.sb.login(self.username)
         self.sb._extra.append(self._http)
-        self.ws = await self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s)
+        self.ws = await self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.heartbeat_s)
         await self.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))
         self._spawn(self._read())
         welcome = await self.until(lambda: self.seen("welcome"), 10, "welcome")
@@ -95,7 +97,7 @@ class AiortcAgent:
         while not self._closing and time.monotonic() < deadline:
             try:  # a silent connect is retried after 3 s, as the desk page does
                 self.ws = await asyncio.wait_for(
-                    self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.sb.hub.config.heartbeat_s), 3
+                    self._http.ws_connect(f"{self.sb.base}/ws/desk", heartbeat=self.heartbeat_s), 3
                 )
             except (aiohttp.ClientError, OSError, TimeoutError):
                 await asyncio.sleep(0.5)

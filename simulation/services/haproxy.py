@@ -34,6 +34,7 @@ from simulation.services.common import Service, ServiceUnavailable, free_port, r
 from simulation.services.redis import MAX_SOCKET_PATH, Redis, start_redis
 from simulation.services.switchboard_instance import SwitchboardInstance, tail
 from simulation.switchboard import Switchboard, make_config
+from switchboard.config import SwitchboardConfig
 
 #: The backend's name in the configuration (``set server switchboard/sb1 …``).
 BACKEND = "switchboard"
@@ -288,11 +289,14 @@ def start_cluster(
     instances: int = 2,
     redis: Redis | None = None,
     check_inter: str = "250ms",
+    base_config: SwitchboardConfig | None = None,
+    log_level: str = "INFO",
     **config: Any,
 ) -> Iterator[SwitchboardCluster]:
     """``instances`` switchboards (``sb1``, ``sb2``…) on one private Redis (``redis``, or a new one) behind a
     private HAProxy, all on loopback; everything is stopped by pid at the end. ``config``: overrides of
-    :func:`simulation.switchboard.make_config` (e.g. ``rejoin_grace_s``)."""
+    :func:`simulation.switchboard.make_config` (e.g. ``rejoin_grace_s``), or ``base_config`` a whole
+    configuration (a benchmark's points and agents); either way the cluster sets origin, Redis and proxy."""
     base.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="cluster-", dir=base))
     if len(str(directory / "admin.sock")) > MAX_SOCKET_PATH:
@@ -301,18 +305,18 @@ def start_cluster(
         if redis is None:
             redis = stack.enter_context(start_redis(directory))
         front = free_port()
-        shared = make_config(
-            origin=f"http://127.0.0.1:{front}",
-            redis_url=redis.url,
-            trusted_proxies=["127.0.0.1"],
-            **config,
-        )
+        deployment = {"origin": f"http://127.0.0.1:{front}", "redis_url": redis.url, "trusted_proxies": ["127.0.0.1"]}
+        if base_config is not None:
+            shared = base_config.model_copy(update=deployment)
+        else:
+            shared = make_config(**deployment, **config)
         members = [
             SwitchboardInstance(
                 f"sb{n}",
                 port,
                 directory / f"sb{n}",
                 shared.model_copy(update={"listen_host": "127.0.0.1", "listen_port": port}),
+                log_level=log_level,
             )
             for n, port in enumerate((free_port() for _ in range(instances)), start=1)
         ]

@@ -75,6 +75,8 @@ class SwitchboardInstance:
     config: SwitchboardConfig
     service: Service | None = None
     starts: int = 0
+    log_level: str = "INFO"
+    """``INFO`` names each participant's comings and goings (the tests read them); a benchmark sets WARNING."""
 
     @property
     def base(self) -> str:
@@ -129,6 +131,7 @@ class SwitchboardInstance:
         with self.log_path.open("a") as log:
             log.write(f"--- {self.name}: start {self.starts} ---\n")
         argv = [sys.executable, "-m", "etapiste", "switchboard", "--config", str(self.config_path)]
+        argv += ["--log-level", self.log_level]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.service = Service(f"switchboard-{self.name}", argv, self.log_path, env=env, cwd=self.directory)
         self.service.start()

@@ -15,8 +15,10 @@ import pytest
 
 from etapiste import protocol as p
 from simulation.services.haproxy import (
+    PRODUCTION,
     BalancerSettings,
     SwitchboardCluster,
+    haproxy_config,
     start_haproxy,
 )
 from simulation.services.switchboard_instance import SwitchboardInstance
@@ -97,3 +99,9 @@ def test_haproxy_that_cannot_start_is_reported_with_its_alert(tmp_path: Path):
     message = str(info.value)
     assert "haproxy exited at start" in message and "[ALERT]" in message
     assert "cannot bind socket" in message.lower() or "address already in use" in message.lower(), message
+
+
+def test_the_haproxy_configuration_in_the_docs_is_the_harness_template():
+    """docs/switchboard.md shows the template rendered for production; a change to either shows here."""
+    text = DOCS.read_text(encoding="utf-8")
+    assert haproxy_config(PRODUCTION) in text
