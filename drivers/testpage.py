@@ -23,8 +23,9 @@ def _pdf_text(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def render_test_page(title: str, lines: Sequence[str]) -> bytes:
-    """One A4 page: a frame, ``title`` in large type, ``lines`` below, a grey ramp at the bottom."""
+def render_test_page(title: str, lines: Sequence[str], *, ramp: bool = True) -> bytes:
+    """One A4 page: a frame, ``title`` in large type, ``lines`` below, a grey ramp at the bottom (``ramp``;
+    the kiosk's privacy information printout is a plain page of text without it)."""
     width, height = _A4
     ops: list[bytes] = [
         b"0.8 w",
@@ -35,7 +36,7 @@ def render_test_page(title: str, lines: Sequence[str]) -> bytes:
     for line in lines:
         ops.append(f"BT /F1 12 Tf 56 {y} Td ".encode() + _pdf_text(line) + b" Tj ET")
         y -= 18
-    for step in range(11):  # grey ramp: white → black in 10 % steps
+    for step in range(11 if ramp else 0):  # grey ramp: white → black in 10 % steps
         grey = 1 - step / 10
         ops.append(f"{grey:.1f} g {56 + step * 44} 60 40 40 re f".encode())
     content = b"\n".join(ops)

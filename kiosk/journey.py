@@ -585,6 +585,31 @@ class Journey:
         if s.state is State.CALL and s.snapshot.call is not None and s.snapshot.call.print_ is not None:
             s.close_print()
 
+    def print_privacy_notice(self) -> None:
+        """The customer asked for the privacy information on paper (the notice screen, before the call): one
+        page in their language, through the same printer; the screen follows it (printing, printed, failed)."""
+        from kiosk.privacy_notice import printout, privacy_notice
+
+        s, printer = self.session, self.printer
+        producer = s.snapshot.selected
+        if printer is None or s.state is not State.NOTICE or producer is None:
+            return
+        if s.snapshot.privacy_printout == "printing":
+            return  # one at a time: a second press does not print the page twice
+        pdf = printout(privacy_notice(s.config, producer, s.snapshot.language))
+        s.privacy_printout("printing")
+
+        async def go() -> None:
+            try:
+                await asyncio.to_thread(printer.print_pdf, pdf, timeout_s=float(printer.config.job_timeout_s))
+            except Exception as exc:
+                log.warning("privacy information printout failed: %s", describe(exc))
+                s.privacy_printout("failed")
+                return
+            s.privacy_printout("printed")
+
+        self.spawn(go())
+
     async def _print_job(self, engine: Engine, transfer: str, pdf: bytes) -> None:
         from drivers.pdfcheck import check_pdf
 

@@ -163,6 +163,10 @@ class Call:
 HelpRequest = Literal["sending", "told", "failed"]
 
 
+PrintoutStep = Literal["printing", "printed", "failed"]
+"""Where a printout the kiosk makes itself (the privacy information) is."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a view needs to draw the current state; immutable, compared to skip redraws."""
@@ -184,6 +188,8 @@ class Snapshot:
     """Device keys (``printer``, ``scanner``…) that are missing or faulty."""
     producers: tuple[ProducerOption, ...] = ()
     selected: Producer | None = None
+    privacy_printout: PrintoutStep | None = None
+    """The privacy information on paper, asked for on the notice screen: printing, printed or failed."""
     queue_position: int | None = None
     queue_estimate_s: int | None = None
     queue_interrupted: bool = False
@@ -438,7 +444,7 @@ class Session:
         if not option.available:
             raise ValueError(f"producer {producer_id!r} is not answering now")
         self.touch()
-        self._publish(replace(self._snapshot, state=State.NOTICE, selected=option.producer))
+        self._publish(replace(self._snapshot, state=State.NOTICE, selected=option.producer, privacy_printout=None))
 
     def back(self) -> None:
         """Back one step: notice → service choice → idle (which ends the session)."""
@@ -447,6 +453,13 @@ class Session:
             self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None))
         elif self.state is State.SERVICE_CHOICE:
             self._end_session("back")
+
+    def privacy_printout(self, step: PrintoutStep) -> None:
+        """The privacy information's printout the customer asked for on the notice screen (the controller
+        prints it): under way, out, or failed. Shown only while the notice is."""
+        if self.state is State.NOTICE:
+            self.touch()
+            self._publish(replace(self._snapshot, privacy_printout=step))
 
     def accept_notice(self) -> None:
         """The customer read what happens next; the controller now asks the switchboard for a place."""

@@ -59,6 +59,33 @@ class Host(FrozenModel):
         return ZoneInfo(self.timezone)
 
 
+def _https_url(value: str) -> str:
+    """A privacy notice's address: ``https://`` with a host, no spaces, short enough for a QR code a phone
+    reads from a screen at arm's length."""
+    rest = value.removeprefix("https://")
+    if rest == value or not rest or rest[0] in "/?#" or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an https:// address (write it like 'https://www.kela.fi/tietosuoja')")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"the address is {len(value)} characters; at most {MAX_URL_LENGTH} fit a readable QR code")
+    return value
+
+
+#: The longest privacy-notice address: a longer one makes a QR code too dense to read from the screen.
+MAX_URL_LENGTH = 200
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+"""An ``https://`` address shown to customers (as a QR code and on a printout)."""
+
+
+class Organiser(FrozenModel):
+    """The organiser of the point (the national body that runs the room): responsible for the room's data."""
+
+    name: Text
+    """Named on the privacy notice before each call as responsible for the room and its equipment."""
+    privacy_url: HttpsUrl
+    """The organiser's full privacy notice (a QR code on the notice screen, and on the printout)."""
+
+
 class Producer(FrozenModel):
     """A service producer offered at this point (Kela, Migri, …)."""
 
@@ -71,6 +98,9 @@ class Producer(FrozenModel):
     """The switchboard queue calls go to."""
     service_hours: Schedule
     """When the producer's agents answer (in the host's time zone)."""
+    privacy_url: HttpsUrl | None = None
+    """The producer's full privacy notice: the producer is responsible for the data of its calls, so the
+    notice before the call offers this (QR code, printout)."""
 
 
 #: At most this many switchboard addresses: each is tried in turn on failure, so a long list only delays
@@ -196,6 +226,11 @@ class Ui(FrozenModel):
     """Inactivity before a session is ended and wiped (warned ahead, extendable)."""
     timeout_warning_s: int = Field(30, ge=20, le=300)
     """How long before the inactivity timeout the customer is warned (at least 20 s, WCAG 2.2.1)."""
+    interpreter_languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")]] = Field(
+        default_factory=list, max_length=12
+    )
+    """Interpreter languages a customer can ask for before queueing (``fi-sign``, ``sv-sign``, ``ar``…;
+    each needs a ``kiosk.interpreter.<code>`` text); empty: the question is not asked."""
 
     @model_validator(mode="after")
     def _default_offered(self) -> Ui:
@@ -263,6 +298,8 @@ class PointConfig(FrozenModel):
     host: Host
     support: Contact
     """The organiser's support desk, shown to host staff."""
+    organiser: Organiser | None = None
+    """Who runs the room (its privacy notice before each call); ``null``: the notice names only the producer."""
     producers: list[Producer] = Field(min_length=1)
     switchboard: SwitchboardLink
     ice: Ice = Field(default_factory=Ice)

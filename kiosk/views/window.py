@@ -97,7 +97,7 @@ class KioskWindow(QWidget):
         self.closed = ClosedScreen()
         self.out_of_service = OutOfServiceScreen()
         self.service_choice = ServiceChoiceScreen(session)
-        self.notice = NoticeScreen(session)
+        self.notice = NoticeScreen(session, actions)
         self.queue = QueueScreen(session)
         self.pin_pad = PinPad(min_length=4)
         if actions is not None:

@@ -27,7 +27,7 @@ def _in_call(qtbot: QtBot) -> tuple[KioskWindow, Session, VideoView]:
     session.choose_producer("kela")
     session.accept_notice()
     session.call_answered()
-    video.show_remote(np.full((480, 640, 4), 200, dtype=np.uint8))  # the agent's picture
+    video.show_remote(np.full((480, 640, 3), 200, dtype=np.uint8))  # the agent's picture
     return window, session, video
 
 
