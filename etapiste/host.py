@@ -34,9 +34,16 @@ def host_words(kind: HostKind, language: Language) -> dict[str, str]:
     return {word: texts.text(f"host.{kind}.{word}", language) for word in HOST_WORDS}
 
 
-def fill_host(text: str, kind: HostKind, language: Language) -> str:
+def fill_host(text: str, kind: HostKind, language: Language, *, told: bool = True) -> str:
     """``text`` with the host's placeholders filled and everything else left as it is (a driver's message
-    arrives with its own numbers already in; a text without the placeholders comes back unchanged)."""
-    for word, phrase in host_words(kind, language).items():
+    arrives with its own numbers already in; a text without the placeholders comes back unchanged).
+
+    ``told=False``: the staff have not been told (yet) — the organiser's notifier has not accepted the alert
+    (provisioning/notifier.py) — so ``{staff_told}`` becomes "Please ask {staff} for help." instead of a
+    promise nobody kept."""
+    words = host_words(kind, language)
+    if not told:
+        words["staff_told"] = texts.text("kiosk.staff_not_told", language, staff=words["staff"])
+    for word, phrase in words.items():
         text = text.replace("{" + word + "}", phrase)
     return text

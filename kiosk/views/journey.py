@@ -13,7 +13,7 @@ from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from etapiste.host import HostKind, fill_host
 from etapiste.language import Language
 from kiosk import i18n
-from kiosk.privacy_notice import privacy_notice, qr_modules
 from kiosk.session import Call, LargeText, Session, Snapshot
 from kiosk.views.keyboard import OnScreenKeyboard
 from kiosk.views.widgets import button, label
@@ -56,14 +55,9 @@ class JourneyActions(Protocol):
 
     def send_text(self, text: str, final: bool) -> None: ...
 
-    def print_privacy_notice(self) -> None:
-        """Print the privacy information shown on the notice screen (before the call)."""
-
 
 #: The agent's picture in the corner while identify, scan or print runs (4:3, about a quarter of the width).
 PIP_SIZE = QSize(320, 240)
-#: The QR code's side on the notice screen, in pixels (a phone reads it from arm's length).
-QR_SIZE = 168
 #: Qt's "no maximum" for a widget's size.
 QWIDGETSIZE_MAX = 16777215
 
@@ -134,117 +128,35 @@ class ServiceChoiceScreen(QWidget):
 
 
 class NoticeScreen(QWidget):
-    """What happens next: an agent on video; and the privacy information: who is responsible for the data, what
-    is processed (nothing recorded, documents only with consent) and for how long, with a QR code to each full
-    privacy notice and a printout on request (:mod:`kiosk.privacy_notice`)."""
+    """What happens next: an agent on video, nothing recorded, documents only with consent."""
 
-    def __init__(self, session: Session, actions: JourneyActions | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self._session = session
-        self._actions = actions
         self.title = label("title")
-        self.video = label("", align=Qt.AlignmentFlag.AlignLeft)
-        self.privacy = [label("", align=Qt.AlignmentFlag.AlignLeft) for _ in range(4)]
-        self.privacy_more = label("muted")
-        self.qr_codes = [QLabel() for _ in range(2)]
-        self.qr_captions = [label("muted") for _ in range(2)]
-        self.print_privacy = button("print-privacy", self._print, secondary=True)
-        self.printout = label("notice")
+        self.points = [label("", align=Qt.AlignmentFlag.AlignLeft) for _ in range(3)]
         self.go = button("continue", session.accept_notice)
         self.back = button("back", session.back, secondary=True)
-        self._shown_urls: tuple[str, ...] = ()
-        # Two columns: what happens and the privacy information on the left; the QR codes to the full
-        # notices and the printout on the right, so Continue stays on the first screenful.
-        left = QVBoxLayout()
-        left.setSpacing(8)
-        left.addWidget(self.video)
-        for p in self.privacy:
-            left.addWidget(p)
-        left.addStretch(1)
-        right = QVBoxLayout()
-        right.setSpacing(4)
-        right.addWidget(self.privacy_more)
-        for code, caption in zip(self.qr_codes, self.qr_captions, strict=True):
-            code.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            right.addWidget(code)
-            right.addWidget(caption)
-        right.addWidget(self.print_privacy)
-        right.addWidget(self.printout)
-        right.addStretch(1)
-        columns = QHBoxLayout()
-        columns.setSpacing(24)
-        columns.addLayout(left, 1)
-        self._side = QWidget()
-        self._side.setLayout(right)
-        columns.addWidget(self._side, 0)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 16, 64, 16)
+        layout.setContentsMargins(64, 32, 64, 32)
         layout.addWidget(self.title)
-        layout.addLayout(columns, 1)
+        layout.addStretch(1)
+        for p in self.points:
+            layout.addWidget(p)
+        layout.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.back)
         row.addStretch(1)
         row.addWidget(self.go)
         layout.addLayout(row)
 
-    def _print(self) -> None:
-        if self._actions is not None:
-            self._actions.print_privacy_notice()
-
     def show_snapshot(self, snap: Snapshot) -> None:
         lang = snap.language
-        producer = snap.selected
-        self.title.setText(producer.name.in_(lang) if producer else "")
-        self.video.setText(i18n.text("notice_video", lang))
+        name = snap.selected.name.in_(lang) if snap.selected else ""
+        self.title.setText(name)
+        for widget, key in zip(self.points, ("notice_video", "notice_not_recorded", "notice_documents"), strict=True):
+            widget.setText("•  " + i18n.text(key, lang))
         self.go.setText(i18n.text("continue", lang))
         self.back.setText(i18n.text("back", lang))
-        # The codes' column: room for their captions' longest words, the rest for the text to read.
-        self._side.setFixedWidth(560 if snap.text_size is LargeText.LARGE else 340)
-        if producer is None:
-            return
-        notice = privacy_notice(self._session.config, producer, lang)
-        for i, widget in enumerate(self.privacy):
-            widget.setVisible(i < len(notice.sentences))
-            widget.setText(notice.sentences[i] if i < len(notice.sentences) else "")
-        self.privacy_more.setVisible(bool(notice.more))
-        self.privacy_more.setText(notice.more)
-        urls = tuple(url for _, url in notice.links)
-        if urls != self._shown_urls:
-            self._shown_urls = urls
-            for i, code in enumerate(self.qr_codes):
-                code.setPixmap(qr_pixmap(urls[i]) if i < len(urls) else QPixmap())
-        for i, (code, caption) in enumerate(zip(self.qr_codes, self.qr_captions, strict=True)):
-            code.setVisible(i < len(urls))
-            caption.setVisible(i < len(urls))
-            caption.setText(notice.links[i][0] if i < len(urls) else "")
-        # A printout needs a printer that works now; the customer asks, the screen says how it went.
-        printer_ok = self._actions is not None and "printer" not in snap.unavailable_devices
-        self.print_privacy.setVisible(printer_ok)
-        self.print_privacy.setEnabled(snap.privacy_printout != "printing")
-        self.print_privacy.setText(i18n.text("privacy_print", lang))
-        step = snap.privacy_printout
-        self.printout.setVisible(step is not None)
-        self.printout.setText(i18n.text(f"privacy_{step}" if step != "failed" else "privacy_print_failed", lang,
-                                        host=snap.host_kind) if step else "")  # fmt: skip
-
-
-def qr_pixmap(url: str, size: int = QR_SIZE) -> QPixmap:
-    """``url``'s QR code, dark on white with the standard four-module quiet zone, ``size`` pixels square
-    (whole pixels per module, so a phone's camera sees sharp edges)."""
-    modules = qr_modules(url)
-    count = len(modules) + 8
-    scale = max(1, size // count)
-    image = QImage(count * scale, count * scale, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    try:
-        for y, row in enumerate(modules):
-            for x, dark in enumerate(row):
-                if dark:
-                    painter.fillRect((x + 4) * scale, (y + 4) * scale, scale, scale, QColor("black"))
-    finally:
-        painter.end()
-    return QPixmap.fromImage(image)
 
 
 class QueueScreen(QWidget):
@@ -497,9 +409,10 @@ class CallScreen(QWidget):
         self.agent_typing.setText(f"{who['agent']}: {call.agent_typing}" if call.agent_typing else "")
         self.entry.setPlaceholderText(i18n.text("type_here", lang))
         self.end.setText(i18n.text("end_call", lang))
-        self._show_flow(call, lang, snap.host_kind)
+        self._show_flow(call, lang, snap.host_kind, snap.staff_told)
 
-    def _show_flow(self, call: Call, lang: Language, host: HostKind) -> None:
+    def _show_flow(self, call: Call, lang: Language, host: HostKind, told: tuple[str, ...] = ()) -> None:
+        """``told``: devices whose fault the host's staff were told of (only those texts say so)."""
         kind, title, text, progress, primary, secondary = "", "", "", None, "", ""
         preview: bytes | None = None
         pin = False
@@ -524,7 +437,7 @@ class CallScreen(QWidget):
                 text += "\n" + i18n.text("scan_blank", lang, blank=scan.blank)
             if scan.error:
                 said = scan.message.in_(lang) if scan.message else i18n.text(f"error_{scan.error}", lang, default="")
-                said = fill_host(said, host, lang)
+                said = fill_host(said, host, lang, told="scanner" in told)
                 text = f"{said}\n{text}" if said else text
             preview = scan.preview if scan.step in ("preview", "sending") else None
             if scan.step == "place_paper":
@@ -543,7 +456,7 @@ class CallScreen(QWidget):
             text = i18n.text(f"print_{job.step}", lang, pages=job.pages)
             if job.error:
                 said = job.message.in_(lang) if job.message else i18n.text(f"error_{job.error}", lang, default="")
-                said = fill_host(said, host, lang)
+                said = fill_host(said, host, lang, told="printer" in told)
                 text = f"{said}\n{text}" if said else text
             if job.step == "printing":
                 kind, secondary = "print_busy", i18n.text("cancel", lang)
