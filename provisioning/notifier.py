@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -105,6 +106,11 @@ class SmtpSettings:
     timeout_s: float = 30.0
 
 
+#: Headers unfolded up to RFC 5322's 998 characters: a subject in two languages folded before its first word
+#: would reach the staff's mailbox with a leading space.
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 class Mailer:
     """Sends one mail per call with :mod:`smtplib` on a worker thread (one at a time)."""
 
@@ -122,7 +128,7 @@ class Mailer:
             smtp.send_message(message)
 
     async def send(self, to: list[str], subject: str, body: str) -> None:
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = self.s.sender
         message["To"] = ", ".join(to)
         message["Subject"] = subject
