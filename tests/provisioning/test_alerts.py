@@ -254,3 +254,25 @@ async def test_a_point_offline_in_opening_hours_is_mailed_about_and_one_whose_ho
     assert "point-a" in mails[1].subject
     assert all("point-b" not in m.subject for m in smtp_server.taken())
     assert len(smtp_server.taken()) == 2
+
+
+async def test_a_kiosk_that_keeps_restarting_is_mailed_to_the_host_and_support_once(
+    points: Callable[[str], Point], ops: Ops, mosquitto: Broker, smtp_server: SmtpServer, wire: Wire,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    fleet = _fleet(tmp_path / "fleet", {"point-a": ALWAYS})
+    a = points("point-a")
+    a.start_agent(extra=["--crash-restarts", "3", "--crash-window-s", "120"])
+    with _notifier(mosquitto, smtp_server, fleet, tmp_path / "notifier.log"):
+        for _ in range(4):  # the kiosk starts, dies, is started again by systemd…
+            a.start_kiosk()
+            await ops.state_where("point-a", lambda s: s["kiosk"]["connected"])
+            a.kiosk.stop()  # type: ignore[union-attr]
+            await ops.state_where("point-a", lambda s: not s["kiosk"]["connected"])
+        mails = await _mails(smtp_server, 1)
+        await eventually(lambda: len(wire.acks) >= 1, 10, "the crash loop acknowledged")
+    loops = [x for x in wire.alerts if x["kind"] == "crash_loop"]
+    assert [(x["state"], x["count"]) for x in loops] == [("open", 3)]  # the fourth start is the same loop
+    assert set(mails[0].recipients) == {HOST_MAIL, SUPPORT_MAIL}
+    assert "point-a" in mails[0].subject and "3" in mails[0].body
+    assert len(smtp_server.taken()) == 1
