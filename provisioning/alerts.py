@@ -117,6 +117,8 @@ class AlertBook:
             if name not in devices:
                 continue
             ok, code = devices[name]
+            if not ok and code is None:
+                continue  # not probed yet (a kiosk that just started): neither a fault nor a fix
             faulty = not ok and code is not None and code not in NOT_ALERTED
             before = self.open.get(name)
             if faulty and (before is None or before.code != code):

@@ -27,6 +27,7 @@ def test_the_book_raises_one_alert_per_fault_and_an_all_clear_and_sees_a_crash_l
     [opened] = book.devices({"printer": (False, "out_of_paper")})
     assert (opened.kind, opened.state, opened.device, opened.code) == ("device", "open", "printer", "out_of_paper")
     assert book.devices({"printer": (False, "out_of_paper")}) == []  # the same fault, reported again
+    assert book.devices({"printer": (False, None)}) == []  # a restarted kiosk has not probed it yet
     [jam] = book.devices({"printer": (False, "jammed")})  # another fault of the same device
     assert jam.code == "jammed"
     [cleared] = book.devices({"printer": (True, None)})
