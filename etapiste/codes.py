@@ -175,6 +175,7 @@ ProtocolErrorCode: TypeAlias = Literal[
     "invite_gone",
     "too_large",
     "rate_limited",
+    "unavailable",
     "internal",
 ]
 CommandRefusalCode: TypeAlias = Literal[

@@ -446,6 +446,7 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
         while True:
             await asyncio.sleep(interval)
             try:
+                await hub.watch_state()  # desks told when Redis goes out of reach
                 if await hub.sweep():  # this instance holds the sweep lease
                     now, limits = hub.clock(), hub.config.login
                     await hub.state.drop_idle_logins(now - limits.window_s, now - STRIKES_FORGOTTEN_S)

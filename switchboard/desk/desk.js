@@ -129,7 +129,9 @@ async function handle(m) {
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'error': return onError(m);
-    case 'queue.snapshot': return renderQueue(m.queues);
+    case 'queue.snapshot':  // fresh snapshots follow the shared state's return: the notice is over
+      if (desk.lastMessage === 'unavailable') say('');
+      return renderQueue(m.queues);
     case 'call.start': return onCallStart(m);
     case 'call.peer_joined': return onPeerJoined(m);
     case 'call.peer_left': closePeer(m.peer); say('interpreter_left'); break;
@@ -157,7 +159,7 @@ function onWelcome(m) {
 
 function onError(m) {
   if (m.code === 'session_expired') { leave('session_expired'); return; }
-  const known = ['ticket_gone', 'no_interpreter'];
+  const known = ['ticket_gone', 'no_interpreter', 'unavailable'];
   say(known.includes(m.code) ? m.code : 'error_generic', { c: m.code });
 }
 

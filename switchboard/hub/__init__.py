@@ -20,6 +20,7 @@ gained. Each mixin's base says what it builds on; callers import from ``switchbo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,10 @@ from switchboard.relay import Relay
 from switchboard.state import StateStore
 
 log = logging.getLogger("switchboard")
+
+#: How long a check of the shared state (Redis) waits for its answer before calling it unreachable.
+STATE_CHECK_TIMEOUT_S = 2.0
+UNAVAILABLE = "the switchboard cannot reach its shared state; calls go on, try again in a moment"
 
 __all__ = [
     "ANSWER_ESTIMATE_S",
@@ -62,6 +67,7 @@ class Hub(Sweep, Identity):
         relay: Relay | None = None,
     ):
         super().__init__(config, state, clock, validator, relay)
+        self._state_was_reachable = True
         self._handlers: dict[str, Callable[[Participant, Any], Awaitable[None]]] = {
             "queue.request": self._queue_request,
             "queue.cancel": self._queue_cancel,
@@ -83,7 +89,40 @@ class Hub(Sweep, Identity):
             await self._handle(part, raw)
         except Exception:  # a bug must cost one frame, never the connection or the service
             log.exception("frame from %s could not be handled", part.id)
-            await part.send(p.Error(code="internal", message="the switchboard failed; try again"))
+            await part.send(await self._failed(None))
+
+    async def state_reachable(self) -> bool:
+        """Whether the shared state answers: always in memory, Redis's ``PING`` within a bound otherwise."""
+        ping = getattr(self.state, "ping", None)
+        if ping is None:
+            return True
+        try:
+            return bool(await asyncio.wait_for(ping(), STATE_CHECK_TIMEOUT_S))
+        except Exception:
+            return False
+
+    async def _failed(self, ref: str | None) -> p.Error:
+        """The reply to a frame whose handling failed: ``unavailable`` while the shared state is out of reach
+        (nothing the sender can do but wait; a desk says so), else ``internal``."""
+        if not await self.state_reachable():
+            return p.Error(code="unavailable", message=UNAVAILABLE, ref=ref)
+        return p.Error(code="internal", message="the switchboard failed; try again", ref=ref)
+
+    async def watch_state(self) -> None:
+        """Once a tick: when the shared state becomes unreachable, this instance's desks are told once (new
+        customers cannot queue and nobody can be answered; running calls go on). When it is back they get
+        fresh snapshots (the relay's resubscription), which clear the notice."""
+        reachable = await self.state_reachable()
+        if reachable == self._state_was_reachable:
+            return
+        self._state_was_reachable = reachable
+        if reachable:
+            log.info("shared state reachable again")
+            return
+        log.warning("shared state unreachable: desks told, new work refused with 'unavailable'")
+        for part in list(self.participants.values()):
+            if part.role != "point":
+                await part.send(p.Error(code="unavailable", message=UNAVAILABLE))
 
     async def _handle(self, part: Participant, raw: str | bytes) -> None:
         try:
@@ -104,4 +143,4 @@ class Hub(Sweep, Identity):
             await handler(part, msg)
         except Exception:
             log.exception("handling %s from %s failed", msg.type, part.id)
-            await part.send(p.Error(code="internal", message="the switchboard failed; try again", ref=msg.ref))
+            await part.send(await self._failed(msg.ref))

@@ -257,11 +257,13 @@ async def test_redis_unreachable_makes_the_instances_unhealthy_refuses_new_work_
             status, body = await asyncio.to_thread(instance.health)
             assert (status, body.get("error")) == (503, "redis_unreachable")
             await asyncio.to_thread(cluster.wait_server, instance.name, "DOWN")
-        # Connected sockets stay; what they ask is refused with an error frame (today the generic
-        # ``internal``, "try again"), never silently dropped or half done.
+        # Connected sockets stay. The desk is told unasked; what a point asks is refused with the same code,
+        # never silently dropped or half done.
+        told = await desk.expect("error", timeout=20)
+        assert told.code == "unavailable"
         await point.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi"))
         refused = await point.expect("error", timeout=20)
-        assert refused.code in ("internal", "unavailable")
+        assert refused.code == "unavailable"
         assert point.latest("queue.position") is None
 
         await asyncio.to_thread(cluster.redis.start)
