@@ -229,6 +229,34 @@ async def test_the_sweep_acts_once_per_tick_and_another_instance_takes_over_when
         assert _timeouts(sbs) == 2
 
 
+async def test_a_holder_paused_past_its_lease_does_not_act_when_it_resumes(redis_server: Redis):
+    """Fencing: an instance that decided it held the lease, then stalled (a long GC pause, a frozen VM) while
+    the lease ran out and another took it, finds out before each effect and leaves the work to the new one."""
+    clock = FakeClock()
+    async with instances(redis_server, 2, clock) as (paused, other):
+        assert await paused.hub.sweep()
+        point = await other.point("oulu-kirjasto")
+        await point.expect("welcome")
+        position = await _queue(point)
+        clock.advance(601)
+        state = paused.hub.state
+        assert isinstance(state, RedisState)
+        await state.redis.delete(f"{paused.hub.config.redis_prefix}lease:sweep")  # ran out while it was stalled
+        assert await other.hub.sweep()  # the other instance took the lease and timed the customer out
+        left = await point.expect("queue.left")
+        assert (left.ticket, left.reason) == (position.ticket, "timeout")
+
+        position = await _queue(point)
+        clock.advance(601)
+        await paused.hub._sweep_shared(clock.time())  # the stalled one resumes inside its shared sweep
+        await point.drain(0.3)
+        assert point.latest("queue.left") is None and [t.id for t in await state.all_tickets()] == [position.ticket]
+        assert _timeouts([paused]) == 0
+        assert not await paused.hub.sweep()  # nor does it take the lease back while the other renews it
+        assert await other.hub.sweep()
+        assert (await point.expect("queue.left")).ticket == position.ticket
+
+
 async def test_instances_recover_when_redis_comes_back(redis_server: Redis):
     async with instances(redis_server, 2) as (a, b):
         desk = await a.desk("anna")
