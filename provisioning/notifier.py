@@ -1,7 +1,8 @@
 """``etapiste ops notifier``: the organiser-side service that tells people when a point needs them.
 
-It reads the points' alerts (``point/+/alert``, raised by each agent: :mod:`provisioning.alerts`) and their
-``online`` flags (retained; the last will writes ``false`` when a point vanishes), and e-mails over SMTP:
+It reads the points' alerts (``point/+/alert``, raised by each agent: :mod:`provisioning.alerts`), their
+``online`` flags (retained; the last will writes ``false`` when a point vanishes) and their states (an agent
+reports at least every minute; one silent for ``--stale-s`` counts as offline), and e-mails over SMTP:
 
 - the **host's staff** (the point's ``host.contact.email``) and the **organiser's support**
   (``support.email``, and ``--support`` addresses) when a device fails (paper out, a jam, the scanner, the
@@ -156,6 +157,12 @@ def _word(key: str, language: Language) -> str:
     return texts.text(key, language) if texts.has(key) else key.rsplit(".", 1)[-1]
 
 
+def _when(t: dt.datetime, language: Language) -> str:
+    """A time as each language writes it (the host's zone): ``2.12.2026 11.00``, in English ``11:00``."""
+    sep = ":" if language == "en" else "."
+    return f"{t.day}.{t.month}.{t.year} {t.hour}{sep}{t.minute:02d}"
+
+
 def compose(event: str, info: PointInfo | None, point: str, *, device: str | None = None,
             code: str | None = None, count: int = 1, since: dt.datetime | None = None,
             reminder: bool = False) -> tuple[str, str]:  # fmt: skip
@@ -165,7 +172,7 @@ def compose(event: str, info: PointInfo | None, point: str, *, device: str | Non
     for lang in LANGUAGES:
         host = info.host.in_(lang) if info else point
         zone = info.zone if info else dt.UTC
-        when = since.astimezone(zone).strftime("%d.%m.%Y %H:%M") if since else ""
+        when = _when(since.astimezone(zone), lang) if since else ""
         params: dict[str, Any] = {
             "point": point, "host": host, "device": _word(f"kiosk.device.{device}", lang) if device else "",
             "problem": _staff_text(code, lang), "count": count, "since": when,
@@ -208,6 +215,11 @@ class Notifier:
     open: dict[tuple[str, str, str | None], Problem] = field(default_factory=dict)
     online: dict[str, bool] = field(default_factory=dict)
     offline_since: dict[str, dt.datetime] = field(default_factory=dict)
+    stale_s: float = 600.0
+    """A point whose agent reported no state for this long counts as offline, even if its ``online`` flag
+    (the last will) says otherwise: a hung agent, or a network that drops packets without closing the link."""
+    last_state: dict[str, dt.datetime] = field(default_factory=dict)
+    silent: dict[str, bool] = field(default_factory=dict)
     unsent: list[Alert] = field(default_factory=list)
     """Alerts whose mail the SMTP server did not take yet (tried again by :meth:`tick`)."""
     mails_sent: int = 0
@@ -285,17 +297,27 @@ class Notifier:
         problem.mailed_at = now
         return True
 
-    def on_online(self, point: str, online: bool) -> None:
+    def on_online(self, point: str, online: bool, *, since: dt.datetime | None = None) -> None:
         was = self.online.get(point)
         self.online[point] = online
         if not online and was is not False:
-            self.offline_since.setdefault(point, self.clock())
+            self.offline_since.setdefault(point, since or self.clock())
         elif online:
             self.offline_since.pop(point, None)
+
+    def on_state(self, point: str) -> None:
+        """A point reported its state: its agent is alive (a silent one is offline, see :meth:`tick`)."""
+        self.last_state[point] = self.clock()
+        if self.silent.pop(point, False):
+            self.on_online(point, True)
 
     async def tick(self) -> None:
         """Now and then: offline points in opening hours, their all-clears, reminders and unsent mails."""
         now = self.clock()
+        for point, seen in self.last_state.items():
+            if not self.silent.get(point) and self.online.get(point) and (now - seen).total_seconds() >= self.stale_s:
+                self.silent[point] = True
+                self.on_online(point, False, since=seen)
         for alert in list(self.unsent):
             self.unsent.remove(alert)
             await self.on_alert(alert)
@@ -349,7 +371,7 @@ async def run(make_client: Callable[[], aiomqtt.Client], notifier: Notifier, *, 
             try:
                 async with make_client() as client:
                     client_box[:] = [client]
-                    for kind in ("alert", "online"):
+                    for kind in ("alert", "online", "state"):
                         await client.subscribe(broker.all_points(kind), qos=1)
                     log.info("notifier connected; %d points known", len(notifier.points))
                     backoff.reset()
@@ -382,6 +404,8 @@ async def _dispatch(notifier: Notifier, message: aiomqtt.Message) -> None:
     kind = topic.rsplit("/", 1)[-1]
     if kind == "online":
         notifier.on_online(point, payload.strip() == b"true")
+    elif kind == "state":
+        notifier.on_state(point)
     elif kind == "alert":
         try:
             alert = Alert.model_validate_json(payload)
@@ -423,7 +447,8 @@ def main(args: Any, make_client: Callable[[], aiomqtt.Client]) -> int:
         return None
 
     notifier = Notifier(points, Mailer(smtp), no_ack, support=list(args.support or []),
-                        reminder_s=args.reminder_min * 60, offline_grace_s=args.offline_grace_s)  # fmt: skip
+                        reminder_s=args.reminder_min * 60, offline_grace_s=args.offline_grace_s,
+                        stale_s=args.stale_s)  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(make_client, notifier, check_s=args.check_s))
     return 0

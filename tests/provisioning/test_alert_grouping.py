@@ -6,9 +6,12 @@ reminder only after the reminder interval, help presses grouped, an all-clear on
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+from etapiste.hours import WEEKDAYS, Schedule
+from etapiste.language import Text
 from provisioning.alerts import AlertBook
-from provisioning.notifier import Mailer, Notifier, SmtpSettings
+from provisioning.notifier import Mailer, Notifier, PointInfo, SmtpSettings
 from simulation.services.smtp import SmtpServer
 
 
@@ -88,3 +91,31 @@ async def test_the_notifier_mails_once_reminds_after_the_interval_and_clears_onl
     assert await notifier.on_alert(scanner_back)  # …so no all-clear is sent either
     assert len(smtp_server.taken()) == 4
     assert len(acks) == 8  # every accepted alert, and not the refused one
+
+
+async def test_a_point_whose_agent_falls_silent_in_opening_hours_is_mailed_as_offline(smtp_server: SmtpServer) -> None:
+    """A hung agent, or a network that drops packets without closing the link: the last will never comes, but
+    the states stop."""
+    now = [dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)]
+    always = Schedule.model_validate({"weekly": {d: "00:00-24:00" for d in WEEKDAYS}})
+    info = PointInfo("point-a", Text(fi="Kirjasto", sv="Bibliotek", en="Library"), "host@example.fi", None,
+                     always, ZoneInfo("Europe/Helsinki"))  # fmt: skip
+
+    async def ack(point: str, alert_id: str) -> None:
+        return None
+
+    mailer = Mailer(SmtpSettings(smtp_server.host, smtp_server.port, "etapiste@organiser.example"))
+    notifier = Notifier({"point-a": info}, mailer, ack, offline_grace_s=300, stale_s=600, clock=lambda: now[0])
+    notifier.on_online("point-a", True)
+    notifier.on_state("point-a")
+    now[0] += dt.timedelta(minutes=9)
+    await notifier.tick()
+    assert smtp_server.taken() == []
+    now[0] += dt.timedelta(minutes=2)  # 11 minutes without a state
+    await notifier.tick()
+    [offline] = smtp_server.taken()
+    assert offline.recipients == ("host@example.fi",) and "point-a" in offline.subject
+    assert "11.00" in offline.body  # offline since the last state, 09:00 UTC = 11.00 in Helsinki
+    notifier.on_state("point-a")  # the agent reports again
+    await notifier.tick()
+    assert len(smtp_server.taken()) == 2 and "point-a" in smtp_server.taken()[1].subject
