@@ -65,7 +65,9 @@ class Engine(Protocol):
     """The part of :class:`kiosk.call.CallEngine` the journey uses."""
 
     def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]: ...
-    def request_call(self, producer_id: str, language: str = "fi", queue: str | None = None) -> None: ...
+    def request_call(
+        self, producer_id: str, language: str = "fi", queue: str | None = None, interpreter: str | None = None
+    ) -> None: ...
     def cancel_queue(self) -> None: ...
     def hang_up(self) -> Any: ...
     def cancel_document(self) -> None: ...
@@ -194,7 +196,7 @@ class Journey:
             return
         if before is State.NOTICE and after is State.QUEUE and snap.selected is not None:
             self._engine_ended = False
-            self.engine.request_call(snap.selected.id, snap.language)
+            self.engine.request_call(snap.selected.id, snap.language, interpreter=snap.interpreter_need)
         elif before is State.QUEUE and after is not State.CALL and not self._engine_ended:
             self.engine.cancel_queue()
         elif before is State.CALL and not self._engine_ended:
@@ -215,13 +217,24 @@ class Journey:
 
     # -- engine → session ----------------------------------------------------------------------------
 
+    def _producer_estimates(self, queues: dict[str, tuple[bool, int | None, int]]) -> None:
+        """The switchboard's per-queue estimates, as the service choice shows them per producer."""
+        known = {prod.id: queues[prod.queue] for prod in self.session.config.producers if prod.queue in queues}
+        self.session.set_producer_estimates(
+            {pid: wait for pid, (_, wait, _) in known.items()},
+            {pid: online for pid, (_, _, online) in known.items()},
+            frozenset(pid for pid, (is_open, _, _) in known.items() if not is_open),
+        )
+
     def on_engine_event(self, event: Any) -> None:
         from kiosk import call as c
 
         s = self.session
         match event:
-            case c.QueuePosition(position=position, estimate_s=estimate):
-                s.queue_update(position, estimate)
+            case c.QueuePosition(position=position, estimate_s=estimate, language_agents=speakers):
+                s.queue_update(position, estimate, speakers)
+            case c.QueueEstimates(queues=queues):
+                self._producer_estimates(queues)
             case c.SwitchboardStatus(connected=connected):
                 s.queue_connection(connected)
             case c.QueueLeft(reason=reason) if reason != "cancelled":

@@ -97,6 +97,8 @@ class ProducerOption:
     """When an unavailable producer's agents answer next."""
     estimate_s: int | None = None
     """The switchboard's wait estimate, when known."""
+    agents_online: int | None = None
+    """Agents of its queue online, as the switchboard last said (``None``: not heard yet)."""
 
 
 @dataclass(frozen=True)
@@ -187,11 +189,16 @@ class Snapshot:
     unavailable_devices: tuple[str, ...] = field(default_factory=tuple)
     """Device keys (``printer``, ``scanner``…) that are missing or faulty."""
     producers: tuple[ProducerOption, ...] = ()
+    interpreter_need: str | None = None
+    """The interpreter language the customer asked for before queueing (``fi-sign``, ``ar``…), told to the
+    agent with the queue request; forgotten at the wipe."""
     selected: Producer | None = None
     privacy_printout: PrintoutStep | None = None
     """The privacy information on paper, asked for on the notice screen: printing, printed or failed."""
     queue_position: int | None = None
     queue_estimate_s: int | None = None
+    queue_language_agents: int | None = None
+    """Agents online who speak the customer's language, while queued (``None``: the switchboard did not say)."""
     queue_interrupted: bool = False
     """The connection to the switchboard dropped while queued: the place is held for a minute, and the
     customer is told to stay rather than left looking at a position that no longer moves."""
@@ -308,6 +315,8 @@ class Session:
         self._out_of_service_on = False
         self._out_of_service: Text | str | None = None
         self._estimates: dict[str, int | None] = {}
+        self._agents_online: dict[str, int] = {}
+        self._closed_now: frozenset[str] = frozenset()
         self._last_touch = self._monotonic()
         self._queued_at: float | None = None
         self._answered_at: float | None = None
@@ -460,6 +469,14 @@ class Session:
         if self.state is State.NOTICE:
             self.touch()
             self._publish(replace(self._snapshot, privacy_printout=step))
+
+    def set_interpreter_need(self, language: str | None) -> None:
+        """The customer needs an interpreter of ``language`` (one of ``ui.interpreter_languages``), or none."""
+        self._require(State.SERVICE_CHOICE, State.NOTICE)
+        if language is not None and language not in self._config.ui.interpreter_languages:
+            raise ValueError(f"interpreter language {language!r} is not offered at this point")
+        self.touch()
+        self._publish(replace(self._snapshot, interpreter_need=language))
 
     def accept_notice(self) -> None:
         """The customer read what happens next; the controller now asks the switchboard for a place."""
@@ -630,10 +647,10 @@ class Session:
 
     # -- events from the call engine -------------------------------------------------------------------
 
-    def queue_update(self, position: int, estimate_s: int | None) -> None:
+    def queue_update(self, position: int, estimate_s: int | None, language_agents: int | None = None) -> None:
         if self.state is State.QUEUE:
             self._publish(replace(self._snapshot, queue_position=position, queue_estimate_s=estimate_s,
-                                  queue_interrupted=False))
+                                  queue_language_agents=language_agents, queue_interrupted=False))
 
     def queue_connection(self, connected: bool) -> None:
         """The switchboard connection dropped (``False``) or is back while the customer waits."""
@@ -687,8 +704,17 @@ class Session:
         elif self.state is State.QUEUE:
             self.queue_left(reason)
 
-    def set_producer_estimates(self, estimates: dict[str, int | None]) -> None:
+    def set_producer_estimates(
+        self,
+        estimates: dict[str, int | None],
+        agents_online: dict[str, int] | None = None,
+        closed: frozenset[str] = frozenset(),
+    ) -> None:
+        """The switchboard's word per producer (``queue.estimates``): the expected wait, agents online, and
+        the producers whose queue is closed now although the point's configuration says open."""
         self._estimates = dict(estimates)
+        self._agents_online = dict(agents_online or {})
+        self._closed_now = closed
         self._publish(self._derive(self._snapshot, self._clock()))
 
     # -- staff and ops -----------------------------------------------------------------------------------
@@ -862,6 +888,8 @@ class Session:
             selected=None,
             queue_position=None,
             queue_estimate_s=None,
+            queue_language_agents=None,
+            interpreter_need=None,
             queue_interrupted=False,
             call=None,
             end_reason=None,
@@ -877,7 +905,7 @@ class Session:
     def _producer_options(self, now: dt.datetime) -> tuple[ProducerOption, ...]:
         options = []
         for p in self._config.producers:
-            available = p.service_hours.is_open(now)
+            available = p.service_hours.is_open(now) and p.id not in self._closed_now
             options.append(
                 ProducerOption(
                     producer=p,
@@ -885,6 +913,7 @@ class Session:
                     available=available,
                     next_opening=None if available else opening.next_opening(p.service_hours, now),
                     estimate_s=self._estimates.get(p.id),
+                    agents_online=self._agents_online.get(p.id),
                 )
             )
         return tuple(options)

@@ -47,8 +47,11 @@ class CallEngine(Signalling):
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def request_call(self, producer_id: str, language: str = "fi", queue: str | None = None) -> None:
-        """Queue for ``producer_id``'s queue; :class:`QueuePosition` (or :class:`QueueRefused`) follows."""
+    def request_call(
+        self, producer_id: str, language: str = "fi", queue: str | None = None, interpreter: str | None = None
+    ) -> None:
+        """Queue for ``producer_id``'s queue; :class:`QueuePosition` (or :class:`QueueRefused`) follows.
+        ``interpreter``: the interpreter language the customer asked for, shown to the agent."""
         queue = queue or self.queues.get(producer_id)
         if queue is None:
             raise ValueError(f"producer {producer_id!r} has no queue at this point")
@@ -56,7 +59,8 @@ class CallEngine(Signalling):
             self._emit(QueueRefused("not_connected"))
             return
         self.state = "queued"
-        message = p.QueueRequest(producer=producer_id, queue=queue, language=language)
+        message = p.QueueRequest(producer=producer_id, queue=queue, language=language,
+                                 interpreter=interpreter)
         self._spawn(self._send_or_refuse(message))
 
     async def _send_or_refuse(self, message: p.BaseModel) -> None:

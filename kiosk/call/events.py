@@ -29,6 +29,16 @@ class QueuePosition:
     position: int
     estimate_s: int | None
     agents_online: int
+    language_agents: int | None = None
+    """Agents online speaking the customer's language (``None``: an older switchboard did not say)."""
+
+
+@dataclass(frozen=True)
+class QueueEstimates:
+    """The switchboard's per-queue word before the customer chooses: queue id → (open now, expected wait in
+    seconds or ``None`` when no agent is online, agents online)."""
+
+    queues: dict[str, tuple[bool, int | None, int]]
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ class CallEnded:
 CallEvent = (
     SwitchboardStatus
     | QueuePosition
+    | QueueEstimates
     | QueueLeft
     | QueueRefused
     | CallAnswered

@@ -18,6 +18,7 @@ from kiosk.call.events import (
     IdentifyRefused,
     IdentifyRequested,
     IdentityResult,
+    QueueEstimates,
     QueueLeft,
     QueuePosition,
     QueueRefused,
@@ -177,7 +178,9 @@ class Signalling(Recovery):
             return self._on_error(m)
         elif isinstance(m, p.QueuePosition):
             self.state, self.ticket = "queued", m.ticket
-            self._emit(QueuePosition(m.position, m.estimate_s, m.agents_online))
+            self._emit(QueuePosition(m.position, m.estimate_s, m.agents_online, m.language_agents))
+        elif isinstance(m, p.QueueEstimates):
+            self._emit(QueueEstimates({q.queue: (q.open, q.estimate_s, q.agents_online) for q in m.queues}))
         elif isinstance(m, p.QueueLeft):
             if self.ticket is not None and m.ticket != self.ticket:
                 return None  # an earlier place's, e.g. one the customer cancelled before queueing again
