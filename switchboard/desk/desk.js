@@ -47,7 +47,24 @@ async function login(event) {
   if (resp.status === 429) { $('login-error').textContent = t('rate_limited', { s: body.retry_after_s }); return; }
   if (!resp.ok) { $('login-error').textContent = t(body.error === 'wrong_credentials' ? 'wrong_credentials' : 'login_failed'); return; }
   $('password').value = '';
+  // The customer languages chosen at login (none ticked: the switchboard's configured ones for this agent).
+  const languages = ['fi', 'sv', 'en'].filter((l) => $(`serve-${l}`).checked);
+  if (languages.length) localStorage.setItem('etapiste.serve', languages.join(' '));
+  else localStorage.removeItem('etapiste.serve');
   enter(body);
+}
+
+// The languages this agent serves customers in, as chosen at login (sent in every hello), or null.
+function servedLanguages() {
+  const saved = (localStorage.getItem('etapiste.serve') || '').split(' ').filter((l) => ['fi', 'sv', 'en'].includes(l));
+  return saved.length ? saved : null;
+}
+
+// An interpreter language's name in the desk's language (the code itself when there is no text for it).
+function interpreterName(code) {
+  const key = `interpreter_lang.${code}`;
+  const name = t(key);
+  return name === key ? code : name;
 }
 
 function enter(me) {
@@ -105,7 +122,8 @@ function connect() {
   // After a dropped connection in a call, come back as the same participant into the same call: the
   // customer's point keeps its connection to us and the call goes on.
   ws.onopen = () => send({ type: 'hello.desk', protocol: PROTOCOL,
-                           resume: desk.call ? desk.you : null, call: desk.call ? desk.call.id : null });
+                           resume: desk.call ? desk.you : null, call: desk.call ? desk.call.id : null,
+                           ...(servedLanguages() ? { languages: servedLanguages() } : {}) });
   // One message at a time, in order: an ICE candidate must not overtake the offer it belongs to.
   let chain = Promise.resolve();
   ws.onmessage = (e) => {
@@ -184,11 +202,21 @@ function renderQueue(queues) {
       li.dataset.ticket = e.ticket;
       const span = document.createElement('span');
       span.textContent = `${e.place} · ${e.language.toUpperCase()} · ${t('waited', { s: e.waited_s })}`
-        + (e.reconnecting ? ` · ${t('entry_reconnecting')}` : '');
+        + (e.reconnecting ? ` · ${t('entry_reconnecting')}` : '')
+        + (e.language_first_s ? ` · ${t('language_first', { seconds: e.language_first_s })}` : '');
+      li.append(span);
+      if (e.interpreter) {  // asked for before queueing: the agent can invite one as soon as they answer
+        const need = document.createElement('strong');
+        need.className = 'interpreter-need';
+        need.textContent = t('interpreter_need', { name: interpreterName(e.interpreter) });
+        li.append(need);
+      }
       const b = document.createElement('button');
       b.className = 'primary answer'; b.textContent = t('answer'); b.disabled = !!desk.call;
-      b.addEventListener('click', () => { alertOff(); send({ type: 'queue.accept', ticket: e.ticket }); });
-      li.append(span, b); ul.append(li);
+      b.addEventListener('click', () => {
+        alertOff(); desk.answering = e.interpreter || null; send({ type: 'queue.accept', ticket: e.ticket });
+      });
+      li.append(b); ul.append(li);
     }
     if (q.entries.length) section.append(ul);
     box.append(section);
@@ -263,6 +291,14 @@ async function onCallStart(m) {
   if (m.ice_servers) desk.iceServers = m.ice_servers;
   show('call-view', true); show('queue-view', false); show('invite-view', false);
   resetCallPanels();
+  // The customer said before queueing they need an interpreter: one press invites one of that language.
+  desk.need = desk.role === 'agent' ? desk.answering : null;
+  desk.answering = null;
+  show('invite-needed', !!desk.need);
+  if (desk.need) {
+    $('invite-needed').textContent = `${t('invite_needed_interpreter')}: ${interpreterName(desk.need)}`;
+    $('interpreter-language').value = desk.need;
+  }
   await localMedia();
   for (const peer of m.offer_to) await makeOffer(peer);
 }
@@ -647,6 +683,12 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('identify').addEventListener('click', identify);
   $('scan').addEventListener('click', () => { const request = newId(); dcSend({ type: 'scan.request', request }); $('scan-status').textContent = t('scan_waiting_customer'); });
   $('print-file').addEventListener('change', () => sendForPrint().catch((e) => console.error(e)));
+  $('invite-needed').addEventListener('click', () => {
+    if (!desk.call || !desk.need) return;
+    send({ type: 'interpreter.invite', call: desk.call.id, language: desk.need });
+    show('invite-needed', false);
+    say('interpreter_invited');
+  });
   $('invite').addEventListener('click', () => {
     if (!desk.call) return;
     const language = $('interpreter-language').value.trim();
