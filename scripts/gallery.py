@@ -66,6 +66,9 @@ STEPS: dict[str, Callable[[Session], object]] = {
     "out-of-service": lambda s: s.set_out_of_service("Huoltokatko klo 14 asti / Maintenance until 2 pm"),
     "staff-login": lambda s: s.open_staff_login(),
     "staff": lambda s: (s.open_staff_login(), s.staff_pin("246813")),
+    # "Ask for help": while the alert is on its way, and once the organiser's notifier accepted it.
+    "help-sending": lambda s: (s.choose_language(s.snapshot.language), s.ask_for_help()),
+    "help-told": lambda s: (s.choose_language(s.snapshot.language), s.ask_for_help(), s.help_answered(True)),
 }
 
 
