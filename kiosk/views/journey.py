@@ -13,7 +13,7 @@ from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from etapiste.host import HostKind, fill_host
 from etapiste.language import Language
 from kiosk import i18n
 from kiosk.privacy_notice import privacy_notice, qr_modules
-from kiosk.session import Call, LargeText, Session, Snapshot
+from kiosk.session import Call, LargeText, ProducerOption, Session, Snapshot
 from kiosk.views.keyboard import OnScreenKeyboard
 from kiosk.views.widgets import button, label
 
@@ -75,62 +75,280 @@ def _minutes(seconds: int | None, lang: Language) -> str:
     return i18n.text("estimate_minutes", lang, minutes=minutes)
 
 
+#: Columns of producer buttons on the service choice per text size, and characters per line of a button's
+#: text (a push button does not wrap by itself). Each page holds the rows that fit the screen's height (at
+#: 1280×1024 every button of a page is fully on the screen, tests/kiosk/test_service_choice.py), so nobody
+#: has to scroll; more producers than fit get big "more" and "previous" buttons.
+CHOICE_COLUMNS: dict[LargeText, int] = {LargeText.NORMAL: 2, LargeText.LARGE: 1}
+CHOICE_LINE_CHARS: dict[LargeText, int] = {LargeText.NORMAL: 30, LargeText.LARGE: 46}
+#: The size the choice is laid out for until the window has one (a 1280×1024 screen less the bar).
+CHOICE_DEFAULT_SIZE = (1280, 900)
+
+
+#: Pixels between producer rows and around the page's parts.
+GRID_SPACING = 10
+#: Kept free below the last row, so rounding in the layout never pushes a button off the screen.
+CHOICE_SAFETY_PX = 24
+
+
+def _producer_status(option: ProducerOption, snap: Snapshot) -> str:
+    """Whether the producer serves now and the expected wait, or when it serves next."""
+    lang = snap.language
+    if option.available:
+        if option.agents_online == 0:
+            wait = i18n.text("producer_no_agents", lang)
+        elif option.estimate_s is not None:
+            wait = _minutes(option.estimate_s, lang)
+        else:
+            wait = ""  # the switchboard has not said yet
+        return " · ".join(x for x in (i18n.text("producer_open_now", lang), wait) if x)
+    if option.next_opening is not None:
+        midnight = dt.datetime.combine(snap.today, dt.time(0))
+        when = i18n.when(option.next_opening.start, midnight, lang)
+        return i18n.text("producer_closed_until", lang, when=when)
+    return i18n.text("producer_closed", lang)
+
+
+def interpreter_name(code: str, lang: Language) -> str:
+    """An interpreter language's name in ``lang`` (the code itself when the catalogue has none)."""
+    return i18n.text(f"interpreter.{code}", lang, default=code)
+
+
 class ServiceChoiceScreen(QWidget):
-    """Producers from configuration; an unavailable producer says why and when it answers next."""
+    """Producers from configuration in pages that fit the screen (no scrolling at any text size), each with
+    whether it serves now and the expected wait; and, when the point offers interpreters, the customer's
+    interpreter need, asked before queueing."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self._session = session
+        self._page = 0
+        self._pages: list[list[str]] = [[p.id for p in session.config.producers]]
+        self._laid_out_for = (0, 0)
+        self._choosing_interpreter = False
+        self._snap: Snapshot | None = None
         self.title = label("title")
         self.hint = label()
-        self.grid = QGridLayout()
-        self.grid.setSpacing(10)
         self.buttons: dict[str, QPushButton] = {}
         self.details: dict[str, str] = {}
-        for i, producer in enumerate(session.config.producers):
-            # One large button per producer: its name and, on a second line, what it helps with or
-            # when it answers next, so the whole cell is the touch target.
+        self.grid = QGridLayout()
+        self.grid.setSpacing(GRID_SPACING)
+        for producer in session.config.producers:
+            # One large button per producer: its name and, on further lines, what it helps with and whether
+            # it serves now (with the wait) or when it answers next, so the whole cell is the touch target.
             b = button(f"producer-{producer.id}", partial(session.choose_producer, producer.id))
-            self.buttons[producer.id] = b
             b.setProperty("producer", True)
-            self.grid.addWidget(b, i, 0)
-        self.back = button("back", session.back, secondary=True)
+            self.buttons[producer.id] = b
+        self.previous = button("services-previous", lambda: self._turn(-1), secondary=True)
+        self.more = button("services-more", lambda: self._turn(1))
+        self.page_label = label()
+        nav = QHBoxLayout()
+        nav.setContentsMargins(0, 0, 0, 0)
+        nav.addWidget(self.previous)
+        nav.addWidget(self.page_label, 1)
+        nav.addWidget(self.more)
+        self.nav = QWidget()
+        self.nav.setLayout(nav)
+        producers = QWidget()
+        column = QVBoxLayout(producers)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(GRID_SPACING)
+        column.addLayout(self.grid)
+        column.addStretch(1)
+        column.addWidget(self.nav)
+
+        # The interpreter question: one big button per configured language, and "no interpreter".
+        self.interpreter_title = label("subtitle")
+        self.interpreter_hint = label("muted")
+        self.interpreter_buttons: dict[str, QPushButton] = {}
+        languages = QGridLayout()
+        languages.setSpacing(10)
+        for i, code in enumerate(session.config.ui.interpreter_languages):
+            b = button(f"interpreter-{code}", partial(self._need, code))
+            self.interpreter_buttons[code] = b
+            languages.addWidget(b, i // 2, i % 2)
+        self.no_interpreter = button("no-interpreter", partial(self._need, None), secondary=True)
+        interpreters = QWidget()
+        ask = QVBoxLayout(interpreters)
+        ask.setContentsMargins(0, 0, 0, 0)
+        ask.addWidget(self.interpreter_title)
+        ask.addWidget(self.interpreter_hint)
+        ask.addLayout(languages)
+        ask.addWidget(self.no_interpreter)
+        ask.addStretch(1)
+
+        self.body = QStackedWidget()
+        self.body.addWidget(producers)
+        self.body.addWidget(interpreters)
+        self.back = button("back", self._back, secondary=True)
         self.back.setProperty("compact", True)
-        layout = QVBoxLayout(self)
+        self.interpreter = button("need-interpreter", self._ask_interpreter, secondary=True)
+        self.interpreter.setProperty("compact", True)
+        self.interpreter.setVisible(bool(self.interpreter_buttons))
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(48, 8, 48, 16)
+        layout.setSpacing(GRID_SPACING)
         layout.addWidget(self.title)
         top = QHBoxLayout()
         top.addWidget(self.back)
         top.addWidget(self.hint, 1)
+        top.addWidget(self.interpreter)
         layout.addLayout(top)
-        layout.addLayout(self.grid)
-        layout.addStretch(1)
+        layout.addWidget(self.body, 1)
+
+    @property
+    def pages(self) -> int:
+        return len(self._pages)
+
+    def _available(self) -> tuple[int, int]:
+        """The size the page may fill: its scroll area's visible part (the screen lives in one)."""
+        viewport = self.parentWidget()
+        if viewport is None or not self.isVisible() or viewport.height() < 200 or viewport.width() < 400:
+            return CHOICE_DEFAULT_SIZE
+        return viewport.width(), viewport.height()
+
+    @staticmethod
+    def _height(widget: QWidget, width: int) -> int:
+        return widget.heightForWidth(width) if widget.hasHeightForWidth() else widget.sizeHint().height()
+
+    def _paginate(self, snap: Snapshot) -> None:
+        """Split the producers into pages of whole rows that fit the available height (buttons' text set)."""
+        columns = CHOICE_COLUMNS[snap.text_size]
+        margins = self._layout.contentsMargins()
+        available_width, available_height = self._laid_out_for = self._available()
+        width = available_width - margins.left() - margins.right()
+        top = max(self.back.sizeHint().height(), self.interpreter.sizeHint().height() if self.interpreter.isVisible()
+                  else 0, self._height(self.hint, max(200, width - self.back.sizeHint().width()
+                                                      - self.interpreter.sizeHint().width())))
+        fixed = margins.top() + margins.bottom() + self._height(self.title, width) + top + 3 * GRID_SPACING
+        nav = max(self.previous.sizeHint().height(), self.more.sizeHint().height()) + GRID_SPACING
+        ids = [o.producer.id for o in snap.producers]
+        rows = [ids[i:i + columns] for i in range(0, len(ids), columns)]
+        heights = [max(self.buttons[pid].sizeHint().height() for pid in row) + GRID_SPACING for row in rows]
+        room = available_height - fixed - CHOICE_SAFETY_PX
+        if sum(heights) <= room:
+            self._pages = [ids]
+            return
+        room -= nav  # more than one page: the "more" and "previous" buttons take a row
+        pages: list[list[str]] = [[]]
+        used = 0
+        for row, height in zip(rows, heights, strict=True):
+            if pages[-1] and used + height > room:
+                pages.append([])
+                used = 0
+            pages[-1].extend(row)
+            used += height
+        self._pages = pages
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._snap is not None and self._available() != self._laid_out_for and not self._choosing_interpreter:
+            self._show_producers(self._snap)
+
+    def _turn(self, step: int) -> None:
+        self._session.touch()
+        self._page = min(max(0, self._page + step), self.pages - 1)
+        if self._snap is not None:
+            self.show_snapshot(self._snap)
+
+    def _ask_interpreter(self) -> None:
+        self._session.touch()
+        self._choosing_interpreter = True
+        if self._snap is not None:
+            self.show_snapshot(self._snap)
+
+    def _need(self, code: str | None) -> None:
+        self._choosing_interpreter = False
+        self._session.set_interpreter_need(code)  # publishes: the screen is drawn again
+
+    def _back(self) -> None:
+        if self._choosing_interpreter:
+            self._choosing_interpreter = False
+            self._session.touch()
+            if self._snap is not None:
+                self.show_snapshot(self._snap)
+        else:
+            self._session.back()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """The next visit to the choice starts on its first page, with the producers."""
+        self._page, self._choosing_interpreter = 0, False
+        super().hideEvent(event)
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        self._snap = snap
         lang = snap.language
-        self.title.setText(i18n.text("choose_service", lang))
-        self.hint.setText(i18n.text("choose_service_hint", lang))
         self.back.setText(i18n.text("back", lang))
+        # Large text makes the buttons large already: the question in the subtitle's size leaves room for two
+        # producers a page instead of one.
+        style = "subtitle" if snap.text_size is LargeText.LARGE else "title"
+        if self.title.objectName() != style:
+            self.title.setObjectName(style)
+            self.title.style().unpolish(self.title)
+            self.title.style().polish(self.title)
+        need = snap.interpreter_need
+        self.interpreter.setText(
+            i18n.text("interpreter_chosen", lang, name=interpreter_name(need, lang)) if need
+            else i18n.text("need_interpreter", lang)
+        )
+        self.interpreter.setProperty("secondary", need is None)
+        self.interpreter.style().unpolish(self.interpreter)
+        self.interpreter.style().polish(self.interpreter)
+        if self._choosing_interpreter:
+            self.title.setText(i18n.text("interpreter_title", lang))
+            self.hint.setText("")
+            self.interpreter.setVisible(False)
+            self.interpreter_title.setText("")
+            self.interpreter_title.setVisible(False)
+            self.interpreter_hint.setText(i18n.text("interpreter_hint", lang))
+            for code, b in self.interpreter_buttons.items():
+                b.setText(interpreter_name(code, lang))
+                b.setProperty("secondary", code != need)
+                b.style().unpolish(b)
+                b.style().polish(b)
+            self.no_interpreter.setText(i18n.text("no_interpreter", lang))
+            self.body.setCurrentIndex(1)
+            return
+        self.interpreter.setVisible(bool(self.interpreter_buttons))
+        self.title.setText(i18n.text("choose_service", lang))
+        # In large text the hint's line goes to the producers (two to a page rather than one); speech still
+        # reads the buttons, and Citizens' Advice is among them.
+        self.hint.setText(i18n.text("choose_service_hint", lang) if snap.text_size is LargeText.NORMAL else "")
+        self.body.setCurrentIndex(0)
+        self._show_producers(snap)
+
+    def _show_producers(self, snap: Snapshot) -> None:
+        lang = snap.language
+        columns = CHOICE_COLUMNS[snap.text_size]
+        chars = CHOICE_LINE_CHARS[snap.text_size]
+        self.previous.setText(i18n.text("previous_services", lang))
+        self.more.setText(i18n.text("more_services", lang))
         for option in snap.producers:
             p = option.producer
             b = self.buttons[p.id]
             b.setEnabled(option.available)
             desc = p.description.in_(lang) if p.description else ""
-            if option.available:
-                wait = _minutes(option.estimate_s, lang) if option.estimate_s is not None else ""
-                detail = " · ".join(x for x in (desc, wait) if x)
-            elif option.next_opening is not None:
-                midnight = dt.datetime.combine(snap.today, dt.time(0))
-                when = i18n.when(option.next_opening.start, midnight, lang)
-                detail = i18n.text("producer_closed_until", lang, when=when)
-            else:
-                detail = i18n.text("producer_closed", lang)
-            # A push button does not wrap its text: break long lines here so the screen fits its width in
-            # every language, also in large text.
-            chars = 40 if snap.text_size is LargeText.LARGE else 64
-            name = textwrap.fill(p.name.in_(lang), chars)
-            b.setText(f"{name}\n{textwrap.fill(detail, chars)}" if detail else name)
-            self.details[p.id] = detail
+            status = _producer_status(option, snap)
+            self.details[p.id] = " · ".join(x for x in (desc, status) if x)
+            b.setText("\n".join(textwrap.fill(x, chars) for x in (p.name.in_(lang), desc, status) if x))
+        self._paginate(snap)
+        self._page = min(self._page, self.pages - 1)
+        shown = self._pages[self._page]
+        for b in self.buttons.values():
+            self.grid.removeWidget(b)
+        for pid, b in self.buttons.items():
+            b.setVisible(pid in shown)
+        for i, pid in enumerate(shown):
+            self.grid.addWidget(self.buttons[pid], i // columns, i % columns)
+        for column in range(columns):
+            self.grid.setColumnStretch(column, 1)
+        for column in range(columns, 2):
+            self.grid.setColumnStretch(column, 0)
+        paged = self.pages > 1
+        self.nav.setVisible(paged)
+        self.previous.setEnabled(self._page > 0)
+        self.more.setEnabled(self._page < self.pages - 1)
+        self.page_label.setText(i18n.text("services_page", lang, page=self._page + 1, pages=self.pages))
 
 
 class NoticeScreen(QWidget):
@@ -255,6 +473,7 @@ class QueueScreen(QWidget):
         self.title = label("title")
         self.position = label("subtitle")
         self.estimate = label("subtitle")
+        self.speakers = label()
         self.interrupted = label("notice")
         self.help = label("muted")
         self.cancel = button("cancel-queue", session.cancel_queue, secondary=True)
@@ -264,6 +483,7 @@ class QueueScreen(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.position)
         layout.addWidget(self.estimate)
+        layout.addWidget(self.speakers)
         layout.addWidget(self.interrupted)
         layout.addStretch(1)
         layout.addWidget(self.help)
@@ -283,6 +503,12 @@ class QueueScreen(QWidget):
         else:
             self.position.setText(i18n.text("queue_position", lang, position=snap.queue_position))
             self.estimate.setText(_minutes(snap.queue_estimate_s, lang))
+        # Whether someone speaking the customer's language is there (language routing); not said in Finnish,
+        # which every agent speaks.
+        speakers = snap.queue_language_agents if lang != "fi" else None
+        self.speakers.setVisible(speakers is not None)
+        if speakers is not None:
+            self.speakers.setText(i18n.text("queue_language_agent" if speakers else "queue_no_language_agent", lang))
         self.interrupted.setText(i18n.text("queue_interrupted", lang) if snap.queue_interrupted else "")
         self.interrupted.setVisible(snap.queue_interrupted)
         self.help.setText(i18n.text("ask_staff", lang, host=snap.host_kind))
