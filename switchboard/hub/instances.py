@@ -6,7 +6,8 @@
 * "These queues changed": our points get their positions and our agents their snapshots, coalesced as for
   our own changes; ours are announced to the others once per burst.
 * Member records keep :attr:`~switchboard.hub.core.HubCore.remote` current: agents on every instance count in
-  the estimates and the language routing, interpreters on every instance are invited.
+  the estimates (our points get new ones when an agent elsewhere comes, goes or takes a call) and the
+  language routing; interpreters on every instance are invited.
 * A participant that came back on another instance (``moved``) is let go of here without ending anything; one
   replaced by a newer connection there (``let_go``) is disconnected here as on one instance.
 
@@ -81,10 +82,14 @@ class Instances(Presence):
             member = Member(**msg["member"])
             if member.id not in self.participants:
                 self.remote[member.id] = self._remote(member)
+                if member.role == "agent":  # online or busy: our points' estimates change
+                    self._estimates_soon()
         elif op == "gone":
             known = self.remote.get(str(msg.get("pid")))
             if known is not None and known.instance == msg.get("instance"):
                 del self.remote[known.id]
+                if known.role == "agent":
+                    self._estimates_soon()
         elif op == "moved":
             await self._moved(str(msg["pid"]), str(msg["to"]))
         elif op == "let_go":

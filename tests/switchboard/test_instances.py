@@ -117,6 +117,20 @@ async def test_an_agent_on_one_instance_answers_a_point_on_another_and_signallin
         assert point.latest("error") is None
 
 
+async def test_a_waiting_point_sees_an_agent_logging_in_on_another_instance_in_its_estimates(redis_server: Redis):
+    async with instances(redis_server, 2) as (a, b):
+        point = await b.point("oulu-kirjasto")
+        await point.expect("welcome")
+
+        async def kela_agents() -> int:
+            estimates = await point.expect("queue.estimates")
+            return next(q.agents_online for q in estimates.queues if q.queue == "kela-general")
+
+        assert await kela_agents() == 0
+        await a.desk("anna")
+        assert await kela_agents() == 1
+
+
 async def test_an_interpreter_on_another_instance_is_invited_joins_and_leaves_the_call(redis_server: Redis):
     async with instances(redis_server, 2) as (a, b):
         interpreter = await b.desk("tulkki")
