@@ -29,13 +29,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import email.policy
+import json
 import logging
+import os
 import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,6 +203,33 @@ class Problem:
     reports: int = 1
 
 
+def save_problems(path: Path, problems: dict[tuple[str, str, str | None], Problem]) -> None:
+    """Keep the open problems over a restart (written atomically): a fault mailed before a restart still gets
+    its all-clear, and its repeats are not mailed again."""
+    rows = [{"key": list(p.key), "code": p.code, "since": p.since.isoformat(), "reports": p.reports,
+             "mailed_at": p.mailed_at.isoformat() if p.mailed_at else None} for p in problems.values()]  # fmt: skip
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_problems(path: Path) -> dict[tuple[str, str, str | None], Problem]:
+    """The open problems :func:`save_problems` kept (none if the file is missing or unreadable)."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        out = {}
+        for r in rows:
+            key = (str(r["key"][0]), str(r["key"][1]), None if r["key"][2] is None else str(r["key"][2]))
+            mailed = dt.datetime.fromisoformat(r["mailed_at"]) if r["mailed_at"] else None
+            out[key] = Problem(key, r["code"], dt.datetime.fromisoformat(r["since"]), mailed, int(r["reports"]))
+        return out
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        log.error("open problems not read from %s (%s): starting with none", path, type(exc).__name__)
+        return {}
+
+
 @dataclass
 class Notifier:
     """Groups alerts into problems and mails them; ``publish_ack`` answers accepted alerts."""
@@ -223,6 +253,15 @@ class Notifier:
     unsent: list[Alert] = field(default_factory=list)
     """Alerts whose mail the SMTP server did not take yet (tried again by :meth:`tick`)."""
     mails_sent: int = 0
+    state_path: Path | None = None
+    """Where the open problems are kept over restarts (:func:`save_problems`); ``None``: in memory only."""
+
+    def _save(self) -> None:
+        if self.state_path is not None:
+            try:
+                save_problems(self.state_path, self.open)
+            except OSError as exc:
+                log.error("open problems not saved: %s", exc.strerror)
 
     def _recipients(self, point: str, *, support: bool = True) -> list[str]:
         info = self.points.get(point)
@@ -249,6 +288,7 @@ class Notifier:
     async def on_alert(self, alert: Alert) -> bool:
         """Handle one alert; ``True`` (and acknowledged) once it is accepted."""
         accepted = await self._handle(alert)
+        self._save()
         if accepted:
             with contextlib.suppress(aiomqtt.MqttError):
                 await self.publish_ack(alert.point, alert.id)
@@ -339,6 +379,7 @@ class Notifier:
             back = kind == "offline" and self.online.get(point)
             if back and (problem.mailed_at is None or await self._mail(point, "online", since=problem.since)):
                 del self.open[open_key]
+        self._save()
 
 
 # --------------------------------------------------------------------------------------------- the service
@@ -448,7 +489,9 @@ def main(args: Any, make_client: Callable[[], aiomqtt.Client]) -> int:
 
     notifier = Notifier(points, Mailer(smtp), no_ack, support=list(args.support or []),
                         reminder_s=args.reminder_min * 60, offline_grace_s=args.offline_grace_s,
-                        stale_s=args.stale_s)  # fmt: skip
+                        stale_s=args.stale_s, state_path=Path(args.state) if args.state else None)  # fmt: skip
+    if notifier.state_path is not None:
+        notifier.open = load_problems(notifier.state_path)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(make_client, notifier, check_s=args.check_s))
     return 0

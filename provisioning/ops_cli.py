@@ -582,6 +582,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--check-s", type=float, default=30.0, help="seconds between offline and retry rounds")
     sp.add_argument("--stale-s", type=float, default=600.0,
                     help="seconds without a state report after which a point counts as offline")
+    sp.add_argument("--state", help="file keeping the open problems over restarts (all-clears, no repeated mails)")
     sp = add("report", _stats_report, "a month's statistics report (report.html, report.csv) from the store")
     sp.add_argument("--store", required=True, help="the store ops collect writes: sqlite:///… or postgresql://…")
     sp.add_argument("--month", required=True, help="YYYY-MM")

@@ -6,12 +6,13 @@ reminder only after the reminder interval, help presses grouped, an all-clear on
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from etapiste.hours import WEEKDAYS, Schedule
 from etapiste.language import Text
 from provisioning.alerts import AlertBook
-from provisioning.notifier import Mailer, Notifier, PointInfo, SmtpSettings
+from provisioning.notifier import Mailer, Notifier, PointInfo, SmtpSettings, load_problems
 from simulation.services.smtp import SmtpServer
 
 
@@ -119,3 +120,28 @@ async def test_a_point_whose_agent_falls_silent_in_opening_hours_is_mailed_as_of
     notifier.on_state("point-a")  # the agent reports again
     await notifier.tick()
     assert len(smtp_server.taken()) == 2 and "point-a" in smtp_server.taken()[1].subject
+
+
+async def test_open_problems_outlast_a_notifier_restart(smtp_server: SmtpServer, tmp_path: Path) -> None:
+    """A fault mailed before the notifier restarted: its repeat is not mailed again, its fix is."""
+
+    async def ack(point: str, alert_id: str) -> None:
+        return None
+
+    def notifier() -> Notifier:
+        mailer = Mailer(SmtpSettings(smtp_server.host, smtp_server.port, "etapiste@organiser.example"))
+        n = Notifier({}, mailer, ack, support=["tuki@organiser.example"], state_path=tmp_path / "open.json")
+        n.open = load_problems(tmp_path / "open.json")
+        return n
+
+    book = AlertBook("point-a")
+    [fault] = book.devices({"printer": (False, "jammed")})
+    assert await notifier().on_alert(fault)
+    again = notifier()  # restarted (a deployment, a reboot of the server)
+    [repeat] = AlertBook("point-a").devices({"printer": (False, "jammed")})
+    assert await again.on_alert(repeat)
+    assert len(smtp_server.taken()) == 1
+    [fixed] = book.devices({"printer": (True, None)})
+    assert await notifier().on_alert(fixed)
+    assert len(smtp_server.taken()) == 2 and "toimii taas" in smtp_server.taken()[1].subject
+    assert load_problems(tmp_path / "open.json") == {}
