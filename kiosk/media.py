@@ -9,8 +9,16 @@ events and paint them themselves (:mod:`kiosk.views.video`).
 - :func:`open_microphone` / :func:`open_speaker` use PyAV's ALSA input/output through the ``pulse`` device
   (the av wheel's FFmpeg has no ``pulse`` format; see stack-notes). Tests and benchmarks use the synthetic
   :class:`PatternSource` and :class:`ToneTrack` instead of devices.
-- :class:`TrackSink` consumes a remote track: video frames go to a callback as RGB arrays (only the newest
-  is converted when the consumer is slower than the stream), audio goes to the speaker or is counted.
+- :class:`TrackSink` consumes a remote track: video frames go to a callback as 32-bit BGRX arrays (only the
+  newest is converted when the consumer is slower than the stream), audio goes to the speaker or is counted.
+
+Where the pixels are converted, and why (docs/perf/README.md has the profile): every conversion runs in a worker
+thread (OpenCV and PyAV's swscale release the GIL), never on the event loop. At 720p one BGR → YUV conversion
+through PyAV took ~45 ms on a loaded point PC; on the loop that starved ICE consent checks, SCTP and the
+arrival times aiortc's bandwidth estimator reads (a stalled loop looks like a congested network, so the agent's
+browser was told to send less). The camera's BGR picture is converted once, straight to the encoders' I420
+(``cv2.COLOR_BGR2YUV_I420``, ~4× cheaper than PyAV's bgr24 path); a received frame is converted once, at its
+decoded size, to BGRX, which Qt paints without another full-size copy (``QImage.Format_RGB32``).
 """
 
 from __future__ import annotations
@@ -37,8 +45,12 @@ from etapiste.config.point import Camera as CameraConfig
 
 log = logging.getLogger(__name__)
 
-#: Self view and remote video callbacks get RGB arrays (what a QImage of Format_RGB888 wants).
+#: Self view and remote video callbacks get BGRX arrays (height × width × 4: Qt's ``Format_RGB32`` in memory).
 FrameCallback = Callable[[np.ndarray[Any, np.dtype[np.uint8]]], None]
+
+#: The self view is handed to the UI at most this wide (it is painted as a small inset; a full-size copy of
+#: the camera picture for it would cost as much as the encoder's conversion).
+SELF_VIEW_MAX_WIDTH = 480
 
 PLACEHOLDER_LINES = ("Kamera ei toimi", "Kameran fungerar inte", "Camera not working")
 
@@ -86,10 +98,30 @@ class PatternSource:
         return self._n, np.roll(self._base, self._n * 8, axis=1)
 
 
+def to_i420(frame: Frame, width: int, height: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A BGR picture as the encoders' planar YUV 4:2:0 (BT.601, as swscale's bgr24 → yuv420p), resized first
+    if the camera gave another size (resizing the smaller BGR picture before converting is the cheaper order)."""
+    if frame.shape[:2] != (height, width):
+        frame = np.asarray(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
+
+
+def self_view(frame: Frame, max_width: int = SELF_VIEW_MAX_WIDTH) -> Frame:
+    """The customer's own picture for the inset: at most ``max_width`` wide, BGRX like the remote video."""
+    height, width = frame.shape[:2]
+    if width > max_width:
+        size = (max_width, max(2, height * max_width // width))
+        frame = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA), dtype=np.uint8)
+
+
 class CameraTrack(VideoStreamTrack):
     """The video the point sends: the newest frame of ``source`` at ``fps``, or the placeholder.
 
-    ``on_self_frame`` receives every frame sent (RGB), for the self view.
+    ``on_self_frame`` receives a small BGRX copy of what is sent, at most ``self_view_fps`` a second (called on
+    the event loop). The track ends when stopped (the call ended): ``recv`` then raises ``MediaStreamError``,
+    which ends the relay reading it. Before, it went on reading and converting the camera after every call,
+    each ended call adding another full-rate reader until the point spent its processor on calls long gone.
     """
 
     kind = "video"
@@ -101,19 +133,27 @@ class CameraTrack(VideoStreamTrack):
         height: int,
         fps: int = 30,
         on_self_frame: FrameCallback | None = None,
+        self_view_fps: float = 15.0,
     ) -> None:
         super().__init__()
         self._source = source
         self.width, self.height, self.fps = width, height, fps
         self._on_self = on_self_frame
-        self._placeholder = placeholder_frame(width, height)
+        self._self_interval = 1.0 / self_view_fps if self_view_fps > 0 else float("inf")
+        self._last_self = -float("inf")
+        self._placeholder_i420 = to_i420(placeholder_frame(width, height), width, height)
+        self._placeholder_self: Frame | None = None
         self._begun: float | None = None
         self._count = 0
         self.placeholder_sent = 0
         self.frames_sent = 0
+        self.source_reads = 0
+        """How many times the camera (frame source) was asked for a picture."""
 
     async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
         """Pace at the configured rate (aiortc's own pacing is fixed at 30 fps)."""
+        if self.readyState != "live":
+            raise MediaStreamError
         clock = 90000
         if self._begun is None:
             self._begun = time.monotonic()
@@ -122,26 +162,39 @@ class CameraTrack(VideoStreamTrack):
             wait = self._begun + self._count / self.fps - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        if self.readyState != "live":
+            raise MediaStreamError
         return int(self._count * clock / self.fps), fractions.Fraction(1, clock)
+
+    def _convert(self, want_self: bool) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], Frame | None]:
+        """Worker thread: take the newest picture and convert it once (I420 for the encoders, a small BGRX
+        inset for the self view when one is due)."""
+        _, frame = self._source.latest()
+        self.source_reads += 1
+        if frame is None:
+            self.placeholder_sent += 1
+            if want_self and self._placeholder_self is None:
+                self._placeholder_self = self_view(placeholder_frame(self.width, self.height))
+            return self._placeholder_i420, self._placeholder_self if want_self else None
+        return to_i420(frame, self.width, self.height), self_view(frame) if want_self else None
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
-        frame: Frame | None
-        _, frame = self._source.latest()
-        if frame is None or frame.shape[:2] != (self.height, self.width):
-            if frame is None:
-                frame = self._placeholder
-                self.placeholder_sent += 1
-            else:
-                frame = np.asarray(cv2.resize(frame, (self.width, self.height)), dtype=np.uint8)
+        now = time.monotonic()
+        want_self = self._on_self is not None and now - self._last_self >= self._self_interval
+        loop = asyncio.get_running_loop()
+        i420, inset = await loop.run_in_executor(None, self._convert, want_self)
+        if self.readyState != "live":
+            raise MediaStreamError
         self.frames_sent += 1
-        # Convert once, here, to the encoders' own pixel format. The relay hands the same frame to every
-        # connection's encoder (agent and interpreter); left in bgr24, two encoder threads would convert
-        # it at once through the one converter PyAV keeps per frame, which hangs or crashes the process.
-        out = av.VideoFrame.from_ndarray(frame, format="bgr24").reformat(format="yuv420p")
+        # Already in the encoders' own pixel format: the relay hands the same frame to every connection's
+        # encoder (agent and interpreter); left in bgr24, two encoder threads would convert it at once
+        # through the one converter PyAV keeps per frame, which hangs or crashes the process.
+        out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         out.pts, out.time_base = pts, time_base
-        if self._on_self is not None:
-            self._on_self(frame[..., ::-1])
+        if inset is not None and self._on_self is not None:
+            self._last_self = now
+            self._on_self(inset)
         return out
 
 
@@ -213,11 +266,18 @@ def open_speaker(config: AudioConfig) -> Any:
         raise AudioDeviceError(f"speaker {config.speaker!r} cannot be opened: {exc}") from exc
 
 
-class TrackSink:
-    """Consumes one remote track until it ends; counts frames; hands video on as RGB arrays.
+def to_bgrx(frame: av.VideoFrame) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A decoded frame as height × width × 4 BGRX at its own size (swscale's fastest RGB path here: ~3× faster
+    than rgb24 at 720p, and what ``QImage.Format_RGB32`` paints without converting)."""
+    return np.asarray(frame.to_ndarray(format="bgra"), dtype=np.uint8)
 
-    Conversion to RGB happens only for the newest frame the consumer can take: when frames pile up (the
-    machine is busy) older ones are dropped instead of delaying the picture.
+
+class TrackSink:
+    """Consumes one remote track until it ends; counts frames; hands video on as BGRX arrays.
+
+    Conversion happens only for the newest frame the consumer can take: when frames pile up (the machine is
+    busy) older ones are dropped instead of delaying the picture. It runs in a worker thread, at the decoded
+    size (the view scales when painting), so a 720p picture neither stalls the event loop nor loses detail.
     """
 
     def __init__(self, track: MediaStreamTrack, on_video: FrameCallback | None = None, speaker: Any = None) -> None:
@@ -237,6 +297,7 @@ class TrackSink:
         self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
                 frame: Any = await self.track.recv()
@@ -251,7 +312,8 @@ class TrackSink:
                         if self._newer_waiting():
                             self.skipped += 1  # behind: show the newer frame instead of this one
                             continue
-                        self._on_video(frame.to_ndarray(format="rgb24"))
+                        image = await loop.run_in_executor(None, to_bgrx, frame)
+                        self._on_video(image)
 
     def _newer_waiting(self) -> bool:
         # aiortc's remote tracks queue decoded frames in ``_queue``; if that is not there, convert every frame.

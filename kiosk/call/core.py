@@ -96,7 +96,6 @@ class EngineCore:
         self._rtt_seq = 0
         self._rtt_seen = -1
         self._stats_task: asyncio.Task[None] | None = None
-        self._last_self = 0.0
         self.malformed_frames = 0
         self.quality_log: list[quality.QualitySample] = []
         self.aggregate = quality.QualityAggregate()

@@ -72,7 +72,8 @@ class CallConnected:
 
 @dataclass(frozen=True)
 class RemoteVideoFrame:
-    """An RGB picture from a peer to paint (the newest only)."""
+    """A picture from a peer to paint (the newest only), at the size it was decoded: height × width × 4, BGRX
+    (what :class:`kiosk.views.video.VideoView` paints as ``QImage.Format_RGB32`` without converting)."""
 
     peer: str
     role: str
@@ -81,7 +82,8 @@ class RemoteVideoFrame:
 
 @dataclass(frozen=True)
 class SelfVideoFrame:
-    """The customer's own picture (at most ``SELF_VIEW_FPS`` a second)."""
+    """The customer's own picture, BGRX like :class:`RemoteVideoFrame`, at most ``SELF_VIEW_FPS`` a second and
+    at most ``kiosk.media.SELF_VIEW_MAX_WIDTH`` wide (it is painted as a small inset)."""
 
     image: RGB
 

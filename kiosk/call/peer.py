@@ -84,7 +84,9 @@ class PeerConnections(DataChannel):
     def _local_tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
         if self._video is None:
             m = self.media
-            self._video = CameraTrack(m.video, m.width, m.height, m.fps, on_self_frame=self._self_frame)
+            self._video = CameraTrack(
+                m.video, m.width, m.height, m.fps, on_self_frame=self._self_frame, self_view_fps=SELF_VIEW_FPS
+            )
             self._audio = m.audio() if m.audio is not None else AudioStreamTrack()
             self._relay = MediaRelay()
         assert self._audio is not None and self._relay is not None
@@ -94,9 +96,7 @@ class PeerConnections(DataChannel):
         return self._relay.subscribe(self._audio), self._relay.subscribe(self._video, buffered=False)
 
     def _self_frame(self, image: RGB) -> None:
-        now = time.monotonic()
-        if now - self._last_self >= 1.0 / SELF_VIEW_FPS and self._listeners:
-            self._last_self = now
+        if self._listeners:
             self._emit(SelfVideoFrame(image))
 
     async def _on_call_start(self, m: p.CallStart) -> None:

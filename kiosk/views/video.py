@@ -4,7 +4,10 @@ Why a plain QWidget painting a QImage in ``paintEvent`` (and not QVideoWidget/QV
 PC class machine it costs ~5 % of a core at 720p30 against 37–45 % for Qt's video sink with software OpenGL,
 and it draws offscreen too (tests, screenshots). See the stack notes.
 
-Frames come from the call engine's events as RGB numpy arrays. :meth:`VideoView.show_remote` only keeps the
+Frames come from the call engine's events as numpy arrays at the size they were decoded: BGRX (height × width
+× 4), which is ``QImage.Format_RGB32`` in memory, the format the raster painter draws and scales directly; RGB
+(× 3, ``Format_RGB888``) is accepted too but costs a full-size conversion inside every paint (measured: docs/perf).
+The picture is scaled only when painted, into the letterboxed rectangle. :meth:`VideoView.show_remote` only keeps the
 newest array and asks Qt for a repaint; Qt merges repaint requests, so a frame arriving while the previous one
 is still waiting to be painted simply replaces it — the UI never queues up video and never stalls on it.
 The QImage wraps the array's memory without a copy; the array is kept alive as long as the image is used.
@@ -26,13 +29,17 @@ SELF_VIEW_FRACTION = 0.22
 SELF_VIEW_MARGIN = 16
 
 
+_FORMATS = {3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGB32}
+
+
 def _image(frame: RGB) -> tuple[QImage, RGB]:
-    """A QImage over ``frame``'s memory (made contiguous first); return both so the memory outlives the image."""
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected an RGB frame (height × width × 3), got shape {frame.shape}")
+    """A QImage over ``frame``'s memory (made contiguous first, which the engine's frames already are: no copy);
+    return both so the memory outlives the image."""
+    if frame.ndim != 3 or frame.shape[2] not in _FORMATS:
+        raise ValueError(f"expected a BGRX (height × width × 4) or RGB (× 3) frame, got shape {frame.shape}")
     data = np.ascontiguousarray(frame, dtype=np.uint8)
-    height, width, _ = data.shape
-    image = QImage(data.data, width, height, data.strides[0], QImage.Format.Format_RGB888)
+    height, width, channels = data.shape
+    image = QImage(data.data, width, height, data.strides[0], _FORMATS[channels])
     return image, data
 
 
@@ -60,6 +67,11 @@ class VideoView(QWidget):
         """Remote frames handed in; ``frames_painted`` counts those that reached the screen."""
         self.frames_painted = 0
         self._pending = False
+
+    @property
+    def remote_size(self) -> QSize | None:
+        """The size of the remote picture being shown (what was decoded: the view scales only when painting)."""
+        return self._remote[0].size() if self._remote is not None else None
 
     def show_remote(self, frame: RGB) -> None:
         """The newest remote frame; replaces one not painted yet."""

@@ -47,11 +47,11 @@ async def test_customer_queues_is_answered_and_sees_and_hears_the_agent():
             assert answered.agent_name == "Anna / Kela"
             await events.first(CallConnected)
 
-            # The agent's picture arrives as RGB arrays the view can paint; the self view too.
+            # The agent's picture arrives as BGRX arrays the view paints as they are (Format_RGB32); the self view too.
             frame = await events.first(RemoteVideoFrame, timeout=20)
-            assert frame.role == "agent" and frame.image.shape == (240, 320, 3)
+            assert frame.role == "agent" and frame.image.shape == (240, 320, 4)
             await events.until(lambda: events.count(RemoteVideoFrame) > 10, what="a stream of frames")
-            assert events.of(SelfVideoFrame)[0].image.shape == (240, 320, 3)
+            assert events.of(SelfVideoFrame)[0].image.shape == (240, 320, 4)
             # …and the agent receives the point's camera and microphone.
             await agent.until(lambda: agent.frames["video"] > 10 and agent.frames["audio"] > 10, what="media")
 

@@ -1,0 +1,77 @@
+"""What a call costs the point, and what it must survive on a busy one (issue 18; figures in bench/README.md).
+
+- An ended call stops reading and converting the camera (each ended call used to leave a full-rate camera reader
+  running on the event loop: after a few calls the point had no processor left and a document transfer
+  dropped with ``call_dropped``).
+- The agent's picture reaches the view at the size the agent's side sent it (no downscale on the way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from kiosk.call import CallEnded, RemoteVideoFrame, SelfVideoFrame
+from kiosk.media import CameraTrack, MediaConfig, PatternSource, ToneTrack
+from kiosk.views.video import VideoView
+from simulation import desk_agent
+from simulation.call import connected_call
+from simulation.switchboard import serve
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
+
+class CountingPattern(PatternSource):
+    """The test pattern, counting how often the engine takes a picture from the "camera"."""
+
+    reads = 0
+
+    def latest(self):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().latest()
+
+
+async def test_an_ended_call_stops_reading_the_camera_and_showing_the_customer() -> None:
+    camera = CountingPattern(320, 240)
+    media = MediaConfig(video=camera, width=320, height=240, audio=ToneTrack)
+    async with serve() as sb, connected_call(sb, media=media) as (engine, events, _agent):
+        await events.until(lambda: events.count(SelfVideoFrame) > 3, what="the self view")
+        track = engine._video
+        assert track is not None
+        task = engine.hang_up()
+        assert task is not None
+        await task
+        await events.first(CallEnded)
+        assert track.readyState == "ended"
+        await asyncio.sleep(0.3)  # a conversion under way when the call ended may finish
+        reads, shown = camera.reads, events.count(SelfVideoFrame)
+        await asyncio.sleep(1.0)  # 30 frame intervals
+        # Nothing takes pictures from the camera any more, and the customer's picture is not handed on.
+        assert camera.reads == reads
+        assert events.count(SelfVideoFrame) == shown
+
+
+async def test_the_agents_picture_is_painted_at_the_size_it_was_sent(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = (1280, 720)
+    monkeypatch.setattr(
+        desk_agent, "CameraTrack", lambda _source, _w, _h, fps: CameraTrack(PatternSource(*sent), *sent, fps)
+    )
+    widget = VideoView()
+    qtbot.addWidget(widget)
+    widget.resize(640, 360)  # a view smaller than the picture: the painter scales, nothing before it
+    widget.show()
+    async with serve() as sb, connected_call(sb) as (engine, _events, _agent):
+        engine.subscribe(lambda e: widget.show_remote(e.image) if isinstance(e, RemoteVideoFrame) else None)
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            QApplication.processEvents()
+            if widget.frames_painted >= 10:
+                break
+        assert widget.frames_painted >= 10
+        size = widget.remote_size
+        assert size is not None and (size.width(), size.height()) == sent
