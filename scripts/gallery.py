@@ -43,6 +43,20 @@ def _to_call(s: Session) -> None:
     s.call_answered()
 
 
+def _waits(s: Session) -> None:
+    """What the switchboard's queue.estimates would say: waits, one producer with nobody online."""
+    waits: dict[str, int | None] = {"kela": 420, "migri": 1500, "poliisi": 60, "vero": 900, "dvv": None,
+                                    "te-palvelut": 240, "kansalaisneuvonta": 120}
+    s.set_producer_estimates(waits, {pid: 0 if wait is None else 2 for pid, wait in waits.items()})
+
+
+# What is pressed on the screen after a step's intents (view state: the choice's pages and its question).
+VIEW_STEPS: dict[str, Callable[[KioskWindow], object]] = {
+    "service-choice-large-more": lambda w: w.service_choice.more.click(),
+    "interpreter-need": lambda w: w.service_choice.interpreter.click(),
+}
+
+
 # Each step is a tuple of intents evaluated in order (a lambda cannot hold statements).
 STEPS: dict[str, Callable[[Session], object]] = {
     "idle": lambda s: None,
@@ -59,6 +73,14 @@ STEPS: dict[str, Callable[[Session], object]] = {
                                      s.pin_submitted(), s.identify_failed("wrong_pin", 4)),
     "scan-preview": lambda s: (_to_call(s), s.scan_requested(), s.scan_ready(2, _paper())),
     "print-done": lambda s: (_to_call(s), s.print_started(3), s.print_done()),
+    "service-choice-waits": lambda s: (s.choose_language(s.snapshot.language), _waits(s)),
+    "service-choice-large-more": lambda s: (s.set_text_size(LargeText.LARGE), s.choose_language(s.snapshot.language),
+                                            _waits(s)),
+    "interpreter-need": lambda s: (s.choose_language(s.snapshot.language), _waits(s)),
+    "interpreter-chosen": lambda s: (s.choose_language(s.snapshot.language), _waits(s),
+                                     s.set_interpreter_need("fi-sign")),
+    "queue-language-agent": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"),
+                                       s.accept_notice(), s.queue_update(2, 300, 1)),
     "survey": lambda s: (_to_call(s), s.hang_up()),
     "timeout-warning": lambda s: s.choose_language(s.snapshot.language),
     "large-text": lambda s: (s.choose_language(s.snapshot.language), s.set_text_size(LargeText.LARGE)),
@@ -87,6 +109,7 @@ def main() -> int:
             window.resize(1280, 1024)
             window.show()
             step(session)
+            VIEW_STEPS.get(name, lambda w: None)(window)
             if name == "timeout-warning":
                 mono[0] += config.ui.idle_timeout_s - 25
                 session.tick()

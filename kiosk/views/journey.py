@@ -81,6 +81,9 @@ def _minutes(seconds: int | None, lang: Language) -> str:
 #: has to scroll; more producers than fit get big "more" and "previous" buttons.
 CHOICE_COLUMNS: dict[LargeText, int] = {LargeText.NORMAL: 2, LargeText.LARGE: 1}
 CHOICE_LINE_CHARS: dict[LargeText, int] = {LargeText.NORMAL: 30, LargeText.LARGE: 46}
+#: Columns of the interpreter question's language buttons per text size, and characters per line of them.
+INTERPRETER_COLUMNS: dict[LargeText, int] = {LargeText.NORMAL: 3, LargeText.LARGE: 2}
+INTERPRETER_LINE_CHARS: dict[LargeText, int] = {LargeText.NORMAL: 18, LargeText.LARGE: 16}
 #: The size the choice is laid out for until the window has one (a 1280×1024 screen less the bar).
 CHOICE_DEFAULT_SIZE = (1280, 900)
 
@@ -141,6 +144,10 @@ class ServiceChoiceScreen(QWidget):
             self.buttons[producer.id] = b
         self.previous = button("services-previous", lambda: self._turn(-1), secondary=True)
         self.more = button("services-more", lambda: self._turn(1))
+        for b in (self.previous, self.more):
+            policy = b.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            b.setSizePolicy(policy)
         self.page_label = label()
         nav = QHBoxLayout()
         nav.setContentsMargins(0, 0, 0, 0)
@@ -157,24 +164,24 @@ class ServiceChoiceScreen(QWidget):
         column.addStretch(1)
         column.addWidget(self.nav)
 
-        # The interpreter question: one big button per configured language, and "no interpreter".
+        # The interpreter question: one big button per configured language, and "no interpreter" beside Back
+        # once one was chosen (Back leaves the question as it was).
         self.interpreter_title = label("subtitle")
         self.interpreter_hint = label("muted")
         self.interpreter_buttons: dict[str, QPushButton] = {}
-        languages = QGridLayout()
-        languages.setSpacing(10)
-        for i, code in enumerate(session.config.ui.interpreter_languages):
-            b = button(f"interpreter-{code}", partial(self._need, code))
-            self.interpreter_buttons[code] = b
-            languages.addWidget(b, i // 2, i % 2)
+        self.languages = QGridLayout()
+        self.languages.setSpacing(GRID_SPACING)
+        for code in session.config.ui.interpreter_languages:
+            self.interpreter_buttons[code] = button(f"interpreter-{code}", partial(self._need, code))
         self.no_interpreter = button("no-interpreter", partial(self._need, None), secondary=True)
+        self.no_interpreter.setProperty("compact", True)
+        self.no_interpreter.setVisible(False)
         interpreters = QWidget()
         ask = QVBoxLayout(interpreters)
         ask.setContentsMargins(0, 0, 0, 0)
         ask.addWidget(self.interpreter_title)
         ask.addWidget(self.interpreter_hint)
-        ask.addLayout(languages)
-        ask.addWidget(self.no_interpreter)
+        ask.addLayout(self.languages)
         ask.addStretch(1)
 
         self.body = QStackedWidget()
@@ -193,6 +200,7 @@ class ServiceChoiceScreen(QWidget):
         top.addWidget(self.back)
         top.addWidget(self.hint, 1)
         top.addWidget(self.interpreter)
+        top.addWidget(self.no_interpreter)
         layout.addLayout(top)
         layout.addWidget(self.body, 1)
 
@@ -301,15 +309,23 @@ class ServiceChoiceScreen(QWidget):
             self.interpreter_title.setText("")
             self.interpreter_title.setVisible(False)
             self.interpreter_hint.setText(i18n.text("interpreter_hint", lang))
+            self.interpreter_hint.setVisible(snap.text_size is LargeText.NORMAL)  # large: the buttons need it
+            columns = INTERPRETER_COLUMNS[snap.text_size]
+            self.no_interpreter.setVisible(need is not None)
+            chars = INTERPRETER_LINE_CHARS[snap.text_size]
+            self.no_interpreter.setText(i18n.text("no_interpreter", lang))
+            for i, b in enumerate(self.interpreter_buttons.values()):
+                self.languages.removeWidget(b)
+                self.languages.addWidget(b, i // columns, i % columns)
             for code, b in self.interpreter_buttons.items():
-                b.setText(interpreter_name(code, lang))
+                b.setText(textwrap.fill(interpreter_name(code, lang), chars, break_long_words=False))
                 b.setProperty("secondary", code != need)
                 b.style().unpolish(b)
                 b.style().polish(b)
-            self.no_interpreter.setText(i18n.text("no_interpreter", lang))
             self.body.setCurrentIndex(1)
             return
         self.interpreter.setVisible(bool(self.interpreter_buttons))
+        self.no_interpreter.setVisible(False)
         self.title.setText(i18n.text("choose_service", lang))
         # In large text the hint's line goes to the producers (two to a page rather than one); speech still
         # reads the buttons, and Citizens' Advice is among them.
@@ -346,8 +362,9 @@ class ServiceChoiceScreen(QWidget):
             self.grid.setColumnStretch(column, 0)
         paged = self.pages > 1
         self.nav.setVisible(paged)
-        self.previous.setEnabled(self._page > 0)
-        self.more.setEnabled(self._page < self.pages - 1)
+        # Only what can be pressed is shown (the other keeps its place, so "more" does not jump about).
+        self.previous.setVisible(self._page > 0)
+        self.more.setVisible(self._page < self.pages - 1)
         self.page_label.setText(i18n.text("services_page", lang, page=self._page + 1, pages=self.pages))
 
 
