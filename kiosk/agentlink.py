@@ -40,11 +40,12 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
 from etapiste import __version__
+from etapiste.codes import DeviceFaultCode
 from etapiste.config.loader import ConfigError
 from etapiste.config.point import load_point_config
 from etapiste.language import Language, Text
@@ -82,6 +83,9 @@ FAULT_DEVICES: dict[str, Device] = {
     "switchboard": "network",
 }
 
+
+#: Scanner faults seen only by a scan (not by the scanner's status afterwards): held until it scans again.
+HELD_SCAN_FAULTS = frozenset({"scanner_jammed", "scanner_cover_open", "scanner_gone"})
 
 #: How long a help request waits for the notifier's acknowledgement before the customer is told to ask the
 #: staff themselves (an answer arriving later still turns the text to "the staff have been told").
@@ -127,6 +131,7 @@ class AgentLink:
         """Minutes handed to the agent since start, by kind (staff diagnostics and tests)."""
         self._seen: dict[str, str] = {name: h.health for name, h in health.report.items()}
         self._device_trouble: tuple[str | None, str | None] = (None, None)
+        self._held_scan: str | None = None
         self._service_seen: tuple[bool, Any] = (session.out_of_service, session.out_of_service_text)
         self._service_unsent = False
         """Staff changed out of service while the agent was away: told on the next connect."""
@@ -261,6 +266,14 @@ class AgentLink:
             self._device_trouble = trouble
             if any(trouble):
                 self._spawn(self._health.check())
+        scan = call.scan if call is not None else None
+        if scan is not None and scan.error in HELD_SCAN_FAULTS and scan.error != self._held_scan:
+            # A jam the scanner reports only to the scan that met it: hold it, so the staff are alerted.
+            self._held_scan = scan.error
+            self._health.hold("scanner", DeviceHealth("fault", scan.error, cast(DeviceFaultCode, scan.error)))
+        elif scan is not None and scan.step in ("preview", "sent") and self._health.release("scanner"):
+            self._held_scan = None
+            self._spawn(self._health.check())  # it scanned: the jam was cleared
 
     def _on_record(self, record: SessionRecord) -> None:
         try:

@@ -171,6 +171,7 @@ class HealthMonitor:
         self._listeners: list[Callable[[Report], None]] = []
         self.report: Report = {name: DeviceHealth("unknown") for name in probes}
         self._task: asyncio.Task[None] | None = None
+        self._held: dict[str, DeviceHealth] = {}
 
     def subscribe(self, listener: Callable[[Report], None]) -> None:
         self._listeners.append(listener)
@@ -181,11 +182,26 @@ class HealthMonitor:
             self.report = {**self.report, name: health}
             self._notify()
 
+    def hold(self, name: str, health: DeviceHealth) -> None:
+        """A fault seen while the device was used that its probe cannot see (SANE reports a jammed feeder only
+        to the scan that met it; asked afterwards, the scanner is "ready"). It is held — the staff alerted,
+        the customers told — until :meth:`release` (the device worked again) or a probe finds another fault."""
+        self._held[name] = health
+        self.set(name, health)
+
+    def release(self, name: str) -> bool:
+        """The held fault is over (the device just worked); the next probe says what it is now."""
+        return self._held.pop(name, None) is not None
+
     async def check(self) -> Report:
         """Probe everything once (concurrently, on worker threads)."""
         names = list(self._probes)
         results = await asyncio.gather(*(asyncio.to_thread(self._probes[n]) for n in names))
-        new = {**self.report, **dict(zip(names, results, strict=True))}
+        probed = dict(zip(names, results, strict=True))
+        for name, held in self._held.items():
+            if probed.get(name, held).health == "ok":  # the probe cannot see it: the fault seen in use stands
+                probed[name] = held
+        new = {**self.report, **probed}
         if new != self.report:
             self.report = new
             self._notify()
