@@ -62,8 +62,9 @@ class JourneyActions(Protocol):
 
 #: The agent's picture in the corner while identify, scan or print runs (4:3, about a quarter of the width).
 PIP_SIZE = QSize(320, 240)
-#: The QR code's side on the notice screen, in pixels (a phone reads it from arm's length).
-QR_SIZE = 168
+#: Pixels per module of a QR code on the notice screen: whole pixels keep the edges sharp for a phone's
+#: camera; 4 px (about 1.1 mm on a 19" 1280×1024 screen) makes a 3-4 cm code read from arm's length.
+QR_MODULE_PX = 4
 #: Qt's "no maximum" for a widget's size.
 QWIDGETSIZE_MAX = 16777215
 
@@ -384,6 +385,7 @@ class NoticeScreen(QWidget):
         self.qr_codes = [QLabel() for _ in range(2)]
         self.qr_captions = [label("muted") for _ in range(2)]
         self.print_privacy = button("print-privacy", self._print, secondary=True)
+        self.print_privacy.setProperty("compact", True)
         self.printout = label("notice")
         self.go = button("continue", session.accept_notice)
         self.back = button("back", session.back, secondary=True)
@@ -391,20 +393,20 @@ class NoticeScreen(QWidget):
         # Two columns: what happens and the privacy information on the left; the QR codes to the full
         # notices and the printout on the right, so Continue stays on the first screenful.
         left = QVBoxLayout()
-        left.setSpacing(8)
+        left.setSpacing(4)
         left.addWidget(self.video)
         for p in self.privacy:
             left.addWidget(p)
+        left.addWidget(self.printout)
         left.addStretch(1)
         right = QVBoxLayout()
-        right.setSpacing(4)
+        right.setSpacing(2)
         right.addWidget(self.privacy_more)
         for code, caption in zip(self.qr_codes, self.qr_captions, strict=True):
             code.setAlignment(Qt.AlignmentFlag.AlignCenter)
             right.addWidget(code)
             right.addWidget(caption)
         right.addWidget(self.print_privacy)
-        right.addWidget(self.printout)
         right.addStretch(1)
         columns = QHBoxLayout()
         columns.setSpacing(24)
@@ -413,7 +415,8 @@ class NoticeScreen(QWidget):
         self._side.setLayout(right)
         columns.addWidget(self._side, 0)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 16, 64, 16)
+        layout.setContentsMargins(64, 0, 64, 0)
+        layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         row = QHBoxLayout()
@@ -434,7 +437,8 @@ class NoticeScreen(QWidget):
         self.go.setText(i18n.text("continue", lang))
         self.back.setText(i18n.text("back", lang))
         # The codes' column: room for their captions' longest words, the rest for the text to read.
-        self._side.setFixedWidth(560 if snap.text_size is LargeText.LARGE else 340)
+        large = snap.text_size is LargeText.LARGE
+        self._side.setFixedWidth(560 if large else 400)
         if producer is None:
             return
         notice = privacy_notice(self._session.config, producer, lang)
@@ -456,19 +460,18 @@ class NoticeScreen(QWidget):
         printer_ok = self._actions is not None and "printer" not in snap.unavailable_devices
         self.print_privacy.setVisible(printer_ok)
         self.print_privacy.setEnabled(snap.privacy_printout != "printing")
-        self.print_privacy.setText(i18n.text("privacy_print", lang))
+        # a push button does not wrap: break its words here to fit the column
+        self.print_privacy.setText(textwrap.fill(i18n.text("privacy_print", lang), 20 if large else 26))
         step = snap.privacy_printout
         self.printout.setVisible(step is not None)
         self.printout.setText(i18n.text(f"privacy_{step}" if step != "failed" else "privacy_print_failed", lang,
                                         host=snap.host_kind) if step else "")  # fmt: skip
 
 
-def qr_pixmap(url: str, size: int = QR_SIZE) -> QPixmap:
-    """``url``'s QR code, dark on white with the standard four-module quiet zone, ``size`` pixels square
-    (whole pixels per module, so a phone's camera sees sharp edges)."""
+def qr_pixmap(url: str, scale: int = QR_MODULE_PX) -> QPixmap:
+    """``url``'s QR code, dark on white with the standard four-module quiet zone, ``scale`` pixels per module."""
     modules = qr_modules(url)
     count = len(modules) + 8
-    scale = max(1, size // count)
     image = QImage(count * scale, count * scale, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
