@@ -75,3 +75,31 @@ async def test_the_agents_picture_is_painted_at_the_size_it_was_sent(
         assert widget.frames_painted >= 10
         size = widget.remote_size
         assert size is not None and (size.width(), size.height()) == sent
+
+
+async def test_the_offer_asks_the_agents_browser_to_start_high_and_not_to_fall_below_the_floor() -> None:
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from kiosk.call.sdp import MIN_KBPS, START_KBPS, bitrate_hints
+
+    pc, answerer = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        pc.addTrack(CameraTrack(PatternSource(64, 48), 64, 48))
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = bitrate_hints(pc.localDescription.sdp)
+        video = offer[offer.index("m=video") :]
+        codecs = [line.split()[0].split(":")[1] for line in video.splitlines() if line.startswith("a=rtpmap:")]
+        fmtp = {line.split()[0].split(":")[1]: line for line in video.splitlines() if line.startswith("a=fmtp:")}
+        for pt in codecs:
+            if "rtx/" in next(line for line in video.splitlines() if line.startswith(f"a=rtpmap:{pt} ")):
+                assert "x-google" not in fmtp[pt]  # a retransmission payload keeps only its apt
+            else:
+                assert f"x-google-start-bitrate={START_KBPS}" in fmtp[pt]
+                assert f"x-google-min-bitrate={MIN_KBPS}" in fmtp[pt]
+        assert "profile-level-id=42e01f;" in offer  # H.264's own parameters are kept
+        # An answerer still takes the offer (the desk's Chromium reads the hints; aiortc ignores them).
+        await answerer.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+    finally:
+        await pc.close()
+        await answerer.close()
