@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from switchboard.state import Call, DeskSession, Invite, LoginRecord, Nonce, Ticket
 
@@ -140,6 +140,11 @@ def _float(raw: str | bytes) -> float:
     return float(raw.decode() if isinstance(raw, bytes) else raw)
 
 
+#: Connections one instance keeps to Redis at most; more commands at once wait up to :data:`POOL_WAIT_S` for one.
+MAX_REDIS_CONNECTIONS = 64
+POOL_WAIT_S = 10.0
+
+
 class RedisState:
     """:class:`~switchboard.state.StateStore` in Redis (``redis_url:`` in the switchboard's configuration).
 
@@ -150,7 +155,16 @@ class RedisState:
     def __init__(
         self, url: str, *, prefix: str = "etapiste:switchboard:", clock: Callable[[], float] = time.time
     ) -> None:
-        self.redis: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=10)
+        # A blocking pool: a burst (logins, a reconnect storm) waits for a free connection instead of failing
+        # with MaxConnectionsError past redis-py's default 100, which also failed /healthz mid-storm.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_REDIS_CONNECTIONS,
+            timeout=POOL_WAIT_S,
+            decode_responses=True,
+            health_check_interval=10,
+        )
+        self.redis: Redis = Redis.from_pool(pool)  # closed with the client (aclose)
         self.prefix = prefix
         self.clock = clock
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)

@@ -76,6 +76,8 @@ class SwitchboardInstance:
     service: Service | None = None
     starts: int = 0
     log_level: str = "INFO"
+    last_exit: int | None = None
+    """The exit status of the last stop or kill (negative: the signal that ended it)."""
     """``INFO`` names each participant's comings and goings (the tests read them); a benchmark sets WARNING."""
 
     @property
@@ -159,9 +161,16 @@ class SwitchboardInstance:
         )
 
     def stop(self) -> None:
-        """SIGTERM, as systemd stops it for a restart: it closes its sockets and exits."""
-        if self.service is not None:
+        """SIGTERM, as systemd stops it for a restart: it closes its sockets and exits (SIGKILL after 15 s:
+        :attr:`exited_by_itself` then says it did not)."""
+        if self.service is not None and self.service.proc is not None:
             self.service.stop(timeout=15.0)
+            self.last_exit = self.service.proc.returncode
+
+    @property
+    def exited_by_itself(self) -> bool:
+        """The last stop ended with the process's own exit, not with the SIGKILL after the SIGTERM."""
+        return self.last_exit is not None and self.last_exit >= 0
 
     def kill(self) -> None:
         """SIGKILL, as a crash or a host lost: nothing is closed gracefully, the kernel resets its sockets."""
@@ -172,6 +181,7 @@ class SwitchboardInstance:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.service.proc.wait(10)
         self.service.stop()  # unregisters it from the watchdog and closes its log
+        self.last_exit = self.service.proc.returncode
 
     def restart(self, timeout: float = 30.0) -> None:
         self.stop()

@@ -169,6 +169,7 @@ async def test_a_rolling_restart_of_every_instance_loses_no_queue_place_and_ends
         for instance in cluster.instances:
             before = [frames(events, agent) for _, events, agent, _ in calls]
             await asyncio.to_thread(cluster.restart, instance.name)
+            assert instance.exited_by_itself, f"{instance.name} closed its sockets and exited on SIGTERM"
             for (engine, events, agent, call), then in zip(calls, before, strict=True):
                 await back_in_call(engine, events, agent, call, f"call {call} after restarting {instance.name}")
                 await flowing_since(events, agent, then, f"media of call {call} across {instance.name}'s restart")

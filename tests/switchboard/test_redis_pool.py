@@ -1,0 +1,27 @@
+"""A burst of work on one instance (200 desks logging in at once, a reconnect storm after another instance
+died) must wait for a Redis connection, not fail: redis-py's default pool refuses the 101st concurrent command
+with ``MaxConnectionsError``, which made ``/healthz`` report Redis unreachable and HAProxy take a busy instance
+out of rotation in the middle of the storm (seen in ``bench/bench_switchboard.py --instances 2``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from simulation.services.redis import Redis
+from switchboard.redis_state import MAX_REDIS_CONNECTIONS, RedisState
+
+
+async def test_a_burst_far_beyond_the_pool_waits_for_connections_and_every_command_succeeds(redis_server: Redis):
+    state = RedisState(redis_server.url, prefix="burst:")
+    try:
+        burst = 5 * MAX_REDIS_CONNECTIONS
+        results = await asyncio.gather(
+            *(state.get_session(f"no-such-session-{n}") for n in range(burst)), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert not failures, f"{len(failures)} of {burst} failed, e.g. {failures[0]!r}"
+        assert await state.ping()
+        clients = int(redis_server.cli("info", "clients").split("connected_clients:")[1].split()[0])
+        assert clients <= MAX_REDIS_CONNECTIONS + 1  # the pool's, and redis-cli's own
+    finally:
+        await state.close()
