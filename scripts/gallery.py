@@ -13,15 +13,42 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 from PySide6.QtWidgets import QApplication
 
-from etapiste.config.point import load_point_config
+from drivers.printer_errors import OutOfPaper
+from etapiste.config.point import PointConfig, load_point_config
 from etapiste.language import Language
+from kiosk.journey import customer_text
 from kiosk.session import LargeText, Session
+from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+ONLY = frozenset(sys.argv[2:])
+"""Screens to render (all when none is named), e.g. ``gallery.py docs/screenshots notice identify-pin``."""
+
+
+def _agent() -> np.ndarray:
+    """A stand-in for the agent's video: a drawn figure at a desk (no real person), RGB."""
+    image = Image.new("RGB", (640, 480), (70, 110, 150))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 380, 640, 480), fill=(150, 120, 90))  # the desk
+    draw.ellipse((250, 90, 390, 250), fill=(230, 190, 160))  # the head
+    draw.rounded_rectangle((190, 250, 450, 400), radius=60, fill=(40, 60, 90))  # the shoulders
+    return np.asarray(image, dtype=np.uint8)
+
+
+class _Actions:
+    """The controller's side of the screens, doing nothing: the buttons that need it are shown."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def _town_hall(config: PointConfig) -> PointConfig:
+    return config.model_copy(update={"host": config.host.model_copy(update={"kind": "town_hall"})})
 
 
 def _paper() -> bytes:
@@ -73,6 +100,10 @@ STEPS: dict[str, Callable[[Session], object]] = {
                                      s.pin_submitted(), s.identify_failed("wrong_pin", 4)),
     "scan-preview": lambda s: (_to_call(s), s.scan_requested(), s.scan_ready(2, _paper())),
     "print-done": lambda s: (_to_call(s), s.print_started(3), s.print_done()),
+    "notice-printed": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"),
+                                 s.privacy_printout("printed")),
+    "print-failed-town-hall": lambda s: (_to_call(s), s.print_started(2),
+                                         s.print_failed("out_of_paper", customer_text(OutOfPaper(not_printed=True)))),
     "service-choice-waits": lambda s: (s.choose_language(s.snapshot.language), _waits(s)),
     "service-choice-large-more": lambda s: (s.set_text_size(LargeText.LARGE), s.choose_language(s.snapshot.language),
                                             _waits(s)),
@@ -101,11 +132,17 @@ def main() -> int:
     languages: tuple[Language, ...] = ("fi", "en")
     for language in languages:
         for name, step in STEPS.items():
+            if ONLY and name not in ONLY:
+                continue
             mono = [0.0]
             moment = dt.datetime(2026, 11, 30, 12, 0)
-            session = Session(config, functools.partial(lambda m: m, moment), functools.partial(lambda m: m[0], mono))
+            host = _town_hall(config) if name.endswith("-town-hall") else config
+            session = Session(host, functools.partial(lambda m: m, moment), functools.partial(lambda m: m[0], mono))
             session.set_language(language)
-            window = KioskWindow(session, kiosk_mode=False)
+            # The agent's (drawn) picture, full size in the call and small beside identify, scan and print.
+            video = VideoView()
+            video.show_remote(_agent())
+            window = KioskWindow(session, kiosk_mode=False, actions=_Actions(), video=video)  # type: ignore[arg-type]
             window.resize(1280, 1024)
             window.show()
             step(session)
@@ -118,7 +155,7 @@ def main() -> int:
             window.allow_close()
             window.close()
     closed = Session(config, lambda: dt.datetime(2026, 11, 29, 11, 0))
-    for language in languages:
+    for language in languages if not ONLY or "closed" in ONLY else ():
         closed.set_language(language)
         window = KioskWindow(closed, kiosk_mode=False)
         window.resize(1280, 1024)
