@@ -136,6 +136,7 @@ class AgentLink:
         self._service_unsent = False
         """Staff changed out of service while the agent was away: told on the next connect."""
         self._help_seen: str | None = None
+        self._help_round = 0
         held = ask_service(socket_path, ASK_AGENT_S)  # before the first frame: a closed room stays closed
         if held is not None:
             self._apply_service(held)
@@ -220,13 +221,16 @@ class AgentLink:
         self._help_seen = snap.help_request
         if snap.help_request != "sending":
             return
+        self._help_round += 1
+        round_ = self._help_round
 
         async def ask() -> None:
             if not await self.client.help():
                 self._session.help_answered(False)
                 return
             await asyncio.sleep(self._help_answer_s)
-            self._session.help_answered(False)  # no-op once told
+            if round_ == self._help_round:  # not a later customer's request
+                self._session.help_answered(False)  # no-op once told
 
         self._spawn(ask())
 
