@@ -5,15 +5,24 @@ round the clock restarts in its quietest hour, or not at all without statistics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from etapiste.config.point import load_point_config
 from etapiste.hours import Schedule
+from kiosk.agentlink import AgentLink
+from kiosk.health import HealthMonitor
+from kiosk.session import Session
+from provisioning.agent import Agent, AgentSettings
 from provisioning.nightly import MARGIN, NightlyRestart, next_restart
 from simulation.clock import FakeClock
+from simulation.point_config import SAMPLE
+from tests.provisioning.conftest import eventually
 
 
 class _Past(Exception):
@@ -84,3 +93,39 @@ def test_a_host_open_round_the_clock_restarts_in_its_quietest_hour_or_not_at_all
     sessions[5] = 0  # nobody has ever started a session between 05 and 06
     restarts = _run(hours, "2026-12-01T12:00", 7, sessions=sessions)
     assert [r.time() for r in restarts] == [dt.time(5, 30)] * 7
+
+
+async def test_the_agent_restarts_the_kiosk_only_once_no_customer_is_served(short_dir: Path) -> None:
+    """The agent's nightly restart through the real kiosk link and the kiosk's own link end: a customer in a
+    call is never cut; the kiosk restarts the moment the visit is over. The time comes from the configuration
+    the agent applied (the sample library): a moment the library is closed."""
+    agent = Agent(AgentSettings(point="demo-oulu-kirjasto", state_dir=short_dir / "state", host="127.0.0.1",
+                                port=1, password="unused", kiosk_socket=short_dir / "agent.sock"))  # fmt: skip
+    agent.applier.config_path.parent.mkdir(parents=True)
+    shutil.copy(SAMPLE, agent.applier.config_path)
+    due = agent.nightly.due()
+    assert due is not None and _clear_of_opening(load_point_config().host.opening_hours, due)
+
+    session = Session(load_point_config(), lambda: dt.datetime(2026, 11, 30, 12, 0))
+    restarts: list[str] = []
+    await agent.kiosk.start()
+    link = AgentLink(str(agent.s.kiosk_socket), session, HealthMonitor({}), config_path=None,
+                     test_print=lambda: None, restart=lambda: restarts.append(session.state.value))  # fmt: skip
+    task = asyncio.ensure_future(link.run())
+    try:
+        await eventually(lambda: agent.kiosk.view.connected, 10, "the kiosk connected")
+        session.choose_language("fi")
+        session.choose_producer("kela")
+        session.accept_notice()
+        session.call_answered()  # a customer is being served
+        await agent._restart_nightly()
+        await asyncio.sleep(2.5)  # the kiosk looks every second: more than two looks, still in the call
+        assert restarts == []
+        session.hang_up()
+        session.rate(None)  # the visit is over
+        await eventually(lambda: restarts == ["idle"], 10, "restarted once the customer left")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await agent.kiosk.close()
