@@ -228,7 +228,8 @@ class KioskWindow(QWidget):
             if call else None
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
-               snap.timeout_warning is not None, snap.staff_error, snap.speech, snap.help_request)
+               snap.timeout_warning is not None, snap.staff_error, snap.speech, snap.help_request,
+               snap.privacy_printout)
         if key == self._spoken_key:
             return
         self._spoken_key = key

@@ -166,3 +166,13 @@ async def test_the_privacy_information_is_printed_on_request(qtbot: QtBot, cupsd
     assert "FPA ansvarar" in text and "https://kela.example.invalid/tietosuoja" in text
     assert "Distansservicepunkternas organisat" in text
     assert cupsd.job_ids() == [] and cupsd.spool_files() == []
+
+
+def test_with_speech_on_the_printouts_outcome_is_said(qtbot: QtBot) -> None:
+    window, session = _at_notice(qtbot, load_point_config())
+    said: list[str] = []
+    window.speak.connect(lambda text, lang: said.append(text))
+    session.set_speech(True)
+    session.privacy_printout("printing")
+    session.privacy_printout("failed")
+    assert "Tulostus ei onnistunut. Kysy neuvoa kirjaston henkilökunnalta" in said[-1]
