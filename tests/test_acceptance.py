@@ -20,11 +20,10 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import pikepdf
 import pytest
 from PySide6.QtCore import Qt
@@ -35,10 +34,9 @@ from drivers.printer import Printer
 from drivers.scanner import Scanner
 from kiosk import call as c
 from kiosk.session import State
-from provisioning import broker
-from provisioning.agent import Agent, AgentSettings
 from simulation.documents import pdf_with_text
 from simulation.kiosk import POINT, Kiosk, build_kiosk, point_config, start_kiosk
+from simulation.ops_side import ops_watch, provisioning_agent
 from simulation.services.cups import PrivateCupsd, output_pages
 from simulation.services.mqtt import Broker
 from simulation.services.pcsc import CardSlot, fineid_card
@@ -80,47 +78,6 @@ def click(widget: Any) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
-class OpsWatch:
-    """The organiser's side of the broker: what the points publish as statistics."""
-
-    def __init__(self, client: aiomqtt.Client) -> None:
-        self.client = client
-        self.stats: dict[str, dict[str, Any]] = {}
-
-    async def listen(self) -> None:
-        await self.client.subscribe(broker.all_points("stats"), qos=1)
-        async for m in self.client.messages:
-            point = broker.point_of(m.topic.value)
-            if point is not None and isinstance(m.payload, bytes | bytearray) and m.payload:
-                self.stats[point] = json.loads(bytes(m.payload))
-
-
-@contextlib.asynccontextmanager
-async def provisioning_agent(mosquitto: Broker, state_dir: Path, socket: Path) -> AsyncIterator[Agent]:
-    agent = Agent(AgentSettings(point=POINT, state_dir=state_dir, host=mosquitto.host, port=mosquitto.port,
-                                password=mosquitto.passwords[POINT], kiosk_socket=socket, state_interval=1.0))
-    task = asyncio.create_task(agent.run())
-    try:
-        yield agent
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-
-
-@contextlib.asynccontextmanager
-async def ops_watch(mosquitto: Broker) -> AsyncIterator[OpsWatch]:
-    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
-        watch = OpsWatch(client)
-        task = asyncio.create_task(watch.listen())
-        try:
-            yield watch
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 async def test_a_customer_is_served_from_service_choice_to_wipe_and_only_anonymous_statistics_remain(
     browser: Any, cupsd: PrivateCupsd, sane_backend: SaneTestBackend, card_slot: CardSlot, test_pki: Any,
     mosquitto_factory: Callable[..., Broker], qapp: Any, tmp_path: Path, short_dir: Path,
@@ -139,7 +96,7 @@ async def test_a_customer_is_served_from_service_choice_to_wipe_and_only_anonymo
     async with (
         serve(sb_config, validator=proof_validator([str(ca_file)])) as sb,
         ops_watch(mosquitto) as ops,
-        provisioning_agent(mosquitto, tmp_path / "agent-state", socket) as agent,
+        provisioning_agent(mosquitto, POINT, tmp_path / "agent-state", socket) as agent,
     ):
         config = point_config(sb.base.replace("http://", "ws://") + "/ws/point", credential, queue.name)
         # The feeder holds two sheets: after the second page the backend reports an empty feeder.

@@ -1,0 +1,135 @@
+"""Chaos soak (issue 24): customer journeys one after another through the real kiosk app, faults thrown in.
+
+    .venv/bin/python bench/soak.py --sessions 200 --seed 24 [--json soak.json]
+    .venv/bin/python bench/soak.py --replay 24:7          # journey 7 of seed 24, alone
+
+The kiosk app (offscreen, assembled by the app's own code), its real drivers against private services
+started here (cupsd with the fault backend, SANE's test scanner, pcscd with the virtual FINEID card), the
+switchboard in process, an aiortc agent and interpreter at their desks, the point's provisioning agent
+publishing statistics over a private mosquitto to an ops watch; journeys and faults from
+``simulation/soak_plan.py``, the journeys and the checks after each from ``simulation/soak.py`` (the
+suite's ``tests/test_soak.py`` runs the same code, 20 journeys). Prints one line per journey and the run's
+table (Markdown, as docs/reliability.md keeps it); ``--json`` writes the whole report. Exits 1 when any
+journey lost a document, crashed, left something of its customer or failed a check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aioice.ice
+from PySide6.QtWidgets import QApplication
+
+from simulation.card.pki import TestPki
+from simulation.kiosk import POINT
+from simulation.services.cups import PrivateCupsd
+from simulation.services.mqtt import start_broker
+from simulation.services.pcsc import pcsc_service
+from simulation.services.sane import SaneTestBackend
+from simulation.soak import JourneyResult, Report, soak, soak_world
+from simulation.soak_plan import NOT_INJECTED, parse_replay, plan_journey
+
+
+def loopback_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """aiortc gathers on 127.0.0.1 only: no soak traffic leaves the machine."""
+    return ["127.0.0.1"]
+
+
+def line(result: JourneyResult) -> str:
+    plan = result.plan
+    steps = ",".join(s.kind + (f"[{s.fault}]" if s.fault else "") for s in plan.steps)
+    extra = f" +{plan.call_fault}" if plan.call_fault else ""
+    state = "ok" if result.ok else "PROBLEM " + "; ".join(result.problems)
+    return (f"{plan.label:>8} {result.seconds:6.1f} s {plan.path:<25} {steps}{extra} -> {result.outcome}: "
+            f"{state}")
+
+
+async def run(args: argparse.Namespace, root: Path) -> Report:
+    if args.replay:
+        seed, index = parse_replay(args.replay)
+        plans = [plan_journey(seed, index)]
+    else:
+        seed = args.seed
+        plans = [plan_journey(seed, n) for n in range(args.first, args.first + args.sessions)]
+    cupsd = PrivateCupsd(root / "cups").start()
+    try:
+        sane = SaneTestBackend(root / "sane")
+        with pcsc_service(root / "pcsc") as pcsc, start_broker(root / "mqtt", [POINT]) as mosquitto:
+            pcsc.reset()
+            slot = pcsc.slot(0)
+            work = root / "work"
+            work.mkdir()
+            async with soak_world(cupsd, sane.config_dir, slot, TestPki(), work, mosquitto) as world:
+                def progress(result: JourneyResult, report: Report) -> None:
+                    print(line(result), flush=True)
+                    if args.json:  # kept current: a run stopped early still has its figures
+                        write_json(args.json, report)
+
+                budget = args.minutes * 60 if args.minutes else None
+                return await soak(world, plans, seed, on_journey=progress, budget_s=budget)
+    finally:
+        cupsd.remove()
+
+
+def write_json(path: Path, report: Report) -> None:
+    path.write_text(json.dumps({"summary": report.summary(), "table": report.table(),
+                                "journeys": [j.to_json() for j in report.journeys], "not_injected": NOT_INJECTED},
+                               indent=1, ensure_ascii=False))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=200, help="journeys in a row")
+    parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--first", type=int, default=0, help="index of the first journey (to go on from a run)")
+    parser.add_argument("--replay", metavar="S:N", help="run journey N of seed S alone")
+    parser.add_argument("--json", type=Path, help="write the whole report here (after every journey)")
+    parser.add_argument("--minutes", type=float, help="start no journey after this long (a shared machine's budget)")
+    args = parser.parse_args()
+    # The kiosk and the switchboard log at INFO (the soak reads every line for the customer's words);
+    # the console gets warnings only.
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger().handlers[0].setLevel(logging.ERROR)
+    aioice.ice.get_host_addresses = loopback_addresses
+    # A stopped run still stops its private services (cupsd, pcscd, mosquitto): their cleanup runs on exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    app = QApplication.instance() or QApplication([])
+    assert app is not None
+    root = Path(tempfile.mkdtemp(prefix="ea-soak-", dir="/tmp"))
+    try:
+        report = asyncio.run(run(args, root))
+    finally:
+        # All but the kiosk's temporary directory, which multiprocessing empties itself as the process exits.
+        for path in root.iterdir():
+            if path.name != "work":
+                shutil.rmtree(path, ignore_errors=True)
+        for path in (root / "work").iterdir():
+            if path.name != "tmp":
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+    summary = report.summary()
+    print()
+    print(report.table())
+    print()
+    print("Not injected here:", "; ".join(f"{k}: {v}" for k, v in NOT_INJECTED.items()))
+    if args.json:
+        write_json(args.json, report)
+    bad = summary["lost"] or summary["crashes"] or summary["residues"] or summary["failed_journeys"]
+    if bad:
+        print("replay a failing journey alone:", " ".join(f"--replay {j}" for j in summary["failed_journeys"][:10]))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The short chaos soak in the suite (issue 24, item 5): twenty customer journeys with faults thrown in,
+seed 24, through the real kiosk app, its drivers on the private services, the switchboard and an aiortc
+agent (simulation/soak.py). After every journey, whatever happened: the kiosk is back at its idle screen,
+every document was delivered with a matching SHA-256 or both ends were told it was not, nothing of the
+customer is left (files, CUPS jobs and spool, widgets, the scan in memory, log lines), and the statistics
+hold exactly one session with the right outcome. The long runs are ``bench/soak.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulation.kiosk import POINT
+from simulation.services.cups import PrivateCupsd
+from simulation.services.mqtt import Broker
+from simulation.services.pcsc import CardSlot
+from simulation.services.sane import SaneTestBackend
+from simulation.soak import soak, soak_world
+from simulation.soak_plan import FAULT_KINDS, plan_journey
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.usefixtures("loopback_ice")]
+
+SEED = 24
+JOURNEYS = int(os.environ.get("ETAPISTE_SOAK_JOURNEYS", "20"))
+
+
+def test_the_same_seed_draws_the_same_journeys_and_a_journey_replays_alone() -> None:
+    run = [plan_journey(SEED, n) for n in range(20)]
+    assert run == [plan_journey(SEED, n) for n in range(20)]
+    assert plan_journey(SEED, 7) == run[7]  # --replay 24:7 is journey 7 of the run, without the others
+    assert {f for plan in run for f in plan.faults} <= set(FAULT_KINDS)
+    assert sum(len(plan.faults) for plan in run) >= 5, "the short soak must throw faults in"
+
+
+async def test_twenty_journeys_with_faults_leave_the_kiosk_idle_with_nothing_lost_or_left(
+    cupsd: PrivateCupsd, sane_backend: SaneTestBackend, card_slot: CardSlot, test_pki: Any, qapp: Any,
+    mosquitto_factory: Callable[..., Broker], tmp_path: Path,
+) -> None:
+    plans = [plan_journey(SEED, n) for n in range(JOURNEYS)]
+    mosquitto = mosquitto_factory([POINT])
+    async with soak_world(cupsd, sane_backend.config_dir, card_slot, test_pki, tmp_path, mosquitto) as world:
+        report = await soak(world, plans, SEED)
+    summary = report.summary()
+    failures = {j.plan.label: j.problems for j in report.journeys if not j.ok}
+    assert failures == {}, report.table() + "\n" + json.dumps(failures, indent=1)
+    assert summary["lost"] == 0 and summary["crashes"] == 0 and summary["residues"] == 0
+    assert summary["faults_total"] > 0 and summary["served"] > 0
+    # The point's provisioning agent carried every session, and only those, to the ops side (a broker restart
+    # on the way included).
+    assert summary["ops_sessions"] == len(report.journeys)
