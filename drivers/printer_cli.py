@@ -20,7 +20,8 @@ import sys
 from collections.abc import Sequence
 
 from drivers.printer import Printer, PrinterError, PrinterStatus, PrintEvent, print_test_page
-from etapiste.config.point import PrinterConfig, device_settings
+from etapiste.config.point import PrinterConfig, device_settings, load_point_config
+from etapiste.host import HostKind, fill_host
 from etapiste.language import Language
 
 
@@ -41,15 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _path(args: argparse.Namespace) -> str | None:
+    return args.config or os.environ.get("ETAPISTE_CONFIG") or None
+
+
 def _config(args: argparse.Namespace) -> PrinterConfig:
-    path = args.config or os.environ.get("ETAPISTE_CONFIG") or None
-    printer_config = device_settings(path).printer
+    printer_config = device_settings(_path(args)).printer
     if args.queue:
         printer_config = PrinterConfig.model_validate({**printer_config.model_dump(), "queue": args.queue})
     return printer_config
 
 
-def _print_status(status: PrinterStatus, lang: Language) -> None:
+def _print_status(status: PrinterStatus, lang: Language, host: HostKind) -> None:
     print(f"printer: {status.queue or '(none configured)'}")
     print(f"state:   {status.state}{'' if status.ready else ' — NOT READY'}")
     if status.reasons:
@@ -59,7 +63,8 @@ def _print_status(status: PrinterStatus, lang: Language) -> None:
     for line in status.staff_messages(lang):
         print(f"  - {line}")
     customer = status.customer_message(lang)
-    print(f"customer sees: {customer or '(printing available)'}")
+    # in the host's own words, as the kiosk shows it (etapiste.host)
+    print(f"customer sees: {fill_host(customer, host, lang) if customer else '(printing available)'}")
 
 
 def main(argv: Sequence[str]) -> int:
@@ -67,6 +72,7 @@ def main(argv: Sequence[str]) -> int:
     lang: Language = args.lang
     try:
         config = _config(args)
+        host = load_point_config(_path(args)).host.kind
     except Exception as exc:  # ConfigError or a validation error: both are the operator's to fix
         print(f"etapiste printer: the configuration cannot be used:\n{exc}", file=sys.stderr)
         return 2
@@ -77,7 +83,7 @@ def main(argv: Sequence[str]) -> int:
         if args.json:
             print(json.dumps(status.to_json(), ensure_ascii=False, indent=2))
         else:
-            _print_status(status, lang)
+            _print_status(status, lang, host)
         return 0 if status.ready else 1
 
     if args.command == "test-page":
@@ -104,7 +110,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         if args.command == "resume":
             status = printer.resume()
-            _print_status(status, lang)
+            _print_status(status, lang, host)
             return 0 if status.ready else 1
         printer.purge()
         left = printer.leftovers()

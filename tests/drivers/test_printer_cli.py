@@ -56,6 +56,7 @@ def test_status_of_a_printer_out_of_paper_exits_1_and_speaks_the_staffs_language
     out = capsys.readouterr().out
     assert "Paperi loppu (media-empty)" in out
     assert "Tulostimesta on loppunut paperi." in out
+    assert "Kirjaston henkilökunnalle on ilmoitettu." in out and "{" not in out  # the host's words, filled
 
     assert main(["--queue", queue.name, "status", "--json"]) == 1
     status = json.loads(capsys.readouterr().out)
