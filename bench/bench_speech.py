@@ -119,7 +119,7 @@ def main() -> int:
     texts = {
         "one sentence": i18n.text("intro", "fi"),
         "a whole screen": " ".join(
-            i18n.text(k, "fi")
+            i18n.text(k, "fi", host="library")  # a library's words, as the sample point
             for k in ("welcome", "intro", "choose_language", "out_of_service_help", "no_next_opening")
         ),
     }
