@@ -165,6 +165,8 @@ class RedisState:
             health_check_interval=10,
         )
         self.redis: Redis = Redis.from_pool(pool)  # closed with the client (aclose)
+        # /healthz asks Redis on a connection of its own: a busy pool says nothing about Redis.
+        self._probe: Redis = Redis.from_url(url, decode_responses=True, max_connections=2)
         self.prefix = prefix
         self.clock = clock
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)
@@ -182,11 +184,13 @@ class RedisState:
         return max(1, int((expires - self.clock() + EXPIRY_SLACK_S) * 1000))
 
     async def ping(self) -> bool:
-        """Whether Redis answers (``/healthz``)."""
-        return bool(await self.redis.ping())
+        """Whether Redis answers (``/healthz``), on the probe's own connection: during a burst every pooled
+        connection may be busy for a moment, which must not make the instance look unhealthy."""
+        return bool(await self._probe.ping())
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self._probe.aclose()
 
     # queues
     async def enqueue(self, ticket: Ticket) -> None:

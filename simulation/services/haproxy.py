@@ -87,6 +87,7 @@ def haproxy_config(settings: BalancerSettings) -> str:
         "    option redispatch          # a connection an instance refuses goes to another one",
         "    retries 3",
         "    timeout connect 2s",
+        "    timeout check 5s           # a busy instance (a login burst) is slow to answer, not down",
         "    timeout http-request 10s",
         "    timeout client 60s",
         "    timeout server 60s",

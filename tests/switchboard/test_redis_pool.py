@@ -22,6 +22,21 @@ async def test_a_burst_far_beyond_the_pool_waits_for_connections_and_every_comma
         assert not failures, f"{len(failures)} of {burst} failed, e.g. {failures[0]!r}"
         assert await state.ping()
         clients = int(redis_server.cli("info", "clients").split("connected_clients:")[1].split()[0])
-        assert clients <= MAX_REDIS_CONNECTIONS + 1  # the pool's, and redis-cli's own
+        assert clients <= MAX_REDIS_CONNECTIONS + 2  # the pool's, the health probe's and redis-cli's own
     finally:
+        await state.close()
+
+
+async def test_health_asks_redis_itself_even_while_every_pooled_connection_is_busy(redis_server: Redis):
+    """``/healthz`` reports Redis, not the pool: with all connections held (here by blocking pops), the probe
+    still answers, so a burst cannot get a healthy instance taken out of HAProxy's rotation."""
+    state = RedisState(redis_server.url, prefix="busy:")
+    key = "busy:wake"
+    holders = [asyncio.ensure_future(state.redis.blpop([key], timeout=0)) for _ in range(MAX_REDIS_CONNECTIONS)]
+    try:
+        await asyncio.sleep(0)
+        assert await asyncio.wait_for(state.ping(), 30)
+    finally:
+        redis_server.cli("rpush", key, *["x"] * MAX_REDIS_CONNECTIONS)
+        await asyncio.gather(*holders, return_exceptions=True)
         await state.close()
