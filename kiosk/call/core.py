@@ -16,6 +16,7 @@ from drivers.camera import CameraStatus
 from etapiste import protocol as p
 from kiosk import consent
 from kiosk import stats as quality
+from kiosk.call import encoder
 from kiosk.call.events import CallEnded, CallEvent, Listener, QueueLeft
 from kiosk.media import CameraTrack, MediaConfig, PatternSource
 
@@ -73,6 +74,7 @@ class EngineCore:
         self.software = software
         self.heartbeat_s = heartbeat_s
         consent.install()  # a late consent answer on a busy point is not a lost network
+        encoder.install()  # VP8 at the point's speed settings (kiosk/call/encoder.py)
 
         self._listeners: list[Listener] = []
         self._http: aiohttp.ClientSession | None = None
