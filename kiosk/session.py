@@ -192,6 +192,8 @@ class Snapshot:
     interpreter_need: str | None = None
     """The interpreter language the customer asked for before queueing (``fi-sign``, ``ar``…), told to the
     agent with the queue request; forgotten at the wipe."""
+    interpreter_question: bool = False
+    """The service choice shows its interpreter question (a screen of its own: speech reads it out)."""
     selected: Producer | None = None
     privacy_printout: PrintoutStep | None = None
     """The privacy information on paper, asked for on the notice screen: printing, printed or failed."""
@@ -476,7 +478,13 @@ class Session:
         if language is not None and language not in self._config.ui.interpreter_languages:
             raise ValueError(f"interpreter language {language!r} is not offered at this point")
         self.touch()
-        self._publish(replace(self._snapshot, interpreter_need=language))
+        self._publish(replace(self._snapshot, interpreter_need=language, interpreter_question=False))
+
+    def ask_interpreter(self, shown: bool) -> None:
+        """The customer opened (``True``) or left the interpreter question on the service choice."""
+        self._require(State.SERVICE_CHOICE)
+        self.touch()
+        self._publish(replace(self._snapshot, interpreter_question=shown))
 
     def accept_notice(self) -> None:
         """The customer read what happens next; the controller now asks the switchboard for a place."""
@@ -890,6 +898,7 @@ class Session:
             queue_estimate_s=None,
             queue_language_agents=None,
             interpreter_need=None,
+            interpreter_question=False,
             queue_interrupted=False,
             call=None,
             end_reason=None,

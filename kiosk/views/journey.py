@@ -129,7 +129,6 @@ class ServiceChoiceScreen(QWidget):
         self._page = 0
         self._pages: list[list[str]] = [[p.id for p in session.config.producers]]
         self._laid_out_for = (0, 0)
-        self._choosing_interpreter = False
         self._snap: Snapshot | None = None
         self.title = label("title")
         self.hint = label()
@@ -251,7 +250,7 @@ class ServiceChoiceScreen(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._snap is not None and self._available() != self._laid_out_for and not self._choosing_interpreter:
+        if self._snap is not None and self._available() != self._laid_out_for and not self._snap.interpreter_question:
             self._show_producers(self._snap)
 
     def _turn(self, step: int) -> None:
@@ -261,27 +260,20 @@ class ServiceChoiceScreen(QWidget):
             self.show_snapshot(self._snap)
 
     def _ask_interpreter(self) -> None:
-        self._session.touch()
-        self._choosing_interpreter = True
-        if self._snap is not None:
-            self.show_snapshot(self._snap)
+        self._session.ask_interpreter(True)  # publishes: the question is drawn (and read out)
 
     def _need(self, code: str | None) -> None:
-        self._choosing_interpreter = False
-        self._session.set_interpreter_need(code)  # publishes: the screen is drawn again
+        self._session.set_interpreter_need(code)  # closes the question
 
     def _back(self) -> None:
-        if self._choosing_interpreter:
-            self._choosing_interpreter = False
-            self._session.touch()
-            if self._snap is not None:
-                self.show_snapshot(self._snap)
+        if self._snap is not None and self._snap.interpreter_question:
+            self._session.ask_interpreter(False)
         else:
             self._session.back()
 
     def hideEvent(self, event: QHideEvent) -> None:
-        """The next visit to the choice starts on its first page, with the producers."""
-        self._page, self._choosing_interpreter = 0, False
+        """The next visit to the choice starts on its first page."""
+        self._page = 0
         super().hideEvent(event)
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -303,7 +295,7 @@ class ServiceChoiceScreen(QWidget):
         self.interpreter.setProperty("secondary", need is None)
         self.interpreter.style().unpolish(self.interpreter)
         self.interpreter.style().polish(self.interpreter)
-        if self._choosing_interpreter:
+        if snap.interpreter_question:
             self.title.setText(i18n.text("interpreter_title", lang))
             self.hint.setText("")
             self.interpreter.setVisible(False)

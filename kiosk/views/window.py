@@ -229,7 +229,7 @@ class KioskWindow(QWidget):
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
                snap.timeout_warning is not None, snap.staff_error, snap.speech, snap.help_request,
-               snap.privacy_printout)
+               snap.privacy_printout, snap.interpreter_question)
         if key == self._spoken_key:
             return
         self._spoken_key = key

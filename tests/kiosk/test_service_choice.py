@@ -155,3 +155,19 @@ async def test_the_switchboards_estimates_reach_the_choice_and_the_interpreter_n
                 break
         assert [(e.language, e.interpreter) for e in entries] == [("en", "fi-sign")]
         assert isinstance(snapshot, p.QueueSnapshot)
+
+
+def test_with_speech_on_the_interpreter_question_is_read_out_like_any_screen(qtbot: QtBot) -> None:
+    window, session = _window(qtbot)
+    said: list[tuple[str, str]] = []
+    window.speak.connect(lambda text, lang: said.append((text, lang)))
+    session.set_speech(True)
+    session.choose_language("en")
+    assert "Who do you want to talk to?" in said[-1][0] and "I need an interpreter" in said[-1][0]
+    window.service_choice.interpreter.click()
+    text, lang = said[-1]
+    assert lang == "en" and "Which interpreter do you need?" in text
+    assert "Arabic" in text and "Somali" in text and "Who do you want to talk to?" not in text
+    window.service_choice.back.click()  # back to the producers, read again
+    assert "Who do you want to talk to?" in said[-1][0]
+    assert session.state is State.SERVICE_CHOICE
