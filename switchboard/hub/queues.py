@@ -111,7 +111,9 @@ class Queues(HubCore):
 
     async def release_language_holds(self) -> None:
         """Run by the sweep: a ticket whose language-first time ran out now goes to every agent's desk."""
-        for ticket in await self.state.all_tickets():
+        tickets = await self.state.all_tickets()
+        self._language_held &= {t.id for t in tickets}  # answered or gone meanwhile: nothing to release
+        for ticket in tickets:
             if ticket.id in self._language_held and self.language_first_until(ticket) is None:
                 self._language_held.discard(ticket.id)
                 await self._queue_changed(ticket.queue)
