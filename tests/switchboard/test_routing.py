@@ -3,6 +3,8 @@ points and desks speaking the wire protocol on loopback (issue 21, items 5–7).
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from etapiste import protocol as p
@@ -80,13 +82,21 @@ async def test_the_configured_languages_are_the_default_and_a_zero_wait_turns_ro
         assert bertil is not None and sb.hub.language_first_until((await sb.hub.state.all_tickets())[0]) is not None
 
 
-async def test_the_interpreter_need_reaches_the_agents_waiting_entry():
+async def test_the_interpreter_need_reaches_the_agents_waiting_entry_and_nothing_else(caplog):
+    caplog.set_level(logging.DEBUG)
     async with serve() as sb:
         anna = await sb.desk("anna")
         oulu = await sb.point("oulu-kirjasto")
         await oulu.send(p.QueueRequest(**KELA, interpreter="fi-sign"))
         (entry,) = _entries(await _snapshot_until(anna, lambda s: _entries(s)))
         assert entry.interpreter == "fi-sign"
+        await anna.send(p.QueueAccept(ticket=entry.ticket))
+        await anna.expect("call.start")
+        # A need for a sign-language interpreter says something about the customer's health: it goes to the
+        # answering agent only, never into the logs or the organiser's overview, and is gone once answered.
+        assert "fi-sign" not in json.dumps(await sb.hub.overview())
+        assert await sb.hub.state.all_tickets() == []
+    assert caplog.records and not any("fi-sign" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_bad_interpreter_language_is_refused_not_passed_to_desks():
