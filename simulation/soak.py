@@ -62,7 +62,9 @@ PERSONAL = (GIVEN, SURNAME, SATU, CUSTOMER_WORDS, AGENT_WORDS, PRINT_NAME)
 
 #: Bounds (safety, not speed): longer than the drivers' and the switchboard's own timeouts, so a device
 #: or a peer that hangs shows as its own error first.
-STEP_S = 120.0
+STEP_S = 300.0
+"""Longer than a printout may take before the driver gives up (``job_timeout_s`` 120 s, then as long again
+while stalled) and than the scanner's answer timeout (90 s)."""
 IDLE_S = 150.0
 
 
@@ -682,6 +684,9 @@ def check_journey(world: World, plan: JourneyPlan) -> list[str]:
     for doc in world.observed.documents:
         if doc.get("verdict") == "lost":
             problems.append(f"document lost: {doc}")
+        elif doc.get("verdict") is None:  # the journey broke off before both ends had a say: not proven safe
+            doc["verdict"] = "unaccounted"
+            problems.append(f"document unaccounted: {doc}")
     # Nothing of the customer remains.
     if (w.call.transcript.text(), w.call.agent_typing.text(), w.call.entry.text()) != ("", "", ""):
         problems.append("residue: text left in the call screen's widgets")
@@ -788,6 +793,7 @@ class Report:
             "served": served, "outcomes": _count(j.outcome or "none" for j in self.journeys),
             "documents": len(docs), "delivered": verdicts.count("delivered"),
             "reported_failed": verdicts.count("reported_failed"), "lost": verdicts.count("lost"),
+            "unaccounted": verdicts.count("unaccounted"),
             "abandoned_by_agent": verdicts.count("abandoned_by_agent"),
             "cancelled_by_customer": verdicts.count("cancelled_by_customer"),
             "stalls_told": sum(1 for d in docs if d.get("stall_told")),
@@ -806,7 +812,9 @@ class Report:
                 ("outcomes", ", ".join(f"{k} {v}" for k, v in s["outcomes"].items())),
                 ("documents delivered (SHA-256 match, acknowledged)", s["delivered"]),
                 ("documents reported failed to both ends", s["reported_failed"]),
-                ("documents lost", s["lost"]), ("transfers abandoned by the agent", s["abandoned_by_agent"]),
+                ("documents lost", s["lost"]),
+                ("documents unaccounted (journey broke off first)", s["unaccounted"]),
+                ("transfers abandoned by the agent", s["abandoned_by_agent"]),
                 ("printouts stalled, told to both ends", s["stalls_told"]),
                 ("printouts cancelled by the customer", s["cancelled_by_customer"]),
                 ("crashes", s["crashes"]), ("residues", s["residues"]),
