@@ -259,7 +259,10 @@ class AutoCustomer:
         await self.until("language", lambda s: s.state is State.SERVICE_CHOICE, "the service choice")
         self._step("language")
 
-        _click("producer", window.service_choice.buttons[w.producer])
+        choice = window.service_choice
+        while not choice.buttons[w.producer].isVisible() and choice.more.isVisible():
+            _click("producer", choice.more)  # as a customer does: the next page, until theirs is there
+        _click("producer", choice.buttons[w.producer])
         await self.until("producer", lambda s: s.state is State.NOTICE, "the notice")
         self._step("producer")
 
