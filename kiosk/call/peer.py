@@ -34,7 +34,6 @@ from kiosk.call.events import (
     RemoteVideoFrame,
     SelfVideoFrame,
 )
-from kiosk.call.sdp import bitrate_hints
 from kiosk.call.turn import probe_turn
 from kiosk.media import CameraTrack, TrackSink
 from kiosk.transfer import DocumentLink
@@ -183,7 +182,7 @@ class PeerConnections(DataChannel):
         peer = self._new_pc(peer_id, role, name, old)
         self.peers[peer_id] = peer
         await peer.pc.setLocalDescription(await peer.pc.createOffer())  # aiortc gathers before returning
-        sdp = bitrate_hints(peer.pc.localDescription.sdp)  # for the agent's browser; aiortc ignores them
+        sdp = peer.pc.localDescription.sdp
         if self.call is None or self.peers.get(peer_id) is not peer:
             return
         if await self._check_turn(sdp) and self.relay_only:
