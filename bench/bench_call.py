@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import resource
 import statistics
@@ -42,6 +43,7 @@ from PySide6.QtGui import QPaintEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
+from kiosk.transfer import TransferDone, TransferFailed  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
 from simulation.call import Recorder, pattern_media, point_engine  # noqa: E402
 from simulation.documents import pdf_of_size  # noqa: E402
@@ -120,6 +122,42 @@ true
 """
 
 
+#: What the desk's Chromium sends on each of its connections, and why it is not more (``getStats``).
+DESK_OUTBOUND = """(async () => { const out = [];
+  for (const pc of desk.pcs.values()) { const r = await pc.getStats(); let avail = null;
+    const hinted = /x-google-min-bitrate/.test((pc.remoteDescription || {}).sdp || '');
+    r.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+      avail = s.availableOutgoingBitrate; });
+    r.forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ w: s.frameWidth || 0,
+      h: s.frameHeight || 0, fps: s.framesPerSecond || 0, why: s.qualityLimitationReason || '',
+      kbps: Math.round((s.targetBitrate || 0) / 1000), avail: avail ? Math.round(avail / 1000) : null,
+      hinted }); });
+    r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') out.push({ inbound: true,
+      w: s.frameWidth || 0, h: s.frameHeight || 0, fps: s.framesPerSecond || 0 }); }); }
+  return out; })()"""
+
+#: What the Chromium point receives from the desk (its ``<video>``'s decoder input).
+POINT_INBOUND = """(async () => { const out = []; const r = await bp.pc.getStats();
+  r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') out.push({ w: s.frameWidth || 0,
+    h: s.frameHeight || 0, fps: s.framesPerSecond || 0, decoded: s.framesDecoded || 0 }); });
+  return out[0] || { w: 0, h: 0, fps: 0, decoded: 0 }; })()"""
+
+
+def link(stats: list[dict[str, Any]]) -> str:
+    """The desk's send and receive on one line: size, rate and what limits its sending."""
+    parts = []
+    for st in stats:
+        if st.get("inbound"):
+            parts.append(f"desk receives {st['w']}×{st['h']} at {st['fps']:.0f} fps")
+        else:
+            parts.append(
+                f"desk sends {st['w']}×{st['h']} at {st['fps']:.0f} fps, target {st['kbps']} kbit/s, "
+                f"limited by {st['why'] or '–'}, available {st['avail']} kbit/s"
+                + (" (offer had x-google bitrates)" if st.get("hinted") else "")
+            )
+    return "; ".join(parts)
+
+
 class TimedView(VideoView):
     """The product's view, noting when the first remote frame reached the screen."""
 
@@ -196,6 +234,8 @@ async def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 class Bench:
     def __init__(self, browser: Browser, sb: Any, app: QApplication) -> None:
         self.browser, self.sb, self.app = browser, sb, app
+        self.failures: list[str] = []
+        """Transfers that did not arrive (reason), in this run."""
 
     async def call(self, op: str, **args: Any) -> Any:
         return await self.browser.acall(op, **args)
@@ -301,16 +341,35 @@ class Bench:
         await until(lambda: events.of(CallConnected), 30, "connected")
         await asyncio.sleep(3)  # let both encoders settle at their bitrate
         sinks = [s for peer in engine.peers.values() for s in peer.sinks if s.kind == "video"]
+        camera = engine._video
         frames_before, decoded_before = view.frames_painted, sum(s.frames for s in sinks)
+        sent_before = camera.frames_sent if camera is not None else 0
         kiosk0, chromium0, t0 = time.process_time(), tree_cpu_s(self.browser.proc.pid), time.monotonic()
         await asyncio.sleep(seconds)
         kiosk1, chromium1, t1 = time.process_time(), tree_cpu_s(self.browser.proc.pid), time.monotonic()
         fps = (view.frames_painted - frames_before) / (t1 - t0)
         decoded = (sum(s.frames for s in sinks) - decoded_before) / (t1 - t0)
+        sent = ((camera.frames_sent if camera is not None else 0) - sent_before) / (t1 - t0)
         received = max((s.size for s in sinks if s.size), default=(0, 0))
+        desk = await self.call("evaluate", name="desk", expression=DESK_OUTBOUND)
         await self.end_kiosk_call(ctx, engine, events, view)
         cpu_k, cpu_c = 100 * (kiosk1 - kiosk0) / (t1 - t0), 100 * (chromium1 - chromium0) / (t1 - t0)
-        return cpu_k, cpu_c, fps, decoded, received
+        return cpu_k, cpu_c, fps, decoded, received, sent, link(desk)
+
+    async def chromium_receives(self, w: int, h: int, seconds: float) -> tuple[float, tuple[int, int], str]:
+        """The reference: what the same desk sends a Chromium point in a call of the same size."""
+        await self.desk_camera(w, h)
+        await self.chromium_point_call(w, h)
+        await self.call("waitForFunction", name="cpoint", expression="bp.firstFrame !== null", timeout=30000)
+        await asyncio.sleep(3)
+        first = await self.call("evaluate", name="cpoint", expression=POINT_INBOUND)
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        last = await self.call("evaluate", name="cpoint", expression=POINT_INBOUND)
+        fps = (last["decoded"] - first["decoded"]) / (time.monotonic() - t0)
+        desk = await self.call("evaluate", name="desk", expression=DESK_OUTBOUND)
+        await self.end_chromium_call()
+        return fps, (int(last["w"]), int(last["h"])), link(desk)
 
     # ------------------------------------------------------------------------------------------- 3
 
@@ -324,18 +383,46 @@ class Bench:
         ctx, events, view, engine = await self.kiosk_call(640, 480)
         await until(lambda: events.of(CallConnected), 30, "connected")
         await asyncio.sleep(2)
-        for _ in range(runs):
-            start = time.monotonic()
-            done = await engine.send_document(five, "scan", "five.pdf")
-            assert done.ok
-            results["to_desk"].append((time.monotonic() - start) * 1000)
-            start = time.monotonic()
+
+        async def up(pdf: bytes, name: str) -> str | None:
+            try:
+                done = await engine.send_document(pdf, "scan", name)
+            except TransferFailed as exc:
+                return exc.reason
+            return None if done.ok else str(done.reason)
+
+        async def down() -> str | None:
+            before = len(events.of(PrintRequested))
+            failed = len([e for e in events.of(TransferDone) if e.direction == "in" and not e.ok])
             await self.call("setInputFiles", name="desk", selector="#print-file", files=[str(tmp / "five.pdf")])
-            await until(printed_more(events, len(events.of(PrintRequested))), 120, "print")
-            results["from_desk"].append((time.monotonic() - start) * 1000)
-            start = time.monotonic()
-            assert (await engine.send_document(scan, "scan", "scan.pdf")).ok
-            results["scan10"].append((time.monotonic() - start) * 1000)
+            await until(
+                lambda: len(events.of(PrintRequested)) > before
+                or len([e for e in events.of(TransferDone) if e.direction == "in" and not e.ok]) > failed,
+                180, "print",
+            )
+            if len(events.of(PrintRequested)) > before:
+                return None
+            return next(e.reason for e in reversed(events.of(TransferDone)) if e.direction == "in" and not e.ok)
+
+        # A transfer that fails is counted and reported (a document lost is what the bench is for), not a crash.
+        for _ in range(runs):
+            for key, step in (("to_desk", lambda: up(five, "five.pdf")), ("from_desk", down),
+                              ("scan10", lambda: up(scan, "scan.pdf"))):
+                start = time.monotonic()
+                reason = await step()
+                if reason is None:
+                    results[key].append((time.monotonic() - start) * 1000)
+                else:
+                    self.failures.append(f"{key}: {reason}")
+                    print(f"   ! {key} failed: {reason} (load {os.getloadavg()[0]:.1f})")
+                    if engine.call is None or not any(
+                        peer.pc.connectionState == "connected" for peer in engine.peers.values()
+                    ):
+                        await self.end_kiosk_call(ctx, engine, events, view)
+                        await self.desk_camera(640, 480)
+                        ctx, events, view, engine = await self.kiosk_call(640, 480)
+                        await until(functools.partial(events.of, CallConnected), 60, "connected")
+                        await asyncio.sleep(2)
         await self.end_kiosk_call(ctx, engine, events, view)
         await self.desk_camera(640, 480)
         await self.chromium_point_call(640, 480)
@@ -365,18 +452,21 @@ async def main_async(args: argparse.Namespace) -> None:
                 print(f"Chromium {browser.version}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
 
                 parts = {int(x) for x in args.parts.split(",")}
+                summary: dict[str, float] = {}
                 if 1 in parts:
-                    await part1(bench, args)
+                    summary.update(await part1(bench, args))
                 if 2 in parts:
-                    await part2(bench, args)
+                    summary.update(await part2(bench, args))
                 if 3 in parts:
-                    await part3(bench, args, tmp)
+                    summary.update(await part3(bench, args, tmp))
                 pump.cancel()
+                print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+                print(summary_line(summary))
         finally:
             browser.quit()
 
 
-async def part1(bench: Bench, args: argparse.Namespace) -> None:
+async def part1(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
     kiosk_ff: list[float] = []
     chromium_ff: list[float] = []
     await bench.first_frame_kiosk()  # warm-up (imports, codecs)
@@ -388,26 +478,38 @@ async def part1(bench: Bench, args: argparse.Namespace) -> None:
     print(f"   kiosk engine → Qt view : {med(kiosk_ff)} ms  (runs: {', '.join(f'{v:.0f}' for v in kiosk_ff)})")
     print(f"   Chromium point → video : {med(chromium_ff)} ms  (runs: {', '.join(f'{v:.0f}' for v in chromium_ff)})")
     print(f"   (bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    return {"first_frame_ratio": statistics.median(kiosk_ff) / statistics.median(chromium_ff)}
 
 
-async def part2(bench: Bench, args: argparse.Namespace) -> None:
+async def part2(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
     print(f"\n2. CPU of a two-way call at 30 fps, {args.seconds:.0f} s windows, median of {args.cpu_runs}")
     print("   (% of one core; kiosk = engine + painting; Chromium = the desk's processes in that call)")
+    summary: dict[str, float] = {}
     for w, h in ((640, 480), (1280, 720)):
         rows = [await bench.cpu(w, h, args.seconds) for _ in range(args.cpu_runs)]
         k = statistics.median(r[0] for r in rows)
         c = statistics.median(r[1] for r in rows)
         fps = statistics.median(r[2] for r in rows)
         decoded = statistics.median(r[3] for r in rows)
+        sent = statistics.median(r[5] for r in rows)
         got = rows[-1][4]
         print(
             f"   {w}×{h}: kiosk {k:.0f} %  Chromium {c:.0f} %  ratio {k / c:.2f}"
-            f"  (kiosk decoded {decoded:.1f} fps of the desk's {got[0]}×{got[1]}, painted {fps:.1f} fps)"
+            f"  (kiosk decoded {decoded:.1f} fps of the desk's {got[0]}×{got[1]}, painted {fps:.1f} fps;"
+            f" kiosk sent {sent:.1f} fps at {w}×{h})"
         )
+        print(f"      {rows[-1][6]}")
+        ref_fps, ref_size, ref_desk = await bench.chromium_receives(w, h, args.seconds)
+        print(f"   reference, the same desk → a Chromium point: {ref_size[0]}×{ref_size[1]} at {ref_fps:.1f} fps")
+        print(f"      {ref_desk}")
         print(f"   (bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+        if w == 1280:
+            summary.update(cpu_720p_ratio=k / c, receive_fps=fps, receive_w=float(got[0]), ref_fps=ref_fps,
+                           ref_w=float(ref_size[0]))
+    return summary
 
 
-async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> None:
+async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     docs = await bench.documents(args.doc_runs, tmp)
     mib = 5 * 1024 * 1024
     print(f"\n3. documents while 640×480 video runs both ways, median of {args.doc_runs} (until doc.ack)")
@@ -417,8 +519,34 @@ async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> None:
         ("scan10", f"10-page scan kiosk → desk ({docs['scan_bytes'][0] / 1e6:.1f} MB)", docs["scan_bytes"][0]),
         ("chromium", "5 MiB Chromium point → desk (reference)", mib),
     ):
+        if not docs[key]:
+            print(f"   {label:<48} none arrived")
+            continue
         ms = statistics.median(docs[key])
-        print(f"   {label:<48} {ms:6.0f} ms  {size / ms / 1000:.2f} MB/s")
+        print(f"   {label:<48} {ms:6.0f} ms  {size / ms / 1000:.2f} MB/s  ({len(docs[key])} arrived)")
+    print(f"   transfers failed: {len(bench.failures)} {bench.failures}")
+    reference = statistics.median(docs["chromium"])
+    out = {"doc_failures": float(len(bench.failures))}
+    for key, name in (("to_desk", "doc_up_ratio"), ("from_desk", "doc_down_ratio")):
+        if docs[key]:
+            out[name] = statistics.median(docs[key]) / reference
+    return out
+
+
+def summary_line(summary: dict[str, float]) -> str:
+    """One line for the issue: kiosk ÷ Chromium in this run (lower is better), and the 720p frame rate the kiosk
+    painted (and, after it, the size it received beside what the same desk sent the Chromium point)."""
+
+    def value(key: str, fmt: str = ".2f") -> str:
+        return format(summary[key], fmt) if key in summary else "–"
+
+    return (
+        f"first_frame_ratio={value('first_frame_ratio')} cpu_720p_ratio={value('cpu_720p_ratio')}"
+        f" receive_fps={value('receive_fps', '.1f')} doc_up_ratio={value('doc_up_ratio')}"
+        f" doc_down_ratio={value('doc_down_ratio')} doc_failures={value('doc_failures', '.0f')}"
+        f"  (kiosk received width {value('receive_w', '.0f')}; the Chromium point {value('ref_w', '.0f')}"
+        f" at {value('ref_fps', '.1f')} fps)"
+    )
 
 
 def main() -> int:
