@@ -49,7 +49,10 @@ if [ ! -f "$wheelhouse/.complete" ]; then
 fi
 
 # 2. The source as it is in the working tree (tracked and untracked-but-not-ignored files).
-src_list=$(cd "$here" && git ls-files -co --exclude-standard -- . ':!dist' ':!simulation' | sort)  # simulation/: dev-only
+# Only what the packages are built from: not the simulation, the tests, the benchmarks or the docs
+# (development only), so a change there does not rebuild the packages.
+src_list=$(cd "$here" && git ls-files -co --exclude-standard -- . ':!dist' ':!simulation' ':!tests' ':!bench' ':!docs' \
+           | sort)
 src_hash=$( (cd "$here" && printf '%s\n' "$src_list" | while IFS= read -r f; do
                 [ -e "$f" ] || [ -L "$f" ] || continue
                 if [ -L "$f" ]; then printf '%s -> %s\n' "$f" "$(readlink "$f")"; else sha256sum "$f"; fi

@@ -1,40 +1,34 @@
 """The packages as a point gets them: ``etapiste-point`` installed into a throwaway Debian 12 root.
 
 Marker ``packaging`` (scripts/test.sh runs it as its own stage; it needs root, mmdebstrap and the network
-once a day). The packages come from scripts/package.sh (cached by the source's hash); the root is
-``mmdebstrap --variant=minbase bookworm`` from this machine's apt sources with the point's Debian
-dependencies already in it, cached as a tarball under ~/.cache/etapiste-packaging/roots by date and by
-the dependency list, and extracted afresh for each test. Commands run in the root through
-``unshare -m -p -f`` + ``chroot``: its own mount and PID namespaces, so the /proc and /dev it needs
-vanish with it and nothing it starts outlives the test.
+once a day). The packages, the cached root and the commands run in it are :mod:`simulation.debroot`'s.
 
 What a point's owner would notice is checked: the program runs and says the version the organiser
-published, systemd accepts every unit as installed, the service users exist, and ``apt-get purge``
-leaves the machine as it was before the install.
+published, systemd accepts every unit as installed, the service users exist, ``apt-get purge`` leaves
+the machine as it was before the install, the installer from an enrolment package installs from the
+organiser's repository and the console is locked, updates go forward or back through the root helper,
+and Debian's security updates come only from the security archive and are reported.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from simulation import debroot
+from simulation.debroot import REPO, REPO_IN_ROOT, VERSION, gpg_key, in_root, in_root_argv
+
 # A build with lintian and a fresh root take minutes on two shared cores (far beyond the suite-wide 300 s).
 pytestmark = [pytest.mark.packaging, pytest.mark.services, pytest.mark.timeout(3600)]
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("ETAPISTE_PACKAGE_CACHE") or Path.home() / ".cache" / "etapiste-packaging")
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 POINT_USERS = ("etapiste-agent", "etapiste-kiosk")
 #: Paths whose content apt and dpkg keep for themselves (their logs, caches and package database) or the
 #: kernel makes: not what the package installed, so not compared before and after.
@@ -54,85 +48,36 @@ def _require(*programs: str) -> None:
             pytest.skip(f"{program} is missing (scripts/apt-packages.txt)")
 
 
-def _package_depends(deb: Path) -> list[str]:
-    """The Debian packages ``deb`` depends on and recommends (first of each alternative), as dpkg-shlibdeps
-    and debian/control made them: put into the cached root, so installing the .deb needs no network."""
-    names: set[str] = set()
-    for field in ("Depends", "Recommends"):
-        value = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True)
-        for dep in value.stdout.replace("\n", " ").split(","):
-            if dep.strip():
-                names.add(dep.split("|")[0].split()[0].split(":")[0])
-    return sorted(names)
-
-
 @pytest.fixture(scope="session")
 def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """dist/etapiste-point and -server for pyproject's version, built (or taken from the cache)."""
+    """dist/etapiste-point and -server for pyproject's version, built (or taken from the cache); or the ones
+    in ``$ETAPISTE_TEST_DEBS`` (a directory), built before from the same tree: the build takes minutes, and
+    on a shared work tree every other change would start it again."""
+    prebuilt = os.environ.get("ETAPISTE_TEST_DEBS")
+    if prebuilt:
+        found = {name: Path(prebuilt) / f"{name}_{VERSION}_amd64.deb" for name in ("etapiste-point", "etapiste-server")}
+        assert all(p.is_file() for p in found.values()), f"ETAPISTE_TEST_DEBS={prebuilt} lacks {found}"
+        return found
     _require("dpkg-buildpackage", "lintian")
-    out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "package.sh"), "--out", str(out)], capture_output=True, text=True, timeout=3600
-    )
-    assert proc.returncode == 0, f"scripts/package.sh failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    found = {name: out / f"{name}_{VERSION}_amd64.deb" for name in ("etapiste-point", "etapiste-server")}
-    for path in found.values():
-        assert path.is_file(), f"scripts/package.sh did not make {path.name}"
-    return found
+    return debroot.build_packages(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="session")
 def base_root_tar(debs: dict[str, Path]) -> Path:
     """Debian 12 minbase with etapiste-point's dependencies, as a tarball cached for the day."""
     _require("mmdebstrap", "unshare", "chroot")
-    include = _package_depends(debs["etapiste-point"])
-    key = hashlib.sha256(",".join(include).encode()).hexdigest()[:12]
-    roots = CACHE / "roots"
-    tar = roots / f"bookworm-minbase-{dt.date.today():%Y%m%d}-{key}.tar"
-    if tar.is_file():
-        return tar
-    roots.mkdir(parents=True, exist_ok=True)
-    for old in roots.glob("bookworm-minbase-*.tar"):
-        old.unlink()
-    partial = tar.with_suffix(".partial")
-    command = ["mmdebstrap", "--variant=minbase", "--format=tar", f"--include={','.join(include)}", "bookworm"]
-    proc = subprocess.run([*command, str(partial)], capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, f"mmdebstrap failed:\n{proc.stderr[-3000:]}"
-    partial.rename(tar)
-    return tar
+    return debroot.base_root_tar(debs["etapiste-point"])
 
 
 @pytest.fixture
 def root(base_root_tar: Path) -> Iterator[Path]:
     """A fresh copy of the cached root for one test, removed after it."""
-    path = Path(tempfile.mkdtemp(prefix="etapiste-debroot-"))
-    try:
-        subprocess.run(["tar", "-xf", str(base_root_tar), "-C", str(path)], check=True, timeout=600)
+    with debroot.fresh_root(base_root_tar) as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def in_root(root: Path, command: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
-    """Run a shell command inside ``root``: own mount and PID namespaces, /proc and /dev mounted in them."""
-    setup = (
-        f"mount -t proc proc {root}/proc && mount --rbind /dev {root}/dev && "
-        f"exec chroot {root} /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "
-        'DEBIAN_FRONTEND=noninteractive /bin/sh -c "$0"'
-    )
-    return subprocess.run(
-        ["unshare", "-m", "-p", "-f", "--propagation", "private", "/bin/sh", "-c", setup, command],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def install_point(root: Path, deb: Path) -> None:
-    shutil.copy2(deb, root / "tmp" / deb.name)
-    done = in_root(root, f"apt-get -q -y install /tmp/{deb.name}")
-    assert done.returncode == 0, f"installing {deb.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    (root / "tmp" / deb.name).unlink()
+    debroot.install_deb(root, deb)
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -196,64 +141,44 @@ def test_purge_leaves_the_root_as_before_the_install(root: Path, debs: dict[str,
 # ---- updates through the organiser's repository, driven by the root helper -------------------------------
 
 NEXT = VERSION + "+next1"
-"""Version N+1: the same source built with a higher Debian version (``scripts/package.sh --version``)."""
-REPO_IN_ROOT = "/srv/etapiste-repo"
+"""Version N+1: the same package with a higher version in its control file and its Python metadata
+(:func:`simulation.debroot.reversion`; ``scripts/package.sh --version`` would build it, for minutes more)."""
 
 
 @pytest.fixture(scope="session")
 def next_debs(tmp_path_factory: pytest.TempPathFactory, debs: dict[str, Path]) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("dist-next")
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "package.sh"), "--version", NEXT, "--no-lintian", "--out", str(out)],
-        capture_output=True, text=True, timeout=3600,
-    )  # fmt: skip
-    assert proc.returncode == 0, f"scripts/package.sh --version {NEXT} failed:\n{proc.stderr[-3000:]}"
-    return {"etapiste-point": out / f"etapiste-point_{NEXT}_amd64.deb"}
+    return {"etapiste-point": debroot.reversion(debs["etapiste-point"], NEXT, tmp_path_factory.mktemp("dist-next"))}
 
 
-def _ops_repo(*args: str, gnupghome: Path) -> str:
-    proc = subprocess.run(
-        [str(REPO / ".venv/bin/etapiste"), "ops", "repo", *args, "--gnupghome", str(gnupghome)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+def _organiser_repository(root: Path, tmp_path: Path, *debs: Path) -> tuple[Path, Path]:
+    _require("apt-ftparchive", "gpg")  # what provisioning/repo.py indexes and signs with
+    return debroot.organiser_repository(root, tmp_path, *debs)
+
+
+@pytest.fixture(scope="session")
+def point_from_repository_tar(
+    base_root_tar: Path, debs: dict[str, Path], next_debs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The root as a point enrolled with the organiser's repository (N and N+1 published), running N, as a
+    tarball for the session: each test that needs it extracts it (seconds) instead of installing (minutes).
+
+    The repository is reached through a file: URI inside the root (what apt does with it is the same as
+    over https: the signed Release, Signed-By, the pin)."""
+    work = tmp_path_factory.mktemp("point-from-repository")
+    with debroot.fresh_root(base_root_tar) as root:
+        repo, _ = _organiser_repository(root, work, debs["etapiste-point"], next_debs["etapiste-point"])
+        debroot.enrol_repository(root, repo)
+        done = in_root(root, f"apt-get -q update && apt-get -q -y install etapiste-point={VERSION}")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        tar = work / "point.tar"
+        subprocess.run(["tar", "-cf", str(tar), "-C", str(root), "."], check=True, timeout=600)
+    return tar
 
 
 @pytest.fixture
-def point_from_repository(root: Path, debs: dict[str, Path], next_debs: dict[str, Path], tmp_path: Path) -> Path:
-    """The root as a point enrolled with the organiser's repository (N and N+1 published), running N.
-
-    The repository is reached through a file: URI inside the root (what apt does with it is the same as
-    over https: the signed Release, Signed-By, the pin); Debian's own sources are taken out, so an update
-    needs no network."""
-    _require("apt-ftparchive", "gpg")  # what provisioning/repo.py indexes and signs with
-    gnupghome = tmp_path / "gnupg"
-    gnupghome.mkdir(mode=0o700)
-    subprocess.run(["gpg", "--batch", "--homedir", str(gnupghome), "--passphrase", "", "--quick-gen-key",
-                    "etapiste test organiser <ops@example.invalid>", "ed25519", "sign", "1d"],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
-    listed = subprocess.run(["gpg", "--batch", "--homedir", str(gnupghome), "--with-colons", "-K"],
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
-    fpr = next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr:"))
-    repo = root / REPO_IN_ROOT.lstrip("/")
-    _ops_repo("init", "--dir", str(repo), "--key", fpr, gnupghome=gnupghome)
-    _ops_repo("add", "--dir", str(repo), str(debs["etapiste-point"]), str(next_debs["etapiste-point"]),
-              gnupghome=gnupghome)  # fmt: skip
-
-    from provisioning.repo import APT_PREFERENCES, apt_source
-
-    for name in ("etc/apt/sources.list",):
-        (root / name).unlink(missing_ok=True)
-    for source in (root / "etc/apt/sources.list.d").glob("*"):
-        source.unlink()
-    (root / "etc/apt/keyrings").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(repo / "organiser-archive-keyring.gpg", root / "etc/apt/keyrings/etapiste-organiser.gpg")
-    (root / "etc/apt/sources.list.d/etapiste.sources").write_text(apt_source(f"file://{REPO_IN_ROOT}"))
-    (root / "etc/apt/preferences.d/etapiste").write_text(APT_PREFERENCES)
-    done = in_root(root, f"apt-get -q update && apt-get -q -y install etapiste-point={VERSION}")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return root
+def point_from_repository(point_from_repository_tar: Path) -> Iterator[Path]:
+    with debroot.fresh_root(point_from_repository_tar) as root:
+        yield root
 
 
 def _installed(root: Path) -> str:
@@ -270,12 +195,8 @@ def _run_helper(root: Path, request: str, verdict: str | None) -> dict[str, str]
     (root / "var/lib/etapiste").mkdir(parents=True, exist_ok=True)
     (run / "commands/update").write_text(request)
     status = run / "update/status"
-    helper = subprocess.Popen(
-        ["unshare", "-m", "-p", "-f", "--propagation", "private", "/bin/sh", "-c",
-         f"mount -t proc proc {root}/proc && mount --rbind /dev {root}/dev && exec chroot {root} "
-         "/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/libexec/etapiste/etapiste-update"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    helper = subprocess.Popen(in_root_argv(root, "exec /usr/libexec/etapiste/etapiste-update"),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     answered = False
     try:
         while helper.poll() is None:
@@ -325,3 +246,155 @@ def test_helper_refuses_a_version_the_repository_does_not_offer(point_from_repos
     assert status["state"] == "refused"
     assert status["reason"] == f"version 99.0 is not in the organiser's repository (offered: {VERSION} {NEXT})"
     assert _installed(root) == VERSION
+
+
+# ---- the installer: enrolment package → repository, package, enrolment, console lock ---------------------
+
+
+def _mode(path: Path) -> str:
+    st = path.lstat()
+    return f"{st.st_mode & 0o7777:o} {st.st_uid} {st.st_gid}"
+
+
+def test_installer_from_an_enrolment_package_installs_the_point_from_the_organisers_repository(
+    root: Path, debs: dict[str, Path], tmp_path: Path
+) -> None:
+    """systemd/install-point.sh as a technician runs it on a fresh Debian 12 (here the throwaway root, where no
+    systemd runs): the enrolment package made by the ops tool carries the repository; the installer writes
+    its key, source and pin, installs etapiste-point with apt-get, applies the enrolment; the package locks
+    the physical console."""
+    from tests.systemd.conftest import make_enrolment
+
+    repo, gnupghome = _organiser_repository(root, tmp_path, debs["etapiste-point"])
+    package = make_enrolment(root / "tmp/enrolment")
+    debroot.ops_repo("enrolment", "--dir", str(repo), "--url", f"file://{REPO_IN_ROOT}", "--into", str(package.path),
+              gnupghome=gnupghome)  # fmt: skip
+    shutil.copy2(REPO / "systemd/install-point.sh", root / "tmp/install-point.sh")
+
+    done = in_root(root, "bash /tmp/install-point.sh --enrolment /tmp/enrolment")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"installed etapiste-point {VERSION} from the organiser's repository" in done.stdout
+    assert in_root(root, "etapiste --version").stdout.strip() == f"etapiste {VERSION}"
+
+    # The repository: the key trusted for it alone, the source signed-by that key, the pin to its origin.
+    source = (root / "etc/apt/sources.list.d/etapiste.sources").read_text()
+    assert f"URIs: file://{REPO_IN_ROOT}\n" in source
+    assert "Signed-By: /etc/apt/keyrings/etapiste-organiser.gpg\n" in source
+    keyring = root / "etc/apt/keyrings/etapiste-organiser.gpg"
+    assert keyring.read_bytes() == (repo / "organiser-archive-keyring.gpg").read_bytes()
+    from provisioning.repo import APT_PREFERENCES
+
+    assert (root / "etc/apt/preferences.d/etapiste").read_text() == APT_PREFERENCES
+    policy = in_root(root, "apt-cache policy etapiste-point").stdout
+    # The version's priority is the pin's (990); the line under it is the source's own default (500).
+    assert re.search(rf"\*\*\* {re.escape(VERSION)} 990\n\s+500 file:{REPO_IN_ROOT} bookworm/main", policy), policy
+
+    # The enrolment, with the modes the checkout installer gives it.
+    agent_gid = in_root(root, "getent group etapiste-agent").stdout.split(":")[2]
+    assert _mode(root / "etc/etapiste/agent.env") == f"640 0 {agent_gid}"
+    assert (root / "etc/etapiste/agent.env").read_bytes() == (package.path / "agent.env").read_bytes()
+    assert _mode(root / "etc/etapiste/enrolment/mqtt-password") == f"640 0 {agent_gid}"
+    assert (root / "etc/etapiste/organiser.trust.json").read_bytes() == package.trust_json
+
+    # The physical console, locked by the package itself.
+    assert "kernel.sysrq = 0" in (root / "etc/sysctl.d/99-zz-etapiste-point.conf").read_text()
+    assert "CtrlAltDelBurstAction=none" in (root / "etc/systemd/system.conf.d/etapiste-point.conf").read_text()
+    assert os.readlink(root / "etc/systemd/system/ctrl-alt-del.target") == "/dev/null"
+    policy_file = root / "etc/usbguard/rules.d/70-etapiste-point.conf"
+    assert _mode(policy_file) == "600 0 0"
+    assert policy_file.read_bytes() == (REPO / "systemd/usbguard/70-etapiste-point.conf").read_bytes()
+    assert _mode(root / "etc/usbguard/rules.d/90-etapiste-local.conf") == "600 0 0"
+    assert (root / "etc/systemd/system/basic.target.wants/usbguard.service").is_symlink()  # enabled
+
+    # Run again: nothing changes.
+    again = in_root(root, "bash /tmp/install-point.sh --enrolment /tmp/enrolment")
+    assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
+
+
+# ---- Debian's security updates through the root helper -------------------------------------------------
+
+
+def _tiny_deb(out: Path, name: str, version: str) -> Path:
+    """A package with one file saying its version: a stand-in for a Debian package that gets an update."""
+    build = out / f"{name}-{version}"
+    (build / "DEBIAN").mkdir(parents=True)
+    (build / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: test <test@example.invalid>\n"
+        f"Priority: optional\nSection: misc\nDescription: stand-in package for the security update test\n"
+    )
+    doc = build / "usr/share/doc" / name
+    doc.mkdir(parents=True)
+    (doc / "version").write_text(version + "\n")
+    deb = out / f"{name}_{version}_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(build), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def _archive(path: Path, debs: list[Path], release: dict[str, str], gnupghome: Path, fpr: str) -> None:
+    """A signed apt archive at ``path`` whose Release says ``release`` (as Debian's archives label theirs)."""
+    pool = path / "pool"
+    pool.mkdir(parents=True)
+    for deb in debs:
+        shutil.copy2(deb, pool / deb.name)
+    dist = path / "dists" / release["Codename"]
+    (dist / "main/binary-all").mkdir(parents=True)
+    packages = subprocess.run(["apt-ftparchive", "packages", "pool"], cwd=path, check=True, capture_output=True)
+    (dist / "main/binary-all/Packages").write_bytes(packages.stdout)
+    fields = {**release, "Architectures": "all amd64", "Components": "main"}
+    options = [arg for k, v in fields.items() for arg in ("-o", f"APT::FTPArchive::Release::{k}={v}")]
+    rel = subprocess.run(["apt-ftparchive", *options, "release", "."], cwd=dist, check=True, capture_output=True)
+    (dist / "Release").write_bytes(rel.stdout)
+    sign = ["gpg", "--batch", "--homedir", str(gnupghome), "--local-user", fpr, "--clearsign"]
+    subprocess.run([*sign, "--output", str(dist / "InRelease"), str(dist / "Release")], check=True, capture_output=True)
+
+
+def test_helper_runs_debians_security_updates_only_and_reports_them(
+    point_from_repository: Path, tmp_path: Path
+) -> None:
+    """action=security as the agent requests it in the window: unattended-upgrade with the package's own
+    configuration takes the upgrade from the archive labelled Debian-Security and leaves the one from an
+    ordinary Debian suite and N+1 in the organiser's repository; the helper restarts the kiosk, waits for
+    its health verdict and reports what was upgraded, which the agent's update state (what ``ops status``
+    shows) carries."""
+    _require("apt-ftparchive", "gpg", "dpkg-deb")
+    root = point_from_repository
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    old = [_tiny_deb(probes, "probe-security", "1.0"), _tiny_deb(probes, "probe-ordinary", "1.0")]
+    for deb in old:
+        shutil.copy2(deb, root / "tmp" / deb.name)
+    assert in_root(root, "dpkg -i /tmp/probe-security_1.0_all.deb /tmp/probe-ordinary_1.0_all.deb").returncode == 0
+    gnupghome = tmp_path / "gnupg"
+    fpr = gpg_key(gnupghome)
+    security = {"Origin": "Debian", "Label": "Debian-Security", "Suite": "stable-security",
+                "Codename": "bookworm-security"}  # fmt: skip
+    ordinary = {"Origin": "Debian", "Label": "Debian", "Suite": "stable", "Codename": "bookworm"}
+    _archive(root / "srv/security", [_tiny_deb(probes, "probe-security", "1.0+deb12u1")], security, gnupghome, fpr)
+    _archive(root / "srv/debian", [_tiny_deb(probes, "probe-ordinary", "1.1")], ordinary, gnupghome, fpr)
+    key = subprocess.run(["gpg", "--batch", "--homedir", str(gnupghome), "--export", fpr], check=True,
+                         capture_output=True).stdout  # fmt: skip
+    (root / "etc/apt/keyrings").mkdir(parents=True, exist_ok=True)
+    (root / "etc/apt/keyrings/test-debian.gpg").write_bytes(key)
+    (root / "etc/apt/sources.list.d/debian.sources").write_text(
+        "Types: deb\nURIs: file:///srv/debian\nSuites: bookworm\nComponents: main\n"
+        "Signed-By: /etc/apt/keyrings/test-debian.gpg\n\n"
+        "Types: deb\nURIs: file:///srv/security\nSuites: bookworm-security\nComponents: main\n"
+        "Signed-By: /etc/apt/keyrings/test-debian.gpg\n"
+    )
+
+    status = _run_helper(root, "action=security\nhealth_timeout=60\n", f"version={VERSION}\nhealthy=yes\n")
+
+    assert status["state"] == "done", status
+    assert status["upgraded"] == "probe-security", status
+    versions = in_root(root, "dpkg-query -W -f='${Package} ${Version}\\n' probe-security probe-ordinary").stdout
+    assert versions.split("\n")[:2] == ["probe-ordinary 1.0", "probe-security 1.0+deb12u1"], versions
+    assert (root / "run/etapiste/commands/restart-kiosk").exists()  # the kiosk was restarted for the check
+    assert _installed(root) == VERSION  # N+1 is in the organiser's repository: not Debian's security update
+
+    from provisioning.ops_cli import _update_cell
+    from provisioning.update import SoftwareUpdater
+
+    updater = SoftwareUpdater(root / "var/lib/etapiste", root / "run/etapiste", VERSION)
+    state = updater.state(root / "var/lib/etapiste/point.yaml")
+    assert (state["action"], state["state"], state["upgraded"]) == ("security", "done", "probe-security")
+    assert _update_cell({"software_update": state}).endswith(" ok (probe-security)")

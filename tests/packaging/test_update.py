@@ -193,13 +193,13 @@ INSTALLER = ROOT / "systemd" / "install-point.sh"
 def enrolment_with_repository(tmp_path: Path) -> Path:
     """An enrolment package as the organiser makes it: the point's identity (tests/systemd's maker) and the
     repository from ``etapiste ops repo init`` + ``enrolment``."""
-    from tests.packaging.test_install_root import _gpg_key
+    from simulation.debroot import gpg_key
     from tests.systemd.conftest import make_enrolment
 
     if subprocess.run(["which", "gpg", "apt-ftparchive"], capture_output=True).returncode != 0:
         pytest.skip("gpg and apt-ftparchive (scripts/apt-packages.txt) make the repository")
     gnupghome = tmp_path / "gnupg"
-    fpr = _gpg_key(gnupghome)
+    fpr = gpg_key(gnupghome)
     package = make_enrolment(tmp_path / "enrolment").path
     for args in (["init", "--key", fpr], ["enrolment", "--url", "https://packages.example.invalid/etapiste",
                                           "--into", str(package)]):  # fmt: skip
