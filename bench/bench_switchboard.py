@@ -1,6 +1,7 @@
 """Load benchmark of the switchboard: 500 points and 200 agents on loopback, then a storm of call set-ups.
 
     .venv/bin/python bench/bench_switchboard.py [--points 500] [--agents 200] [--runs 3]
+    .venv/bin/python bench/bench_switchboard.py --instances 2 [--runs 1]   # several instances on Redis
 
 Each run starts the real switchboard (``etapiste switchboard --config …``) as its own process, connects
 every point and logs in every agent (HTTP login + desk WebSocket), then all points ask for an agent at
@@ -59,6 +60,10 @@ def free_port() -> int:
 
 
 def write_config(path: Path, points: int, agents: int, port: int) -> None:
+    path.write_text(yaml.safe_dump(config_document(points, agents, port)))
+
+
+def config_document(points: int, agents: int, port: int) -> dict[str, Any]:
     # A cheaper scrypt cost than production's n=2^17 keeps 200 logins from dominating the run; the
     # benchmark is about signalling, and login cost is measured by its own figure below.
     pw_hash = hash_password(PASSWORD, n=2048)
@@ -94,7 +99,7 @@ def write_config(path: Path, points: int, agents: int, port: int) -> None:
             for k in range(agents)
         ],
     }
-    path.write_text(yaml.safe_dump(config))
+    return config
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -131,6 +136,8 @@ class Storm:
         self.served = 0
         self.done = asyncio.Event()
         self.claimed: set[str] = set()
+        self.errors = 0
+        """Points whose ``queue.request`` was refused (an ``error`` frame before any position)."""
 
     async def point(self, http: aiohttp.ClientSession, i: int, go: asyncio.Event, ready: list[int]) -> None:
         ws = await http.ws_connect(f"{self.base.replace('http', 'ws')}/ws/point", max_msg_size=0)
@@ -180,7 +187,9 @@ class Storm:
                     )
             elif kind == "signal.ice":
                 self.relay.append(time.perf_counter() - float(m["sdp_mid"]))
-            elif kind == "call.ended":
+            elif kind == "call.ended" or (kind == "error" and first):
+                # refused before it was even queued (e.g. the switchboard could not keep up): counted, not served
+                self.errors += kind == "error"
                 self.served += 1
                 if self.served == self.n_points:
                     self.done.set()
@@ -267,55 +276,274 @@ async def run_switchboard_storm(points: int, agents: int, tmp: Path) -> dict[str
     )
     try:
         await wait_port(port)
-        storm = Storm(f"http://127.0.0.1:{port}", points, agents)
-        go = asyncio.Event()
-        ready = [0]
-        conn = aiohttp.TCPConnector(limit=0)
-        sessions = [
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True))
-            for _ in range(agents)
-        ]
-        async with aiohttp.ClientSession(connector=conn) as http:
-            login_t0 = time.perf_counter()
-            agent_tasks = [asyncio.create_task(storm.agent(sessions[k], k, go, ready)) for k in range(agents)]
-            while ready[0] < agents:
-                await asyncio.sleep(0.02)
-            login_s = time.perf_counter() - login_t0
-            point_tasks = [asyncio.create_task(storm.point(http, i, go, ready)) for i in range(points)]
-            while ready[0] < agents + points:
-                await asyncio.sleep(0.02)
-            connected_rss = proc_mem_mb(proc.pid, "VmRSS")
-            cpu0, t0 = proc_cpu_s(proc.pid), time.perf_counter()
-            go.set()
-            await asyncio.wait_for(storm.done.wait(), 600)
-            elapsed = time.perf_counter() - t0
-            cpu = proc_cpu_s(proc.pid) - cpu0
-            for task in agent_tasks + point_tasks:
-                task.cancel()
-            await asyncio.gather(*agent_tasks, *point_tasks, return_exceptions=True)
-        for s in sessions:
-            await s.close()
-        q = statistics.quantiles
-        return {
-            "relay_p50_ms": 1000 * statistics.median(storm.relay),
-            "relay_p99_ms": 1000 * q(storm.relay, n=100)[98],
-            "queue_p50_ms": 1000 * statistics.median(storm.queue_lat),
-            "queue_p99_ms": 1000 * q(storm.queue_lat, n=100)[98],
-            "answer_p50_ms": 1000 * statistics.median(storm.answer_lat),
-            "answer_p99_ms": 1000 * q(storm.answer_lat, n=100)[98],
-            "storm_s": elapsed,
-            "calls_per_s": points / elapsed,
-            "cpu_s": cpu,
-            "cpu_percent": 100 * cpu / elapsed,
-            "rss_connected_mb": connected_rss,
-            "peak_mb": proc_mem_mb(proc.pid),
-            "logins_per_s": agents / login_s,
-            "relayed": len(storm.relay),
-        }
+        return await storm_against(f"http://127.0.0.1:{port}", points, agents, [proc.pid])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
         log.close()
+
+
+async def settle(done: Any, tasks: list[asyncio.Task[Any]], what: str, count: list[int], timeout: float = 300) -> None:
+    """Until ``done()``; a client task that failed, or the time running out, stops the run saying so."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
+        if failed is not None:
+            raise RuntimeError(f"waiting for {what} ({count[0]} so far), a client failed: {failed.exception()!r}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: only {count[0]} after {timeout:.0f} s")
+        await asyncio.sleep(0.02)
+
+
+async def storm_against(base: str, points: int, agents: int, pids: list[int]) -> dict[str, float]:
+    """The storm through ``base``; CPU and memory are those of the switchboard processes ``pids`` together."""
+    storm = Storm(base, points, agents)
+    go = asyncio.Event()
+    ready = [0]
+    conn = aiohttp.TCPConnector(limit=0)
+    sessions = [
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True))
+        for _ in range(agents)
+    ]
+    async with aiohttp.ClientSession(connector=conn) as http:
+        login_t0 = time.perf_counter()
+        agent_tasks = [asyncio.create_task(storm.agent(sessions[k], k, go, ready)) for k in range(agents)]
+        await settle(lambda: ready[0] >= agents, agent_tasks, "desks logged in and connected", ready)
+        login_s = time.perf_counter() - login_t0
+        point_tasks = [asyncio.create_task(storm.point(http, i, go, ready)) for i in range(points)]
+        await settle(lambda: ready[0] >= agents + points, point_tasks + agent_tasks, "points welcomed", ready)
+        connected_rss = sum(proc_mem_mb(pid, "VmRSS") for pid in pids)
+        cpu0, t0 = sum(proc_cpu_s(pid) for pid in pids), time.perf_counter()
+        go.set()
+        await asyncio.wait_for(storm.done.wait(), 600)
+        elapsed = time.perf_counter() - t0
+        cpu = sum(proc_cpu_s(pid) for pid in pids) - cpu0
+        for task in agent_tasks + point_tasks:
+            task.cancel()
+        await asyncio.gather(*agent_tasks, *point_tasks, return_exceptions=True)
+    for s in sessions:
+        await s.close()
+    q = statistics.quantiles
+    return {
+        "relay_p50_ms": 1000 * statistics.median(storm.relay),
+        "relay_p99_ms": 1000 * q(storm.relay, n=100)[98],
+        "queue_p50_ms": 1000 * statistics.median(storm.queue_lat),
+        "queue_p99_ms": 1000 * q(storm.queue_lat, n=100)[98],
+        "answer_p50_ms": 1000 * statistics.median(storm.answer_lat),
+        "answer_p99_ms": 1000 * q(storm.answer_lat, n=100)[98],
+        "storm_s": elapsed,
+        "calls_per_s": points / elapsed,
+        "cpu_s": cpu,
+        "cpu_percent": 100 * cpu / elapsed,
+        "rss_connected_mb": connected_rss,
+        "peak_mb": sum(proc_mem_mb(pid) for pid in pids),
+        "logins_per_s": agents / login_s,
+        "relayed": len(storm.relay),
+        "refused": storm.errors,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Several instances (--instances N): the same storm through HAProxy in front of N switchboard processes on one
+# Redis (the tests' harness, simulation/services/haproxy.py), beside one instance in memory in the same run;
+# then one instance killed with SIGKILL while every point waits in a queue: how long until each of its
+# points is back in its place through the others (the kiosk's reconnect: full jitter, at most 1 s apart).
+
+
+async def run_cluster_storm(points: int, agents: int, instances: int, tmp: Path) -> dict[str, float]:
+    from simulation.services.haproxy import start_cluster
+    from switchboard.config import SwitchboardConfig
+
+    config = SwitchboardConfig.model_validate(config_document(points, agents, 0))
+    with start_cluster(tmp, instances, base_config=config, log_level="WARNING", check_inter="2s") as cluster:
+        pids = [i.pid for i in cluster.instances]
+        redis_pid = cluster.redis.service.pid
+        redis_cpu0 = proc_cpu_s(redis_pid)
+        result = await storm_against(cluster.base, points, agents, pids)
+        result["redis_cpu_s"] = proc_cpu_s(redis_pid) - redis_cpu0
+        return result
+
+
+class Waiting:
+    """Points that queue and stay, reconnecting like the kiosk when their connection drops."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.tickets: dict[int, str] = {}
+        self.dropped_at: dict[int, float] = {}
+        self.back: dict[int, float] = {}
+        self.lost: set[int] = set()
+        self.killed_at = 0.0
+        self.stop = asyncio.Event()
+
+    async def point(self, http: aiohttp.ClientSession, i: int) -> None:
+        from etapiste.retry import Backoff
+
+        backoff = Backoff(0.5, 1.0)  # the kiosk's in the queue: full jitter, at most 1 s apart
+        credential = f"cred-{i:04d}-" + "x" * 20
+        while not self.stop.is_set():
+            with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                ws = await http.ws_connect(f"{self.base.replace('http', 'ws')}/ws/point", max_msg_size=0)
+                try:
+                    ticket = self.tickets.get(i)
+                    hello = p.PointHello(protocol=1, point=f"point-{i:04d}", credential=credential, ticket=ticket)
+                    await ws.send_str(p.encode(hello))
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        m = json.loads(msg.data)
+                        if m["type"] == "welcome":
+                            backoff.reset()
+                            if ticket is None:
+                                await ws.send_str(
+                                    p.encode(
+                                        p.QueueRequest(
+                                            producer=f"prod-{i % PRODUCERS:02d}", queue=f"queue-{i % PRODUCERS:02d}"
+                                        )
+                                    )
+                                )
+                            elif m.get("ticket") == ticket and i in self.dropped_at:
+                                self.back.setdefault(i, time.perf_counter() - self.killed_at)
+                            elif m.get("ticket") != ticket:
+                                self.lost.add(i)
+                        elif m["type"] == "queue.position" and i not in self.tickets:
+                            self.tickets[i] = m["ticket"]
+                        elif m["type"] == "queue.left":
+                            self.lost.add(i)
+                        if self.stop.is_set():
+                            break
+                finally:
+                    await ws.close()
+            if self.stop.is_set():
+                return
+            if self.killed_at and i not in self.dropped_at:
+                self.dropped_at[i] = time.perf_counter()
+            await asyncio.sleep(backoff.next_delay())
+
+
+async def idle_desk(http: aiohttp.ClientSession, base: str, k: int, ready: list[int]) -> None:
+    origin = {"Origin": base}
+    login = {"username": f"agent{k:03d}", "password": PASSWORD}
+    for attempt in range(10):  # an agent whose login failed (a busy switchboard) tries again
+        async with http.post(f"{base}/api/login", json=login, headers=origin) as r:
+            if r.status == 200:
+                break
+            if attempt == 9:
+                raise AssertionError(f"login {r.status}: {await r.text()}")
+        await asyncio.sleep(random.uniform(0, 2.0))
+    ws = await http.ws_connect(f"{base.replace('http', 'ws')}/ws/desk", max_msg_size=0, headers=origin)
+    await ws.send_str(p.encode(p.DeskHello(protocol=1)))
+    ready[0] += 1
+    async for _ in ws:  # the desk renders its snapshots; here they are read and dropped
+        pass
+
+
+async def run_kill_under_load(points: int, agents: int, instances: int, tmp: Path) -> dict[str, float]:
+    from simulation.services.haproxy import start_cluster
+    from switchboard.config import SwitchboardConfig
+
+    config = SwitchboardConfig.model_validate(config_document(points, agents, 0))
+    with start_cluster(tmp, instances, base_config=config, log_level="WARNING", check_inter="2s") as cluster:
+        waiting = Waiting(cluster.base)
+        sessions = [
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True))
+            for _ in range(agents)
+        ]
+        ready = [0]
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            desks = [asyncio.create_task(idle_desk(sessions[k], cluster.base, k, ready)) for k in range(agents)]
+            tasks = [asyncio.create_task(waiting.point(http, i)) for i in range(points)]
+            queued = [0]
+
+            def all_queued() -> bool:
+                queued[0] = len(waiting.tickets)
+                return queued[0] >= points and ready[0] >= agents
+
+            try:  # under a Redis instance's storm a few points may never get their place: go on without them
+                await settle(all_queued, desks, "every point queued, every desk connected", queued, timeout=180)
+            except TimeoutError as exc:
+                print(f"  (kill under load: {exc}; measuring the {queued[0]} queued)", file=sys.stderr)
+            await asyncio.sleep(2.0)  # snapshots and positions settle
+            victim = cluster.instances[0]
+            waiting.killed_at = time.perf_counter()
+            victim.kill()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                dropped = set(waiting.dropped_at)
+                if (
+                    dropped
+                    and dropped <= set(waiting.back) | waiting.lost
+                    and time.perf_counter() - waiting.killed_at > 5
+                ):
+                    break
+            waiting.stop.set()
+            for task in tasks + desks:
+                task.cancel()
+            await asyncio.gather(*tasks, *desks, return_exceptions=True)
+        for s in sessions:
+            await s.close()
+    times = sorted(waiting.back.values())
+    q = statistics.quantiles(times, n=100) if len(times) > 1 else [times[0]] * 99 if times else [float("nan")] * 99
+    return {
+        "queued": len(waiting.tickets),
+        "dropped": len(waiting.dropped_at),
+        "back": len(times),
+        "lost": len(waiting.lost),
+        "back_p50_s": statistics.median(times) if times else float("nan"),
+        "back_p99_s": q[98],
+        "back_max_s": times[-1] if times else float("nan"),
+    }
+
+
+async def instances_main(args: argparse.Namespace) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-instances-", dir="/tmp") as tmp:
+        for i in range(args.runs):
+            kill = await run_kill_under_load(args.points, args.agents, args.instances, Path(tmp))
+            print(f"  kill under load: {kill}", file=sys.stderr, flush=True)
+            if args.kill_only:
+                print(f"one of {args.instances} instances SIGKILLed under load: {kill}")
+                continue
+            memory = await run_switchboard_storm(args.points, args.agents, Path(tmp))
+            print(f"  one instance in memory: {memory}", file=sys.stderr, flush=True)
+            redis = await run_cluster_storm(args.points, args.agents, args.instances, Path(tmp))
+            print(f"  {args.instances} instances on Redis: {redis}", file=sys.stderr, flush=True)
+            rows.append((memory, redis, kill))
+            print(
+                f"run {i + 1}/{args.runs}: relay p99 memory {memory['relay_p99_ms']:.0f} ms, "
+                f"{args.instances} on Redis {redis['relay_p99_ms']:.0f} ms; back after a kill p99 "
+                f"{kill['back_p99_s']:.2f} s",
+                file=sys.stderr,
+            )
+    if args.kill_only:
+        return
+    memory = median_of([r[0] for r in rows])
+    redis = median_of([r[1] for r in rows])
+    kill = median_of([r[2] for r in rows])
+    print(
+        f"switchboard instances: {args.points} points, {args.agents} agents, {PRODUCERS} queues; "
+        f"{args.instances} instances on Redis behind HAProxy vs one in memory; medians of {args.runs} runs"
+    )
+    print(f"  {'':38} {'one, memory':>14} {f'{args.instances}, Redis':>14}")
+    for label, key, unit in (
+        ("relay latency p50", "relay_p50_ms", "ms"),
+        ("relay latency p99", "relay_p99_ms", "ms"),
+        ("queue.request → position p99", "queue_p99_ms", "ms"),
+        ("queue.accept → call.start p99", "answer_p99_ms", "ms"),
+        ("storm (all calls set up and ended)", "storm_s", "s"),
+        ("switchboard CPU during the storm", "cpu_s", "s"),
+        ("switchboard memory, connected", "rss_connected_mb", "MB"),
+        ("points refused (error before queueing)", "refused", ""),
+    ):
+        print(f"  {label:38} {memory[key]:>11.1f} {unit:2} {redis[key]:>11.1f} {unit:2}")
+    print(f"  redis-server CPU during the storm      {redis['redis_cpu_s']:.1f} s")
+    print(f"  Redis p99 / memory p99                 ×{redis['relay_p99_ms'] / max(memory['relay_p99_ms'], 0.1):.2f}")
+    print(
+        f"  one instance SIGKILLed with every point waiting: {kill['dropped']:.0f} of {kill['queued']:.0f} points "
+        f"dropped, {kill['back']:.0f} back in their place, {kill['lost']:.0f} lost; back after "
+        f"p50 {kill['back_p50_s']:.2f} s / p99 {kill['back_p99_s']:.2f} s / max {kill['back_max_s']:.2f} s"
+    )
 
 
 REFERENCE = r"""
@@ -590,8 +818,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mesh", action="store_true", help="measure what the three-way mesh costs the point")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per mesh run")
+    parser.add_argument(
+        "--instances", type=int, default=0, help="N instances on Redis behind HAProxy beside one in memory"
+    )
+    parser.add_argument("--kill-only", action="store_true", help="with --instances: only the kill under load")
     args = parser.parse_args()
-    asyncio.run(mesh_main(args) if args.mesh else main_async(args))
+    if args.instances:
+        asyncio.run(instances_main(args))
+    else:
+        asyncio.run(mesh_main(args) if args.mesh else main_async(args))
 
 
 if __name__ == "__main__":
