@@ -101,7 +101,7 @@ def in_call(config: PointConfig, agent: AgentSide, **devices: Any) -> tuple[Sess
     session.choose_language("fi")
     session.choose_producer("kela")
     session.accept_notice()
-    assert agent.reports("request_call") == [("kela", "fi")]
+    assert agent.reports("request_call") == [("kela", "fi", None)]  # no interpreter asked for
     agent.emit(c.QueuePosition(position=2, estimate_s=120, agents_online=1))
     assert session.snapshot.queue_position == 2
     agent.emit(c.CallAnswered(call="call-1", agent_name="Kela"))

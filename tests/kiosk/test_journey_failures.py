@@ -62,8 +62,8 @@ class AgentSide:
             listener(event)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        def record(*args: Any) -> None:
-            self.calls.append((name, args))
+        def record(*args: Any, **kwargs: Any) -> None:
+            self.calls.append((name, args + tuple(kwargs.values())))
 
         return record
 
