@@ -368,15 +368,24 @@ class RedisRelay:
 
     async def crash(self) -> None:
         """Stop listening and leave everything as it is, as a killed process would (tests)."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            # redis-py's pub/sub read may swallow the cancellation while it reconnects after a Redis restart
+            # (seen with redis-py 8.1: the stop then waited forever); closing the subscription's connection
+            # ends that read, so a stopping instance never hangs on its relay.
+            await asyncio.wait([listener], timeout=PING_TIMEOUT_S)
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
             self._pubsub = None
+        if listener is not None and not listener.done():
+            listener.cancel()
+            await asyncio.wait([listener], timeout=PING_TIMEOUT_S)
+            if not listener.done():
+                log.warning("relay: the Redis listener did not stop; left behind")
+        if listener is not None and listener.done() and not listener.cancelled():
+            listener.exception()  # retrieved: a listener that ended on an error was logged already
 
     # -- members ------------------------------------------------------------------------------------------
 
