@@ -30,6 +30,7 @@ Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
     TransferCode             ``doc.ack``'s reason (a document refused by its receiver)
     TransferFailureCode      a transfer failed at the point (``scan.status``'s reason)
     CallEndCode              ``call.ended``'s reason
+    CallTransferReasonCode   ``call.transfer``'s reason (why an agent sends a customer to another queue)
     QueueLeftCode            ``queue.left``'s reason
     ProtocolErrorCode        the ``error`` message's code (a signalling frame refused)
     CommandRefusalCode       a remote command a point refused (provisioning, reported to ops)
@@ -157,7 +158,10 @@ IdentityResultCode: TypeAlias = Literal[ProofRefusalCode, "nonce_reused", "unava
 """The switchboard's refusals: the validator's, a request not open (``nonce_reused``), or no CA list
 (``unavailable``). ``identity.result`` may also carry the point's :data:`IdentityAbortCode`."""
 TransferCode: TypeAlias = Literal["checksum_mismatch", "size_mismatch", "too_large", "not_pdf", "cancelled", "busy"]
-CallEndCode: TypeAlias = Literal["hangup", "point_gone", "agent_gone", "setup_failed"]
+CallEndCode: TypeAlias = Literal["hangup", "point_gone", "agent_gone", "setup_failed", "transferred"]
+CallTransferReasonCode: TypeAlias = Literal["other_producer_matter", "specialist_needed", "language", "other"]
+"""Why an agent transfers a customer (issue 22): a fixed list, never free text, so no personal data travels
+with the customer to the receiving agent."""
 QueueLeftCode: TypeAlias = Literal["cancelled", "timeout", "closed"]
 ProtocolErrorCode: TypeAlias = Literal[
     "malformed",
@@ -173,6 +177,7 @@ ProtocolErrorCode: TypeAlias = Literal[
     "not_in_call",
     "no_interpreter",
     "invite_gone",
+    "no_agent",
     "too_large",
     "rate_limited",
     "unavailable",
@@ -213,6 +218,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "identity_result": get_args(IdentityResultCode),
     "transfer": get_args(TransferFailureCode),
     "call": get_args(CallEndCode),
+    "call_transfer": get_args(CallTransferReasonCode),
     "queue": get_args(QueueLeftCode),
     "protocol": get_args(ProtocolErrorCode),
     "command": get_args(CommandRefusalCode),

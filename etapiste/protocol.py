@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from etapiste import safejson
 from etapiste.codes import (
     CallEndCode,
+    CallTransferReasonCode,
     IdentityAbortCode,
     IdentityResultCode,
     PrintFailureCode,
@@ -273,6 +274,11 @@ class QueueEntry(BaseModel):
     language_first_s: int | None = Field(None, ge=0)
     """Seconds this entry is still offered only to agents speaking its language (an addition to version 1; absent: open
     to every agent of the queue)."""
+    transferred_from: Id | None = None
+    """The producer whose agent transferred this customer here (an addition to version 1, issue 22); ``waited_s``
+    then counts from when the customer first queued there."""
+    transfer_reason: CallTransferReasonCode | None = None
+    """Why they were transferred, from the fixed list (never free text)."""
 
 
 class QueueView(BaseModel):
@@ -289,6 +295,20 @@ class QueueSnapshot(_Message):
 
     type: Literal["queue.snapshot"] = "queue.snapshot"
     queues: list[QueueView]
+
+
+class QueueTransferred(_Message):
+    """To the point: the agent transferred the customer; the call ``call`` is over for the point, which now
+    waits as ``ticket`` in ``queue`` of ``producer``, placed by when it first queued (an addition to version 1,
+    issue 22). ``queue.position`` follows as for any ticket; a ``call.ended`` for ``call`` may follow too and
+    is ignored."""
+
+    type: Literal["queue.transferred"] = "queue.transferred"
+    call: Id
+    ticket: Id
+    queue: Id
+    producer: Id
+    from_producer: Id
 
 
 class QueueAccept(_Message):
@@ -317,6 +337,19 @@ class CallStart(_Message):
     ice_servers: list[IceServer] = Field(default_factory=list)
     producer: Id | None = None
     language: Language | None = None
+
+
+class CallTransfer(_Message):
+    """The answering agent sends the customer of ``call`` to ``queue`` (another producer's, or another of their
+    own) for ``reason`` (an addition to version 1, issue 22). Refused with ``error`` before anything moves
+    when the queue is unknown (``unknown_queue``), the call's own (``not_allowed``), closed (``queue_closed``)
+    or has no agent online (``no_agent``); otherwise the agent gets ``call.ended`` (``transferred``) and the
+    point ``queue.transferred``."""
+
+    type: Literal["call.transfer"] = "call.transfer"
+    call: Id
+    queue: Id
+    reason: CallTransferReasonCode
 
 
 class PeerJoined(_Message):
@@ -490,6 +523,8 @@ SignalMessage: TypeAlias = Annotated[
     | QueueLeft
     | QueueSnapshot
     | QueueAccept
+    | QueueTransferred
+    | CallTransfer
     | CallStart
     | PeerJoined
     | PeerLeft
@@ -534,6 +569,7 @@ AGENT_SENDS = frozenset(
         "call.hangup",
         "interpreter.invite",
         "identity.start",
+        "call.transfer",
     }
 )
 INTERPRETER_SENDS = frozenset(

@@ -43,6 +43,8 @@ SAMPLES: list[p.BaseModel] = [
         ]
     ),
     p.QueueAccept(ticket="t-1"),
+    p.QueueTransferred(call="c-1", ticket="t-2", queue="migri-general", producer="migri", from_producer="kela"),
+    p.CallTransfer(call="c-1", queue="migri-general", reason="other_producer_matter"),
     p.CallStart(call="c-1", you="point-x", peers=[p.Peer(id="desk-1", role="agent", name="Anna")], offer_to=["desk-1"]),
     p.PeerJoined(call="c-1", peer=p.Peer(id="desk-2", role="interpreter"), offer=True),
     p.PeerLeft(call="c-1", peer="desk-2"),
