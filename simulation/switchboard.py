@@ -29,7 +29,8 @@ from switchboard.web import HUB, create_app
 
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024
-PASSWORDS = {"anna": "anna-salasana-1", "bertil": "bertils-losen-2", "tulkki": "tulkin-sana-3", "ops": "ops-sana-44"}
+PASSWORDS = {"anna": "anna-salasana-1", "bertil": "bertils-losen-2", "tulkki": "tulkin-sana-3", "ops": "ops-sana-44",
+             "maija": "maijan-sana-55"}
 POINT_CREDENTIALS = {
     "oulu-kirjasto": "oulu-credential-0123456789abcdef",
     "kemi-kirjasto": "kemi-credential-0123456789abcdef",
@@ -83,6 +84,13 @@ def make_config(**overrides: Any) -> SwitchboardConfig:
                 "role": "agent",
                 "producers": ["kela"],
                 "password_hash": hash_password(PASSWORDS["bertil"], n=FAST_N),
+            },
+            {
+                "username": "maija",
+                "name": "Maija / Migri",
+                "role": "agent",
+                "producers": ["migri"],
+                "password_hash": hash_password(PASSWORDS["maija"], n=FAST_N),
             },
             {
                 "username": "tulkki",
