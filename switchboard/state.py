@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from etapiste.codes import CallTransferReasonCode
 from etapiste.language import Language
+from switchboard.appointments import BookingStore, MemoryBookings
 
 
 @dataclass
@@ -27,6 +29,23 @@ class Ticket:
     since: float
     interpreter: str | None = None
     """The interpreter language the customer said they need before queueing (``fi-sign``, ``ar``…)."""
+    appointment: str | None = None
+    """The booking this customer checked in for (:mod:`switchboard.appointments`): they wait at the front."""
+    reserved_for: str | None = None
+    """The username of the booked agent, while online: only their desk is offered the ticket."""
+    transferred_from: str | None = None
+    """The producer whose agent transferred the customer here (issue 22); ``since`` is then when they first
+    queued there, so the transfer keeps their priority."""
+    transfer_reason: CallTransferReasonCode | None = None
+    """Why, from the fixed list (never free text)."""
+    joined: float | None = None
+    """When the ticket joined this queue, if later than ``since`` (a transfer): the queue's timeout counts
+    from here, not from the customer's first queueing."""
+
+    @property
+    def in_queue_since(self) -> float:
+        """When this queue's wait began (its timeout counts from here)."""
+        return self.since if self.joined is None else self.joined
 
 
 @dataclass
@@ -44,6 +63,8 @@ class Call:
     """The queue ticket the call was answered from (a point that was away when answered resumes by it)."""
     connected: bool = False
     """Whether the agent has answered the point's offer; a call that never gets there is ended by the sweep."""
+    queued_since: float | None = None
+    """When the customer first queued (the answered ticket's ``since``): a transfer places them by it."""
 
     @property
     def participants(self) -> list[str]:
@@ -90,7 +111,7 @@ class Invite:
     interpreters: list[str]
 
 
-class StateStore(Protocol):
+class StateStore(BookingStore, Protocol):
     """Where the switchboard keeps what every instance must see; not the kiosk's journey steps
     (:class:`kiosk.session.State`)."""
 
@@ -157,7 +178,7 @@ class StateStore(Protocol):
         ...
 
 
-class MemoryState:
+class MemoryState(MemoryBookings):
     """:class:`StateStore` in this process's memory: the default for one switchboard instance."""
 
     def __init__(self) -> None:

@@ -327,6 +327,17 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response({"name": user.name, "role": user.role, "producers": user.producers})
 
 
+async def transfer_targets(request: web.Request) -> web.Response:
+    """The queues an agent may transfer a customer to, with whether each would take one now (issue 22)."""
+    hub = request.app[HUB]
+    user = await hub.session_user(request.cookies.get(COOKIE))
+    if user is None:
+        return web.json_response({"error": "session_expired"}, status=401)
+    if user.role != "agent":
+        return web.json_response({"error": "not_allowed"}, status=403)
+    return web.json_response({"queues": hub.transfer_targets(user.username)})
+
+
 async def overview(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     user = await hub.session_user(request.cookies.get(COOKIE))
@@ -525,6 +536,7 @@ def create_app(
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/overview", overview)
+    app.router.add_get("/api/transfer-targets", transfer_targets)
     app.router.add_get("/ws/point", point_socket)
     app.router.add_get("/ws/desk", desk_socket)
 

@@ -10,7 +10,8 @@ Logs carry ids, types and codes only: never a name, SATU, token or SDP (which ho
 The package holds one concept per module — :mod:`~switchboard.hub.presence`, :mod:`~switchboard.hub.queues`,
 :mod:`~switchboard.hub.calls`, :mod:`~switchboard.hub.interpreters`, :mod:`~switchboard.hub.identity`,
 :mod:`~switchboard.hub.instances` (the other instances, through :mod:`switchboard.relay`),
-:mod:`~switchboard.hub.sweep` — as mixins over :class:`~switchboard.hub.core.HubCore` (the shared state).
+:mod:`~switchboard.hub.sweep`, :mod:`~switchboard.hub.transfer` — as mixins over
+:class:`~switchboard.hub.core.HubCore` (the shared state).
 :class:`Hub` composes them and dispatches frames. Mixins rather than collaborator objects because the
 concerns act on one shared set of participants and one state, and call into each other both ways (a
 disconnect ends a call, ending a call withdraws an interpreter invitation and moves the queue's
@@ -33,6 +34,7 @@ from switchboard.hub.identity import Identity
 from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Participant, RemoteParticipant
 from switchboard.hub.queues import ANSWER_ESTIMATE_S
 from switchboard.hub.sweep import Sweep
+from switchboard.hub.transfer import Transfers
 from switchboard.identity import ProofValidator
 from switchboard.relay import Relay
 from switchboard.state import StateStore
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 
-class Hub(Sweep, Identity):
+class Hub(Sweep, Identity, Transfers):
     """The switchboard's logic behind one object: the web layer connects participants and hands it frames."""
 
     def __init__(
@@ -76,6 +78,7 @@ class Hub(Sweep, Identity):
             "signal.answer": self._relay,
             "signal.ice": self._relay,
             "call.hangup": self._hangup,
+            "call.transfer": self._call_transfer,
             "interpreter.invite": self._interpreter_invite,
             "interpreter.accept": self._interpreter_accept,
             "identity.start": self._identity_start,

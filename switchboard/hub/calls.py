@@ -43,6 +43,7 @@ class Calls(Queues, Interpreters):
             language=ticket.language,
             started=self.clock(),
             ticket=ticket.id,
+            queued_since=ticket.since,
         )
         await self.state.put_call(call)
         self.record_answer(ticket)

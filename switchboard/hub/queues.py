@@ -261,6 +261,8 @@ class Queues(HubCore):
                     reconnecting=self._away(t.point),
                     interpreter=t.interpreter,
                     language_first_s=None if until is None else max(0, math.ceil(until - now)),
+                    transferred_from=t.transferred_from,
+                    transfer_reason=t.transfer_reason,
                 ))
             views.append(p.QueueView(queue=qid, producer=producer, open=self.queue_open(qconf), entries=entries))
         return p.QueueSnapshot(queues=views)

@@ -53,7 +53,7 @@ class Sweep(Instances):
         fence = self.relay.holds_lease
         for ticket in await self.state.all_tickets():
             _, qconf = self._queues[ticket.queue]
-            if now - ticket.since >= qconf.timeout_s:
+            if now - ticket.in_queue_since >= qconf.timeout_s:
                 reason = "timeout"
             elif not self.queue_open(qconf):
                 reason = "closed"
