@@ -14,7 +14,6 @@ from typing import Protocol
 
 from etapiste.codes import CallTransferReasonCode
 from etapiste.language import Language
-from switchboard.appointments import BookingStore, MemoryBookings
 
 
 @dataclass
@@ -29,10 +28,6 @@ class Ticket:
     since: float
     interpreter: str | None = None
     """The interpreter language the customer said they need before queueing (``fi-sign``, ``ar``…)."""
-    appointment: str | None = None
-    """The booking this customer checked in for (:mod:`switchboard.appointments`): they wait at the front."""
-    reserved_for: str | None = None
-    """The username of the booked agent, while online: only their desk is offered the ticket."""
     transferred_from: str | None = None
     """The producer whose agent transferred the customer here (issue 22); ``since`` is then when they first
     queued there, so the transfer keeps their priority."""
@@ -111,7 +106,7 @@ class Invite:
     interpreters: list[str]
 
 
-class StateStore(BookingStore, Protocol):
+class StateStore(Protocol):
     """Where the switchboard keeps what every instance must see; not the kiosk's journey steps
     (:class:`kiosk.session.State`)."""
 
@@ -178,7 +173,7 @@ class StateStore(BookingStore, Protocol):
         ...
 
 
-class MemoryState(MemoryBookings):
+class MemoryState:
     """:class:`StateStore` in this process's memory: the default for one switchboard instance."""
 
     def __init__(self) -> None:
