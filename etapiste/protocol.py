@@ -59,7 +59,7 @@ BUFFER_LOW_BYTES = 256 * 1024
 #: Identity nonces are single-use and expire after this many seconds (Web eID's recommendation).
 NONCE_TTL_S = 300
 
-Role = Literal["point", "agent", "interpreter", "organiser"]
+Role = Literal["point", "agent", "interpreter", "organiser", "host"]
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 InterpreterLanguage = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")]
@@ -511,6 +511,56 @@ class IdentityResult(_Message):
     message: str = Field("", max_length=500)
 
 
+# --------------------------------------------------------------------------------------------------------
+# Signalling: the room as the host's staff see it (issue 21, the host view; additions to version 1)
+
+RoomDevice = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+"""A device of the room as the point's health names it (``printer``, ``scanner``, ``card_reader``, ``camera``)."""
+
+
+class RoomFault(BaseModel):
+    """One device that does not work, by its code from :mod:`etapiste.codes` (never free text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device: RoomDevice
+    code: str = Field(pattern=r"^[a-z0-9_]{1,48}$")
+
+
+class RoomStatus(_Message):
+    """From the point, after ``welcome`` and whenever it changes: whether the room is out of service and
+    which devices fail. Codes only: nothing a customer did is in it. The host view shows it."""
+
+    type: Literal["room.status"] = "room.status"
+    out_of_service: bool = False
+    faults: list[RoomFault] = Field(default_factory=list, max_length=16)
+
+
+class RoomHelp(_Message):
+    """From the point: a customer pressed "ask the staff for help" (a moment; no details travel)."""
+
+    type: Literal["room.help"] = "room.help"
+
+
+class RoomStaffComing(_Message):
+    """To the point: a host's staff member pressed "I'm on it" for a help request (``kind help``) or a
+    device's fault (``kind device``, ``device`` set); the customer can be told someone is coming."""
+
+    type: Literal["room.staff_coming"] = "room.staff_coming"
+    kind: Literal["help", "device"]
+    device: RoomDevice | None = None
+
+
+class RoomService(_Message):
+    """To the point: the host's staff set (``on``) or cleared the room's out of service from the host view.
+    The point holds it as staff set it at the screen do (its agent keeps it over restarts)."""
+
+    type: Literal["room.service"] = "room.service"
+    on: bool
+    message: str | None = Field(None, max_length=300)
+    """The staff's words for the customers (shown as written), only with ``on``."""
+
+
 SignalMessage: TypeAlias = Annotated[
     PointHello
     | DeskHello
@@ -541,7 +591,11 @@ SignalMessage: TypeAlias = Annotated[
     | IdentityRequest
     | IdentityProof
     | IdentityAbort
-    | IdentityResult,
+    | IdentityResult
+    | RoomStatus
+    | RoomHelp
+    | RoomStaffComing
+    | RoomService,
     Field(discriminator="type"),
 ]
 
@@ -557,6 +611,8 @@ POINT_SENDS = frozenset(
         "call.hangup",
         "identity.proof",
         "identity.abort",
+        "room.status",
+        "room.help",
     }
 )
 AGENT_SENDS = frozenset(
@@ -576,11 +632,14 @@ INTERPRETER_SENDS = frozenset(
     {"hello.desk", "interpreter.accept", "signal.offer", "signal.answer", "signal.ice", "call.hangup"}
 )
 ORGANISER_SENDS = frozenset({"hello.desk"})
+#: The host's staff use the host view over HTTP (``/host``); a desk socket shows them nothing.
+HOST_SENDS = frozenset({"hello.desk"})
 SENDS: dict[Role, frozenset[str]] = {
     "point": POINT_SENDS,
     "agent": AGENT_SENDS,
     "interpreter": INTERPRETER_SENDS,
     "organiser": ORGANISER_SENDS,
+    "host": HOST_SENDS,
 }
 
 

@@ -69,6 +69,10 @@ SAMPLES: list[p.BaseModel] = [
     ),
     p.IdentityAbort(call="c-1", request="r-1", reason="cancelled"),
     p.IdentityResult(call="c-1", request="r-1", ok=True, given_name="A", surname="B", satu="999020016"),
+    p.RoomStatus(out_of_service=True, faults=[p.RoomFault(device="printer", code="paper_out")]),
+    p.RoomHelp(),
+    p.RoomStaffComing(kind="device", device="printer"),
+    p.RoomService(on=True, message="Suljettu tänään / Stängt i dag"),
 ]
 DATA_SAMPLES: list[p.BaseModel] = [
     p.Rtt(seq=3, text="hei", final=False),
