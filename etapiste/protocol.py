@@ -39,7 +39,7 @@ from etapiste.codes import (
     ScanFailureCode,
     TransferCode,
 )
-from etapiste.language import Language
+from etapiste.language import Language, Text
 
 #: The version of this protocol; sent in ``hello`` and echoed in ``welcome``.
 PROTOCOL_VERSION = 1
@@ -309,6 +309,9 @@ class QueueTransferred(_Message):
     queue: Id
     producer: Id
     from_producer: Id
+    producer_name: Text | None = None
+    """The target producer's name in fi/sv/en as the switchboard has it, for a point that does not offer that
+    producer itself (its own configuration's name is used when it does)."""
 
 
 class QueueAccept(_Message):

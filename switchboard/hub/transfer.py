@@ -88,8 +88,10 @@ class Transfers(Calls):
             transfer_reason=msg.reason,
             joined=now,
         )
+        name = next(prod.name for prod in self.config.producers if prod.id == producer)
         await point.send(p.QueueTransferred(
-            call=call.id, ticket=ticket.id, queue=msg.queue, producer=producer, from_producer=call.producer
+            call=call.id, ticket=ticket.id, queue=msg.queue, producer=producer, from_producer=call.producer,
+            producer_name=name,
         ))
         await self.state.enqueue(ticket)
         await self._end_call(call, "transferred", "agent")

@@ -50,6 +50,7 @@ async def _priority_is_kept(sb: Switchboard, maija: Client) -> None:
     await _transfer(anna, start)
     told = await oulu.expect("queue.transferred")
     assert (told.call, told.producer, told.queue, told.from_producer) == (start.call, "migri", "migri-general", "kela")
+    assert told.producer_name.en == "Migri"  # for a point that does not offer Migri itself
     ended = await anna.expect("call.ended")
     assert (ended.call, ended.reason) == (start.call, "transferred")
     position = await oulu.expect("queue.position")
