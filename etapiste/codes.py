@@ -32,6 +32,7 @@ Grouped by domain (``docs/protocol.md`` lists each code with its meaning):
     CallEndCode              ``call.ended``'s reason
     CallTransferReasonCode   ``call.transfer``'s reason (why an agent sends a customer to another queue)
     QueueLeftCode            ``queue.left``'s reason
+    AppointmentRefusalCode   ``appointment.refused``'s reason (a check-in code not accepted at the kiosk)
     ProtocolErrorCode        the ``error`` message's code (a signalling frame refused)
     CommandRefusalCode       a remote command a point refused (provisioning, reported to ops)
     BundleRefusalCode        a configuration bundle a point refused (provisioning, reported to ops)
@@ -163,6 +164,12 @@ CallTransferReasonCode: TypeAlias = Literal["other_producer_matter", "specialist
 """Why an agent transfers a customer (issue 22): a fixed list, never free text, so no personal data travels
 with the customer to the receiving agent."""
 QueueLeftCode: TypeAlias = Literal["cancelled", "timeout", "closed"]
+AppointmentRefusalCode: TypeAlias = Literal[
+    "wrong_code", "too_early", "expired", "used", "too_many_tries", "already_queued", "queue_closed"
+]
+"""Why a check-in code was not accepted (issue 22): no open booking at this point has it, its time window has not
+opened or has passed, it was checked in already, too many wrong codes at this point lately, the point is already
+queued or in a call, or the producer's queue is outside its service hours."""
 ProtocolErrorCode: TypeAlias = Literal[
     "malformed",
     "unknown_type",
@@ -220,6 +227,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "call": get_args(CallEndCode),
     "call_transfer": get_args(CallTransferReasonCode),
     "queue": get_args(QueueLeftCode),
+    "appointment": get_args(AppointmentRefusalCode),
     "protocol": get_args(ProtocolErrorCode),
     "command": get_args(CommandRefusalCode),
     "bundle": get_args(BundleRefusalCode),

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from etapiste import safejson
 from etapiste.codes import (
+    AppointmentRefusalCode,
     CallEndCode,
     CallTransferReasonCode,
     IdentityAbortCode,
@@ -279,6 +280,9 @@ class QueueEntry(BaseModel):
     then counts from when the customer first queued there."""
     transfer_reason: CallTransferReasonCode | None = None
     """Why they were transferred, from the fixed list (never free text)."""
+    appointment_start: float | None = None
+    """The booked time (epoch seconds) when this customer checked in for an appointment (an addition to version
+    1, issue 22): they stand first in line."""
 
 
 class QueueView(BaseModel):
@@ -353,6 +357,74 @@ class CallTransfer(_Message):
     call: Id
     queue: Id
     reason: CallTransferReasonCode
+
+
+class AppointmentCheckIn(_Message):
+    """The point: the customer typed the check-in ``code`` of a booked appointment (an addition to version 1,
+    issue 22). Answered with ``appointment.checked_in`` (then ``queue.position`` as for any ticket) or
+    ``appointment.refused``."""
+
+    type: Literal["appointment.check_in"] = "appointment.check_in"
+    code: str = Field(pattern=r"^[0-9]{6}$")
+    language: Language = "fi"
+
+
+class AppointmentCheckedIn(_Message):
+    """To the point: the code is this point's booking in its time window; the customer waits as ``ticket`` at the
+    front of ``queue``. ``agent_online``: the booked agent's desk was alerted (else every agent of the producer
+    sees them first in line)."""
+
+    type: Literal["appointment.checked_in"] = "appointment.checked_in"
+    ticket: Id
+    producer: Id
+    queue: Id
+    start: float
+    agent_online: bool
+
+
+class AppointmentRefused(_Message):
+    """To the point: the code was not accepted; ``start`` and ``opens_at`` (epoch seconds) come with
+    ``too_early`` so the kiosk can say when to come back."""
+
+    type: Literal["appointment.refused"] = "appointment.refused"
+    reason: AppointmentRefusalCode
+    start: float | None = None
+    opens_at: float | None = None
+
+
+class AppointmentArrived(_Message):
+    """To the booked agent's desk(s): their customer checked in at ``place``; answer ``ticket`` as usual."""
+
+    type: Literal["appointment.arrived"] = "appointment.arrived"
+    booking: Id
+    ticket: Id
+    point: Id
+    place: str = Field("", max_length=120)
+    start: float
+
+
+class AppointmentDayRequest(_Message):
+    """The point's staff mode asks for today's bookings at this point."""
+
+    type: Literal["appointment.day_request"] = "appointment.day_request"
+
+
+class AppointmentSlot(BaseModel):
+    """One booking as the point's staff see it: when and which producer, never who."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: float
+    length_s: int = Field(ge=0)
+    producer: Id
+    checked_in: bool = False
+
+
+class AppointmentDay(_Message):
+    """To the point: today's bookings there (in the switchboard's time zone), earliest first."""
+
+    type: Literal["appointment.day"] = "appointment.day"
+    bookings: list[AppointmentSlot] = Field(default_factory=list, max_length=500)
 
 
 class PeerJoined(_Message):
@@ -579,6 +651,12 @@ SignalMessage: TypeAlias = Annotated[
     | QueueTransferred
     | CallTransfer
     | CallStart
+    | AppointmentCheckIn
+    | AppointmentCheckedIn
+    | AppointmentRefused
+    | AppointmentArrived
+    | AppointmentDayRequest
+    | AppointmentDay
     | PeerJoined
     | PeerLeft
     | Offer
@@ -614,6 +692,8 @@ POINT_SENDS = frozenset(
         "call.hangup",
         "identity.proof",
         "identity.abort",
+        "appointment.check_in",
+        "appointment.day_request",
         "room.status",
         "room.help",
     }

@@ -30,7 +30,7 @@ from switchboard.web import HUB, create_app
 #: A small scrypt cost keeps the tests quick; production hashes use n=16384 (the format records n).
 FAST_N = 1024
 PASSWORDS = {"anna": "anna-salasana-1", "bertil": "bertils-losen-2", "tulkki": "tulkin-sana-3", "ops": "ops-sana-44",
-             "maija": "maijan-sana-55"}
+             "maija": "maijan-sana-55", "liisa": "liisan-sana-66", "kalle": "kallen-sana-77"}
 POINT_CREDENTIALS = {
     "oulu-kirjasto": "oulu-credential-0123456789abcdef",
     "kemi-kirjasto": "kemi-credential-0123456789abcdef",
@@ -104,6 +104,20 @@ def make_config(**overrides: Any) -> SwitchboardConfig:
                 "name": "Ops",
                 "role": "organiser",
                 "password_hash": hash_password(PASSWORDS["ops"], n=FAST_N),
+            },
+            {  # the host view (issue 21): Liisa looks after the Oulu and Kemi rooms, Kalle after Inari's
+                "username": "liisa",
+                "name": "Liisa / Oulu library",
+                "role": "host",
+                "points": ["oulu-kirjasto", "kemi-kirjasto"],
+                "password_hash": hash_password(PASSWORDS["liisa"], n=FAST_N),
+            },
+            {
+                "username": "kalle",
+                "name": "Kalle / Inari library",
+                "role": "host",
+                "points": ["inari-kirjasto"],
+                "password_hash": hash_password(PASSWORDS["kalle"], n=FAST_N),
             },
         ],
     }

@@ -167,11 +167,13 @@ class User(FrozenModel):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
     name: str = Field(min_length=1, max_length=120)
     """Shown to the customer and colleagues (e.g. "Anna / Kela")."""
-    role: Literal["agent", "interpreter", "organiser"]
+    role: Literal["agent", "interpreter", "organiser", "host"]
     password_hash: str
     """``scrypt$n$r$p$salt$hash`` from ``etapiste switchboard hash-password``."""
     producers: list[str] = Field(default_factory=list)
     """The producers whose queues an agent answers."""
+    points: list[str] = Field(default_factory=list)
+    """The points (rooms) a ``host`` user looks after in the host view (``/host``): that user sees these only."""
     languages: list[str] = Field(default_factory=list)
     """An interpreter's languages (free text such as ``ar``, ``so``, ``fi-sign``); an agent's customer
     languages (``fi``, ``sv``, ``en``), the default the desk's login offers (empty: Finnish only)."""
@@ -282,6 +284,13 @@ class SwitchboardConfig(FrozenModel):
             unknown = set(u.producers) - known
             if unknown:
                 raise ValueError(f"user {u.username!r} names unknown producers: {', '.join(sorted(unknown))}")
+        points = {p.id for p in self.points}
+        for u in self.users:
+            unknown = set(u.points) - points
+            if unknown:
+                raise ValueError(f"user {u.username!r} names unknown points: {', '.join(sorted(unknown))}")
+            if (u.role == "host") != bool(u.points):
+                raise ValueError(f"user {u.username!r}: a host user names its points, and only a host user does")
         return self
 
     @property

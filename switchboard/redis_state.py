@@ -16,6 +16,7 @@ Layout (every key under ``prefix``, so one Redis can serve several switchboards 
   tokens;
 * ``nonce:<request>`` JSON with a key TTL likewise, ``nonces`` sorted set by expiry;
 * ``invites`` hash id → invitation JSON;
+* ``bookings`` and ``bookings:code`` (appointments, :mod:`switchboard.redis_bookings`);
 * ``login:<key>`` hash (``locked_until``, ``strikes``) and ``login:<key>:attempts`` sorted set by time,
   ``logins`` set of keys (for the sweep's :meth:`drop_idle_logins`).
 
@@ -39,6 +40,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from switchboard.redis_bookings import RedisBookings
 from switchboard.state import Call, DeskSession, Invite, LoginRecord, Nonce, Ticket
 
 #: Kept beyond a session's or nonce's own expiry before Redis drops the key itself (the sweep is first).
@@ -145,7 +147,7 @@ MAX_REDIS_CONNECTIONS = 64
 POOL_WAIT_S = 10.0
 
 
-class RedisState:
+class RedisState(RedisBookings):
     """:class:`~switchboard.state.StateStore` in Redis (``redis_url:`` in the switchboard's configuration).
 
     ``clock`` is the hub's: key TTLs are counted from it, so a session's key outlives its ``expires`` by

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from etapiste.codes import CallTransferReasonCode
 from etapiste.language import Language
+from switchboard.appointments import BookingStore, MemoryBookings
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Ticket:
     since: float
     interpreter: str | None = None
     """The interpreter language the customer said they need before queueing (``fi-sign``, ``ar``…)."""
+    appointment_start: float | None = None
+    """The booked time of the appointment this customer checked in for (:mod:`switchboard.appointments`):
+    they wait at the front of the queue."""
+    reserved_for: str | None = None
+    """The username of the booked agent, while online: only their desk is offered the ticket."""
     transferred_from: str | None = None
     """The producer whose agent transferred the customer here (issue 22); ``since`` is then when they first
     queued there, so the transfer keeps their priority."""
@@ -106,7 +112,7 @@ class Invite:
     interpreters: list[str]
 
 
-class StateStore(Protocol):
+class StateStore(BookingStore, Protocol):
     """Where the switchboard keeps what every instance must see; not the kiosk's journey steps
     (:class:`kiosk.session.State`)."""
 
@@ -173,7 +179,7 @@ class StateStore(Protocol):
         ...
 
 
-class MemoryState:
+class MemoryState(MemoryBookings):
     """:class:`StateStore` in this process's memory: the default for one switchboard instance."""
 
     def __init__(self) -> None:

@@ -69,6 +69,7 @@ _STATIC = {
     "desk.css": "text/css",
     "i18n.js": "application/javascript",
     "organiser.js": "application/javascript",
+    "host.js": "application/javascript",
 }
 _CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "
@@ -539,6 +540,9 @@ def create_app(
     app.router.add_get("/api/transfer-targets", transfer_targets)
     app.router.add_get("/ws/point", point_socket)
     app.router.add_get("/ws/desk", desk_socket)
+    from switchboard.host import add_routes as add_host_routes  # here: switchboard.host builds on this module
+
+    add_host_routes(app)
 
     async def start_hub(app: web.Application) -> None:
         await app[HUB].start()

@@ -70,6 +70,7 @@ function interpreterName(code) {
 function enter(me) {
   desk.me = me; desk.role = me.role;
   if (me.role === 'organiser') { location.href = '/organiser'; return; }
+  if (me.role === 'host') { location.href = '/host'; return; }
   $('who').textContent = me.name;
   show('login-view', false); show('logout', true);
   show('queue-view', me.role === 'agent'); show('invite-view', me.role === 'interpreter');

@@ -33,6 +33,7 @@ from switchboard.hub.calls import CALL_SETUP_TIMEOUT_S
 from switchboard.hub.identity import Identity
 from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Participant, RemoteParticipant
 from switchboard.hub.queues import ANSWER_ESTIMATE_S
+from switchboard.hub.rooms import Rooms
 from switchboard.hub.sweep import Sweep
 from switchboard.hub.transfer import Transfers
 from switchboard.identity import ProofValidator
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class Hub(Sweep, Identity, Transfers):
+class Hub(Sweep, Identity, Transfers, Rooms):
     """The switchboard's logic behind one object: the web layer connects participants and hands it frames."""
 
     def __init__(
@@ -84,6 +85,8 @@ class Hub(Sweep, Identity, Transfers):
             "identity.start": self._identity_start,
             "identity.proof": self._identity_proof,
             "identity.abort": self._identity_abort,
+            "room.status": self._room_status,
+            "room.help": self._room_help,
         }
 
     async def handle(self, part: Participant, raw: str | bytes) -> None:

@@ -106,8 +106,18 @@ class Queues(HubCore):
         return until
 
     def offered_to(self, agent: Participant, ticket: Ticket) -> bool:
-        """Whether ``agent`` may see and answer ``ticket`` now (language routing)."""
+        """Whether ``agent`` may see and answer ``ticket`` now (language routing, appointments)."""
+        if self.reserved_elsewhere(agent, ticket):
+            return False
         return speaks(agent, ticket.language) or self.language_first_until(ticket) is None
+
+    def reserved_elsewhere(self, agent: Participant, ticket: Ticket) -> bool:
+        """Whether ``ticket`` is a checked-in appointment waiting for another agent, its booked one, who is
+        online (switchboard/hub/appointments.py); when they are not, every agent of the producer gets it."""
+        booked = ticket.reserved_for
+        return booked is not None and booked != agent.principal and any(
+            a.role == "agent" and a.principal == booked for a in self._everyone()
+        )
 
     async def release_language_holds(self) -> None:
         """Run by the sweep: a ticket whose language-first time ran out now goes to every agent's desk."""
@@ -208,10 +218,12 @@ class Queues(HubCore):
             await asyncio.sleep(max(0.0, wait))  # the first change after a quiet spell goes out at once
             producers, self._stale_snapshots = self._stale_snapshots, set()
             self._last_snapshots = loop.time()
-            snapshots: dict[tuple[frozenset[str], frozenset[str]], str] = {}
+            snapshots: dict[tuple[frozenset[str], frozenset[str], str | None], str] = {}
             agents = [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]
+            reserved = {t.reserved_for for t in await self.state.all_tickets() if t.reserved_for is not None}
             for agent in [a for a in agents if a.away_since is None]:  # a returning agent gets a fresh one
-                key = (agent.producers, agent.languages)  # language routing: what each sees may differ
+                # Language routing and appointments reserved for one agent: what each sees may differ.
+                key = (agent.producers, agent.languages, agent.principal if agent.principal in reserved else None)
                 if key not in snapshots:
                     snapshots[key] = p.encode(await self._snapshot(agent))
                 await agent.send_text(snapshots[key])
@@ -247,6 +259,8 @@ class Queues(HubCore):
                 continue
             entries = []
             for t in await self.state.tickets(qid):
+                if self.reserved_elsewhere(agent, t):
+                    continue
                 until = self.language_first_until(t)
                 if until is not None:
                     self._language_held.add(t.id)
@@ -263,6 +277,7 @@ class Queues(HubCore):
                     language_first_s=None if until is None else max(0, math.ceil(until - now)),
                     transferred_from=t.transferred_from,
                     transfer_reason=t.transfer_reason,
+                    appointment_start=t.appointment_start,
                 ))
             views.append(p.QueueView(queue=qid, producer=producer, open=self.queue_open(qconf), entries=entries))
         return p.QueueSnapshot(queues=views)

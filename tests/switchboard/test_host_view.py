@@ -1,0 +1,182 @@
+"""The host view (issue 21, item 2) through the switchboard's real HTTP and WebSocket server: a host user sees
+only its own rooms, each room's state follows its point (free, customer waiting, in a call, out of service,
+offline), faults and help requests appear, "I'm on it" reaches the point, and out of service set from the
+view reaches the point. Nothing of a customer is in what the view gets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from etapiste import protocol as p
+from simulation.switchboard import Switchboard, serve, start_call
+
+
+async def _rooms(sb: Switchboard, http: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
+    async with http.get(f"{sb.base}/api/host") as r:
+        assert r.status == 200, await r.text()
+        return {room["point"]: room for room in (await r.json())["rooms"]}
+
+
+async def _post(sb: Switchboard, http: aiohttp.ClientSession, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    async with http.post(f"{sb.base}/api/host/{path}", json=body) as r:
+        return r.status, await r.json()
+
+
+async def test_a_host_sees_only_its_own_rooms_and_others_are_refused_the_view():
+    async with serve() as sb:
+        liisa, kalle, anna = await sb.login("liisa"), await sb.login("kalle"), await sb.login("anna")
+        try:
+            assert list(await _rooms(sb, liisa)) == ["oulu-kirjasto", "kemi-kirjasto"]
+            assert list(await _rooms(sb, kalle)) == ["inari-kirjasto"]
+            async with anna.get(f"{sb.base}/api/host") as r:
+                assert r.status == 403
+            async with sb.session.get(f"{sb.base}/api/host") as r:  # not logged in
+                assert r.status == 401
+            # Kalle can neither act on Liisa's rooms nor learn anything of them.
+            point = await sb.point("oulu-kirjasto")
+            await point.expect("welcome")
+            await point.send(p.RoomHelp())
+            alert = (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"][0]["id"]
+            assert (await _post(sb, kalle, "ack", {"point": "oulu-kirjasto", "alert": alert}))[0] == 403
+            assert (await _post(sb, kalle, "service", {"point": "oulu-kirjasto", "on": True}))[0] == 403
+            await point.drain()
+            assert point.latest("room.staff_coming") is None and point.latest("room.service") is None
+        finally:
+            for http in (liisa, kalle, anna):
+                await http.close()
+
+
+async def test_each_room_state_follows_its_point_queueing_calling_out_of_service_and_leaving():
+    async with serve() as sb:
+        liisa = await sb.login("liisa")
+        try:
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "offline"
+            point, desk, start = await start_call(sb)
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "in_call"
+            assert (await _rooms(sb, liisa))["kemi-kirjasto"]["state"] == "offline"
+            await desk.send(p.Hangup(call=start.call))
+            await point.expect("call.ended")
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "free"
+
+            await point.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi"))
+            await point.expect("queue.position")
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "waiting"
+            await point.send(p.QueueCancel())
+            await point.expect("queue.left")
+
+            await point.send(p.RoomStatus(out_of_service=True))
+            await point.send(p.RoomStatus(out_of_service=True))  # said twice: still one state
+            await point.drain()
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "out_of_service"
+            await point.send(p.RoomStatus(out_of_service=False))
+            await point.drain()
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "free"
+
+            await point.ws.close()
+            await sb.hub.sweep()
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["state"] == "offline"
+        finally:
+            await liisa.close()
+
+
+async def test_faults_and_help_appear_and_im_on_it_tells_the_point_once():
+    async with serve() as sb:
+        liisa = await sb.login("liisa")
+        try:
+            point = await sb.point("oulu-kirjasto")
+            await point.expect("welcome")
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="paper_out")]))
+            await point.send(p.RoomHelp())
+            await point.send(p.RoomHelp())  # pressed twice before anyone came: one request
+            await point.drain()
+            alerts = (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"]
+            assert [(a["kind"], a["device"], a["code"], a["ack_by"]) for a in alerts] == [
+                ("help", None, None, None),
+                ("device", "printer", "paper_out", None),
+            ]
+            printer = alerts[1]["id"]
+
+            # The same fault said again keeps its alert (and its time); "I'm on it" tells the point once.
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="paper_out")]))
+            await point.drain()
+            assert (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"][1]["id"] == printer
+            assert await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": printer}) == (
+                200, {"ok": True, "error": None})  # fmt: skip
+            coming = await point.expect("room.staff_coming")
+            assert (coming.kind, coming.device) == ("device", "printer")
+            assert (await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": printer}))[0] == 200
+            await point.drain()
+            assert point.latest("room.staff_coming") is None  # not a second time
+            alerts = (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"]
+            assert alerts[1]["ack_by"] == "Liisa / Oulu library"
+
+            help_id = alerts[0]["id"]
+            assert (await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": help_id}))[0] == 200
+            assert (await point.expect("room.staff_coming")).kind == "help"
+
+            # The printer works again: its alert goes. An unknown alert is "gone".
+            await point.send(p.RoomStatus(faults=[]))
+            await point.drain()
+            assert [a["kind"] for a in (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"]] == ["help"]
+            assert (await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": printer}))[0] == 404
+        finally:
+            await liisa.close()
+
+
+async def test_out_of_service_set_and_cleared_from_the_view_reaches_the_point():
+    async with serve() as sb:
+        liisa = await sb.login("liisa")
+        try:
+            # An offline room cannot be reached: the view says so rather than pretending.
+            status, body = await _post(sb, liisa, "service", {"point": "kemi-kirjasto", "on": True})
+            assert (status, body["error"]) == (409, "offline")
+
+            point = await sb.point("oulu-kirjasto")
+            await point.expect("welcome")
+            message = "Tulostin rikki, palvelemme tiskillä / The printer is broken"
+            assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": True, "message": message}))[0] == 200
+            told = await point.expect("room.service")
+            assert (told.on, told.message) == (True, message)
+            assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": False, "message": "x"}))[0] == 200
+            told = await point.expect("room.service")
+            assert (told.on, told.message) == (False, None)
+            assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": "yes"}))[0] == 400
+        finally:
+            await liisa.close()
+
+
+async def test_the_views_actions_refuse_another_sites_page():
+    async with serve() as sb:
+        liisa = await sb.login("liisa")
+        try:
+            point = await sb.point("oulu-kirjasto")
+            await point.expect("welcome")
+            headers = {"Origin": "https://evil.example"}
+            async with liisa.post(f"{sb.base}/api/host/service", json={"point": "oulu-kirjasto", "on": True},
+                                  headers=headers) as r:  # fmt: skip
+                assert r.status == 403
+            await point.drain()
+            assert point.latest("room.service") is None
+        finally:
+            await liisa.close()
+
+
+async def test_what_the_view_gets_holds_codes_and_staff_names_only():
+    async with serve() as sb:
+        liisa = await sb.login("liisa")
+        try:
+            point, desk, start = await start_call(sb)
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="card_reader", code="reader_gone")]))
+            await point.send(p.RoomHelp())
+            await point.drain()
+            async with liisa.get(f"{sb.base}/api/host") as r:
+                text = await r.text()
+            keys = {k for room in json.loads(text)["rooms"] for a in room["alerts"] for k in a}
+            assert keys == {"id", "kind", "device", "code", "since", "ack_by"}
+            for leak in ("Anna", "kela", start.call, "satu", "language"):
+                assert leak not in text
+        finally:
+            await liisa.close()
