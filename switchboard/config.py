@@ -143,6 +143,22 @@ class PointEntry(FrozenModel):
     place: str = Field(min_length=1, max_length=120)
     """Shown to agents with each waiting customer (the host's name, e.g. "Oulu City Library")."""
     credential_hash: str = Field(pattern=r"^sha256\$[0-9a-f]{64}$")
+    hours: Schedule | None = None
+    """The point's opening hours (its host's), in the switchboard's time zone: appointments are booked inside
+    them (and inside the producer queue's service hours). Absent: the queue's service hours alone."""
+
+
+class AppointmentsConfig(FrozenModel):
+    """Booked video appointments (docs/agent-guide.md, "Appointments")."""
+
+    slot_s: int = Field(1800, ge=300, le=4 * 3600)
+    """Length of one appointment; free slots start every this many seconds from the opening time."""
+    early_s: int = Field(900, ge=0, le=3600)
+    """A customer may check in this long before the booked time (earlier: told when to come back)."""
+    late_s: int = Field(600, ge=0, le=3600)
+    """… and this long after it; later the code has expired and they queue as a walk-in."""
+    days_ahead: int = Field(60, ge=1, le=365)
+    """How far ahead agents may book."""
 
 
 class QueueConfig(FrozenModel):
@@ -257,6 +273,7 @@ class SwitchboardConfig(FrozenModel):
     ``unix:///run/redis/redis.sock``); ``null`` or absent: this process's memory (one instance, the demo)."""
     redis_prefix: str = Field("etapiste:switchboard:", pattern=r"^[A-Za-z0-9:_.-]{1,100}$")
     """Every key this switchboard writes starts with it, so one Redis can serve several switchboards."""
+    appointments: AppointmentsConfig = Field(default_factory=AppointmentsConfig)
     points: list[PointEntry] = Field(default_factory=list)
     producers: list[ProducerConfig] = Field(default_factory=list)
     users: list[User] = Field(default_factory=list)
