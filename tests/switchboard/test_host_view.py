@@ -137,10 +137,12 @@ async def test_out_of_service_set_and_cleared_from_the_view_reaches_the_point():
             point = await sb.point("oulu-kirjasto")
             await point.expect("welcome")
             message = "Tulostin rikki, palvelemme tiskillä / The printer is broken"
-            assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": True, "message": message}))[0] == 200
+            body = {"point": "oulu-kirjasto", "on": True, "message": message}
+            assert (await _post(sb, liisa, "service", body))[0] == 200
             told = await point.expect("room.service")
             assert (told.on, told.message) == (True, message)
-            assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": False, "message": "x"}))[0] == 200
+            body = {"point": "oulu-kirjasto", "on": False, "message": "x"}
+            assert (await _post(sb, liisa, "service", body))[0] == 200
             told = await point.expect("room.service")
             assert (told.on, told.message) == (False, None)
             assert (await _post(sb, liisa, "service", {"point": "oulu-kirjasto", "on": "yes"}))[0] == 400
@@ -168,7 +170,7 @@ async def test_what_the_view_gets_holds_codes_and_staff_names_only():
     async with serve() as sb:
         liisa = await sb.login("liisa")
         try:
-            point, desk, start = await start_call(sb)
+            point, _desk, start = await start_call(sb)
             await point.send(p.RoomStatus(faults=[p.RoomFault(device="card_reader", code="reader_gone")]))
             await point.send(p.RoomHelp())
             await point.drain()
