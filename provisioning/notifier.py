@@ -147,19 +147,6 @@ class Mailer:
 # --------------------------------------------------------------------------------------------- the words
 
 
-def _staff_text(code: str | None, language: Language) -> str:
-    """The staff text of a device code (its placeholders, if any, left out), or the code itself."""
-    key = f"error.{code}.staff"
-    if not code or not texts.has(key):
-        return code or ""
-    template = texts.template(key, language)
-    return template if "{" not in template else template.split(" (")[0].split("{")[0].rstrip(" :(")
-
-
-def _word(key: str, language: Language) -> str:
-    return texts.text(key, language) if texts.has(key) else key.rsplit(".", 1)[-1]
-
-
 def _when(t: dt.datetime, language: Language) -> str:
     """A time as each language writes it (the host's zone): ``2.12.2026 11.00``, in English ``11:00``."""
     sep = ":" if language == "en" else "."
@@ -177,8 +164,8 @@ def compose(event: str, info: PointInfo | None, point: str, *, device: str | Non
         zone = info.zone if info else dt.UTC
         when = _when(since.astimezone(zone), lang) if since else ""
         params: dict[str, Any] = {
-            "point": point, "host": host, "device": _word(f"kiosk.device.{device}", lang) if device else "",
-            "problem": _staff_text(code, lang), "count": count, "since": when,
+            "point": point, "host": host, "device": texts.word(f"kiosk.device.{device}", lang) if device else "",
+            "problem": texts.staff_advice(code, lang), "count": count, "since": when,
         }  # fmt: skip
         subjects.append(texts.text(f"alert.subject.{event}", lang, **params))
         body = texts.text(f"alert.body.{event}", lang, **params)

@@ -58,3 +58,19 @@ def text(key: str, language: Language, **params: object) -> str:
     Raises ``KeyError`` for an unknown key or a placeholder not given."""
     return template(key, language).format(**params)
 
+
+
+def staff_advice(code: str | None, language: Language) -> str:
+    """What the host's staff are told of a device code (``error.<code>.staff``, its placeholders and what
+    follows the first of them left out: an alert or the host view has no details to fill), or the code itself.
+    The notifier's mails and the switchboard's host view say the same words."""
+    key = f"error.{code}.staff"
+    if not code or not has(key):
+        return code or ""
+    words = template(key, language)
+    return words if "{" not in words else words.split(" (")[0].split("{")[0].rstrip(" :(")
+
+
+def word(key: str, language: Language) -> str:
+    """The text of ``key``, or its last dotted part when the catalogue has none (a device it does not name)."""
+    return text(key, language) if has(key) else key.rsplit(".", 1)[-1]

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from etapiste import protocol as p
+from etapiste import texts
+from etapiste.language import LANGUAGES
 from switchboard.config import User
 from switchboard.hub.core import HubCore
 from switchboard.hub.participant import Participant
@@ -48,8 +50,12 @@ class RoomAlert:
     ack_at: float | None = None
 
     def view(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "device": self.device, "code": self.code,
-                "since": self.since, "ack_by": self.ack_by}  # fmt: skip
+        """As the host view gets it, with the device's name and the staff's advice in every language (the
+        words of the notifier's mails, from the catalogue)."""
+        device = {lang: texts.word(f"kiosk.device.{self.device}", lang) for lang in LANGUAGES} if self.device else None
+        advice = {lang: texts.staff_advice(self.code, lang) for lang in LANGUAGES} if self.code else None
+        return {"id": self.id, "kind": self.kind, "device": self.device, "code": self.code, "since": self.since,
+                "ack_by": self.ack_by, "device_name": device, "advice": advice}  # fmt: skip
 
 
 @dataclass

@@ -88,19 +88,21 @@ async def test_faults_and_help_appear_and_im_on_it_tells_the_point_once():
         try:
             point = await sb.point("oulu-kirjasto")
             await point.expect("welcome")
-            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="paper_out")]))
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="out_of_paper")]))
             await point.send(p.RoomHelp())
             await point.send(p.RoomHelp())  # pressed twice before anyone came: one request
             await point.drain()
             alerts = (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"]
             assert [(a["kind"], a["device"], a["code"], a["ack_by"]) for a in alerts] == [
                 ("help", None, None, None),
-                ("device", "printer", "paper_out", None),
+                ("device", "printer", "out_of_paper", None),
             ]
             printer = alerts[1]["id"]
+            assert alerts[1]["device_name"]["fi"] == "tulostin"
+            assert alerts[1]["advice"]["en"].startswith("Out of paper")  # the words the notifier's mails use
 
             # The same fault said again keeps its alert (and its time); "I'm on it" tells the point once.
-            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="paper_out")]))
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="printer", code="out_of_paper")]))
             await point.drain()
             assert (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"][1]["id"] == printer
             assert await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": printer}) == (
@@ -177,7 +179,7 @@ async def test_what_the_view_gets_holds_codes_and_staff_names_only():
             async with liisa.get(f"{sb.base}/api/host") as r:
                 text = await r.text()
             keys = {k for room in json.loads(text)["rooms"] for a in room["alerts"] for k in a}
-            assert keys == {"id", "kind", "device", "code", "since", "ack_by"}
+            assert keys == {"id", "kind", "device", "code", "since", "ack_by", "device_name", "advice"}
             for leak in ("Anna", "kela", start.call, "satu", "language"):
                 assert leak not in text
         finally:
