@@ -34,6 +34,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias
 
 from drivers.errors import DeviceError
 from etapiste.codes import DeviceErrorCode, IdentityAbortCode, PointFailureCode, PrintFailureCode, ScanFailureCode
+from etapiste.config.point import Producer
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
 from kiosk.logsafe import where
@@ -226,6 +227,17 @@ class Journey:
             frozenset(pid for pid, (is_open, _, _) in known.items() if not is_open),
         )
 
+    def _transfer_target(self, producer: str, queue: str, name: dict[str, str] | None) -> Producer:
+        """The producer a transfer goes to, as this point's configuration has it; one the point does not
+        offer gets the name the switchboard sent (its id when none) on the current producer's other settings."""
+        known = next((prod for prod in self.session.config.producers if prod.id == producer), None)
+        if known is not None:
+            return known
+        current = self.session.snapshot.selected or self.session.config.producers[0]
+        text = Text.model_validate(name) if name else Text(fi=producer, sv=producer, en=producer)
+        return current.model_copy(update={"id": producer, "name": text, "queue": queue, "description": None,
+                                          "privacy_url": None})
+
     def on_engine_event(self, event: Any) -> None:
         from kiosk import call as c
 
@@ -240,6 +252,12 @@ class Journey:
             case c.QueueLeft(reason=reason) if reason != "cancelled":
                 self._engine_ended = True
                 s.queue_left(reason)
+            case c.QueueTransferred(producer=producer, queue=queue, producer_name=name):
+                if s.state is State.CALL:
+                    target = self._transfer_target(producer, queue, name)
+                    self._engine_ended = True  # the switchboard ended the call: nothing to hang up
+                    s.transferred(target)
+                    self._engine_ended = False  # waiting again: leaving now cancels the new place
             case c.QueueRefused(code=code):
                 self._engine_ended = True
                 s.queue_left("closed" if code == "queue_closed" else "unavailable")

@@ -204,6 +204,9 @@ class Snapshot:
     queue_interrupted: bool = False
     """The connection to the switchboard dropped while queued: the place is held for a minute, and the
     customer is told to stay rather than left looking at a position that no longer moves."""
+    transferred: bool = False
+    """The agent transferred the customer to ``selected``'s queue (issue 22): the queue screen says "you are
+    being transferred to …" instead of "you are waiting for …"."""
     call: Call | None = None
     end_reason: str | None = None
     """Why the call ended, as a message key (``hangup``, ``network``, ``queue_timeout``…)."""
@@ -495,7 +498,7 @@ class Session:
         self._attempt = self._snapshot.selected
         self._outcome, self._waited_s, self._answered_at = None, None, None
         self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None,
-                              queue_interrupted=False))
+                              queue_interrupted=False, transferred=False))
 
     def cancel_queue(self) -> None:
         """The customer stopped waiting: back to the service choice (the controller tells the switchboard)."""
@@ -705,6 +708,17 @@ class Session:
         if summary is not None and self._outcome is Outcome.SERVED and self.state in (State.CALL, State.SURVEY):
             self._quality = summary
 
+    def transferred(self, producer: Producer) -> None:
+        """The agent transferred the customer to ``producer``'s queue: back to waiting, without choosing or
+        reading a notice again; the switchboard placed them by when they first queued. The visit stays one
+        session, counted by its last queue (as after giving up one queue for another)."""
+        if self.state is not State.CALL:
+            return
+        self._attempt, self._queued_at = producer, self._monotonic()
+        self._publish(replace(self._snapshot, state=State.QUEUE, selected=producer, call=None, transferred=True,
+                              queue_position=None, queue_estimate_s=None, queue_language_agents=None,
+                              queue_interrupted=False))
+
     def call_ended(self, reason: str) -> None:
         """The agent hung up, or the network could not be recovered (``reason`` is a message key)."""
         if self.state is State.CALL:
@@ -900,6 +914,7 @@ class Session:
             interpreter_need=None,
             interpreter_question=False,
             queue_interrupted=False,
+            transferred=False,
             call=None,
             end_reason=None,
             survey_rating=None,

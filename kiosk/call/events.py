@@ -49,6 +49,19 @@ class QueueLeft:
 
 
 @dataclass(frozen=True)
+class QueueTransferred:
+    """The agent transferred the customer (issue 22): the call is over for the point, which now waits in
+    ``queue`` of ``producer`` (placed by when it first queued); ``producer_name`` as the switchboard names it.
+    A :class:`CallEnded` (``transferred``) follows for the call left this way, then a :class:`QueuePosition`."""
+
+    call: str
+    producer: str
+    queue: str
+    from_producer: str
+    producer_name: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class QueueRefused:
     code: str
     """The switchboard's error code: ``queue_closed``, ``unknown_queue``, ``already_queued``, ``not_connected``."""
@@ -186,6 +199,7 @@ CallEvent = (
     | QueuePosition
     | QueueEstimates
     | QueueLeft
+    | QueueTransferred
     | QueueRefused
     | CallAnswered
     | CallConnected

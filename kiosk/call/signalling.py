@@ -22,6 +22,7 @@ from kiosk.call.events import (
     QueueLeft,
     QueuePosition,
     QueueRefused,
+    QueueTransferred,
     SwitchboardStatus,
 )
 from kiosk.call.recovery import Recovery
@@ -188,6 +189,19 @@ class Signalling(Recovery):
                 self.state = "idle"
             self.ticket = None
             self._emit(QueueLeft(m.reason))
+        elif isinstance(m, p.QueueTransferred):
+            if m.call != self.call:
+                # A call this point left meanwhile (the customer hung up as the agent transferred): the
+                # switchboard queued it anyway; give the place up, or the next customer would be answered.
+                if self.state not in ("queued", "in_call"):
+                    self._spawn(self._send(p.QueueCancel()))
+                return None
+            # Told first, so the customer's screen turns to the new queue rather than the end of the call;
+            # then the call's media closes as for any end (the switchboard ends it for the agent).
+            name = m.producer_name.model_dump() if m.producer_name is not None else None
+            self._emit(QueueTransferred(m.call, m.producer, m.queue, m.from_producer, name))
+            await self._end_call("transferred", "agent")
+            self.state, self.ticket = "queued", m.ticket
         elif isinstance(m, p.CallStart):
             await self._on_call_start(m)
         elif isinstance(m, p.PeerJoined):

@@ -508,7 +508,7 @@ class QueueScreen(QWidget):
     def show_snapshot(self, snap: Snapshot) -> None:
         lang = snap.language
         name = snap.selected.name.in_(lang) if snap.selected else ""
-        self.title.setText(i18n.text("queue_title", lang, producer=name))
+        self.title.setText(i18n.text("queue_transferred" if snap.transferred else "queue_title", lang, producer=name))
         if snap.queue_position is None:
             self.position.setText(i18n.text("queue_connecting", lang))
             self.estimate.setText("")
