@@ -540,6 +540,9 @@ def create_app(
     app.router.add_get("/api/transfer-targets", transfer_targets)
     app.router.add_get("/ws/point", point_socket)
     app.router.add_get("/ws/desk", desk_socket)
+    from switchboard.appointments_web import add_routes  # imports this module: here, not at the top
+
+    add_routes(app)
     from switchboard.host import add_routes as add_host_routes  # here: switchboard.host builds on this module
 
     add_host_routes(app)

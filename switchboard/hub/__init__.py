@@ -29,6 +29,7 @@ from typing import Any
 
 from etapiste import protocol as p
 from switchboard.config import SwitchboardConfig
+from switchboard.hub.appointments import Appointments
 from switchboard.hub.calls import CALL_SETUP_TIMEOUT_S
 from switchboard.hub.identity import Identity
 from switchboard.hub.participant import MAX_HELD_FRAMES, Clock, Connection, Participant, RemoteParticipant
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-class Hub(Sweep, Identity, Transfers, Rooms):
+class Hub(Sweep, Identity, Transfers, Appointments, Rooms):
     """The switchboard's logic behind one object: the web layer connects participants and hands it frames."""
 
     def __init__(
@@ -80,6 +81,8 @@ class Hub(Sweep, Identity, Transfers, Rooms):
             "signal.ice": self._relay,
             "call.hangup": self._hangup,
             "call.transfer": self._call_transfer,
+            "appointment.check_in": self._appointment_check_in,
+            "appointment.day_request": self._appointment_day,
             "interpreter.invite": self._interpreter_invite,
             "interpreter.accept": self._interpreter_accept,
             "identity.start": self._identity_start,
