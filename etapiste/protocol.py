@@ -101,6 +101,9 @@ class Peer(BaseModel):
     role: Role
     name: str = Field("", max_length=120)
     """The agent's or interpreter's display name; for a point, the host's name (e.g. the library)."""
+    producer: Id | None = None
+    """An agent's producer (an addition to version 1, issue 22: in a joint call the kiosk names it when it asks
+    the customer whether to show their identification to that agent too)."""
 
 
 class WebEidToken(BaseModel):
@@ -520,6 +523,51 @@ class InterpreterInviteGone(_Message):
 
 
 # --------------------------------------------------------------------------------------------------------
+# Signalling: joint calls (issue 22, an addition to version 1)
+
+
+class AgentInvite(_Message):
+    """An agent in ``call`` asks for an agent of ``producer`` to join it (a joint call)."""
+
+    type: Literal["agent.invite"] = "agent.invite"
+    call: Id
+    producer: Id
+
+
+class AgentInvited(_Message):
+    """Pushed to every free agent of the invited producer; the first ``agent.accept`` joins the call. Carries
+    nothing of the customer: which producer asks and the inviting agent's name."""
+
+    type: Literal["agent.invited"] = "agent.invited"
+    invite: Id
+    call: Id
+    producer_from: Id
+    agent: str = Field("", max_length=120)
+
+
+class AgentAccept(_Message):
+    type: Literal["agent.accept"] = "agent.accept"
+    invite: Id
+
+
+class AgentInviteGone(_Message):
+    """The invitation was taken by another agent, withdrawn, or its call ended."""
+
+    type: Literal["agent.invite_gone"] = "agent.invite_gone"
+    invite: Id
+
+
+class IdentityShare(_Message):
+    """From the point: the customer agreed on the kiosk that the identity they proved for ``request`` may be
+    shown to ``peer`` (another agent in the joint call) too. Without it that agent never sees it."""
+
+    type: Literal["identity.share"] = "identity.share"
+    call: Id
+    request: Id
+    peer: Id
+
+
+# --------------------------------------------------------------------------------------------------------
 # Signalling: identity
 
 
@@ -539,6 +587,9 @@ class IdentityRequest(_Message):
     nonce: str = Field(min_length=44, max_length=128)
     origin: str = Field(max_length=300)
     expires_in_s: int = NONCE_TTL_S
+    agent: Id | None = None
+    """The participant id of the agent who asked (an addition to version 1, issue 22): in a joint call the
+    proof is shown to that agent alone until the customer agrees to show it to another."""
 
 
 class IdentityProof(_Message):
@@ -584,6 +635,9 @@ class IdentityResult(_Message):
     satu: str | None = Field(None, max_length=20)
     reason: IdentityResultCode | IdentityAbortCode | None = None
     message: str = Field("", max_length=500)
+    shared_from: Id | None = None
+    """Set when the customer agreed to show another agent's verified identity to this one (a joint call,
+    issue 22): the producer of the agent it was proven to."""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -668,6 +722,11 @@ SignalMessage: TypeAlias = Annotated[
     | InterpreterInvited
     | InterpreterAccept
     | InterpreterInviteGone
+    | AgentInvite
+    | AgentInvited
+    | AgentAccept
+    | AgentInviteGone
+    | IdentityShare
     | IdentityStart
     | IdentityRequest
     | IdentityProof
@@ -692,6 +751,7 @@ POINT_SENDS = frozenset(
         "call.hangup",
         "identity.proof",
         "identity.abort",
+        "identity.share",
         "appointment.check_in",
         "appointment.day_request",
         "room.status",
@@ -709,6 +769,8 @@ AGENT_SENDS = frozenset(
         "interpreter.invite",
         "identity.start",
         "call.transfer",
+        "agent.invite",
+        "agent.accept",
     }
 )
 INTERPRETER_SENDS = frozenset(

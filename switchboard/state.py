@@ -60,6 +60,10 @@ class Call:
     language: Language
     started: float
     interpreters: list[str] = field(default_factory=list)
+    """Who joined after the answer, in joining order: interpreters and, in a joint call (issue 22), agents of
+    another producer. They leave alone; the point or the answering agent ends the call."""
+    joined_producers: dict[str, str] = field(default_factory=dict)
+    """For each agent who joined (a joint call): the producer they serve the customer for."""
     ticket: str | None = None
     """The queue ticket the call was answered from (a point that was away when answered resumes by it)."""
     connected: bool = False
@@ -69,7 +73,7 @@ class Call:
 
     @property
     def participants(self) -> list[str]:
-        """In joining order: the point, the agent, then interpreters (earlier ones offer to later ones)."""
+        """In joining order: the point, the agent, then those who joined (earlier ones offer to later ones)."""
         return [self.point, self.agent, *self.interpreters]
 
 
@@ -106,10 +110,15 @@ class LoginRecord:
 
 @dataclass
 class Invite:
+    """An open invitation into a call: to interpreters, or to another producer's agents (a joint call)."""
+
     id: str
     call: str
     language: str | None
     interpreters: list[str]
+    """The participant ids it was sent to: only they may accept (interpreters, or agents for a joint call)."""
+    producer: str | None = None
+    """The invited producer for an agent invitation (issue 22); ``None`` for an interpreter invitation."""
 
 
 class StateStore(BookingStore, Protocol):

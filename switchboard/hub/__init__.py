@@ -8,7 +8,8 @@ an ``error`` frame and a log line — never an exception out of the connection's
 Logs carry ids, types and codes only: never a name, SATU, token or SDP (which holds addresses).
 
 The package holds one concept per module — :mod:`~switchboard.hub.presence`, :mod:`~switchboard.hub.queues`,
-:mod:`~switchboard.hub.calls`, :mod:`~switchboard.hub.interpreters`, :mod:`~switchboard.hub.identity`,
+:mod:`~switchboard.hub.calls`, :mod:`~switchboard.hub.invitations` (shared by
+:mod:`~switchboard.hub.interpreters` and :mod:`~switchboard.hub.joint`), :mod:`~switchboard.hub.identity`,
 :mod:`~switchboard.hub.instances` (the other instances, through :mod:`switchboard.relay`),
 :mod:`~switchboard.hub.sweep`, :mod:`~switchboard.hub.transfer` — as mixins over
 :class:`~switchboard.hub.core.HubCore` (the shared state).
@@ -85,6 +86,9 @@ class Hub(Sweep, Identity, Transfers, Appointments, Rooms):
             "appointment.day_request": self._appointment_day,
             "interpreter.invite": self._interpreter_invite,
             "interpreter.accept": self._interpreter_accept,
+            "agent.invite": self._agent_invite,
+            "agent.accept": self._agent_accept,
+            "identity.share": self._identity_share,
             "identity.start": self._identity_start,
             "identity.proof": self._identity_proof,
             "identity.abort": self._identity_abort,

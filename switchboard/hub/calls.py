@@ -8,6 +8,7 @@ import secrets
 
 from etapiste import protocol as p
 from switchboard.hub.interpreters import Interpreters
+from switchboard.hub.joint import JointCalls
 from switchboard.hub.participant import Participant, RemoteParticipant
 from switchboard.hub.queues import Queues
 from switchboard.state import Call
@@ -19,7 +20,7 @@ log = logging.getLogger("switchboard")
 CALL_SETUP_TIMEOUT_S = 45
 
 
-class Calls(Queues, Interpreters):
+class Calls(Queues, Interpreters, JointCalls):
     """Answering, the signalling relay, hang-up and the end of a call."""
 
     async def _queue_accept(self, agent: Participant, msg: p.QueueAccept) -> None:
@@ -84,8 +85,8 @@ class Calls(Queues, Interpreters):
         call = await self._in_call(part, msg)
         if call is None:
             return
-        if part.role == "interpreter":
-            await self._interpreter_leaves(call, part)
+        if part.id in call.interpreters:  # one who joined (an interpreter, a joint call's agent) only leaves
+            await self._guest_leaves(call, part)
         else:
             await self._end_call(call, "hangup", part.role)
 
@@ -94,6 +95,7 @@ class Calls(Queues, Interpreters):
             return
         await self.state.record_call_duration(call.queue, self.clock() - call.started)
         await self.state.drop_call_nonces(call.id)
+        self._forget_proofs(call.id)
         for pid in call.participants:
             part = self._find(pid)
             # One on another instance: its instance checks it is still in this call (our record may lag).

@@ -10,9 +10,11 @@ import contextlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, cast
 
 from etapiste import protocol as p
+from etapiste.webeid.certificate import Holder
 from switchboard.config import QueueConfig, SwitchboardConfig, User
 from switchboard.hub.participant import Clock, Connection, Participant, RemoteParticipant, elsewhere
 from switchboard.identity import ProofValidator
@@ -22,6 +24,15 @@ from switchboard.state import Call, MemoryState, StateStore
 from switchboard.turn import ice_servers
 
 log = logging.getLogger("switchboard")
+
+
+@dataclass(frozen=True)
+class Proven:
+    """An identity verified in ``call`` for the agent (participant id) who asked."""
+
+    call: str
+    agent: str
+    holder: Holder
 
 
 class HubCore:
@@ -62,16 +73,24 @@ class HubCore:
         """The last ``queue.position`` each point got, so an unchanged one is not sent again."""
         self.metrics = Metrics()
         self._closers: set[asyncio.Task[None]] = set()
+        self._proven: dict[str, Proven] = {}
+        """Verified identities by request, while their call lasts, so the customer can agree on the kiosk to
+        show one to another agent of a joint call (``identity.share``). In this instance's memory only (never
+        the shared state, never a log); forgotten when the call ends (:meth:`_forget_proofs`)."""
 
     async def _error(self, part: Participant, msg: Any, code: str, message: str) -> None:
         log.info("%s %s: %s refused: %s", part.role, part.id, msg.type, code)
         await part.send(p.Error.model_validate({"code": code, "message": message, "ref": msg.ref}))
 
-    def _peer(self, pid: str) -> p.Peer:
+    def _peer(self, pid: str, call: Call | None = None) -> p.Peer:
+        """``pid`` as the others in ``call`` see it; an agent who joined it (a joint call) with the producer they
+        serve the customer for. The answering agent's is the call's own: left out, so an older point, which
+        refuses the field, still takes every call that is not a joint one."""
         part = self._find(pid)
         if part is None:
             raise KeyError(pid)
-        return p.Peer(id=pid, role=part.role, name=part.name)
+        producer = call.joined_producers.get(pid) if call is not None else None
+        return p.Peer(id=pid, role=part.role, name=part.name, producer=producer)
 
     def _find(self, pid: str) -> Participant | None:
         """A participant wherever it is connected (``send`` relays to another instance)."""
@@ -169,6 +188,11 @@ class HubCore:
             await self._error(part, msg, "not_in_call", f"you are not in call {msg.call}")
         return call
 
+    def _forget_proofs(self, call: str) -> None:
+        """The call ended: nobody else may be shown its verified identities."""
+        for request in [r for r, proven in self._proven.items() if proven.call == call]:
+            del self._proven[request]
+
     def _away(self, point: str) -> bool:
         part = self._point(point)
         return part is not None and part.away_since is not None
@@ -190,7 +214,7 @@ class HubCore:
 
     async def _send_call_start(self, call: Call, part: Participant) -> None:
         order = call.participants
-        peers = [self._peer(pid) for pid in order if pid != part.id and self._find(pid) is not None]
+        peers = [self._peer(pid, call) for pid in order if pid != part.id and self._find(pid) is not None]
         later = order[order.index(part.id) + 1 :]
         servers, _ = ice_servers(self.config, part.id, self.clock(), role=part.role)
         await part.send(

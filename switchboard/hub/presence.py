@@ -183,8 +183,8 @@ class Presence(Calls):
         if part.call is not None:
             call = await self.state.get_call(part.call)
             if call is not None:
-                if part.role == "interpreter":
-                    await self._interpreter_leaves(call, part)
+                if part.id in call.interpreters:  # one who joined leaves; the call goes on
+                    await self._guest_leaves(call, part)
                 else:
                     await self._end_call(call, "point_gone" if part.role == "point" else "agent_gone", part.role)
         if part.role == "agent":

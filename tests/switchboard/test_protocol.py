@@ -64,6 +64,11 @@ SAMPLES: list[p.BaseModel] = [
     p.InterpreterInvited(invite="i-1", call="c-1", producer="kela"),
     p.InterpreterAccept(invite="i-1"),
     p.InterpreterInviteGone(invite="i-1"),
+    p.AgentInvite(call="c-1", producer="migri"),
+    p.AgentInvited(invite="j-1", call="c-1", producer_from="kela", agent="Anna / Kela"),
+    p.AgentAccept(invite="j-1"),
+    p.AgentInviteGone(invite="j-1"),
+    p.IdentityShare(call="c-1", request="r-1", peer="desk-3"),
     p.IdentityStart(call="c-1"),
     p.IdentityRequest(call="c-1", request="r-1", nonce="n" * 44, origin="https://sb.example"),
     p.IdentityProof(
