@@ -75,6 +75,7 @@ function enter(me) {
   show('login-view', false); show('logout', true);
   show('queue-view', me.role === 'agent'); show('invite-view', me.role === 'interpreter');
   for (const el of document.querySelectorAll('.agent-only')) el.hidden = me.role !== 'agent';
+  if (me.role === 'agent') loadTransferTargets();  // the producers' names, for entries transferred here
   connect();
 }
 
@@ -155,7 +156,12 @@ async function handle(m) {
     case 'call.peer_joined': return onPeerJoined(m);
     case 'call.peer_left': closePeer(m.peer); say('interpreter_left'); break;
     case 'call.ended':  // also the echo of our own hang-up, after the call is already closed here
-      if (desk.call && m.call === desk.call.id) { endCall(); say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone'); }
+      if (desk.call && m.call === desk.call.id) {
+        const to = desk.transferTo;
+        endCall();
+        if (m.reason === 'transferred') transferDone(to);
+        else say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone');
+      }
       break;
     case 'signal.offer': return onOffer(m);
     case 'signal.answer': { const pc = desk.pcs.get(m.peer); if (pc) await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); break; }
@@ -178,6 +184,7 @@ function onWelcome(m) {
 
 function onError(m) {
   if (m.code === 'session_expired') { leave('session_expired'); return; }
+  if (m.ref === TRANSFER_REF) { transferRefused(m.code); return; }
   const known = ['ticket_gone', 'no_interpreter', 'unavailable'];
   say(known.includes(m.code) ? m.code : 'error_generic', { c: m.code });
 }
@@ -206,6 +213,14 @@ function renderQueue(queues) {
         + (e.reconnecting ? ` · ${t('entry_reconnecting')}` : '')
         + (e.language_first_s ? ` · ${t('language_first', { seconds: e.language_first_s })}` : '');
       li.append(span);
+      if (e.transferred_from) {  // a colleague of another queue sent them here, with a reason from the list
+        const mark = document.createElement('strong');
+        mark.className = 'transfer-mark';
+        mark.textContent = t('transferred_from', {
+          producer: producerName(e.transferred_from), reason: t(`transfer_reason.${e.transfer_reason || 'other'}`),
+        });
+        li.append(mark);
+      }
       if (e.interpreter) {  // asked for before queueing: the agent can invite one as soon as they answer
         const need = document.createElement('strong');
         need.className = 'interpreter-need';
@@ -215,7 +230,8 @@ function renderQueue(queues) {
       const b = document.createElement('button');
       b.className = 'primary answer'; b.textContent = t('answer'); b.disabled = !!desk.call;
       b.addEventListener('click', () => {
-        alertOff(); desk.answering = e.interpreter || null; send({ type: 'queue.accept', ticket: e.ticket });
+        alertOff(); desk.answering = e.interpreter || null; desk.answeredQueue = q.queue;
+        send({ type: 'queue.accept', ticket: e.ticket });
       });
       li.append(b); ul.append(li);
     }
@@ -416,6 +432,7 @@ function endCall() {
   for (const r of desk.received) URL.revokeObjectURL(r.url);
   desk.received = [];
   resetCallPanels();
+  closeTransfer();
   show('call-view', false);
   if (desk.me) { show('queue-view', desk.role === 'agent'); show('invite-view', desk.role === 'interpreter'); }
 }
@@ -669,6 +686,76 @@ function onIdentityResult(m) {
   }
 }
 
+// ------------------------------------------------------------------------------------------- transfer
+
+// Transfer (issue 22): the customer goes to another queue (another producer's, or another of ours) placed by
+// when they first queued. The switchboard refuses a closed queue or one with nobody serving it before the
+// customer is moved (an error echoing TRANSFER_REF, shown in the dialog); otherwise our call ends with
+// reason 'transferred'. Only a reason from the fixed list travels with the customer, never free text.
+const TRANSFER_REF = 'transfer';
+
+function producerName(id) {
+  const names = (desk.producerNames || {})[id];
+  return names ? (names[window.lang] || names.en || id) : id;
+}
+
+async function loadTransferTargets() {
+  const resp = await fetch('/api/transfer-targets', { credentials: 'same-origin' }).catch(() => null);
+  if (!resp || !resp.ok) return [];
+  const targets = (await resp.json()).queues || [];
+  desk.producerNames = Object.fromEntries(targets.map((q) => [q.producer, q.name]));
+  return targets;
+}
+
+async function openTransfer() {
+  if (!desk.call) return;
+  const select = $('transfer-queue');
+  select.replaceChildren(new Option(t('transfer_loading'), ''));
+  $('transfer-error').textContent = '';
+  $('transfer-confirm').disabled = true;
+  const dialog = $('transfer-dialog');
+  if (!dialog.open) dialog.showModal();
+  const targets = (await loadTransferTargets()).filter((q) => q.queue !== desk.answeredQueue);
+  select.replaceChildren();
+  for (const q of targets) {
+    // Which queues would take the customer now is shown; the switchboard checks again on transfer.
+    const state = !q.open ? t('transfer_closed') : (q.agents_online ? '' : t('transfer_no_agent'));
+    const option = new Option(`${producerName(q.producer)} · ${q.queue}${state ? ` (${state})` : ''}`, q.queue);
+    option.dataset.producer = q.producer;
+    select.append(option);
+  }
+  const ready = targets.find((q) => q.open && q.agents_online);
+  if (ready) select.value = ready.queue;
+  $('transfer-confirm').disabled = targets.length === 0;
+}
+
+function closeTransfer() {
+  const dialog = $('transfer-dialog');
+  if (dialog.open) dialog.close();
+  desk.transferTo = null;
+}
+
+function transfer(event) {
+  event.preventDefault();
+  if (!desk.call || !$('transfer-queue').value) return;
+  const option = $('transfer-queue').selectedOptions[0];
+  desk.transferTo = option ? option.dataset.producer : null;
+  $('transfer-error').textContent = '';
+  send({ type: 'call.transfer', call: desk.call.id, queue: $('transfer-queue').value,
+         reason: $('transfer-reason').value, ref: TRANSFER_REF });
+}
+
+function transferRefused(code) {
+  // Nothing moved: the call goes on and the dialog says why, in plain words.
+  const key = ['queue_closed', 'no_agent'].includes(code) ? code : 'other';
+  $('transfer-error').textContent = t(`transfer_refused.${key}`);
+  desk.transferRefusals = (desk.transferRefusals || 0) + 1;
+}
+
+function transferDone(to) {
+  say('transfer_done', { producer: to ? producerName(to) : '' });
+}
+
 // ------------------------------------------------------------------------------------------- wiring
 
 // Closing or leaving the page ends the call on purpose: hang up, so the customer is told now rather than after
@@ -698,6 +785,9 @@ document.addEventListener('DOMContentLoaded', async () => {
   });
   $('rtt-input').addEventListener('input', rttInput);
   $('rtt-input').addEventListener('keydown', rttKey);
+  $('transfer').addEventListener('click', () => openTransfer().catch((e) => console.error(e)));
+  $('transfer-cancel').addEventListener('click', closeTransfer);
+  $('transfer-form').addEventListener('submit', transfer);
   const resp = await fetch('/api/me', { credentials: 'same-origin' }).catch(() => null);
   if (resp && resp.ok) enter(await resp.json());
 });
