@@ -44,6 +44,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from etapiste.retry import Backoff
+from switchboard.tasks import stop_task
 
 log = logging.getLogger("switchboard.relay")
 
@@ -371,21 +372,15 @@ class RedisRelay:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.cancel()
-            # redis-py's pub/sub read may swallow the cancellation while it reconnects after a Redis restart
-            # (seen with redis-py 8.1: the stop then waited forever); closing the subscription's connection
-            # ends that read, so a stopping instance never hangs on its relay.
+            # redis-py's pub/sub read may swallow the cancellation while it reconnects after a Redis restart:
+            # closing the subscription's connection ends that read (switchboard.tasks).
             await asyncio.wait([listener], timeout=PING_TIMEOUT_S)
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
             self._pubsub = None
-        if listener is not None and not listener.done():
-            listener.cancel()
-            await asyncio.wait([listener], timeout=PING_TIMEOUT_S)
-            if not listener.done():
-                log.warning("relay: the Redis listener did not stop; left behind")
-        if listener is not None and listener.done() and not listener.cancelled():
-            listener.exception()  # retrieved: a listener that ended on an error was logged already
+        if listener is not None:
+            await stop_task(listener, PING_TIMEOUT_S)
 
     # -- members ------------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from switchboard.identity import ProofValidator
 from switchboard.redis_state import EXPIRY_SLACK_S, RedisState
 from switchboard.relay import LocalRelay, RedisRelay, Relay
 from switchboard.state import DeskSession, StateStore
+from switchboard.tasks import stop_task
 
 log = logging.getLogger("switchboard.web")
 
@@ -478,9 +479,7 @@ async def _sweeper(app: web.Application, interval: float) -> AsyncIterator[None]
 
     task = asyncio.create_task(loop())
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task)  # a Redis call in flight may swallow one cancellation
 
 
 async def metrics(request: web.Request) -> web.Response:

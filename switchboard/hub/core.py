@@ -6,7 +6,6 @@ is connected, telling a participant who is in the call it joins, closing a socke
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -21,6 +20,7 @@ from switchboard.identity import ProofValidator
 from switchboard.metrics import Metrics
 from switchboard.relay import LocalRelay, Member, Relay
 from switchboard.state import Call, MemoryState, StateStore
+from switchboard.tasks import stop_task
 from switchboard.turn import ice_servers
 
 log = logging.getLogger("switchboard")
@@ -207,9 +207,7 @@ class HubCore:
     async def close(self) -> None:
         for task in [self._flusher, self._snapshotter, *self._closers]:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await stop_task(task)  # a Redis call in flight may swallow one cancellation
         await self.relay.close()
 
     async def _send_call_start(self, call: Call, part: Participant) -> None:
