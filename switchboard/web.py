@@ -71,6 +71,7 @@ _STATIC = {
     "i18n.js": "application/javascript",
     "organiser.js": "application/javascript",
     "host.js": "application/javascript",
+    "host.css": "text/css",
 }
 _CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "

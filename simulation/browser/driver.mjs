@@ -17,8 +17,9 @@ function page(name) {
 }
 
 const ops = {
-  async open({ name, viewport }) {
-    const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 } });
+  // permissions: e.g. ['notifications'] for a page that shows browser notifications (the host view).
+  async open({ name, viewport, permissions }) {
+    const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 }, permissions: permissions || [] });
     const p = await context.newPage();
     p.on('console', (m) => process.stderr.write(`[${name} console.${m.type()}] ${m.text()}\n`));
     p.on('pageerror', (e) => process.stderr.write(`[${name} pageerror] ${e.stack || e}\n`));

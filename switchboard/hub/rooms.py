@@ -132,8 +132,7 @@ class Rooms(HubCore):
                 state = "waiting"
             else:
                 state = "free"
-            # ``hours`` (the host's opening hours) is an optional field of a point's entry; absent: not shown.
-            hours = getattr(entry, "hours", None)
+            hours = entry.hours  # the host's opening hours (``points[].hours``); absent: not shown
             out.append({
                 "point": point,
                 "place": entry.place,

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from etapiste import protocol as p
-from simulation.switchboard import Switchboard, serve, start_call
+from simulation.switchboard import Switchboard, make_config, serve, start_call
 
 
 async def _rooms(sb: Switchboard, http: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
@@ -182,5 +182,26 @@ async def test_what_the_view_gets_holds_codes_and_staff_names_only():
             assert keys == {"id", "kind", "device", "code", "since", "ack_by", "device_name", "advice"}
             for leak in ("Anna", "kela", start.call, "satu", "language"):
                 assert leak not in text
+        finally:
+            await liisa.close()
+
+
+def with_hours(point: str, hours: str) -> dict[str, Any]:
+    """The simulation's configuration with ``point`` open ``hours`` every day (``points[].hours``)."""
+    config = make_config()
+    week = {d: hours for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    points = [pt.model_dump(exclude_none=True) | ({"hours": {"weekly": week}} if pt.id == point else {})
+              for pt in config.points]  # fmt: skip
+    return {"points": points}
+
+
+async def test_todays_opening_hours_are_shown_when_the_point_has_them():
+    async with serve(make_config(**with_hours("oulu-kirjasto", "08:00-20:00"))) as sb:
+        liisa = await sb.login("liisa")
+        try:
+            rooms = await _rooms(sb, liisa)
+            assert rooms["oulu-kirjasto"]["hours_today"] == ["08:00–20:00"]
+            assert isinstance(rooms["oulu-kirjasto"]["open_now"], bool)
+            assert rooms["kemi-kirjasto"]["hours_today"] is None  # none configured: the view says nothing
         finally:
             await liisa.close()
