@@ -112,6 +112,8 @@ STEPS: dict[str, Callable[[Session], object]] = {
                                      s.set_interpreter_need("fi-sign")),
     "queue-language-agent": lambda s: (s.choose_language(s.snapshot.language), s.choose_producer("kela"),
                                        s.accept_notice(), s.queue_update(2, 300, 1)),
+    "queue-transferred": lambda s: (_to_call(s), s.transferred(next(p for p in s.config.producers if p.id == "migri")),
+                                    s.queue_update(1, 30)),
     "survey": lambda s: (_to_call(s), s.hang_up()),
     "timeout-warning": lambda s: s.choose_language(s.snapshot.language),
     "large-text": lambda s: (s.choose_language(s.snapshot.language), s.set_text_size(LargeText.LARGE)),

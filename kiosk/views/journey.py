@@ -483,6 +483,7 @@ class QueueScreen(QWidget):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.title = label("title")
+        self.transferred = label("notice")
         self.position = label("subtitle")
         self.estimate = label("subtitle")
         self.speakers = label()
@@ -493,6 +494,7 @@ class QueueScreen(QWidget):
         layout.setContentsMargins(64, 32, 64, 32)
         layout.addStretch(1)
         layout.addWidget(self.title)
+        layout.addWidget(self.transferred)
         layout.addWidget(self.position)
         layout.addWidget(self.estimate)
         layout.addWidget(self.speakers)
@@ -509,6 +511,8 @@ class QueueScreen(QWidget):
         lang = snap.language
         name = snap.selected.name.in_(lang) if snap.selected else ""
         self.title.setText(i18n.text("queue_transferred" if snap.transferred else "queue_title", lang, producer=name))
+        self.transferred.setText(i18n.text("queue_transferred_place", lang) if snap.transferred else "")
+        self.transferred.setVisible(snap.transferred)
         if snap.queue_position is None:
             self.position.setText(i18n.text("queue_connecting", lang))
             self.estimate.setText("")

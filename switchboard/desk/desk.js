@@ -159,8 +159,10 @@ async function handle(m) {
       if (desk.call && m.call === desk.call.id) {
         const to = desk.transferTo;
         endCall();
-        if (m.reason === 'transferred') transferDone(to);
-        else say(m.reason === 'hangup' ? 'call_ended' : 'peer_gone');
+        // The transferring agent is told where the customer went; anyone else in the call (an interpreter)
+        // just that the call ended.
+        if (m.reason === 'transferred' && to) transferDone(to);
+        else say(['hangup', 'transferred'].includes(m.reason) ? 'call_ended' : 'peer_gone');
       }
       break;
     case 'signal.offer': return onOffer(m);

@@ -91,7 +91,9 @@ def test_the_queue_screen_says_where_the_customer_is_being_transferred_and_speec
     session.transferred(migri)
     expected = i18n.text("queue_transferred", language, producer=migri.name.in_(language))  # type: ignore[arg-type]
     assert window.current_screen is window.queue and window.queue.title.text() == expected
-    assert said[-1] == (said[-1][0], language) and expected in said[-1][0]
+    place = i18n.text("queue_transferred_place", language)  # type: ignore[arg-type]
+    assert not window.queue.transferred.isHidden() and window.queue.transferred.text() == place
+    assert said[-1][1] == language and expected in said[-1][0] and place in said[-1][0]
 
 
 @pytest.mark.usefixtures("loopback_ice")

@@ -153,3 +153,18 @@ async def test_with_redis_a_transfer_reaches_an_agent_on_another_instance_in_pri
         b = await stack.enter_async_context(serve(config, clock=clock))
         maija = await b.desk("maija")  # on the other instance
         await _priority_is_kept(a, maija)
+
+
+async def test_an_interpreter_in_the_call_is_told_the_call_ended_by_a_transfer():
+    async with serve() as sb:
+        _maija = await sb.desk("maija")  # kept: a dropped client logs out
+        tulkki = await sb.desk("tulkki")
+        oulu, anna, start = await start_call(sb, connected=True)
+        await anna.send(p.InterpreterInvite(call=start.call, language="ar"))
+        await tulkki.send(p.InterpreterAccept(invite=(await tulkki.expect("interpreter.invited")).invite))
+        await tulkki.expect("call.start")
+        await _transfer(anna, start, reason="language")
+        assert (await oulu.expect("queue.transferred")).call == start.call
+        ended = await tulkki.expect("call.ended")
+        assert (ended.call, ended.reason) == (start.call, "transferred")
+        assert await sb.hub.state.get_call(start.call) is None
