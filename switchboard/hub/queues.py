@@ -100,7 +100,7 @@ class Queues(HubCore):
     def language_first_until(self, ticket: Ticket) -> float | None:
         """Until when ``ticket`` is offered only to agents speaking its language; ``None``: to every agent."""
         _, qconf = self._queues[ticket.queue]
-        until = ticket.since + qconf.language_wait_s
+        until = ticket.in_queue_since + qconf.language_wait_s  # a transferred ticket: from its transfer
         if until <= self.clock() or not any(speaks(a, ticket.language) for a in self._agents(ticket.producer)):
             return None
         return until

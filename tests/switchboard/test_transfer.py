@@ -168,3 +168,37 @@ async def test_an_interpreter_in_the_call_is_told_the_call_ended_by_a_transfer()
         ended = await tulkki.expect("call.ended")
         assert (ended.call, ended.reason) == (start.call, "transferred")
         assert await sb.hub.state.get_call(start.call) is None
+
+
+async def test_a_transferred_customer_is_offered_first_to_the_new_queues_speakers_of_their_language():
+    """Language routing holds per queue: the hold counts from the transfer, not from the first queueing (which
+    would have let a Finnish-only agent take a Swedish customer at once however long the first call was)."""
+    from simulation.switchboard import FAST_N
+    from switchboard.config import User
+    from switchboard.credentials import hash_password
+
+    config = make_config()
+    mikko = User(username="mikko", name="Mikko / Migri", role="agent", producers=["migri"],
+                 password_hash=hash_password("mikon-sana-66", n=FAST_N))  # fmt: skip
+    async with serve(config.model_copy(update={"users": [*config.users, mikko]})) as sb:
+        maija = await sb.desk("maija", languages=["fi", "sv"])
+        http = await sb.login("mikko", "mikon-sana-66")
+        mikko_desk = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+        await mikko_desk.send(p.DeskHello(protocol=p.PROTOCOL_VERSION))  # Finnish only
+        await mikko_desk.expect("welcome")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.expect("welcome")
+        anna = await sb.desk("anna")
+        await oulu.send(p.QueueRequest(producer="kela", queue="kela-general", language="sv"))
+        await anna.send(p.QueueAccept(ticket=(await oulu.expect("queue.position")).ticket))
+        start = await anna.expect("call.start")
+        sb.clock.advance(600)  # a long first call
+        await _transfer(anna, start, reason="other_producer_matter")
+        told = await oulu.expect("queue.transferred")
+
+        (entry,) = await _snapshot_until(maija, 1)
+        assert entry.ticket == told.ticket and entry.language_first_s == 120
+        await mikko_desk.send(p.QueueAccept(ticket=told.ticket, ref="early"))
+        refused = await mikko_desk.expect("error")
+        assert (refused.code, refused.ref) == ("not_allowed", "early")
+        await http.close()
