@@ -37,6 +37,14 @@ class Metrics:
             ["queue", "reason"],
             registry=r,
         )
+        self.transfers = Counter(
+            "switchboard_transfers", "Customers transferred by an agent to another queue, and why (issue 22)",
+            ["queue", "to_queue", "reason"], registry=r,
+        )
+        self.transfers_refused = Counter(
+            "switchboard_transfers_refused", "Transfers refused before the customer moved: queue_closed, no_agent, …",
+            ["queue", "code"], registry=r,
+        )
         self.agents_online = Gauge("switchboard_agents_online", "Agents with a desk connected", registry=r)
         self.agents_busy = Gauge("switchboard_agents_busy", "Agents in a call", registry=r)
         self.calls_active = Gauge("switchboard_calls_active", "Calls in progress", registry=r)

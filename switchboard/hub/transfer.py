@@ -18,6 +18,7 @@ Why it works the way it does:
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from typing import Any
@@ -57,25 +58,31 @@ class Transfers(Calls):
             for qid, (producer, qconf) in self._queues.items()
         ]
 
+    async def _refuse_transfer(self, agent: Participant, msg: p.CallTransfer, queue: str, code: str,
+                               message: str) -> None:
+        self.metrics.transfers_refused.labels(queue, code).inc()
+        await self._error(agent, msg, code, message)
+
     async def _call_transfer(self, agent: Participant, msg: p.CallTransfer) -> None:
         call = await self._in_call(agent, msg)
         if call is None:
             return
+        refuse = functools.partial(self._refuse_transfer, agent, msg, call.queue)
         if call.agent != agent.id:
-            return await self._error(agent, msg, "not_allowed", "only the answering agent transfers the customer")
+            return await refuse("not_allowed", "only the answering agent transfers the customer")
         target = self._queues.get(msg.queue)
         if target is None:
-            return await self._error(agent, msg, "unknown_queue", f"no queue {msg.queue}")
+            return await refuse("unknown_queue", f"no queue {msg.queue}")
         producer, qconf = target
         if msg.queue == call.queue:
-            return await self._error(agent, msg, "not_allowed", "the customer came from that queue")
+            return await refuse("not_allowed", "the customer came from that queue")
         if not self.queue_open(qconf):
-            return await self._error(agent, msg, "queue_closed", f"{msg.queue} is outside its service hours")
+            return await refuse("queue_closed", f"{msg.queue} is outside its service hours")
         if not self._receiving_agents(producer, agent.principal):
-            return await self._error(agent, msg, "no_agent", f"no agent of {producer} is online")
+            return await refuse("no_agent", f"no agent of {producer} is online")
         point = self._find(call.point)  # on this instance or another
         if point is None:
-            return await self._error(agent, msg, "not_in_call", "the point has gone")
+            return await refuse("not_in_call", "the point has gone")
         now = self.clock()
         ticket = Ticket(
             id=f"t-{secrets.token_hex(6)}",
@@ -95,6 +102,7 @@ class Transfers(Calls):
         ))
         await self.state.enqueue(ticket)
         await self._end_call(call, "transferred", "agent")
+        self.metrics.transfers.labels(call.queue, msg.queue, msg.reason).inc()
         log.info("call %s: agent %s transferred the point to %s as %s (%s)", call.id, agent.id, msg.queue,
                  ticket.id, msg.reason)
         await self._queue_changed(msg.queue)

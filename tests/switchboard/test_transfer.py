@@ -64,6 +64,8 @@ async def _priority_is_kept(sb: Switchboard, maija: Client) -> None:
     assert second.transferred_from is None and second.transfer_reason is None
 
     await maija.send(p.QueueAccept(ticket=told.ticket))
+    labels = {"queue": "kela-general", "to_queue": "migri-general", "reason": "other_producer_matter"}
+    assert sb.hub.metrics.registry.get_sample_value("switchboard_transfers_total", labels) == 1
     again = await oulu.expect("call.start")
     assert again.producer == "migri" and again.call != start.call
     assert (await maija.expect("call.start")).call == again.call
@@ -86,6 +88,8 @@ async def test_a_transfer_to_a_closed_queue_or_one_with_no_agent_is_refused_befo
         refused = await anna.expect("error")
         assert (refused.code, refused.ref) == ("no_agent", "nobody")
 
+        sample = sb.hub.metrics.registry.get_sample_value
+        assert sample("switchboard_transfers_refused_total", {"queue": "kela-general", "code": "no_agent"}) == 1
         # Nothing moved: the call goes on, the point was told nothing and holds no ticket.
         assert await sb.hub.state.get_call(start.call) is not None
         assert await sb.hub.state.all_tickets() == []
