@@ -355,6 +355,9 @@ def assemble(
                 health.set("switchboard", network_health(False, event.kind))
 
         engine.subscribe(on_engine)
+        from kiosk.room import RoomReporter
+
+        RoomReporter(session, health, engine)  # the host view's picture of the room (kiosk/room.py)
 
     if devices.card_reader is not None and devices.card_monitor is None:
         from drivers.cardreader import CardMonitor, EventKind, threadsafe

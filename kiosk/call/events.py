@@ -194,6 +194,22 @@ class CallEnded:
     by: str | None = None
 
 
+@dataclass(frozen=True)
+class RoomServiceOrder:
+    """The host's staff set (``on``) or cleared the room's out of service in the host view (``room.service``)."""
+
+    on: bool
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffComing:
+    """A host's staff member pressed "I'm on it" in the host view for a help request or a device's fault."""
+
+    kind: Literal["help", "device"]
+    device: str | None = None
+
+
 CallEvent = (
     SwitchboardStatus
     | QueuePosition
@@ -218,5 +234,7 @@ CallEvent = (
     | CallEnded
     | TransferProgress
     | TransferDone
+    | RoomServiceOrder
+    | StaffComing
 )
 Listener = Callable[[CallEvent], None]

@@ -23,6 +23,8 @@ from kiosk.call.events import (
     QueuePosition,
     QueueRefused,
     QueueTransferred,
+    RoomServiceOrder,
+    StaffComing,
     SwitchboardStatus,
 )
 from kiosk.call.recovery import Recovery
@@ -231,6 +233,10 @@ class Signalling(Recovery):
                     self._emit(IdentifyRefused(m.request, "origin_mismatch"))
         elif isinstance(m, p.IdentityResult) and m.call == self.call:
             self._emit(IdentityResult(m.request, m.ok, m.reason))
+        elif isinstance(m, p.RoomService):
+            self._emit(RoomServiceOrder(m.on, m.message))
+        elif isinstance(m, p.RoomStaffComing):
+            self._emit(StaffComing(m.kind, m.device))
         return None
 
     def _on_error(self, m: p.Error) -> str | None:
@@ -260,3 +266,8 @@ class Signalling(Recovery):
         message = p.IdentityAbort(call=self.call, request=request, reason=reason)
         self._spawn(self._send(message))
         self.report_identity_status(request, "cancelled" if reason == "cancelled" else "failed", reason)
+
+    def send_room(self, message: p.RoomStatus | p.RoomHelp) -> None:
+        """The room's state or a customer's help request, for the host view (:mod:`kiosk.room`); dropped when
+        not connected (the state is sent again after every ``welcome``)."""
+        self._spawn(self._send(message))
