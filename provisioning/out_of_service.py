@@ -4,8 +4,9 @@ The kiosk's memory is the wrong place for it: the nightly restart, a configurati
 silently put a broken room back in service. The agent outlives the kiosk and keeps its state directory
 across reboots, so it holds the state (who set it, when, and the message) in ``out_of_service.json``,
 tells the kiosk after every connect (and answers the kiosk's ``ask`` before its first frame), and reports
-it in its state (``etapiste ops status``). Staff at the screen, ops (a signed command) and — later — the
-host view set and clear it.
+it in its state (``etapiste ops status``). Staff at the screen, ops (a signed command) and the switchboard's
+host view set and clear it (the view's order reaches the kiosk as ``room.service`` and comes here as the
+staff's: :mod:`kiosk.room`).
 """
 
 from __future__ import annotations
