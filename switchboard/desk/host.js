@@ -78,6 +78,10 @@ function roomElement(room) {
 
 function renderRoom(room) {
   const el = roomElement(room);
+  // Redrawn only when something changed: a screen reader is not made to read the same room every poll.
+  const sig = JSON.stringify([window.lang, room]);
+  if (el.dataset.sig === sig) return;
+  el.dataset.sig = sig;
   el.querySelector('.place').textContent = room.place;
   const state = el.querySelector('.state');
   state.className = `state state-${room.state}`;
@@ -125,7 +129,7 @@ function render(data) {
       if (!a.ack_by && !host.seen.has(a.id)) { host.seen.add(a.id); announce(room, a); fresh = true; }
     }
   }
-  if (fresh) chime();
+  if (fresh) { chime(); tell(host.notified[host.notified.length - 1].title); }
   const open = data.rooms.reduce((n, r) => n + r.alerts.filter((a) => !a.ack_by).length, 0);
   document.title = (open ? `(${open}) ` : '') + t('host_title');
 }
@@ -140,10 +144,13 @@ async function refresh() {
   render(await resp.json());
 }
 
-function say(key) {
-  $('message').textContent = t(key); $('message').dataset.sticky = '1';
-  setTimeout(() => { $('message').dataset.sticky = ''; }, 5000);
+function tell(text) {
+  // The status line (role=status) is read out by screen readers; it stays for a few polls.
+  $('message').textContent = text; $('message').dataset.sticky = '1';
+  clearTimeout(host.toldTimer);
+  host.toldTimer = setTimeout(() => { $('message').dataset.sticky = ''; }, 5000);
 }
+function say(key) { tell(t(key)); }
 
 async function acknowledge(point, alert) {
   const resp = await post('/api/host/ack', { point, alert });

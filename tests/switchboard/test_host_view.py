@@ -205,3 +205,13 @@ async def test_todays_opening_hours_are_shown_when_the_point_has_them():
             assert rooms["kemi-kirjasto"]["hours_today"] is None  # none configured: the view says nothing
         finally:
             await liisa.close()
+
+
+async def test_the_host_page_is_served_with_the_desks_content_security_policy():
+    async with serve() as sb:
+        async with sb.session.get(f"{sb.base}/host") as r:
+            assert r.status == 200 and "default-src 'self'" in r.headers["Content-Security-Policy"]
+            assert 'src="/static/host.js"' in await r.text()
+        for name in ("host.js", "host.css"):
+            async with sb.session.get(f"{sb.base}/static/{name}") as r:
+                assert r.status == 200
