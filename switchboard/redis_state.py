@@ -41,6 +41,7 @@ from typing import Any, TypeVar, cast
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from switchboard.redis_bookings import RedisBookings
+from switchboard.rooms_state import RedisRooms
 from switchboard.state import Call, DeskSession, Invite, LoginRecord, Nonce, Ticket
 
 #: Kept beyond a session's or nonce's own expiry before Redis drops the key itself (the sweep is first).
@@ -147,7 +148,7 @@ MAX_REDIS_CONNECTIONS = 64
 POOL_WAIT_S = 10.0
 
 
-class RedisState(RedisBookings):
+class RedisState(RedisBookings, RedisRooms):
     """:class:`~switchboard.state.StateStore` in Redis (``redis_url:`` in the switchboard's configuration).
 
     ``clock`` is the hub's: key TTLs are counted from it, so a session's key outlives its ``expires`` by

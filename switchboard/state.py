@@ -15,6 +15,7 @@ from typing import Protocol
 from etapiste.codes import CallTransferReasonCode
 from etapiste.language import Language
 from switchboard.appointments import BookingStore, MemoryBookings
+from switchboard.rooms_state import MemoryRooms, RoomStore
 
 
 @dataclass
@@ -121,7 +122,7 @@ class Invite:
     """The invited producer for an agent invitation (issue 22); ``None`` for an interpreter invitation."""
 
 
-class StateStore(BookingStore, Protocol):
+class StateStore(BookingStore, RoomStore, Protocol):
     """Where the switchboard keeps what every instance must see; not the kiosk's journey steps
     (:class:`kiosk.session.State`)."""
 
@@ -188,7 +189,7 @@ class StateStore(BookingStore, Protocol):
         ...
 
 
-class MemoryState(MemoryBookings):
+class MemoryState(MemoryBookings, MemoryRooms):
     """:class:`StateStore` in this process's memory: the default for one switchboard instance."""
 
     def __init__(self) -> None:

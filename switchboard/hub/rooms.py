@@ -9,13 +9,16 @@ for staff who have it open in a browser tab. Out of service set here goes to the
 the point holds it as if staff had set it at the screen, so the point's agent keeps it over restarts
 (:mod:`provisioning.out_of_service`).
 
-What a point reported lives in the memory of the instance it is connected to and is forgotten when the
-point goes (an offline room shows as offline, its old faults with it). Nothing in it names a customer: device
-codes, the time it was first seen, and the name of the staff member who acknowledged it.
+What a point reported is kept in the shared state (:mod:`switchboard.rooms_state`: memory, or Redis for
+several instances), so the host's page sees it on any instance; while the point is not connected its room shows
+as offline and the report is not shown (the point sends a fresh one after every connect). Nothing in it names
+a customer: device codes, the time it was first seen, and the name of the staff member who acknowledged it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -60,7 +63,7 @@ class RoomAlert:
 
 @dataclass
 class RoomReport:
-    """What one point last said of its room (kept while it is connected here)."""
+    """What one point last said of its room, kept in the shared state (:mod:`switchboard.rooms_state`)."""
 
     out_of_service: bool = False
     faults: dict[str, RoomAlert] = field(default_factory=dict)
@@ -68,6 +71,19 @@ class RoomReport:
 
     def alerts(self) -> list[RoomAlert]:
         return [*([self.help] if self.help else []), *self.faults.values()]
+
+    def dump(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def load(cls, raw: str) -> RoomReport:
+        data = json.loads(raw)
+        help_ = data.get("help")
+        return cls(
+            out_of_service=bool(data.get("out_of_service")),
+            faults={device: RoomAlert(**alert) for device, alert in data.get("faults", {}).items()},
+            help=RoomAlert(**help_) if help_ else None,
+        )
 
 
 def _alert_id() -> str:
@@ -77,17 +93,18 @@ def _alert_id() -> str:
 class Rooms(HubCore):
     """Builds on :class:`~switchboard.hub.core.HubCore`: the participants and the shared state."""
 
-    @property
-    def rooms(self) -> dict[str, RoomReport]:
-        """Reports by point id, made on first use (the mixin adds no constructor)."""
-        found: dict[str, RoomReport] | None = self.__dict__.get("_rooms")
-        if found is None:
-            found = self.__dict__["_rooms"] = {}
-        return found
+    async def room(self, point: str) -> RoomReport:
+        """What ``point`` last reported (an empty report when nothing, or nothing readable)."""
+        raw = await self.state.get_room(point)
+        try:
+            return RoomReport.load(raw) if raw else RoomReport()
+        except (ValueError, TypeError, AttributeError):
+            log.warning("room %s: stored report unreadable; starting afresh", point)
+            return RoomReport()
 
     async def _room_status(self, part: Participant, msg: p.RoomStatus) -> None:
         point, now = part.principal, self.clock()
-        report = self.rooms.setdefault(point, RoomReport())
+        report = await self.room(point)
         before = report.faults
         faults: dict[str, RoomAlert] = {}
         for fault in msg.faults:
@@ -99,11 +116,13 @@ class Rooms(HubCore):
         if report.out_of_service != msg.out_of_service or set(faults) != set(before):
             log.info("room %s: out of service %s, faults %s", point, msg.out_of_service, sorted(faults) or "none")
         report.out_of_service, report.faults = msg.out_of_service, faults
+        await self.state.put_room(point, report.dump())
 
     async def _room_help(self, part: Participant, msg: p.RoomHelp) -> None:
-        report = self.rooms.setdefault(part.principal, RoomReport())
+        report = await self.room(part.principal)
         if report.help is None or report.help.ack_by is not None:  # repeats of an open request are one
             report.help = RoomAlert(_alert_id(), "help", self.clock())
+            await self.state.put_room(part.principal, report.dump())
         log.info("room %s: a customer asks for the staff", part.principal)
 
     async def host_rooms(self, user: User) -> list[dict[str, Any]]:
@@ -117,10 +136,10 @@ class Rooms(HubCore):
         for point in user.points:
             entry = entries[point]
             part = self._point(point)
-            report = self.rooms.get(point) if part is not None and part.away_since is None else None
+            report = await self.room(point) if part is not None and part.away_since is None else None
             acked_at = report.help.ack_at if report is not None and report.help is not None else None
             if report is not None and acked_at is not None and now - acked_at > ACKED_HELP_SHOWN_S:
-                report.help = None
+                report.help = None  # shown no more (the stored one is replaced by the next request)
             state: RoomState
             if part is None or part.away_since is not None:
                 state = "offline"
@@ -148,12 +167,13 @@ class Rooms(HubCore):
         if point not in user.points:
             return "not_allowed"
         part = self._point(point)
-        report = self.rooms.get(point)
-        found = next((a for a in report.alerts() if a.id == alert), None) if report else None
+        report = await self.room(point)
+        found = next((a for a in report.alerts() if a.id == alert), None)
         if part is None or found is None:
             return "gone"
         if found.ack_by is None:
             found.ack_by, found.ack_at = user.name, self.clock()
+            await self.state.put_room(point, report.dump())
             kind: Literal["help", "device"] = found.kind
             await part.send(p.RoomStaffComing(kind=kind, device=found.device))
             log.info("room %s: %s %s acknowledged by host staff", point, found.kind, found.device or "")

@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 
 from etapiste import protocol as p
+from simulation.services.redis import Redis
 from simulation.switchboard import Switchboard, make_config, serve, start_call
+from tests.switchboard.test_instances import instances
 
 
 async def _rooms(sb: Switchboard, http: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
@@ -215,3 +217,27 @@ async def test_the_host_page_is_served_with_the_desks_content_security_policy():
         for name in ("host.js", "host.css"):
             async with sb.session.get(f"{sb.base}/static/{name}") as r:
                 assert r.status == 200
+
+
+async def test_a_host_on_another_instance_sees_the_room_and_its_orders_reach_the_point(redis_server: Redis):
+    """Several instances on Redis: the point's reports are in the shared state, the orders are relayed."""
+    async with instances(redis_server, 2) as (a, b):
+        liisa = await b.login("liisa")
+        try:
+            point = await a.point("oulu-kirjasto")
+            await point.expect("welcome")
+            await point.send(p.RoomStatus(faults=[p.RoomFault(device="scanner", code="scanner_gone")]))
+            await point.send(p.RoomHelp())
+            await point.drain()
+            room = (await _rooms(b, liisa))["oulu-kirjasto"]
+            assert room["state"] == "free"
+            assert sorted(a["kind"] for a in room["alerts"]) == ["device", "help"]
+            for alert in room["alerts"]:
+                assert (await _post(b, liisa, "ack", {"point": "oulu-kirjasto", "alert": alert["id"]}))[0] == 200
+            told = {(await point.expect("room.staff_coming")).kind for _ in range(2)}
+            assert told == {"help", "device"}
+            assert all(a["ack_by"] for a in (await _rooms(b, liisa))["oulu-kirjasto"]["alerts"])
+            assert (await _post(b, liisa, "service", {"point": "oulu-kirjasto", "on": True}))[0] == 200
+            assert (await point.expect("room.service")).on is True
+        finally:
+            await liisa.close()
