@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from etapiste.config.point import Producer
 from etapiste.language import Text
 from etapiste.webeid.origin import ProofInputError
 from kiosk.logsafe import where
-from kiosk.session import Session, SessionRecord, Snapshot, State
+from kiosk.session import BookedSlot, Session, SessionRecord, Snapshot, State
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class Engine(Protocol):
         self, producer_id: str, language: str = "fi", queue: str | None = None, interpreter: str | None = None
     ) -> None: ...
     def cancel_queue(self) -> None: ...
+    def check_in(self, code: str, language: str = ...) -> None: ...
+    def request_bookings_today(self) -> None: ...
     def hang_up(self) -> Any: ...
     def cancel_document(self) -> None: ...
     def send_rtt(self, text: str, final: bool = False) -> bool: ...
@@ -183,8 +186,14 @@ class Journey:
     # -- session → engine ----------------------------------------------------------------------------
 
     def _on_snapshot(self, snap: Snapshot) -> None:
-        before, self._previous = self._previous.state, snap
-        after = snap.state
+        previous, self._previous = self._previous, snap
+        before, after = previous.state, snap.state
+        if after is State.APPOINTMENT and snap.appointment is not None and snap.appointment.step == "checking" and (
+            previous.appointment is None or previous.appointment.step != "checking"
+        ):
+            self._check_in(snap.appointment.code, snap.language)
+        if after is State.STAFF and before is not State.STAFF and self.engine is not None:
+            self.engine.request_bookings_today()
         if before is after:
             return
         if before is State.CALL and self.engine is not None:
@@ -202,6 +211,20 @@ class Journey:
             self.engine.cancel_queue()
         elif before is State.CALL and not self._engine_ended:
             self.engine.hang_up()
+
+    def _check_in(self, code: str, language: str) -> None:
+        """The customer confirmed an appointment code: the switchboard decides (events follow)."""
+        if self.engine is None:
+            self.session.appointment_refused("unavailable")
+            return
+        self._engine_ended = False
+        self.engine.check_in(code, language)
+
+    def _local(self, epoch: float | None) -> dt.datetime | None:
+        """Epoch seconds as the host's wall-clock time (the session's clock)."""
+        if epoch is None:
+            return None
+        return dt.datetime.fromtimestamp(epoch, self.session.config.host.zone).replace(tzinfo=None)
 
     def _on_wipe(self) -> None:
         """The customer's session ended: nothing of theirs may stay in the devices or here."""
@@ -258,6 +281,17 @@ class Journey:
                     self._engine_ended = True  # the switchboard ended the call: nothing to hang up
                     s.transferred(target)
                     self._engine_ended = False  # waiting again: leaving now cancels the new place
+            case c.AppointmentCheckedIn(producer=producer, queue=queue, start=start):
+                if s.state is State.APPOINTMENT:
+                    s.appointment_checked_in(self._transfer_target(producer, queue, None),
+                                             self._local(start) or s.now())
+                else:  # the customer left the code screen meanwhile: give the place up
+                    self.engine.cancel_queue()  # type: ignore[union-attr]
+            case c.AppointmentRefused(reason=reason, start=start, opens_at=opens_at):
+                s.appointment_refused(reason, self._local(opens_at), self._local(start))
+            case c.BookingsToday(bookings=bookings):
+                s.set_bookings_today(tuple(BookedSlot(self._local(at) or s.now(), producer, done)
+                                           for at, producer, done in bookings))
             case c.QueueRefused(code=code):
                 self._engine_ended = True
                 s.queue_left("closed" if code == "queue_closed" else "unavailable")

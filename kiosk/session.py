@@ -71,6 +71,8 @@ class State(enum.Enum):
     SURVEY = "survey"
     STAFF_LOGIN = "staff_login"
     STAFF = "staff"
+    APPOINTMENT = "appointment"
+    """The customer types the check-in code of a booked appointment (issue 22) on the keypad."""
 
 
 #: States a customer may walk away from; the inactivity limit applies only here.
@@ -168,6 +170,35 @@ HelpRequest = Literal["sending", "told", "failed"]
 PrintoutStep = Literal["printing", "printed", "failed"]
 """Where a printout the kiosk makes itself (the privacy information) is."""
 
+#: Digits of an appointment's check-in code (the switchboard's ``switchboard.appointments.CODE_DIGITS``).
+APPOINTMENT_CODE_DIGITS = 6
+
+AppointmentStep = Literal["typing", "checking", "refused"]
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """The check-in of a booked appointment (issue 22): the code typed so far, and what the switchboard said."""
+
+    code: str = ""
+    step: AppointmentStep = "typing"
+    refusal: str | None = None
+    """Why the code was not accepted: an ``appointment`` code (``wrong_code``, ``too_early``, ``expired``…) or
+    ``unavailable`` (the switchboard could not be asked)."""
+    opens_at: dt.datetime | None = None
+    """With ``too_early``: when check-in opens (host-local)."""
+    start: dt.datetime | None = None
+    """The booked time (host-local), once known (too early, or checked in)."""
+
+
+@dataclass(frozen=True)
+class BookedSlot:
+    """One of the day's bookings as the staff mode lists them: time and producer only, never who."""
+
+    start: dt.datetime
+    producer: str
+    checked_in: bool = False
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -220,6 +251,10 @@ class Snapshot:
     """The customer's "ask for help": ``sending`` until the organiser's notifier accepted it (``told``: only then
     are they told the staff know) or it did not get through (``failed``: ask the staff yourself)."""
     staff_told: tuple[str, ...] = ()
+    appointment: Appointment | None = None
+    """The appointment check-in under way (the code screen), and after it the booked time shown while queued."""
+    bookings_today: tuple[BookedSlot, ...] | None = None
+    """The day's bookings at this point for the staff mode (``None``: not heard from the switchboard)."""
     """Devices whose fault the notifier accepted an alert of (the host's staff were mailed)."""
 
 
@@ -463,7 +498,9 @@ class Session:
     def back(self) -> None:
         """Back one step: notice → service choice → idle (which ends the session)."""
         self.touch()
-        if self.state is State.NOTICE:
+        if self.state is State.APPOINTMENT:
+            self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, appointment=None))
+        elif self.state is State.NOTICE:
             self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None))
         elif self.state is State.SERVICE_CHOICE:
             self._end_session("back")
@@ -500,12 +537,70 @@ class Session:
         self._publish(replace(self._snapshot, state=State.QUEUE, queue_position=None, queue_estimate_s=None,
                               queue_interrupted=False, transferred=False))
 
+    def open_appointment(self) -> None:
+        """"I have an appointment" on the service choice: the code screen with its keypad."""
+        self._require(State.SERVICE_CHOICE)
+        self.touch()
+        self._publish(replace(self._snapshot, state=State.APPOINTMENT, appointment=Appointment(),
+                              interpreter_question=False))
+
+    def appointment_key(self, key: str) -> None:
+        """A keypad press on the code screen: a digit, ``erase`` (the last digit) or ``clear``."""
+        self._require(State.APPOINTMENT)
+        self.touch()
+        current = self._snapshot.appointment or Appointment()
+        if current.step == "checking":
+            return
+        code = "" if current.step == "refused" else current.code  # a new try starts afresh
+        if key == "erase":
+            code = code[:-1]
+        elif key == "clear":
+            code = ""
+        elif key.isdigit() and len(key) == 1 and len(code) < APPOINTMENT_CODE_DIGITS:
+            code += key
+        self._publish(replace(self._snapshot, appointment=Appointment(code=code)))
+
+    def submit_appointment(self) -> None:
+        """The customer confirmed the code: the controller asks the switchboard (:meth:`appointment_checked_in`
+        or :meth:`appointment_refused` follows)."""
+        self._require(State.APPOINTMENT)
+        current = self._snapshot.appointment
+        if current is None or current.step != "typing" or len(current.code) != APPOINTMENT_CODE_DIGITS:
+            return
+        self.touch()
+        self._publish(replace(self._snapshot, appointment=replace(current, step="checking")))
+
+    def appointment_checked_in(self, producer: Producer, start: dt.datetime) -> None:
+        """The switchboard accepted the code: the customer waits, first in line, for ``producer``'s agent (the
+        booked one when online). The notice was read when booking; the visit counts under that queue."""
+        if self.state is not State.APPOINTMENT:
+            return
+        self._queued_at = self._monotonic()
+        self._attempt = producer
+        self._outcome, self._waited_s, self._answered_at = None, None, None
+        self._publish(replace(self._snapshot, state=State.QUEUE, selected=producer, queue_position=None,
+                              queue_estimate_s=None, queue_interrupted=False,
+                              appointment=Appointment(step="checking", start=start)))
+
+    def appointment_refused(self, reason: str, opens_at: dt.datetime | None = None,
+                            start: dt.datetime | None = None) -> None:
+        """The code was not accepted (``reason``): the screen says why and what to do; the customer may try again,
+        go back to queue as a walk-in, or leave."""
+        if self.state is State.APPOINTMENT:
+            self._publish(replace(self._snapshot, appointment=Appointment(step="refused", refusal=reason,
+                                                                          opens_at=opens_at, start=start)))
+
+    def set_bookings_today(self, bookings: tuple[BookedSlot, ...]) -> None:
+        """The day's bookings at this point, for the staff mode (time and producer only)."""
+        self._publish(replace(self._snapshot, bookings_today=tuple(sorted(bookings, key=lambda b: b.start))))
+
     def cancel_queue(self) -> None:
         """The customer stopped waiting: back to the service choice (the controller tells the switchboard)."""
         self._require(State.QUEUE)
         self.touch()
         self._queue_ended("cancelled")
-        self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None, queue_position=None))
+        self._publish(replace(self._snapshot, state=State.SERVICE_CHOICE, selected=None, queue_position=None,
+                              appointment=None))
 
     def hang_up(self) -> None:
         """The customer pressed End; the controller hangs up the call and the survey follows."""
@@ -915,6 +1010,7 @@ class Session:
             interpreter_question=False,
             queue_interrupted=False,
             transferred=False,
+            appointment=None,
             call=None,
             end_reason=None,
             survey_rating=None,

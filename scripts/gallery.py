@@ -21,7 +21,7 @@ from drivers.printer_errors import OutOfPaper
 from etapiste.config.point import PointConfig, load_point_config
 from etapiste.language import Language
 from kiosk.journey import customer_text
-from kiosk.session import LargeText, Session
+from kiosk.session import BookedSlot, LargeText, Session
 from kiosk.views.video import VideoView
 from kiosk.views.window import KioskWindow
 
@@ -114,6 +114,20 @@ STEPS: dict[str, Callable[[Session], object]] = {
                                        s.accept_notice(), s.queue_update(2, 300, 1)),
     "queue-transferred": lambda s: (_to_call(s), s.transferred(next(p for p in s.config.producers if p.id == "migri")),
                                     s.queue_update(1, 30)),
+    # Appointments (issue 22): the code being typed, a code too early, the queue after checking in, staff's list.
+    "appointment-code": lambda s: (s.choose_language(s.snapshot.language), s.open_appointment(),
+                                   [s.appointment_key(d) for d in "4271"]),
+    "appointment-too-early": lambda s: (s.choose_language(s.snapshot.language), s.open_appointment(),
+                                        [s.appointment_key(d) for d in "427193"], s.submit_appointment(),
+                                        s.appointment_refused("too_early", dt.datetime(2026, 11, 30, 12, 45),
+                                                              dt.datetime(2026, 11, 30, 13, 0))),
+    "queue-appointment": lambda s: (s.choose_language(s.snapshot.language), s.open_appointment(),
+                                    [s.appointment_key(d) for d in "427193"], s.submit_appointment(),
+                                    s.appointment_checked_in(s.config.producers[0], dt.datetime(2026, 11, 30, 12, 15)),
+                                    s.queue_update(1, 30)),
+    "staff-bookings": lambda s: (s.open_staff_login(), s.staff_pin("246813"), s.set_bookings_today((
+        BookedSlot(dt.datetime(2026, 11, 30, 10, 0), "kela", True),
+        BookedSlot(dt.datetime(2026, 11, 30, 14, 30), "migri")))),
     "survey": lambda s: (_to_call(s), s.hang_up()),
     "timeout-warning": lambda s: s.choose_language(s.snapshot.language),
     "large-text": lambda s: (s.choose_language(s.snapshot.language), s.set_text_size(LargeText.LARGE)),

@@ -21,6 +21,9 @@ loop's thread). The methods' own docstrings are the reference; callers import fr
 
 from kiosk.call.engine import CallEngine
 from kiosk.call.events import (
+    AppointmentCheckedIn,
+    AppointmentRefused,
+    BookingsToday,
     CallAnswered,
     CallConnected,
     CallEnded,
@@ -47,6 +50,9 @@ from kiosk.call.events import (
 from kiosk.transfer import TransferDone, TransferProgress
 
 __all__ = [
+    "AppointmentCheckedIn",
+    "AppointmentRefused",
+    "BookingsToday",
     "CallAnswered",
     "CallConnected",
     "CallEnded",

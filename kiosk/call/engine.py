@@ -11,8 +11,8 @@ from typing import Any
 from drivers.camera import CameraStatus
 from etapiste import protocol as p
 from kiosk import stats as quality
-from kiosk.call.events import CallTrouble, Listener, QueueLeft, QueueRefused
-from kiosk.call.signalling import Signalling
+from kiosk.call.events import AppointmentRefused, CallTrouble, Listener, QueueLeft, QueueRefused
+from kiosk.call.signalling import CHECK_IN_REF, Signalling
 from kiosk.media import MediaConfig
 
 log = logging.getLogger("kiosk.call")
@@ -62,6 +62,25 @@ class CallEngine(Signalling):
         message = p.QueueRequest(producer=producer_id, queue=queue, language=language,
                                  interpreter=interpreter)
         self._spawn(self._send_or_refuse(message))
+
+    def check_in(self, code: str, language: str = "fi") -> None:
+        """Check in for a booked appointment with its code; :class:`AppointmentCheckedIn` (then
+        :class:`QueuePosition`) or :class:`AppointmentRefused` follows."""
+        if not self.connected.is_set():
+            self._emit(AppointmentRefused("unavailable"))
+            return
+        message = p.AppointmentCheckIn(code=code, language=language, ref=CHECK_IN_REF)
+
+        async def go() -> None:
+            if not await self._send(message):
+                self._emit(AppointmentRefused("unavailable"))
+
+        self._spawn(go())
+
+    def request_bookings_today(self) -> None:
+        """Ask for the day's bookings at this point (staff mode); :class:`BookingsToday` follows when connected."""
+        if self.connected.is_set():
+            self._spawn(self._send(p.AppointmentDayRequest()))
 
     async def _send_or_refuse(self, message: p.BaseModel) -> None:
         if not await self._send(message):

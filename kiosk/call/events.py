@@ -49,6 +49,35 @@ class QueueLeft:
 
 
 @dataclass(frozen=True)
+class AppointmentCheckedIn:
+    """The switchboard accepted the appointment code (issue 22): the point waits first in ``queue`` of
+    ``producer`` for the booked time ``start`` (epoch seconds); ``agent_online``: the booked agent was alerted.
+    A :class:`QueuePosition` follows."""
+
+    producer: str
+    queue: str
+    start: float
+    agent_online: bool
+
+
+@dataclass(frozen=True)
+class AppointmentRefused:
+    """The code was not accepted: an ``appointment`` code (``wrong_code``, ``too_early``…), or ``unavailable``
+    when the switchboard could not be asked (not connected, or too old to know appointments)."""
+
+    reason: str
+    start: float | None = None
+    opens_at: float | None = None
+
+
+@dataclass(frozen=True)
+class BookingsToday:
+    """The day's bookings at this point for the staff mode: (start epoch seconds, producer, checked in)."""
+
+    bookings: tuple[tuple[float, str, bool], ...]
+
+
+@dataclass(frozen=True)
 class QueueTransferred:
     """The agent transferred the customer (issue 22): the call is over for the point, which now waits in
     ``queue`` of ``producer`` (placed by when it first queued); ``producer_name`` as the switchboard names it.
@@ -216,6 +245,9 @@ CallEvent = (
     | QueueEstimates
     | QueueLeft
     | QueueTransferred
+    | AppointmentCheckedIn
+    | AppointmentRefused
+    | BookingsToday
     | QueueRefused
     | CallAnswered
     | CallConnected

@@ -15,6 +15,9 @@ from etapiste import protocol as p
 from etapiste.retry import Backoff
 from etapiste.webeid.origin import same_origin, switchboard_origin
 from kiosk.call.events import (
+    AppointmentCheckedIn,
+    AppointmentRefused,
+    BookingsToday,
     IdentifyRefused,
     IdentifyRequested,
     IdentityResult,
@@ -46,6 +49,8 @@ CONNECT_TIMEOUT_S = 10.0
 #: A TCP connect whose SYN is not answered by then is retried afresh: when the network returns, a pending
 #: attempt would otherwise wait for the kernel's next SYN retransmission (1, 3, 7 s… after the first).
 SOCKET_CONNECT_TIMEOUT_S = 3.0
+#: The ``ref`` of an appointment check-in, so an ``error`` about it is told apart from a queue's.
+CHECK_IN_REF = "appointment-check-in"
 
 
 class Signalling(Recovery):
@@ -191,6 +196,13 @@ class Signalling(Recovery):
                 self.state = "idle"
             self.ticket = None
             self._emit(QueueLeft(m.reason))
+        elif isinstance(m, p.AppointmentCheckedIn):
+            self.state, self.ticket = "queued", m.ticket  # a place held like any other over a drop
+            self._emit(AppointmentCheckedIn(m.producer, m.queue, m.start, m.agent_online))
+        elif isinstance(m, p.AppointmentRefused):
+            self._emit(AppointmentRefused(m.reason, m.start, m.opens_at))
+        elif isinstance(m, p.AppointmentDay):
+            self._emit(BookingsToday(tuple((b.start, b.producer, b.checked_in) for b in m.bookings)))
         elif isinstance(m, p.QueueTransferred):
             if m.call != self.call:
                 # A call this point left meanwhile (the customer hung up as the agent transferred): the
@@ -247,6 +259,9 @@ class Signalling(Recovery):
             return m.code
         if m.code == "not_allowed" and "replaced" in m.message:
             return "replaced"
+        if m.ref == CHECK_IN_REF:  # a switchboard too old to know appointments, or a refusal of the frame
+            self._emit(AppointmentRefused("unavailable"))
+            return None
         if m.code in ("unknown_queue", "queue_closed", "already_queued"):
             if self.state == "queued":
                 self.state = "idle"

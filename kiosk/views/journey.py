@@ -191,6 +191,9 @@ class ServiceChoiceScreen(QWidget):
         self.back.setProperty("compact", True)
         self.interpreter = button("need-interpreter", self._ask_interpreter, secondary=True)
         self.interpreter.setProperty("compact", True)
+        # A customer with a booked time types its code instead of choosing (kiosk/views/appointment.py).
+        self.appointment = button("have-appointment", session.open_appointment, secondary=True)
+        self.appointment.setProperty("compact", True)
         self.interpreter.setVisible(bool(self.interpreter_buttons))
         layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(48, 8, 48, 16)
@@ -199,6 +202,7 @@ class ServiceChoiceScreen(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.back)
         top.addWidget(self.hint, 1)
+        top.addWidget(self.appointment)
         top.addWidget(self.interpreter)
         top.addWidget(self.no_interpreter)
         layout.addLayout(top)
@@ -280,6 +284,8 @@ class ServiceChoiceScreen(QWidget):
         self._snap = snap
         lang = snap.language
         self.back.setText(i18n.text("back", lang))
+        self.appointment.setText(i18n.text("appointment_button", lang))
+        self.appointment.setVisible(not snap.interpreter_question)
         # Large text makes the buttons large already: the question in the subtitle's size leaves room for two
         # producers a page instead of one.
         style = "subtitle" if snap.text_size is LargeText.LARGE else "title"
@@ -525,6 +531,10 @@ class QueueScreen(QWidget):
         self.speakers.setVisible(speakers is not None)
         if speakers is not None:
             self.speakers.setText(i18n.text("queue_language_agent" if speakers else "queue_no_language_agent", lang))
+        booked = snap.appointment.start if snap.appointment is not None else None
+        self.speakers.setVisible(speakers is not None or booked is not None)
+        if booked is not None:  # checked in for an appointment: said instead of the language line
+            self.speakers.setText(i18n.text("queue_appointment", lang, time=i18n.clock(booked.time(), lang)))
         self.interrupted.setText(i18n.text("queue_interrupted", lang) if snap.queue_interrupted else "")
         self.interrupted.setVisible(snap.queue_interrupted)
         self.help.setText(i18n.text("ask_staff", lang, host=snap.host_kind))

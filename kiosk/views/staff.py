@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLine
 from etapiste.staffpin import MIN_DIGITS
 from kiosk import i18n
 from kiosk.session import Session, Snapshot
+from kiosk.views.appointment import bookings_text
 from kiosk.views.keyboard import PinPad
 from kiosk.views.widgets import button, label
 
@@ -90,6 +91,7 @@ class StaffScreen(QWidget):
             grid.addWidget(state, row // 2, 2 * (row % 2) + 1)
             self.health[device] = (name, state)
         self.sessions = label("subtitle")
+        self.bookings = label("staff-bookings", align=Qt.AlignmentFlag.AlignLeft)
         self.support = label("")
         self.message = QLineEdit()
         self.message.setObjectName("out-of-service-message")
@@ -108,6 +110,7 @@ class StaffScreen(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(grid)
         layout.addWidget(self.sessions)
+        layout.addWidget(self.bookings)
         layout.addWidget(self.support)
         oos = QHBoxLayout()
         oos.addWidget(self.out_of_service)
@@ -143,6 +146,7 @@ class StaffScreen(QWidget):
             words = i18n.text(f"health_{health}", lang)
             state.setText(f"{words} — {reason}" if reason else words)
         self.sessions.setText(i18n.text("staff_sessions_today", lang, count=snap.sessions_today))
+        self.bookings.setText(bookings_text(snap, self._session))
         support = self._session.config.support
         contact = ", ".join(x for x in (support.name, support.phone, support.email) if x)
         self.support.setText(i18n.text("staff_support", lang, contact=contact))

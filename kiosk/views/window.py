@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from kiosk import i18n
 from kiosk.session import CUSTOMER_STATES, LargeText, Session, Snapshot, State
 from kiosk.views import theme
+from kiosk.views.appointment import AppointmentScreen
 from kiosk.views.journey import (
     CallScreen,
     JourneyActions,
@@ -99,6 +100,7 @@ class KioskWindow(QWidget):
         self.service_choice = ServiceChoiceScreen(session)
         self.notice = NoticeScreen(session, actions)
         self.queue = QueueScreen(session)
+        self.appointment = AppointmentScreen(session)
         self.pin_pad = PinPad(min_length=4)
         if actions is not None:
             self.pin_pad.submitted.connect(actions.submit_pin)
@@ -113,6 +115,7 @@ class KioskWindow(QWidget):
             State.SERVICE_CHOICE: self.service_choice,
             State.NOTICE: self.notice,
             State.QUEUE: self.queue,
+            State.APPOINTMENT: self.appointment,
             State.CALL: self.call,
             State.SURVEY: self.survey,
             State.STAFF_LOGIN: self.staff_login,
@@ -229,7 +232,7 @@ class KioskWindow(QWidget):
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
                snap.timeout_warning is not None, snap.staff_error, snap.speech, snap.help_request,
-               snap.privacy_printout, snap.interpreter_question)
+               snap.privacy_printout, snap.interpreter_question, snap.appointment)
         if key == self._spoken_key:
             return
         self._spoken_key = key
