@@ -345,7 +345,9 @@ def assemble(
             if isinstance(event, c.SwitchboardStatus):
                 health.set("switchboard", network_health(event.connected, event.reason))
             elif isinstance(event, c.RemoteVideoFrame):
-                video.show_remote(event.image)
+                video.show_remote(event.image, event.peer)
+            elif isinstance(event, (c.AgentLeft, c.InterpreterLeft)):
+                video.drop_remote(event.peer)
             elif isinstance(event, c.SelfVideoFrame):
                 video.show_self(event.image)
             elif isinstance(event, c.CallEnded):

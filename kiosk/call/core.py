@@ -108,6 +108,16 @@ class EngineCore:
         self.camera: CameraStatus | None = None
         self._camera_told_ok = True
         self._loop: asyncio.AbstractEventLoop | None = None
+        # A joint call (issue 22): which agent asked for what, so each is answered on its own data channel
+        # (a scan reaches the agent who asked for it), and the identity consent (kiosk/call/joint.py).
+        self._requester: dict[str, str] = {}
+        """Scan request, print transfer or identity request id → the agent's participant id that asked."""
+        self._call_producer: str | None = None
+        self._peer_producers: dict[str, str] = {}
+        """A joined agent's participant id → the producer they serve the customer for."""
+        self._proven: tuple[str, str] | None = None
+        """(identity request, agent it was proven to) once the customer's identity was verified in this call."""
+        self._consent_asked: set[str] = set()
 
     def _emit(self, event: CallEvent) -> None:
         for listener in list(self._listeners):
@@ -175,6 +185,10 @@ class EngineCore:
                 track.stop()
         self._video = self._audio = None
         self._relay = None
+        self._requester.clear()
+        self._peer_producers.clear()
+        self._proven, self._call_producer = None, None
+        self._consent_asked.clear()
         self._emit(CallEnded(call, reason, by))
 
     def _queue_lost(self) -> None:

@@ -26,6 +26,8 @@ from kiosk import stats as quality
 from kiosk.call.datachannel import DataChannel
 from kiosk.call.events import (
     RGB,
+    AgentJoined,
+    AgentLeft,
     CallAnswered,
     CallQuality,
     CallTrouble,
@@ -57,6 +59,8 @@ class Peer:
     channel: RTCDataChannel | None = None
     link: DocumentLink | None = None
     pending_ice: list[p.Ice] = field(default_factory=list)
+    rtt_seen: int = -1
+    """The newest real-time text line number seen from this peer (each agent numbers their own)."""
     pending_data: list[str] = field(default_factory=list)
     """Data-channel messages (real-time text, statuses) said before the channel opened; sent on open."""
     connected_once: bool = False
@@ -107,6 +111,8 @@ class PeerConnections(DataChannel):
         self._camera_told_ok = True
         if m.ice_servers:
             self.ice_servers = list(m.ice_servers)
+        self._call_producer = m.producer
+        self._peer_producers.update({peer.id: peer.producer for peer in m.peers if peer.producer})
         agent = next((peer for peer in m.peers if peer.role == "agent"), None)
         self._emit(CallAnswered(m.call, agent.name if agent else ""))
         roles = {peer.id: peer for peer in m.peers}
@@ -129,8 +135,14 @@ class PeerConnections(DataChannel):
             return
         if m.peer.role == "interpreter":
             self._emit(InterpreterJoined(m.peer.id, m.peer.name))
+        if m.peer.role == "agent":
+            if m.peer.producer:
+                self._peer_producers[m.peer.id] = m.peer.producer
+            self._emit(AgentJoined(m.peer.id, m.peer.name, m.peer.producer))
         if m.offer:
             await self._offer(m.peer.id, m.peer.role, m.peer.name)
+        if m.peer.role == "agent":
+            self._ask_consent()  # the customer proved who they are already: may this agent see it too?
 
     async def _on_peer_left(self, m: p.PeerLeft) -> None:
         peer = self.peers.pop(m.peer, None)
@@ -138,6 +150,8 @@ class PeerConnections(DataChannel):
             await self._close_peer(peer)
             if peer.role == "interpreter":
                 self._emit(InterpreterLeft(peer.id))
+            elif peer.role == "agent":
+                self._emit(AgentLeft(peer.id))
 
     def _new_pc(self, peer_id: str, role: str, name: str, old: Peer | None = None) -> Peer:
         pc = RTCPeerConnection(self._rtc_configuration())
@@ -146,6 +160,7 @@ class PeerConnections(DataChannel):
             peer.connected_once, peer.lost_at, peer.recovery, peer.meter = (
                 old.connected_once, old.lost_at, old.recovery, old.meter,
             )
+            peer.rtt_seen = old.rtt_seen
         audio, video = self._local_tracks()
         pc.addTrack(audio)
         pc.addTrack(video)

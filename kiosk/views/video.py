@@ -54,14 +54,16 @@ def fit(source: QSize, target: QRect) -> QRect:
 
 
 class VideoView(QWidget):
-    """Paints the remote picture letterboxed on black, and the self view in the bottom-right corner."""
+    """Paints the remote picture letterboxed on black, and the self view in the bottom-right corner. With
+    more than one remote participant (an interpreter, a joint call's second agent) each gets a column of
+    its own, in the order they first sent a picture, so the customer sees everyone at once."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("video")
-        self._remote: tuple[QImage, RGB] | None = None
+        self._remotes: dict[str, tuple[QImage, RGB]] = {}
         self._self: tuple[QImage, RGB] | None = None
         self.frames_shown = 0
         """Remote frames handed in; ``frames_painted`` counts those that reached the screen."""
@@ -71,11 +73,17 @@ class VideoView(QWidget):
     @property
     def remote_size(self) -> QSize | None:
         """The size of the remote picture being shown (what was decoded: the view scales only when painting)."""
-        return self._remote[0].size() if self._remote is not None else None
+        first = next(iter(self._remotes.values()), None)
+        return first[0].size() if first is not None else None
 
-    def show_remote(self, frame: RGB) -> None:
-        """The newest remote frame; replaces one not painted yet."""
-        self._remote = _image(frame)
+    @property
+    def remote_peers(self) -> list[str]:
+        """The remote participants whose picture is shown, left to right."""
+        return list(self._remotes)
+
+    def show_remote(self, frame: RGB, peer: str = "") -> None:
+        """The newest frame of remote participant ``peer``; replaces one of theirs not painted yet."""
+        self._remotes[peer] = _image(frame)
         self.frames_shown += 1
         self._pending = True
         self.update()
@@ -84,9 +92,14 @@ class VideoView(QWidget):
         self._self = _image(frame)
         self.update()
 
+    def drop_remote(self, peer: str) -> None:
+        """``peer`` left the call: their column goes."""
+        if self._remotes.pop(peer, None) is not None:
+            self.update()
+
     def clear(self) -> None:
-        """End of the call: drop both pictures (nothing of the customer stays in the widget)."""
-        self._remote = None
+        """End of the call: drop every picture (nothing of the customer stays in the widget)."""
+        self._remotes.clear()
         self._self = None
         self._pending = False
         self.update()
@@ -98,9 +111,12 @@ class VideoView(QWidget):
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), QColor(0, 0, 0))
-            if self._remote is not None:
-                image = self._remote[0]
-                painter.drawImage(fit(image.size(), self.rect()), image)
+            if self._remotes:
+                columns = len(self._remotes)
+                width = self.width() // columns
+                for i, (image, _) in enumerate(self._remotes.values()):
+                    cell = QRect(i * width, 0, width, self.height())
+                    painter.drawImage(fit(image.size(), cell), image)
                 if self._pending:
                     self._pending = False
                     self.frames_painted += 1
