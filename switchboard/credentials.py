@@ -87,6 +87,7 @@ PUBLISHED_DEMO_HASHES = frozenset(
         "scrypt$16384$8$1$P6liGsk4MPAjXeP39dsymg==$2AHoKWPUp1clagrzEQdvp6dY5aZL9H/0Lp6WIDwYJko=",
         "scrypt$16384$8$1$PgSoAKKZVysgyqlHhd9tbw==$nO862BHshTooV7I+wCBSVs3dQrsi414seamKoUv0Y0k=",
         "sha256$09ac5855570d7e830025bb6bfadbc6a0390043b331bc6be602389cca7066b20d",
+        "scrypt$16384$8$1$KTZHdXTGky3oJOsYuskxcQ==$t9+NpmmaFsmDJYH6H83uYFr6p8FpznH5Hc8qvxorXl8=",
     }
 )
 

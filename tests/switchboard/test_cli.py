@@ -17,10 +17,11 @@ SAMPLE = Path(__file__).resolve().parents[2] / "switchboard" / "sample-switchboa
 
 def test_sample_configuration_is_valid_and_its_demo_secrets_match(capsys):
     assert main(["--config", str(SAMPLE), "--check", "--demo"]) == 0
-    assert "valid (1 points, 7 producers, 3 users)" in capsys.readouterr().out
+    assert "valid (1 points, 7 producers, 4 users)" in capsys.readouterr().out
     config = load_config(SAMPLE)
     users = {u.username: u for u in config.users}
     assert verify_password("demo-agentti-1", users["anna"].password_hash)
+    assert verify_password("demo-kirjasto-1", users["kirjasto"].password_hash)  # the host view's
     assert verify_point_credential("demo-oulu-kirjasto-credential-do-not-use", config.points[0].credential_hash)
 
 
