@@ -85,6 +85,7 @@ class Engine(Protocol):
                            reason: ScanFailureCode | None = None) -> bool: ...
     def report_print_progress(self, transfer: str, state: str, pages: int | None = None,
                               pages_done: int | None = None, reason: PrintFailureCode | None = None) -> bool: ...
+    def share_identity(self, request: str, peer: str) -> None: ...
 
 
 def error_code(exc: DeviceError) -> DeviceErrorCode:
@@ -127,6 +128,15 @@ class _Identify:
     origin: str
 
 
+@dataclass(frozen=True)
+class _ShareAsk:
+    """One consent question of a joint call: show ``request``'s identity to agent ``peer`` (of ``producer``)?"""
+
+    request: str
+    peer: str
+    producer: Text
+
+
 class Journey:
     """One per kiosk; lives as long as the app."""
 
@@ -155,6 +165,8 @@ class Journey:
         self._scan_result: Any | None = None
         self._print_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._share_asks: list[_ShareAsk] = []
+        """A joint call's consent questions, the one on screen first (asked one at a time)."""
         session.subscribe(self._on_snapshot)
         session.on_wipe(self._on_wipe)
         if records is not None:
@@ -229,6 +241,7 @@ class Journey:
     def _on_wipe(self) -> None:
         """The customer's session ended: nothing of theirs may stay in the devices or here."""
         self._identify = None
+        self._share_asks.clear()
         self._scan_request = None
         self._drop_scan()
         if self.scanner is not None:
@@ -297,6 +310,7 @@ class Journey:
                 s.queue_left("closed" if code == "queue_closed" else "unavailable")
             case c.CallAnswered(call=call):
                 self._call_id = call
+                self._share_asks.clear()  # a question of an earlier call (before a transfer) is not this one's
                 s.call_answered()
             case c.IdentityResult(ok=ok, reason=reason):
                 s.identity_result(ok, reason)  # counted for the statistics; the agent sees the verdict
@@ -332,6 +346,22 @@ class Journey:
             case c.InterpreterLeft():
                 if s.state is State.CALL:
                     s.interpreter_changed(False)
+            case c.ShareIdentityAsked(request=request, peer=peer, producer=producer):
+                if s.state is State.CALL:
+                    self._share_asks.append(_ShareAsk(request, peer, self._producer_name(producer)))
+                    if len(self._share_asks) == 1:
+                        s.ask_share_identity(self._share_asks[0].producer)
+            case c.AgentJoined(producer=producer):
+                if s.state is State.CALL:
+                    s.agent_joined(self._producer_name(producer))
+            case c.AgentLeft(peer=peer):
+                if s.state is State.CALL:
+                    s.agent_joined(None)
+                # A question about an agent who has gone is moot: it is withdrawn, unanswered.
+                asked = self._share_asks[0] if self._share_asks else None
+                self._share_asks = [ask for ask in self._share_asks if ask.peer != peer]
+                if asked is not None and asked.peer == peer:
+                    self._next_share_ask()
             case c.CallEnded(call=call, reason=reason):
                 if call != self._call_id or s.state is not State.CALL:
                     # The session left this call already (the customer's own hang-up), or it is an earlier
@@ -342,6 +372,31 @@ class Journey:
                 s.call_ended(mapped)
             case _:
                 pass
+
+    # -- a joint call's consent (issue 22) ------------------------------------------------------------------
+
+    def _producer_name(self, producer: str | None) -> Text:
+        """A producer as the customer knows it: this point's name for it, else its id."""
+        known = next((prod for prod in self.session.config.producers if prod.id == producer), None)
+        if known is not None:
+            return known.name
+        return Text(fi=producer or "", sv=producer or "", en=producer or "")
+
+    def answer_share_identity(self, yes: bool) -> None:
+        """The customer answered "Show your identification to … too?"; only a yes reaches the switchboard."""
+        if not self._share_asks:
+            self.session.share_identity_answered()
+            return
+        ask = self._share_asks[0]
+        if yes and self.engine is not None:
+            self.engine.share_identity(ask.request, ask.peer)
+        self._share_asks.pop(0)
+        self._next_share_ask()
+
+    def _next_share_ask(self) -> None:
+        self.session.share_identity_answered()
+        if self._share_asks:
+            self.session.ask_share_identity(self._share_asks[0].producer)
 
     # -- identification --------------------------------------------------------------------------------
 

@@ -149,6 +149,14 @@ class Print:
 
 
 @dataclass(frozen=True)
+class ShareIdentity:
+    """A joint call's question (issue 22): the customer proved their identity to one agent; may the agent of
+    ``producer`` see it too? Nothing is shown to them unless the customer says yes."""
+
+    producer: Text
+
+
+@dataclass(frozen=True)
 class Call:
     """The call in progress and its sub-flows (at most one of identify / scan / print shown at a time)."""
 
@@ -162,6 +170,10 @@ class Call:
     agent_typing: str = ""
     trouble: str | None = None
     """A connection problem being worked on (``reconnecting``), shown to the customer until it clears."""
+    share_identity: ShareIdentity | None = None
+    """The consent question of a joint call, while it waits for the customer's yes or no."""
+    joined_agent: Text | None = None
+    """The producer whose agent joined the call (a joint call), shown while they are in it."""
 
 
 HelpRequest = Literal["sending", "told", "failed"]
@@ -792,6 +804,21 @@ class Session:
         """The call's media path broke and is being recovered (``reconnecting``), or is back (``None``)."""
         if self.state is State.CALL:
             self._set_call(trouble=trouble)
+
+    def ask_share_identity(self, producer: Text) -> None:
+        """A joint call: ask whether the identity the customer proved may be shown to ``producer``'s agent too."""
+        if self.state is State.CALL:
+            self._set_call(share_identity=ShareIdentity(producer))
+
+    def agent_joined(self, producer: Text | None) -> None:
+        """Another producer's agent joined the call (``None``: they left)."""
+        if self.state is State.CALL:
+            self._set_call(joined_agent=producer)
+
+    def share_identity_answered(self) -> None:
+        """The customer answered (the controller tells the switchboard only a yes), or the agent left."""
+        if self.state is State.CALL and self._call().share_identity is not None:
+            self._set_call(share_identity=None)
 
     def interpreter_changed(self, present: bool) -> None:
         self._set_call(interpreter=present)

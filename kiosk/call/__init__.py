@@ -21,6 +21,8 @@ loop's thread). The methods' own docstrings are the reference; callers import fr
 
 from kiosk.call.engine import CallEngine
 from kiosk.call.events import (
+    AgentJoined,
+    AgentLeft,
     AppointmentCheckedIn,
     AppointmentRefused,
     BookingsToday,
@@ -45,11 +47,14 @@ from kiosk.call.events import (
     RttReceived,
     ScanRequested,
     SelfVideoFrame,
+    ShareIdentityAsked,
     SwitchboardStatus,
 )
 from kiosk.transfer import TransferDone, TransferProgress
 
 __all__ = [
+    "AgentJoined",
+    "AgentLeft",
     "AppointmentCheckedIn",
     "AppointmentRefused",
     "BookingsToday",
@@ -75,6 +80,7 @@ __all__ = [
     "RttReceived",
     "ScanRequested",
     "SelfVideoFrame",
+    "ShareIdentityAsked",
     "SwitchboardStatus",
     "TransferDone",
     "TransferProgress",

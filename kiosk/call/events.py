@@ -195,6 +195,33 @@ class InterpreterLeft:
 
 
 @dataclass(frozen=True)
+class AgentJoined:
+    """Another producer's agent joined the call (a joint call, issue 22): the customer sees and hears them."""
+
+    peer: str
+    name: str
+    producer: str | None
+
+
+@dataclass(frozen=True)
+class AgentLeft:
+    """A joint call's second agent left; the call goes on."""
+
+    peer: str
+
+
+@dataclass(frozen=True)
+class ShareIdentityAsked:
+    """The customer proved their identity to one agent and another agent (of ``producer``) is in the call:
+    ask the customer whether that agent may see it too. Only a yes (:meth:`CallEngine.share_identity`) shows
+    it to them."""
+
+    request: str
+    peer: str
+    producer: str | None
+
+
+@dataclass(frozen=True)
 class CallQuality:
     """Bitrate, frame rate, loss and round trip of one peer connection (see :mod:`kiosk.stats`)."""
 
@@ -261,6 +288,9 @@ CallEvent = (
     | PrintRequested
     | InterpreterJoined
     | InterpreterLeft
+    | AgentJoined
+    | AgentLeft
+    | ShareIdentityAsked
     | CallQuality
     | CallTrouble
     | CallEnded

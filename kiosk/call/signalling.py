@@ -233,6 +233,8 @@ class Signalling(Recovery):
                 await self._end_call(m.reason, m.by)
         elif isinstance(m, p.IdentityRequest):
             if m.call == self.call:
+                if m.agent is not None:  # a joint call: the agent who asked sees the result (kiosk/call/joint.py)
+                    self._requester[m.request] = m.agent
                 # Sign only for a switchboard we are configured to reach, never for an origin it names:
                 # a compromised or impersonated switchboard could otherwise relay the customer's PIN-1
                 # authentication to another site. The card is not asked; the agent is told why. Any of
@@ -245,6 +247,8 @@ class Signalling(Recovery):
                     self._emit(IdentifyRefused(m.request, "origin_mismatch"))
         elif isinstance(m, p.IdentityResult) and m.call == self.call:
             self._emit(IdentityResult(m.request, m.ok, m.reason))
+            if m.ok:
+                self._identity_proven(m.request)
         elif isinstance(m, p.RoomService):
             self._emit(RoomServiceOrder(m.on, m.message))
         elif isinstance(m, p.RoomStaffComing):

@@ -59,6 +59,9 @@ class JourneyActions(Protocol):
     def print_privacy_notice(self) -> None:
         """Print the privacy information shown on the notice screen (before the call)."""
 
+    def answer_share_identity(self, yes: bool) -> None:
+        """A joint call: may the other agent see the identity the customer proved? Only yes shows it."""
+
 
 #: The agent's picture in the corner while identify, scan or print runs (4:3, about a quarter of the width).
 PIP_SIZE = QSize(320, 240)
@@ -689,6 +692,8 @@ class CallScreen(QWidget):
         elif self._flow_kind in ("identify_failed", "identify_remove_card"):
             # Both are already settled with the agent; OK only closes the panel (the survey reminds of the card).
             self._session.cancel_identify()
+        elif self._flow_kind == "share_identity":
+            self._actions.answer_share_identity(True)
 
     def _secondary(self) -> None:
         """Cancel: every sub-flow step that waits has it, so no device or card can hold the customer."""
@@ -700,6 +705,8 @@ class CallScreen(QWidget):
             self._actions.cancel_print()
         elif self._flow_kind.startswith("identify"):
             self._actions.cancel_identify()
+        elif self._flow_kind == "share_identity":
+            self._actions.answer_share_identity(False)
 
     def _place_video(self, *, in_flow: bool) -> None:
         """The agent's video: large beside the text panel, or small in the sub-flow's corner (PIP_SIZE)."""
@@ -740,6 +747,8 @@ class CallScreen(QWidget):
         if isinstance(self.remote, QLabel):
             self.remote.setText(i18n.text("call_connected", lang))
         notices = [i18n.text("interpreter_joined", lang)] if call.interpreter else []
+        if call.joined_agent is not None:
+            notices.append(i18n.text("agent_joined", lang, producer=call.joined_agent.in_(lang)))
         if call.trouble:
             notices.insert(0, i18n.text(f"call_{call.trouble}", lang, default=i18n.text("call_reconnecting", lang)))
         self.interpreter.setVisible(bool(notices))
@@ -769,6 +778,10 @@ class CallScreen(QWidget):
             waiting = ("insert_card", "enter_pin", "checking")
             secondary = i18n.text("cancel", lang) if ident.step in waiting else ""
             primary = i18n.text("ok", lang) if ident.step in ("failed", "remove_card") else ""
+        elif call.share_identity is not None:  # a joint call: the customer decides what the other agent sees
+            kind, title = "share_identity", i18n.text("identify_title", lang)
+            text = i18n.text("share_identity_question", lang, producer=call.share_identity.producer.in_(lang))
+            primary, secondary = i18n.text("share_identity_yes", lang), i18n.text("share_identity_no", lang)
         elif call.scan is not None:
             scan = call.scan
             title = i18n.text("scan_title", lang)

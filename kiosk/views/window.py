@@ -227,7 +227,8 @@ class KioskWindow(QWidget):
         """Read the screen aloud when it changed in a way the customer should hear (not every update)."""
         call = snap.call
         flow = (
-            (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step, call.trouble)
+            (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step, call.trouble,
+             call.share_identity)
             if call else None
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,
