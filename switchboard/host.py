@@ -14,7 +14,7 @@ from aiohttp import web
 
 from etapiste import safejson
 from switchboard.config import User
-from switchboard.web import COOKIE, HUB, _page, _refuse_cross_site
+from switchboard.web import HUB, _page, _refuse_cross_site, user_in_role
 
 #: The longest out-of-service message staff may type (what ``room.service`` carries).
 MAX_MESSAGE = 300
@@ -24,17 +24,8 @@ async def host_page(request: web.Request) -> web.Response:
     return _page("host.html")
 
 
-async def _host_user(request: web.Request) -> User | web.Response:
-    user = await request.app[HUB].session_user(request.cookies.get(COOKIE))
-    if user is None:
-        return web.json_response({"error": "session_expired"}, status=401)
-    if user.role != "host":
-        return web.json_response({"error": "not_allowed"}, status=403)
-    return user
-
-
 async def rooms(request: web.Request) -> web.Response:
-    user = await _host_user(request)
+    user = await user_in_role(request, "host")
     if isinstance(user, web.Response):
         return user
     return web.json_response({"name": user.name, "rooms": await request.app[HUB].host_rooms(user)})
@@ -44,7 +35,7 @@ async def _body(request: web.Request) -> tuple[User, dict[str, object]] | web.Re
     refused = _refuse_cross_site(request, request.app[HUB])
     if refused is not None:
         return refused
-    user = await _host_user(request)
+    user = await user_in_role(request, "host")
     if isinstance(user, web.Response):
         return user
     try:

@@ -36,7 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from etapiste import protocol as p
 from etapiste import safejson
-from switchboard.config import SwitchboardConfig
+from switchboard.config import SwitchboardConfig, User
 from switchboard.credentials import dummy_hash, verify_password
 from switchboard.hub import Clock, Hub, Participant
 from switchboard.hub.outbox import Outbox, TokenBucket
@@ -321,6 +321,16 @@ async def logout(request: web.Request) -> web.Response:
     resp = web.json_response({"ok": True})
     resp.del_cookie(COOKIE, path="/")
     return resp
+
+
+async def user_in_role(request: web.Request, role: str) -> User | web.Response:
+    """The logged-in user when their role is ``role``; else the answer to send (401 to log in, 403)."""
+    user = await request.app[HUB].session_user(request.cookies.get(COOKIE))
+    if user is None:
+        return web.json_response({"error": "session_expired"}, status=401)
+    if user.role != role:
+        return web.json_response({"error": "not_allowed"}, status=403)
+    return user
 
 
 async def me(request: web.Request) -> web.Response:
