@@ -154,7 +154,10 @@ async function handle(m) {
       return renderQueue(m.queues);
     case 'call.start': return onCallStart(m);
     case 'call.peer_joined': return onPeerJoined(m);
-    case 'call.peer_left': closePeer(m.peer); say('interpreter_left'); break;
+    case 'call.peer_left': {
+      const role = desk.call && desk.call.peers.get(m.peer)?.role;
+      closePeer(m.peer); say(role === 'agent' ? 'joint_left' : 'interpreter_left'); break;
+    }
     case 'call.ended':  // also the echo of our own hang-up, after the call is already closed here
       if (desk.call && m.call === desk.call.id) {
         const to = desk.transferTo;
@@ -169,6 +172,8 @@ async function handle(m) {
     case 'signal.answer': { const pc = desk.pcs.get(m.peer); if (pc) await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); break; }
     case 'signal.ice': return onIce(m);
     case 'interpreter.invited': return addInvite(m);
+    case 'agent.invited': return addAgentInvite(m);
+    case 'agent.invite_gone': { const li = document.getElementById(`agent-invite-${m.invite}`); if (li) li.remove(); updateAgentInvites(); break; }
     case 'interpreter.invite_gone': { const li = document.getElementById(`invite-${m.invite}`); if (li) li.remove(); updateInvites(); break; }
     case 'identity.result': return onIdentityResult(m);
     default: break;
@@ -187,6 +192,7 @@ function onWelcome(m) {
 function onError(m) {
   if (m.code === 'session_expired') { leave('session_expired'); return; }
   if (m.ref === TRANSFER_REF) { transferRefused(m.code); return; }
+  if (m.ref === JOINT_REF) { say(m.code === 'no_agent' ? 'joint_no_agent' : 'error_generic', { c: m.code }); return; }
   const known = ['ticket_gone', 'no_interpreter', 'unavailable'];
   say(known.includes(m.code) ? m.code : 'error_generic', { c: m.code });
 }
@@ -291,6 +297,41 @@ function addInvite(m) {
 }
 function updateInvites() { show('invites-empty', $('invites').children.length === 0); }
 
+// ------------------------------------------------------------------------------------------- joint calls (issue 22)
+
+// An agent in a call invites another producer's agents; they see the invitation here, the first to accept joins
+// the call (the customer's picture and data channel come from the point, the other agent's picture as a tile).
+const JOINT_REF = 'joint-invite';
+
+async function fillJointProducers(own) {
+  const select = $('joint-producer');
+  const producers = [...new Set((await loadTransferTargets()).map((q) => q.producer))].filter((id) => id !== own);
+  select.replaceChildren(...producers.map((id) => new Option(producerName(id), id)));
+  $('invite-agent').disabled = producers.length === 0;
+}
+
+function inviteAgent() {
+  const producer = $('joint-producer').value;
+  if (!desk.call || !producer) return;
+  send({ type: 'agent.invite', call: desk.call.id, producer, ref: JOINT_REF });
+  say('joint_invited', { producer: producerName(producer) });
+}
+
+function addAgentInvite(m) {
+  const li = document.createElement('li');
+  li.id = `agent-invite-${m.invite}`;
+  const span = document.createElement('span');
+  span.textContent = t('joint_invitation', { producer: producerName(m.producer_from), name: m.agent });
+  const b = document.createElement('button');
+  b.className = 'primary accept-agent-invite'; b.textContent = t('accept');
+  b.addEventListener('click', () => { send({ type: 'agent.accept', invite: m.invite }); li.remove(); updateAgentInvites(); });
+  li.append(span, ' ', b);
+  $('agent-invites').append(li);
+  updateAgentInvites();
+  if (!desk.call) alertOn(span.textContent);
+}
+function updateAgentInvites() { show('agent-invites-box', $('agent-invites').children.length > 0); }
+
 // ------------------------------------------------------------------------------------------- calls (WebRTC)
 
 async function localMedia() {
@@ -318,6 +359,10 @@ async function onCallStart(m) {
     $('invite-needed').textContent = `${t('invite_needed_interpreter')}: ${interpreterName(desk.need)}`;
     $('interpreter-language').value = desk.need;
   }
+  // A joint call (issue 22): the services another agent could join from, and whether we joined someone's call.
+  desk.call.joined = desk.role === 'agent' && m.peers.some((p) => p.role === 'agent');
+  show('transfer', desk.role === 'agent' && !desk.call.joined);  // only the answering agent transfers
+  if (desk.role === 'agent') fillJointProducers(m.producer);
   await localMedia();
   for (const peer of m.offer_to) await makeOffer(peer);
 }
@@ -326,6 +371,7 @@ async function onPeerJoined(m) {
   if (!desk.call) return;
   desk.call.peers.set(m.peer.id, m.peer);
   if (m.peer.role === 'interpreter') say('interpreter_joined');
+  if (m.peer.role === 'agent') say('joint_joined', { producer: producerName(m.peer.producer), name: m.peer.name });
   if (m.offer) await makeOffer(m.peer.id);
 }
 
@@ -676,7 +722,8 @@ function identify() {
 function onIdentityResult(m) {
   desk.identity = null;
   if (m.ok) {
-    $('identity-status').textContent = t('identity_ok');
+    // Proven to the other agent of a joint call and shown here only because the customer agreed on the kiosk.
+    $('identity-status').textContent = m.shared_from ? t('identity_shared', { producer: producerName(m.shared_from) }) : t('identity_ok');
     $('identity-name').textContent = `${m.given_name} ${m.surname}`;
     $('identity-satu').textContent = m.satu;
     show('identity-holder', true);
@@ -779,6 +826,7 @@ document.addEventListener('DOMContentLoaded', async () => {
     show('invite-needed', false);
     say('interpreter_invited');
   });
+  $('invite-agent').addEventListener('click', inviteAgent);
   $('invite').addEventListener('click', () => {
     if (!desk.call) return;
     const language = $('interpreter-language').value.trim();
