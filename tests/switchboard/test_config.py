@@ -73,7 +73,8 @@ def test_login_limits_are_checked():
 def test_the_samples_published_demo_secrets_are_refused_unless_demo(capsys):
     assert main(["--config", str(SAMPLE), "--check"]) == 1
     err = capsys.readouterr().err
-    for name in ("anna", "tulkki", "ops", "kirjasto", "demo-oulu-kirjasto", "--demo", "hash-password", "point-credential"):
+    names = ("anna", "tulkki", "ops", "kirjasto", "demo-oulu-kirjasto", "--demo", "hash-password", "point-credential")
+    for name in names:
         assert name in err, name
     assert main(["--config", str(SAMPLE), "--check", "--demo"]) == 0
     assert "valid" in capsys.readouterr().out
