@@ -76,9 +76,11 @@ class State(enum.Enum):
 
 
 #: States a customer may walk away from; the inactivity limit applies only here.
-TIMED_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.SURVEY, State.STAFF_LOGIN, State.STAFF})
+TIMED_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.SURVEY, State.STAFF_LOGIN, State.STAFF,
+                          State.APPOINTMENT})
 #: States in which a customer's session is under way (an out-of-service order waits until it ends).
-CUSTOMER_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.QUEUE, State.CALL, State.SURVEY})
+CUSTOMER_STATES = frozenset({State.SERVICE_CHOICE, State.NOTICE, State.QUEUE, State.CALL, State.SURVEY,
+                             State.APPOINTMENT})
 
 
 class LargeText(enum.Enum):
@@ -178,10 +180,6 @@ class Call:
 
 HelpRequest = Literal["sending", "told", "failed"]
 
-
-PrintoutStep = Literal["printing", "printed", "failed"]
-"""Where a printout the kiosk makes itself (the privacy information) is."""
-
 #: Digits of an appointment's check-in code (the switchboard's ``switchboard.appointments.CODE_DIGITS``).
 APPOINTMENT_CODE_DIGITS = 6
 
@@ -210,6 +208,10 @@ class BookedSlot:
     start: dt.datetime
     producer: str
     checked_in: bool = False
+
+
+PrintoutStep = Literal["printing", "printed", "failed"]
+"""Where a printout the kiosk makes itself (the privacy information) is."""
 
 
 @dataclass(frozen=True)

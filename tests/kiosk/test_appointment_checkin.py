@@ -160,3 +160,17 @@ async def test_the_point_checks_in_with_the_code_the_desk_booked_and_the_booked_
         finally:
             await http.close()
             await anna.close()
+
+
+def test_a_customer_who_walks_away_from_the_code_screen_is_timed_out_and_forgotten(config: PointConfig) -> None:
+    mono = [0.0]
+    session = Session(config, lambda: NOW, lambda: mono[0])
+    session.choose_language("en")
+    session.open_appointment()
+    _type(session, "1234")
+    mono[0] += config.ui.idle_timeout_s - config.ui.timeout_warning_s + 1
+    session.tick()
+    assert session.snapshot.timeout_warning is not None  # warned first, as on the service choice
+    mono[0] += config.ui.timeout_warning_s
+    session.tick()
+    assert session.state is State.IDLE and session.snapshot.appointment is None
