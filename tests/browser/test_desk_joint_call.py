@@ -2,7 +2,9 @@
 point and invites "another service"; Maija (Migri) sees the invitation on her desk and accepts; media reaches
 both agents (each decodes the customer's picture, Anna sees Maija's tile), a scan Maija asked for reaches
 Maija's desk and not Anna's, and the identity Maija verified is shown on Anna's desk only after the customer
-agreed on the kiosk. Maija leaves; the customer and Anna go on."""
+agreed on the kiosk. Maija leaves; the customer and Anna go on.
+
+``DESK_SCREENSHOTS=docs/screenshots`` also saves the invitation and the joint call as pictures."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from kiosk.call import (
 from simulation.call import point_engine
 from simulation.documents import pdf_of_size
 from simulation.switchboard import serve
+from tests.browser.test_desk_transfer import _picture
 from tests.kiosk.test_call_desk import login, until_desk_frames
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -70,6 +73,7 @@ async def test_two_agents_of_two_producers_serve_the_customer_together(browser):
             await browser.acall("waitFor", name=MIGRI, selector="button.accept-agent-invite")
             invitation = await _text(browser, MIGRI, "agent-invites")
             assert "Kela" in invitation and "Anna / Kela" in invitation
+            await _picture(browser, MIGRI, "desk-joint-invitation-en")
             await browser.acall("click", name=MIGRI, selector="button.accept-agent-invite")
 
             joined = await events.first(AgentJoined, timeout=30)
@@ -112,6 +116,7 @@ async def test_two_agents_of_two_producers_serve_the_customer_together(browser):
             await browser.acall("waitForFunction", name=KELA,
                                 expression="document.getElementById('identity-satu').textContent === '999020016'")
             assert "Migri" in await _text(browser, KELA, "identity-status")
+            await _picture(browser, KELA, "desk-joint-call-en")
 
             # Maija leaves; the customer and Anna go on, and Anna's tile of her goes.
             await browser.acall("click", name=MIGRI, selector="#hangup")
