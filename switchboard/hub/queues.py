@@ -217,8 +217,9 @@ class Queues(HubCore):
         await asyncio.sleep(0)  # let frames already received change the queues first
         while self._dirty:
             queues, self._dirty = self._dirty, set()
+            waiting = await self._waiting_by_queue()
             for queue in queues:
-                await self._send_positions(queue)
+                await self._send_positions(queue, waiting.get(queue, []))
             self._stale_snapshots |= {self._queues[q][0] for q in queues}
             if self._snapshotter is None or self._snapshotter.done():
                 self._snapshotter = asyncio.get_running_loop().create_task(self._send_snapshots())
@@ -233,16 +234,24 @@ class Queues(HubCore):
             self._last_snapshots = loop.time()
             snapshots: dict[tuple[frozenset[str], frozenset[str], str | None], str] = {}
             agents = [a for a in self.participants.values() if a.role == "agent" and a.producers & producers]
-            reserved = {t.reserved_for for t in await self.state.all_tickets() if t.reserved_for is not None}
+            waiting = await self._waiting_by_queue()
+            reserved = {t.reserved_for for ts in waiting.values() for t in ts if t.reserved_for is not None}
             for agent in [a for a in agents if a.away_since is None]:  # a returning agent gets a fresh one
                 # Language routing and appointments reserved for one agent: what each sees may differ.
                 key = (agent.producers, agent.languages, agent.principal if agent.principal in reserved else None)
                 if key not in snapshots:
-                    snapshots[key] = p.encode(await self._snapshot(agent))
+                    snapshots[key] = p.encode(await self._snapshot(agent, waiting))
                 await agent.send_text(snapshots[key])
 
-    async def _send_positions(self, queue: str) -> None:
-        tickets = await self.state.tickets(queue)
+    async def _waiting_by_queue(self) -> dict[str, list[Ticket]]:
+        """Every waiting ticket, by queue, in queue order, from one read of the state: with Redis a read per
+        queue (and per agent's snapshot) reads every ticket each time, which made a burst quadratic."""
+        waiting: dict[str, list[Ticket]] = {}
+        for ticket in await self.state.all_tickets():
+            waiting.setdefault(ticket.queue, []).append(ticket)
+        return waiting
+
+    async def _send_positions(self, queue: str, tickets: list[Ticket]) -> None:
         for position, ticket in enumerate(tickets, start=1):
             point = self.points.get(ticket.point)
             if point is not None and point.away_since is None:  # one that is away gets it on return
@@ -264,14 +273,18 @@ class Queues(HubCore):
                 await self._queue_changed(qid)
         self._estimates_soon()
 
-    async def _snapshot(self, agent: Participant) -> p.QueueSnapshot:
+    async def _snapshot(self, agent: Participant, waiting: dict[str, list[Ticket]] | None = None) -> p.QueueSnapshot:
+        """What ``agent`` sees of its producers' queues; ``waiting`` is :meth:`_waiting_by_queue` when the
+        caller has read it already."""
         now = self.clock()
+        if waiting is None:
+            waiting = await self._waiting_by_queue()
         views = []
         for qid, (producer, qconf) in self._queues.items():
             if producer not in agent.producers:
                 continue
             entries = []
-            for t in await self.state.tickets(qid):
+            for t in waiting.get(qid, []):
                 if self.reserved_elsewhere(agent, t):
                     continue
                 until = self.language_first_until(t)
