@@ -2,14 +2,19 @@
 protocol over WebSockets on loopback: a Kela agent invites Migri's agents into the customer's call, only
 Migri's free agents are asked, the first to accept joins (the others see the invitation withdrawn), no agent
 online is an error, the second agent leaves and is invited again as an interpreter would be, and the
-identity proven to one agent reaches the other only when the point says the customer agreed."""
+identity proven to one agent reaches the other only when the point says the customer agreed; with Redis, the
+invited agent is on another instance than the call."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from contextlib import AsyncExitStack
 
 from etapiste import protocol as p
 from etapiste.webeid.certificate import Holder
+from simulation.clock import FakeClock
+from simulation.services.redis import Redis
 from simulation.switchboard import FAST_N, Client, make_config, serve, start_call
 from switchboard.config import User
 from switchboard.credentials import hash_password
@@ -204,3 +209,38 @@ async def test_identity_proven_to_one_agent_reaches_the_other_only_with_the_cust
         await point.expect("call.ended")
         assert sb.hub._proven == {}
     assert "999020016" not in caplog.text and "MEIKÄLÄINEN" not in caplog.text
+
+
+async def test_with_redis_an_agent_on_another_instance_is_invited_joins_and_sees_a_shared_identity(
+    redis_server: Redis,
+):
+    config = make_config(redis_url=redis_server.url, redis_prefix=f"jc{secrets.token_hex(3)}:")
+    clock = FakeClock()
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(serve(config, clock=clock, validator=_validator))
+        b = await stack.enter_async_context(serve(config, clock=clock, validator=_validator))
+        maija = await b.desk("maija")  # on the other instance
+        point, desk, start = await start_call(a, connected=True)
+        await desk.send(p.AgentInvite(call=start.call, producer="migri"))
+        invited = await maija.expect("agent.invited")
+        await maija.send(p.AgentAccept(invite=invited.invite))
+        joined = await maija.expect("call.start")
+        assert joined.call == start.call
+        peer_joined = await point.expect("call.peer_joined")
+        assert (peer_joined.peer.id, peer_joined.peer.producer) == (joined.you, "migri")
+        await point.send(p.Offer(call=start.call, peer=joined.you, sdp="v=0 point-to-migri"))
+        assert (await maija.expect("signal.offer")).sdp == "v=0 point-to-migri"
+        # Anna identifies the customer; the customer agrees; Maija, on the other instance, sees the holder.
+        await desk.send(p.IdentityStart(call=start.call))
+        request = await point.expect("identity.request")
+        assert request.agent == start.offer_to[0]
+        await point.send(p.IdentityProof(call=start.call, request=request.request, token=_token()))
+        assert (await desk.expect("identity.result")).ok
+        await point.send(p.IdentityShare(call=start.call, request=request.request, peer=joined.you))
+        shared = await maija.expect("identity.result")
+        assert shared.ok and (shared.satu, shared.shared_from) == ("999020016", "kela")
+        # Maija leaves from her instance; the call goes on.
+        await maija.send(p.Hangup(call=start.call))
+        assert (await point.expect("call.peer_left")).peer == joined.you
+        call = await a.hub.state.get_call(start.call)
+        assert call is not None and call.interpreters == [] and call.joined_producers == {}
