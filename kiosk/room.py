@@ -6,7 +6,8 @@ fail, by code) after every ``welcome`` and whenever either changes, and ``room.h
 for the staff. From the view come ``room.service`` — the staff set or cleared out of service; the session
 takes it exactly as if staff had ticked it at the screen, so the agent link hands it to the provisioning
 agent, which holds it over restarts (:mod:`provisioning.out_of_service`) — and ``room.staff_coming`` ("I'm on
-it"), which tells the customer the staff know, as the notifier's acknowledgement of the e-mail does.
+it"): a customer who asked for help is told someone is on the way; a device's fault counts as told to the
+staff, as the notifier's acknowledgement of the e-mail does.
 
 Nothing of a customer travels: device codes, a flag, a moment. The e-mails stay the agent's and the
 notifier's (:mod:`kiosk.agentlink`); this is the second, live path for staff who keep the view open.
@@ -84,6 +85,6 @@ class RoomReporter:
                 self._session.back_in_service()
         elif isinstance(event, StaffComing):
             if event.kind == "help":
-                self._session.help_answered(True)
+                self._session.staff_coming()
             elif event.device and event.device not in self._session.snapshot.staff_told:
                 self._session.set_staff_told((*self._session.snapshot.staff_told, event.device))

@@ -178,7 +178,7 @@ class Call:
     """The producer whose agent joined the call (a joint call), shown while they are in it."""
 
 
-HelpRequest = Literal["sending", "told", "failed"]
+HelpRequest = Literal["sending", "told", "coming", "failed"]
 
 #: Digits of an appointment's check-in code (the switchboard's ``switchboard.appointments.CODE_DIGITS``).
 APPOINTMENT_CODE_DIGITS = 6
@@ -927,6 +927,12 @@ class Session:
         """The notifier accepted the help request (``told``), or it could not be passed on."""
         if self._snapshot.help_request == "sending" or (told and self._snapshot.help_request == "failed"):
             self._publish(replace(self._snapshot, help_request="told" if told else "failed"))
+
+    def staff_coming(self) -> None:
+        """A host's staff member pressed "I'm on it" in the host view: someone is on the way to the customer
+        (a no-op without a request; a later acknowledgement of the e-mail does not take it back)."""
+        if self._snapshot.help_request not in (None, "coming"):
+            self._publish(replace(self._snapshot, help_request="coming"))
 
     def set_staff_told(self, devices: tuple[str, ...]) -> None:
         """Devices whose fault the host's staff were told of (the notifier accepted the alert)."""

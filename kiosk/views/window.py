@@ -42,7 +42,7 @@ from kiosk.views.staff import StaffActions, StaffLoginScreen, StaffScreen
 from kiosk.views.widgets import button, label
 
 #: The help request's state → its text (``kiosk.help_<text>``).
-HELP_TEXTS = {"sending": "sending", "told": "told", "failed": "ask_desk"}
+HELP_TEXTS = {"sending": "sending", "told": "told", "coming": "coming", "failed": "ask_desk"}
 
 #: How long staff hold the host's name to open their mode.
 STAFF_HOLD_MS = 3000

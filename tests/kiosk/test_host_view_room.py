@@ -99,7 +99,7 @@ async def test_the_host_view_sees_the_rooms_faults_and_help_and_its_orders_reach
                 room = await _room(sb, liisa, lambda r: any(a["kind"] == "help" for a in r["alerts"]), "help shown")
                 help_id = next(a["id"] for a in room["alerts"] if a["kind"] == "help")
                 assert await _post(sb, liisa, "ack", {"point": "oulu-kirjasto", "alert": help_id}) == 200
-                await eventually(lambda: session.snapshot.help_request == "told", 10, "the customer is told")
+                await eventually(lambda: session.snapshot.help_request == "coming", 10, "the customer is told")
                 session.reset()
 
                 # Out of service from the view: the session shows it and the agent holds it on disk.
@@ -122,3 +122,14 @@ async def test_the_host_view_sees_the_rooms_faults_and_help_and_its_orders_reach
         linking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await linking
+
+
+def test_staff_on_the_way_is_not_taken_back_by_the_mails_acknowledgement() -> None:
+    session = Session(load_point_config(), lambda: dt.datetime(2026, 11, 30, 12, 0))
+    session.staff_coming()
+    assert session.snapshot.help_request is None  # nobody asked: nothing to say
+    session.choose_language("fi")
+    session.ask_for_help()
+    session.staff_coming()
+    session.help_answered(True)  # the notifier's acknowledgement arriving after "I'm on it"
+    assert session.snapshot.help_request == "coming"
