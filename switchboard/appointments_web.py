@@ -53,6 +53,7 @@ async def overview(request: web.Request) -> web.Response:
         "producers": user.producers,
         "calendar": f"/calendar/{token}.ics",
         "slot_s": hub.config.appointments.slot_s,
+        "today": hub.config.local(hub.clock()).date().isoformat(),
         "timezone": hub.config.timezone,
     })
 

@@ -70,6 +70,7 @@ _STATIC = {
     "desk.css": "text/css",
     "i18n.js": "application/javascript",
     "organiser.js": "application/javascript",
+    "appointments.js": "application/javascript",
     "host.js": "application/javascript",
     "host.css": "text/css",
 }

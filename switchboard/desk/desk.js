@@ -76,6 +76,8 @@ function enter(me) {
   show('queue-view', me.role === 'agent'); show('invite-view', me.role === 'interpreter');
   for (const el of document.querySelectorAll('.agent-only')) el.hidden = me.role !== 'agent';
   if (me.role === 'agent') loadTransferTargets();  // the producers' names, for entries transferred here
+  show('appointments-view', me.role === 'agent');
+  if (me.role === 'agent') loadAppointments();  // switchboard/desk/appointments.js
   connect();
 }
 
@@ -93,6 +95,7 @@ function leave(reason) {
   if (desk.ws) { desk.ws.onclose = null; desk.ws.close(); desk.ws = null; }
   desk.me = null;
   show('login-view', true); show('logout', false); show('queue-view', false); show('invite-view', false); show('call-view', false);
+  show('appointments-view', false);
   alertOff();
   $('who').textContent = '';
   if (reason) $('login-error').textContent = t(reason);
@@ -176,6 +179,7 @@ async function handle(m) {
     case 'agent.invite_gone': { const li = document.getElementById(`agent-invite-${m.invite}`); if (li) li.remove(); updateAgentInvites(); break; }
     case 'interpreter.invite_gone': { const li = document.getElementById(`invite-${m.invite}`); if (li) li.remove(); updateInvites(); break; }
     case 'identity.result': return onIdentityResult(m);
+    case 'appointment.arrived': return window.appointmentArrived && window.appointmentArrived(m);
     default: break;
   }
 }
@@ -229,6 +233,12 @@ function renderQueue(queues) {
         });
         li.append(mark);
       }
+      if (e.appointment_start) {  // checked in for a booked time (switchboard/desk/appointments.js)
+        const booked = document.createElement('strong');
+        booked.className = 'appointment-mark';
+        booked.textContent = t('appointments_waiting', { time: apptTime(e.appointment_start, false) });
+        li.append(booked);
+      }
       if (e.interpreter) {  // asked for before queueing: the agent can invite one as soon as they answer
         const need = document.createElement('strong');
         need.className = 'interpreter-need';
@@ -278,7 +288,7 @@ function alertOn(detail) {
   document.title = `(!) ${t('alert_new_customer')}`;
   beep();
 }
-function alertOff() { show('alert', false); document.title = t('title'); }
+function alertOff() { show('alert', false); show('appointment-alert', false); document.title = t('title'); }
 
 // ------------------------------------------------------------------------------------------- interpreter invites
 
