@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from PySide6.QtWidgets import QApplication
 
 from drivers.printer_errors import OutOfPaper
-from etapiste.config.point import PointConfig, load_point_config
+from etapiste.config.point import PointConfig, Producer, load_point_config
 from etapiste.language import Language
 from kiosk.journey import customer_text
 from kiosk.session import BookedSlot, LargeText, Session
@@ -68,6 +68,10 @@ def _to_call(s: Session) -> None:
     s.choose_producer("kela")
     s.accept_notice()
     s.call_answered()
+
+
+def _producer(s: Session, producer: str) -> Producer:
+    return next(p for p in s.config.producers if p.id == producer)
 
 
 def _waits(s: Session) -> None:
@@ -128,6 +132,9 @@ STEPS: dict[str, Callable[[Session], object]] = {
     "staff-bookings": lambda s: (s.open_staff_login(), s.staff_pin("246813"), s.set_bookings_today((
         BookedSlot(dt.datetime(2026, 11, 30, 10, 0), "kela", True),
         BookedSlot(dt.datetime(2026, 11, 30, 14, 30), "migri")))),
+    # A joint call (issue 22): a Migri agent joined; may they see the identity the customer proved to Kela?
+    "call-share-identity": lambda s: (_to_call(s), s.agent_joined(_producer(s, "migri").name),
+                                      s.ask_share_identity(_producer(s, "migri").name)),
     "survey": lambda s: (_to_call(s), s.hang_up()),
     "timeout-warning": lambda s: s.choose_language(s.snapshot.language),
     "large-text": lambda s: (s.choose_language(s.snapshot.language), s.set_text_size(LargeText.LARGE)),
