@@ -137,6 +137,28 @@ async def test_a_second_agent_whose_connection_drops_is_held_then_leaves_the_cal
         assert await sb.hub.state.get_call(start.call) is not None
 
 
+async def test_a_second_agent_whose_connection_drops_comes_back_into_the_call_within_the_grace():
+    async with serve() as sb:
+        point, desk, start = await start_call(sb, connected=True)
+        maija = await sb.desk("maija")
+        joined = await _join(sb, desk, start.call, maija)
+        http = await sb.login("maija")
+        sb._extra.append(http)
+        await maija.ws.close()
+        await point.send(p.Offer(call=start.call, peer=joined.you, sdp="v=0 offer while Migri is away"))
+        sb.clock.advance(30)
+        await sb.hub.sweep()
+        back = Client(await http.ws_connect(f"{sb.base}/ws/desk"))
+        await back.send(p.DeskHello(protocol=p.PROTOCOL_VERSION, resume=joined.you, call=start.call))
+        welcome = await back.expect("welcome")
+        assert (welcome.you, welcome.call) == (joined.you, start.call)
+        assert (await back.expect("signal.offer")).sdp == "v=0 offer while Migri is away"
+        await point.drain(0.1)
+        assert point.latest("call.peer_left") is None
+        call = await sb.hub.state.get_call(start.call)
+        assert call is not None and call.interpreters == [joined.you] and call.joined_producers == {joined.you: "migri"}
+
+
 async def test_an_open_invitation_is_withdrawn_when_the_call_ends():
     async with serve() as sb:
         point, desk, start = await start_call(sb, connected=True)
