@@ -34,12 +34,21 @@ def _at(hhmm: str, day: dt.date = MONDAY) -> float:
     return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), ZONE).timestamp()
 
 
-def _config() -> Any:
-    config = make_config()
+def _config(**overrides: Any) -> Any:
+    config = make_config(**overrides)
     hours = {"weekly": {d: "09:00-16:00" for d in ("mon", "tue", "wed", "thu", "fri")}}
     points = [pt.model_copy(update={"hours": Schedule.model_validate(hours)}) if pt.id == "oulu-kirjasto" else pt
               for pt in config.points]
     return config.model_copy(update={"points": points})
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+def shared(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The switchboard's configuration overrides: its state in memory, or in Redis (a test's own prefix)."""
+    if request.param == "memory":
+        return {}
+    redis: Redis = request.getfixturevalue("redis_server")
+    return {"redis_url": redis.url, "redis_prefix": f"t{secrets.token_hex(3)}:"}
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
@@ -114,9 +123,11 @@ async def _snapshot_until(desk: Any, check: Any) -> Any:
             return snapshot
 
 
-async def test_a_booked_customer_checks_in_with_the_code_and_the_booked_agent_alone_is_alerted_first_in_line():
+async def test_a_booked_customer_checks_in_with_the_code_and_the_booked_agent_alone_is_alerted_first_in_line(
+    shared: dict[str, Any],
+):
     clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(8, 0), ZONE))
-    async with serve(_config(), clock=clock) as sb:
+    async with serve(_config(**shared), clock=clock) as sb:
         anna_http = await sb.login("anna")
         booking = await _book(sb, anna_http, _at("10:00"))
         assert len(booking["code"]) == 6 and booking["code"].isdigit()
@@ -166,9 +177,11 @@ async def test_a_booked_customer_checks_in_with_the_code_and_the_booked_agent_al
         assert set(slot.model_dump()) == {"start", "length_s", "producer", "checked_in"}  # no code, no agent
 
 
-async def test_with_the_booked_agent_away_every_agent_of_the_producer_gets_the_customer_first():
+async def test_with_the_booked_agent_away_every_agent_of_the_producer_gets_the_customer_first(
+    shared: dict[str, Any],
+):
     clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(8, 0), ZONE))
-    async with serve(_config(), clock=clock) as sb:
+    async with serve(_config(**shared), clock=clock) as sb:
         booking = await _book(sb, await sb.login("anna"), _at("09:00"))
         clock.advance(3600 + 5 * 60)  # 09:05, five minutes late: still in the window
         bertil = await sb.desk("bertil")
