@@ -7,6 +7,7 @@ calendar feed lists the booking without its code; bookings behave alike in memor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -255,3 +256,18 @@ async def test_the_agents_calendar_feed_lists_bookings_without_codes_and_only_by
             assert r.status == 200
         async with sb.session.get(f"{sb.base}{feed}") as r:
             assert "BEGIN:VEVENT" not in await r.text()
+
+
+async def test_no_code_and_no_customer_reach_the_switchboards_logs(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG)
+    clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(9, 50), ZONE))
+    async with serve(_config(), clock=clock) as sb:
+        booking = await _book(sb, await sb.login("anna"), _at("10:00"))
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.AppointmentCheckIn(code="999999" if booking["code"] != "999999" else "999998"))
+        await oulu.expect("appointment.refused")
+        await oulu.send(p.AppointmentCheckIn(code=booking["code"]))
+        await oulu.expect("appointment.checked_in")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert booking["id"] in logged  # what happened is traceable by the booking's id ...
+    assert booking["code"] not in logged and "999999" not in logged  # ... never by a code typed or given
