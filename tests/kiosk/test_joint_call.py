@@ -21,12 +21,14 @@ from kiosk.call import (
     AgentJoined,
     AgentLeft,
     CallConnected,
+    CallEnded,
     IdentifyRequested,
     IdentityResult,
     RemoteVideoFrame,
     ScanRequested,
     ShareIdentityAsked,
 )
+from kiosk.session import State
 from simulation.call import point_engine
 from simulation.desk_agent import AiortcAgent
 from simulation.documents import pdf_of_size
@@ -109,6 +111,10 @@ async def test_scans_go_to_the_agent_who_asked_and_identity_reaches_the_other_on
             await migri.send(p.Hangup(call=call))
             assert (await events.first(AgentLeft, timeout=20)).peer == migri.you
             assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
+            # Kela ends the call: the point keeps nothing of who asked for what or of the proven identity.
+            await kela.send(p.Hangup(call=call))
+            await events.first(CallEnded, timeout=20)
+            assert engine._requester == {} and engine._proven is None and engine._consent_asked == set()
         finally:
             await migri.close()
             await kela.close()
@@ -142,6 +148,12 @@ def test_the_customer_is_asked_once_per_agent_and_only_a_yes_is_passed_on() -> N
     assert call is not None and call.share_identity is None and call.joined_agent is None
     journey.answer_share_identity(True)  # a late press on a withdrawn question
     assert agent.reports("share_identity") == [("r-1", "desk-2")]
+
+    # A question still open when the session ends is forgotten with the rest of the customer's session.
+    agent.emit(c.ShareIdentityAsked("r-3", "desk-4", "migri"))
+    session.hang_up()
+    session.rate(None)
+    assert session.state is State.IDLE and session.snapshot.call is None and journey._share_asks == []
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
