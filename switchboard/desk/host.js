@@ -91,6 +91,11 @@ function renderRoom(room) {
   if (room.hours_today !== null) {
     hours.textContent = room.hours_today.length ? t('host_hours_today', { hours: room.hours_today.join(', ') }) : t('host_closed_today');
   }
+  const booked = room.bookings_today || [];  // the day's appointments: time and service only
+  el.querySelector('.bookings').textContent = booked.length
+    ? t('host_bookings_today', { list: booked.map((b) => `${clock(b.start)} ${(b.producer_name || {})[window.lang] || b.producer}`
+                                                        + (b.checked_in ? ` (${t('appointments_checked_in')})` : '')).join(', ') })
+    : t('host_bookings_none');
   const list = el.querySelector('.alerts');
   const items = room.alerts.map((a) => {
     const li = document.createElement('li');

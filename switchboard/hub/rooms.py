@@ -132,6 +132,8 @@ class Rooms(HubCore):
         queued = {t.point for t in await self.state.all_tickets()}
         entries = {pt.id: pt for pt in self.config.points}
         local_now = self.config.local(now)
+        bookings = [b for b in await self.state.bookings() if self.config.local(b.start).date() == local_now.date()]
+        names = {prod.id: prod.name for prod in self.config.producers}
         out = []
         for point in user.points:
             entry = entries[point]
@@ -159,6 +161,10 @@ class Rooms(HubCore):
                 "alerts": [a.view() for a in report.alerts()] if report else [],
                 "hours_today": [str(r) for r in hours.on(local_now.date())] if hours is not None else None,
                 "open_now": hours.is_open(local_now) if hours is not None else None,
+                # The day's appointments (issue 22): time and producer, never who (nor the code).
+                "bookings_today": [{"start": b.start, "producer": b.producer, "checked_in": b.checked_in is not None,
+                                    "producer_name": names[b.producer].model_dump() if b.producer in names else None}
+                                   for b in bookings if b.point == point],
             })  # fmt: skip
         return out
 

@@ -7,6 +7,7 @@ calendar feed lists the booking without its code; bookings behave alike in memor
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -271,3 +272,21 @@ async def test_no_code_and_no_customer_reach_the_switchboards_logs(caplog: pytes
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert booking["id"] in logged  # what happened is traceable by the booking's id ...
     assert booking["code"] not in logged and "999999" not in logged  # ... never by a code typed or given
+
+
+async def test_the_host_view_lists_the_days_bookings_of_its_rooms_by_time_and_producer_only():
+    clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(8, 0), ZONE))
+    async with serve(_config(), clock=clock) as sb:
+        anna_http = await sb.login("anna")
+        booking = await _book(sb, anna_http, _at("10:00"))
+        await _book(sb, anna_http, _at("11:00", MONDAY + dt.timedelta(days=1)))  # tomorrow's: not listed
+        await _book(sb, anna_http, _at("12:00"), point="inari-kirjasto")  # another host's room
+        liisa = await sb.login("liisa")
+        async with liisa.get(f"{sb.base}/api/host") as r:
+            assert r.status == 200, await r.text()
+            rooms = {room["point"]: room for room in (await r.json())["rooms"]}
+        (listed,) = rooms["oulu-kirjasto"]["bookings_today"]
+        assert listed == {"start": _at("10:00"), "producer": "kela", "checked_in": False,
+                          "producer_name": {"fi": "Kela", "sv": "FPA", "en": "Kela"}}
+        assert rooms["kemi-kirjasto"]["bookings_today"] == [] and "inari-kirjasto" not in rooms
+        assert booking["code"] not in json.dumps(rooms)
