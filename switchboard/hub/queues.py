@@ -268,8 +268,9 @@ class Queues(HubCore):
 
     async def _agents_changed(self, agent: Participant) -> None:
         """An agent came or went: the estimates of the queues they serve change, waiting or not."""
+        waiting = await self._waiting_by_queue()
         for qid, (producer, _) in self._queues.items():
-            if producer in agent.producers and await self.state.tickets(qid):
+            if producer in agent.producers and waiting.get(qid):
                 await self._queue_changed(qid)
         self._estimates_soon()
 
