@@ -17,7 +17,7 @@ import logging
 import time
 
 from etapiste import protocol as p
-from kiosk.call.events import CallConnected, CallTrouble, InterpreterLeft
+from kiosk.call.events import AgentLeft, CallConnected, CallTrouble, InterpreterLeft
 from kiosk.call.peer import Peer, PeerConnections
 
 log = logging.getLogger("kiosk.call")
@@ -85,10 +85,12 @@ class Recovery(PeerConnections):
         current = self.peers.get(peer_id)
         if self.call is None or current is None or current.pc.connectionState == "connected":
             return
-        if current.role == "interpreter":
+        if current.role == "interpreter" or peer_id in self._peer_producers:
+            # One who joined (an interpreter, a joint call's second agent) is lost alone: the customer's call
+            # with the answering agent goes on (their desk gives up and leaves the call on its own).
             self.peers.pop(peer_id, None)
             await self._close_peer(current)
-            self._emit(InterpreterLeft(peer_id))
+            self._emit(InterpreterLeft(peer_id) if current.role == "interpreter" else AgentLeft(peer_id))
             return
         log.warning("media did not come back within %.0f s: ending the call", self.recovery_s)
         call = self.call

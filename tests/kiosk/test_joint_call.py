@@ -120,6 +120,35 @@ async def test_scans_go_to_the_agent_who_asked_and_identity_reaches_the_other_on
             await kela.close()
 
 
+@pytest.mark.usefixtures("loopback_ice")
+async def test_a_second_agent_whose_media_does_not_come_back_is_dropped_and_the_call_goes_on():
+    async with serve() as sb, point_engine(sb, recovery_s=3.0) as (engine, events):
+        kela, migri = AiortcAgent(sb), AiortcAgent(sb, "maija")
+        try:
+            await engine.start(timeout=10)
+            await kela.connect()
+            await migri.connect()
+            engine.request_call("kela")
+            call = await kela.accept_next()
+            await events.first(CallConnected)
+            await kela.send(p.AgentInvite(call=call, producer="migri"))
+            invited = (await migri.until(lambda: migri.seen("agent.invited"), what="the invitation"))[0]
+            await migri.send(p.AgentAccept(invite=invited.invite))
+            joined = await events.first(AgentJoined, timeout=20)
+            await migri.channel_open()
+            # Migri's media path dies and her side answers no fresh offer.
+            migri.auto_answer = False
+            await migri.close_pcs()
+            left = await events.first(AgentLeft, timeout=30)
+            assert left.peer == joined.peer
+            # Only Migri is lost: the customer's call with Kela goes on (no network_lost end).
+            assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
+            assert not [e for e in events.events if isinstance(e, CallEnded)]
+        finally:
+            await migri.close()
+            await kela.close()
+
+
 def test_the_customer_is_asked_once_per_agent_and_only_a_yes_is_passed_on() -> None:
     config = load_point_config()
     agent = AgentSide()
