@@ -159,6 +159,9 @@ class AppointmentsConfig(FrozenModel):
     """… and this long after it; later the code has expired and they queue as a walk-in."""
     days_ahead: int = Field(60, ge=1, le=365)
     """How far ahead agents may book."""
+    reserve_s: int = Field(300, ge=0, le=3600)
+    """A checked-in customer is offered only to the booked agent (when online) for this long, then to every
+    agent of the producer (the booked agent may be stuck in a long call)."""
 
 
 class QueueConfig(FrozenModel):

@@ -36,6 +36,8 @@ log = logging.getLogger("switchboard")
 MAX_WRONG_CODES = 5
 WRONG_CODE_WINDOW_S = 600
 WRONG_CODE_LOCK_S = 300
+#: A booking is history this long after its end: forgotten (its code free again), gone from lists and feeds.
+BOOKING_KEPT_S = 86400
 #: Attempts to draw a code that no open booking has (a million codes, a few hundred open bookings).
 CODE_DRAWS = 20
 
@@ -75,7 +77,7 @@ class Appointments(Queues):
     async def book(self, user: User, point: str, producer: str, start: float) -> Booking:
         """Book ``start`` (one of :meth:`slots`) at ``point`` for ``user``; the booking carries its code."""
         now = self.clock()
-        await self.state.drop_bookings_before(now - 86400)  # a day after, a booking is history
+        await self.state.drop_bookings_before(now - BOOKING_KEPT_S)
         day = self.config.local(start).date()
         if start not in await self.slots(user, point, producer, day):
             raise BookingRefused("slot_taken", "that time is not free at that point")
@@ -98,6 +100,7 @@ class Appointments(Queues):
         raise BookingRefused("unavailable", "no free code could be drawn; try again")
 
     async def agent_bookings(self, username: str) -> list[Booking]:
+        await self.state.drop_bookings_before(self.clock() - BOOKING_KEPT_S)
         return [b for b in await self.state.bookings() if b.agent == username]
 
     async def cancel_booking(self, user: User, booking_id: str) -> bool:

@@ -115,18 +115,23 @@ class Queues(HubCore):
 
     def reserved_elsewhere(self, agent: Participant, ticket: Ticket) -> bool:
         """Whether ``ticket`` is a checked-in appointment waiting for another agent, its booked one, who is
-        online (switchboard/hub/appointments.py); when they are not, every agent of the producer gets it."""
+        online (switchboard/hub/appointments.py), for at most ``appointments.reserve_s`` after the check-in;
+        when they are not online, or that time has run out, every agent of the producer gets it."""
+        return ticket.reserved_for != agent.principal and self._reserved(ticket)
+
+    def _reserved(self, ticket: Ticket) -> bool:
         booked = ticket.reserved_for
-        return booked is not None and booked != agent.principal and any(
-            a.role == "agent" and a.principal == booked for a in self._everyone()
-        )
+        if booked is None or self.clock() - ticket.in_queue_since >= self.config.appointments.reserve_s:
+            return False
+        return any(a.role == "agent" and a.principal == booked for a in self._everyone())
 
     async def release_language_holds(self) -> None:
         """Run by the sweep: a ticket whose language-first time ran out now goes to every agent's desk."""
         tickets = await self.state.all_tickets()
         self._language_held &= {t.id for t in tickets}  # answered or gone meanwhile: nothing to release
         for ticket in tickets:
-            if ticket.id in self._language_held and self.language_first_until(ticket) is None:
+            lapsed = self.language_first_until(ticket) is None and not self._reserved(ticket)
+            if ticket.id in self._language_held and lapsed:
                 self._language_held.discard(ticket.id)
                 await self._queue_changed(ticket.queue)
 
@@ -287,6 +292,7 @@ class Queues(HubCore):
             entries = []
             for t in waiting.get(qid, []):
                 if self.reserved_elsewhere(agent, t):
+                    self._language_held.add(t.id)  # the sweep shows it to everyone when the reservation ends
                     continue
                 until = self.language_first_until(t)
                 if until is not None:

@@ -290,3 +290,23 @@ async def test_the_host_view_lists_the_days_bookings_of_its_rooms_by_time_and_pr
                           "producer_name": {"fi": "Kela", "sv": "FPA", "en": "Kela"}}
         assert rooms["kemi-kirjasto"]["bookings_today"] == [] and "inari-kirjasto" not in rooms
         assert booking["code"] not in json.dumps(rooms)
+
+
+async def test_a_booked_agent_stuck_elsewhere_lets_the_customer_go_to_everyone_after_the_reservation():
+    clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(9, 55), ZONE))
+    async with serve(_config(), clock=clock) as sb:
+        booking = await _book(sb, await sb.login("anna"), _at("10:00"))
+        anna = await sb.desk("anna")  # online, but (say) in a long call with someone else
+        bertil = await sb.desk("bertil")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.send(p.AppointmentCheckIn(code=booking["code"]))
+        checked = await oulu.expect("appointment.checked_in")
+        await bertil.drain(0.3)
+        assert all(not _entries(s) for s in bertil.backlog if s.type == "queue.snapshot")
+        clock.advance(sb.hub.config.appointments.reserve_s + 1)
+        await sb.hub.sweep()
+        (entry,) = _entries(await _snapshot_until(bertil, lambda s: _entries(s)))
+        assert entry.ticket == checked.ticket and entry.appointment_start == _at("10:00")
+        await bertil.send(p.QueueAccept(ticket=checked.ticket))
+        assert (await oulu.expect("call.start")).producer == "kela"
+        assert anna.latest("call.start") is None
