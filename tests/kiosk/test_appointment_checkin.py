@@ -174,3 +174,43 @@ def test_a_customer_who_walks_away_from_the_code_screen_is_timed_out_and_forgott
     mono[0] += config.ui.timeout_warning_s
     session.tick()
     assert session.state is State.IDLE and session.snapshot.appointment is None
+
+
+@pytest.mark.usefixtures("loopback_ice")
+async def test_a_customer_types_the_code_at_the_kiosk_and_is_served_then_nothing_of_it_remains(
+    config: PointConfig,
+) -> None:
+    """The whole point side together: session, journey and the real call engine against the real switchboard."""
+    clock = FakeClock(dt.datetime(2026, 12, 7, 13, 55, tzinfo=HELSINKI))
+    async with serve(clock=clock) as sb, point_engine(sb) as (engine, events):
+        anna = AiortcAgent(sb)
+        http = await sb.login("anna")
+        try:
+            start = dt.datetime(2026, 12, 7, 14, 0, tzinfo=HELSINKI).timestamp()
+            async with http.post(f"{sb.base}/api/appointments",
+                                 json={"point": "oulu-kirjasto", "producer": "kela", "start": start}) as r:
+                code = (await r.json())["code"]
+            await anna.connect()
+            await engine.start(timeout=10)
+            session = Session(config, lambda: dt.datetime(2026, 12, 7, 13, 55))
+            Journey(session, engine)
+            session.choose_language("fi")
+            session.open_appointment()
+            _type(session, code)
+            session.submit_appointment()
+            await events.first(c.AppointmentCheckedIn)
+            assert session.state is State.QUEUE and session.snapshot.selected is not None
+            assert session.snapshot.appointment is not None
+            assert session.snapshot.appointment.start == dt.datetime(2026, 12, 7, 14, 0)
+            await anna.until(lambda: anna.seen("appointment.arrived"), what="the alert at Anna's desk")
+            await anna.accept_next()
+            await events.first(c.CallAnswered)
+            assert session.state is State.CALL
+            session.hang_up()
+            session.rate(None)
+            snap = session.snapshot
+            assert snap.state is State.IDLE and snap.appointment is None and snap.selected is None
+            assert code not in repr(snap)
+        finally:
+            await http.close()
+            await anna.close()
