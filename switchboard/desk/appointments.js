@@ -112,3 +112,5 @@ window.appointmentArrived = (m) => {
 document.addEventListener('DOMContentLoaded', () => {
   $('booking-form').addEventListener('submit', showSlots);
 });
+// Times and texts drawn here follow a change of the desk's language.
+document.addEventListener('languagechange', () => { if (appt.loaded) loadAppointments(); });

@@ -310,3 +310,31 @@ async def test_a_booked_agent_stuck_elsewhere_lets_the_customer_go_to_everyone_a
         await bertil.send(p.QueueAccept(ticket=checked.ticket))
         assert (await oulu.expect("call.start")).producer == "kela"
         assert anna.latest("call.start") is None
+
+
+async def test_only_free_slots_of_ones_own_producers_can_be_booked_and_only_by_an_agent_from_the_desk_page():
+    clock = FakeClock(dt.datetime.combine(MONDAY, dt.time(10, 5), ZONE))
+    async with serve(_config(), clock=clock) as sb:
+        anna = await sb.login("anna")  # Kela only
+        refusals = [
+            ({"point": "oulu-kirjasto", "producer": "migri", "start": _at("11:00")}, 400, "not_allowed"),
+            ({"point": "nowhere", "producer": "kela", "start": _at("11:00")}, 400, "unknown_point"),
+            ({"point": "oulu-kirjasto", "producer": "kela", "start": _at("11:10")}, 409, "slot_taken"),  # not a slot
+            ({"point": "oulu-kirjasto", "producer": "kela", "start": _at("10:00")}, 409, "slot_taken"),  # begun
+            ({"point": "oulu-kirjasto", "producer": "kela", "start": _at("09:00", MONDAY + dt.timedelta(days=61))},
+             409, "slot_taken"),  # beyond days_ahead
+            ({"point": "oulu-kirjasto", "producer": "kela", "start": _at("17:00")}, 409, "slot_taken"),  # closed
+        ]
+        for body, status, error in refusals:
+            async with anna.post(f"{sb.base}/api/appointments", json=body) as r:
+                assert (r.status, (await r.json())["error"]) == (status, error), body
+        async with anna.post(f"{sb.base}/api/appointments", data="point=oulu-kirjasto",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
+            assert r.status == 415  # a form post another site could make is refused
+        ops = await sb.login("ops")
+        async with ops.get(f"{sb.base}/api/appointments") as r:
+            assert r.status == 403
+        async with sb.session.get(f"{sb.base}/api/appointments") as r:  # not logged in
+            assert r.status == 401
+        async with anna.get(f"{sb.base}/api/appointments") as r:
+            assert (await r.json())["bookings"] == []
