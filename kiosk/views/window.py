@@ -228,7 +228,7 @@ class KioskWindow(QWidget):
         call = snap.call
         flow = (
             (call.identify, call.scan and call.scan.step, call.print_ and call.print_.step, call.trouble,
-             call.share_identity)
+             call.share_identity, call.joined_agent)
             if call else None
         )
         key = (snap.state, snap.language, flow, snap.queue_position, snap.queue_interrupted,

@@ -205,6 +205,8 @@ def test_the_call_screen_asks_in_the_customers_language_and_speech_reads_it(qtbo
     session.call_answered()
     migri = next(prod for prod in session.config.producers if prod.id == "migri")
     session.agent_joined(migri.name)
+    joined = i18n.text("agent_joined", language, producer=migri.name.in_(language))  # type: ignore[arg-type]
+    assert said[-1][1] == language and joined in said[-1][0]  # a customer who cannot see is told who joined
     session.ask_share_identity(migri.name)
     question = i18n.text("share_identity_question", language, producer=migri.name.in_(language))  # type: ignore[arg-type]
     screen = window.call
@@ -214,5 +216,4 @@ def test_the_call_screen_asks_in_the_customers_language_and_speech_reads_it(qtbo
     assert said[-1][1] == language and question in said[-1][0]
     qtbot.mouseClick(screen.flow_secondary, Qt.MouseButton.LeftButton)
     assert answers == [False] and session.snapshot.call is not None and session.snapshot.call.share_identity is None
-    joined = i18n.text("agent_joined", language, producer=migri.name.in_(language))  # type: ignore[arg-type]
     assert joined in screen.interpreter.text()
