@@ -193,17 +193,30 @@ class Queues(HubCore):
         waiting = Counter(t.queue for t in await self.state.all_tickets())
         return p.encode(p.QueueEstimates(queues=[await self.queue_estimate(q, waiting[q]) for q in self._queues]))
 
-    async def estimate(self, queue: str, position: int) -> tuple[int | None, int]:
-        """Seconds until ``position`` is likely answered, and the agents online (``None`` if none)."""
+    async def estimate(
+        self,
+        queue: str,
+        position: int,
+        agents: list[Participant] | None = None,
+        averages: dict[str, float] | None = None,
+    ) -> tuple[int | None, int]:
+        """Seconds until ``position`` is likely answered, and the agents online (``None`` if none).
+
+        ``agents`` (the queue's producer's, from :meth:`_agents`) and ``averages`` (a memo of the queues' average
+        call lengths) let a caller estimating every place of a queue read them once: per place they cost a scan
+        of every agent and, with Redis, a round trip each."""
         producer, qconf = self._queues[queue]
-        agents = self._agents(producer)
+        if agents is None:
+            agents = self._agents(producer)
         if not agents:
             return None, 0
         free = sum(1 for a in agents if a.call is None)
         if position <= free:
             return ANSWER_ESTIMATE_S, len(agents)
-        average = await self.state.average_call_s(queue) or qconf.average_call_s
-        return int(math.ceil((position - free) / len(agents)) * average), len(agents)
+        averages = {} if averages is None else averages
+        if queue not in averages:
+            averages[queue] = await self.state.average_call_s(queue) or qconf.average_call_s
+        return int(math.ceil((position - free) / len(agents)) * averages[queue]), len(agents)
 
     async def _queue_changed(self, queue: str) -> None:
         """Mark ``queue`` changed; its points and agents are told once the current burst has been handled.
@@ -257,11 +270,13 @@ class Queues(HubCore):
         return waiting
 
     async def _send_positions(self, queue: str, tickets: list[Ticket]) -> None:
+        agents = self._agents(self._queues[queue][0])
+        averages: dict[str, float] = {}
         for position, ticket in enumerate(tickets, start=1):
             point = self.points.get(ticket.point)
             if point is not None and point.away_since is None:  # one that is away gets it on return
-                estimate, online = await self.estimate(queue, position)
-                speakers = sum(1 for a in self._agents(ticket.producer) if speaks(a, ticket.language))
+                estimate, online = await self.estimate(queue, position, agents, averages)
+                speakers = sum(1 for a in agents if speaks(a, ticket.language))
                 seen = (point.conn, ticket.id, position, estimate, online, speakers)  # a new connection: anew
                 if self._positions_sent.get(point.id) == seen:
                     continue
