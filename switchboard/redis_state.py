@@ -213,6 +213,9 @@ class RedisState(RedisBookings, RedisRooms):
             return None
         return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
 
+    async def ticket(self, ticket_id: str) -> Ticket | None:
+        return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
+
     async def all_tickets(self) -> list[Ticket]:
         ids = cast(list[str], await self.redis.zrange(self._k("tickets", "order"), 0, -1))
         if not ids:

@@ -133,6 +133,10 @@ class StateStore(BookingStore, RoomStore, Protocol):
         ...
 
     async def ticket_of_point(self, point: str) -> Ticket | None: ...
+    async def ticket(self, ticket_id: str) -> Ticket | None:
+        """One waiting ticket, without reading the others (an agent answering reads only this one)."""
+        ...
+
     async def tickets(self, queue: str) -> list[Ticket]:
         """Oldest first."""
         ...
@@ -209,6 +213,9 @@ class MemoryState(MemoryBookings, MemoryRooms):
 
     async def ticket_of_point(self, point: str) -> Ticket | None:
         return next((t for t in self._tickets.values() if t.point == point), None)
+
+    async def ticket(self, ticket_id: str) -> Ticket | None:
+        return self._tickets.get(ticket_id)
 
     async def tickets(self, queue: str) -> list[Ticket]:
         return sorted((t for t in self._tickets.values() if t.queue == queue), key=lambda t: t.since)

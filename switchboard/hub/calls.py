@@ -26,8 +26,7 @@ class Calls(Queues, Interpreters, JointCalls):
     async def _queue_accept(self, agent: Participant, msg: p.QueueAccept) -> None:
         if agent.call is not None:
             return await self._error(agent, msg, "not_allowed", "end the current call first")
-        tickets = await self.state.all_tickets()
-        ticket = next((t for t in tickets if t.id == msg.ticket), None)
+        ticket = await self.state.ticket(msg.ticket)
         if ticket is None or ticket.producer not in agent.producers:
             return await self._error(agent, msg, "ticket_gone", "someone else answered, or the customer left")
         if not self.offered_to(agent, ticket):

@@ -287,10 +287,11 @@ class Queues(HubCore):
                 )
 
     async def _agents_changed(self, agent: Participant) -> None:
-        """An agent came or went: the estimates of the queues they serve change, waiting or not."""
-        waiting = await self._waiting_by_queue()
+        """An agent came or went: the estimates of the queues they serve change, waiting or not. Their
+        queues are marked changed without reading the tickets here: the flush reads them once per burst
+        (200 desks logging in read every ticket 200 times), and a queue nobody waits in sends nothing."""
         for qid, (producer, _) in self._queues.items():
-            if producer in agent.producers and waiting.get(qid):
+            if producer in agent.producers:
                 await self._queue_changed(qid)
         self._estimates_soon()
 

@@ -47,8 +47,10 @@ async def test_tickets_come_oldest_first_and_each_is_taken_once(store: StateStor
     assert [t.id for t in await store.tickets("kela-general")] == ["t-1", "t-2"]
     assert [t.id for t in await store.all_tickets()] == ["t-1", "t-2", "t-3"]
     assert await store.ticket_of_point("kemi") == _ticket("t-2", "kemi", 20.5)
+    assert await store.ticket("t-2") == _ticket("t-2", "kemi", 20.5)
     assert await store.take_ticket("t-2") == _ticket("t-2", "kemi", 20.5)
     assert await store.take_ticket("t-2") is None
+    assert await store.ticket("t-2") is None
     assert await store.ticket_of_point("kemi") is None
     assert [t.id for t in await store.all_tickets()] == ["t-1", "t-3"]
 
