@@ -22,18 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from switchboard.appointments import Booking, calendar_token, icalendar
-from switchboard.config import User
 from switchboard.hub.appointments import BookingRefused
-from switchboard.web import COOKIE, HUB, _refuse_cross_site
-
-
-async def _agent(request: web.Request) -> User | web.Response:
-    user = await request.app[HUB].session_user(request.cookies.get(COOKIE))
-    if user is None:
-        return web.json_response({"error": "session_expired"}, status=401)
-    if user.role != "agent":
-        return web.json_response({"error": "not_allowed"}, status=403)
-    return user
+from switchboard.web import HUB, _refuse_cross_site, user_in_role
 
 
 def _booking(b: Booking) -> dict[str, Any]:
@@ -42,7 +32,7 @@ def _booking(b: Booking) -> dict[str, Any]:
 
 
 async def overview(request: web.Request) -> web.Response:
-    user = await _agent(request)
+    user = await user_in_role(request, "agent")
     if isinstance(user, web.Response):
         return user
     hub = request.app[HUB]
@@ -59,7 +49,7 @@ async def overview(request: web.Request) -> web.Response:
 
 
 async def slots(request: web.Request) -> web.Response:
-    user = await _agent(request)
+    user = await user_in_role(request, "agent")
     if isinstance(user, web.Response):
         return user
     q = request.query
@@ -79,7 +69,7 @@ async def book(request: web.Request) -> web.Response:
     refused = _refuse_cross_site(request, hub)
     if refused is not None:
         return refused
-    user = await _agent(request)
+    user = await user_in_role(request, "agent")
     if isinstance(user, web.Response):
         return user
     try:
@@ -99,7 +89,7 @@ async def cancel(request: web.Request) -> web.Response:
     refused = _refuse_cross_site(request, hub)
     if refused is not None:
         return refused
-    user = await _agent(request)
+    user = await user_in_role(request, "agent")
     if isinstance(user, web.Response):
         return user
     if not await hub.cancel_booking(user, request.match_info["id"]):

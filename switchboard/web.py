@@ -343,23 +343,17 @@ async def me(request: web.Request) -> web.Response:
 
 async def transfer_targets(request: web.Request) -> web.Response:
     """The queues an agent may transfer a customer to, with whether each would take one now (issue 22)."""
-    hub = request.app[HUB]
-    user = await hub.session_user(request.cookies.get(COOKIE))
-    if user is None:
-        return web.json_response({"error": "session_expired"}, status=401)
-    if user.role != "agent":
-        return web.json_response({"error": "not_allowed"}, status=403)
-    return web.json_response({"queues": hub.transfer_targets(user.username)})
+    user = await user_in_role(request, "agent")
+    if isinstance(user, web.Response):
+        return user
+    return web.json_response({"queues": request.app[HUB].transfer_targets(user.username)})
 
 
 async def overview(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    user = await hub.session_user(request.cookies.get(COOKIE))
-    if user is None:
-        return web.json_response({"error": "session_expired"}, status=401)
-    if user.role != "organiser":
-        return web.json_response({"error": "not_allowed"}, status=403)
-    return web.json_response(await hub.overview())
+    user = await user_in_role(request, "organiser")
+    if isinstance(user, web.Response):
+        return user
+    return web.json_response(await request.app[HUB].overview())
 
 
 async def _first_frame(ws: web.WebSocketResponse) -> str | None:
