@@ -182,6 +182,10 @@ class Queues(HubCore):
         for point in targets:
             if point.away_since is not None or self._estimates_sent.get(point.id) == (point.conn, text):
                 continue
+            if only is None and self._estimates_sent.get(point.id, (None, ""))[0] is not point.conn:
+                # Connected but not yet welcomed on this connection (its welcome and first estimates are
+                # being sent): ``queue.estimates`` must never arrive before ``welcome``.
+                continue
             self._estimates_sent[point.id] = (point.conn, text)
             await point.send_text(text)
 
