@@ -144,7 +144,9 @@ class Storm:
         await ws.send_str(
             p.encode(p.PointHello(protocol=1, point=f"point-{i:04d}", credential=f"cred-{i:04d}-" + "x" * 20))
         )
-        assert json.loads((await ws.receive()).data)["type"] == "welcome"
+        first = await ws.receive()
+        if first.type != aiohttp.WSMsgType.TEXT or json.loads(first.data).get("type") != "welcome":
+            raise RuntimeError(f"point-{i:04d} got {first.type.name} {str(first.data)[:200]!r} instead of welcome")
         ready[0] += 1
         await go.wait()
         sent = time.perf_counter()
