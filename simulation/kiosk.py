@@ -152,16 +152,21 @@ class Kiosk:
 
 
 def build_kiosk(config: PointConfig, *, printer: Any, scanner: Any, card_reader: Any,
-                agent_socket: Path | None = None) -> Kiosk:
+                agent_socket: Path | None = None, media: Any | None = None, camera: Any | None = None,
+                restart: Callable[[], None] | None = None) -> Kiosk:
     """The kiosk assembled by the app's own :func:`kiosk.app.assemble`, with the devices given by the caller
-    (pointed at the test's private services), a test-pattern camera and loopback-only ICE."""
+    (pointed at the test's private services), a test-pattern camera and loopback-only ICE. ``media`` and
+    ``camera``: a real camera reader instead of the test pattern (the chaos soak unplugs it), as the call's
+    video and the health's camera. ``restart``: what the kiosk does where the app re-executes itself (a
+    reload of its configuration), since an in-process kiosk cannot."""
     qt = QApplication.instance() or QApplication([])
     assert qt is not None
-    engine = CallEngine.from_config(config, media=pattern_media(), candidate_filter=loopback_only)
-    devices = app.Devices(printer=printer, scanner=scanner, card_reader=card_reader)
+    engine = CallEngine.from_config(config, media=media or pattern_media(), candidate_filter=loopback_only)
+    devices = app.Devices(printer=printer, scanner=scanner, card_reader=card_reader, camera=camera)
     parts = app.assemble(config, devices=devices, engine=engine, kiosk_mode=False,
                          clock=running_clock(recent_monday_noon(config)),
-                         agent_socket=str(agent_socket) if agent_socket is not None else None)
+                         agent_socket=str(agent_socket) if agent_socket is not None else None,
+                         restart=restart or (lambda: None))
     parts.window.resize(1280, 1024)
     parts.window.show()
     kiosk = Kiosk(config, parts)

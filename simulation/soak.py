@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -32,12 +33,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
+import cv2
+import numpy as np
 from aiohttp.test_utils import TestServer
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from drivers.camera import Camera, CameraReader
 from etapiste import protocol as p
+from etapiste.config.point import Camera as CameraConfig
+from kiosk.media import MediaConfig, ToneTrack, placeholder_frame
 from kiosk.session import Outcome, SessionRecord, Snapshot, State
+from provisioning import broker as topics
+from provisioning.bundle import SigningKey, TrustStore, sign_bundle
+from provisioning.kiosk_link import read_config_version
 from simulation.desk_agent import AiortcAgent
 from simulation.documents import pdf_with_text
 from simulation.kiosk import Kiosk
@@ -66,6 +76,12 @@ STEP_S = 300.0
 """Longer than a printout may take before the driver gives up (``job_timeout_s`` 120 s, then as long again
 while stalled) and than the scanner's answer timeout (90 s)."""
 IDLE_S = 150.0
+
+#: The room's camera: a clip file read by the kiosk's own camera reader (emptying and deleting it is unplugging
+#: the camera, writing it back is plugging it in, as in tests/kiosk/test_call_camera.py). Small, and long
+#: enough that no run reaches its end (the reader would count the end of the file as an unplug of its own).
+CAMERA_SIZE, CAMERA_FPS, CAMERA_MINUTES = (320, 240), 10, 30
+CAMERA_BGR = (40, 160, 40)
 
 
 class JourneyFailed(Exception):
@@ -131,6 +147,20 @@ class World:
     printer_queue: FaultQueue
     scan_plan: Path
     broker: Any | None = None
+    camera: CameraReader | None = None
+    """The kiosk's camera reader on :attr:`camera_clip` (``None``: the test pattern, nothing to unplug)."""
+    camera_clip: Path | None = None
+    camera_bytes: bytes = b""
+    point_agent: Any | None = None
+    """The point's provisioning agent (:class:`provisioning.agent.Agent`), which applies new bundles."""
+    signing_key: SigningKey | None = None
+    """The organiser's key the point trusts: what a configuration reload is signed with."""
+    point_config: dict[str, Any] = field(default_factory=dict)
+    reloads_received: int = 0
+    restarts: list[str] = field(default_factory=list)
+    """The session's state each time the kiosk restarted on a new configuration."""
+    reload_version: int | None = None
+    """The version a reload of this journey published (checked after the visit)."""
     ops_stats: Callable[[], int | None] | None = None
     """Sessions the ops side has received in the point's published statistics (``None``: not yet)."""
     agent: AiortcAgent | None = None
@@ -270,6 +300,7 @@ async def run_journey(world: World, plan: JourneyPlan) -> JourneyResult:
         world.observed.problems.append(f"crash: {type(exc).__name__} (kiosk: {shown(world.kiosk.session.snapshot)})")
         log.exception("soak journey %s crashed", plan.label)
     await settle(world)
+    await check_reload(world)
     problems = world.observed.problems + check_journey(world, plan)
     await reset_devices(world)
     outcome = world.observed.records[0].outcome.value if len(world.observed.records) == 1 else None
@@ -402,6 +433,92 @@ async def inject(world: World, fault: str) -> None:
     elif fault == "broker_restart" and world.broker is not None:
         world.count(fault)
         await asyncio.to_thread(world.broker.restart)
+    elif fault == "camera_unplugged" and world.camera_clip is not None:
+        world.count(fault)
+        await unplug_camera(world)
+    elif fault == "config_reload" and world.point_agent is not None:
+        world.count(fault)
+        await reload_config(world)
+
+
+async def reload_config(world: World) -> None:
+    """The organiser publishes a new signed bundle mid-call; the point's agent verifies and applies it and
+    tells the kiosk to reload. The kiosk must keep serving the customer and restart on it after the visit
+    (checked by :func:`check_reload` once the visit is over)."""
+    agent, key, mosquitto = world.point_agent, world.signing_key, world.broker
+    assert agent is not None and key is not None and mosquitto is not None
+    version = agent.applier.applied_version + 1
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    payload = json.dumps(sign_bundle(world.point_config, version=version, expires=expires, keys=[key])).encode()
+    received = world.reloads_received
+    async with aiomqtt.Client(**mosquitto.credentials("ops-watch")) as client:
+        await client.publish(topics.topic(agent.s.point, "desired"), payload, qos=1, retain=True)
+    world.reload_version = version
+    await until(lambda: world.reloads_received > received, "the kiosk told to reload", 60)
+    if world.kiosk.session.state is State.CALL and world.restarts:
+        world.observed.problems.append("config: the kiosk restarted in the middle of the call")
+
+
+async def check_reload(world: World) -> None:
+    """After a visit with a reload: the kiosk restarted on the new configuration only once nobody was served,
+    and the agent counts it applied (the kiosk healthy on it)."""
+    version, agent = world.reload_version, world.point_agent
+    if version is None or agent is None:
+        return
+    world.reload_version = None
+    try:
+        await until(lambda: world.restarts, "the kiosk restarted on the new configuration after the visit", 60)
+        await until(lambda: agent.applier.applied_version == version, "the new configuration applied", 90)
+    except JourneyFailed as exc:
+        world.observed.problems.append(f"config: {exc}")
+    customer = [state for state in world.restarts if state not in ("idle", "staff")]
+    if customer:
+        world.observed.problems.append(f"config: the kiosk restarted with a customer ({customer[0]})")
+    world.restarts.clear()
+
+
+def looks_like(frame: Any, reference: np.ndarray) -> bool:
+    """VP8 is lossy: the mean absolute difference from ``reference`` is small."""
+    if frame is None or frame.shape != reference.shape:
+        return False
+    return float(np.mean(np.abs(frame.astype(int) - reference.astype(int)))) < 12
+
+
+async def unplug_camera(world: World) -> None:
+    """The camera's cable comes out mid-call: the agent must see the placeholder (not a frozen customer) and
+    be told why, staff's health must name the camera; the call goes on (plugged back in after the visit)."""
+    agent, k = world.agent, world.kiosk
+    assert world.camera_clip is not None and agent is not None
+    told_before = len(agent.data_seen("device.status"))
+    # The reader holds the file open: emptying it first is the stream stopping (no more frames from the
+    # device), removing it is the device node gone (re-opening fails).
+    os.truncate(world.camera_clip, 0)
+    world.camera_clip.unlink()
+    placeholder = placeholder_frame(*CAMERA_SIZE)
+    if k.session.state is not State.CALL:
+        return
+    try:
+        await until(lambda: k.session.state is not State.CALL or looks_like(agent.last_video, placeholder),
+                    "the placeholder at the desk after the camera was unplugged", 30)
+        await until(lambda: k.session.state is not State.CALL or any(
+            m.device == "camera" and not m.ok for m in agent.data_seen("device.status")[told_before:]),
+            "the desk told the camera is gone", 30)
+    except JourneyFailed as exc:
+        world.observed.problems.append(f"camera: {exc}")
+    await k.health.check()
+    camera = k.health.report.get("camera")
+    if camera is None or camera.health == "ok":
+        world.observed.problems.append(f"camera: staff's health does not name the unplugged camera ({camera})")
+
+
+async def plug_camera_in(world: World) -> None:
+    """Between customers the camera is plugged back in; the next customer is filmed again."""
+    if world.camera_clip is None or world.camera is None or world.camera_clip.exists():
+        return
+    world.camera_clip.write_bytes(world.camera_bytes)
+    camera = world.camera
+    with contextlib.suppress(JourneyFailed):
+        await until(lambda: camera.status().state == "ready", "the camera back", 30)
 
 
 # -- the call's steps ------------------------------------------------------------------------------------
@@ -749,6 +866,7 @@ async def reset_devices(world: World) -> None:
     world.kiosk.recorder.times.clear()
     world.kiosk.sent_documents.clear()
     world.scan_plan.write_text("{}", encoding="utf-8")
+    await plug_camera_in(world)
     with contextlib.suppress(Exception):
         world.card_slot.remove()
     with contextlib.suppress(Exception):
@@ -867,6 +985,17 @@ async def soak(world: World, plans: list[JourneyPlan], seed: int,
 # -- the world -------------------------------------------------------------------------------------------
 
 
+def camera_clip(path: Path) -> Path:
+    """The room's camera as a clip of :data:`CAMERA_MINUTES` (a plain green picture, a few MB)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), CAMERA_FPS, CAMERA_SIZE)
+    frame = np.zeros((CAMERA_SIZE[1], CAMERA_SIZE[0], 3), dtype=np.uint8)
+    frame[...] = CAMERA_BGR
+    for _ in range(CAMERA_MINUTES * 60 * CAMERA_FPS):
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 @contextlib.asynccontextmanager
 async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot, pki: Any,
                      work: Path, mosquitto: Broker | None = None) -> AsyncIterator[World]:
@@ -905,10 +1034,15 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
     socket = link_dir / "agent.sock"
     async with contextlib.AsyncExitStack() as stack:
         sb = await stack.enter_async_context(serve(sb_config, validator=proof_validator([str(ca_file)])))
-        ops = None
+        ops = point_agent = None
+        organiser_key = SigningKey.generate()
         if mosquitto is not None:
             ops = await stack.enter_async_context(ops_watch(mosquitto))
-            await stack.enter_async_context(provisioning_agent(mosquitto, POINT, work / "agent-state", socket))
+            # The organiser's key the point trusts (installed with the point): reloads are signed with it.
+            state_dir = work / "agent-state"
+            state_dir.mkdir(exist_ok=True)
+            (state_dir / "trust.json").write_text(TrustStore.from_entries([organiser_key.public_entry()]).to_json())
+            point_agent = await stack.enter_async_context(provisioning_agent(mosquitto, POINT, state_dir, socket))
         served = sb.hub.config
 
         def factory() -> Any:
@@ -917,9 +1051,33 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
 
         config = point_config(sb.base.replace("http://", "ws://") + "/ws/point", credential, queue.name)
         scanner = Scanner(config.devices.scanner, worker_command=sane_plan_file_worker.command(plan_file))
+        clip = camera_clip(work / "camera.avi")
+        loop = asyncio.get_running_loop()
+        reader = CameraReader(Camera(CameraConfig(device=str(clip), width=CAMERA_SIZE[0], height=CAMERA_SIZE[1],
+                                                  fps=CAMERA_FPS)))
+        media = MediaConfig(video=reader, width=CAMERA_SIZE[0], height=CAMERA_SIZE[1], fps=CAMERA_FPS,
+                            audio=ToneTrack)
+        holder: list[World] = []
+
+        def restart() -> None:
+            """Where the app re-executes itself on a new configuration: the fresh process would report
+            healthy on the version the agent wrote; the session's state at that moment is what is checked."""
+            world = holder[0]
+            world.restarts.append(world.kiosk.session.state.value)
+            link = world.kiosk.parts.link
+            if link is not None and point_agent is not None:
+                link.version = read_config_version(point_agent.applier.config_path)
+                world.kiosk._tasks.append(asyncio.ensure_future(link.send_health()))
+
         kiosk = build_kiosk(config, printer=Printer(config.devices.printer, server=cupsd.socket),
                             scanner=scanner, card_reader=CardReader(),
-                            agent_socket=socket if mosquitto is not None else None)
+                            agent_socket=socket if mosquitto is not None else None, media=media, camera=reader,
+                            restart=restart)
+        # As kiosk.app.build_engine wires the point's camera: its changes reach the engine on the loop.
+        def on_camera(status: Any) -> None:
+            loop.call_soon_threadsafe(kiosk.engine.camera_changed, status)
+
+        reader._on_status = on_camera
         watch = ops
 
         def ops_sessions() -> int | None:
@@ -927,14 +1085,28 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
 
         world = World(kiosk, sb, factory, card_slot, identity, cupsd, queue, plan_file, broker=mosquitto,
                       ops_stats=ops_sessions if ops is not None else None,
-                      temp_dirs=(str(private_tmp), "/dev/shm", "/var/tmp"))
+                      temp_dirs=(str(private_tmp), "/dev/shm", "/var/tmp"), camera=reader, camera_clip=clip,
+                      camera_bytes=clip.read_bytes(), point_agent=point_agent, signing_key=organiser_key,
+                      point_config=config.model_dump(mode="json"))
+        holder.append(world)
+        link = kiosk.parts.link
+        if link is not None:
+            on_reload = link.client._on_reload
+
+            async def reload_spy(msg: Any) -> None:
+                world.reloads_received += 1  # a spy: the kiosk was told, whatever it does with it
+                await on_reload(msg)
+
+            link.client._on_reload = reload_spy
         try:
+            reader.start()
             await start_kiosk(kiosk)
             await world.start()
             yield world
         finally:
             await world.close()
             await kiosk.close()
+            reader.stop()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

@@ -31,16 +31,18 @@ SCANNER_FAULTS = {"scanner_jammed": "SANE_STATUS_JAMMED", "scanner_empty_feeder"
                   "scanner_cover_open": "SANE_STATUS_COVER_OPEN"}  # fmt: skip
 CARD_FAULTS = ("wrong_pin", "card_pulled_mid_pin", "card_pulled_mid_signature")
 CALL_FAULTS = ("switchboard_restart", "broker_restart")
+#: Faults of the room around the call, drawn after everything else of a journey (so that adding them left the
+#: journeys drawn before them as they were): the camera's cable pulled out mid-call (the kiosk's camera reader
+#: loses its device; plugged back in after the visit), and a new signed configuration published to the point
+#: mid-call (its provisioning agent applies it; the kiosk restarts on it after the visit).
+ROOM_FAULTS = ("camera_unplugged", "config_reload")
 TRANSFER_FAULTS = ("agent_closes_mid_transfer",)
-FAULT_KINDS = (*PRINTER_FAULTS, *SCANNER_FAULTS, *CARD_FAULTS, *CALL_FAULTS, *TRANSFER_FAULTS)
+FAULT_KINDS = (*PRINTER_FAULTS, *SCANNER_FAULTS, *CARD_FAULTS, *CALL_FAULTS, *ROOM_FAULTS, *TRANSFER_FAULTS)
 
 #: Faults of the issue that are not injected here, and why (the report and docs/reliability.md list them).
 NOT_INJECTED = {
-    "camera_unplugged": "the soak's kiosk films a test pattern (no V4L2 device to unplug on this machine)",
     "network_cut": "needs the kiosk in its own network namespace (tests/kiosk/netcut_worker.py runs a bare call "
                    "engine there, not the whole app with its devices)",
-    "config_reload": "a reload re-executes the kiosk process (kiosk.agentlink.reexec); the in-process kiosk "
-                     "cannot survive its own exec",
 }
 
 
@@ -71,7 +73,8 @@ class JourneyPlan:
     """The survey's answer (``None``: skipped; a customer who walks away gives none either)."""
     call_fault: str | None = None
     call_fault_before: int = 0
-    """The switchboard or broker restart happens before this step of the call (``len(steps)``: at the end)."""
+    """The switchboard or broker restart (or the room's fault) happens before this step of the call
+    (``len(steps)``: at the end)."""
 
     @property
     def label(self) -> str:
@@ -97,6 +100,9 @@ class Mix:
     fault_chance: float = 0.45
     """Each device step meets a fault with this chance."""
     call_fault_chance: float = 0.12
+    room_fault_chance: float = 0.15
+    """A call with no switchboard or broker restart meets a room fault (camera unplugged, configuration
+    reload) this often."""
     ends: dict[str, float] = field(default_factory=lambda: {
         "customer_hangs_up": 0.6, "agent_hangs_up": 0.3, "walks_away_mid_flow": 0.1})  # fmt: skip
 
@@ -143,6 +149,9 @@ def plan_journey(seed: int, index: int, mix: Mix | None = None) -> JourneyPlan:
     call_fault = rng.choice(CALL_FAULTS) if rng.random() < mix.call_fault_chance else None
     before = rng.randint(0, len(steps)) if call_fault else 0
     rating = None if end == "walks_away_mid_flow" or rng.random() < 0.2 else rng.randint(1, 5)
+    if call_fault is None and rng.random() < mix.room_fault_chance:
+        call_fault = rng.choice(ROOM_FAULTS)
+        before = rng.randint(0, len(steps))
     return JourneyPlan(seed, index, language, path, tuple(steps), end, rating, call_fault, before)
 
 
