@@ -89,7 +89,11 @@ function renderRoom(room) {
   const hours = el.querySelector('.hours');
   hours.hidden = room.hours_today === null;
   if (room.hours_today !== null) {
-    hours.textContent = room.hours_today.length ? t('host_hours_today', { hours: room.hours_today.join(', ') }) : t('host_closed_today');
+    // Open today but not at this moment (before opening, a lunch break, after closing): said, so staff know
+    // why nobody is let in (open_now comes from the same hours on the switchboard's clock).
+    const today = room.hours_today.join(', ');
+    hours.textContent = !room.hours_today.length ? t('host_closed_today')
+      : t(room.open_now === false ? 'host_hours_today_closed_now' : 'host_hours_today', { hours: today });
   }
   const booked = room.bookings_today || [];  // the day's appointments: time and service only
   el.querySelector('.bookings').textContent = booked.length

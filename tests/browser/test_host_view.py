@@ -6,11 +6,13 @@ docs/screenshots/host-view-{fi,en}.png."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 
 from etapiste import protocol as p
+from simulation.clock import FakeClock
 from simulation.switchboard import PASSWORDS, Client, Switchboard, make_config, serve
 from tests.switchboard.test_host_view import with_hours
 
@@ -62,7 +64,7 @@ async def test_a_fault_notifies_im_on_it_reaches_the_point_and_out_of_service_is
             assert await _text(browser, "#who") == "Liisa / Oulu library"
             await _state_is(browser, OULU, "Free")
             await _state_is(browser, '[data-point="kemi-kirjasto"]', "Offline")
-            assert await _text(browser, f"{OULU} .hours") == "Open today 08:00–20:00"
+            assert (await _text(browser, f"{OULU} .hours")).startswith("Open today 08:00–20:00")  # now: either
             assert await _js(browser, "document.querySelectorAll('[data-point]').length") == 2  # not Inari's room
             assert await _js(browser, "document.querySelector('[data-point=\"kemi-kirjasto\"] .set-out').disabled")
             await browser.acall("click", name=PAGE, selector="#enable-alerts")
@@ -137,5 +139,22 @@ async def test_the_room_state_follows_a_customer_queueing_and_leaving(browser):
             await _state_is(browser, OULU, "Vapaa")
             await point.ws.close()
             await _state_is(browser, OULU, "Ei yhteyttä")
+        finally:
+            await browser.acall("close", name=PAGE)
+
+
+async def test_a_room_open_today_says_when_it_is_closed_now(browser):
+    """The switchboard's ``open_now``: after the last opening period the page says the room is closed now."""
+    clock = FakeClock(dt.datetime(2026, 12, 3, 17, 50, tzinfo=dt.UTC))  # 19:50 in Helsinki, open until 20:00
+    async with serve(make_config(**with_hours("oulu-kirjasto", "08:00-20:00")), clock=clock) as sb:
+        try:
+            await _open_host_view(browser, sb, "liisa")
+            hours = f"document.querySelector('{OULU} .hours')?.textContent"
+            await _until(browser, f"{hours} === 'Open today 08:00–20:00'")
+            clock.advance(15 * 60)  # 20:05: still today's hours, but closed at this moment
+            await _until(browser, f"{hours} === 'Open today 08:00–20:00 – closed now'")
+            await _js(browser, "document.getElementById('lang').value = 'fi'; "
+                               "document.getElementById('lang').dispatchEvent(new Event('change'))")  # fmt: skip
+            await _until(browser, f"{hours} === 'Avoinna tänään 08:00–20:00 – nyt suljettu'")
         finally:
             await browser.acall("close", name=PAGE)
