@@ -63,6 +63,11 @@ NONCE_TTL_S = 300
 Role = Literal["point", "agent", "interpreter", "organiser", "host"]
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Feature = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+#: A point that understands ``queue.transferred`` (issue 22): it leaves the call and waits in the new queue.
+TRANSFER_FEATURE = "transfer"
+#: What this version's point says in its hello (``hello.point.features``).
+POINT_FEATURES: tuple[str, ...] = (TRANSFER_FEATURE,)
 InterpreterLanguage = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")]
 """An interpreter's language as configured at the point and the switchboard: a language code, optionally
 with a variant (``ar``, ``so``, ``fi-sign`` for Finnish sign language, ``sv-sign``)."""
@@ -141,6 +146,10 @@ class PointHello(_Message):
     ticket: Id | None = None
     """The queue ticket this point still holds after its connection dropped: its place in the queue is
     held for as long as a call is, so a network blip does not send the customer to the back."""
+    features: list[Feature] = Field(default_factory=list, max_length=16)
+    """What this point's software understands beyond protocol 1's first version (:data:`POINT_FEATURES`);
+    a point that does not say ``transfer`` is never transferred (it would stay in an ended call). Unknown
+    names are accepted and ignored, so a newer point still talks to an older switchboard."""
 
 
 class DeskHello(_Message):

@@ -228,9 +228,15 @@ class Switchboard:
         return client
 
     async def point(
-        self, point_id: str, credential: str | None = None, call: str | None = None, ticket: str | None = None
+        self,
+        point_id: str,
+        credential: str | None = None,
+        call: str | None = None,
+        ticket: str | None = None,
+        features: tuple[str, ...] = p.POINT_FEATURES,
     ) -> Client:
-        """A point's signalling socket after its hello; ``call``/``ticket``: what it comes back to after a drop."""
+        """A point's signalling socket after its hello; ``call``/``ticket``: what it comes back to after a drop;
+        ``features``: what its software understands (this version's point's, unless a test says otherwise)."""
         ws = await self.session.ws_connect(f"{self.base}/ws/point")
         client = Client(ws)
         await client.send(
@@ -240,6 +246,7 @@ class Switchboard:
                 credential=credential or POINT_CREDENTIALS[point_id],
                 call=call,
                 ticket=ticket,
+                features=list(features),
             )
         )
         return client
@@ -286,12 +293,17 @@ async def serve(
 
 
 async def start_call(
-    sb: Switchboard, point_id: str = "oulu-kirjasto", agent: str = "anna", connected: bool = False
+    sb: Switchboard,
+    point_id: str = "oulu-kirjasto",
+    agent: str = "anna",
+    connected: bool = False,
+    features: tuple[str, ...] = p.POINT_FEATURES,
 ) -> tuple[Client, Client, Any]:
     """A point queued and answered by ``agent``; returns (point, desk, the point's call.start).
 
-    ``connected``: offer and answer exchanged too (a call past set-up, which the set-up timeout spares)."""
-    point = await sb.point(point_id)
+    ``connected``: offer and answer exchanged too (a call past set-up, which the set-up timeout spares);
+    ``features``: what the point's software says it understands."""
+    point = await sb.point(point_id, features=features)
     await point.expect("welcome")
     desk = await sb.desk(agent)
     await point.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi"))

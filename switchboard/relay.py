@@ -74,6 +74,7 @@ class Member:
     instance: str
     producers: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
     call: str | None = None
     away_since: float | None = None
     """The hub's clock when its connection dropped (it is held for the rejoin grace), or ``None``."""

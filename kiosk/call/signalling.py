@@ -106,6 +106,7 @@ class Signalling(Recovery):
                         # what to come back to after a dropped connection: the call, or the place in the queue
                         call=self.call,
                         ticket=self.ticket if self.state == "queued" else None,
+                        features=list(p.POINT_FEATURES),
                     )
                     await ws.send_str(p.encode(hello))
                     async for msg in ws:

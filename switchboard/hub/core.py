@@ -112,6 +112,7 @@ class HubCore:
             instance=self.relay.instance,
             producers=sorted(part.producers),
             languages=sorted(part.languages),
+            features=sorted(part.features),
             call=part.call,
             away_since=part.away_since,
         )
@@ -125,6 +126,7 @@ class HubCore:
             conn=elsewhere(),
             producers=frozenset(member.producers),
             languages=frozenset(member.languages),
+            features=frozenset(member.features),
             call=member.call,
             away_since=member.away_since,
             instance=member.instance,

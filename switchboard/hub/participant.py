@@ -44,6 +44,8 @@ class Participant:
     session: str | None = None
     producers: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+    """What a point's software understands (``hello.point.features``)."""
     call: str | None = None
     sent: int = field(default=0)
     away_since: float | None = None

@@ -29,7 +29,9 @@ class Presence(Calls):
         old = self._point(hello.point)  # on this instance or another
         if old is not None:
             if await self._point_may_resume(old, hello):
-                return await self._resume(await self._take_over(old, conn), conn)
+                taken = await self._take_over(old, conn)
+                taken.features = frozenset(hello.features)  # its software may have changed meanwhile
+                return await self._resume(taken, conn)
             log.info("point %s reconnected; the old connection is closed", hello.point)
             await self._let_go(old, p.Error(code="not_allowed", message="replaced by a newer connection of this point"))
         part = Participant(
@@ -38,6 +40,7 @@ class Presence(Calls):
             name=self._point_places.get(hello.point, hello.point),
             principal=hello.point,
             conn=conn,
+            features=frozenset(hello.features),
         )
         await self._adopt(part)
         await part.send(self._welcome(part))

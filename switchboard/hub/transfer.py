@@ -83,6 +83,9 @@ class Transfers(Calls):
         point = self._find(call.point)  # on this instance or another
         if point is None:
             return await refuse("not_in_call", "the point has gone")
+        if p.TRANSFER_FEATURE not in point.features:  # it would stay in an ended call, its ticket unseen
+            return await refuse("unsupported_version", "the customer's service point runs software too old to be "
+                                "transferred: end the call and ask the customer to choose the other service")
         now = self.clock()
         ticket = Ticket(
             id=f"t-{secrets.token_hex(6)}",

@@ -99,6 +99,22 @@ async def test_a_transfer_to_a_closed_queue_or_one_with_no_agent_is_refused_befo
         assert (await oulu.expect("call.ended")).reason == "hangup"
 
 
+async def test_a_point_too_old_to_understand_a_transfer_is_not_transferred_and_its_call_goes_on():
+    """A point whose hello does not say ``transfer`` would ignore ``queue.transferred`` and stay in an ended
+    call while its ticket waited unseen: the agent is told before anything moves."""
+    async with serve() as sb:
+        _maija = await sb.desk("maija")  # a Migri agent is online: only the point's software stands in the way
+        oulu, anna, start = await start_call(sb, connected=True, features=())
+        await _transfer(anna, start, ref="old-point")
+        refused = await anna.expect("error")
+        assert (refused.code, refused.ref) == ("unsupported_version", "old-point")
+        assert "too old" in refused.message
+        assert await sb.hub.state.get_call(start.call) is not None
+        assert await sb.hub.state.all_tickets() == []
+        await oulu.drain(0.2)
+        assert not [m for m in oulu.backlog if m.type in ("queue.transferred", "call.ended")]
+
+
 async def test_a_reason_outside_the_list_an_unknown_queue_and_the_calls_own_queue_are_refused():
     async with serve() as sb:
         _maija = await sb.desk("maija")  # kept: a dropped client logs out
