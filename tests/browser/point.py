@@ -129,7 +129,8 @@ class TestPoint:
 
     async def connect(self) -> p.Welcome:
         self.ws = await self.http.ws_connect(self.url)
-        await self.send(p.PointHello(protocol=p.PROTOCOL_VERSION, point=self.point_id, credential=self.credential))
+        await self.send(p.PointHello(protocol=p.PROTOCOL_VERSION, point=self.point_id, credential=self.credential,
+                                     features=list(p.POINT_FEATURES)))
         self._spawn(self._read())
         welcome = await self.until(lambda: next(iter(self.seen("welcome")), None), 10, "welcome")
         self.ice_servers = welcome.ice_servers
