@@ -71,6 +71,9 @@ class Call:
     """Whether the agent has answered the point's offer; a call that never gets there is ended by the sweep."""
     queued_since: float | None = None
     """When the customer first queued (the answered ticket's ``since``): a transfer places them by it."""
+    interpreter: str | None = None
+    """The interpreter need the customer gave before queueing (the answered ticket's): a transfer carries it
+    on, so the receiving agents know it too without asking the customer again."""
 
     @property
     def participants(self) -> list[str]:

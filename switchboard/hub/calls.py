@@ -44,6 +44,7 @@ class Calls(Queues, Interpreters, JointCalls):
             started=self.clock(),
             ticket=ticket.id,
             queued_since=ticket.since,
+            interpreter=ticket.interpreter,
         )
         await self.state.put_call(call)
         self.record_answer(ticket)

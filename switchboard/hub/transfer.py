@@ -11,7 +11,9 @@ Why it works the way it does:
   ahead of everyone who joined the target queue later. The queue's timeout counts from the transfer
   (``Ticket.joined``), or a customer who waited and talked long would be timed out at once.
 - **Nothing personal travels.** The receiving agents see the producer it came from and a reason from the fixed
-  list (:data:`etapiste.codes.CallTransferReasonCode`); no name, no identity result, no free text.
+  list (:data:`etapiste.codes.CallTransferReasonCode`); no name, no identity result, no free text. The
+  interpreter need the customer gave before the first queue travels as it was given (a language code), so the
+  receiving agent need not ask again.
 - **The point is told first** (``queue.transferred``), so it leaves the call as a transfer and says where the
   customer is going; the ``call.ended`` that ending the call also sends it is then for a call it has left.
 """
@@ -94,6 +96,7 @@ class Transfers(Calls):
             queue=msg.queue,
             language=call.language,
             since=call.queued_since if call.queued_since is not None else call.started,
+            interpreter=call.interpreter,
             transferred_from=call.producer,
             transfer_reason=msg.reason,
             joined=now,

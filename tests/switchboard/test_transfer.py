@@ -222,3 +222,21 @@ async def test_a_transferred_customer_is_offered_first_to_the_new_queues_speaker
         refused = await mikko_desk.expect("error")
         assert (refused.code, refused.ref) == ("not_allowed", "early")
         await http.close()
+
+
+async def test_an_interpreter_need_given_before_the_first_queue_travels_with_the_transferred_customer():
+    """Oulu said it needs a sign language interpreter when queueing at Kela; after Anna's transfer Maija's desk
+    shows the need on the waiting entry, as Anna's did (the customer is not asked again)."""
+    async with serve() as sb:
+        maija = await sb.desk("maija")
+        oulu = await sb.point("oulu-kirjasto")
+        await oulu.expect("welcome")
+        anna = await sb.desk("anna")
+        await oulu.send(p.QueueRequest(producer="kela", queue="kela-general", language="fi", interpreter="fi-sign"))
+        position = await oulu.expect("queue.position")
+        await anna.send(p.QueueAccept(ticket=position.ticket))
+        start = await oulu.expect("call.start")
+        await _transfer(anna, start)
+        told = await oulu.expect("queue.transferred")
+        (entry,) = await _snapshot_until(maija, 1)
+        assert (entry.ticket, entry.interpreter) == (told.ticket, "fi-sign")
