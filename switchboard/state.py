@@ -75,6 +75,11 @@ class Call:
     """The interpreter need the customer gave before queueing (the answered ticket's): a transfer carries it
     on, so the receiving agents know it too without asking the customer again."""
 
+    def producer_of(self, agent: str) -> str:
+        """The producer the agent (participant id) serves the customer for: a joint call's joined agent their
+        own, the answering agent the call's. What an agent sends out in the call names this one."""
+        return self.joined_producers.get(agent, self.producer)
+
     @property
     def participants(self) -> list[str]:
         """In joining order: the point, the agent, then those who joined (earlier ones offer to later ones)."""

@@ -110,7 +110,7 @@ class Identity(HubCore):
                 given_name=holder.given_name,
                 surname=holder.surname,
                 satu=holder.satu,
-                shared_from=call.joined_producers.get(proven.agent, call.producer),
+                shared_from=call.producer_of(proven.agent),
             )
         )
         log.info("call %s: identity %s shown to %s with the customer's consent", call.id, msg.request, msg.peer)

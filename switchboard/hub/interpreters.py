@@ -27,8 +27,9 @@ class Interpreters(Invitations):
         invite = await self._open_invite(call, fitting, language=wanted)
         for interpreter in fitting:
             await interpreter.send(
-                p.InterpreterInvited(
-                    invite=invite.id, call=call.id, producer=call.producer, language=wanted, agent=agent.name
+                p.InterpreterInvited(  # in a joint call: the inviting agent's producer, not the answering one's
+                    invite=invite.id, call=call.id, producer=call.producer_of(agent.id), language=wanted,
+                    agent=agent.name,
                 )
             )
 

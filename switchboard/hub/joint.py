@@ -26,7 +26,7 @@ class JointCalls(Invitations):
         call = await self._in_call(agent, msg)
         if call is None:
             return
-        inviting = call.joined_producers.get(agent.id, call.producer)
+        inviting = call.producer_of(agent.id)
         if msg.producer == inviting:
             return await self._error(agent, msg, "not_allowed", "invite another producer's agent")
         present = set(call.participants)

@@ -124,6 +124,22 @@ async def test_the_second_agent_leaves_alone_and_can_be_invited_again():
         assert (await point.expect("call.ended")).call == start.call
 
 
+async def test_an_interpreter_invited_by_the_joined_agent_is_told_the_joined_agents_producer():
+    """Maija (Migri) joined Anna's Kela call and invites an interpreter: the invitation names Migri, the
+    producer the interpreter will interpret for; Anna's own invitation still names Kela."""
+    async with serve() as sb:
+        _point, desk, start = await start_call(sb, connected=True)
+        tulkki = await sb.desk("tulkki")
+        maija = await sb.desk("maija")
+        await _join(sb, desk, start.call, maija)
+        await maija.send(p.InterpreterInvite(call=start.call))
+        invited = await tulkki.expect("interpreter.invited")
+        assert (invited.call, invited.producer, invited.agent) == (start.call, "migri", "Maija / Migri")
+        await desk.send(p.InterpreterInvite(call=start.call))
+        invited = await tulkki.expect("interpreter.invited")
+        assert (invited.producer, invited.agent) == ("kela", "Anna / Kela")
+
+
 async def test_a_second_agent_whose_connection_drops_is_held_then_leaves_the_call():
     async with serve() as sb:
         point, desk, start = await start_call(sb, connected=True)
