@@ -406,16 +406,19 @@ function newPeerConnection(peerId) {
   pc.onconnectionstatechange = () => {
     // The point offers again on a fresh connection when it loses us; until then, say so. If the customer's
     // media is not back in time, end the call here too, so the agent is not left waiting on a point that died.
-    if (['disconnected', 'failed'].includes(pc.connectionState) && desk.call) {
+    // Only the point's connection is the customer's: a joint call's other agent or an interpreter whose
+    // connection drops is held and dropped by the switchboard (call.peer_left says so), not "the customer".
+    if (!desk.call || peerId !== desk.call.point) return;
+    if (['disconnected', 'failed'].includes(pc.connectionState)) {
       say('customer_reconnecting');
-      if (peerId === desk.call.point && !desk.mediaLostTimer) {
+      if (!desk.mediaLostTimer) {
         desk.mediaLostTimer = setTimeout(() => {
           desk.mediaLostTimer = null;
           if (desk.call) { send({ type: 'call.hangup', call: desk.call.id }); endCall(); say('peer_gone'); }
         }, desk.holdMs);
       }
     } else if (pc.connectionState === 'connected') {
-      if (peerId === desk.call?.point) { clearTimeout(desk.mediaLostTimer); desk.mediaLostTimer = null; }
+      clearTimeout(desk.mediaLostTimer); desk.mediaLostTimer = null;
       if (desk.lastMessage === 'customer_reconnecting') say('');
     }
   };

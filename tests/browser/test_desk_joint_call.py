@@ -126,3 +126,38 @@ async def test_two_agents_of_two_producers_serve_the_customer_together(browser):
         finally:
             await browser.acall("close", name=KELA)
             await browser.acall("close", name=MIGRI)
+
+
+async def test_the_second_agents_connection_dropping_is_not_told_as_the_customer_reconnecting(browser):
+    """Maija's media stops mid joint call: Anna's connection to her fails, but the customer's does not, so
+    Anna's desk must not say the customer is reconnecting (the customer's connection is fine)."""
+    async with serve() as sb, point_engine(sb) as (engine, events):
+        try:
+            await login(browser, KELA, sb.base, "anna")
+            await login(browser, MIGRI, sb.base, "maija")
+            await engine.start(timeout=10)
+            engine.request_call("kela", "fi")
+            await browser.acall("waitFor", name=KELA, selector="#alert")
+            await browser.acall("click", name=KELA, selector="li[data-ticket] button.answer")
+            await events.first(CallConnected, timeout=30)
+            await browser.acall("waitForFunction", name=KELA,
+                                expression="[...document.querySelectorAll('#joint-producer option')].length > 0")
+            await browser.acall("evaluate", name=KELA,
+                                expression="document.getElementById('joint-producer').value = 'migri'")
+            await browser.acall("click", name=KELA, selector="#invite-agent")
+            await browser.acall("waitFor", name=MIGRI, selector="button.accept-agent-invite")
+            await browser.acall("click", name=MIGRI, selector="button.accept-agent-invite")
+            maija = (await events.first(AgentJoined, timeout=30)).peer
+            state = f"desk.pcs.get('{maija}')?.connectionState"
+            await browser.acall("waitForFunction", name=KELA, timeout=40000, expression=f"{state} === 'connected'")
+
+            # Maija's media stops answering (her network, not her desk's socket): Anna's connection to her fails.
+            await browser.acall("evaluate", name=MIGRI, expression="desk.pcs.forEach((pc) => pc.close())")
+            await browser.acall("waitForFunction", name=KELA, timeout=60000,
+                                expression=f"['disconnected', 'failed'].includes({state})")
+            assert await browser.acall("evaluate", name=KELA, expression="desk.lastMessage") != "customer_reconnecting"
+            point = "desk.pcs.get(desk.call.point).connectionState"
+            assert await browser.acall("evaluate", name=KELA, expression=point) == "connected"
+        finally:
+            await browser.acall("close", name=KELA)
+            await browser.acall("close", name=MIGRI)
