@@ -50,16 +50,21 @@ async def _text(browser, page: str, element: str) -> str:
     return str(await browser.acall("evaluate", name=page, expression=expression))
 
 
+async def _answered_with_migri_online(browser, sb, engine, events) -> None:
+    """Anna (Kela) and Maija (Migri) at their desks; Anna answers the point's call and it connects."""
+    await login(browser, KELA, sb.base, "anna")
+    await login(browser, MIGRI, sb.base, "maija")
+    await engine.start(timeout=10)
+    engine.request_call("kela", "fi")
+    await browser.acall("waitFor", name=KELA, selector="#alert")
+    await browser.acall("click", name=KELA, selector="li[data-ticket] button.answer")
+    await events.first(CallConnected, timeout=30)
+
+
 async def test_two_agents_of_two_producers_serve_the_customer_together(browser):
     async with serve(validator=_validator) as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, KELA, sb.base, "anna")
-            await login(browser, MIGRI, sb.base, "maija")
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name=KELA, selector="#alert")
-            await browser.acall("click", name=KELA, selector="li[data-ticket] button.answer")
-            await events.first(CallConnected, timeout=30)
+            await _answered_with_migri_online(browser, sb, engine, events)
 
             # Anna invites Migri: the chooser lists the other producers, not her own.
             await browser.acall("waitForFunction", name=KELA,
@@ -133,13 +138,7 @@ async def test_the_second_agents_connection_dropping_is_not_told_as_the_customer
     Anna's desk must not say the customer is reconnecting (the customer's connection is fine)."""
     async with serve() as sb, point_engine(sb) as (engine, events):
         try:
-            await login(browser, KELA, sb.base, "anna")
-            await login(browser, MIGRI, sb.base, "maija")
-            await engine.start(timeout=10)
-            engine.request_call("kela", "fi")
-            await browser.acall("waitFor", name=KELA, selector="#alert")
-            await browser.acall("click", name=KELA, selector="li[data-ticket] button.answer")
-            await events.first(CallConnected, timeout=30)
+            await _answered_with_migri_online(browser, sb, engine, events)
             await browser.acall("waitForFunction", name=KELA,
                                 expression="[...document.querySelectorAll('#joint-producer option')].length > 0")
             await browser.acall("evaluate", name=KELA,
