@@ -8,7 +8,9 @@ started here (cupsd with the fault backend, SANE's test scanner, pcscd with the 
 switchboard in process, an aiortc agent and interpreter at their desks, the point's provisioning agent
 publishing statistics over a private mosquitto to an ops watch; journeys and faults from
 ``simulation/soak_plan.py``, the journeys and the checks after each from ``simulation/soak.py`` (the
-suite's ``tests/test_soak.py`` runs the same code, 20 journeys). Prints one line per journey and the run's
+suite's ``tests/test_soak.py`` runs the same code, seven journeys). The kiosk films a clip through its own
+camera reader (the soak unplugs it) and its provisioning agent trusts an organiser key made for the run (the
+soak publishes configuration reloads signed with it). Prints one line per journey and the run's
 table (Markdown, as docs/reliability.md keeps it); ``--json`` writes the whole report. Exits 1 when any
 journey lost a document, crashed, left something of its customer or failed a check.
 """

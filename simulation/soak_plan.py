@@ -41,8 +41,9 @@ FAULT_KINDS = (*PRINTER_FAULTS, *SCANNER_FAULTS, *CARD_FAULTS, *CALL_FAULTS, *RO
 
 #: Faults of the issue that are not injected here, and why (the report and docs/reliability.md list them).
 NOT_INJECTED = {
-    "network_cut": "needs the kiosk in its own network namespace (tests/kiosk/netcut_worker.py runs a bare call "
-                   "engine there, not the whole app with its devices)",
+    "network_cut": "needs the kiosk alone in its own network namespace, the switchboard and the desks outside "
+                   "it; the soak runs them all in one process on one loopback, so a cut would cut the agent too "
+                   "(tests/kiosk/netcut_worker.py cuts a bare call engine in a namespace of its own)",
 }
 
 
