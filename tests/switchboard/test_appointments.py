@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +23,7 @@ from simulation.services.redis import Redis
 from simulation.switchboard import Switchboard, make_config, serve
 from switchboard.appointments import Booking, free_slots
 from switchboard.hub.appointments import MAX_WRONG_CODES
-from switchboard.redis_state import RedisState
-from switchboard.state import MemoryState, StateStore
+from switchboard.state import StateStore
 
 ZONE = ZoneInfo("Europe/Helsinki")
 MONDAY = dt.date(2026, 12, 7)
@@ -51,17 +49,6 @@ def shared(request: pytest.FixtureRequest) -> dict[str, Any]:
         return {}
     redis: Redis = request.getfixturevalue("redis_server")
     return {"redis_url": redis.url, "redis_prefix": f"t{secrets.token_hex(3)}:"}
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    if request.param == "memory":
-        yield MemoryState()
-        return
-    redis: Redis = request.getfixturevalue("redis_server")
-    state = RedisState(redis.url, prefix=f"t{secrets.token_hex(3)}:")
-    yield state
-    await state.close()
 
 
 def _booking(bid: str, code: str, start: float, point: str = "oulu-kirjasto") -> Booking:

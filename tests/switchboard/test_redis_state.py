@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,22 +17,10 @@ from simulation.services.redis import Redis
 from simulation.switchboard import POINT_CREDENTIALS, make_config
 from switchboard.hub import Hub
 from switchboard.redis_state import RedisState
-from switchboard.state import Call, DeskSession, Invite, MemoryState, Nonce, StateStore, Ticket
+from switchboard.state import Call, DeskSession, Invite, Nonce, StateStore, Ticket
 from switchboard.web import create_app
 
 KELA = {"producer": "kela", "queue": "kela-general"}
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    """Each state-level test runs against the memory state and against Redis: both must behave alike."""
-    if request.param == "memory":
-        yield MemoryState()
-        return
-    redis: Redis = request.getfixturevalue("redis_server")
-    state = RedisState(redis.url, prefix=f"t{secrets.token_hex(3)}:")
-    yield state
-    await state.close()
 
 
 def _ticket(tid: str, point: str, since: float, queue: str = "kela-general") -> Ticket:
