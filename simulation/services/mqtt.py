@@ -71,16 +71,17 @@ class Broker:
     def restart(self) -> None:
         """Stop the broker and start it again on the same port (retained messages are lost: no persistence)."""
         self.service.stop()
-        for _ in range(3):  # the freed port can be probed by someone's free_port() for a moment: retry
+        # The freed port can be probed by someone's free_port() for a moment, and a loaded machine may take
+        # seconds to start the broker: retry with a growing pause for up to about half a minute (three quick
+        # tries failed a soak journey now and then under load).
+        for attempt in range(8):
             self.service.start()
-            try:
+            with contextlib.suppress(TimeoutError):
                 wait_until(lambda: port_open(self.port) or not self.service.running(), 10, "mosquitto restart")
-            except TimeoutError:
-                break
             if self.service.running() and port_open(self.port):
                 return
             self.service.stop()
-            time.sleep(0.2)
+            time.sleep(0.2 * 2 ** min(attempt, 4))
         raise RuntimeError(f"mosquitto did not come back on port {self.port}; its log:\n{self.log_text()[-2000:]}")
 
 
