@@ -72,10 +72,10 @@ async def test_a_frame_the_point_fails_to_handle_costs_that_frame_not_the_call(m
     async with serve() as sb, connected_call(sb) as (engine, events, agent):
         handle = engine._on_data
 
-        def faulty(m, link):
+        def faulty(m, link, peer):
             if isinstance(m, p.Rtt) and m.text == "boom":
                 raise RuntimeError(f"a fault while handling {m.text!r} for SPECIMEN-MAIJA")
-            handle(m, link)
+            handle(m, link, peer)
 
         monkeypatch.setattr(engine, "_on_data", faulty)
         agent.dc_send(p.Rtt(seq=1, text="boom", final=True))
