@@ -15,6 +15,8 @@ open, and an all-clear when it is fixed (the device works again, the point is ba
 is accepted — mailed, or grouped into a problem already mailed — the notifier answers
 ``point/<id>/alert_ack`` with its id; only then does the kiosk tell the customer that the staff know. A
 mail the SMTP server did not take is tried again every ``check_s``, and stays unacknowledged until then.
+Its broker session is persistent (QoS 1, clean session false): an alert raised while the notifier restarts
+is queued for it by the broker (up to ``max_queued_messages``) and handled when it is back.
 
 What a mail says comes from the alert's codes and the fleet's configuration (the host's name, the
 device's word, the staff text of the device's code), in Finnish, Swedish and English; nothing from a

@@ -469,7 +469,9 @@ def _notifier(args: argparse.Namespace) -> int:
     from provisioning import notifier
 
     try:
-        return notifier.main(args, lambda: _client(args))
+        # A persistent session (the broker makes the client id the username anyway): an alert published
+        # while the notifier restarts waits for it at the broker instead of being lost.
+        return notifier.main(args, lambda: _client(args, identifier=args.username, clean_session=False))
     except notifier.NotifierError as exc:
         raise OpsError(str(exc)) from None
 

@@ -27,9 +27,10 @@ from etapiste.config.point import PrinterConfig, load_point_config
 from kiosk import i18n
 from kiosk.app import Devices, Kiosk, assemble, stop
 from provisioning import broker
+from provisioning.alerts import AlertBook
 from simulation.documents import pdf_with_text
 from simulation.point_config import config_for
-from simulation.services.common import Service
+from simulation.services.common import Service, running
 from simulation.services.cups import PrivateCupsd
 from simulation.services.mqtt import Broker
 from simulation.services.smtp import Mail, SmtpServer
@@ -70,11 +71,11 @@ def _notifier(mosquitto: Broker, smtp: SmtpServer, fleet: Path, log: Path, *, of
         "--smtp", smtp.address, "--from", "etapiste@organiser.example", "--support", SUPPORT_MAIL,
         "--reminder-min", "60", "--offline-grace-s", str(offline_grace_s), "--check-s", "0.2",
     ]  # fmt: skip
-    service = Service("notifier", argv, log).start()
-    try:
+    # Ready once subscribed: an alert published before the notifier's first connection has no session to
+    # wait in (a machine under load takes seconds to start the process).
+    with running(Service("notifier", argv, log), lambda: "notifier connected" in log.read_text(errors="replace")
+                 if log.exists() else False, timeout=60) as service:  # fmt: skip
         yield service
-    finally:
-        service.stop()
 
 
 class Wire:
@@ -276,3 +277,24 @@ async def test_a_kiosk_that_keeps_restarting_is_mailed_to_the_host_and_support_o
     assert set(mails[0].recipients) == {HOST_MAIL, SUPPORT_MAIL}
     assert "point-a" in mails[0].subject and "3" in mails[0].body
     assert len(smtp_server.taken()) == 1
+
+
+async def test_a_help_request_raised_while_the_notifier_restarts_is_mailed_when_it_is_back(
+    mosquitto: Broker, smtp_server: SmtpServer, wire: Wire, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The notifier's broker session is persistent: a help request published while it is down (an upgrade, a
+    crash) waits at the broker and is mailed and acknowledged once it is back, not lost with the customer
+    left waiting for staff who were never told."""
+    fleet = _fleet(tmp_path / "fleet", {"point-a": ALWAYS})
+    with _notifier(mosquitto, smtp_server, fleet, tmp_path / "notifier-1.log"):
+        pass  # connected once: the broker now keeps its session
+    alert = AlertBook("point-a").help()
+    async with aiomqtt.Client(**mosquitto.credentials("point-a")) as point:  # what the point's agent does
+        await point.publish(broker.topic("point-a", "alert"), alert.model_dump_json().encode(), qos=1)
+    await asyncio.sleep(0.5)
+    assert not smtp_server.taken()  # nobody was there to mail it
+    with _notifier(mosquitto, smtp_server, fleet, tmp_path / "notifier-2.log"):
+        mails = await _mails(smtp_server, 1)
+        await eventually(lambda: [x["id"] for x in wire.acks] == [alert.id], 10, "the help acknowledged")
+    assert mails[0].recipients == (HOST_MAIL,)
+    assert "point-a" in mails[0].subject
