@@ -43,6 +43,7 @@ from PySide6.QtGui import QPaintEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
+from kiosk.call import bandwidth as bandwidth  # noqa: E402
 from kiosk.transfer import TransferDone, TransferFailed  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
 from simulation.call import Recorder, pattern_media, point_engine  # noqa: E402
@@ -141,6 +142,16 @@ POINT_INBOUND = """(async () => { const out = []; const r = await bp.pc.getStats
   r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') out.push({ w: s.frameWidth || 0,
     h: s.frameHeight || 0, fps: s.framesPerSecond || 0, decoded: s.framesDecoded || 0 }); });
   return out[0] || { w: 0, h: 0, fps: 0, decoded: 0 }; })()"""
+
+
+def reported_bandwidth(engine: Any) -> str:
+    """What the kiosk last told the desk it can receive (REMB), and aiortc's own estimate under the floor."""
+    seen = [e for peer in engine.peers.values() for r in peer.pc.getReceivers() if (e := bandwidth.floored(r))]
+    if not seen:
+        return "kiosk's REMB: aiortc's own (no floor installed)"
+    kbps = lambda bps: "none yet" if bps is None else f"{bps // 1000} kbit/s"  # noqa: E731
+    return "; ".join(f"kiosk's REMB {kbps(e.reported_bps)} (aiortc estimated {kbps(e.estimated_bps)},"
+                     f" floor {e.floor_bps // 1000})" for e in seen)  # fmt: skip
 
 
 def link(stats: list[dict[str, Any]]) -> str:
@@ -335,11 +346,12 @@ class Bench:
 
     # ------------------------------------------------------------------------------------------- 2
 
-    async def cpu(self, w: int, h: int, seconds: float) -> tuple[float, float, float, float, tuple[int, int]]:
+    async def cpu(self, w: int, h: int, seconds: float, settle: float
+                  ) -> tuple[float, float, float, float, tuple[int, int], float, str]:  # fmt: skip
         await self.desk_camera(w, h)
         ctx, events, view, engine = await self.kiosk_call(w, h)
         await until(lambda: events.of(CallConnected), 30, "connected")
-        await asyncio.sleep(3)  # let both encoders settle at their bitrate
+        await asyncio.sleep(settle)  # both browsers' encoders reach their steady size and bitrate
         sinks = [s for peer in engine.peers.values() for s in peer.sinks if s.kind == "video"]
         camera = engine._video
         frames_before, decoded_before = view.frames_painted, sum(s.frames for s in sinks)
@@ -352,16 +364,18 @@ class Bench:
         sent = ((camera.frames_sent if camera is not None else 0) - sent_before) / (t1 - t0)
         received = max((s.size for s in sinks if s.size), default=(0, 0))
         desk = await self.call("evaluate", name="desk", expression=DESK_OUTBOUND)
+        remb = reported_bandwidth(engine)
         await self.end_kiosk_call(ctx, engine, events, view)
         cpu_k, cpu_c = 100 * (kiosk1 - kiosk0) / (t1 - t0), 100 * (chromium1 - chromium0) / (t1 - t0)
-        return cpu_k, cpu_c, fps, decoded, received, sent, link(desk)
+        return cpu_k, cpu_c, fps, decoded, received, sent, f"{link(desk)}; {remb}"
 
-    async def chromium_receives(self, w: int, h: int, seconds: float) -> tuple[float, tuple[int, int], str]:
+    async def chromium_receives(self, w: int, h: int, seconds: float, settle: float
+                                ) -> tuple[float, tuple[int, int], str]:  # fmt: skip
         """The reference: what the same desk sends a Chromium point in a call of the same size."""
         await self.desk_camera(w, h)
         await self.chromium_point_call(w, h)
         await self.call("waitForFunction", name="cpoint", expression="bp.firstFrame !== null", timeout=30000)
-        await asyncio.sleep(3)
+        await asyncio.sleep(settle)
         first = await self.call("evaluate", name="cpoint", expression=POINT_INBOUND)
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
@@ -482,11 +496,12 @@ async def part1(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
 
 
 async def part2(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
-    print(f"\n2. CPU of a two-way call at 30 fps, {args.seconds:.0f} s windows, median of {args.cpu_runs}")
+    print(f"\n2. CPU of a two-way call at 30 fps, {args.seconds:.0f} s windows {args.settle:.0f} s into each call,"
+          f" median of {args.cpu_runs}")
     print("   (% of one core; kiosk = engine + painting; Chromium = the desk's processes in that call)")
     summary: dict[str, float] = {}
     for w, h in ((640, 480), (1280, 720)):
-        rows = [await bench.cpu(w, h, args.seconds) for _ in range(args.cpu_runs)]
+        rows = [await bench.cpu(w, h, args.seconds, args.settle) for _ in range(args.cpu_runs)]
         k = statistics.median(r[0] for r in rows)
         c = statistics.median(r[1] for r in rows)
         fps = statistics.median(r[2] for r in rows)
@@ -499,7 +514,7 @@ async def part2(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
             f" kiosk sent {sent:.1f} fps at {w}×{h})"
         )
         print(f"      {rows[-1][6]}")
-        ref_fps, ref_size, ref_desk = await bench.chromium_receives(w, h, args.seconds)
+        ref_fps, ref_size, ref_desk = await bench.chromium_receives(w, h, args.seconds, args.settle)
         print(f"   reference, the same desk → a Chromium point: {ref_size[0]}×{ref_size[1]} at {ref_fps:.1f} fps")
         print(f"      {ref_desk}")
         print(f"   (bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
@@ -556,7 +571,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--doc-runs", type=int, default=3)
     parser.add_argument("--parts", default="1,2,3", help="which measurements, e.g. 1,3")
+    parser.add_argument("--settle", type=float, default=20.0,
+                        help="seconds into each call of part 2 before measuring: the desk's browser ramps its"
+                             " picture up over the first ~20 s of a call (3 s measured the ramp, not the call)")
+    parser.add_argument("--remb-floor", type=int, default=bandwidth.FLOOR_BPS,
+                        help="the floor under the kiosk's REMB, bit/s (0: aiortc's estimate as it is)")
     args = parser.parse_args()
+    bandwidth.install(args.remb_floor)  # before any call: the engine's own install() is then a no-op
     asyncio.run(main_async(args))
     return 0
 
