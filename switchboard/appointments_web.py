@@ -22,6 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from switchboard.appointments import Booking, calendar_token, icalendar
+from switchboard.config import User
+from switchboard.hub import Hub
 from switchboard.hub.appointments import BookingRefused
 from switchboard.web import HUB, _refuse_cross_site, user_in_role
 
@@ -64,7 +66,9 @@ async def slots(request: web.Request) -> web.Response:
     return web.json_response({"slots": found})
 
 
-async def book(request: web.Request) -> web.Response:
+async def _agent_changing(request: web.Request) -> tuple[Hub, User] | web.Response:
+    """The hub and the signed-in agent for a request that changes bookings, or the refusal to send back (a
+    request from another site, no agent session)."""
     hub = request.app[HUB]
     refused = _refuse_cross_site(request, hub)
     if refused is not None:
@@ -72,6 +76,14 @@ async def book(request: web.Request) -> web.Response:
     user = await user_in_role(request, "agent")
     if isinstance(user, web.Response):
         return user
+    return hub, user
+
+
+async def book(request: web.Request) -> web.Response:
+    allowed = await _agent_changing(request)
+    if isinstance(allowed, web.Response):
+        return allowed
+    hub, user = allowed
     try:
         body = await request.json()
         point, producer, start = str(body["point"]), str(body["producer"]), float(body["start"])
@@ -85,13 +97,10 @@ async def book(request: web.Request) -> web.Response:
 
 
 async def cancel(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    refused = _refuse_cross_site(request, hub)
-    if refused is not None:
-        return refused
-    user = await user_in_role(request, "agent")
-    if isinstance(user, web.Response):
-        return user
+    allowed = await _agent_changing(request)
+    if isinstance(allowed, web.Response):
+        return allowed
+    hub, user = allowed
     if not await hub.cancel_booking(user, request.match_info["id"]):
         return web.json_response({"error": "not_found"}, status=404)
     return web.json_response({"cancelled": request.match_info["id"]})
