@@ -76,9 +76,9 @@ class SwitchboardInstance:
     service: Service | None = None
     starts: int = 0
     log_level: str = "INFO"
+    """``INFO`` names each participant's comings and goings (the tests read them); a benchmark sets WARNING."""
     last_exit: int | None = None
     """The exit status of the last stop or kill (negative: the signal that ended it)."""
-    """``INFO`` names each participant's comings and goings (the tests read them); a benchmark sets WARNING."""
 
     @property
     def base(self) -> str:
