@@ -235,6 +235,19 @@ class SwitchboardCluster:
     def instance(self, name: str) -> SwitchboardInstance:
         return next(i for i in self.instances if i.name == name)
 
+    def holder(self, *markers: str) -> str:
+        """The running instance whose log says one of ``markers`` last (``point oulu-kirjasto online``, ``… came
+        back``): the one holding that participant's socket."""
+        found = {}
+        for instance in self.instances:
+            if instance.running():
+                text = instance.log_text()
+                at = max(text.rfind(marker) for marker in markers)
+                if at >= 0:
+                    found[instance.name] = at
+        assert found, f"no running instance logged any of {markers}"
+        return max(found, key=lambda name: found[name])
+
     def wait_server(self, name: str, status: str, timeout: float = 20.0) -> None:
         """Until HAProxy's health checks call ``name`` ``status`` (``UP``, ``DOWN``…); else what they said."""
         deadline = time.monotonic() + timeout

@@ -2,8 +2,8 @@
 restarted in turn while points wait and calls run, Redis restarted or out of reach. Real processes throughout:
 Debian's HAProxy in front of ``etapiste switchboard`` instances on a private Redis with its append-only file
 (:mod:`simulation.services.haproxy`); the point is the kiosk's call engine with a test-pattern camera
-(:mod:`simulation.call`), the agent the aiortc desk (:mod:`simulation.desk_agent`: Chromium's desk through
-HAProxy is left to the browser tests, which cover the page's own reconnect), the waiting points signalling
+(:mod:`simulation.call`), the agent the aiortc desk (:mod:`simulation.desk_agent`; the real desk in Chromium through
+HAProxy, killed under it, is ``tests/browser/test_desk_instances.py``), the waiting points signalling
 clients."""
 
 from __future__ import annotations
@@ -26,26 +26,12 @@ from switchboard.credentials import hash_point_credential
 pytestmark = [pytest.mark.services, pytest.mark.usefixtures("loopback_ice")]
 
 
-def holder(cluster: SwitchboardCluster, *markers: str) -> str:
-    """The running instance whose log says one of ``markers`` last (``point oulu-kirjasto online``, ``… came
-    back``): the one holding that participant's socket."""
-    found = {}
-    for instance in cluster.instances:
-        if instance.running():
-            text = instance.log_text()
-            at = max(text.rfind(marker) for marker in markers)
-            if at >= 0:
-                found[instance.name] = at
-    assert found, f"no running instance logged any of {markers}"
-    return max(found, key=lambda name: found[name])
-
-
 def point_holder(cluster: SwitchboardCluster) -> str:
-    return holder(cluster, "point oulu-kirjasto online", "point point-oulu-kirjasto came back")
+    return cluster.holder("point oulu-kirjasto online", "point point-oulu-kirjasto came back")
 
 
 def desk_holder(cluster: SwitchboardCluster, agent: AiortcAgent) -> str:
-    return holder(cluster, f"desk {agent.you} online", f"agent {agent.you} came back")
+    return cluster.holder(f"desk {agent.you} online", f"agent {agent.you} came back")
 
 
 @contextlib.asynccontextmanager
