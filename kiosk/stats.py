@@ -18,6 +18,8 @@ decoded-frame counter, so the received frame rate comes from the engine's own co
 from __future__ import annotations
 
 import statistics
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,14 +98,30 @@ class CallSummary:
 
 @dataclass
 class QualityAggregate:
-    """Anonymous figures over many samples (any number of calls) for the organiser's statistics."""
+    """Anonymous figures over many samples (any number of calls) for the organiser's statistics.
+
+    ``window``: only the newest ``window`` samples' figures are kept (``samples`` still counts every one).
+    The point's health aggregate lives as long as the kiosk process, a sample every few seconds per
+    connection: unbounded, it grew with every call the point ever had (and each health report sorted it
+    all); one call's own aggregate ends with the call and keeps everything.
+    """
 
     samples: int = 0
-    _send: list[float] = field(default_factory=list)
-    _receive: list[float] = field(default_factory=list)
-    _fps: list[float] = field(default_factory=list)
-    _loss: list[float] = field(default_factory=list)
-    _rtt: list[float] = field(default_factory=list)
+    window: int | None = None
+    _send: deque[float] = field(default_factory=deque)
+    _receive: deque[float] = field(default_factory=deque)
+    _fps: deque[float] = field(default_factory=deque)
+    _loss: deque[float] = field(default_factory=deque)
+    _rtt: deque[float] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        for name in ("_send", "_receive", "_fps", "_loss", "_rtt"):
+            setattr(self, name, deque(getattr(self, name), maxlen=self.window))
+
+    @property
+    def kept(self) -> int:
+        """How many samples' figures are held now (at most ``window``)."""
+        return len(self._send)
 
     def add(self, sample: QualitySample) -> None:
         self.samples += 1
@@ -115,11 +133,11 @@ class QualityAggregate:
             self._rtt.append(sample.rtt_ms)
 
     @staticmethod
-    def _median(values: list[float]) -> float | None:
+    def _median(values: Sequence[float]) -> float | None:
         return round(statistics.median(values), 1) if values else None
 
     @staticmethod
-    def _p95(values: list[float]) -> float | None:
+    def _p95(values: Sequence[float]) -> float | None:
         if not values:
             return None
         ordered = sorted(values)

@@ -29,6 +29,9 @@ log = logging.getLogger("kiosk.call")
 RECOVERY_S = 60.0
 #: How often media statistics are sampled for :class:`CallQuality`.
 STATS_INTERVAL_S = 2.0
+#: The health report's call quality is over this many of the newest samples (an hour of one connection at
+#: :data:`STATS_INTERVAL_S`): the kiosk runs for months, and all of them grew it with every call.
+HEALTH_QUALITY_SAMPLES = 1800
 #: WebSocket ping interval; the switchboard uses the same. A shorter one would drop the signalling during
 #: a brief network cut that media survives.
 HEARTBEAT_S = 20.0
@@ -100,8 +103,8 @@ class EngineCore:
         self._rtt_seen = -1
         self._stats_task: asyncio.Task[None] | None = None
         self.malformed_frames = 0
-        self.quality_log: list[quality.QualitySample] = []
-        self.aggregate = quality.QualityAggregate()
+        self.aggregate = quality.QualityAggregate(window=HEALTH_QUALITY_SAMPLES)
+        """Staff's figures in :meth:`health`; samples are not kept otherwise (each is an event, then gone)."""
         self._this_call = quality.QualityAggregate()
         """The agent's connection's samples in the call under way (its summary goes to the statistics)."""
         self.last_call_quality: quality.CallSummary | None = None

@@ -273,7 +273,6 @@ class PeerConnections(DataChannel):
                 frames = sum(s.frames for s in peer.sinks if s.kind == "video")
                 sample = peer.meter.sample(report, frames_received=frames, now=time.monotonic())
                 if sample is not None:
-                    self.quality_log.append(sample)
                     self.aggregate.add(sample)
                     if peer.role == "agent":
                         self._this_call.add(sample)
