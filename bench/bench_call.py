@@ -243,8 +243,9 @@ async def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 class Bench:
-    def __init__(self, browser: Browser, sb: Any, app: QApplication) -> None:
+    def __init__(self, browser: Browser, sb: Any, app: QApplication, remb_floor: int) -> None:
         self.browser, self.sb, self.app = browser, sb, app
+        self.remb_floor = remb_floor
         self.failures: list[str] = []
         """Transfers that did not arrive (reason), in this run."""
 
@@ -287,7 +288,9 @@ class Bench:
 
     async def kiosk_call(self, w: int, h: int) -> tuple[Any, Recorder, TimedView, Any]:
         """Start a kiosk ↔ desk call; returns (engine context, events, view, engine)."""
-        ctx = point_engine(self.sb, media=pattern_media(w, h), stats_interval_s=3600)
+        ctx = point_engine(
+            self.sb, media=pattern_media(w, h), stats_interval_s=3600, receive_floor_bps=self.remb_floor
+        )
         engine, events = await ctx.__aenter__()
         view = TimedView()
         view.resize(w, h)
@@ -460,7 +463,7 @@ async def main_async(args: argparse.Namespace) -> None:
         browser = Browser(tmp / "chromium.log")
         try:
             async with serve() as sb:
-                bench = Bench(browser, sb, app)
+                bench = Bench(browser, sb, app, args.remb_floor)
                 pump = bench.pump()
                 await bench.login_desk()
                 print(f"Chromium {browser.version}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
@@ -577,7 +580,6 @@ def main() -> int:
     parser.add_argument("--remb-floor", type=int, default=bandwidth.FLOOR_BPS,
                         help="the floor under the kiosk's REMB, bit/s (0: aiortc's estimate as it is)")
     args = parser.parse_args()
-    bandwidth.install(args.remb_floor)  # before any call: the engine's own install() is then a no-op
     asyncio.run(main_async(args))
     return 0
 

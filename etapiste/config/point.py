@@ -172,6 +172,11 @@ class Ice(FrozenModel):
     servers: list[IceServer] = Field(default_factory=list)
     relay_only: bool = False
     """Force media through TURN (for host networks that allow nothing else)."""
+    receive_floor_kbps: int = Field(2500, ge=0, le=20_000)
+    """The least the point tells the agent's browser it can receive (REMB), kbit/s. aiortc's own estimate
+    reads a busy point as a slow network and the agent's picture shrank to a blur
+    (:mod:`kiosk.call.bandwidth`); above this the estimate still rules. Lower it for a point whose link is
+    slower than this (e.g. 1500 behind a 2 Mbit/s line); 0 sends aiortc's estimate as it is."""
 
 
 class Camera(FrozenModel):

@@ -37,6 +37,7 @@ SUPPORTED_AIORTC = ("1.16.",)
 _ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 
 _installed = False
+_floor_bps = FLOOR_BPS
 
 
 class FlooredEstimate:
@@ -69,8 +70,10 @@ def floored(receiver: Any) -> FlooredEstimate | None:
 
 
 def install(floor_bps: int = FLOOR_BPS) -> bool:
-    """Floor the estimate of every video receiver aiortc creates from now on (idempotent)."""
-    global _installed
+    """Floor the estimate of every video receiver aiortc creates from now on at ``floor_bps`` (the point's
+    ``ice.receive_floor_kbps``; a later call sets the floor for receivers created after it)."""
+    global _installed, _floor_bps
+    _floor_bps = floor_bps
     if _installed:
         return True
     from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -84,7 +87,7 @@ def install(floor_bps: int = FLOOR_BPS) -> bool:
         original(self, *args, **kwargs)
         estimator = getattr(self, _ESTIMATOR, None)
         if estimator is not None:  # video only (aiortc keeps none for audio)
-            setattr(self, _ESTIMATOR, FlooredEstimate(estimator, floor_bps))
+            setattr(self, _ESTIMATOR, FlooredEstimate(estimator, _floor_bps))
 
     RTCRtpReceiver.__init__ = __init__  # type: ignore[method-assign]
     _installed = True

@@ -52,6 +52,7 @@ class EngineCore:
         queues: dict[str, str] | None = None,
         ice_urls: Sequence[str] = (),
         relay_only: bool = False,
+        receive_floor_bps: int = bandwidth.FLOOR_BPS,
         max_print_bytes: int = p.MAX_DOCUMENT_BYTES,
         candidate_filter: CandidateFilter | None = None,
         recovery_s: float = RECOVERY_S,
@@ -78,7 +79,7 @@ class EngineCore:
         self.heartbeat_s = heartbeat_s
         consent.install()  # a late consent answer on a busy point is not a lost network
         encoder.install()  # VP8 at the point's speed settings (kiosk/call/encoder.py)
-        bandwidth.install()  # a busy point loop is not a slow network (kiosk/call/bandwidth.py)
+        bandwidth.install(receive_floor_bps)  # a busy point loop is not a slow network (kiosk/call/bandwidth.py)
 
         self._listeners: list[Listener] = []
         self._http: aiohttp.ClientSession | None = None

@@ -38,6 +38,7 @@ class CallEngine(Signalling):
             "queues": {prod.id: prod.queue for prod in config.producers},
             "ice_urls": [url for server in config.ice.servers for url in server.urls],
             "relay_only": config.ice.relay_only,
+            "receive_floor_bps": config.ice.receive_floor_kbps * 1000,
             "max_print_bytes": config.devices.printer.max_bytes,
         }
         args.update(overrides)

@@ -7,9 +7,16 @@ real call between the kiosk engine and an aiortc agent over the switchboard."""
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from aiortc import RTCPeerConnection
 from aiortc.rate import RemoteBitrateEstimator
 
-from kiosk.call import bandwidth
+from etapiste.config.loader import ConfigError
+from etapiste.config.point import SAMPLE_CONFIG, parse_point_config
+from kiosk.call import CallEngine, bandwidth
 from simulation.call import connected_call
 from simulation.switchboard import serve
 
@@ -69,6 +76,30 @@ def test_a_punctual_point_reports_aiortcs_estimate_above_the_floor() -> None:
     reports = follow_reports(floored, late_every_ms=1e9, late_by_ms=0)
     assert reports[-1] >= CAP_KBPS  # aiortc's own estimate took the sender to its limit, past the floor
     assert floored.reported_bps == floored.estimated_bps
+
+
+def _sample_with_ice(ice: str, credential: Path) -> str:
+    text = resources.files("etapiste.config").joinpath(SAMPLE_CONFIG).read_text(encoding="utf-8")
+    assert "ice:\n  servers: []\n" in text
+    text = text.replace("ice:\n  servers: []\n", f"ice:\n  servers: []\n{ice}")
+    return text.replace("/etc/etapiste/switchboard-credential", str(credential))
+
+
+async def test_the_points_configuration_sets_the_floor_and_an_impossible_one_is_refused_by_name(tmp_path: Path):
+    """An organiser lowers the floor for a point behind a slow line; every video receiver the point's engine
+    makes from then on reports at least that, not the default."""
+    credential = tmp_path / "credential"
+    credential.write_text("secret\n")
+    CallEngine.from_config(parse_point_config(_sample_with_ice("  receive_floor_kbps: 1500\n", credential)))
+    pc = RTCPeerConnection()
+    try:
+        estimate = bandwidth.floored(pc.addTransceiver("video").receiver)
+        assert estimate is not None and estimate.floor_bps == 1_500_000
+    finally:
+        await pc.close()
+    with pytest.raises(ConfigError) as refused:
+        parse_point_config(_sample_with_ice("  receive_floor_kbps: 50000\n", credential))
+    assert "ice.receive_floor_kbps" in str(refused.value)
 
 
 async def test_in_a_call_the_agent_is_told_the_point_can_take_at_least_the_floor() -> None:
