@@ -97,10 +97,19 @@ class Rooms(HubCore):
         """What ``point`` last reported (an empty report when nothing, or nothing readable)."""
         raw = await self.state.get_room(point)
         try:
-            return RoomReport.load(raw) if raw else RoomReport()
+            report = RoomReport.load(raw) if raw else RoomReport()
         except (ValueError, TypeError, AttributeError):
             log.warning("room %s: stored report unreadable; starting afresh", point)
-            return RoomReport()
+            report = RoomReport()
+        acks = await self.state.room_acks(point)  # kept apart: see switchboard/rooms_state.py
+        for alert in report.alerts():
+            if alert.id in acks and alert.ack_by is None:
+                try:
+                    ack = json.loads(acks[alert.id])
+                    alert.ack_by, alert.ack_at = str(ack["by"]), float(ack["at"])
+                except (ValueError, TypeError, KeyError):
+                    log.warning("room %s: stored acknowledgement unreadable; ignored", point)
+        return report
 
     async def _room_status(self, part: Participant, msg: p.RoomStatus) -> None:
         point, now = part.principal, self.clock()
@@ -177,9 +186,8 @@ class Rooms(HubCore):
         found = next((a for a in report.alerts() if a.id == alert), None)
         if part is None or found is None:
             return "gone"
-        if found.ack_by is None:
-            found.ack_by, found.ack_at = user.name, self.clock()
-            await self.state.put_room(point, report.dump())
+        ack = json.dumps({"by": user.name, "at": self.clock()})
+        if found.ack_by is None and await self.state.ack_room_alert(point, alert, ack):  # the first one only
             kind: Literal["help", "device"] = found.kind
             await part.send(p.RoomStaffComing(kind=kind, device=found.device))
             log.info("room %s: %s %s acknowledged by host staff", point, found.kind, found.device or "")

@@ -241,3 +241,36 @@ async def test_a_host_on_another_instance_sees_the_room_and_its_orders_reach_the
             assert (await point.expect("room.service")).on is True
         finally:
             await liisa.close()
+
+
+async def test_im_on_it_is_not_lost_when_the_points_instance_rewrites_the_report_it_read_before(
+    redis_server: Redis,
+):
+    """The point's instance (a) rewrites the room's report from what it read a moment before — a fault report
+    arriving just as Liisa, served by instance b, presses "I'm on it". Her acknowledgement must survive that
+    rewrite (it did not: it lived inside the report), and a second press anywhere tells the point nothing new."""
+    async with instances(redis_server, 2) as (a, b):
+        liisa = await b.login("liisa")
+        try:
+            point = await a.point("oulu-kirjasto")
+            await point.expect("welcome")
+            await point.send(p.RoomHelp())
+            await point.drain()
+            help_alert = (await _rooms(b, liisa))["oulu-kirjasto"]["alerts"][0]
+            read_before = await a.hub.state.get_room("oulu-kirjasto")  # a's handler has read the report…
+            assert (await _post(b, liisa, "ack", {"point": "oulu-kirjasto", "alert": help_alert["id"]}))[0] == 200
+            assert read_before is not None
+            await a.hub.state.put_room("oulu-kirjasto", read_before)  # …and writes it back after her press
+            for sb in (a, b):  # whichever instance serves her page
+                (alert,) = (await _rooms(sb, liisa))["oulu-kirjasto"]["alerts"]
+                assert alert["id"] == help_alert["id"] and alert["ack_by"], "the acknowledgement was lost"
+            assert (await point.expect("room.staff_coming")).kind == "help"
+            # Pressed again on the other instance: she is already on it, the point is not told twice.
+            liisa_on_a = await a.login("liisa")
+            again = {"point": "oulu-kirjasto", "alert": help_alert["id"]}
+            assert (await _post(a, liisa_on_a, "ack", again))[0] == 200
+            await liisa_on_a.close()
+            await point.drain(0.3)
+            assert point.latest("room.staff_coming") is None
+        finally:
+            await liisa.close()
