@@ -58,6 +58,15 @@ def line(result: JourneyResult) -> str:
             f"{state}")
 
 
+def memory_note(now: dict[str, float]) -> str:
+    """The memory after the journey: RSS, then after gc + malloc_trim, and glibc's heap in use / held free
+    (telling a leak, which grows what is in use, from the allocator keeping freed memory)."""
+    if "malloc_in_use_mb" not in now:
+        return f" | RSS {now.get('rss_mb')} MB"
+    return (f" | RSS {now['rss_mb']} MB, trimmed {now['rss_trimmed_mb']}, heap in use {now['malloc_in_use_mb']}"
+            f" free {now['malloc_free_mb']}, objects kiosk {now['kiosk_objects']} harness {now['harness_objects']}")
+
+
 async def run(args: argparse.Namespace, root: Path) -> Report:
     if args.replay:
         seed, index = parse_replay(args.replay)
@@ -75,7 +84,7 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
             work.mkdir()
             async with soak_world(cupsd, sane.config_dir, slot, TestPki(), work, mosquitto) as world:
                 def progress(result: JourneyResult, report: Report) -> None:
-                    print(line(result), flush=True)
+                    print(line(result) + memory_note(report.end), flush=True)
                     if args.json:  # kept current: a run stopped early still has its figures
                         write_json(args.json, report)
 

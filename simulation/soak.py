@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -37,7 +39,7 @@ import aiomqtt
 import cv2
 import numpy as np
 from aiohttp.test_utils import TestServer
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 
 from drivers.camera import Camera, CameraReader
@@ -196,10 +198,14 @@ class World:
                     await agent.close()
 
     async def _tick(self) -> None:
-        """What the app's one-second QTimer does: the session follows the clock."""
+        """What the app's one-second QTimer does: the session follows the clock. And what its Qt event loop
+        does (qasync runs asyncio inside it; here asyncio runs alone): widgets the kiosk gave up with
+        ``deleteLater`` are deleted. Without it every language switch of the on-screen keyboard left its
+        old keys alive in the soak only (+234 QPushButtons over 11 journeys; none under qasync)."""
         while True:
             await asyncio.sleep(0.25)
             self.kiosk.session.tick()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def _watch(self, snap: Snapshot) -> None:
         call = snap.call
@@ -884,9 +890,59 @@ def rss_mb() -> float:
     return 0.0
 
 
-def resources() -> dict[str, float]:
-    return {"rss_mb": round(rss_mb(), 1), "fds": len(os.listdir("/proc/self/fd")),
-            "threads": threading.active_count(), "tasks": len(asyncio.all_tasks())}  # fmt: skip
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        return libc
+    except (OSError, AttributeError):  # not glibc ≥ 2.33: the allocator's figures are left out
+        return None
+
+
+_LIBC = _libc()
+
+#: Whose objects a class is, by its module: the harness (desks, switchboard, ops watch) shares the process.
+KIOSK_MODULES = ("kiosk.", "drivers.", "provisioning.", "etapiste.")
+HARNESS_MODULES = ("simulation.", "switchboard.")
+
+
+def memory() -> dict[str, float]:
+    """Where the process's memory is (issue 24: RSS growth ≤ 20 MB over 1000 journeys), to tell a leak from
+    the allocator: RSS as it is, then after ``gc.collect()`` and glibc's ``malloc_trim(0)`` (what a
+    fragmented heap holds but could give back goes); glibc's bytes in use and held free over all its arenas;
+    live Python objects, the kiosk's and the harness's apart; the kiosk window's widgets."""
+    out: dict[str, float] = {"rss_mb": round(rss_mb(), 1)}
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+        info = _LIBC.mallinfo2()
+        out.update({"malloc_in_use_mb": round(info.uordblks / 2**20, 1),
+                    "malloc_free_mb": round(info.fordblks / 2**20, 1),
+                    "malloc_mmapped_mb": round(info.hblkhd / 2**20, 1)})  # fmt: skip
+    out["rss_trimmed_mb"] = round(rss_mb(), 1)
+    objects = gc.get_objects()
+    modules = [m if isinstance(m := type(o).__module__, str) else "" for o in objects]
+    out["python_objects"] = len(objects)
+    out["kiosk_objects"] = sum(1 for m in modules if m.startswith(KIOSK_MODULES))
+    out["harness_objects"] = sum(1 for m in modules if m.startswith(HARNESS_MODULES))
+    out["peer_connections"] = sum(1 for o in objects if type(o).__name__ == "RTCPeerConnection")
+    return out
+
+
+def resources(world: World | None = None) -> dict[str, float]:
+    out = {"rss_mb": round(rss_mb(), 1), "fds": len(os.listdir("/proc/self/fd")),
+           "threads": threading.active_count(), "tasks": len(asyncio.all_tasks())}  # fmt: skip
+    out.update(memory())
+    if world is not None:
+        from PySide6.QtWidgets import QWidget
+
+        out["kiosk_widgets"] = len(world.kiosk.window.findChildren(QWidget))
+    return out
 
 
 @dataclass
@@ -918,9 +974,31 @@ class Report:
             "crashes": sum(1 for j in self.journeys if j.crashed), "residues": residues,
             "failed_journeys": [j.plan.label for j in self.journeys if not j.ok],
             "rss_growth_mb": round(self.end.get("rss_mb", 0) - self.after_first.get("rss_mb", 0), 1),
+            "rss_trimmed_growth_mb": round(self.end.get("rss_trimmed_mb", 0)
+                                           - self.after_first.get("rss_trimmed_mb", 0), 1),
             "start": self.start, "after_first": self.after_first, "end": self.end,
             "ops_sessions": self.ops_sessions,
         }  # fmt: skip
+
+    @staticmethod
+    def _memory_rows(s: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The memory's figures after journey 1 → end (see :func:`memory`), where they were measured."""
+        a, e = s["after_first"], s["end"]
+
+        def span(key: str, unit: str = "") -> str:
+            before, after = a.get(key), e.get(key)
+            if before is None or after is None:
+                return "not measured"
+            return f"{before} → {after}{unit} ({after - before:+.{1 if unit else 0}f})"
+
+        return [("RSS after gc + malloc_trim, journey 1 → end", span("rss_trimmed_mb", " MB")),
+                ("glibc heap in use (all arenas)", span("malloc_in_use_mb", " MB")),
+                ("glibc heap held free (all arenas)", span("malloc_free_mb", " MB")),
+                ("Python objects", span("python_objects")),
+                ("the kiosk's objects (kiosk, drivers, provisioning, etapiste classes)", span("kiosk_objects")),
+                ("the harness's objects (simulation, switchboard classes)", span("harness_objects")),
+                ("the kiosk window's widgets", span("kiosk_widgets")),
+                ("peer connections alive (kiosk and desks)", span("peer_connections"))]  # fmt: skip
 
     def table(self) -> str:
         s = self.summary()
@@ -939,6 +1017,7 @@ class Report:
                 ("journeys with a problem", len(s["failed_journeys"])),
                 ("RSS after journey 1 → end", f"{s['after_first'].get('rss_mb')} → {s['end'].get('rss_mb')} MB "
                                               f"({s['rss_growth_mb']:+} MB)"),
+                *self._memory_rows(s),
                 ("open fds start → end", f"{s['start'].get('fds')} → {s['end'].get('fds')}"),
                 ("threads start → end", f"{s['start'].get('threads')} → {s['end'].get('threads')}"),
                 ("asyncio tasks start → end", f"{s['start'].get('tasks')} → {s['end'].get('tasks')}"),
@@ -960,16 +1039,18 @@ async def soak(world: World, plans: list[JourneyPlan], seed: int,
     what happened, and is up to date (resources now) each time ``on_journey`` is called."""
     report = Report(seed)
     began = time.monotonic()
-    report.start = resources()
+    report.start = resources(world)
     for n, plan in enumerate(plans):
         if budget_s is not None and time.monotonic() - began > budget_s:
             break
         result = await run_journey(world, plan)
         report.journeys.append(result)
+        # Measured after every journey (a stopped run keeps its figures); the trim in it returns what the heap
+        # holds free to the system, so the raw RSS of the next journeys starts from a trimmed heap.
+        report.end = resources(world)
         if n == 0:
-            report.after_first = resources()
+            report.after_first = report.end
         report.faults = dict(world.faults)
-        report.end = resources()
         report.seconds = time.monotonic() - began
         if on_journey is not None:
             on_journey(result, report)
