@@ -11,18 +11,14 @@ from pytestqt.qtbot import QtBot
 
 from kiosk import i18n
 from kiosk.session import BookedSlot, State
-from tests.kiosk.test_views import _window
+from tests.kiosk.test_views import _speaking_window, _window
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_the_code_screen_takes_the_code_on_its_keypad_and_says_why_a_code_was_refused(
     qtbot: QtBot, language: str
 ) -> None:
-    window, session = _window(qtbot, "2026-11-30T12:00")
-    said: list[tuple[str, str]] = []
-    window.speak.connect(lambda text, lang: said.append((text, lang)))
-    session.choose_language(language)  # type: ignore[arg-type]
-    session.set_speech(True)
+    window, session, said = _speaking_window(qtbot, language)
     choice = window.service_choice
     assert choice.appointment.text() == i18n.text("appointment_button", language)  # type: ignore[arg-type]
     choice.appointment.click()

@@ -6,7 +6,9 @@ is asked in the customer's language, one agent at a time, and only a yes is pass
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,6 +24,7 @@ from kiosk.call import (
     AgentLeft,
     CallConnected,
     CallEnded,
+    CallEngine,
     IdentifyRequested,
     IdentityResult,
     RemoteVideoFrame,
@@ -29,12 +32,12 @@ from kiosk.call import (
     ShareIdentityAsked,
 )
 from kiosk.session import State
-from simulation.call import point_engine
+from simulation.call import Recorder, point_engine
 from simulation.desk_agent import AiortcAgent
 from simulation.documents import pdf_of_size
-from simulation.switchboard import serve
+from simulation.switchboard import Switchboard, serve
 from tests.kiosk.test_journey import AgentSide, in_call
-from tests.kiosk.test_views import _window
+from tests.kiosk.test_views import _speaking_window
 
 MIGRI_EN = "Finnish Immigration Service"
 
@@ -50,103 +53,107 @@ def _token() -> p.WebEidToken:
                          format="web-eid:1.0", appVersion="etapiste")  # fmt: skip
 
 
+@contextlib.asynccontextmanager
+async def kela_answers_with_migri_online(
+    sb: Switchboard, engine: CallEngine, events: Recorder
+) -> AsyncIterator[tuple[AiortcAgent, AiortcAgent, str]]:
+    """The point asks for Kela; Anna (Kela) answers while Maija (Migri) is online to be invited. Both
+    agents are closed after."""
+    kela, migri = AiortcAgent(sb), AiortcAgent(sb, "maija")
+    try:
+        await engine.start(timeout=10)
+        await kela.connect()
+        await migri.connect()
+        engine.request_call("kela")
+        call = await kela.accept_next()
+        await events.first(CallConnected)
+        yield kela, migri, call
+    finally:
+        await migri.close()
+        await kela.close()
+
+
 @pytest.mark.usefixtures("loopback_ice")
 async def test_scans_go_to_the_agent_who_asked_and_identity_reaches_the_other_only_with_consent():
-    async with serve(validator=_validator) as sb, point_engine(sb) as (engine, events):
-        kela, migri = AiortcAgent(sb), AiortcAgent(sb, "maija")
-        try:
-            await engine.start(timeout=10)
-            await kela.connect()
-            await migri.connect()
-            engine.request_call("kela")
-            call = await kela.accept_next()
-            await events.first(CallConnected)
-            await kela.channel_open()
+    async with (
+        serve(validator=_validator) as sb, point_engine(sb) as (engine, events),
+        kela_answers_with_migri_online(sb, engine, events) as (kela, migri, call),
+    ):
+        await kela.channel_open()
 
-            await kela.send(p.AgentInvite(call=call, producer="migri"))
-            invited = (await migri.until(lambda: migri.seen("agent.invited"), what="the invitation"))[0]
-            await migri.send(p.AgentAccept(invite=invited.invite))
-            joined = await events.first(AgentJoined, timeout=20)
-            assert (joined.peer, joined.producer, joined.name) == (migri.you, "migri", "Maija / Migri")
-            await migri.channel_open()  # the point opened a data channel to the second agent too
-            # The customer sees the second agent: their picture arrives as a peer of its own.
-            await events.first(RemoteVideoFrame, lambda e: e.peer == migri.you, timeout=30)
-            await migri.until(lambda: migri.frames["video"] > 5, what="the customer's picture")
+        await kela.send(p.AgentInvite(call=call, producer="migri"))
+        invited = (await migri.until(lambda: migri.seen("agent.invited"), what="the invitation"))[0]
+        await migri.send(p.AgentAccept(invite=invited.invite))
+        joined = await events.first(AgentJoined, timeout=20)
+        assert (joined.peer, joined.producer, joined.name) == (migri.you, "migri", "Maija / Migri")
+        await migri.channel_open()  # the point opened a data channel to the second agent too
+        # The customer sees the second agent: their picture arrives as a peer of its own.
+        await events.first(RemoteVideoFrame, lambda e: e.peer == migri.you, timeout=30)
+        await migri.until(lambda: migri.frames["video"] > 5, what="the customer's picture")
 
-            # The customer's text reaches both agents.
-            assert engine.send_rtt("Hei molemmat", final=True)
-            for agent in (kela, migri):
-                await agent.until(lambda a=agent: a.data_seen("rtt"), what="the customer's line")
+        # The customer's text reaches both agents.
+        assert engine.send_rtt("Hei molemmat", final=True)
+        for agent in (kela, migri):
+            await agent.until(lambda a=agent: a.data_seen("rtt"), what="the customer's line")
 
-            # Migri asks for a scan: it goes to Migri alone, and so do its statuses.
-            migri.dc_send(p.ScanRequest(request="s-migri"))
-            await events.first(ScanRequested, lambda e: e.request == "s-migri")
-            engine.report_scan_status("s-migri", "waiting_customer")
-            scan = pdf_of_size(120)
-            done = await engine.send_document(scan, "scan", "passi.pdf", request="s-migri")
-            assert done.ok
-            await migri.until(lambda: migri.received, what="the scan")
-            assert migri.received[0][1] == scan
-            await migri.until(lambda: [s.state for s in migri.data_seen("scan.status")][-1:] == ["sent"], what="sent")
-            assert [s.state for s in migri.data_seen("scan.status")] == ["waiting_customer", "sending", "sent"]
-            assert kela.received == [] and kela.data_seen("scan.status") == [] and kela.data_seen("doc.begin") == []
+        # Migri asks for a scan: it goes to Migri alone, and so do its statuses.
+        migri.dc_send(p.ScanRequest(request="s-migri"))
+        await events.first(ScanRequested, lambda e: e.request == "s-migri")
+        engine.report_scan_status("s-migri", "waiting_customer")
+        scan = pdf_of_size(120)
+        done = await engine.send_document(scan, "scan", "passi.pdf", request="s-migri")
+        assert done.ok
+        await migri.until(lambda: migri.received, what="the scan")
+        assert migri.received[0][1] == scan
+        await migri.until(lambda: [s.state for s in migri.data_seen("scan.status")][-1:] == ["sent"], what="sent")
+        assert [s.state for s in migri.data_seen("scan.status")] == ["waiting_customer", "sending", "sent"]
+        assert kela.received == [] and kela.data_seen("scan.status") == [] and kela.data_seen("doc.begin") == []
 
-            # Migri identifies the customer: Kela sees nothing until the customer says yes.
-            await migri.send(p.IdentityStart(call=call))
-            request = (await events.first(IdentifyRequested)).request
-            engine.send_proof(request, _token())
-            assert (await events.first(IdentityResult)).ok
-            await migri.until(lambda: migri.seen("identity.result"), what="the verified holder")
-            asked = await events.first(ShareIdentityAsked)
-            assert (asked.request, asked.peer, asked.producer) == (request, kela.you, "kela")
-            assert kela.seen("identity.result") == []
-            await migri.until(lambda: migri.data_seen("identity.status"), what="identity.status")
-            assert [s.state for s in migri.data_seen("identity.status")] == ["sent"]
-            assert kela.data_seen("identity.status") == []
-            engine.share_identity(request, kela.you)
-            shared = (await kela.until(lambda: kela.seen("identity.result"), what="the shared identity"))[0]
-            assert shared.ok and (shared.satu, shared.shared_from) == ("999020016", "migri")
+        # Migri identifies the customer: Kela sees nothing until the customer says yes.
+        await migri.send(p.IdentityStart(call=call))
+        request = (await events.first(IdentifyRequested)).request
+        engine.send_proof(request, _token())
+        assert (await events.first(IdentityResult)).ok
+        await migri.until(lambda: migri.seen("identity.result"), what="the verified holder")
+        asked = await events.first(ShareIdentityAsked)
+        assert (asked.request, asked.peer, asked.producer) == (request, kela.you, "kela")
+        assert kela.seen("identity.result") == []
+        await migri.until(lambda: migri.data_seen("identity.status"), what="identity.status")
+        assert [s.state for s in migri.data_seen("identity.status")] == ["sent"]
+        assert kela.data_seen("identity.status") == []
+        engine.share_identity(request, kela.you)
+        shared = (await kela.until(lambda: kela.seen("identity.result"), what="the shared identity"))[0]
+        assert shared.ok and (shared.satu, shared.shared_from) == ("999020016", "migri")
 
-            # Migri leaves; the customer's call with Kela goes on.
-            await migri.send(p.Hangup(call=call))
-            assert (await events.first(AgentLeft, timeout=20)).peer == migri.you
-            assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
-            # Kela ends the call: the point keeps nothing of who asked for what or of the proven identity.
-            await kela.send(p.Hangup(call=call))
-            await events.first(CallEnded, timeout=20)
-            assert engine._requester == {} and engine._proven is None and engine._consent_asked == set()
-        finally:
-            await migri.close()
-            await kela.close()
+        # Migri leaves; the customer's call with Kela goes on.
+        await migri.send(p.Hangup(call=call))
+        assert (await events.first(AgentLeft, timeout=20)).peer == migri.you
+        assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
+        # Kela ends the call: the point keeps nothing of who asked for what or of the proven identity.
+        await kela.send(p.Hangup(call=call))
+        await events.first(CallEnded, timeout=20)
+        assert engine._requester == {} and engine._proven is None and engine._consent_asked == set()
 
 
 @pytest.mark.usefixtures("loopback_ice")
 async def test_a_second_agent_whose_media_does_not_come_back_is_dropped_and_the_call_goes_on():
-    async with serve() as sb, point_engine(sb, recovery_s=3.0) as (engine, events):
-        kela, migri = AiortcAgent(sb), AiortcAgent(sb, "maija")
-        try:
-            await engine.start(timeout=10)
-            await kela.connect()
-            await migri.connect()
-            engine.request_call("kela")
-            call = await kela.accept_next()
-            await events.first(CallConnected)
-            await kela.send(p.AgentInvite(call=call, producer="migri"))
-            invited = (await migri.until(lambda: migri.seen("agent.invited"), what="the invitation"))[0]
-            await migri.send(p.AgentAccept(invite=invited.invite))
-            joined = await events.first(AgentJoined, timeout=20)
-            await migri.channel_open()
-            # Migri's media path dies and her side answers no fresh offer.
-            migri.auto_answer = False
-            await migri.close_pcs()
-            left = await events.first(AgentLeft, timeout=30)
-            assert left.peer == joined.peer
-            # Only Migri is lost: the customer's call with Kela goes on (no network_lost end).
-            assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
-            assert not [e for e in events.events if isinstance(e, CallEnded)]
-        finally:
-            await migri.close()
-            await kela.close()
+    async with (
+        serve() as sb, point_engine(sb, recovery_s=3.0) as (engine, events),
+        kela_answers_with_migri_online(sb, engine, events) as (kela, migri, call),
+    ):
+        await kela.send(p.AgentInvite(call=call, producer="migri"))
+        invited = (await migri.until(lambda: migri.seen("agent.invited"), what="the invitation"))[0]
+        await migri.send(p.AgentAccept(invite=invited.invite))
+        joined = await events.first(AgentJoined, timeout=20)
+        await migri.channel_open()
+        # Migri's media path dies and her side answers no fresh offer.
+        migri.auto_answer = False
+        await migri.close_pcs()
+        left = await events.first(AgentLeft, timeout=30)
+        assert left.peer == joined.peer
+        # Only Migri is lost: the customer's call with Kela goes on (no network_lost end).
+        assert engine.call == call and [peer.role for peer in engine.peers.values()] == ["agent"]
+        assert not [e for e in events.events if isinstance(e, CallEnded)]
 
 
 def test_the_customer_is_asked_once_per_agent_and_only_a_yes_is_passed_on() -> None:
@@ -187,7 +194,7 @@ def test_the_customer_is_asked_once_per_agent_and_only_a_yes_is_passed_on() -> N
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_the_call_screen_asks_in_the_customers_language_and_speech_reads_it(qtbot: QtBot, language: str) -> None:
-    window, session = _window(qtbot, "2026-11-30T12:00")
+    window, session, said = _speaking_window(qtbot, language)
     answers: list[bool] = []
 
     class Actions:
@@ -196,10 +203,6 @@ def test_the_call_screen_asks_in_the_customers_language_and_speech_reads_it(qtbo
             session.share_identity_answered()
 
     window.call._actions = Actions()  # type: ignore[assignment]
-    said: list[tuple[str, str]] = []
-    window.speak.connect(lambda text, lang: said.append((text, lang)))
-    session.choose_language(language)  # type: ignore[arg-type]
-    session.set_speech(True)
     session.choose_producer("kela")
     session.accept_notice()
     session.call_answered()

@@ -17,7 +17,7 @@ from simulation.call import answering_agent, point_engine
 from simulation.desk_agent import AiortcAgent
 from simulation.switchboard import serve
 from tests.kiosk.test_journey import AgentSide, in_call
-from tests.kiosk.test_views import _window
+from tests.kiosk.test_views import _speaking_window
 
 MIGRI = c.QueueTransferred(call="call-1", producer="migri", queue="migri-general", from_producer="kela",
                            producer_name={"fi": "Migri", "sv": "Migri", "en": "Migri"})
@@ -79,11 +79,7 @@ def test_a_producer_this_point_does_not_offer_is_named_as_the_switchboard_names_
 def test_the_queue_screen_says_where_the_customer_is_being_transferred_and_speech_reads_it(
     qtbot: QtBot, language: str
 ) -> None:
-    window, session = _window(qtbot, "2026-11-30T12:00")
-    said: list[tuple[str, str]] = []
-    window.speak.connect(lambda text, lang: said.append((text, lang)))
-    session.choose_language(language)  # type: ignore[arg-type]
-    session.set_speech(True)
+    window, session, said = _speaking_window(qtbot, language)
     session.choose_producer("kela")
     session.accept_notice()
     session.call_answered()

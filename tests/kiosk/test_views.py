@@ -29,6 +29,17 @@ def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWi
     return window, session
 
 
+def _speaking_window(qtbot: QtBot, language: str) -> tuple[KioskWindow, Session, list[tuple[str, str]]]:
+    """A customer's window on Monday noon in ``language`` with speech on; the list collects what is said, as
+    (text, language), from then on."""
+    window, session = _window(qtbot, "2026-11-30T12:00")
+    said: list[tuple[str, str]] = []
+    window.speak.connect(lambda text, lang: said.append((text, lang)))
+    session.choose_language(language)  # type: ignore[arg-type]
+    session.set_speech(True)
+    return window, session, said
+
+
 def test_idle_screen_shows_host_and_todays_hours_in_the_default_language(qtbot: QtBot) -> None:
     window, session = _window(qtbot, "2026-11-30T12:00")
     idle = window.idle
