@@ -1,0 +1,125 @@
+"""Documents over the call's data channel at less cost per packet: aiortc's SCTP acknowledges every second packet.
+
+Documents (scans to the agent, files from the agent to print) move over aiortc's SCTP, which is pure Python:
+every packet costs packing, CRC32c, a DTLS record and a UDP send. aiortc's receiver sends a SACK for every
+packet that carries DATA, and its sender then handles every one of them (the acknowledged chunks, the T3 timer,
+the next burst). The profile in ``bench/README.md`` ("Documents: where aiortc's SCTP spends its time") put a
+third of the data path's time there. RFC 9260 §6.2 asks a receiver to acknowledge *at least* every second
+packet carrying DATA, and within 200 ms; usrsctp and dcSCTP (Chromium's SCTP) do so.
+
+:func:`install` makes aiortc's receiver delay its SACK the same way:
+
+- a packet of in-order DATA with no SACK pending waits for the next one, or for :data:`SACK_DELAY_S`;
+- the second such packet is acknowledged at once (so the sender's window still opens every two packets);
+- a SACK goes at once, as aiortc sends it now, for anything that is not plain in-order DATA: a gap (a TSN out
+  of order, so the sender can fast-retransmit after three reports), a packet that fills or narrows a gap, a
+  duplicate, a DATA chunk with the I bit (RFC 7053, "acknowledge immediately"), FORWARD TSN or any other chunk.
+
+The sender, the congestion control and the packets on the wire are aiortc's: only when the receiver's SACK
+leaves changes. Measured in ``bench/bench_sctp.py`` and ``bench/bench_call.py --parts 3``; figures in
+``bench/README.md``. A fix that belongs upstream in aiortc (``RTCSctpTransport._handle_data``), carried here
+small and tested (``tests/kiosk/test_call_sctp.py``): written against aiortc 1.16.0's private
+``RTCSctpTransport`` internals, so on any other version :func:`install` leaves aiortc untouched and a warning
+says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import aiortc
+
+log = logging.getLogger(__name__)
+
+#: The longest a lone packet of DATA waits for its SACK, seconds (RFC 9260 allows 200 ms). The wait happens
+#: only when no second packet follows, i.e. when the sender has stopped: at the end of a document, after a lone
+#: message, or when its window is full and it waits for this very SACK. 20 ms keeps that stall below one video
+#: frame and far below aiortc's and Chromium's retransmission timeout (1 s at least), so a round-trip sample
+#: taken on a delayed SACK never makes the sender's timer fire early; a longer delay would save only the SACKs
+#: of a trickle of lone messages, which cost nothing worth saving.
+SACK_DELAY_S = 0.02
+#: The one aiortc version whose ``RTCSctpTransport._handle_data`` and SACK state this was written against.
+SUPPORTED_AIORTC = "1.16.0"
+#: DATA chunk flag "I" (RFC 7053): the sender asks for its SACK without delay.
+SCTP_DATA_SACK_IMMEDIATELY = 0x08
+
+_TIMER = "_point_sack_timer"
+_installed = False
+_timer_sacks: set[asyncio.Task[None]] = set()
+
+
+def install() -> bool:
+    """Delay the SACKs of every aiortc SCTP transport as the module says (idempotent). Returns whether it is in
+    place; on an aiortc it was not written for, aiortc's SACK-per-packet stays and a warning says so."""
+    global _installed
+    from aiortc import rtcsctptransport as sctp
+
+    transport = sctp.RTCSctpTransport
+    if aiortc.__version__ != SUPPORTED_AIORTC or not all(
+        hasattr(transport, name) for name in ("_handle_data", "_receive_chunk", "_send_sack")
+    ):
+        log.warning("aiortc %s: its SCTP keeps acknowledging every packet", aiortc.__version__)
+        return False
+    if _installed:
+        return True
+    send_sack = transport._send_sack
+
+    async def _send_sack(self: Any) -> None:
+        # Any SACK acknowledges everything received so far: a pending delayed one is not needed any more.
+        timer = getattr(self, _TIMER, None)
+        if timer is not None:
+            timer.cancel()
+            setattr(self, _TIMER, None)
+        await send_sack(self)
+
+    def sack_timer_expired(self: Any) -> None:
+        setattr(self, _TIMER, None)
+        if self._sack_needed and self._association_state == transport.State.ESTABLISHED:
+            task = asyncio.ensure_future(sack_quietly(self))
+            _timer_sacks.add(task)
+            task.add_done_callback(_timer_sacks.discard)
+
+    async def sack_quietly(self: Any) -> None:
+        with contextlib.suppress(ConnectionError):  # the DTLS transport closed in the meantime
+            await self._send_sack()
+
+    async def _handle_data(self: Any, data: bytes) -> None:
+        # aiortc 1.16.0's RTCSctpTransport._handle_data, but for the SACK at the end.
+        try:
+            _, _, verification_tag, chunks = sctp.parse_packet(data)
+        except ValueError:
+            return
+        init_chunk = len([x for x in chunks if isinstance(x, sctp.InitChunk)])
+        if init_chunk:
+            assert len(chunks) == 1
+            expected_tag = 0
+        else:
+            expected_tag = self._local_verification_tag
+        if verification_tag != expected_tag:
+            return
+        had_gap = bool(self._sack_misordered)
+        for chunk in chunks:
+            await self._receive_chunk(chunk)
+
+        if not self._sack_needed:
+            return
+        in_order_data = (
+            self._association_state == transport.State.ESTABLISHED
+            and not had_gap
+            and not self._sack_misordered
+            and not self._sack_duplicates
+            and all(type(c) is sctp.DataChunk and not c.flags & SCTP_DATA_SACK_IMMEDIATELY for c in chunks)
+        )
+        if in_order_data and getattr(self, _TIMER, None) is None:
+            # The first packet since the last SACK: wait for a second one (or the timer).
+            setattr(self, _TIMER, self._loop.call_later(SACK_DELAY_S, sack_timer_expired, self))
+        else:
+            await self._send_sack()
+
+    transport._handle_data = _handle_data  # type: ignore[method-assign]
+    transport._send_sack = _send_sack  # type: ignore[method-assign]
+    _installed = True
+    return True
