@@ -13,7 +13,9 @@ packet carrying DATA, and within 200 ms; usrsctp and dcSCTP (Chromium's SCTP) do
 - the second such packet is acknowledged at once (so the sender's window still opens every two packets);
 - a SACK goes at once, as aiortc sends it now, for anything that is not plain in-order DATA: a gap (a TSN out
   of order, so the sender can fast-retransmit after three reports), a packet that fills or narrows a gap, a
-  duplicate, a DATA chunk with the I bit (RFC 7053, "acknowledge immediately"), FORWARD TSN or any other chunk.
+  duplicate, a DATA chunk with the I bit (RFC 7053, "acknowledge immediately"), a packet with any chunk other
+  than DATA and SACK (FORWARD TSN, HEARTBEAT, RE-CONFIG …). A packet carrying only a SACK for the point's own
+  data (as when both ends send) leaves a pending SACK's delay running.
 
 The sender, the congestion control and the packets on the wire are aiortc's: only when the receiver's SACK
 leaves changes. Measured in ``bench/bench_sctp.py`` and ``bench/bench_call.py --parts 3``; figures in
@@ -106,14 +108,21 @@ def install() -> bool:
 
         if not self._sack_needed:
             return
-        in_order_data = (
+        data_chunks = [c for c in chunks if type(c) is sctp.DataChunk]
+        other = any(type(c) not in (sctp.DataChunk, sctp.SackChunk) for c in chunks)
+        pending = getattr(self, _TIMER, None) is not None
+        if pending and not data_chunks and not other:
+            return  # only a SACK for our own data came: the pending SACK keeps its delay
+        in_order = (
             self._association_state == transport.State.ESTABLISHED
+            and data_chunks
+            and not other
             and not had_gap
             and not self._sack_misordered
             and not self._sack_duplicates
-            and all(type(c) is sctp.DataChunk and not c.flags & SCTP_DATA_SACK_IMMEDIATELY for c in chunks)
+            and not any(c.flags & SCTP_DATA_SACK_IMMEDIATELY for c in data_chunks)
         )
-        if in_order_data and getattr(self, _TIMER, None) is None:
+        if in_order and not pending:
             # The first packet since the last SACK: wait for a second one (or the timer).
             setattr(self, _TIMER, self._loop.call_later(SACK_DELAY_S, sack_timer_expired, self))
         else:
