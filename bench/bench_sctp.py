@@ -3,9 +3,10 @@
 Two aiortc peers in one process over loopback; one sends ``--mib`` MiB in 16 KiB messages with the kiosk's
 marks (pause above 1 MiB buffered, resume at the 256 KiB ``bufferedamountlow``), the other checks SHA-256.
 Both ends run aiortc's SCTP, so the figures are aiortc ↔ aiortc (``bench_call.py --parts 3`` measures the
-kiosk against Chromium). The patch is global, so each run is its own child process; runs alternate the two
-variants. Per variant, medians of: wall time from the first message to the last byte, CPU seconds of the
-process (both ends) over the same span, SACK chunks the receiver sent and DATA chunks the sender sent.
+kiosk against Chromium). The patch is global, so each run is its own child process; runs alternate the
+variants (:data:`VARIANTS`). Per variant, medians of: wall time from the first message to the last byte, CPU
+seconds of the process (both ends) over the same span, SACK chunks the receiver sent, DATA chunks the sender
+sent and how many of those were retransmissions.
 
 Run: ``.venv/bin/python bench/bench_sctp.py [--runs 5] [--mib 5]``
 """
@@ -34,7 +35,9 @@ from aiortc.rtcsctptransport import RTCSctpTransport  # noqa: E402
 
 from etapiste import protocol as p  # noqa: E402
 
-VARIANTS = ("aiortc", "patched")
+#: aiortc as it is; its receiver's delayed SACK alone (``sctp.delay_sacks``); the whole patch as the kiosk
+#: installs it (also the sender's ``sctp.fast_retransmit_on_evidence``).
+VARIANTS = ("aiortc", "delayed-sack", "patched")
 
 
 def _loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -47,6 +50,8 @@ def _count_chunks(sent: Counter[tuple[int, str]]) -> None:
 
     async def _send_chunk(self: Any, chunk: Any) -> None:
         sent[(id(self), type(chunk).__name__)] += 1
+        if getattr(chunk, "_sent_count", 0) > 1:
+            sent[(id(self), "resent")] += 1
         await original(self, chunk)
 
     RTCSctpTransport._send_chunk = _send_chunk  # type: ignore[method-assign]
@@ -103,6 +108,7 @@ async def _transfer(size: int) -> dict[str, Any]:
         "cpu_s": cpu,
         "sacks": sent[(receiver, "SackChunk")],
         "data": sent[(sender, "DataChunk")],
+        "resent": sent[(sender, "resent")],
         "intact": digest.digest() == hashlib.sha256(payload).digest(),
     }
     await a.close()
@@ -111,10 +117,12 @@ async def _transfer(size: int) -> dict[str, Any]:
 
 
 def child(variant: str, mib: float) -> None:
-    if variant == "patched":
-        from kiosk.call import sctp
+    from kiosk.call import sctp
 
+    if variant == "patched":
         assert sctp.install(), "the patch was not installed (aiortc version?)"
+    elif variant == "delayed-sack":
+        sctp.delay_sacks(RTCSctpTransport)
     print(json.dumps(asyncio.run(_transfer(int(mib * 1024 * 1024)))))
 
 
@@ -136,18 +144,23 @@ def main() -> None:
             ).stdout  # fmt: skip
             result = json.loads(out.splitlines()[-1])
             results[variant].append(result)
-            print(f"run {run + 1} {variant:8} {result['wall_s']:.2f} s wall, {result['cpu_s']:.2f} s CPU, "
-                  f"{result['sacks']} SACKs, {result['data']} DATA, intact {result['intact']}", flush=True)  # fmt: skip
+            print(
+                f"run {run + 1} {variant:12} {result['wall_s']:.2f} s wall, {result['cpu_s']:.2f} s CPU, "
+                f"{result['sacks']} SACKs, {result['data']} DATA ("
+                f"{result['resent']} resent), intact: {result['intact']}",
+                flush=True,
+            )
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
     print(f"\n{args.mib:g} MiB in {p.CHUNK_BYTES // 1024} KiB messages, {args.runs} runs per variant, load {load}")
-    print(f"{'':10} {'wall s':>8} {'CPU s':>8} {'SACKs':>7} {'DATA':>7}  runs (wall)")
+    print(f"{'':12} {'wall s':>8} {'CPU s':>8} {'SACKs':>7} {'DATA':>7} {'resent':>7}  runs (wall)")
     med: dict[str, dict[str, float]] = {}
     for variant, rs in results.items():
-        med[variant] = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "sacks", "data")}
+        med[variant] = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "sacks", "data", "resent")}
         m = med[variant]
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in rs)
-        print(f"{variant:10} {m['wall_s']:8.2f} {m['cpu_s']:8.2f} {m['sacks']:7.0f} {m['data']:7.0f}  {walls}")
+        print(f"{variant:12} {m['wall_s']:8.2f} {m['cpu_s']:8.2f} {m['sacks']:7.0f} {m['data']:7.0f} {m['resent']:7.0f}"
+              f"  {walls}")  # fmt: skip
     if not all(r["intact"] for rs in results.values() for r in rs):
         print("A DOCUMENT ARRIVED DAMAGED")
     a, b = med["aiortc"], med["patched"]

@@ -1,13 +1,13 @@
-"""Documents over the call's data channel at less cost per packet: aiortc's SCTP acknowledges every second packet.
+"""Documents over the call's data channel at less cost per packet: two small fixes to aiortc's SCTP.
 
 Documents (scans to the agent, files from the agent to print) move over aiortc's SCTP, which is pure Python:
-every packet costs packing, CRC32c, a DTLS record and a UDP send. aiortc's receiver sends a SACK for every
-packet that carries DATA, and its sender then handles every one of them (the acknowledged chunks, the T3 timer,
-the next burst). The profile in ``bench/README.md`` ("Documents: where aiortc's SCTP spends its time") put a
-third of the data path's time there. RFC 9260 §6.2 asks a receiver to acknowledge *at least* every second
-packet carrying DATA, and within 200 ms; usrsctp and dcSCTP (Chromium's SCTP) do so.
+every packet costs packing, CRC32c, a DTLS record and a UDP send. The profile in ``bench/README.md``
+("Documents: where aiortc's SCTP spends its time") put a third of the data path's time in acknowledgements.
 
-:func:`install` makes aiortc's receiver delay its SACK the same way:
+**The receiver** (:func:`delay_sacks`). aiortc sends a SACK for every packet that carries DATA, and the sender
+then handles every one of them (the acknowledged chunks, the T3 timer, the next burst). RFC 9260 §6.2 asks for
+a SACK for *at least* every second packet carrying DATA, within 200 ms; usrsctp and dcSCTP (Chromium's SCTP)
+do so. Here:
 
 - a packet of in-order DATA with no SACK pending waits for the next one, or for :data:`SACK_DELAY_S`;
 - the second such packet is acknowledged at once (so the sender's window still opens every two packets);
@@ -17,10 +17,17 @@ packet carrying DATA, and within 200 ms; usrsctp and dcSCTP (Chromium's SCTP) do
   than DATA and SACK (FORWARD TSN, HEARTBEAT, RE-CONFIG …). A packet carrying only a SACK for the point's own
   data (as when both ends send) leaves a pending SACK's delay running.
 
-The sender, the congestion control and the packets on the wire are aiortc's: only when the receiver's SACK
-leaves changes. Measured in ``bench/bench_sctp.py`` and ``bench/bench_call.py --parts 3``; figures in
-``bench/README.md``. A fix that belongs upstream in aiortc (``RTCSctpTransport._handle_data``), carried here
-small and tested (``tests/kiosk/test_call_sctp.py``): written against aiortc 1.16.0's private
+**The sender** (:func:`fast_retransmit_on_evidence`). aiortc counts a chunk missing ("strikes" it) on every
+SACK that reports it absent below a newly acknowledged TSN, resends it at three strikes, and then goes on
+striking it: the SACKs for the packets already queued ahead of the resend still report it absent, so it is
+resent again every third one until the resend arrives (7–30 times per lost packet in ``bench/bench_sctp.py``
+over loopback, where a full socket buffer drops packets). Here a resent chunk is struck only by a SACK that
+newly acknowledges a TSN sent *after* the resend, the rule usrsctp follows: a resend that is itself lost is
+still found by three such SACKs, or by the T3 timer as before. Congestion control and timers stay aiortc's.
+
+Measured in ``bench/bench_sctp.py`` and ``bench/bench_call.py --parts 3``; figures in ``bench/README.md``.
+Fixes that belong upstream in aiortc (``RTCSctpTransport._handle_data`` and ``_receive_sack_chunk``), carried
+here small and tested (``tests/kiosk/test_call_sctp.py``): written against aiortc 1.16.0's private
 ``RTCSctpTransport`` internals, so on any other version :func:`install` leaves aiortc untouched and a warning
 says so.
 """
@@ -48,25 +55,39 @@ SUPPORTED_AIORTC = "1.16.0"
 #: DATA chunk flag "I" (RFC 7053): the sender asks for its SACK without delay.
 SCTP_DATA_SACK_IMMEDIATELY = 0x08
 
+#: Set on a DATA chunk when aiortc sends it again: the highest TSN sent by then.
+RESENT_AFTER = "_point_resent_after_tsn"
+_OUT_OF_REACH = -(10**9)  # a chunk's miss count that aiortc's three strikes never reach
 _TIMER = "_point_sack_timer"
 _installed = False
 _timer_sacks: set[asyncio.Task[None]] = set()
 
 
 def install() -> bool:
-    """Delay the SACKs of every aiortc SCTP transport as the module says (idempotent). Returns whether it is in
-    place; on an aiortc it was not written for, aiortc's SACK-per-packet stays and a warning says so."""
+    """Put both halves in place for every aiortc SCTP transport (idempotent): :func:`delay_sacks` and
+    :func:`fast_retransmit_on_evidence`. Returns whether they are in place; on an aiortc they were not written
+    for, aiortc's own SCTP stays and a warning says so."""
     global _installed
     from aiortc import rtcsctptransport as sctp
 
     transport = sctp.RTCSctpTransport
     if aiortc.__version__ != SUPPORTED_AIORTC or not all(
-        hasattr(transport, name) for name in ("_handle_data", "_receive_chunk", "_send_sack")
+        hasattr(transport, name)
+        for name in ("_handle_data", "_receive_chunk", "_receive_sack_chunk", "_send_chunk", "_send_sack")
     ):
         log.warning("aiortc %s: its SCTP keeps acknowledging every packet", aiortc.__version__)
         return False
-    if _installed:
-        return True
+    if not _installed:
+        delay_sacks(transport)
+        fast_retransmit_on_evidence(transport)
+        _installed = True
+    return True
+
+
+def delay_sacks(transport: Any) -> None:
+    """The receiver: a SACK every second packet of in-order DATA, or after :data:`SACK_DELAY_S`."""
+    from aiortc import rtcsctptransport as sctp
+
     send_sack = transport._send_sack
 
     async def _send_sack(self: Any) -> None:
@@ -128,7 +149,49 @@ def install() -> bool:
         else:
             await self._send_sack()
 
-    transport._handle_data = _handle_data  # type: ignore[method-assign]
-    transport._send_sack = _send_sack  # type: ignore[method-assign]
-    _installed = True
-    return True
+    transport._handle_data = _handle_data
+    transport._send_sack = _send_sack
+
+
+def fast_retransmit_on_evidence(transport: Any) -> None:
+    """The sender: a chunk already sent again is struck (counted missing) only by a SACK that newly acknowledges
+    a TSN sent after that retransmission (:data:`RESENT_AFTER`)."""
+    from aiortc import rtcsctptransport as sctp
+
+    send_chunk, receive_sack_chunk = transport._send_chunk, transport._receive_sack_chunk
+
+    async def _send_chunk(self: Any, chunk: Any) -> None:
+        if type(chunk) is sctp.DataChunk and chunk._sent_count > 1:  # a retransmission (aiortc counted it)
+            setattr(chunk, RESENT_AFTER, self._sent_queue[-1].tsn)
+        await send_chunk(self, chunk)
+
+    async def _receive_sack_chunk(self: Any, sack: Any) -> None:
+        # aiortc strikes every chunk missing below the SACK's highest newly acknowledged TSN (HTNA) and resends
+        # it at three strikes. Chunks resent after everything that SACK newly acknowledges sit out its strikes:
+        # their misses are set out of reach for aiortc's method and put back afterwards.
+        held: list[tuple[Any, int]] = []
+        if sack.gaps and not sctp.uint32_gt(self._last_sacked_tsn, sack.cumulative_tsn):
+            resent = [c for c in self._sent_queue if getattr(c, RESENT_AFTER, None) is not None and not c._acked]
+            if resent:
+                # aiortc's HTNA: the highest TSN in the SACK's gap blocks not acknowledged before.
+                newly_acked, last = sack.cumulative_tsn, max(end for _, end in sack.gaps)
+                for c in self._sent_queue:
+                    offset = (c.tsn - sack.cumulative_tsn) % sctp.SCTP_TSN_MODULO  # 0 or ≥ 2³¹: acked cumulatively
+                    if 0 < offset <= last:
+                        if not c._acked and any(start <= offset <= end for start, end in sack.gaps):
+                            newly_acked = c.tsn
+                    elif last < offset < 2**31:
+                        break  # past the last gap block
+                for c in resent:
+                    if sctp.uint32_gte(getattr(c, RESENT_AFTER), newly_acked):
+                        held.append((c, c._misses))
+                        c._misses = _OUT_OF_REACH
+        try:
+            await receive_sack_chunk(self, sack)
+        finally:
+            for c, misses in held:
+                if c._misses < 0:  # not resent meanwhile (aiortc then set it to 0)
+                    c._misses = misses
+
+    transport._send_chunk = _send_chunk
+    transport._receive_sack_chunk = _receive_sack_chunk
