@@ -12,6 +12,11 @@
 #      minutes it should take: on 2026-12-02, on this 2-core machine at load ~20 (other engineers' runs),
 #      the build took 17 min (+ lintian 26 min), mmdebstrap 7 min (cached a week), the nine tests ~28 min;
 #      an idle machine does it in roughly a third (the docs' earlier 4 + 5 min for build and lintian).
+# The two stages run side by side (the packaging stage's output is printed when it ends), and the main
+# stage runs its test files on ETAPISTE_TEST_WORKERS pytest-xdist workers (default 3; 0 = one process, for
+# --pdb and the like): most of a test's time is spent waiting on a service, a browser or a call's clock,
+# so three workers on two cores take ~0.6 of the time. A test file stays on one worker (--dist loadfile):
+# its module fixtures start once, and the files known to be long start first (tests/conftest.py).
 # Each stage prints its own time; the command fails when either stage fails (both always run). CI
 # (.ci/run) runs this command with no option, as root on a fresh machine.
 #
@@ -61,11 +66,25 @@ fi
 start=$(date +%s)
 main_rc=0
 packaging_rc=0
-stage main -ra -m "not packaging" "$@" || main_rc=$?
+packaging_pid=
+packaging_log=$(mktemp --tmpdir etapiste-packaging-stage.XXXXXX)
+# A run ended early (Ctrl-C, a failing set-up) takes the packaging stage's pytest with it.
+trap 'rm -f "$packaging_log"; [ -z "$packaging_pid" ] || pkill -TERM -P "$packaging_pid" 2>/dev/null || true' EXIT
 if [ $# -eq 0 ] && [ "${ETAPISTE_PACKAGING:-}" = skip ]; then
     echo "packaging stage: skipped (ETAPISTE_PACKAGING=skip)"
 elif [ $# -eq 0 ]; then
-    stage packaging -ra -m packaging tests/packaging || packaging_rc=$?
+    echo "== packaging stage started beside the main stage (its output follows the main stage's)"
+    stage packaging -ra -m packaging tests/packaging > "$packaging_log" 2>&1 &
+    packaging_pid=$!
+fi
+workers=${ETAPISTE_TEST_WORKERS:-3}
+parallel=()
+if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile); fi
+stage main -ra -m "not packaging" "${parallel[@]}" "$@" || main_rc=$?
+if [ -n "$packaging_pid" ]; then
+    wait "$packaging_pid" || packaging_rc=$?
+    packaging_pid=
+    cat "$packaging_log"
 fi
 echo "suite: $(( $(date +%s) - start )) s (main stage exit $main_rc, packaging stage exit $packaging_rc)"
 [ "$main_rc" -eq 0 ] && [ "$packaging_rc" -eq 0 ]

@@ -65,12 +65,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "services: starts a private service or a heavy subprocess (not in --fast)")
 
 
+#: Test files that take a minute or more on their own (scripts/test.sh runs files on several workers, a
+#: file on one): started first, so that none of them is the last one running while the other workers idle.
+LONG_FIRST = (
+    "tests/test_soak.py",
+    "tests/switchboard/test_instances_scenarios.py",
+    "tests/test_acceptance.py",
+    "tests/browser/test_desk_joint_call.py",
+    "tests/kiosk/test_transfer.py",
+    "tests/kiosk/test_call_recovery.py",
+    "tests/kiosk/test_call_desk.py",
+    "tests/test_fuzz.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
+
+    def where(item: pytest.Item) -> str:
+        return item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+
     for item in items:
-        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
-        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())) or where.startswith(SERVICE_MODULES):
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())) or where(item).startswith(SERVICE_MODULES):
             item.add_marker(pytest.mark.services)
+    # A stable sort: the long files first, in LONG_FIRST's order, each file's tests in their own order.
+    items.sort(key=lambda item: LONG_FIRST.index(where(item)) if where(item) in LONG_FIRST else len(LONG_FIRST))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

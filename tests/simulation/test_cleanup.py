@@ -179,7 +179,10 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
             os.killpg(child.pid, signal.SIGINT)  # the terminal signals the foreground process group
         else:
             child.send_signal(getattr(signal, how))
-        child.wait(60)
+        try:
+            child.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the child run did not end within 60 s of {how}; its output:\n{_tail(tmp_path / 'child.log')}")
 
         deadline = time.monotonic() + 30
         while (left := survivors(watched, token)) and time.monotonic() < deadline:
