@@ -46,9 +46,10 @@ log = logging.getLogger(__name__)
 #: The longest a lone packet of DATA waits for its SACK, seconds (RFC 9260 allows 200 ms). The wait happens
 #: only when no second packet follows, i.e. when the sender has stopped: at the end of a document, after a lone
 #: message, or when its window is full and it waits for this very SACK. 20 ms keeps that stall below one video
-#: frame and far below aiortc's and Chromium's retransmission timeout (1 s at least), so a round-trip sample
-#: taken on a delayed SACK never makes the sender's timer fire early; a longer delay would save only the SACKs
-#: of a trickle of lone messages, which cost nothing worth saving.
+#: frame and far below the senders' shortest retransmission timeout — aiortc's is 1 s, Chromium's dcSCTP 220 or
+#: 400 ms depending on the version, "larger than an expected peer delayed ack timeout" (its options' comment),
+#: which 200 ms plus a round trip would not reliably be — so a delayed SACK never makes a sender resend. A
+#: longer delay would save only the SACKs of a trickle of lone messages, which cost nothing worth saving.
 SACK_DELAY_S = 0.02
 #: The one aiortc version whose ``RTCSctpTransport._handle_data`` and SACK state this was written against.
 SUPPORTED_AIORTC = "1.16.0"
