@@ -8,7 +8,10 @@ variants (:data:`VARIANTS`). Per variant, medians of: wall time from the first m
 seconds of the process (both ends) over the same span, SACK chunks the receiver sent, DATA chunks the sender
 sent and how many of those were retransmissions.
 
-Run: ``.venv/bin/python bench/bench_sctp.py [--runs 5] [--mib 5]``
+``--loss N`` loses every N-th DATA packet in the sender's DTLS send (below SCTP, as a lossy link would), and the
+sender's T3 timeouts are counted (each resends everything outstanding and shrinks its window to one packet).
+
+Run: ``.venv/bin/python bench/bench_sctp.py [--runs 5] [--mib 5] [--loss 53]``
 """
 
 from __future__ import annotations
@@ -57,7 +60,37 @@ def _count_chunks(sent: Counter[tuple[int, str]]) -> None:
     RTCSctpTransport._send_chunk = _send_chunk  # type: ignore[method-assign]
 
 
-async def _transfer(size: int) -> dict[str, Any]:
+def _lose_every(transport: Any, n: int, sent: Counter[tuple[int, str]]) -> None:
+    """Lose every ``n``-th DATA packet the sender hands to DTLS (below SCTP, as a lossy link would)."""
+    dtls, packets = transport.transport, 0
+    send_data = dtls._send_data
+
+    async def lossy(data: bytes) -> None:
+        nonlocal packets
+        if data[12] == 0:  # DATA, the first chunk after SCTP's common header
+            packets += 1
+            if packets % n == 0:
+                sent[(id(transport), "lost")] += 1
+                return
+        await send_data(data)
+
+    dtls._send_data = lossy
+
+
+def _count_timeouts(transport: Any, sent: Counter[tuple[int, str]]) -> list[int]:
+    """Count the sender's T3 expiries (each resends everything outstanding and drops its window to one packet)."""
+    count = [0]
+    expired = transport._t3_expired
+
+    def counted() -> None:
+        count[0] += 1
+        expired()
+
+    transport._t3_expired = counted
+    return count
+
+
+async def _transfer(size: int, loss: int) -> dict[str, Any]:
     aioice.ice.get_host_addresses = _loopback
     sent: Counter[tuple[int, str]] = Counter()
     _count_chunks(sent)
@@ -93,6 +126,9 @@ async def _transfer(size: int) -> dict[str, Any]:
     await asyncio.sleep(0.2)  # let the channel's DCEP exchange settle before counting
 
     payload = os.urandom(size)
+    if loss:
+        _lose_every(a.sctp, loss, sent)
+    timeouts = _count_timeouts(a.sctp, sent)
     sender, receiver = id(a.sctp), id(b.sctp)
     sent.clear()
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -109,6 +145,8 @@ async def _transfer(size: int) -> dict[str, Any]:
         "sacks": sent[(receiver, "SackChunk")],
         "data": sent[(sender, "DataChunk")],
         "resent": sent[(sender, "resent")],
+        "lost": sent[(sender, "lost")],
+        "timeouts": timeouts[0],
         "intact": digest.digest() == hashlib.sha256(payload).digest(),
     }
     await a.close()
@@ -116,30 +154,31 @@ async def _transfer(size: int) -> dict[str, Any]:
     return result
 
 
-def child(variant: str, mib: float) -> None:
+def child(variant: str, mib: float, loss: int) -> None:
     from kiosk.call import sctp
 
     if variant == "patched":
         assert sctp.install(), "the patch was not installed (aiortc version?)"
     elif variant == "delayed-sack":
         sctp.delay_sacks(RTCSctpTransport)
-    print(json.dumps(asyncio.run(_transfer(int(mib * 1024 * 1024)))))
+    print(json.dumps(asyncio.run(_transfer(int(mib * 1024 * 1024), loss))))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per variant (alternating)")
     parser.add_argument("--mib", type=float, default=5, help="document size in MiB")
+    parser.add_argument("--loss", type=int, default=0, help="lose every N-th DATA packet at the sender (0: none)")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.mib)
+        child(args.child, args.mib, args.loss)
         return
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     for run in range(args.runs):
         for variant in VARIANTS:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", variant, "--mib", str(args.mib)],
+                [sys.executable, __file__, "--child", variant, "--mib", str(args.mib), "--loss", str(args.loss)],
                 check=True, capture_output=True, text=True,
             ).stdout  # fmt: skip
             result = json.loads(out.splitlines()[-1])
@@ -147,20 +186,26 @@ def main() -> None:
             print(
                 f"run {run + 1} {variant:12} {result['wall_s']:.2f} s wall, {result['cpu_s']:.2f} s CPU, "
                 f"{result['sacks']} SACKs, {result['data']} DATA ("
-                f"{result['resent']} resent), intact: {result['intact']}",
+                f"{result['resent']} resent, {result['lost']} lost), {result['timeouts']} T3 timeouts, "
+                f"intact: {result['intact']}",
                 flush=True,
             )
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print(f"\n{args.mib:g} MiB in {p.CHUNK_BYTES // 1024} KiB messages, {args.runs} runs per variant, load {load}")
-    print(f"{'':12} {'wall s':>8} {'CPU s':>8} {'SACKs':>7} {'DATA':>7} {'resent':>7}  runs (wall)")
+    lossy = f", every {args.loss}th DATA packet lost" if args.loss else ""
+    print(
+        f"\n{args.mib:g} MiB in {p.CHUNK_BYTES // 1024} KiB messages{lossy}, {args.runs} runs per variant, load {load}"
+    )
+    print(f"{'':12} {'wall s':>8} {'CPU s':>8} {'SACKs':>7} {'DATA':>7} {'resent':>7} {'T3':>4}  runs (wall)")
     med: dict[str, dict[str, float]] = {}
     for variant, rs in results.items():
-        med[variant] = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "sacks", "data", "resent")}
+        med[variant] = {
+            k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "sacks", "data", "resent", "timeouts")
+        }
         m = med[variant]
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in rs)
         print(f"{variant:12} {m['wall_s']:8.2f} {m['cpu_s']:8.2f} {m['sacks']:7.0f} {m['data']:7.0f} {m['resent']:7.0f}"
-              f"  {walls}")  # fmt: skip
+              f" {m['timeouts']:4.0f}  {walls}")  # fmt: skip
     if not all(r["intact"] for rs in results.values() for r in rs):
         print("A DOCUMENT ARRIVED DAMAGED")
     a, b = med["aiortc"], med["patched"]
