@@ -16,7 +16,7 @@ from drivers.camera import CameraStatus
 from etapiste import protocol as p
 from kiosk import consent
 from kiosk import stats as quality
-from kiosk.call import bandwidth, encoder, sctp
+from kiosk.call import bandwidth, encoder
 from kiosk.call.events import CallEnded, CallEvent, Listener, QueueLeft
 from kiosk.media import CameraTrack, MediaConfig, PatternSource
 
@@ -80,7 +80,7 @@ class EngineCore:
         consent.install()  # a late consent answer on a busy point is not a lost network
         encoder.install()  # VP8 at the point's speed settings (kiosk/call/encoder.py)
         bandwidth.install(receive_floor_bps)  # a busy point loop is not a slow network (kiosk/call/bandwidth.py)
-        sctp.install()  # documents: a SACK every second packet, not every one (kiosk/call/sctp.py)
+        # kiosk/call/sctp.py (delayed SACKs) is not installed: measured slower from the desk (bench/README.md)
 
         self._listeners: list[Listener] = []
         self._http: aiohttp.ClientSession | None = None

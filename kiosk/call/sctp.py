@@ -25,7 +25,11 @@ over loopback, where a full socket buffer drops packets). Here a resent chunk is
 newly acknowledges a TSN sent *after* the resend, the rule usrsctp follows: a resend that is itself lost is
 still found by three such SACKs, or by the T3 timer as before. Congestion control and timers stay aiortc's.
 
-Measured in ``bench/bench_sctp.py`` and ``bench/bench_call.py --parts 3``; figures in ``bench/README.md``.
+**Not installed by the engine** (2026-12-03): aiortc ↔ aiortc it pays (``bench/bench_sctp.py``: CPU × 0.6, half
+the SACKs), but in ``bench/bench_call.py --parts 3`` documents from the agent's Chromium to the point were slower
+with it (6.0 and 9.7 s against 4.2 s without, single runs under load 5–9), not faster; why is not known yet
+(Chromium's sender, paced by one SACK a packet, may overrun the point's socket in bigger bursts). Figures and
+commands in ``bench/README.md``. :func:`install` and :func:`uninstall` are for measuring and for the tests.
 Fixes that belong upstream in aiortc (``RTCSctpTransport._handle_data`` and ``_receive_sack_chunk``), carried
 here small and tested (``tests/kiosk/test_call_sctp.py``): written against aiortc 1.16.0's private
 ``RTCSctpTransport`` internals, so on any other version :func:`install` leaves aiortc untouched and a warning
@@ -60,7 +64,9 @@ SCTP_DATA_SACK_IMMEDIATELY = 0x08
 RESENT_AFTER = "_point_resent_after_tsn"
 _OUT_OF_REACH = -(10**9)  # a chunk's miss count that aiortc's three strikes never reach
 _TIMER = "_point_sack_timer"
+_PATCHED = ("_handle_data", "_send_sack", "_send_chunk", "_receive_sack_chunk")
 _installed = False
+_originals: dict[str, Any] = {}
 _timer_sacks: set[asyncio.Task[None]] = set()
 
 
@@ -73,16 +79,27 @@ def install() -> bool:
 
     transport = sctp.RTCSctpTransport
     if aiortc.__version__ != SUPPORTED_AIORTC or not all(
-        hasattr(transport, name)
-        for name in ("_handle_data", "_receive_chunk", "_receive_sack_chunk", "_send_chunk", "_send_sack")
+        hasattr(transport, name) for name in (*_PATCHED, "_receive_chunk")
     ):
         log.warning("aiortc %s: its SCTP keeps acknowledging every packet", aiortc.__version__)
         return False
     if not _installed:
+        _originals.update({name: getattr(transport, name) for name in _PATCHED})
         delay_sacks(transport)
         fast_retransmit_on_evidence(transport)
         _installed = True
     return True
+
+
+def uninstall() -> None:
+    """Put aiortc's own methods back (transports made meanwhile keep a pending SACK timer at most)."""
+    global _installed
+    from aiortc import rtcsctptransport as sctp
+
+    for name, method in _originals.items():
+        setattr(sctp.RTCSctpTransport, name, method)
+    _originals.clear()
+    _installed = False
 
 
 def delay_sacks(transport: Any) -> None:
