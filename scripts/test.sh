@@ -4,19 +4,18 @@
 #   1. the main stage: pytest -m "not packaging", with every real-service harness started privately on
 #      loopback;
 #   2. the packaging stage: pytest -m packaging tests/packaging: scripts/package.sh builds the .debs
-#      (cached by the source's hash under ~/.cache/etapiste-packaging; the first build fetches the
-#      dependencies' wheels from PyPI once), mmdebstrap makes a Debian 12 root with the point's
-#      dependencies (cached for the day; needs Debian's mirror), and etapiste-point is installed into
-#      throwaway copies of it: the installer from an enrolment package, updates and rollbacks through the
-#      root helper, Debian's security updates. Needs root (chroot, unshare). Not yet within the 15
-#      minutes it should take: on 2026-12-02, on this 2-core machine at load ~20 (other engineers' runs),
-#      the build took 17 min (+ lintian 26 min), mmdebstrap 7 min (cached a week), the nine tests ~28 min;
-#      an idle machine does it in roughly a third (the docs' earlier 4 + 5 min for build and lintian).
-# The two stages run side by side (the packaging stage's output is printed when it ends), and the main
-# stage runs its test files on ETAPISTE_TEST_WORKERS pytest-xdist workers (default 3; 0 = one process, for
-# --pdb and the like): most of a test's time is spent waiting on a service, a browser or a call's clock,
-# so three workers on two cores take ~0.6 of the time. A test file stays on one worker (--dist loadfile):
-# its module fixtures start once, and the files known to be long start first (tests/conftest.py).
+#      (beside the main stage; cached by the source's hash under ~/.cache/etapiste-packaging; the first
+#      build fetches the dependencies' wheels from PyPI once), mmdebstrap makes a Debian 12 root with the
+#      point's dependencies (cached for a week; needs Debian's mirror), and etapiste-point is installed
+#      into throwaway overlays of it: the installer from an enrolment package, updates and rollbacks
+#      through the root helper, Debian's security updates; lintian runs beside them. Needs root (chroot,
+#      unshare, mount).
+# The main stage runs its test files on ETAPISTE_TEST_WORKERS pytest-xdist workers (default 3; 0 = one
+# process, for --pdb and the like): most of a test's time is spent waiting on a service, a browser or a
+# call's clock, so three workers on two cores take ~0.6 of the time. A test file stays on one worker
+# (--dist loadfile): its module fixtures start once, and the files known to be long start first
+# (tests/conftest.py). The packages build beside it; the packaging stage then installs them. (The two
+# stages side by side were tried: at load 7-10 documents in calls timed out, 7 tests failed.)
 # Each stage prints its own time; the command fails when either stage fails (both always run). CI
 # (.ci/run) runs this command with no option, as root on a fresh machine.
 #
@@ -66,25 +65,42 @@ fi
 start=$(date +%s)
 main_rc=0
 packaging_rc=0
-packaging_pid=
-packaging_log=$(mktemp --tmpdir etapiste-packaging-stage.XXXXXX)
-# A run ended early (Ctrl-C, a failing set-up) takes the packaging stage's pytest with it.
-trap 'rm -f "$packaging_log"; [ -z "$packaging_pid" ] || pkill -TERM -P "$packaging_pid" 2>/dev/null || true' EXIT
-if [ $# -eq 0 ] && [ "${ETAPISTE_PACKAGING:-}" = skip ]; then
+build_pid=
+debs_dir=
+# A run ended early (Ctrl-C, a failing set-up) takes the background build with it.
+trap '[ -z "$build_pid" ] || { pkill -TERM -P "$build_pid"; kill "$build_pid"; } 2>/dev/null || true; [ -z "$debs_dir" ] || rm -rf "$debs_dir"' EXIT
+packaging_stage=run
+if [ $# -ne 0 ]; then
+    packaging_stage=no
+elif [ "${ETAPISTE_PACKAGING:-}" = skip ]; then
+    packaging_stage=no
     echo "packaging stage: skipped (ETAPISTE_PACKAGING=skip)"
-elif [ $# -eq 0 ]; then
-    echo "== packaging stage started beside the main stage (its output follows the main stage's)"
-    stage packaging -ra -m packaging tests/packaging > "$packaging_log" 2>&1 &
-    packaging_pid=$!
+elif [ -z "${ETAPISTE_TEST_DEBS:-}" ]; then
+    # The packages build beside the main stage, niced: the build is one core of compiling and
+    # compressing, the main stage mostly waiting. lintian runs in the packaging stage, beside its tests.
+    debs_dir=$(mktemp -d --tmpdir etapiste-debs.XXXXXX)
+    echo "== packages building beside the main stage (scripts/package.sh --no-lintian --out $debs_dir)"
+    nice -n 10 scripts/package.sh --no-lintian --out "$debs_dir" > "$debs_dir/build.log" 2>&1 &
+    build_pid=$!
 fi
 workers=${ETAPISTE_TEST_WORKERS:-3}
 parallel=()
 if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile); fi
 stage main -ra -m "not packaging" "${parallel[@]}" "$@" || main_rc=$?
-if [ -n "$packaging_pid" ]; then
-    wait "$packaging_pid" || packaging_rc=$?
-    packaging_pid=
-    cat "$packaging_log"
+if [ -n "$build_pid" ]; then
+    build_rc=0
+    wait "$build_pid" || build_rc=$?
+    build_pid=
+    cat "$debs_dir/build.log"
+    if [ "$build_rc" -ne 0 ]; then
+        echo "packaging stage: not run, the packages did not build (scripts/package.sh exit $build_rc, above)"
+        packaging_stage=no
+        packaging_rc=$build_rc
+    fi
+fi
+if [ "$packaging_stage" = run ]; then
+    ETAPISTE_TEST_DEBS=${ETAPISTE_TEST_DEBS:-$debs_dir} stage packaging -ra -m packaging tests/packaging \
+        || packaging_rc=$?
 fi
 echo "suite: $(( $(date +%s) - start )) s (main stage exit $main_rc, packaging stage exit $packaging_rc)"
 [ "$main_rc" -eq 0 ] && [ "$packaging_rc" -eq 0 ]

@@ -3,9 +3,9 @@
 The packages come from scripts/package.sh (cached by the source's hash); the root is ``mmdebstrap
 --variant=minbase bookworm`` from this machine's apt sources with etapiste-point's own Depends and
 Recommends already in it, cached as a tarball under ~/.cache/etapiste-packaging/roots by date and by the
-dependency list, and extracted afresh for each use. Commands run in the root through ``unshare -m -p -f``
-+ ``chroot``: its own mount and PID namespaces, so the /proc and /dev it needs vanish with it and nothing
-it starts outlives the command. Needs root.
+dependency list, extracted once beside it, and each use gets an overlay of its own over that. Commands run
+in the root through ``unshare -m -p -f`` + ``chroot``: its own mount and PID namespaces, so the /proc and
+/dev it needs vanish with it and nothing it starts outlives the command. Needs root.
 
 The organiser's repository is made with the ops tool itself (``etapiste ops repo``), signed with a
 throwaway key, inside the root (reached through a ``file:`` URI: apt treats it as it treats https, with
@@ -113,6 +113,7 @@ def base_root_tar(point_deb: Path) -> Path:
     roots.mkdir(parents=True, exist_ok=True)
     for old in roots.glob("bookworm-minbase-*.tar"):
         old.unlink()
+        shutil.rmtree(old.with_name(old.name + ".d"), ignore_errors=True)
     partial = tar.with_suffix(".partial")
     command = ["mmdebstrap", "--variant=minbase", "--format=tar", f"--include={','.join(include)}", "bookworm"]
     proc = subprocess.run([*command, str(partial)], capture_output=True, text=True, timeout=3600)
@@ -122,15 +123,47 @@ def base_root_tar(point_deb: Path) -> Path:
     return tar
 
 
+def extracted(tar: Path) -> Path:
+    """``tar`` extracted once, beside it (``<tar>.d``), and never written to afterwards: the lower layer
+    of every :func:`fresh_root` made from it. Made under a temporary name and renamed, so a run killed
+    midway leaves no half root to be taken for a whole one."""
+    done = tar.with_name(tar.name + ".d")
+    if done.is_dir():
+        return done
+    partial = Path(tempfile.mkdtemp(prefix=tar.name + ".", suffix=".partial", dir=tar.parent))
+    try:
+        subprocess.run(["tar", "-xf", str(tar), "-C", str(partial)], check=True, timeout=600)
+        partial.rename(done)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return done
+
+
 @contextlib.contextmanager
 def fresh_root(tar: Path) -> Iterator[Path]:
-    """A fresh copy of the cached root, removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="etapiste-debroot-"))
+    """A fresh copy of the cached root, removed afterwards.
+
+    An overlay over the root extracted once (:func:`extracted`): what a test writes (a 700 MB package
+    installed) goes to its own upper layer, and a fresh root costs a mount instead of extracting 700 MB,
+    then deleting them, for every test. Where overlayfs cannot be mounted the tarball is extracted."""
+    work = Path(tempfile.mkdtemp(prefix="etapiste-debroot-"))
+    path = work / "root"
+    mounted = False
     try:
-        subprocess.run(["tar", "-xf", str(tar), "-C", str(path)], check=True, timeout=600)
+        lower = extracted(tar)
+        for name in ("root", "upper", "work"):
+            (work / name).mkdir()
+        options = f"lowerdir={lower},upperdir={work / 'upper'},workdir={work / 'work'}"
+        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(path)],
+                                 capture_output=True, timeout=60).returncode == 0  # fmt: skip
+        if not mounted:
+            subprocess.run(["tar", "-xf", str(tar), "-C", str(path)], check=True, timeout=600)
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if mounted:
+            subprocess.run(["umount", "--lazy", str(path)], capture_output=True, timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _enter(root: Path, env: str = "") -> str:

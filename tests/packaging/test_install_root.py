@@ -49,17 +49,40 @@ def _require(*programs: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def debs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """dist/etapiste-point and -server for pyproject's version, built (or taken from the cache); or the ones
     in ``$ETAPISTE_TEST_DEBS`` (a directory), built before from the same tree: the build takes minutes, and
-    on a shared work tree every other change would start it again."""
+    on a shared work tree every other change would start it again.
+
+    lintian starts on them at once, in the background: it takes minutes of one core, which the install
+    tests (mostly disk) leave free; the file's last test waits for its verdict."""
     prebuilt = os.environ.get("ETAPISTE_TEST_DEBS")
     if prebuilt:
         found = {name: Path(prebuilt) / f"{name}_{VERSION}_amd64.deb" for name in ("etapiste-point", "etapiste-server")}
         assert all(p.is_file() for p in found.values()), f"ETAPISTE_TEST_DEBS={prebuilt} lacks {found}"
-        return found
-    _require("dpkg-buildpackage", "lintian")
-    return debroot.build_packages(tmp_path_factory.mktemp("dist"))
+    else:
+        _require("dpkg-buildpackage")
+        found = debroot.build_packages(tmp_path_factory.mktemp("dist"), lint=False)
+    _require("lintian")
+    log = tmp_path_factory.mktemp("lintian") / "lintian.log"
+    with open(log, "wb") as out:
+        # As scripts/package.sh runs it: errors fail, warnings are printed for the reader.
+        LINTIAN["run"] = subprocess.Popen(
+            ["lintian", "--fail-on", "error", "--suppress-tags-from-file", "/dev/null", *map(str, found.values())],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    LINTIAN["log"] = log
+    try:
+        yield found
+    finally:
+        run = LINTIAN.pop("run", None)
+        if isinstance(run, subprocess.Popen) and run.poll() is None:
+            os.killpg(run.pid, 9)
+            run.wait(10)
+
+
+#: lintian's background run over the packages (started by ``debs``) and its log.
+LINTIAN: dict[str, object] = {}
 
 
 @pytest.fixture(scope="session")
@@ -398,3 +421,13 @@ def test_helper_runs_debians_security_updates_only_and_reports_them(
     state = updater.state(root / "var/lib/etapiste/point.yaml")
     assert (state["action"], state["state"], state["upgraded"]) == ("security", "done", "probe-security")
     assert _update_cell({"software_update": state}).endswith(" ok (probe-security)")
+
+
+def test_lintian_reports_no_errors_in_either_package(debs: dict[str, Path]) -> None:
+    """Last in the file: lintian has run beside the install tests since the packages were ready."""
+    run, log = LINTIAN["run"], LINTIAN["log"]
+    assert isinstance(run, subprocess.Popen) and isinstance(log, Path)
+    rc = run.wait(1800)
+    said = log.read_text(errors="replace")
+    print(said)  # the warnings, for the reader (-rA / a failure shows them)
+    assert rc == 0, f"lintian reports errors (exit {rc}):\n{said[-6000:]}"
