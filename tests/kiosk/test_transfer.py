@@ -164,12 +164,17 @@ async def test_a_second_document_while_one_is_open_is_told_busy_and_the_first_co
 
 
 async def test_a_scan_the_agent_finds_corrupt_fails_on_the_point_with_the_reason():
-    async with serve() as sb, connected_call(sb) as (engine, _, agent):
+    async with serve() as sb, connected_call(sb) as (engine, _, _agent):
         # The agent's side answers checksum_mismatch (what a desk does when bytes were damaged on the way).
         link: DocumentLink = engine.peers[next(iter(engine.peers))].link
-        original = agent.channel
+        original = link._channel  # the point's own channel: it may open after the agent's side has
+        assert original is not None
+        for _ in range(1500):
+            if original.readyState == "open":
+                break
+            await asyncio.sleep(0.02)
 
-        real_send = link._channel.send
+        real_send = original.send
 
         def corrupt(data: str | bytes) -> None:
             if isinstance(data, bytes) and data.startswith(b"%PDF"):
