@@ -139,6 +139,8 @@ async def test_agent_answers_a_point_and_serves_the_customer_end_to_end(browser,
                   .then(d => [...new Uint8Array(d)].map(x => x.toString(16).padStart(2, '0')).join(''))""",
             )
             assert page_sha == hashlib.sha256(point.scan_pdf).hexdigest()
+            # The desk's verdict travels back over the data channel after the desk shows the scan.
+            await point.until(lambda: point.acks, timeout=60, what="the desk's acknowledgement of the scan")
             assert point.acks[-1].ok
             await wait_in_page(
                 browser, "agent", "document.getElementById('scan-status').textContent === 'Scan received.'"
