@@ -10,9 +10,10 @@
 #      into throwaway overlays of it: the installer from an enrolment package, updates and rollbacks
 #      through the root helper, Debian's security updates; lintian runs beside them. Needs root (chroot,
 #      unshare, mount).
-# The main stage runs its test files on ETAPISTE_TEST_WORKERS pytest-xdist workers (default 3; 0 = one
+# The main stage runs its test files on ETAPISTE_TEST_WORKERS pytest-xdist workers (default 2; 0 = one
 # process, for --pdb and the like): most of a test's time is spent waiting on a service, a browser or a
-# call's clock, so three workers on two cores take ~0.6 of the time. A test file stays on one worker
+# call's clock, so three workers on two cores took ~0.6 of the time, but at that load a call now and then
+# dropped mid-document in a test (1 failure in each of three whole runs): two, until that is fixed. A test file stays on one worker
 # (--dist loadfile): its module fixtures start once, and the files known to be long start first
 # (tests/conftest.py). The packages build beside it; the packaging stage then installs them. (The two
 # stages side by side were tried: at load 7-10 documents in calls timed out, 7 tests failed.)
@@ -83,7 +84,7 @@ elif [ -z "${ETAPISTE_TEST_DEBS:-}" ]; then
     nice -n 10 scripts/package.sh --no-lintian --out "$debs_dir" > "$debs_dir/build.log" 2>&1 &
     build_pid=$!
 fi
-workers=${ETAPISTE_TEST_WORKERS:-3}
+workers=${ETAPISTE_TEST_WORKERS:-2}
 parallel=()
 if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile); fi
 stage main -ra -m "not packaging" "${parallel[@]}" "$@" || main_rc=$?
