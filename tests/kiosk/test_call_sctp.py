@@ -73,13 +73,9 @@ class End:
             self.channel.send(data[offset : offset + p.CHUNK_BYTES])
 
     async def until_received(self, size: int, what: str) -> None:
-        async def arrived() -> None:
-            while self.received < size:
-                await asyncio.sleep(0.05)
-
         try:
-            await asyncio.wait_for(arrived(), 120)
-        except TimeoutError:
+            await until(lambda: self.received >= size, what, 120)
+        except AssertionError:
             raise AssertionError(f"{what}: {self.received} of {size} bytes arrived") from None
 
 
