@@ -126,13 +126,17 @@ async def _mails(smtp: SmtpServer, n: int, timeout: float = 20.0) -> list[Mail]:
     return smtp.taken()
 
 
-async def _until_printer(printer: Printer, reason: str) -> None:
-    """Wait for CUPS to report ``reason`` on the queue (each look is a new CUPS connection: look calmly)."""
-    for _ in range(100):
-        if reason in printer.status().reasons:
+async def _until_printer(printer: Printer, reason: str, *, reported: bool = True) -> None:
+    """Wait for CUPS to report ``reason`` on the queue, or with ``reported=False`` to stop reporting it.
+
+    Each look is a new CUPS connection: look calmly.
+    """
+    for _ in range(150):
+        if (reason in printer.status().reasons) == reported:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"the printer did not report {reason}: {printer.status()}")
+    state = "report" if reported else "clear"
+    raise AssertionError(f"the printer did not {state} {reason}: {printer.status()}")
 
 
 def _no_customer_data(mails: list[Mail], wire: Wire) -> None:
@@ -185,6 +189,9 @@ async def test_a_printer_out_of_paper_mails_the_host_once_groups_repeats_and_mai
             # Staff fill the tray and resume printing: the all-clear.
             queue.set("ok")
             await asyncio.to_thread(printer.resume)
+            # CUPS reprints the held job and only then clears the reason: the kiosk's next check after that
+            # (every 15 s in service) is the one that sees a working printer.
+            await _until_printer(printer, "media-empty-error", reported=False)
             await kiosk.health.check()
             mails = await _mails(smtp_server, 2)
         finally:
