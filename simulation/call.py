@@ -126,4 +126,19 @@ async def connected_call(sb: Switchboard, **kwargs: Any) -> AsyncIterator[tuple[
     async with point_engine(sb, **kwargs) as (engine, events), answering_agent(sb, engine) as agent:
         await events.first(CallConnected)
         await agent.channel_open()
+        await point_channel_open(engine)
         yield engine, events, agent
+
+
+async def point_channel_open(engine: CallEngine, timeout: float = 30.0) -> None:
+    """Wait for the point's own side of the data channel: it opens after the agent's, later still under load
+    (a document sent before then fails with ``not_connected``, as a test once did on a busy machine)."""
+
+    def open_() -> bool:
+        return bool(engine.peers) and all(
+            peer.channel is not None and peer.channel.readyState == "open" for peer in engine.peers.values()
+        )
+
+    async with asyncio.timeout(timeout):
+        while not open_():
+            await asyncio.sleep(0.02)

@@ -167,13 +167,8 @@ async def test_a_scan_the_agent_finds_corrupt_fails_on_the_point_with_the_reason
     async with serve() as sb, connected_call(sb) as (engine, _, _agent):
         # The agent's side answers checksum_mismatch (what a desk does when bytes were damaged on the way).
         link: DocumentLink = engine.peers[next(iter(engine.peers))].link
-        original = link._channel  # the point's own channel: it may open after the agent's side has
-        assert original is not None
-        for _ in range(1500):
-            if original.readyState == "open":
-                break
-            await asyncio.sleep(0.02)
-
+        original = link._channel  # the point's own channel (connected_call waited for it to open)
+        assert original is not None and original.readyState == "open"
         real_send = original.send
 
         def corrupt(data: str | bytes) -> None:
