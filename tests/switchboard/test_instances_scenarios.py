@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,8 +18,8 @@ import pytest
 
 from etapiste import protocol as p
 from kiosk.call import CallConnected, CallEnded, CallEngine, QueueLeft, QueuePosition, RemoteVideoFrame, RttReceived
-from simulation.call import Recorder, point_engine
-from simulation.desk_agent import AiortcAgent
+from simulation.call import Recorder, pattern_media, point_engine
+from simulation.desk_agent import AiortcAgent, MutedMicrophone
 from simulation.services.haproxy import RemoteSwitchboard, SwitchboardCluster
 from simulation.switchboard import POINT_CREDENTIALS
 from switchboard.credentials import hash_point_credential
@@ -59,13 +60,16 @@ async def back_in_call(engine: CallEngine, events: Recorder, agent: AiortcAgent,
     await events.until(lambda: engine.connected.is_set() and engine.call == call, 40, what)
 
 
-def frames(events: Recorder, agent: AiortcAgent) -> tuple[int, int]:
+def received(events: Recorder, agent: AiortcAgent) -> tuple[int, int]:
     return events.count(RemoteVideoFrame), agent.frames["video"]
 
 
-async def flowing_since(events: Recorder, agent: AiortcAgent, before: tuple[int, int], what: str) -> None:
+async def flowing_since(
+    events: Recorder, agent: AiortcAgent, before: tuple[int, int], what: str, frames: int = 30
+) -> None:
+    """Video both ways: each side has received ``frames`` more pictures than it had at ``before``."""
     await events.until(
-        lambda: all(now > then + 30 for now, then in zip(frames(events, agent), before, strict=True)), 30, what
+        lambda: all(now > then + frames for now, then in zip(received(events, agent), before, strict=True)), 30, what
     )
 
 
@@ -79,7 +83,7 @@ async def test_an_instance_killed_mid_call_the_point_and_the_desk_come_back_into
 
         # 1. The point's instance dies. Media is peer to peer: it flows on while the point comes back.
         dead = point_holder(cluster)
-        before = frames(events, agent)
+        before = received(events, agent)
         cluster.instance(dead).kill()
         agent.dc_send(p.Rtt(seq=1, text="kuuletteko minua", final=True))  # said while the point's signalling is away
         await events.until(lambda: not engine.connected.is_set() or engine.me is None, 20, "the drop noticed")
@@ -93,7 +97,7 @@ async def test_an_instance_killed_mid_call_the_point_and_the_desk_come_back_into
         # 2. The desk's instance dies: the desk comes back into the same call, the point never notices.
         dead = desk_holder(cluster, agent)
         rejoins = len(agent.rejoins)
-        before = frames(events, agent)
+        before = received(events, agent)
         cluster.instance(dead).kill()
         await agent.until(lambda: len(agent.rejoins) > rejoins, 40, "the desk welcomed back")
         assert agent.rejoins[-1].call == call and not agent.lost
@@ -105,29 +109,41 @@ async def test_an_instance_killed_mid_call_the_point_and_the_desk_come_back_into
 
 
 #: The rolling restart's load: points waiting in one queue (signalling only: the kiosk's engine, no media until
-#: answered) and calls with media (aiortc at both ends; 20 of them would not fit beside the waiting points on
-#: this two-core machine shared with other runs).
+#: answered) and calls in progress, each a point's engine and an aiortc desk with video both ways. The calls'
+#: pictures are small and slow and their microphones muted (:data:`LIGHT_CALL`): twenty calls with 320×240 at 30
+#: fps and a tone each way cost ~40 % of a core each here (three: 118 %), twenty light ones ~70 % together (three:
+#: 10 %), and what a restart does to a call does not depend on its picture's size.
 ROLLING_WAITING = 100
-ROLLING_CALLS = 3
+ROLLING_CALLS = 20
+LIGHT_CALL = (80, 60, 3)
 
 
 def waiting_points() -> dict[str, str]:
     return {f"piste-{n:03d}": f"piste-{n:03d}-credential-0123456789" for n in range(ROLLING_WAITING)}
 
 
+def calling_points() -> dict[str, str]:
+    return {f"puhelu-{n:02d}": f"puhelu-{n:02d}-credential-0123456789" for n in range(ROLLING_CALLS)}
+
+
 async def test_a_rolling_restart_of_every_instance_loses_no_queue_place_and_ends_no_call(cluster_factory: Any):
-    waiting = waiting_points()
+    waiting, calling = waiting_points(), calling_points()
     points = [
         {"id": pid, "place": f"Place {pid}", "credential_hash": hash_point_credential(secret)}
-        for pid, secret in {**POINT_CREDENTIALS, **waiting}.items()
+        for pid, secret in {**POINT_CREDENTIALS, **calling, **waiting}.items()  # the first three: the host users' rooms
     ]
     cluster: SwitchboardCluster = await asyncio.to_thread(cluster_factory, 2, points=points)
+    width, height, fps = LIGHT_CALL
+    light = dataclasses.replace(pattern_media(width, height, fps), audio=MutedMicrophone)
     async with contextlib.AsyncExitStack() as stack:
         sb = await stack.enter_async_context(cluster.clients())
         calls = []
-        for point_id in list(POINT_CREDENTIALS)[:ROLLING_CALLS]:
-            engine, events = await stack.enter_async_context(point_engine(sb, point_id, url=cluster.point_url))
+        for point_id, secret in calling.items():
+            engine, events = await stack.enter_async_context(
+                point_engine(sb, point_id, secret, url=cluster.point_url, media=light, stats_interval_s=2.0)
+            )
             agent = AiortcAgent(sb, heartbeat_s=20.0)
+            agent.video, agent.muted = LIGHT_CALL, True
             stack.push_async_callback(agent.close)
             await engine.start(timeout=30)
             await agent.connect()
@@ -135,6 +151,7 @@ async def test_a_rolling_restart_of_every_instance_loses_no_queue_place_and_ends
             await agent.accept_next()
             await events.first(CallConnected, timeout=60)
             calls.append((engine, events, agent, engine.call))
+        assert len({call for *_, call in calls}) == ROLLING_CALLS
 
         queue = []
         for point_id, secret in waiting.items():
@@ -153,12 +170,14 @@ async def test_a_rolling_restart_of_every_instance_loses_no_queue_place_and_ends
         watcher = calls[0][2]
 
         for instance in cluster.instances:
-            before = [frames(events, agent) for _, events, agent, _ in calls]
+            before = [received(events, agent) for _, events, agent, _ in calls]
             await asyncio.to_thread(cluster.restart, instance.name)
             assert instance.exited_by_itself, f"{instance.name} closed its sockets and exited on SIGTERM"
             for (engine, events, agent, call), then in zip(calls, before, strict=True):
                 await back_in_call(engine, events, agent, call, f"call {call} after restarting {instance.name}")
-                await flowing_since(events, agent, then, f"media of call {call} across {instance.name}'s restart")
+                await flowing_since(
+                    events, agent, then, f"media of call {call} across {instance.name}'s restart", frames=3 * fps
+                )
 
         for n, (engine, recorder) in enumerate(queue, start=1):
             await recorder.until(
@@ -207,7 +226,7 @@ async def test_redis_restarted_with_its_append_only_file_keeps_queues_and_calls(
                 other.request_call("kela")
                 assert (await recorder.first(QueuePosition)).position == n
             tickets = [other.ticket for other, _ in waiting]
-            before = frames(events, agent)
+            before = received(events, agent)
 
             await asyncio.to_thread(cluster.redis.restart)
             for instance in cluster.instances:
