@@ -25,9 +25,9 @@ from simulation.switchboard import serve
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 #: Busy loops sharing the core: the call's process gets about a third of it. A 5 MiB scan with video both ways
-#: took 4 s on a free core, 53 s at a quarter and 217 s at a sixth, delivered each time (/tmp-style script of
-#: this test, 2026-12-03); here the documents are small enough to keep the test near 15 s. With the sender's
-#: answer bound cut to 2 s it fails with ``no_answer``.
+#: took 4 s on a free core, 53 s at a quarter and 217 s at a sixth, delivered each time (this test's steps in a
+#: script, 2026-12-03); here the documents are small enough to keep the test near 15 s. With the sender's answer
+#: bound cut to 2 s it fails with ``no_answer``.
 HOGS = 2
 
 
