@@ -37,7 +37,8 @@ Direction = Literal["in", "out"]
 Purpose = Literal["print", "scan"]
 #: Failure codes: the protocol's ``doc.ack`` reasons plus what only one side can see.
 FailReason: TypeAlias = TransferFailureCode
-#: How long a sender waits for ``doc.ack`` after ``doc.end`` before calling the transfer failed.
+#: How long a sender waits for ``doc.ack`` after ``doc.end`` with nothing moving (no bytes confirmed by the
+#: receiver, none leaving the send buffer) before calling the transfer failed.
 ACK_TIMEOUT_S = 60.0
 #: How long a sender waits for the buffer to drain before calling the channel stuck.
 DRAIN_TIMEOUT_S = 60.0
@@ -314,10 +315,24 @@ class DocumentLink:
             self._channel.send(data[offset : offset + p.CHUNK_BYTES])
         if not out.ack.done():
             self._send(p.DocEnd(transfer=begin.transfer))
-        try:
-            return await asyncio.wait_for(asyncio.shield(out.ack), ACK_TIMEOUT_S)
-        except TimeoutError:
-            raise TransferFailed(begin.transfer, self._closed or "no_answer") from None
+        return await self._verdict(out)
+
+    async def _verdict(self, out: _Outgoing) -> p.DocAck:
+        """Wait for the receiver's ``doc.ack``; ``no_answer`` only after :data:`ACK_TIMEOUT_S` in which nothing
+        moved. Up to a megabyte is still in flight after ``doc.end``: on a starved processor it takes longer
+        than that to arrive, and a transfer still arriving is not one to fail (a fixed bound did fail them)."""
+        loop = asyncio.get_running_loop()
+        moved = (out.confirmed, self._channel.bufferedAmount)
+        since = loop.time()
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(out.ack), min(1.0, ACK_TIMEOUT_S / 4))
+            except TimeoutError:
+                now = (out.confirmed, self._channel.bufferedAmount)
+                if now != moved:
+                    moved, since = now, loop.time()
+                elif loop.time() - since >= ACK_TIMEOUT_S:
+                    raise TransferFailed(out.begin.transfer, self._closed or "no_answer") from None
 
     def _fail_out(self, begin: p.DocBegin, reason: FailReason) -> TransferDone:
         done = TransferDone(begin.transfer, "out", begin.purpose, begin.name, False, begin.size, begin.sha256, reason)

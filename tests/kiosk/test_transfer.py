@@ -11,6 +11,7 @@ import json
 import pytest
 
 from etapiste import protocol as p
+from kiosk import transfer
 from kiosk.call import PrintRequested, RttReceived
 from kiosk.transfer import DocumentLink, TransferDone, TransferFailed
 from simulation.call import connected_call
@@ -206,3 +207,51 @@ async def test_backpressure_keeps_the_send_buffer_bounded_while_a_large_scan_goe
         assert hashlib.sha256(body).digest() == hashlib.sha256(scan).digest()
         # Never more than the high mark plus one chunk waits in the buffer.
         assert 0 < highest <= p.BUFFER_HIGH_BYTES + p.CHUNK_BYTES
+
+
+def hold_verdicts(agent, gap: float | None) -> asyncio.Task[None]:
+    """The agent's ``doc.progress`` and ``doc.ack`` leave one every ``gap`` seconds (a desk on a starved
+    processor), or never (``None``: a desk that went silent); everything else as before."""
+    real = agent.dc_send
+    held: asyncio.Queue[p.BaseModel] = asyncio.Queue()
+
+    async def pump() -> None:
+        while gap is not None:
+            message = await held.get()
+            await asyncio.sleep(gap)
+            real(message)
+
+    def send(message: p.BaseModel) -> None:
+        if message.type in ("doc.progress", "doc.ack"):
+            held.put_nowait(message)
+        else:
+            real(message)
+
+    agent.dc_send = send
+    return asyncio.ensure_future(pump())
+
+
+async def test_a_scan_still_being_confirmed_is_waited_for_past_the_answer_bound(monkeypatch):
+    """The receiver confirms the bytes slowly, the verdict comes long after the bound: still delivered."""
+    monkeypatch.setattr(transfer, "ACK_TIMEOUT_S", 1.5)
+    scan = pdf_of_size(2 * 1024)  # eight progress reports, the last one ~4 s after the bytes arrived
+    async with serve() as sb, connected_call(sb) as (engine, _, agent):
+        pump = hold_verdicts(agent, 0.5)
+        try:
+            done = await asyncio.wait_for(engine.send_document(scan, "scan", "hidas.pdf"), 60)
+        finally:
+            pump.cancel()
+        assert done.ok and done.sha256 == hashlib.sha256(scan).hexdigest()
+
+
+async def test_a_scan_the_desk_never_answers_fails_with_no_answer_and_the_call_goes_on(monkeypatch):
+    monkeypatch.setattr(transfer, "ACK_TIMEOUT_S", 1.5)
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        pump = hold_verdicts(agent, None)
+        try:
+            with pytest.raises(TransferFailed) as failed:
+                await asyncio.wait_for(engine.send_document(pdf_of_size(300), "scan", "s.pdf"), 60)
+        finally:
+            pump.cancel()
+        assert failed.value.reason == "no_answer"
+        await still_talking(engine, events, agent, "still here without an answer")
