@@ -10,7 +10,8 @@ guesses on two instances are all counted before any password is checked.
 Layout (every key under ``prefix``, so one Redis can serve several switchboards or a test's own namespace):
 
 * ``tickets`` hash id → ticket JSON, ``tickets:order`` sorted set by ``since``, ``tickets:point`` point → id;
-* ``calls`` hash id → call JSON; ``durations:<queue>`` list of the last 20 call lengths;
+* ``calls`` hash id → call JSON (each write also publishes ``{"op": "call"}`` on the relay's ``events``
+  channel, for :mod:`switchboard.known_calls`); ``durations:<queue>`` list of the last 20 call lengths;
 * ``session:<token>`` JSON with a key TTL (the login's expiry plus a minute; the sweep drops them on time by
   the hub's clock, the TTL only makes sure an instance that dies leaves nothing behind), ``sessions`` set of
   tokens;
@@ -40,6 +41,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from switchboard.known_calls import KnownCalls
 from switchboard.redis_bookings import RedisBookings
 from switchboard.rooms_state import RedisRooms
 from switchboard.state import Call, DeskSession, Invite, LoginRecord, Nonce, Ticket
@@ -59,6 +61,16 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local point = cjson.decode(v)['point']
 if redis.call('HGET', KEYS[3], point) == ARGV[1] then redis.call('HDEL', KEYS[3], point) end
+return v
+"""
+
+# KEYS[1] calls, KEYS[2] events channel; ARGV[1] call id, ARGV[2] the notice: end the call once and say so
+# in the same step (switchboard.known_calls: no instance may see it gone without the notice following).
+_DROP_CALL = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[2])
 return v
 """
 
@@ -172,7 +184,11 @@ class RedisState(RedisBookings, RedisRooms):
         self._probe: Redis = Redis.from_url(url, decode_responses=True, max_connections=2)
         self.prefix = prefix
         self.clock = clock
+        self.known_calls = KnownCalls()
+        """The calls this instance has read, for the relay's per-frame check; kept only while the relay
+        (:class:`switchboard.relay.RedisRelay`, given this object) hears every instance's notices."""
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)
+        self._drop_call = self.redis.register_script(_DROP_CALL)
         self._htake = self.redis.register_script(_HTAKE)
         self._drop_call_nonces = self.redis.register_script(_DROP_CALL_NONCES)
         self._login_attempt = self.redis.register_script(_LOGIN_ATTEMPT)
@@ -227,14 +243,36 @@ class RedisState(RedisBookings, RedisRooms):
         return [t for t in await self.all_tickets() if t.queue == queue]
 
     # calls
+    def _call_notice(self, call_id: str) -> str:
+        """What every instance's relay hears when a call is written (module switchboard.known_calls)."""
+        notice = {"op": "call", "id": call_id, "writer": self.known_calls.writer}
+        return json.dumps(notice, separators=(",", ":"))
+
     async def put_call(self, call: Call) -> None:
-        await self.redis.hset(self._k("calls"), call.id, _dump(call))
+        async with self.redis.pipeline(transaction=True) as pipe:  # the write and its notice, in one step
+            pipe.hset(self._k("calls"), call.id, _dump(call))
+            pipe.publish(self._k("events"), self._call_notice(call.id))
+            await pipe.execute()
+        self.known_calls.written(call.id)
 
     async def get_call(self, call_id: str) -> Call | None:
         return _load(Call, await self.redis.hget(self._k("calls"), call_id))
 
+    async def known_call(self, call_id: str) -> Call | None:
+        call = self.known_calls.get(call_id)
+        if call is not None:
+            return call
+        generation = self.known_calls.generation()
+        call = await self.get_call(call_id)
+        if call is not None:
+            self.known_calls.keep(call, generation)
+        return call
+
     async def drop_call(self, call_id: str) -> Call | None:
-        return _load(Call, await self._htake(keys=[self._k("calls")], args=[call_id]))
+        keys, args = [self._k("calls"), self._k("events")], [call_id, self._call_notice(call_id)]
+        raw = await self._drop_call(keys=keys, args=args)
+        self.known_calls.written(call_id)
+        return _load(Call, raw)
 
     async def calls(self) -> list[Call]:
         return [cast(Call, _load(Call, raw)) for raw in await self.redis.hvals(self._k("calls"))]

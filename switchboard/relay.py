@@ -17,8 +17,9 @@ frames in memory, the sweep lease always ours. :class:`RedisRelay` does it over 
 * ``held:<participant>`` list of frames for a participant who is away, with a key TTL (the rejoin grace and a
   minute), at most :data:`MAX_HELD_FRAMES`;
 * ``lease:sweep`` the sweep lease: the holder's token, ``SET NX PX``, renewed each tick by its holder only;
-* pub/sub channel ``relay:<instance>`` (frames and orders for one instance) and ``events`` (members and queue
-  changes, for every instance). Pub/sub is neither stored nor written to the append-only file.
+* pub/sub channel ``relay:<instance>`` (frames and orders for one instance) and ``events`` (members, queue
+  changes and the notices of written calls, for every instance; :mod:`switchboard.known_calls`). Pub/sub is
+  neither stored nor written to the append-only file.
 
 Privacy: a frame that names the customer (``identity.result`` with the verified holder) is never written to a
 Redis key (whose contents go to the append-only file on disk): if its agent is away it is held in the memory
@@ -44,6 +45,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from etapiste.retry import Backoff
+from switchboard.known_calls import KnownCalls
 from switchboard.tasks import stop_task
 
 log = logging.getLogger("switchboard.relay")
@@ -260,8 +262,12 @@ class RedisRelay:
         member_ttl_s: float = 60.0,
         held_ttl_s: float = 120.0,
         lease_s: float = LEASE_S,
+        known_calls: KnownCalls | None = None,
     ) -> None:
         self.redis = redis
+        self.known_calls = known_calls
+        """The state's copies of calls (:mod:`switchboard.known_calls`): told of every write of a call, and
+        whether notices reach us at all."""
         self.prefix = prefix
         self.instance = instance or instance_name()
         self.member_ttl_s = member_ttl_s
@@ -289,6 +295,8 @@ class RedisRelay:
             return
         self._handler = handler
         self._pubsub = await self._subscribe()
+        if self.known_calls is not None:
+            self.known_calls.resume()
         self._listener = asyncio.get_running_loop().create_task(self._listen(self._pubsub))
 
     async def _subscribe(self) -> PubSub:
@@ -323,6 +331,8 @@ class RedisRelay:
                 raise
             except Exception as exc:
                 log.warning("relay: lost Redis (%s); subscribing again", type(exc).__name__)
+            if self.known_calls is not None:  # notices are missed from here on
+                self.known_calls.suspend()
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
             while True:
@@ -336,6 +346,8 @@ class RedisRelay:
                     continue
             backoff.reset()
             log.info("relay: Redis is back")
+            if self.known_calls is not None:
+                self.known_calls.resume()
             await self._deliver({"op": "resync"})
 
     async def _dispatch(self, data: str) -> None:
@@ -343,6 +355,10 @@ class RedisRelay:
             msg = json.loads(data)
         except ValueError:
             log.warning("relay: a message that is not JSON was dropped")
+            return
+        if msg.get("op") == "call":  # a call was written (switchboard.redis_state): handled here, in order
+            if self.known_calls is not None:
+                self.known_calls.changed(str(msg.get("id")), msg.get("writer"))
             return
         if msg.get("from") == self.instance:
             return  # our own broadcast
@@ -370,6 +386,8 @@ class RedisRelay:
 
     async def crash(self) -> None:
         """Stop listening and leave everything as it is, as a killed process would (tests)."""
+        if self.known_calls is not None:
+            self.known_calls.suspend()
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.cancel()

@@ -153,6 +153,12 @@ class StateStore(BookingStore, RoomStore, Protocol):
     # calls
     async def put_call(self, call: Call) -> None: ...
     async def get_call(self, call_id: str) -> Call | None: ...
+    async def known_call(self, call_id: str) -> Call | None:
+        """The call as this instance knows it, for checks made on every relayed signalling frame: without a
+        round trip to Redis while no instance has changed it (:mod:`switchboard.known_calls`). Whatever
+        changes the call reads it with :meth:`get_call`."""
+        ...
+
     async def drop_call(self, call_id: str) -> Call | None: ...
     async def calls(self) -> list[Call]: ...
     async def record_call_duration(self, queue: str, seconds: float) -> None: ...
@@ -235,6 +241,9 @@ class MemoryState(MemoryBookings, MemoryRooms):
         self._calls[call.id] = call
 
     async def get_call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    async def known_call(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
 
     async def drop_call(self, call_id: str) -> Call | None:

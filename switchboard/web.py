@@ -529,7 +529,7 @@ def create_app(
     if isinstance(state, RedisState):  # several instances may share it: they talk through it too
         grace = float(config.rejoin_grace_s)
         relay = RedisRelay(state.redis, prefix=state.prefix, member_ttl_s=max(MEMBER_TTL_S, grace),
-                           held_ttl_s=grace + EXPIRY_SLACK_S)  # fmt: skip
+                           held_ttl_s=grace + EXPIRY_SLACK_S, known_calls=state.known_calls)  # fmt: skip
     app[HUB] = Hub(config, state=state, clock=clock, validator=validator, relay=relay)
     app[VERIFIER] = ThreadPoolExecutor(LOGIN_VERIFIERS, thread_name_prefix="login-verify")
     app[DUMMY] = dummy_hash([u.password_hash for u in config.users])

@@ -58,9 +58,16 @@ class Calls(Queues, Interpreters, JointCalls):
         await self._queue_changed(ticket.queue)
 
     async def _relay(self, part: Participant, msg: p.Offer | p.Answer | p.Ice) -> None:
-        call = await self._in_call(part, msg)
+        """Forward an offer, answer or ICE candidate to another participant of the sender's call. The call is
+        checked as this instance knows it (no Redis read per frame while nobody changed it); a frame that
+        check would refuse is checked again against the call as stored before it is refused."""
+        call = await self._in_call(part, msg, known=True)
         if call is None:
             return
+        if not self._relayable(call, part.id, msg):
+            call = await self._in_call(part, msg)
+            if call is None:
+                return
         target = self._find(msg.peer)  # on this instance or another
         if target is None or msg.peer not in call.participants or msg.peer == part.id:
             return await self._error(part, msg, "not_in_call", f"{msg.peer} is not in call {call.id}")
@@ -70,8 +77,16 @@ class Calls(Queues, Interpreters, JointCalls):
             )
         await target.send(msg.model_copy(update={"peer": part.id, "ref": None}))
         if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
-            call.connected = True
-            await self.state.put_call(call)
+            stored = await self.state.get_call(call.id)  # written whole: from the record as stored, not ours
+            if stored is not None and not stored.connected:
+                stored.connected = True
+                await self.state.put_call(stored)
+
+    def _relayable(self, call: Call, sender: str, msg: p.Offer | p.Answer | p.Ice) -> bool:
+        """Whether ``call`` lets ``sender`` send ``msg`` to its peer (who must be in it, and be offered to)."""
+        if msg.peer not in call.participants or sender not in call.participants or msg.peer == sender:
+            return False
+        return msg.type != "signal.offer" or self._offer_allowed(call, sender, msg.peer)
 
     @staticmethod
     def _offer_allowed(call: Call, sender: str, target: str) -> bool:

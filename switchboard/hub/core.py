@@ -184,8 +184,13 @@ class HubCore:
         log.info("%s %s moved here from instance %s", part.role, part.id, part.instance)
         return ours
 
-    async def _in_call(self, part: Participant, msg: Any) -> Call | None:
-        call = await self.state.get_call(msg.call) if part.call == msg.call else None
+    async def _in_call(self, part: Participant, msg: Any, *, known: bool = False) -> Call | None:
+        """The call ``msg`` names if ``part`` is in it (else refused: ``not_in_call``). ``known``: as this
+        instance knows it (:meth:`~switchboard.state.StateStore.known_call`), for a check that changes
+        nothing; by default read afresh, for whatever changes the call."""
+        call = None
+        if part.call == msg.call:
+            call = await (self.state.known_call(msg.call) if known else self.state.get_call(msg.call))
         if call is None:
             await self._error(part, msg, "not_in_call", f"you are not in call {msg.call}")
         return call
