@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from dataclasses import dataclass
 
 from switchboard.state import Call
 
@@ -35,6 +36,15 @@ def _copy(call: Call) -> Call:
     return dataclasses.replace(call, interpreters=list(call.interpreters), joined_producers=dict(call.joined_producers))
 
 
+@dataclass(eq=False)
+class Read:
+    """A read of one call from Redis under way; ``void`` once a notice about that call (or a lapse of the
+    subscription) arrived meanwhile: what it brings back may predate that write, so it is not kept."""
+
+    call_id: str
+    void: bool = False
+
+
 class KnownCalls:
     """This instance's copies of calls, valid while :attr:`live` (the relay's subscription is confirmed)."""
 
@@ -44,47 +54,61 @@ class KnownCalls:
         self.live = False
         """Whether notices reach us: only then is anything kept or answered from here."""
         self._calls: dict[str, Call] = {}
-        self._generation = 0
-        """Bumped by every notice and every change of :attr:`live`: a read begun before it is not kept."""
-
-    def generation(self) -> int:
-        """Taken before reading a call from Redis, handed to :meth:`keep` with what was read."""
-        return self._generation
+        self._reads: dict[str, list[Read]] = {}
+        """Reads under way, by call: a notice voids only those of its call (during a storm of set-ups notices
+        about other calls arrive every few milliseconds, which must not void every read)."""
 
     def get(self, call_id: str) -> Call | None:
         """A copy of the call as last known, or ``None`` when it is not known here (read it from Redis)."""
         call = self._calls.get(call_id) if self.live else None
         return None if call is None else _copy(call)
 
-    def keep(self, call: Call, generation: int) -> None:
-        """Keep ``call`` as read from Redis, unless a notice arrived since the read began (``generation``)."""
-        if self.live and generation == self._generation:
+    def reading(self, call_id: str) -> Read:
+        """A read of ``call_id`` from Redis begins; hand what it gives to :meth:`read` (also on failure)."""
+        read = Read(call_id, void=not self.live)
+        self._reads.setdefault(call_id, []).append(read)
+        return read
+
+    def read(self, read: Read, call: Call | None) -> None:
+        """``read`` gave ``call`` (``None``: no such call, or the read failed): kept unless it is void."""
+        pending = self._reads.get(read.call_id, [])
+        if read in pending:
+            pending.remove(read)
+            if not pending:
+                del self._reads[read.call_id]
+        if call is not None and not read.void and self.live:
             self._calls[call.id] = _copy(call)
+
+    def _void(self, call_id: str) -> None:
+        self._calls.pop(call_id, None)
+        for read in self._reads.get(call_id, []):
+            read.void = True
 
     def written(self, call_id: str) -> None:
         """This instance has just written ``call_id``: it is read afresh next time (not kept from the write:
         two writes of one call by two of our tasks may come back in the other order than Redis ran them).
         Reads begun before are void; our own notice, when it arrives, changes nothing more."""
-        self._generation += 1
-        self._calls.pop(call_id, None)
+        self._void(call_id)
 
     def changed(self, call_id: str, writer: str | None) -> None:
         """A notice: ``writer`` has written ``call_id``. Ours was handled when written (:meth:`written`)."""
-        if writer == self.writer:
-            return
-        self._generation += 1
-        self._calls.pop(call_id, None)
+        if writer != self.writer:
+            self._void(call_id)
 
     def suspend(self) -> None:
         """Notices may be missed from now on (the subscription was lost, or the relay stopped)."""
         if self.live:
             log.info("known calls: not kept until the relay listens again")
         self.live = False
-        self._generation += 1
-        self._calls.clear()
+        self._forget_all()
 
     def resume(self) -> None:
         """The subscription is confirmed: notices arrive from now on; anything from before is forgotten."""
-        self._calls.clear()
-        self._generation += 1
+        self._forget_all()
         self.live = True
+
+    def _forget_all(self) -> None:
+        self._calls.clear()
+        for reads in self._reads.values():
+            for read in reads:
+                read.void = True

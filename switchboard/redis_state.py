@@ -262,10 +262,11 @@ class RedisState(RedisBookings, RedisRooms):
         call = self.known_calls.get(call_id)
         if call is not None:
             return call
-        generation = self.known_calls.generation()
-        call = await self.get_call(call_id)
-        if call is not None:
-            self.known_calls.keep(call, generation)
+        read, call = self.known_calls.reading(call_id), None
+        try:
+            call = await self.get_call(call_id)
+        finally:
+            self.known_calls.read(read, call)
         return call
 
     async def drop_call(self, call_id: str) -> Call | None:

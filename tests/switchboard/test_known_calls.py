@@ -21,6 +21,7 @@ from etapiste import protocol as p
 from simulation.clock import FakeClock
 from simulation.services.redis import Redis
 from simulation.switchboard import Client, Switchboard, make_config, serve, start_call
+from switchboard.known_calls import KnownCalls
 from switchboard.redis_state import RedisState
 from switchboard.relay import RedisRelay
 from switchboard.state import Call
@@ -230,3 +231,34 @@ async def _until(check: Callable[[], Any], what: str, timeout: float = 5.0) -> N
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
         await asyncio.sleep(0.01)
+
+
+def test_a_read_overtaken_by_a_write_of_its_call_is_not_kept_but_writes_of_other_calls_do_not_matter():
+    known = KnownCalls()
+    assert known.get("c-1") is None  # not listening: nothing kept
+    known.resume()
+    read = known.reading("c-1")
+    known.changed("c-2", writer="other")  # another call, written meanwhile
+    known.read(read, _call())
+    assert known.get("c-1") == _call()
+
+    read = known.reading("c-1")
+    known.changed("c-1", writer="other")
+    known.read(read, _call())  # what it read may predate that write
+    assert known.get("c-1") is None
+
+    known.read(known.reading("c-1"), _call())
+    kept = known.get("c-1")
+    assert kept is not None
+    kept.interpreters.append("desk-2")  # a caller's copy is its own
+    assert known.get("c-1") == _call()
+    known.changed("c-1", writer=known.writer)  # our own notice: written() has been called already
+    assert known.get("c-1") == _call()
+    known.written("c-1")
+    assert known.get("c-1") is None
+
+    read = known.reading("c-1")
+    known.suspend()
+    known.resume()
+    known.read(read, _call())  # begun before notices could have been missed
+    assert known.get("c-1") is None
