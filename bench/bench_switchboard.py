@@ -502,8 +502,11 @@ async def instances_main(args: argparse.Namespace) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-instances-", dir="/tmp") as tmp:
         for i in range(args.runs):
-            kill = await run_kill_under_load(args.points, args.agents, args.instances, Path(tmp))
-            print(f"  kill under load: {kill}", file=sys.stderr, flush=True)
+            kill: dict[str, float] = {k: float("nan") for k in ("queued", "dropped", "back", "lost", "back_p50_s",
+                                                                 "back_p99_s", "back_max_s")}  # fmt: skip
+            if not args.storm_only:
+                kill = await run_kill_under_load(args.points, args.agents, args.instances, Path(tmp))
+                print(f"  kill under load: {kill}", file=sys.stderr, flush=True)
             if args.kill_only:
                 print(f"one of {args.instances} instances SIGKILLed under load: {kill}")
                 continue
@@ -514,7 +517,8 @@ async def instances_main(args: argparse.Namespace) -> None:
             rows.append((memory, redis, kill))
             print(
                 f"run {i + 1}/{args.runs}: relay p99 memory {memory['relay_p99_ms']:.0f} ms, "
-                f"{args.instances} on Redis {redis['relay_p99_ms']:.0f} ms; back after a kill p99 "
+                f"{args.instances} on Redis {redis['relay_p99_ms']:.0f} ms "
+                f"(×{redis['relay_p99_ms'] / max(memory['relay_p99_ms'], 0.1):.2f}); back after a kill p99 "
                 f"{kill['back_p99_s']:.2f} s",
                 file=sys.stderr,
             )
@@ -541,6 +545,8 @@ async def instances_main(args: argparse.Namespace) -> None:
         print(f"  {label:38} {memory[key]:>11.1f} {unit:2} {redis[key]:>11.1f} {unit:2}")
     print(f"  redis-server CPU during the storm      {redis['redis_cpu_s']:.1f} s")
     print(f"  Redis p99 / memory p99                 ×{redis['relay_p99_ms'] / max(memory['relay_p99_ms'], 0.1):.2f}")
+    if args.storm_only:
+        return
     print(
         f"  one instance SIGKILLed with every point waiting: {kill['dropped']:.0f} of {kill['queued']:.0f} points "
         f"dropped, {kill['back']:.0f} back in their place, {kill['lost']:.0f} lost; back after "
@@ -824,6 +830,9 @@ def main() -> None:
         "--instances", type=int, default=0, help="N instances on Redis behind HAProxy beside one in memory"
     )
     parser.add_argument("--kill-only", action="store_true", help="with --instances: only the kill under load")
+    parser.add_argument(
+        "--storm-only", action="store_true", help="with --instances: only the storms, memory and Redis (no kill)"
+    )
     args = parser.parse_args()
     if args.instances:
         asyncio.run(instances_main(args))
