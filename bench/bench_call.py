@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_ACCESSIBILITY", "0")
 
 import aioice.ice  # noqa: E402
+import aioice.turn  # noqa: E402
 import cv2  # noqa: E402
 import img2pdf  # noqa: E402
 import numpy as np  # noqa: E402
@@ -203,6 +205,13 @@ def tree_cpu_s(root: int) -> float:
         total += times.get(pid, 0.0)
         todo += [child for child, parent in parents.items() if parent == pid]
     return total
+
+
+def udp_receive_drops() -> int:
+    """The machine's UDP datagrams dropped because a socket's receive buffer was full (``RcvbufErrors``)."""
+    with open("/proc/net/snmp") as snmp:
+        header, values = [line.split() for line in snmp if line.startswith("Udp:")][:2]
+    return int(values[header.index("RcvbufErrors")])
 
 
 def scan_pdf(pages: int = 10) -> bytes:
@@ -391,7 +400,7 @@ class Bench:
     # ------------------------------------------------------------------------------------------- 3
 
     async def documents(self, runs: int, tmp: Path) -> dict[str, list[float]]:
-        results: dict[str, list[float]] = {"to_desk": [], "from_desk": [], "scan10": [], "chromium": []}
+        results: dict[str, list[float]] = defaultdict(list)
         five = pdf_of_size(5 * 1024)
         (tmp / "five.pdf").write_bytes(five)
         scan = scan_pdf(10)
@@ -425,8 +434,9 @@ class Bench:
         for _ in range(runs):
             for key, step in (("to_desk", lambda: up(five, "five.pdf")), ("from_desk", down),
                               ("scan10", lambda: up(scan, "scan.pdf"))):
-                start = time.monotonic()
+                start, dropped = time.monotonic(), udp_receive_drops()
                 reason = await step()
+                results[f"{key}_drops"].append(float(udp_receive_drops() - dropped))
                 if reason is None:
                     results[key].append((time.monotonic() - start) * 1000)
                 else:
@@ -541,7 +551,8 @@ async def part3(bench: Bench, args: argparse.Namespace, tmp: Path) -> dict[str, 
             print(f"   {label:<48} none arrived")
             continue
         ms = statistics.median(docs[key])
-        print(f"   {label:<48} {ms:6.0f} ms  {size / ms / 1000:.2f} MB/s  ({len(docs[key])} arrived)")
+        drops = "" if key == "chromium" else f", UDP datagrams dropped at a full buffer: {med(docs[f'{key}_drops'])}"
+        print(f"   {label:<48} {ms:6.0f} ms  {size / ms / 1000:.2f} MB/s  ({len(docs[key])} arrived{drops})")
     print(f"   transfers failed: {len(bench.failures)} {bench.failures}")
     reference = statistics.median(docs["chromium"])
     out = {"doc_failures": float(len(bench.failures))}
@@ -579,7 +590,11 @@ def main() -> int:
                              " picture up over the first ~20 s of a call (3 s measured the ramp, not the call)")
     parser.add_argument("--remb-floor", type=int, default=bandwidth.FLOOR_BPS,
                         help="the floor under the kiosk's REMB, bit/s (0: aiortc's estimate as it is)")
+    parser.add_argument("--rcvbuf", type=int, default=None,
+                        help="SO_RCVBUF for the kiosk's ICE sockets, bytes (default: the engine's own)")
     args = parser.parse_args()
+    if args.rcvbuf is not None:
+        aioice.turn.UDP_SOCKET_BUFFER_SIZE = args.rcvbuf
     asyncio.run(main_async(args))
     return 0
 

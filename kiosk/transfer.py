@@ -332,6 +332,10 @@ class DocumentLink:
                 if now != moved:
                     moved, since = now, loop.time()
                 elif loop.time() - since >= ACK_TIMEOUT_S:
+                    log.warning(
+                        "transfer %s: no verdict and nothing moved for %.0f s (%d of %d bytes confirmed, %d not sent)",
+                        out.begin.transfer, ACK_TIMEOUT_S, out.confirmed, out.begin.size, now[1],
+                    )  # fmt: skip
                     raise TransferFailed(out.begin.transfer, self._closed or "no_answer") from None
 
     def _fail_out(self, begin: p.DocBegin, reason: FailReason) -> TransferDone:
@@ -348,6 +352,12 @@ class DocumentLink:
             self._low.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
+                out = self._outgoing
+                log.warning(
+                    "transfer %s: the send buffer stayed above %d bytes for %.0f s (%d bytes in it, %s confirmed)",
+                    out.begin.transfer if out else "-", p.BUFFER_HIGH_BYTES, DRAIN_TIMEOUT_S,
+                    self._channel.bufferedAmount, out.confirmed if out else "-",
+                )  # fmt: skip
                 raise TransferFailed("", "no_answer")
             try:
                 await asyncio.wait_for(self._low.wait(), min(remaining, 1.0))
