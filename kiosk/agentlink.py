@@ -331,6 +331,9 @@ class AgentLink:
                                      error=f"configuration refused: {first.field if first else ''}: "
                                            f"{first.message if first else exc}"[:200])
             return
+        if self._session.state in CUSTOMER_STATES:  # the agent's health check waits for the visit too
+            log.info("configuration version %d: restarting on it once the customer has left", msg.version)
+            await self.client.reload_waits(msg.version)
         await self._when_no_customer()
         log.info("configuration version %d: restarting on it", msg.version)
         self._restart()

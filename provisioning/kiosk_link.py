@@ -23,6 +23,9 @@ Messages, kiosk → agent:
   "error":null}`` — whenever health changes and after every reload. ``healthy`` means "this
   configuration works" (it loaded and the switchboard is reachable); a device fault (paper out) is
   reported in ``devices`` and does not make a configuration unhealthy.
+* ``{"op":"reload_waits","version":N}`` — the configuration of a ``reload`` loaded, and the kiosk restarts
+  on it once the customer being served has left: the agent's health check for ``N`` starts then, not now
+  (a visit outlasts the check; before this message a good configuration pushed mid-call was rolled back).
 * ``{"op":"session","day":"2026-11-28","hour":14,"outcome":"served","producer":"kela","queue":"kela-general",
   "wait_s":45,"duration_s":312,"rating":5,"quality":{"bitrate_kbps":900,"fps":25,"loss_pct":0.1,"rtt_ms":40},
   "usage":{"language":"fi","identify_asked":true,…,"large_text_used":false}}`` — one finished session
@@ -127,6 +130,11 @@ class Hello(_Msg):
         None, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"
     )
     """The host's time zone the kiosk counts days and hours in (``None``: an older kiosk)."""
+
+
+class ReloadWaits(_Msg):
+    op: Literal["reload_waits"]
+    version: int = Field(ge=0)
 
 
 class Health(_Msg):
@@ -307,7 +315,7 @@ class Error(_Msg):
 
 
 FromKiosk = Annotated[
-    Hello | Health | SessionReport | Fault | Minutes | StaffPin | Result | Help | Service | Ask,
+    Hello | Health | ReloadWaits | SessionReport | Fault | Minutes | StaffPin | Result | Help | Service | Ask,
     Field(discriminator="op"),
 ]
 ToKiosk = Annotated[Reload | Command | Error | Service | AlertAck, Field(discriminator="op")]
@@ -368,6 +376,8 @@ class KioskView:
     """The staff PIN's wrong tries and lockout, as the kiosk last reported them."""
     timezone: str | None = None
     """The host's time zone the kiosk counts its statistics' days in (from its hello)."""
+    reload_waits: int | None = None
+    """The configuration version this kiosk process restarts on once its customer has left (``reload_waits``)."""
 
 
 class KioskLinkServer:
@@ -495,6 +505,8 @@ class KioskLinkServer:
             return
         elif isinstance(msg, Ask):
             return
+        elif isinstance(msg, ReloadWaits):
+            self.view.reload_waits = msg.version
         elif isinstance(msg, Health):
             self.view.version = msg.version
             self.view.healthy = msg.healthy
@@ -553,21 +565,39 @@ class KioskLinkServer:
         """Wait until the kiosk reports health for ``version``: ``(True, "")`` or ``(False, why)``.
 
         A kiosk that restarts and comes back running ``version`` counts; silence until ``timeout``
-        is a failure (a kiosk that cannot start with a configuration never says so itself).
+        is a failure (a kiosk that cannot start with a configuration never says so itself). A kiosk that
+        says it waits for its customer to leave (``reload_waits``) is given the time of the visit, up to
+        :data:`RELOAD_WAIT_CAP_S`, and then ``total`` again from the moment it stops waiting (it restarts).
         """
 
         total = timeout if total is None else total
+        loop = asyncio.get_running_loop()
+        deadline, cap = loop.time() + timeout, loop.time() + RELOAD_WAIT_CAP_S
 
         def settled() -> bool:
             return self.view.connected and self.view.version == version and self.view.healthy is not None
 
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(settled)
-        except TimeoutError:
-            if not self.view.connected:
-                return False, f"the kiosk was not running within {total:g} s"
-            return False, f"the kiosk did not report health for version {version} within {total:g} s"
+        def waits() -> bool:
+            return self.view.connected and self.view.reload_waits == version
+
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline), self._changed:
+                    await self._changed.wait_for(lambda: settled() or waits())
+            except TimeoutError:
+                if not self.view.connected:
+                    return False, f"the kiosk was not running within {total:g} s"
+                return False, f"the kiosk did not report health for version {version} within {total:g} s"
+            if settled():
+                break
+            try:  # a customer is being served: the check starts when the kiosk stops waiting for them
+                async with asyncio.timeout_at(cap), self._changed:
+                    await self._changed.wait_for(lambda: settled() or not waits())
+            except TimeoutError:
+                return False, f"the kiosk was still serving a customer {RELOAD_WAIT_CAP_S / 3600:g} h after the reload"
+            if settled():
+                break
+            deadline = loop.time() + total
         if self.view.healthy:
             return True, ""
         return False, f"the kiosk reported unhealthy: {self.view.error or 'no reason given'}"
@@ -595,6 +625,11 @@ class KioskLinkServer:
 
 
 # --------------------------------------------------------------------------------------------- kiosk side
+
+#: How long the agent lets a kiosk that waits for its customer put off the restart on a new configuration: far
+#: longer than any visit (the session's own limits end one long before), short of forever for a kiosk whose
+#: session is stuck (then the configuration is rolled back and reported, as for a silent kiosk).
+RELOAD_WAIT_CAP_S = 3 * 3600.0
 
 ReloadHandler = Callable[[Reload], Awaitable[None]]
 CommandHandler = Callable[[Command], Awaitable[tuple[bool, str]]]
@@ -727,6 +762,10 @@ class KioskLinkClient:
         self.version = version
         msg = Health(op="health", version=version, healthy=healthy, devices=devices or {}, error=error)
         await self._send_or_drop(msg, queue=False)
+
+    async def reload_waits(self, version: int) -> None:
+        """The configuration ``version`` loaded; the kiosk restarts on it once its customer has left."""
+        await self._send_or_drop(ReloadWaits(op="reload_waits", version=version), queue=False)
 
     async def session(self, msg: SessionReport) -> None:
         """One finished session's record (queued while the agent is away)."""

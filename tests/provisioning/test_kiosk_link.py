@@ -147,6 +147,50 @@ async def test_client_and_server_carry_reload_health_and_commands(short_dir: Pat
         task.cancel()
 
 
+async def test_a_kiosk_serving_a_customer_puts_the_health_check_off_until_it_restarts_on_the_configuration(
+    short_dir: Path,
+) -> None:
+    """Found by the soak (journey 24:482): a configuration pushed during a call that went on longer than the
+    agent's health check was rolled back as unhealthy (and never retried), though the kiosk was only waiting
+    for its customer to leave before restarting on it. Now the kiosk says so, and the check starts after."""
+    server = KioskLinkServer(short_dir / "w.sock")
+    await server.start()
+
+    async def on_reload(msg: Reload) -> None:
+        await serving.reload_waits(msg.version)
+        await asyncio.Event().wait()  # the customer is still there; the process ends when they leave
+
+    serving = KioskLinkClient(server.path, software="t", version=6, on_reload=on_reload, on_command=_no_command,
+                              retry_s=0.05)  # fmt: skip
+    first = asyncio.create_task(serving.run())
+    restarted: asyncio.Task[None] | None = None
+    try:
+        assert await server.wait_connected(5)
+        await server.reload(7, "/var/lib/etapiste/point.yaml")
+        check = asyncio.create_task(server.wait_healthy(7, 0.5))
+        await asyncio.sleep(1.5)  # the visit outlasts the health check's 0.5 s
+        assert not check.done(), "the health check ran out while the kiosk served its customer"
+
+        first.cancel()  # the customer left: the kiosk restarts on version 7 and reports its health
+        connections = server.connections
+
+        async def healthy() -> None:
+            await fresh.health(7, healthy=True)
+
+        fresh = KioskLinkClient(server.path, software="t", version=7, on_reload=_nothing, on_command=_no_command,
+                                on_connect=healthy, retry_s=0.05)  # fmt: skip
+        restarted = asyncio.create_task(fresh.run())
+        assert await server.wait_connected(5, after=connections)
+        assert await asyncio.wait_for(check, 5) == (True, "")
+        silent = await server.wait_healthy(8, 0.2)  # a kiosk that says nothing of a version is still not healthy
+        assert silent == (False, "the kiosk did not report health for version 8 within 0.2 s")
+    finally:
+        first.cancel()
+        if restarted is not None:
+            restarted.cancel()
+        await server.close()
+
+
 async def test_unhealthy_report_gives_the_kiosks_reason(short_dir: Path) -> None:
     server = KioskLinkServer(short_dir / "c.sock")
     await server.start()
