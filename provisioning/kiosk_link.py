@@ -722,7 +722,11 @@ class KioskLinkClient:
                 continue
             if isinstance(msg, Reload):
                 self.version = msg.version
-                await self._on_reload(msg)
+                # Not awaited here: a kiosk serving a customer holds the reload until they leave, and meanwhile
+                # the agent's commands and alert acknowledgements must still arrive (a help request answered).
+                task = asyncio.ensure_future(self._on_reload(msg))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
             elif isinstance(msg, Command):
                 try:
                     ok, detail = await self._on_command(msg)

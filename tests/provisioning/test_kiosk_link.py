@@ -170,6 +170,8 @@ async def test_a_kiosk_serving_a_customer_puts_the_health_check_off_until_it_res
         check = asyncio.create_task(server.wait_healthy(7, 0.5))
         await asyncio.sleep(1.5)  # the visit outlasts the health check's 0.5 s
         assert not check.done(), "the health check ran out while the kiosk served its customer"
+        # Meanwhile the kiosk still hears the agent (a command, a help request's acknowledgement).
+        assert (await server.command("diagnostics", {}, 2)).detail == "no commands here"
 
         first.cancel()  # the customer left: the kiosk restarts on version 7 and reports its health
         connections = server.connections
