@@ -146,6 +146,12 @@ class Applier:
     def _failed(self) -> dict[str, str]:
         return dict((self._read_json("failed.json") or {}).get("versions", {}))
 
+    @property
+    def newest_version(self) -> int:
+        """The highest version this point has applied or rolled back: an organiser's next bundle goes above it
+        (a rolled-back version is never retried)."""
+        return max([self.applied_version, *(int(v) for v in self._failed())])
+
     def _step(self, name: str) -> None:
         log.debug("apply step: %s", name)
         if self.crash_at == name:

@@ -453,7 +453,7 @@ async def reload_config(world: World) -> None:
     (checked by :func:`check_reload` once the visit is over)."""
     agent, key, mosquitto = world.point_agent, world.signing_key, world.broker
     assert agent is not None and key is not None and mosquitto is not None
-    version = agent.applier.applied_version + 1
+    version = agent.applier.newest_version + 1  # above a rolled-back one too: one failure must not cascade
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
     payload = json.dumps(sign_bundle(world.point_config, version=version, expires=expires, keys=[key])).encode()
     received = world.reloads_received
