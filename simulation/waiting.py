@@ -30,3 +30,19 @@ async def until_changed(
         changed.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), 0.2)
+
+
+async def polled(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll ``check`` (sync or async) every 20 ms until it gives something true, and return that; bounded, so a
+    failure names ``what``. For state no recorder announces (a switchboard's store, an instance's cache)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.02)

@@ -11,7 +11,6 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +20,7 @@ from etapiste import protocol as p
 from simulation.clock import FakeClock
 from simulation.services.redis import Redis
 from simulation.switchboard import Client, Switchboard, make_config, serve, start_call
+from simulation.waiting import polled
 from switchboard.redis_state import RedisState
 from switchboard.relay import LEASE_S, RedisRelay
 
@@ -37,21 +37,6 @@ async def instances(redis: Redis, count: int, clock: FakeClock | None = None) ->
     clock = clock or FakeClock()
     async with AsyncExitStack() as stack:
         yield [await stack.enter_async_context(serve(config, clock=clock)) for _ in range(count)]
-
-
-async def _until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """Poll ``check`` (sync or async) until it gives something true; bounded, so a failure names ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def _snapshot_where(desk: Client, check: Callable[[dict[str, p.QueueEntry]], bool]) -> dict[str, p.QueueEntry]:
@@ -179,19 +164,19 @@ async def test_a_frame_held_for_a_dropped_point_reaches_it_on_the_instance_it_co
         start = await point.expect("call.start")
         you = (await desk.expect("call.start")).you
         await point.ws.close()  # its network is cut; instance B holds the call for it
-        await _until(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
+        await polled(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
         await desk.send(p.Ice(call=start.call, peer=start.you, candidate=CANDIDATE))
         held = f"{a.hub.config.redis_prefix}held:{start.you}"
         state = a.hub.state
         assert isinstance(state, RedisState)
-        await _until(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
+        await polled(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
 
         back = await a.point("oulu-kirjasto", call=start.call)  # it comes back through the other instance
         welcome = await back.expect("welcome")
         assert (welcome.you, welcome.call) == (start.you, start.call)
         ice = await back.expect("signal.ice")
         assert (ice.peer, ice.candidate) == (you, CANDIDATE)
-        await _until(lambda: start.you not in b.hub.participants, "B lets go of the point")
+        await polled(lambda: start.you not in b.hub.participants, "B lets go of the point")
         await desk.drain(0.1)
         assert desk.latest("call.ended") is None  # the call went on throughout
 
@@ -237,7 +222,7 @@ async def test_the_sweep_acts_once_per_tick_and_another_instance_takes_over_when
             assert sum(held) <= 1
             return any(held)
 
-        await _until(tick, "a survivor takes the sweep lease", timeout=LEASE_S * 3)
+        await polled(tick, "a survivor takes the sweep lease", timeout=LEASE_S * 3)
         left = await point.expect("queue.left")
         assert (left.ticket, left.reason) == (position.ticket, "timeout")
         assert _timeouts(sbs) == 2

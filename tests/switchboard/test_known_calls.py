@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from etapiste import protocol as p
 from simulation.clock import FakeClock
 from simulation.services.redis import Redis
 from simulation.switchboard import Client, Switchboard, make_config, serve, start_call
+from simulation.waiting import polled
 from switchboard.known_calls import KnownCalls
 from switchboard.redis_state import RedisState
 from switchboard.relay import RedisRelay
@@ -140,7 +141,7 @@ async def test_after_an_instance_is_lost_its_agent_back_on_the_other_exchanges_f
                 call = await a.hub.state.get_call(start.call)
                 return call is not None and call.connected
 
-            await _until(connected, "the call recorded as connected")
+            await polled(connected, "the call recorded as connected")
             await _nothing(point, "call.ended")
             await back.send(p.Hangup(call=start.call))
             assert (await point.expect("call.ended")).call == start.call
@@ -189,7 +190,7 @@ async def test_a_write_on_one_instance_is_known_to_the_other_before_anything_its
         await b_relay.send(a_relay.instance, {"op": "frame"})
         await b.drop_call("c-1")  # ended through B
         await b_relay.send(a_relay.instance, {"op": "frame"})
-        await _until(lambda: len(seen) == 2, "both frames handled on A")
+        await polled(lambda: len(seen) == 2, "both frames handled on A")
         assert seen == [_call(interpreters=["desk-2"]), None]
 
 
@@ -216,21 +217,6 @@ async def test_nothing_is_kept_while_notices_cannot_arrive(redis_server: Redis):
         assert await a.known_call("c-1") == _call(interpreters=["desk-2"])
         await write_silently(_call())
         assert await a.known_call("c-1") == _call()
-
-
-async def _until(check: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
-    """Poll ``check`` (sync or async) until it gives something true; bounded, so a failure names ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.01)
 
 
 def test_a_read_overtaken_by_a_write_of_its_call_is_not_kept_but_writes_of_other_calls_do_not_matter():
