@@ -4,10 +4,9 @@ The call's process (this test's, with the switchboard, the point's engine and an
 half of one core by the kernel's CPU controller for the length of the test: it has that much for the call's
 video both ways, its data channel and the document. Only this process is held back, so the rest of the suite
 running beside it is not (busy loops pinned to a core, the first way this was written, starved whatever else
-ran on that core and three unrelated tests failed in a whole run). The bench's documents scenario measures how
-long transfers take; here only the outcome counts: the scan reaches the agent whole and acknowledged, the
-printout reaches the point whole, and the call is still up afterwards. A transfer bound that counted seconds
-instead of progress would fail here."""
+ran on that core: three unrelated tests failed in the whole run that had it). The bench's documents scenario
+measures how long transfers take; here only the outcome counts: the scan reaches the agent whole and
+acknowledged, the printout reaches the point whole, and the call is still up afterwards."""
 
 from __future__ import annotations
 
