@@ -231,6 +231,7 @@ async def test_when_both_signalling_sockets_drop_mid_call_the_desk_and_the_point
             await browser.acall(
                 "waitForFunction", name=page,
                 expression="document.getElementById('message').textContent.includes('call is kept')",
+                timeout=45000,  # the default 15 s ran out twice beside a whole run of the suite
             )
             await next(iter(engine.peers.values())).pc.close()  # and the media path is gone
             assert engine._ws is not None
