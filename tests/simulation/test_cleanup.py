@@ -32,8 +32,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "ETAPISTE_HARNESS_RUN"
-#: How long the child run may take to end: what a person would wait for Ctrl-C on a busy machine.
-ENDED_WITHIN_S = 150
+#: How long the child run may take to end. 150 s did not help where 60 s ran out beside a whole run: the child
+#: hangs there (open defect, 2026-12-03), it is not slow; kept at 60 s so the hang costs the suite one minute.
+ENDED_WITHIN_S = 60
 
 #: The generated test: every service it starts is a fixture of the harness (as tests use them), except
 #: PulseAudio, started through ``Service`` with an explicit ``env`` that does not carry the run's marker,
@@ -181,7 +182,7 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
             os.killpg(child.pid, signal.SIGINT)  # the terminal signals the foreground process group
         else:
             child.send_signal(getattr(signal, how))
-        try:  # Ctrl-C runs every fixture's teardown (eight services); beside a whole run that took over 60 s twice
+        try:  # Ctrl-C runs every fixture's teardown (eight services)
             child.wait(ENDED_WITHIN_S)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the child run did not end within {ENDED_WITHIN_S} s of {how}; its output:\n"
