@@ -679,7 +679,8 @@ class KioskLinkClient:
         self._writer: asyncio.StreamWriter | None = None
         self._pending: list[_Msg] = []
         self._staff_pin: StaffPin | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        """Sends and reloads under way, kept referenced until they end."""
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -725,8 +726,8 @@ class KioskLinkClient:
                 # Not awaited here: a kiosk serving a customer holds the reload until they leave, and meanwhile
                 # the agent's commands and alert acknowledgements must still arrive (a help request answered).
                 task = asyncio.ensure_future(self._on_reload(msg))
-                self._sending.add(task)
-                task.add_done_callback(self._sending.discard)
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
             elif isinstance(msg, Command):
                 try:
                     ok, detail = await self._on_command(msg)
@@ -807,8 +808,8 @@ class KioskLinkClient:
         self._staff_pin = StaffPin(op="staff_pin", failures=failures, lockouts=lockouts, locked_until=locked_until)
         if self._writer is not None:
             task = asyncio.ensure_future(self._send_or_drop(self._staff_pin, queue=False))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
 
 def ask_service(path: str | Path, timeout: float = 1.5) -> Service | None:

@@ -13,7 +13,7 @@ from typing import Any
 from kiosk.call import CallEngine, CallEvent, RemoteVideoFrame, SelfVideoFrame
 from kiosk.media import MediaConfig, PatternSource, ToneTrack
 from simulation.switchboard import POINT_CREDENTIALS, Switchboard
-from simulation.waiting import until_changed
+from simulation.waiting import polled, until_changed
 
 
 def loopback_only(candidate: str) -> bool:
@@ -139,6 +139,4 @@ async def point_channel_open(engine: CallEngine, timeout: float = 30.0) -> None:
             peer.channel is not None and peer.channel.readyState == "open" for peer in engine.peers.values()
         )
 
-    async with asyncio.timeout(timeout):
-        while not open_():
-            await asyncio.sleep(0.02)
+    await polled(open_, "the point's own side of the data channel open", timeout)
