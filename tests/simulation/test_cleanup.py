@@ -150,7 +150,8 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
     (tmp_path / "test_blocking.py").write_text(CHILD_TEST)
     ready = tmp_path / "ready.json"
     short = Path(tempfile.mkdtemp(prefix="cleanup-"))
-    env = dict(os.environ, CLEANUP_TEST_READY=str(ready), CLEANUP_TEST_SHORT_DIR=str(short))
+    # PYTHONFAULTHANDLER: a child that hangs is made to print where (SIGABRT) before the test fails.
+    env = dict(os.environ, CLEANUP_TEST_READY=str(ready), CLEANUP_TEST_SHORT_DIR=str(short), PYTHONFAULTHANDLER="1")
     argv = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "tests.conftest",
         f"--basetemp={short / 't'}", str(tmp_path / "test_blocking.py"),  # short: unix socket paths
@@ -178,6 +179,7 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
         up = {p.name for p in watched}
         assert up >= EXPECTED, f"services missing in the child before it was ended: {EXPECTED - up}"
 
+        signals = _signal_state(child.pid)
         if how == "Ctrl-C":
             os.killpg(child.pid, signal.SIGINT)  # the terminal signals the foreground process group
         else:
@@ -185,8 +187,13 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
         try:  # Ctrl-C runs every fixture's teardown (eight services)
             child.wait(ENDED_WITHIN_S)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"the child run did not end within {ENDED_WITHIN_S} s of {how}; its output:\n"
-                        f"{_tail(tmp_path / 'child.log')}")
+            child.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack into the log
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(10)
+            pytest.fail(
+                f"the child run did not end within {ENDED_WITHIN_S} s of {how} (its signals then: "
+                f"{signals}); its output:\n{_tail(tmp_path / 'child.log', 12000)}"
+            )
 
         deadline = time.monotonic() + 30
         while (left := survivors(watched, token)) and time.monotonic() < deadline:
@@ -204,8 +211,17 @@ def test_a_killed_run_leaves_no_service_running(tmp_path: Path, how: str) -> Non
             shutil.rmtree(cupsd_root, ignore_errors=True)
 
 
-def _tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+def _signal_state(pid: int) -> str:
+    """The process's blocked, ignored and caught signal masks as the kernel holds them (``SigBlk``…)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "?"
+    return ", ".join(line.replace("\t", " ") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def _kill_leftovers(child: subprocess.Popen[bytes], watched: list[Proc]) -> None:
