@@ -24,6 +24,7 @@ from multidict import CIMultiDict
 
 import switchboard.web
 from simulation.switchboard import PASSWORDS, make_config, serve
+from simulation.waiting import polled
 from switchboard.credentials import hash_password, verify_password
 from switchboard.state import MemoryState
 
@@ -357,7 +358,11 @@ async def test_the_real_desk_in_chromium_logs_in_connects_and_logs_out(browser):
             await browser.acall(
                 "waitForFunction", name="security", expression="desk.ws && desk.ws.readyState === WebSocket.OPEN"
             )
-            assert [part.role for part in sb.hub.participants.values()] == ["agent"]
+            # The page sees its socket open a moment before the switchboard has the agent in its hub.
+            await polled(
+                lambda: [part.role for part in sb.hub.participants.values()] == ["agent"],
+                "the switchboard has the desk's agent, and no one else, connected",
+            )
             await browser.acall("click", name="security", selector="#logout")
             await browser.acall("waitFor", name="security", selector="#login-view")
             status = "fetch('/api/me', {credentials: 'same-origin'}).then((r) => r.status)"
