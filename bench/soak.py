@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aioice.ice
 from PySide6.QtWidgets import QApplication
 
-from kiosk.heap import settle_allocator
 from simulation.card.pki import TestPki
 from simulation.kiosk import POINT
 from simulation.services.cups import PrivateCupsd
@@ -109,11 +108,7 @@ def main() -> int:
     parser.add_argument("--replay", metavar="S:N", help="run journey N of seed S alone")
     parser.add_argument("--json", type=Path, help="write the whole report here (after every journey)")
     parser.add_argument("--minutes", type=float, help="start no journey after this long (a shared machine's budget)")
-    parser.add_argument("--heap-defaults", action="store_true",
-                        help="leave glibc's heap as it is instead of settling it as the kiosk does (kiosk/heap.py)")
     args = parser.parse_args()
-    if not args.heap_defaults:
-        settle_allocator()  # as the kiosk's process does, before any thread starts
     # The kiosk and the switchboard log at INFO (the soak reads every line for the customer's words);
     # the console gets warnings only.
     logging.basicConfig(level=logging.INFO)

@@ -17,7 +17,6 @@ from pathlib import Path
 from etapiste.config.loader import ConfigError
 from etapiste.config.point import load_point_config
 from etapiste.language import LANGUAGES
-from kiosk.heap import settle_allocator
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +52,6 @@ def main(argv: Sequence[str]) -> int:
         print(f"etapiste kiosk: language {args.language!r} is not offered at this point", file=sys.stderr)
         return 2
 
-    settle_allocator()  # before Qt and the call start their threads
     from kiosk.app import Options, run  # Qt is imported only when the window is really needed
 
     options = Options(
