@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -22,6 +20,7 @@ from aiortc.sdp import candidate_from_sdp
 from etapiste import protocol as p
 from simulation.documents import pdf_of_size
 from simulation.switchboard import POINT_CREDENTIALS, Client, serve
+from simulation.waiting import polled
 from tests.browser.point import TestPoint, loopback_only
 from tests.browser.test_desk import login, until_frames, wait_in_page
 
@@ -114,16 +113,6 @@ async def answered_call(browser: Any, page: str, sb: Any, point: TestPoint) -> s
     return str(point.seen("call.start")[0].offer_to[0])
 
 
-async def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never: {what}")
-
-
 async def test_an_interpreter_cannot_open_its_own_data_channel_to_the_agent(browser, monkeypatch):
     async with serve() as sb:
         # The switchboard refuses such an offer itself (tests/switchboard/test_hub.py); here it relays it, as
@@ -145,7 +134,7 @@ async def test_an_interpreter_cannot_open_its_own_data_channel_to_the_agent(brow
                 refused = await browser.acall("evaluate", name="agent-h1", expression="desk.refusedPeers || 0")
                 return "refused" if refused else None
 
-            result = await poll(outcome, 30, "the desk either refusing the offer or taking the channel")
+            result = await polled(outcome, "the desk either refusing the offer or taking the channel", 30)
             if result != "refused":
                 await rogue.forge_scan(pdf_of_size(20))
                 with contextlib.suppress(Exception):

@@ -26,6 +26,7 @@ from provisioning.kiosk_link import read_config_version
 from simulation.point_config import config_for
 from simulation.services.common import Service
 from simulation.services.mqtt import Broker
+from simulation.waiting import polled
 
 ETAPISTE = str(Path(sys.executable).with_name("etapiste"))
 
@@ -276,12 +277,7 @@ async def ops(mosquitto: Broker, organiser_key: SigningKey) -> AsyncIterator[Ops
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
     """Poll ``check`` without blocking the event loop (the ops listener keeps receiving meanwhile)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not check():
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"{what} not reached within {timeout} s") from None
+    await polled(check, what, timeout)
 
 
 __all__ = ["Ops", "Point", "config_for", "eventually", "in_days", "signed_command", "utc"]
