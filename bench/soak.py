@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
                         write_json(args.json, report)
 
                 budget = args.minutes * 60 if args.minutes else None
-                return await soak(world, plans, seed, on_journey=progress, budget_s=budget)
+                return await soak(world, plans, seed, on_journey=progress, budget_s=budget, settle_s=args.settle)
     finally:
         cupsd.remove()
 
@@ -108,6 +108,9 @@ def main() -> int:
     parser.add_argument("--replay", metavar="S:N", help="run journey N of seed S alone")
     parser.add_argument("--json", type=Path, help="write the whole report here (after every journey)")
     parser.add_argument("--minutes", type=float, help="start no journey after this long (a shared machine's budget)")
+    parser.add_argument("--settle", type=float, default=45.0,
+                        help="seconds idle after the last journey before measuring once more (what a closing call "
+                             "holds a while, e.g. ICE consent's 30 s, is gone by then)")
     args = parser.parse_args()
     # The kiosk and the switchboard log at INFO (the soak reads every line for the customer's words);
     # the console gets warnings only.

@@ -936,6 +936,24 @@ def memory() -> dict[str, float]:
     return out
 
 
+def kiosk_classes() -> dict[str, int]:
+    """Live objects of each of the kiosk's classes (see :data:`KIOSK_MODULES`): which of them a growth of
+    "the kiosk's objects" is made of."""
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        kind = type(o)
+        if isinstance(kind.__module__, str) and kind.__module__.startswith(KIOSK_MODULES):
+            name = f"{kind.__module__}.{kind.__qualname__}"
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def grown(before: dict[str, int], after: dict[str, int], most: int = 6) -> str:
+    """The classes with the most more objects at the end, ``name +n`` each (``none`` if none grew)."""
+    growth = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in after), reverse=True)
+    return ", ".join(f"{k.rsplit('.', 1)[-1]} +{d}" for d, k in growth[:most] if d > 0) or "none"
+
+
 def resources(world: World | None = None) -> dict[str, float]:
     out = {"rss_mb": round(rss_mb(), 1), "fds": len(os.listdir("/proc/self/fd")),
            "threads": threading.active_count(), "tasks": len(asyncio.all_tasks())}  # fmt: skip
@@ -957,6 +975,13 @@ class Report:
     end: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     ops_sessions: int | None = None
+    classes_first: dict[str, int] = field(default_factory=dict)
+    """The kiosk's live objects by class after journey 1 and at the end (:func:`kiosk_classes`)."""
+    classes_end: dict[str, int] = field(default_factory=dict)
+    settled: dict[str, float] = field(default_factory=dict)
+    """Measured again ``settle_s`` after the last journey: what a closing call still holds for a while (ICE
+    consent timers, transports stopping) is gone by then; what remains was kept."""
+    settle_s: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         docs = [d for j in self.journeys for d in j.documents]
@@ -979,7 +1004,8 @@ class Report:
             "rss_trimmed_growth_mb": round(self.end.get("rss_trimmed_mb", 0)
                                            - self.after_first.get("rss_trimmed_mb", 0), 1),
             "start": self.start, "after_first": self.after_first, "end": self.end,
-            "ops_sessions": self.ops_sessions,
+            "ops_sessions": self.ops_sessions, "kiosk_classes_grown": grown(self.classes_first, self.classes_end),
+            "settled": self.settled, "settle_s": self.settle_s,
         }  # fmt: skip
 
     @staticmethod
@@ -1002,6 +1028,17 @@ class Report:
                 ("the kiosk window's widgets", span("kiosk_widgets")),
                 ("peer connections alive (kiosk and desks)", span("peer_connections"))]  # fmt: skip
 
+    @staticmethod
+    def _settled_rows(s: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The end measured again after the run had been idle ``settle_s`` (``--settle``)."""
+        settled = s["settled"]
+        if not settled:
+            return []
+        after = f"{s['settle_s']:.0f} s after the last journey"
+        return [(f"peer connections alive {after}", settled.get("peer_connections")),
+                (f"the kiosk's objects {after}", settled.get("kiosk_objects")),
+                (f"glibc heap in use {after}", f"{settled.get('malloc_in_use_mb')} MB")]  # fmt: skip
+
     def table(self) -> str:
         s = self.summary()
         rows = [("seed", s["seed"]), ("sessions", s["sessions"]), ("time", f"{s['seconds']} s"),
@@ -1020,6 +1057,8 @@ class Report:
                 ("RSS after journey 1 → end", f"{s['after_first'].get('rss_mb')} → {s['end'].get('rss_mb')} MB "
                                               f"({s['rss_growth_mb']:+} MB)"),
                 *self._memory_rows(s),
+                ("the kiosk's classes that grew most, journey 1 → end", s["kiosk_classes_grown"]),
+                *self._settled_rows(s),
                 ("open fds start → end", f"{s['start'].get('fds')} → {s['end'].get('fds')}"),
                 ("threads start → end", f"{s['start'].get('threads')} → {s['end'].get('threads')}"),
                 ("asyncio tasks start → end", f"{s['start'].get('tasks')} → {s['end'].get('tasks')}"),
@@ -1036,10 +1075,11 @@ def _count(items: Any) -> dict[str, int]:
 
 async def soak(world: World, plans: list[JourneyPlan], seed: int,
                on_journey: Callable[[JourneyResult, Report], None] | None = None,
-               budget_s: float | None = None) -> Report:
+               budget_s: float | None = None, settle_s: float = 0.0) -> Report:
     """Run ``plans`` one after another on ``world`` (no new journey after ``budget_s``); the report counts
-    what happened, and is up to date (resources now) each time ``on_journey`` is called."""
-    report = Report(seed)
+    what happened, and is up to date (resources now) each time ``on_journey`` is called. With ``settle_s``
+    the process is measured once more after that long idle at the end (:attr:`Report.settled`)."""
+    report = Report(seed, settle_s=settle_s)
     began = time.monotonic()
     report.start = resources(world)
     for n, plan in enumerate(plans):
@@ -1050,8 +1090,9 @@ async def soak(world: World, plans: list[JourneyPlan], seed: int,
         # Measured after every journey (a stopped run keeps its figures); the trim in it returns what the heap
         # holds free to the system, so the raw RSS of the next journeys starts from a trimmed heap.
         report.end = resources(world)
+        report.classes_end = kiosk_classes()
         if n == 0:
-            report.after_first = report.end
+            report.after_first, report.classes_first = report.end, report.classes_end
         report.faults = dict(world.faults)
         report.seconds = time.monotonic() - began
         if on_journey is not None:
@@ -1062,6 +1103,9 @@ async def soak(world: World, plans: list[JourneyPlan], seed: int,
         with contextlib.suppress(JourneyFailed):
             await until(lambda: ops_stats() == len(report.journeys), "every session at the ops side", 150)
         report.ops_sessions = ops_stats()
+    if settle_s > 0:
+        await asyncio.sleep(settle_s)
+        report.settled = resources(world)
     return report
 
 
