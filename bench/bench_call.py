@@ -44,7 +44,14 @@ import numpy as np  # noqa: E402
 from PySide6.QtGui import QPaintEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from kiosk.call import CallAnswered, CallConnected, CallEnded, PrintRequested, RemoteVideoFrame  # noqa: E402
+from kiosk.call import (  # noqa: E402
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    PrintRequested,
+    RemoteVideoFrame,
+    SelfVideoFrame,
+)
 from kiosk.call import bandwidth as bandwidth  # noqa: E402
 from kiosk.transfer import TransferDone, TransferFailed  # noqa: E402
 from kiosk.views.video import VideoView  # noqa: E402
@@ -307,6 +314,8 @@ class Bench:
         def on_event(event: object) -> None:
             if isinstance(event, RemoteVideoFrame):
                 view.show_remote(event.image)
+            elif isinstance(event, SelfVideoFrame):  # the customer's own inset, as the kiosk's call screen paints it
+                view.show_self(event.image)
             elif isinstance(event, CallAnswered):
                 view.answered_at = time.monotonic()
 
