@@ -109,8 +109,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the whole report here (after every journey)")
     parser.add_argument("--minutes", type=float, help="start no journey after this long (a shared machine's budget)")
     parser.add_argument("--settle", type=float, default=45.0,
-                        help="seconds idle after the last journey before measuring once more (what a closing call "
-                             "holds a while, e.g. ICE consent's 30 s, is gone by then)")
+                        help="seconds idle after the last journey before measuring once more (what the last "
+                             "journeys held a while is gone by then; what remains was kept)")
     args = parser.parse_args()
     # The kiosk and the switchboard log at INFO (the soak reads every line for the customer's words);
     # the console gets warnings only.

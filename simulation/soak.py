@@ -979,8 +979,9 @@ class Report:
     """The kiosk's live objects by class after journey 1 and at the end (:func:`kiosk_classes`)."""
     classes_end: dict[str, int] = field(default_factory=dict)
     settled: dict[str, float] = field(default_factory=dict)
-    """Measured again ``settle_s`` after the last journey: what a closing call still holds for a while (ICE
-    consent timers, transports stopping) is gone by then; what remains was kept."""
+    """Measured again ``settle_s`` after the last journey: what the last journeys still held for a while (a
+    peer connection still closing, or still referenced by the harness's record of a recent journey) is gone
+    by then; what remains was kept."""
     settle_s: float = 0.0
 
     def summary(self) -> dict[str, Any]:
