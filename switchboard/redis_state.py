@@ -64,6 +64,14 @@ if redis.call('HGET', KEYS[3], point) == ARGV[1] then redis.call('HDEL', KEYS[3]
 return v
 """
 
+# KEYS[1] tickets, KEYS[2] tickets:point; ARGV[1] point: its ticket, in one round trip (asked on every queue
+# request, connection and disconnection of a point).
+_TICKET_OF_POINT = """
+local id = redis.call('HGET', KEYS[2], ARGV[1])
+if not id then return false end
+return redis.call('HGET', KEYS[1], id)
+"""
+
 # KEYS[1] calls, KEYS[2] events channel; ARGV[1] call id, ARGV[2] the notice: end the call once and say so
 # in the same step (switchboard.known_calls: no instance may see it gone without the notice following).
 _DROP_CALL = """
@@ -188,6 +196,7 @@ class RedisState(RedisBookings, RedisRooms):
         """The calls this instance has read, for the relay's per-frame check; kept only while the relay
         (:class:`switchboard.relay.RedisRelay`, given this object) hears every instance's notices."""
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)
+        self._ticket_of_point = self.redis.register_script(_TICKET_OF_POINT)
         self._drop_call = self.redis.register_script(_DROP_CALL)
         self._htake = self.redis.register_script(_HTAKE)
         self._drop_call_nonces = self.redis.register_script(_DROP_CALL_NONCES)
@@ -224,10 +233,8 @@ class RedisState(RedisBookings, RedisRooms):
         return _load(Ticket, await self._take_ticket(keys=keys, args=[ticket_id]))
 
     async def ticket_of_point(self, point: str) -> Ticket | None:
-        ticket_id = await self.redis.hget(self._k("tickets", "point"), point)
-        if ticket_id is None:
-            return None
-        return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
+        keys = [self._k("tickets"), self._k("tickets", "point")]
+        return _load(Ticket, await self._ticket_of_point(keys=keys, args=[point]))
 
     async def ticket(self, ticket_id: str) -> Ticket | None:
         return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
