@@ -55,10 +55,10 @@ def test_the_customers_own_picture_is_scaled_down_without_moire(camera: tuple[in
     """Fine detail shrinks into the small inset no more striped than OpenCV's area filter leaves it (a
     bilinear shortcut paints bands of 7..220 over a 2-pixel pattern): kiosk.media.shrink halves, then filters."""
     picture = checkerboard(*camera, square)
-    inset = self_view(picture)[4:-4, 4:-4, :3]  # the edge rows may blend with the border
-    size = (self_view(picture).shape[1], self_view(picture).shape[0])
-    area = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)[4:-4, 4:-4]
-    assert size[0] == 480
+    whole = self_view(picture)
+    assert whole.shape[1] == 480
+    inset = whole[4:-4, 4:-4, :3]  # the edge rows may blend with the border
+    area = cv2.resize(picture, (whole.shape[1], whole.shape[0]), interpolation=cv2.INTER_AREA)[4:-4, 4:-4]
     assert int(np.ptp(inset)) <= int(np.ptp(area)) + 8, f"stripes {inset.min()}..{inset.max()}"
 
 
