@@ -8,7 +8,7 @@ import asyncio
 import numpy as np
 import pytest
 from PySide6.QtCore import QRect, QSize
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtGui import QImage, QPaintEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -190,3 +190,29 @@ async def test_when_decoding_runs_ahead_only_the_newest_frame_is_converted_for_t
     await sink.stop()
     assert sink.frames == 5 and sink.skipped == 4
     assert len(shown) == 1 and abs(int(shown[0][10, 10, 2]) - 160) < 8  # the newest one (BGRX: red is third)
+
+
+def test_the_agents_picture_is_enlarged_smoothly_not_by_doubling_pixels(qtbot: QtBot) -> None:
+    import cv2
+
+    # A paper the agent holds up: dark text on white, 640×360 shown in a 960×540 view (1.5×, as a 720p agent
+    # on a 1080p kiosk screen). Repeating the nearest pixel doubles every other row and column of each stroke.
+    paper = np.full((360, 640, 3), 235, dtype=np.uint8)
+    for y in range(30, 350, 24):
+        cv2.putText(paper, "Kela 1.1.2027 paatos 12345", (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (20, 20, 20), 1,
+                    cv2.LINE_AA)
+    widget = view(qtbot, 960, 540)
+    widget.show_remote(np.ascontiguousarray(paper[:, :, ::-1]))  # RGB888 is painted as is: the same pixels
+    QApplication.processEvents()
+    shown = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = shown.width(), shown.height()
+    painted = np.frombuffer(shown.constBits(), np.uint8).reshape(height, shown.bytesPerLine())[:, : width * 3]
+    painted = painted.reshape(height, width, 3)[:, :, ::-1]
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        mse = float(np.mean((a.astype(float) - b.astype(float)) ** 2))
+        return 10 * np.log10(255**2 / mse)
+
+    smooth = psnr(painted, cv2.resize(paper, (960, 540), interpolation=cv2.INTER_LINEAR))
+    doubled = psnr(painted, cv2.resize(paper, (960, 540), interpolation=cv2.INTER_NEAREST))
+    assert smooth > doubled + 5, f"pixels doubled: {smooth:.1f} dB to a bilinear scaling, {doubled:.1f} to nearest"
