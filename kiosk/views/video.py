@@ -7,9 +7,10 @@ and it draws offscreen too (tests, screenshots). See the stack notes.
 Frames come from the call engine's events as numpy arrays at the size they were decoded: BGRX (height × width
 × 4), which is ``QImage.Format_RGB32`` in memory, the format the raster painter draws and scales directly; RGB
 (× 3, ``Format_RGB888``) is accepted too but costs a full-size conversion inside every paint (measured: docs/perf).
-The picture is scaled only when painted, into the letterboxed rectangle, smoothly (bilinear, as a browser does). :meth:`VideoView.show_remote` only keeps the
-newest array and asks Qt for a repaint; Qt merges repaint requests, so a frame arriving while the previous one
-is still waiting to be painted simply replaces it — the UI never queues up video and never stalls on it.
+The picture is scaled only when painted, into the letterboxed rectangle, smoothly (bilinear, as a browser
+does). :meth:`VideoView.show_remote` only keeps the newest array and asks Qt for a repaint; Qt merges repaint
+requests, so a frame arriving while the previous one is still waiting to be painted simply replaces it — the UI
+never queues up video and never stalls on it.
 The QImage wraps the array's memory without a copy; the array is kept alive as long as the image is used.
 Each pixel is written once a paint: black only in the letterbox bars, and a self-view frame repaints its inset
 alone (offscreen, 720p remote at 30 fps and the self view at 15: 8.1 → 6.7 % of a core at 1280×720, 19.3 →
