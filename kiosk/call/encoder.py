@@ -1,16 +1,34 @@
-"""The VP8 encoder's speed settings for a point PC (aiortc 1.16's are its defaults, not tunable).
+"""The video encoders' settings for a point PC (aiortc 1.16's are its defaults, not tunable), and which codec
+the point offers first.
 
-aiortc encodes VP8 with ``cpu-used -6`` and the temporal denoiser at ``noise-sensitivity 4``. Measured on a
+**VP8.** aiortc encodes with ``cpu-used -6`` and the temporal denoiser at ``noise-sensitivity 4``. Measured on a
 1280×720 picture on this 2-core machine (CPU per frame, same bitrate): -6/4 19.5 ms, -6/0 14.0 ms, -8/0 12.0 ms;
 the denoiser alone is ~30 % of the encoder. A kiosk camera is fixed in a lit booth, its picture carries little
-sensor noise, and the encoder runs for every frame of every call: :func:`install` makes aiortc's encoder use
-:data:`SPEED` and :data:`NOISE_SENSITIVITY` (the rest of aiortc's method is unchanged: CBR, the bitrate REMB asks
-for, a keyframe on request). Written against aiortc 1.16 (``aiortc.codecs.vpx.Vp8Encoder``); on another version
-aiortc's own settings stay and a warning says so.
+sensor noise, and the encoder runs for every frame of every call: the point uses :data:`SPEED` and
+:data:`NOISE_SENSITIVITY` (the rest of aiortc's method is unchanged: CBR, the bitrate REMB asks for, a keyframe
+on request).
+
+**H.264** (x264). aiortc opens it at its default preset (``medium``, only ``tune zerolatency``): 27 ms of CPU a
+720p frame here, which would choke a point whose call negotiated H.264. At ``superfast`` with the same zero-latency
+tuning and a constant-rate buffer like VP8's it takes 4.7 ms against VP8's 7.1 (the point's settings), at a
+picture as good for the same bitrate (PSNR 48.8 against 47.7 dB at 2.5 Mbit/s, 44.5 against 44.2 at 1 Mbit/s;
+``ultrafast``, 3.1 ms, loses 1.5 dB at 1 Mbit/s: no deblocking).
+
+**Which codec the point offers first** (:data:`PREFERRED`, VP8). Offering H.264 first was measured
+(``bench/bench_call.py --parts 2``, alternating, 2026-12-03 night): the agent's Chromium answers with it in
+both directions, its own CPU falls (720p: 34–36 → 26 % of a core), but the kiosk's stays (38–40 → 37–38 %; not
+profiled: decoding H.264 and aiortc's H.264 packetizing in Python would be where the encoder's gain goes), so the
+kiosk ÷ desk ratio worsens (1.11–1.13 → 1.43–1.44), and the agent's picture would come from Chromium's
+OpenH264 rather than libvpx. VP8 stays first; the agent's browser answers with H.264 only if it has no VP8.
+
+:func:`install` makes aiortc's encoders use these settings; written against aiortc 1.16
+(``aiortc.codecs.vpx.Vp8Encoder`` and ``aiortc.codecs.h264.H264Encoder``); on another version aiortc's own
+settings stay and a warning says so.
 """
 
 from __future__ import annotations
 
+import fractions
 import logging
 import multiprocessing
 from typing import Any
@@ -23,6 +41,10 @@ log = logging.getLogger(__name__)
 SPEED = -8
 #: libvpx's temporal denoiser (0 off, 4 adaptive as aiortc); off: see the module's note.
 NOISE_SENSITIVITY = 0
+#: x264's speed preset and the options beside it (see the module's note).
+H264_PRESET = "superfast"
+#: The codec the point offers first (``"vp8"`` or ``"h264"``, see the module's note); the other follows it.
+PREFERRED = "vp8"
 SUPPORTED_AIORTC = ("1.16.",)
 
 _installed = False
@@ -45,26 +67,53 @@ def options(bitrate: int) -> dict[str, str]:
     }
 
 
+def h264_options(bitrate: int) -> dict[str, str]:
+    """x264's options at ``bitrate``: fast, no frame held back (zero latency), and a buffer of one second at that
+    rate so a keyframe does not burst far above what the network was told (aiortc sets none)."""
+    return {
+        "preset": H264_PRESET,
+        "tune": "zerolatency",
+        "level": "31",
+        "maxrate": str(bitrate),
+        "bufsize": str(bitrate),
+    }
+
+
 def install() -> bool:
-    """Use :func:`options` for every VP8 encoder aiortc creates from now on (idempotent)."""
+    """Use :func:`options` for every VP8 encoder and :func:`h264_options` for every H.264 encoder aiortc creates
+    from now on (idempotent)."""
     global _installed
     if _installed:
         return True
-    from aiortc.codecs import vpx
+    from aiortc.codecs import h264, vpx
 
-    if not aiortc.__version__.startswith(SUPPORTED_AIORTC) or not hasattr(vpx.Vp8Encoder, "encode"):
-        log.warning("aiortc %s: its own VP8 speed settings stay", aiortc.__version__)
+    if not aiortc.__version__.startswith(SUPPORTED_AIORTC) or not all(
+        hasattr(cls, "encode") and hasattr(cls, "target_bitrate") for cls in (vpx.Vp8Encoder, h264.H264Encoder)
+    ):
+        log.warning("aiortc %s: its own encoder settings stay", aiortc.__version__)
         return False
+    _install_vp8(vpx)
+    _install_h264(h264)
+    _installed = True
+    return True
+
+
+def _fresh(encoder: Any, frame: Any) -> bool:
+    """Whether aiortc would open its codec again for ``frame``: none yet, another size, or the bitrate moved
+    more than 10 % (aiortc's own rule in both encoders)."""
+    codec = encoder.codec
+    return codec is None or (
+        frame.width != codec.width
+        or frame.height != codec.height
+        or abs(encoder.target_bitrate - codec.bit_rate) / codec.bit_rate > 0.1
+    )
+
+
+def _install_vp8(vpx: Any) -> None:
     original = vpx.Vp8Encoder.encode
 
     def encode(self: Any, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
-        codec = self.codec
-        fresh = codec is None or (
-            frame.width != codec.width
-            or frame.height != codec.height
-            or abs(self.target_bitrate - codec.bit_rate) / codec.bit_rate > 0.1
-        )
-        if fresh:
+        if _fresh(self, frame):
             # Open the codec here, as aiortc would, but with the point's options; aiortc's method then finds
             # it in place (same size, same bitrate) and only encodes.
             import av
@@ -83,6 +132,41 @@ def install() -> bool:
         result: tuple[list[bytes], int] = original(self, frame, force_keyframe)
         return result
 
-    vpx.Vp8Encoder.encode = encode  # type: ignore[method-assign]
-    _installed = True
-    return True
+    vpx.Vp8Encoder.encode = encode
+
+
+def _install_h264(h264: Any) -> None:
+    original = h264.H264Encoder.encode
+
+    def encode(self: Any, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        if _fresh(self, frame):
+            # As for VP8: opened here with the point's options, then aiortc's method finds it in place. Its own
+            # opening would also drop what it buffered; there is nothing buffered at zero latency.
+            import av
+
+            if frame.format.name != "yuv420p":
+                frame = frame.reformat(format="yuv420p")
+            codec = av.CodecContext.create("libx264", "w")
+            codec.width, codec.height = frame.width, frame.height
+            codec.bit_rate = self.target_bitrate
+            codec.pix_fmt = "yuv420p"
+            codec.framerate = fractions.Fraction(h264.MAX_FRAME_RATE, 1)
+            codec.time_base = fractions.Fraction(1, h264.MAX_FRAME_RATE)
+            codec.options = self.point_options = h264_options(self.target_bitrate)
+            codec.profile = "Baseline"  # what the offer's profile-level-id 42e01f / 42001f promise
+            self.codec = codec
+            self.buffer_data, self.buffer_pts = b"", None
+        result: tuple[list[bytes], int] = original(self, frame, force_keyframe)
+        return result
+
+    h264.H264Encoder.encode = encode
+
+
+def codec_preferences(kind: str = "video") -> list[Any]:
+    """aiortc's codecs for ``kind`` with :data:`PREFERRED` first (its retransmission entries stay where they are:
+    aiortc pairs them with the codecs offered)."""
+    from aiortc import RTCRtpSender
+
+    codecs = list(RTCRtpSender.getCapabilities(kind).codecs)
+    first = [c for c in codecs if c.mimeType.lower() == f"{kind}/{PREFERRED}"]
+    return first + [c for c in codecs if c not in first]

@@ -23,6 +23,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from etapiste import protocol as p
 from kiosk import stats as quality
+from kiosk.call import encoder
 from kiosk.call.datachannel import DataChannel
 from kiosk.call.events import (
     RGB,
@@ -163,7 +164,10 @@ class PeerConnections(DataChannel):
             peer.rtt_seen = old.rtt_seen
         audio, video = self._local_tracks()
         pc.addTrack(audio)
-        pc.addTrack(video)
+        sender = pc.addTrack(video)
+        for transceiver in pc.getTransceivers():
+            if transceiver.sender is sender:  # the point's codec first (kiosk/call/encoder.py); the answer decides
+                transceiver.setCodecPreferences(encoder.codec_preferences("video"))
         if role == "agent":
             self._setup_channel(peer, pc.createDataChannel(p.DATA_CHANNEL_LABEL, ordered=True))
 

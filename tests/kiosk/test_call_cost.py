@@ -100,3 +100,54 @@ def test_the_vp8_encoder_runs_at_the_points_speed_settings_and_still_encodes() -
     data = b"".join(vp8_depayload(p) for p in payloads)
     (decoded,) = Vp8Decoder().decode(JitterFrame(data=data, timestamp=timestamp))
     assert (decoded.width, decoded.height) == (320, 240)
+
+
+def test_the_h264_encoder_runs_at_the_points_preset_and_still_encodes() -> None:
+    import fractions
+
+    import av
+    from aiortc.codecs import CODECS, get_encoder
+    from aiortc.codecs.h264 import H264Decoder, h264_depayload
+    from aiortc.jitterbuffer import JitterFrame
+
+    from kiosk.call import encoder
+    from kiosk.media import to_i420
+
+    # aiortc's own preset (medium) takes ~27 ms of CPU a 720p frame: a call that negotiated H.264 would choke.
+    assert encoder.install()
+    h264 = get_encoder(next(c for c in CODECS["video"] if c.mimeType == "video/H264"))
+    picture = PatternSource(320, 240).latest()[1]
+    assert picture is not None
+    frame = av.VideoFrame.from_ndarray(to_i420(picture, 320, 240), format="yuv420p")
+    frame.pts, frame.time_base = 0, fractions.Fraction(1, 90000)
+    payloads, timestamp = h264.encode(frame, force_keyframe=True)
+    options = h264.point_options  # type: ignore[attr-defined]
+    assert options["preset"] == encoder.H264_PRESET and options["tune"] == "zerolatency"
+    data = b"".join(h264_depayload(p) for p in payloads)
+    (decoded,) = H264Decoder().decode(JitterFrame(data=data, timestamp=timestamp))
+    assert (decoded.width, decoded.height) == (320, 240)
+
+
+def first_video_codec(sdp: str) -> str:
+    """The codec an SDP's video section lists first (what both ends send)."""
+    lines = sdp.splitlines()
+    video = next(line for line in lines if line.startswith("m=video"))
+    first = video.split()[3]
+    rtpmap = next(line for line in lines if line.startswith(f"a=rtpmap:{first} "))
+    return rtpmap.split()[1].split("/")[0]
+
+
+@pytest.mark.parametrize("preferred", ["vp8", "h264"])
+async def test_the_call_uses_the_codec_the_point_offers_first_and_pictures_flow_both_ways(
+    preferred: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.call import encoder
+
+    monkeypatch.setattr(encoder, "PREFERRED", preferred)
+    async with serve() as sb, connected_call(sb) as (engine, events, agent):
+        pc = next(iter(engine.peers.values())).pc
+        assert pc.remoteDescription is not None
+        assert first_video_codec(pc.remoteDescription.sdp).lower() == preferred
+        pictures, desk_frames = events.count(RemoteVideoFrame), agent.frames["video"]
+        await events.until(lambda: events.count(RemoteVideoFrame) >= pictures + 10 and agent.frames["video"]
+                           >= desk_frames + 10, 30, "ten more pictures each way")
