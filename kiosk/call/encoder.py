@@ -31,6 +31,7 @@ from __future__ import annotations
 import fractions
 import logging
 import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 import aiortc
@@ -109,57 +110,47 @@ def _fresh(encoder: Any, frame: Any) -> bool:
     )
 
 
-def _install_vp8(vpx: Any) -> None:
-    original = vpx.Vp8Encoder.encode
+def _open_with_point_settings(encoder_class: Any, codec_name: str, configure: Callable[[Any, Any], None]) -> None:
+    """Make ``encoder_class.encode`` open its codec itself, as aiortc would but with ``configure(encoder, codec)``
+    adding the point's settings; aiortc's method then finds it in place (same size, same bitrate) and only
+    encodes."""
+    original = encoder_class.encode
 
     def encode(self: Any, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         if _fresh(self, frame):
-            # Open the codec here, as aiortc would, but with the point's options; aiortc's method then finds
-            # it in place (same size, same bitrate) and only encodes.
             import av
 
-            if frame.format.name != "yuv420p":
-                frame = frame.reformat(format="yuv420p")
-            codec = av.CodecContext.create("libvpx", "w")
+            codec: Any = av.CodecContext.create(codec_name, "w")
             codec.width, codec.height = frame.width, frame.height
             codec.bit_rate = self.target_bitrate
             codec.pix_fmt = "yuv420p"
-            codec.gop_size = 3000
-            codec.qmin, codec.qmax = 2, 56
-            codec.options = self.point_options = options(self.target_bitrate)
-            codec.thread_count = vpx.number_of_threads(frame.width * frame.height, multiprocessing.cpu_count())
+            configure(self, codec)
             self.codec = codec
         result: tuple[list[bytes], int] = original(self, frame, force_keyframe)
         return result
 
-    vpx.Vp8Encoder.encode = encode
+    encoder_class.encode = encode
+
+
+def _install_vp8(vpx: Any) -> None:
+    def configure(encoder: Any, codec: Any) -> None:
+        codec.gop_size = 3000
+        codec.qmin, codec.qmax = 2, 56
+        codec.options = encoder.point_options = options(encoder.target_bitrate)
+        codec.thread_count = vpx.number_of_threads(codec.width * codec.height, multiprocessing.cpu_count())
+
+    _open_with_point_settings(vpx.Vp8Encoder, "libvpx", configure)
 
 
 def _install_h264(h264: Any) -> None:
-    original = h264.H264Encoder.encode
+    def configure(encoder: Any, codec: Any) -> None:
+        codec.framerate = fractions.Fraction(h264.MAX_FRAME_RATE, 1)
+        codec.time_base = fractions.Fraction(1, h264.MAX_FRAME_RATE)
+        codec.options = encoder.point_options = h264_options(encoder.target_bitrate)
+        codec.profile = "Baseline"  # what the offer's profile-level-id 42e01f / 42001f promise
+        encoder.buffer_data, encoder.buffer_pts = b"", None  # as aiortc does when it opens the codec again
 
-    def encode(self: Any, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
-        if _fresh(self, frame):
-            # As for VP8: opened here with the point's options, then aiortc's method finds it in place. Its own
-            # opening would also drop what it buffered; there is nothing buffered at zero latency.
-            import av
-
-            if frame.format.name != "yuv420p":
-                frame = frame.reformat(format="yuv420p")
-            codec = av.CodecContext.create("libx264", "w")
-            codec.width, codec.height = frame.width, frame.height
-            codec.bit_rate = self.target_bitrate
-            codec.pix_fmt = "yuv420p"
-            codec.framerate = fractions.Fraction(h264.MAX_FRAME_RATE, 1)
-            codec.time_base = fractions.Fraction(1, h264.MAX_FRAME_RATE)
-            codec.options = self.point_options = h264_options(self.target_bitrate)
-            codec.profile = "Baseline"  # what the offer's profile-level-id 42e01f / 42001f promise
-            self.codec = codec
-            self.buffer_data, self.buffer_pts = b"", None
-        result: tuple[list[bytes], int] = original(self, frame, force_keyframe)
-        return result
-
-    h264.H264Encoder.encode = encode
+    _open_with_point_settings(h264.H264Encoder, "libx264", configure)
 
 
 def codec_preferences(kind: str = "video") -> list[Any]:
