@@ -148,7 +148,7 @@ class VideoView(QWidget):
             # Scaled smoothly (bilinear), as a browser does: Qt's default picks the nearest pixel, which at the
             # kiosk screen's 1.5× (a 720p agent on 1080p) doubles every other row and column of the agent's face
             # and of a paper they hold up (26.6 dB against a Lanczos scaling, bilinear 34.7; 640×480 at 2.25×:
-            # 23.7 and 31.5). Measured: +4 % of a core at 720p30 on a 1920×1080 screen (docs/perf/README.md).
+            # 23.7 and 31.5). Measured: +3.5 % of a core at 720p30 on a 1920×1080 screen (docs/perf/README.md).
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             for place, image in pictures:
                 painter.drawImage(place, image)
