@@ -161,6 +161,14 @@ class EngineCore:
             peer.link.close("call_dropped")
         for sink in peer.sinks:
             await sink.stop()
+        # A speaker plays until stopped, even after its track ended: each call left its sound stream (an ALSA
+        # device, a PulseAudio stream) open, and a hardware device then refused the next call's speaker.
+        speakers, peer.speakers = peer.speakers, []
+        for speaker in speakers:
+            try:
+                await speaker.stop()
+            except Exception as exc:  # a device gone mid-call: nothing left to release
+                log.warning("stopping the speaker: %s", type(exc).__name__)
         try:
             await peer.pc.close()
         except asyncio.CancelledError:

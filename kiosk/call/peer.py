@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiortc import (
     RTCConfiguration,
@@ -57,6 +58,8 @@ class Peer:
     pc: RTCPeerConnection
     we_offer: bool
     sinks: list[TrackSink] = field(default_factory=list)
+    speakers: list[Any] = field(default_factory=list)
+    """The speaker outputs playing this peer's voice (a sound device stream each), stopped with the peer."""
     channel: RTCDataChannel | None = None
     link: DocumentLink | None = None
     pending_ice: list[p.Ice] = field(default_factory=list)
@@ -182,6 +185,7 @@ class PeerConnections(DataChannel):
                 try:
                     speaker = self.media.speaker()
                     speaker.addTrack(track)
+                    peer.speakers.append(speaker)
                     self._spawn(speaker.start())
                 except Exception as exc:  # no speaker: the call goes on; staff see the device error
                     log.error("speaker unavailable: %s", exc)
