@@ -125,39 +125,43 @@ async def test_the_staff_microphone_test_hears_the_room_and_reports_only_a_level
     assert loud_db > quiet_db + 20  # the room's sound is heard, silence is not
 
 
-def playback_streams(pulse: dict[str, str]) -> int:
-    """How many streams are playing into the private sound server (``pactl``'s sink inputs)."""
-    out = subprocess.run(["pactl", "list", "short", "sink-inputs"], check=True, env=pulse, capture_output=True,
+def streams(pulse: dict[str, str], kind: str = "sink-inputs") -> int:
+    """How many clients' streams are playing into (``sink-inputs``) or recording from (``source-outputs``) the
+    private sound server (not the server's own, such as the remapped microphone's)."""
+    out = subprocess.run(["pactl", "list", "short", kind], check=True, env=pulse, capture_output=True,
                          text=True).stdout
-    return len([line for line in out.splitlines() if line.strip()])
+    return len([line for line in out.splitlines() if "protocol-native" in line])
 
 
 @pytest.mark.usefixtures("loopback_ice")
-async def test_each_calls_speaker_is_released_when_the_call_ends(pulse: dict[str, str]) -> None:
+async def test_each_calls_speaker_and_microphone_are_released_when_the_call_ends(pulse: dict[str, str]) -> None:
     # The agent's voice is played through the configured speaker for the length of the call. The speaker was
     # never stopped: each call left its sound stream open (on an ALSA hardware device, the next call's
-    # speaker could not open it, and the next customer heard nothing).
+    # speaker could not open it, and the next customer heard nothing). The microphone is checked alike.
     from kiosk.call import CallEnded
     from kiosk.media import MediaConfig, PatternSource
     from simulation.call import connected_call
     from simulation.switchboard import serve
 
-    media = MediaConfig(video=PatternSource(160, 120), width=160, height=120, audio=ToneTrack,
+    media = MediaConfig(video=PatternSource(160, 120), width=160, height=120,
+                        audio=lambda: open_microphone(Audio(microphone="pulse")),
                         speaker=lambda: open_speaker(Audio(speaker="pulse")))
     async with serve() as sb:
         for call in range(2):
             async with connected_call(sb, media=media) as (engine, events, _agent):
-                for _ in range(100):  # the agent's voice is playing in the room
+                for _ in range(100):  # the agent's voice is playing in the room, the room's is heard
                     await asyncio.sleep(0.05)
-                    if playback_streams(pulse) == 1:
+                    if streams(pulse) == 1 and streams(pulse, "source-outputs") == 1:
                         break
-                assert playback_streams(pulse) == 1, f"call {call + 1}: the agent's voice is not playing"
+                assert streams(pulse) == 1, f"call {call + 1}: the agent's voice is not playing"
+                assert streams(pulse, "source-outputs") == 1, f"call {call + 1}: the microphone is not open"
                 task = engine.hang_up()
                 assert task is not None
                 await task
                 await events.first(CallEnded)
             for _ in range(100):
                 await asyncio.sleep(0.05)
-                if playback_streams(pulse) == 0:
+                if streams(pulse) == 0 and streams(pulse, "source-outputs") == 0:
                     break
-            assert playback_streams(pulse) == 0, f"call {call + 1} ended with its speaker still playing"
+            assert streams(pulse) == 0, f"call {call + 1} ended with its speaker still playing"
+            assert streams(pulse, "source-outputs") == 0, f"call {call + 1} ended with its microphone still open"
