@@ -78,7 +78,7 @@ class EngineCore:
         self.software = software
         self.heartbeat_s = heartbeat_s
         consent.install()  # a late consent answer on a busy point is not a lost network
-        encoder.install()  # VP8 at the point's speed settings (kiosk/call/encoder.py)
+        encoder.install()  # VP8 and H.264 at the point's speed settings (kiosk/call/encoder.py)
         jitter.install()  # the agent's picture decoded on its last packet, not one frame later (kiosk/call/jitter.py)
         bandwidth.install(receive_floor_bps)  # a busy point loop is not a slow network (kiosk/call/bandwidth.py)
         # kiosk/call/sctp.py (delayed SACKs) is not installed: measured slower from the desk (bench/README.md)
