@@ -222,6 +222,10 @@ class Devices(FrozenModel):
     printer: PrinterConfig = Field(default_factory=PrinterConfig)
     scanner: ScannerConfig = Field(default_factory=ScannerConfig)
     card_reader: CardReaderConfig = Field(default_factory=CardReaderConfig)
+    video_encoder: Literal["auto", "software"] = "auto"
+    """``auto``: the kiosk looks for the PC's hardware H.264 encoder (Intel Quick Sync, NVIDIA NVENC, V4L2) at
+    start, uses it if it works and then offers H.264 first; ``software``: never (a switch for a misbehaving
+    graphics driver)."""
 
 
 class Ui(FrozenModel):

@@ -16,7 +16,7 @@ from drivers.camera import CameraStatus
 from etapiste import protocol as p
 from kiosk import consent
 from kiosk import stats as quality
-from kiosk.call import bandwidth, encoder, jitter
+from kiosk.call import bandwidth, encoder, hardware, jitter
 from kiosk.call.events import CallEnded, CallEvent, Listener, QueueLeft
 from kiosk.media import CameraTrack, MediaConfig, PatternSource
 
@@ -60,6 +60,7 @@ class EngineCore:
         software: str = "etapiste-kiosk",
         heartbeat_s: float = HEARTBEAT_S,
         fallback_urls: Sequence[str] = (),
+        video_encoder: Literal["auto", "software"] = "software",
     ) -> None:
         self.urls = [url, *(u for u in fallback_urls if u != url)]
         """The switchboard's addresses in order of preference; on failure the next one is tried."""
@@ -77,6 +78,9 @@ class EngineCore:
         self.stats_interval_s = stats_interval_s
         self.software = software
         self.heartbeat_s = heartbeat_s
+        self.video_encoder = video_encoder
+        """``auto``: look for the PC's hardware H.264 encoder at start (:mod:`kiosk.call.hardware`); the point's
+        configuration says ``auto``, the engine's default is ``software`` (tests and benchmarks start many)."""
         consent.install()  # a late consent answer on a busy point is not a lost network
         encoder.install()  # VP8 and H.264 at the point's speed settings (kiosk/call/encoder.py)
         jitter.install()  # the agent's picture decoded on its last packet, not one frame later (kiosk/call/jitter.py)
@@ -132,6 +136,14 @@ class EngineCore:
                 listener(event)
             except Exception:  # one listener's bug must not break the call
                 log.exception("call event listener failed on %s", type(event).__name__)
+
+    async def _find_hardware_encoder(self) -> None:
+        """Probe the PC's hardware H.264 encoders once per process and use the one that works (or none)."""
+        if not encoder.claim_probe():
+            return
+        found = await hardware.find()
+        log.info("%s", found.describe())
+        encoder.use_hardware(found.codec)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

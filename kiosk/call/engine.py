@@ -40,6 +40,7 @@ class CallEngine(Signalling):
             "relay_only": config.ice.relay_only,
             "receive_floor_bps": config.ice.receive_floor_kbps * 1000,
             "max_print_bytes": config.devices.printer.max_bytes,
+            "video_encoder": config.devices.video_encoder,
         }
         args.update(overrides)
         return cls(**args)

@@ -65,6 +65,8 @@ class Signalling(Recovery):
                 total=None, connect=CONNECT_TIMEOUT_S, sock_connect=SOCKET_CONNECT_TIMEOUT_S
             ))
             self._runner = asyncio.ensure_future(self._signalling())
+            if self.video_encoder == "auto":
+                self._spawn(self._find_hardware_encoder())
         if timeout is not None:
             await asyncio.wait_for(self.connected.wait(), timeout)
 
