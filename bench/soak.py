@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/soak.py --sessions 200 --seed 24 [--json soak.json]
     .venv/bin/python bench/soak.py --replay 24:7          # journey 7 of seed 24, alone
+    .venv/bin/python bench/soak.py --replay 24:50,24:527  # these journeys (two network cuts)
 
 The kiosk app (offscreen, assembled by the app's own code), its real drivers against private services
 started here (cupsd with the fault backend, SANE's test scanner, pcscd with the virtual FINEID card), the
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import QApplication
 
 from simulation.card.pki import TestPki
 from simulation.kiosk import POINT
+from simulation.netcut import enter_private_network, in_private_network
 from simulation.services.cups import PrivateCupsd
 from simulation.services.mqtt import start_broker
 from simulation.services.pcsc import pcsc_service
@@ -69,8 +71,9 @@ def memory_note(now: dict[str, float]) -> str:
 
 async def run(args: argparse.Namespace, root: Path) -> Report:
     if args.replay:
-        seed, index = parse_replay(args.replay)
-        plans = [plan_journey(seed, index)]
+        chosen = [parse_replay(item) for item in args.replay.split(",")]
+        seed = chosen[0][0]
+        plans = [plan_journey(s, n) for s, n in chosen]
     else:
         seed = args.seed
         plans = [plan_journey(seed, n) for n in range(args.first, args.first + args.sessions)]
@@ -95,8 +98,9 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
 
 
 def write_json(path: Path, report: Report) -> None:
+    not_injected = {} if in_private_network() else NOT_INJECTED
     path.write_text(json.dumps({"summary": report.summary(), "table": report.table(),
-                                "journeys": [j.to_json() for j in report.journeys], "not_injected": NOT_INJECTED},
+                                "journeys": [j.to_json() for j in report.journeys], "not_injected": not_injected},
                                indent=1, ensure_ascii=False))
 
 
@@ -105,13 +109,20 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=200, help="journeys in a row")
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--first", type=int, default=0, help="index of the first journey (to go on from a run)")
-    parser.add_argument("--replay", metavar="S:N", help="run journey N of seed S alone")
+    parser.add_argument("--replay", metavar="S:N[,S:N…]", help="run journey N of seed S alone (or these journeys)")
     parser.add_argument("--json", type=Path, help="write the whole report here (after every journey)")
     parser.add_argument("--minutes", type=float, help="start no journey after this long (a shared machine's budget)")
     parser.add_argument("--settle", type=float, default=45.0,
                         help="seconds idle after the last journey before measuring once more (what the last "
                              "journeys held a while is gone by then; what remains was kept)")
+    parser.add_argument("--no-private-network", action="store_true",
+                        help="stay in the machine's network (no network cuts; not root, or no nftables)")
     args = parser.parse_args()
+    # First of all, before any thread or service starts: the soak's own network, where the point's can be cut
+    # (simulation/netcut.py). Without it the journeys drawn with a network cut run without one.
+    why_not = "not asked for (--no-private-network)" if args.no_private_network else enter_private_network()
+    if why_not is not None:
+        print(f"network cuts: not injected ({why_not})", flush=True)
     # The kiosk and the switchboard log at INFO (the soak reads every line for the customer's words);
     # the console gets warnings only.
     logging.basicConfig(level=logging.INFO)
@@ -136,7 +147,8 @@ def main() -> int:
     print()
     print(report.table())
     print()
-    print("Not injected here:", "; ".join(f"{k}: {v}" for k, v in NOT_INJECTED.items()))
+    if why_not is not None:
+        print("Not injected here:", "; ".join(f"{k}: {v}" for k, v in NOT_INJECTED.items()), f"({why_not})")
     if args.json:
         write_json(args.json, report)
     bad = summary["lost"] or summary["crashes"] or summary["residues"] or summary["failed_journeys"]

@@ -38,6 +38,7 @@ from typing import Any
 import aiomqtt
 import cv2
 import numpy as np
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
@@ -53,6 +54,7 @@ from provisioning.kiosk_link import read_config_version
 from simulation.desk_agent import AiortcAgent
 from simulation.documents import pdf_with_text
 from simulation.kiosk import Kiosk
+from simulation.netcut import POINT_ADDRESS, NetworkCut, in_private_network, point_on_its_own_address
 from simulation.privacy import LogCapture, document_files
 from simulation.services.cups import FaultQueue, PrivateCupsd
 from simulation.services.mqtt import Broker
@@ -100,6 +102,8 @@ class Observed:
     documents: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    trouble_shown: bool = False
+    """The call screen told the customer of connection trouble at some point."""
 
     def saw(self, flow: str, step: str) -> bool:
         return (flow, step) in self.flow_steps
@@ -174,6 +178,10 @@ class World:
     temp_before: set[str] = field(default_factory=set)
     observed: Observed = field(default_factory=Observed)
     faults: dict[str, int] = field(default_factory=dict)
+    network: NetworkCut | None = None
+    """Cuts the point's network (``None``: the soak does not run in a private network, no cut)."""
+    cuts: dict[str, int] = field(default_factory=dict)
+    """What the network cuts did: the call kept or ended, and whether the customer was told."""
     _ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -213,6 +221,8 @@ class World:
             self.observed.answered = True
         if call is None:
             return
+        if call.trouble is not None:
+            self.observed.trouble_shown = True
         for name, flow in (("identify", call.identify), ("scan", call.scan), ("print", call.print_)):
             if flow is not None and (not self.observed.flow_steps or self.observed.flow_steps[-1] != (name, flow.step)):
                 self.observed.flow_steps.append((name, flow.step))
@@ -249,7 +259,16 @@ class World:
                     raise
                 await asyncio.sleep(0.25)
         self.sb.server = server
+        await self.listen_for_point()
         await self.drop_agents()  # their logins died with the switchboard's memory: the desks log in again
+
+    async def listen_for_point(self) -> None:
+        """With a private network, the switchboard also listens on the point's own address, where the point
+        reaches it (so that a cut of that address cuts the point's signalling, not the desks')."""
+        runner = self.sb.server.runner
+        if self.network is not None and runner is not None:
+            site = web.TCPSite(runner, POINT_ADDRESS, self.sb.server.port)
+            await site.start()
 
     def count(self, fault: str) -> None:
         self.faults[fault] = self.faults.get(fault, 0) + 1
@@ -346,7 +365,7 @@ async def play(world: World, plan: JourneyPlan) -> None:
     call_over = False
     for i, step in enumerate(plan.steps):
         if plan.call_fault and i == plan.call_fault_before:
-            await call_fault(world, plan.call_fault)
+            await call_fault(world, plan)
         if s.state is not State.CALL:
             call_over = True
             break
@@ -358,7 +377,7 @@ async def play(world: World, plan: JourneyPlan) -> None:
             call_over = True
             break
     if plan.call_fault and plan.call_fault_before >= len(plan.steps) and not call_over:
-        await call_fault(world, plan.call_fault)
+        await call_fault(world, plan)
     await end_call(world, plan, call_over)
 
 
@@ -417,9 +436,15 @@ async def begin_and_leave(world: World, step: StepPlan) -> None:
         await STEPS[step.kind](world, step)
 
 
-async def call_fault(world: World, fault: str) -> None:
+async def call_fault(world: World, plan: JourneyPlan) -> None:
+    fault = plan.call_fault
+    assert fault is not None
     try:
-        await inject(world, fault)
+        if fault == "network_cut":
+            if world.network is not None:
+                await cut_network(world, world.network, plan.network_cut_s)
+        else:
+            await inject(world, fault)
     except JourneyFailed:
         raise
     except Exception as exc:  # the harness could not do it: not the kiosk's crash, but the journey failed
@@ -445,6 +470,43 @@ async def inject(world: World, fault: str) -> None:
     elif fault == "config_reload" and world.point_agent is not None:
         world.count(fault)
         await reload_config(world)
+
+
+#: A cut this long leaves the customer looking at a frozen picture long enough that the screen must say so
+#: (or the call has ended and said why): the point tells them after ~3 s of silence (kiosk/call/peer.py,
+#: ``SILENT_S``, checked at each 2 s quality sample).
+CUT_TOLD_S = 10
+
+
+async def cut_network(world: World, network: NetworkCut, seconds: int) -> None:
+    """The point's network goes for ``seconds`` in the call, then comes back. Afterwards the call is either
+    back (the customer's screen clear of trouble, the agent seeing the customer again) or over and said so;
+    a cut of :data:`CUT_TOLD_S` or more while the call survived must have been shown to the customer."""
+    s, agent = world.kiosk.session, world.agent
+    world.count("network_cut")
+    network.cut()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        network.restore()
+    seen = agent.frames["video"] if agent is not None else 0
+
+    def settled() -> bool:
+        if s.state is not State.CALL:
+            return True
+        call = s.snapshot.call
+        return call is not None and call.trouble is None and agent is not None and agent.frames["video"] > seen + 5
+
+    await until(settled, f"the call back or ended after a {seconds} s network cut")
+    kept = s.state is State.CALL
+    outcome = "call_kept" if kept else "call_ended"
+    world.cuts[outcome] = world.cuts.get(outcome, 0) + 1
+    if world.observed.trouble_shown:
+        world.cuts["trouble_shown"] = world.cuts.get("trouble_shown", 0) + 1
+    if kept and seconds >= CUT_TOLD_S and not world.observed.trouble_shown:
+        raise JourneyFailed(f"a {seconds} s network cut was never shown to the customer")
+    if not kept:
+        await until(lambda: world.kiosk.engine.connected.is_set(), "the kiosk back on the switchboard after the cut")
 
 
 async def reload_config(world: World) -> None:
@@ -983,6 +1045,7 @@ class Report:
     peer connection still closing, or still referenced by the harness's record of a recent journey) is gone
     by then; what remains was kept."""
     settle_s: float = 0.0
+    cuts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         docs = [d for j in self.journeys for d in j.documents]
@@ -1006,7 +1069,7 @@ class Report:
                                            - self.after_first.get("rss_trimmed_mb", 0), 1),
             "start": self.start, "after_first": self.after_first, "end": self.end,
             "ops_sessions": self.ops_sessions, "kiosk_classes_grown": grown(self.classes_first, self.classes_end),
-            "settled": self.settled, "settle_s": self.settle_s,
+            "settled": self.settled, "settle_s": self.settle_s, "network_cuts": dict(sorted(self.cuts.items())),
         }  # fmt: skip
 
     @staticmethod
@@ -1044,6 +1107,8 @@ class Report:
         s = self.summary()
         rows = [("seed", s["seed"]), ("sessions", s["sessions"]), ("time", f"{s['seconds']} s"),
                 ("faults injected", f"{s['faults_total']} " + ", ".join(f"{k} {v}" for k, v in s["faults"].items())),
+                ("network cuts: call kept / call ended / trouble shown on the screen",
+                 " / ".join(str(s["network_cuts"].get(k, 0)) for k in ("call_kept", "call_ended", "trouble_shown"))),
                 ("customers served", s["served"]),
                 ("outcomes", ", ".join(f"{k} {v}" for k, v in s["outcomes"].items())),
                 ("documents delivered (SHA-256 match, acknowledged)", s["delivered"]),
@@ -1094,7 +1159,7 @@ async def soak(world: World, plans: list[JourneyPlan], seed: int,
         report.classes_end = kiosk_classes()
         if n == 0:
             report.after_first, report.classes_first = report.end, report.classes_end
-        report.faults = dict(world.faults)
+        report.faults, report.cuts = dict(world.faults), dict(world.cuts)
         report.seconds = time.monotonic() - began
         if on_journey is not None:
             on_journey(result, report)
@@ -1177,7 +1242,16 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
             return create_app(served, clock=sb.clock.time, validator=proof_validator([str(ca_file)]),
                               sweep_interval=None)
 
-        config = point_config(sb.base.replace("http://", "ws://") + "/ws/point", credential, queue.name)
+        network = NetworkCut() if in_private_network() else None
+        point_url = sb.base.replace("http://", "ws://") + "/ws/point"
+        if network is not None:
+            # The point on its own address (simulation/netcut.py); the switchboard's origin is where the point
+            # reaches it, so that the point signs its identity proofs for it, and the desks send it too.
+            point_on_its_own_address()
+            point_url = point_url.replace("127.0.0.1", POINT_ADDRESS)
+            sb.hub.config = served = served.model_copy(
+                update={"origin": f"http://{POINT_ADDRESS}:{sb.server.port}"})
+        config = point_config(point_url, credential, queue.name)
         scanner = Scanner(config.devices.scanner, worker_command=sane_plan_file_worker.command(plan_file))
         clip = camera_clip(work / "camera.avi")
         loop = asyncio.get_running_loop()
@@ -1215,7 +1289,7 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
                       ops_stats=ops_sessions if ops is not None else None,
                       temp_dirs=(str(private_tmp), "/dev/shm", "/var/tmp"), camera=reader, camera_clip=clip,
                       camera_bytes=clip.read_bytes(), point_agent=point_agent, signing_key=organiser_key,
-                      point_config=config.model_dump(mode="json"))
+                      point_config=config.model_dump(mode="json"), network=network)
         holder.append(world)
         link = kiosk.parts.link
         if link is not None:
@@ -1227,6 +1301,7 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
 
             link.client._on_reload = reload_spy
         try:
+            await world.listen_for_point()
             reader.start()
             await start_kiosk(kiosk)
             await world.start()

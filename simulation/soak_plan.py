@@ -37,13 +37,17 @@ CALL_FAULTS = ("switchboard_restart", "broker_restart")
 #: mid-call (its provisioning agent applies it; the kiosk restarts on it after the visit).
 ROOM_FAULTS = ("camera_unplugged", "config_reload")
 TRANSFER_FAULTS = ("agent_closes_mid_transfer",)
-FAULT_KINDS = (*PRINTER_FAULTS, *SCANNER_FAULTS, *CARD_FAULTS, *CALL_FAULTS, *ROOM_FAULTS, *TRANSFER_FAULTS)
+#: The point's network cut for :data:`NETWORK_CUT_S` seconds mid-call (simulation/netcut.py), drawn last of all.
+NETWORK_FAULTS = ("network_cut",)
+NETWORK_CUT_S = (1, 70)
+FAULT_KINDS = (*PRINTER_FAULTS, *SCANNER_FAULTS, *CARD_FAULTS, *CALL_FAULTS, *ROOM_FAULTS, *TRANSFER_FAULTS,
+               *NETWORK_FAULTS)  # fmt: skip
 
-#: Faults of the issue that are not injected here, and why (the report and docs/reliability.md list them).
+#: Faults of the issue that a run could not inject, and why (the report and docs/reliability.md list them).
 NOT_INJECTED = {
-    "network_cut": "needs the kiosk alone in its own network namespace, the switchboard and the desks outside "
-                   "it; the soak runs them all in one process on one loopback, so a cut would cut the agent too "
-                   "(tests/kiosk/netcut_worker.py cuts a bare call engine in a namespace of its own)",
+    "network_cut": "needs the soak in a network namespace of its own, as root with nftables (bench/soak.py "
+                   "enters one; the suite's in-process soak shares the test run's network, so its journeys "
+                   "drawn with a cut run without it)",
 }
 
 
@@ -76,6 +80,8 @@ class JourneyPlan:
     call_fault_before: int = 0
     """The switchboard or broker restart (or the room's fault) happens before this step of the call
     (``len(steps)``: at the end)."""
+    network_cut_s: int = 0
+    """How long the point's network stays cut (``call_fault`` ``network_cut``)."""
 
     @property
     def label(self) -> str:
@@ -104,6 +110,8 @@ class Mix:
     room_fault_chance: float = 0.15
     """A call with no switchboard or broker restart meets a room fault (camera unplugged, configuration
     reload) this often."""
+    network_cut_chance: float = 0.1
+    """A call with no other call fault has its point's network cut this often (for 1–70 s)."""
     ends: dict[str, float] = field(default_factory=lambda: {
         "customer_hangs_up": 0.6, "agent_hangs_up": 0.3, "walks_away_mid_flow": 0.1})  # fmt: skip
 
@@ -153,7 +161,10 @@ def plan_journey(seed: int, index: int, mix: Mix | None = None) -> JourneyPlan:
     if call_fault is None and rng.random() < mix.room_fault_chance:
         call_fault = rng.choice(ROOM_FAULTS)
         before = rng.randint(0, len(steps))
-    return JourneyPlan(seed, index, language, path, tuple(steps), end, rating, call_fault, before)
+    cut_s = 0
+    if call_fault is None and rng.random() < mix.network_cut_chance:  # drawn last: earlier draws stay as they were
+        call_fault, before, cut_s = "network_cut", rng.randint(0, len(steps)), rng.randint(*NETWORK_CUT_S)
+    return JourneyPlan(seed, index, language, path, tuple(steps), end, rating, call_fault, before, cut_s)
 
 
 def parse_replay(text: str) -> tuple[int, int]:

@@ -75,6 +75,18 @@ class Peer:
     """Offer again even though an offer is outstanding: it went into a signalling socket that died."""
     recovery: asyncio.Task[None] | None = None
     meter: quality.QualityMeter = field(default_factory=quality.QualityMeter)
+    silent_s: float = 0.0
+    """How long nothing at all has arrived from this peer (no picture, no voice, not even RTCP reports)."""
+    stalled: bool = False
+    """The customer was told the connection is interrupted because of that silence (:data:`SILENT_S`)."""
+
+
+#: Nothing at all from a connected peer for this long, and the customer is told the connection is interrupted.
+#: A working peer sends RTCP reports every second or so even when it sends no picture or sound; ICE consent,
+#: which ends the connection and starts recovery, waits ~30 s (kiosk/consent.py) so as not to end a call on a
+#: busy point — far too long for a customer to look at a frozen agent with nothing said (the chaos soak's
+#: network cuts of 15–31 s showed nothing at all before this).
+SILENT_S = 3.0
 
 
 class PeerConnections(DataChannel):
@@ -285,6 +297,26 @@ class PeerConnections(DataChannel):
                     if peer.role == "agent":
                         self._this_call.add(sample)
                     self._emit(CallQuality(peer.id, peer.role, sample))
+                    self._watch_silence(peer, sample)
+
+    def _watch_silence(self, peer: Peer, sample: quality.QualitySample) -> None:
+        """Tell the customer when a connected peer has gone silent for :data:`SILENT_S` (the network gone quiet
+        on the way), and that it is back when anything arrives again; recovery, if ICE consent then expires,
+        goes on as before without telling them twice."""
+        if sample.receive_kbps > 0:
+            peer.silent_s = 0.0
+            if peer.stalled:
+                peer.stalled = False
+                if peer.lost_at is None:
+                    log.info("%s heard from again", peer.role)
+                    self._emit(CallTrouble("recovered", peer.role))
+            return
+        peer.silent_s += sample.interval_s
+        if peer.silent_s >= SILENT_S and not peer.stalled and peer.lost_at is None:
+            peer.stalled = True
+            log.info("nothing from %s for %.0f s: the customer is told the connection is interrupted", peer.role,
+                     peer.silent_s)  # fmt: skip
+            self._emit(CallTrouble("reconnecting", peer.role))
 
     async def _on_connection_state(self, peer: Peer) -> None:
         """A peer connection's state changed; :class:`kiosk.call.recovery.Recovery` acts on it."""

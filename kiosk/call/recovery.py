@@ -49,7 +49,8 @@ class Recovery(PeerConnections):
             # later) may already read "closed" instead of "failed": both mean the path is lost.
             if peer.lost_at is None:
                 peer.lost_at = time.monotonic()
-                self._emit(CallTrouble("reconnecting", peer.role))
+                if not peer.stalled:  # told already when it went silent (PeerConnections._watch_silence)
+                    self._emit(CallTrouble("reconnecting", peer.role))
             if peer.recovery is None:
                 peer.recovery = self._spawn(self._recover(peer.id))
 
