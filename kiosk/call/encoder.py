@@ -60,8 +60,6 @@ SUPPORTED_AIORTC = ("1.16.",)
 _installed = False
 _hardware: str | None = None
 """The hardware H.264 encoder in use (:mod:`kiosk.call.hardware`), or ``None`` for x264."""
-
-
 _probed = False
 
 
@@ -224,12 +222,11 @@ def _fall_back_to_software(encoder_class: Any) -> None:
         if current not in (None, "libx264") and _hardware is None:  # given up in another call
             self.codec, force_keyframe, current = None, True, None
         on_hardware = current not in (None, "libx264") or (current is None and _hardware is not None)
-        if not on_hardware:
-            result = inner(self, frame, force_keyframe)
-            return result
         try:
             result = inner(self, frame, force_keyframe)
         except Exception as e:  # whatever a driver or its options did: this path cannot be tested without it
+            if not on_hardware:
+                raise
             log.warning("the hardware video encoder %s failed (%s): H.264 is encoded in software from now on",
                         current or _hardware, e)  # fmt: skip
             use_hardware(None)
