@@ -80,7 +80,7 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
     cupsd = PrivateCupsd(root / "cups").start()
     try:
         sane = SaneTestBackend(root / "sane")
-        with pcsc_service(root / "pcsc") as pcsc, start_broker(root / "mqtt", [POINT]) as mosquitto:
+        with pcsc_service(root / "pcsc") as pcsc, start_broker(root / "mqtt", [POINT], bind=broker_bind()) as mosquitto:
             pcsc.reset()
             slot = pcsc.slot(0)
             work = root / "work"
@@ -95,6 +95,12 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
                 return await soak(world, plans, seed, on_journey=progress, budget_s=budget, settle_s=args.settle)
     finally:
         cupsd.remove()
+
+
+def broker_bind() -> str:
+    """In the soak's private network mosquitto listens on every address of its loopback: the ops side on
+    127.0.0.1, the point's agent on the point's own address (cut with it)."""
+    return "0.0.0.0" if in_private_network() else "127.0.0.1"
 
 
 def write_json(path: Path, report: Report) -> None:

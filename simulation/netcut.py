@@ -10,7 +10,8 @@ from or to that address as it arrives (:class:`NetworkCut`): silently, as a cabl
 way — neither end gets an error, both have to find out by their own timers, as in a library whose router
 reboots. Restoring deletes the rule; what was in flight is lost, what is sent again arrives.
 
-Not cut: the point's provisioning agent's MQTT (the broker restart fault covers its loss of the broker).
+The point's provisioning agent reaches the broker on that address too (the soak's mosquitto listens on every
+address of the namespace's loopback), so its MQTT is cut with the rest; the ops side keeps 127.0.0.1.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -1227,6 +1228,7 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
     socket = link_dir / "agent.sock"
     async with contextlib.AsyncExitStack() as stack:
         sb = await stack.enter_async_context(serve(sb_config, validator=proof_validator([str(ca_file)])))
+        network = NetworkCut() if in_private_network() else None
         ops = point_agent = None
         organiser_key = SigningKey.generate()
         if mosquitto is not None:
@@ -1235,14 +1237,18 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
             state_dir = work / "agent-state"
             state_dir.mkdir(exist_ok=True)
             (state_dir / "trust.json").write_text(TrustStore.from_entries([organiser_key.public_entry()]).to_json())
-            point_agent = await stack.enter_async_context(provisioning_agent(mosquitto, POINT, state_dir, socket))
+            # In a private network the point's agent reaches the broker on the point's address: a network cut
+            # cuts its MQTT too (the statistics must still all reach the ops side, which keeps 127.0.0.1).
+            point_broker = mosquitto
+            if network is not None and mosquitto.host != POINT_ADDRESS:
+                point_broker = dataclasses.replace(mosquitto, host=POINT_ADDRESS)
+            point_agent = await stack.enter_async_context(provisioning_agent(point_broker, POINT, state_dir, socket))
         served = sb.hub.config
 
         def factory() -> Any:
             return create_app(served, clock=sb.clock.time, validator=proof_validator([str(ca_file)]),
                               sweep_interval=None)
 
-        network = NetworkCut() if in_private_network() else None
         point_url = sb.base.replace("http://", "ws://") + "/ws/point"
         if network is not None:
             # The point on its own address (simulation/netcut.py); the switchboard's origin is where the point

@@ -136,10 +136,11 @@ def make_ca_and_server_cert(directory: Path, name: str = "ca") -> tuple[Path, Pa
 
 @contextlib.contextmanager
 def start_broker(
-    base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False
+    base: Path, users: list[str], *, ops_users: tuple[str, ...] = OPS_USERS, tls: bool = False, bind: str = "127.0.0.1"
 ) -> Iterator[Broker]:
     """Start mosquitto in a new directory under ``base`` for the points ``users`` and the ``ops_users``;
-    with ``tls`` it listens with a certificate from a private CA (``Broker.ca_file``).
+    with ``tls`` it listens with a certificate from a private CA (``Broker.ca_file``). ``bind``: the address it
+    listens on (the chaos soak's private network: every address of its loopback, simulation/netcut.py).
 
     The directory gets a fresh unique name, never one derived from the port: a port a stopped broker
     used is free again and may be handed to the next broker of the same run."""
@@ -154,7 +155,7 @@ def start_broker(
     tls_files = make_ca_and_server_cert(directory) if tls else None
     conf.write_text(
         broker_config(
-            port=port, password_file=str(directory / "passwd"), acl_file=str(directory / "acl"),
+            port=port, password_file=str(directory / "passwd"), acl_file=str(directory / "acl"), bind=bind,
             tls=(str(tls_files[0]), str(tls_files[1]), str(tls_files[2])) if tls_files else None,
         )
     )  # fmt: skip
