@@ -214,11 +214,18 @@ class PeerConnections(DataChannel):
         return peer
 
     async def _offer(self, peer_id: str, role: str, name: str, old: Peer | None = None) -> None:
+        """Offer to ``peer_id`` on a fresh connection. ``old``: the connection it replaces, closed by the caller
+        (recovery). Any other connection to the same participant is closed here: replaced in :attr:`peers`, it
+        would keep its sockets and its speaker's sound stream open for the rest of the kiosk's life."""
+        previous = self.peers.get(peer_id)
         peer = self._new_pc(peer_id, role, name, old)
         self.peers[peer_id] = peer
+        if previous is not None and previous is not old:
+            await self._close_peer(previous)
         await peer.pc.setLocalDescription(await peer.pc.createOffer())  # aiortc gathers before returning
         sdp = peer.pc.localDescription.sdp
         if self.call is None or self.peers.get(peer_id) is not peer:
+            await self._close_peer(peer)  # the call ended, or another offer replaced this one, while it gathered
             return
         if await self._check_turn(sdp) and self.relay_only:
             await self._send(p.Hangup(call=self.call))

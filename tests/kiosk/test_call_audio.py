@@ -165,3 +165,41 @@ async def test_each_calls_speaker_and_microphone_are_released_when_the_call_ends
                     break
             assert streams(pulse) == 0, f"call {call + 1} ended with its speaker still playing"
             assert streams(pulse, "source-outputs") == 0, f"call {call + 1} ended with its microphone still open"
+
+
+@pytest.mark.usefixtures("loopback_ice")
+async def test_a_participant_announced_twice_leaves_one_speaker_playing_not_two(pulse: dict[str, str]) -> None:
+    # The switchboard announces the agent again mid-call (as after a failover, or a duplicated frame): the point
+    # offers afresh. The connection it replaced was never closed, and its speaker kept a sound stream open for
+    # the rest of the kiosk's life (two streams from then on; on an ALSA device, no sound for the new one).
+    from etapiste import protocol as p
+    from kiosk.media import MediaConfig, PatternSource
+    from simulation.call import connected_call
+    from simulation.switchboard import serve
+    from simulation.waiting import polled
+
+    media = MediaConfig(video=PatternSource(160, 120), width=160, height=120,
+                        speaker=lambda: open_speaker(Audio(speaker="pulse")))  # fmt: skip
+    async with serve() as sb, connected_call(sb, media=media) as (engine, _events, _agent):
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if streams(pulse) == 1:
+                break
+        assert streams(pulse) == 1, "the agent's voice is not playing"
+        (agent_id,) = engine.peers
+        first = engine.peers[agent_id]
+        point = next(part for part in sb.hub.participants.values() if part.role == "point")
+        agent = sb.hub.participants[agent_id]
+        await point.send(p.PeerJoined(call=engine.call, peer=p.Peer(id=agent_id, role="agent", name=agent.name),
+                                      offer=True))  # fmt: skip
+        fresh = await polled(lambda: engine.peers[agent_id] is not first and engine.peers[agent_id].speakers
+                             and engine.peers[agent_id], "the fresh connection to the agent playing its voice", 30)
+        assert fresh.pc.connectionState in ("connecting", "connected")
+        # The replaced connection's speaker is released (it was not: "2 sound streams" a few seconds later).
+        await polled(lambda: not first.speakers and first.pc.connectionState == "closed",
+                     "the replaced connection closed with its speaker", 10)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if streams(pulse) == 1:
+                break
+        assert streams(pulse) == 1, f"{streams(pulse)} sound streams play the agent's voice"
