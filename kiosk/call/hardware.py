@@ -5,8 +5,9 @@ Sync, NVIDIA NVENC, a V4L2 memory-to-memory encoder on ARM boards). In software 
 single cost of a call (``docs/perf/README.md``). FFmpeg in PyAV's wheel carries these encoders; whether one
 works depends on the PC's device, driver and permissions, so it is **tried, not assumed**:
 
-* :func:`probe_here` opens each candidate at a small size and encodes a few frames; the first that gives an
-  H.264 key frame is the point's. It runs in a child process (:func:`find`, bounded by :data:`PROBE_TIMEOUT_S`):
+* :func:`probe_here` opens each candidate at a small size and encodes a few frames; the first whose stream a
+  standard decoder turns back into those pictures (a key frame, the right size, the picture sent) is the
+  point's. It runs in a child process (:func:`find`, bounded by :data:`PROBE_TIMEOUT_S`):
   a graphics driver that hangs or crashes takes the probe down, never the kiosk.
 * :mod:`kiosk.call.encoder` then opens that encoder for each H.264 call, and offers H.264 first (the point
   saves the encoder's whole cost; VP8 has no hardware path here). If it fails in a call (a driver update, a
@@ -41,6 +42,9 @@ CANDIDATES = ("h264_qsv", "h264_nvenc", "h264_vaapi", "h264_v4l2m2m")
 PROBE_TIMEOUT_S = 15.0
 #: An H.264 key frame carries these NAL units (sequence parameter set, IDR slice).
 _SPS, _IDR = 7, 5
+#: Pictures the probe encodes, and how far (mean absolute luma difference, of 255) the decoded last one may be
+#: from what was sent: x264 at the probe's rate comes back within 0.5, another of its pictures is 56 away.
+FRAMES, MAX_MEAN_ERROR = 5, 12.0
 
 
 @dataclass(frozen=True)
@@ -85,28 +89,58 @@ def probe_here(candidates: Sequence[str] = CANDIDATES, width: int = 320, height:
         if name not in av.codecs_available:
             tried[name] = "not in this FFmpeg build"
             continue
+        # A picture with edges and gradients, moving a little each frame (a flat one proves nothing).
+        ys, xs = np.mgrid[0:height, 0:width]
+        pictures = [((xs * 2 + ys + 8 * i) % 256).astype(np.uint8) for i in range(FRAMES)]
         try:
             codec: Any = av.CodecContext.create(name, "w")
             codec.width, codec.height = width, height
             codec.pix_fmt = pixel_format(name)
             codec.time_base = fractions.Fraction(1, 30)
             codec.framerate = fractions.Fraction(30, 1)
-            codec.bit_rate = 500_000
+            codec.bit_rate = 2_000_000
             data = b""
-            for i in range(3):
-                picture = np.full((height, width, 3), (40 * i) % 256, np.uint8)
-                frame = av.VideoFrame.from_ndarray(picture, format="bgr24").reformat(format=codec.pix_fmt)
+            for i, luma in enumerate(pictures):
+                frame = av.VideoFrame.from_ndarray(luma, format="gray").reformat(format=codec.pix_fmt)
                 frame.pts = i
                 data += b"".join(bytes(packet) for packet in codec.encode(frame))
             data += b"".join(bytes(packet) for packet in codec.encode(None))
         except Exception as e:  # whatever FFmpeg or the driver says is the reason this one is not used
             tried[name] = str(e) or type(e).__name__
             continue
-        if not has_key_frame(data):
-            tried[name] = f"opened, but gave no H.264 key frame ({len(data)} bytes)"
+        why_not = _not_the_picture(data, pictures[-1])
+        if why_not is not None:
+            tried[name] = why_not
             continue
         return Probe(name, tried)
     return Probe(None, tried)
+
+
+def _not_the_picture(data: bytes, last: Any) -> str | None:
+    """Why ``data`` is not an H.264 stream that a standard decoder (FFmpeg's own, as in the agent's browser)
+    turns back into the pictures sent (``None``: it is): a driver that encodes without an error but sends
+    garbage would leave the agent looking at nothing."""
+    import av
+    import numpy as np
+
+    if not has_key_frame(data):
+        return f"opened, but gave no H.264 key frame ({len(data)} bytes)"
+    try:
+        decoder: Any = av.CodecContext.create("h264", "r")
+        packets = [*decoder.parse(data), *decoder.parse(None)]  # None: the parser's last picture too
+        frames = [f for packet in packets for f in decoder.decode(packet)]
+        frames += decoder.decode(None)
+    except Exception as e:
+        return f"its stream does not decode ({e})"
+    if not frames:
+        return "its stream decodes to no picture"
+    got = frames[-1].to_ndarray(format="gray")
+    if got.shape != last.shape:
+        return f"its stream decodes to {got.shape[1]}×{got.shape[0]}, not {last.shape[1]}×{last.shape[0]}"
+    error = float(np.abs(got.astype(np.int16) - last.astype(np.int16)).mean())
+    if error > MAX_MEAN_ERROR:
+        return f"its stream decodes to another picture (mean error {error:.0f} of 255)"
+    return None
 
 
 async def find(candidates: Sequence[str] = CANDIDATES, *, command: Sequence[str] | None = None,

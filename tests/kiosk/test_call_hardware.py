@@ -105,3 +105,25 @@ async def test_a_software_setting_never_probes() -> None:
         await engine.start(timeout=10)
         await asyncio.sleep(0.5)  # the probe would have been claimed on the loop's next turn
         assert encoder._probed is False
+
+
+def test_an_encoder_whose_stream_is_not_the_picture_sent_is_not_taken() -> None:
+    # A driver that encodes without an error but sends something else would leave the agent looking at nothing.
+    found = hardware.probe_here(("libvpx",))  # a working encoder, but not of H.264
+    assert found.codec is None and found.tried["libvpx"].startswith("opened, but gave no H.264 key frame")
+    import fractions
+
+    import av
+    import numpy as np
+
+    ys, xs = np.mgrid[0:240, 0:320]
+    sent = ((xs * 2 + ys) % 256).astype(np.uint8)
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = 320, 240, "yuv420p"  # type: ignore[attr-defined]
+    codec.time_base = fractions.Fraction(1, 30)
+    frame = av.VideoFrame.from_ndarray(sent, format="gray").reformat(format="yuv420p")
+    frame.pts = 0
+    data = b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])  # type: ignore[attr-defined]
+    assert hardware._not_the_picture(data, sent) is None
+    assert (hardware._not_the_picture(data, 255 - sent) or "").startswith("its stream decodes to another picture")
+    assert (hardware._not_the_picture(data[: len(data) // 3], sent) or "") != ""  # cut short: not taken
