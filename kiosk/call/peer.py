@@ -79,6 +79,9 @@ class Peer:
     """How long nothing at all has arrived from this peer (no picture, no voice, not even RTCP reports)."""
     stalled: bool = False
     """The customer was told the connection is interrupted because of that silence (:data:`SILENT_S`)."""
+    sampled: bool = False
+    """This connection has had a quality sample (its first one's interval may reach back into the connection it
+    replaced, whose meter it carries on: a recovered call's gap is not this connection's silence)."""
 
 
 #: Nothing at all from a connected peer for this long, and the customer is told the connection is interrupted.
@@ -310,6 +313,9 @@ class PeerConnections(DataChannel):
         """Tell the customer when a connected peer has gone silent for :data:`SILENT_S` (the network gone quiet
         on the way), and that it is back when anything arrives again; recovery, if ICE consent then expires,
         goes on as before without telling them twice."""
+        first, peer.sampled = not peer.sampled, True
+        if first:
+            return
         if sample.receive_kbps > 0:
             peer.silent_s = 0.0
             if peer.stalled:

@@ -1,0 +1,44 @@
+"""When a connected peer goes silent, the customer is told at once, and only then (kiosk/call/peer.py,
+``SILENT_S``); the network-level behaviour is in test_call_recovery.py (the namespace's loopback cut)."""
+
+from __future__ import annotations
+
+from aiortc import RTCPeerConnection
+
+from kiosk.call import CallEngine, CallTrouble
+from kiosk.call.peer import SILENT_S, Peer
+from kiosk.stats import QualitySample
+
+
+def sample(interval_s: float, receive_kbps: float) -> QualitySample:
+    return QualitySample(interval_s=interval_s, send_kbps=500.0, receive_kbps=receive_kbps, fps_received=0.0,
+                         loss_percent=0.0, rtt_ms=None)  # fmt: skip
+
+
+async def test_silence_is_told_after_its_limit_and_cleared_when_the_peer_is_heard_again() -> None:
+    engine = CallEngine(url="ws://127.0.0.1:9/ws/point", point_id="oulu-kirjasto", credential="c" * 32)
+    told: list[str] = []
+    engine.subscribe(lambda e: told.append(e.kind) if isinstance(e, CallTrouble) else None)
+    pc = RTCPeerConnection()
+    try:
+        peer = Peer("desk-1", "agent", "Anna", pc, we_offer=True)
+        engine._watch_silence(peer, sample(2.0, 900.0))  # its first sample
+        engine._watch_silence(peer, sample(2.0, 900.0))
+        engine._watch_silence(peer, sample(2.0, 0.0))
+        assert told == [] and SILENT_S > 2.0  # one quiet interval is not yet a silent network
+        engine._watch_silence(peer, sample(2.0, 0.0))
+        assert told == ["reconnecting"]
+        engine._watch_silence(peer, sample(2.0, 0.0))
+        assert told == ["reconnecting"]  # told once
+        engine._watch_silence(peer, sample(2.0, 0.4))  # an RTCP report: heard again
+        assert told == ["reconnecting", "recovered"]
+
+        # A connection made to replace a lost one carries its meter: its first sample's interval reaches back
+        # over the whole gap with nothing counted on the new connection. That is not the new one's silence
+        # (it told the customer "reconnecting" again right after "recovered", seen under load in CI).
+        fresh = Peer("desk-1", "agent", "Anna", pc, we_offer=True)
+        engine._watch_silence(fresh, sample(7.0, 0.0))
+        engine._watch_silence(fresh, sample(0.5, 300.0))
+        assert told == ["reconnecting", "recovered"]
+    finally:
+        await pc.close()
