@@ -167,6 +167,8 @@ class PeerConnections(DataChannel):
         peer = self.peers.pop(m.peer, None)
         if peer is not None:
             await self._close_peer(peer)
+            if peer.stalled or peer.lost_at is not None:  # its trouble left with it: the screen says no more of it
+                self._emit(CallTrouble("recovered", peer.role))
             if peer.role == "interpreter":
                 self._emit(InterpreterLeft(peer.id))
             elif peer.role == "agent":

@@ -42,3 +42,22 @@ async def test_silence_is_told_after_its_limit_and_cleared_when_the_peer_is_hear
         assert told == ["reconnecting", "recovered"]
     finally:
         await pc.close()
+
+
+async def test_a_silent_participant_who_leaves_takes_the_trouble_notice_with_them() -> None:
+    # An interpreter's network went quiet ("reconnecting" on the customer's screen), then they left the call:
+    # the customer's call with the agent goes on, and the screen must not go on saying it is reconnecting.
+    from etapiste import protocol as p
+
+    engine = CallEngine(url="ws://127.0.0.1:9/ws/point", point_id="oulu-kirjasto", credential="c" * 32)
+    told: list[str] = []
+    engine.subscribe(lambda e: told.append(e.kind) if isinstance(e, CallTrouble) else None)
+    pc = RTCPeerConnection()
+    interpreter = Peer("desk-2", "interpreter", "Ilona", pc, we_offer=True, sampled=True)
+    engine.peers[interpreter.id] = interpreter
+    engine.call = "call-1"
+    for _ in range(3):
+        engine._watch_silence(interpreter, sample(2.0, 0.0))
+    assert told == ["reconnecting"]
+    await engine._on_peer_left(p.PeerLeft(call="call-1", peer="desk-2"))
+    assert told == ["reconnecting", "recovered"] and pc.connectionState == "closed"
