@@ -50,8 +50,8 @@ class Calls(Queues, Interpreters, JointCalls):
         self.record_answer(ticket)
         self.metrics.answered.labels(ticket.queue).inc()
         point.call = agent.call = call.id  # a point on another instance: its instance sets it on call.start
-        await self._publish(point)
-        await self._publish(agent)
+        self._publish(point)
+        self._publish(agent)
         log.info("call %s: agent %s answered ticket %s", call.id, agent.id, ticket.id)
         await self._send_call_start(call, point)
         await self._send_call_start(call, agent)
@@ -116,7 +116,7 @@ class Calls(Queues, Interpreters, JointCalls):
             # One on another instance: its instance checks it is still in this call (our record may lag).
             if part is not None and (isinstance(part, RemoteParticipant) or part.call == call.id):
                 part.call = None
-                await self._publish(part)
+                self._publish(part)
                 await part.send(p.CallEnded.model_validate({"call": call.id, "reason": reason, "by": by}))
         for invite in await self.state.invites():
             if invite.call == call.id:

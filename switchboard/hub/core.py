@@ -137,23 +137,22 @@ class HubCore:
         self.metrics.relayed.labels("out").inc()
         await self.relay.send(instance, {"op": "frame", "to": pid, "text": text})
 
-    async def _publish(self, part: Participant) -> None:
-        """Tell the other instances what ``part`` (ours) is doing now: connected, away, in which call."""
-        if self.participants.get(part.id) is not part:
-            return
-        try:
-            await self.relay.publish_member(self._member(part))
-        except Exception as exc:  # Redis down: the next tick's refresh says it again
-            log.warning("could not publish %s %s: %s", part.role, part.id, type(exc).__name__)
+    def _publish(self, part: Participant) -> None:
+        """Tell the other instances what ``part`` (ours) is doing now: connected, away, in which call. Not
+        waited for (the relay sends it in order with what follows; Redis down: the next tick's refresh says
+        it again), so no frame waits for a record: nor the answer's ``call.start``, nor, in the relay's
+        listener, every other instance's frame behind a ``call.start`` or ``call.ended`` delivered here."""
+        if self.participants.get(part.id) is part:
+            self.relay.publish_member(self._member(part))
 
-    async def _adopt(self, part: Participant) -> None:
+    def _adopt(self, part: Participant) -> None:
         """``part`` is connected here from now on."""
         part.held_frames = self.relay
         self.participants[part.id] = part
         if part.role == "point":
             self.points[part.principal] = part
         self.remote.pop(part.id, None)
-        await self._publish(part)
+        self._publish(part)
 
     async def _forget(self, part: Participant) -> None:
         """``part`` has gone for good (it was ours): its record and its held frames go too."""
@@ -179,7 +178,7 @@ class HubCore:
             call=part.call,
             away_since=part.away_since if part.away_since is not None else self.clock(),
         )
-        await self._adopt(ours)
+        self._adopt(ours)
         await self.relay.send(part.instance, {"op": "moved", "pid": part.id, "to": self.relay.instance})
         log.info("%s %s moved here from instance %s", part.role, part.id, part.instance)
         return ours

@@ -118,12 +118,12 @@ class Instances(Presence):
         kind, call = frame.get("type"), frame.get("call")
         if kind == "call.start":
             part.call = call
-            await self._publish(part)
+            self._publish(part)
         elif kind == "call.ended":
             if part.call != call:
                 return  # it has left that call already (or is a newer connection of the point)
             part.call = None
-            await self._publish(part)
+            self._publish(part)
         await part.send_text(text)
 
     async def _moved(self, pid: str, to: str) -> None:

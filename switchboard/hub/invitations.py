@@ -78,7 +78,7 @@ class Invitations(HubCore):
             call.joined_producers[part.id] = producer
         await self.state.put_call(call)
         part.call = call.id
-        await self._publish(part)
+        self._publish(part)
         peer = self._peer(part.id, call)
         for pid in call.participants[:-1]:
             other = self._find(pid)
@@ -102,7 +102,7 @@ class Invitations(HubCore):
             call.joined_producers.pop(guest.id, None)
             await self.state.put_call(call)
         guest.call = None
-        await self._publish(guest)
+        self._publish(guest)
         await guest.send(p.CallEnded(call=call.id, reason="hangup", by=guest.role))
         for pid in call.participants:
             part = self._find(pid)

@@ -42,7 +42,7 @@ class Presence(Calls):
             conn=conn,
             features=frozenset(hello.features),
         )
-        await self._adopt(part)
+        self._adopt(part)
         await part.send(self._welcome(part))
         await self.send_estimates(part)
         log.info("point %s online", hello.point)
@@ -76,7 +76,7 @@ class Presence(Calls):
             # An agent serves the languages chosen at login (the configuration's by default).
             languages=frozenset(hello.languages if hello.languages and user.role == "agent" else user.languages),
         )
-        await self._adopt(part)
+        self._adopt(part)
         await part.send(self._welcome(part))
         if part.role == "agent":
             await part.send(await self._snapshot(part))
@@ -117,7 +117,7 @@ class Presence(Calls):
         participants' peer connections and their signalling stay addressed to it; held frames follow."""
         previous, part.conn = part.conn, conn
         was_away, part.away_since = part.away_since is not None, None
-        await self._publish(part)
+        self._publish(part)
         held = await part.held_frames.take_held(part.id)
         if not was_away:
             # The old socket still looked alive here (its heartbeat had not run out) but the participant
@@ -169,7 +169,7 @@ class Presence(Calls):
         ticket = await self.state.ticket_of_point(part.principal) if part.role == "point" else None
         if hold and (part.call or ticket) and part.away_since is None and self.config.rejoin_grace_s > 0:
             part.away_since = self.clock()
-            await self._publish(part)
+            self._publish(part)
             log.info("%s %s lost its connection (call %s, queued %s); holding them %d s for it",
                      part.role, part.id, part.call, ticket is not None, self.config.rejoin_grace_s)
             if ticket is not None:
