@@ -72,6 +72,27 @@ if not id then return false end
 return redis.call('HGET', KEYS[1], id)
 """
 
+# KEYS[1] tickets:order, KEYS[2] tickets: every waiting ticket in queue order, in one round trip (read on
+# every burst of queue changes, by every instance).
+_ALL_TICKETS = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
+
+# KEYS[1] calls, KEYS[2] events channel; ARGV[1] call id, ARGV[2] the notice: the call is connected, written
+# with its notice in the same step. The record's own text is edited (written by _dump: compact, and a string
+# value cannot hold an unescaped quote), not decoded and encoded again: Lua's numbers keep 14 digits of a time.
+_MARK_CONNECTED = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local marked, n = string.gsub(v, '"connected":false', '"connected":true', 1)
+if n == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], marked)
+redis.call('PUBLISH', KEYS[2], ARGV[2])
+return 1
+"""
+
 # KEYS[1] calls, KEYS[2] events channel; ARGV[1] call id, ARGV[2] the notice: end the call once and say so
 # in the same step (switchboard.known_calls: no instance may see it gone without the notice following).
 _DROP_CALL = """
@@ -198,6 +219,8 @@ class RedisState(RedisBookings, RedisRooms):
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)
         self._ticket_of_point = self.redis.register_script(_TICKET_OF_POINT)
         self._drop_call = self.redis.register_script(_DROP_CALL)
+        self._all_tickets = self.redis.register_script(_ALL_TICKETS)
+        self._mark_connected = self.redis.register_script(_MARK_CONNECTED)
         self._htake = self.redis.register_script(_HTAKE)
         self._drop_call_nonces = self.redis.register_script(_DROP_CALL_NONCES)
         self._login_attempt = self.redis.register_script(_LOGIN_ATTEMPT)
@@ -240,10 +263,7 @@ class RedisState(RedisBookings, RedisRooms):
         return _load(Ticket, await self.redis.hget(self._k("tickets"), ticket_id))
 
     async def all_tickets(self) -> list[Ticket]:
-        ids = cast(list[str], await self.redis.zrange(self._k("tickets", "order"), 0, -1))
-        if not ids:
-            return []
-        raws = await self.redis.hmget(self._k("tickets"), ids)
+        raws = await self._all_tickets(keys=[self._k("tickets", "order"), self._k("tickets")])
         return [cast(Ticket, _load(Ticket, raw)) for raw in raws if raw is not None]
 
     async def tickets(self, queue: str) -> list[Ticket]:
@@ -275,6 +295,11 @@ class RedisState(RedisBookings, RedisRooms):
         finally:
             self.known_calls.read(read, call)
         return call
+
+    async def mark_connected(self, call_id: str) -> None:
+        keys, args = [self._k("calls"), self._k("events")], [call_id, self._call_notice(call_id)]
+        await self._mark_connected(keys=keys, args=args)
+        self.known_calls.written(call_id)
 
     async def drop_call(self, call_id: str) -> Call | None:
         keys, args = [self._k("calls"), self._k("events")], [call_id, self._call_notice(call_id)]

@@ -115,6 +115,8 @@ class Relay(Protocol):
 
     instance: str
     """This instance's name (unique per process)."""
+    listening: bool
+    """Whether what other instances send reaches us now."""
 
     async def start(self, handler: Handler) -> None:
         """Listen for other instances; ``handler`` gets each of their messages, in order."""
@@ -132,7 +134,8 @@ class Relay(Protocol):
         ...
 
     async def forget_member(self, pid: str) -> None:
-        """``pid`` has gone: drop its record (unless another instance has taken it over) and tell everyone."""
+        """``pid`` has gone: drop its record (unless another instance has taken it over) and the frames held
+        for it, and tell everyone."""
         ...
 
     async def member(self, pid: str) -> Member | None:
@@ -159,7 +162,6 @@ class Relay(Protocol):
         """The frames held for ``pid``, in order; they are gone from the store."""
         ...
 
-    async def drop_held(self, pid: str) -> None: ...
     async def sweep_lease(self) -> bool:
         """Whether this instance runs the shared sweep this tick (takes or renews the lease)."""
         ...
@@ -178,6 +180,7 @@ class LocalRelay:
 
     def __init__(self, instance: str = "local") -> None:
         self.instance = instance
+        self.listening = True
         self._held = _HeldInMemory()
 
     async def start(self, handler: Handler) -> None:
@@ -193,7 +196,7 @@ class LocalRelay:
         pass
 
     async def forget_member(self, pid: str) -> None:
-        pass
+        self._held.frames.pop(pid, None)
 
     async def member(self, pid: str) -> Member | None:
         return None
@@ -212,9 +215,6 @@ class LocalRelay:
 
     async def take_held(self, pid: str) -> list[str]:
         return self._held.take(pid)
-
-    async def drop_held(self, pid: str) -> None:
-        self._held.frames.pop(pid, None)
 
     async def sweep_lease(self) -> bool:
         return True
@@ -358,6 +358,9 @@ class RedisRelay:
         self._personal = _HeldInMemory()
         self.holder = False
         """Whether we held the lease at the last tick (for logs: a change is logged once)."""
+        self.listening = False
+        """Whether our subscription is confirmed: while it is not (Redis went away and we have not subscribed
+        again), what other instances send us is lost, so ``/healthz`` says this instance is not ready."""
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -371,6 +374,7 @@ class RedisRelay:
         self._pubsub = await self._subscribe()
         if self.known_calls is not None:
             self.known_calls.resume()
+        self.listening = True
         self._listener = asyncio.get_running_loop().create_task(self._listen(self._pubsub))
 
     async def _subscribe(self) -> PubSub:
@@ -405,6 +409,7 @@ class RedisRelay:
                 raise
             except Exception as exc:
                 log.warning("relay: lost Redis (%s); subscribing again", type(exc).__name__)
+            self.listening = False
             if self.known_calls is not None:  # notices are missed from here on
                 self.known_calls.suspend()
             with contextlib.suppress(Exception):
@@ -422,6 +427,7 @@ class RedisRelay:
             log.info("relay: Redis is back")
             if self.known_calls is not None:
                 self.known_calls.resume()
+            self.listening = True
             await self._deliver({"op": "resync"})
 
     async def _dispatch(self, data: str) -> None:
@@ -462,6 +468,7 @@ class RedisRelay:
 
     async def crash(self) -> None:
         """Stop listening and leave everything as it is, as a killed process would (tests)."""
+        self.listening = False
         await self._writes.drop()
         if self.known_calls is not None:
             self.known_calls.suspend()
@@ -503,10 +510,14 @@ class RedisRelay:
         keys_and_args = [self._k("members"), pid, self.instance]
         gone = self._broadcast_text({"op": "gone", "pid": pid, "instance": self.instance})
 
+        held = self._k("held", pid)
+
         def write(pipe: Pipeline) -> None:
             pipe.eval(_FORGET, 1, *keys_and_args)  # a small script, sent whole: no NOSCRIPT in a pipeline
+            pipe.delete(held)
             pipe.publish(self._events, gone)
 
+        self._personal.frames.pop(pid, None)
         await self._wrote(write)
 
     def _alive(self, raw: str, now: float) -> Member | None:
@@ -586,10 +597,6 @@ class RedisRelay:
             pipe.delete(key)
             frames, _ = await pipe.execute()
         return [*cast(list[str], frames), *self._personal.take(pid)]
-
-    async def drop_held(self, pid: str) -> None:
-        self._personal.frames.pop(pid, None)
-        await self.redis.delete(self._k("held", pid))
 
     # -- the sweep lease ----------------------------------------------------------------------------------
 

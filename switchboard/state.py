@@ -159,6 +159,11 @@ class StateStore(BookingStore, RoomStore, Protocol):
         changes the call reads it with :meth:`get_call`."""
         ...
 
+    async def mark_connected(self, call_id: str) -> None:
+        """The agent has answered the point's offer: the call is connected. Read and written in one step, so
+        whoever joined or left meanwhile is kept (and in one round trip: every call does it once)."""
+        ...
+
     async def drop_call(self, call_id: str) -> Call | None: ...
     async def calls(self) -> list[Call]: ...
     async def record_call_duration(self, queue: str, seconds: float) -> None: ...
@@ -245,6 +250,11 @@ class MemoryState(MemoryBookings, MemoryRooms):
 
     async def known_call(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
+
+    async def mark_connected(self, call_id: str) -> None:
+        call = self._calls.get(call_id)
+        if call is not None:
+            call.connected = True
 
     async def drop_call(self, call_id: str) -> Call | None:
         return self._calls.pop(call_id, None)

@@ -155,13 +155,18 @@ async def static(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     """Up, or 503 naming what is not: with ``redis_url:`` an instance that cannot reach Redis can neither
-    queue nor answer anyone, so the load balancer should stop sending it customers."""
-    state = request.app[HUB].state
-    if isinstance(state, RedisState):
+    queue nor answer anyone, so the load balancer should stop sending it customers. Nor can one whose relay
+    has not subscribed again since Redis came back (up to a couple of seconds): what the other instances
+    send it meanwhile (an agent's ``call.start`` for its point) is lost."""
+    hub = request.app[HUB]
+    if isinstance(hub.state, RedisState):
         try:
-            await asyncio.wait_for(state.ping(), REDIS_HEALTH_TIMEOUT_S)
+            await asyncio.wait_for(hub.state.ping(), REDIS_HEALTH_TIMEOUT_S)
+            problem = None if hub.relay.listening else "the relay is not subscribed again yet"
         except Exception as exc:
-            log.warning("health: Redis unreachable: %s", type(exc).__name__)
+            problem = type(exc).__name__
+        if problem is not None:
+            log.warning("health: Redis unreachable: %s", problem)
             return web.json_response(
                 {"ok": False, "protocol": p.PROTOCOL_VERSION, "error": "redis_unreachable"}, status=503
             )

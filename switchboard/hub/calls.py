@@ -77,10 +77,7 @@ class Calls(Queues, Interpreters, JointCalls):
             )
         await target.send(msg.model_copy(update={"peer": part.id, "ref": None}))
         if msg.type == "signal.answer" and not call.connected and {part.id, target.id} == {call.point, call.agent}:
-            stored = await self.state.get_call(call.id)  # written whole: from the record as stored, not ours
-            if stored is not None and not stored.connected:
-                stored.connected = True
-                await self.state.put_call(stored)
+            await self.state.mark_connected(call.id)
 
     def _relayable(self, call: Call, sender: str, msg: p.Offer | p.Answer | p.Ice) -> bool:
         """Whether ``call`` lets ``sender`` send ``msg`` to its peer (who must be in it, and be offered to)."""
@@ -97,17 +94,26 @@ class Calls(Queues, Interpreters, JointCalls):
         return order.index(sender) < order.index(target)
 
     async def _hangup(self, part: Participant, msg: p.Hangup) -> None:
-        call = await self._in_call(part, msg)
+        # Who the call's point and answering agent are never changes: the call as known here tells whether
+        # this hang-up ends it; one who joined leaves it as stored.
+        call = await self._in_call(part, msg, known=True)
         if call is None:
             return
+        if part.id not in (call.point, call.agent):
+            call = await self._in_call(part, msg)
+            if call is None:
+                return
         if part.id in call.interpreters:  # one who joined (an interpreter, a joint call's agent) only leaves
             await self._guest_leaves(call, part)
         else:
             await self._end_call(call, "hangup", part.role)
 
     async def _end_call(self, call: Call, reason: str, by: p.Role) -> None:
-        if await self.state.drop_call(call.id) is None:
+        """End ``call`` once, for everyone in it as stored when it ended (``call`` may be an older copy)."""
+        ended = await self.state.drop_call(call.id)
+        if ended is None:
             return
+        call = ended
         await self.state.record_call_duration(call.queue, self.clock() - call.started)
         await self.state.drop_call_nonces(call.id)
         self._forget_proofs(call.id)

@@ -158,7 +158,6 @@ class HubCore:
         """``part`` has gone for good (it was ours): its record and its held frames go too."""
         try:
             await self.relay.forget_member(part.id)
-            await self.relay.drop_held(part.id)
         except Exception as exc:
             log.warning("could not forget %s %s: %s", part.role, part.id, type(exc).__name__)
 

@@ -187,6 +187,37 @@ async def test_a_frame_held_for_a_dropped_point_reaches_it_on_the_instance_it_co
         assert b.hub.remote[start.you].instance == a.hub.relay.instance
 
 
+async def test_frames_held_for_a_point_that_never_comes_back_go_with_it(redis_server: Redis):
+    """What was held for a participant let go of after the grace is not left in Redis (its append-only file)."""
+    clock = FakeClock()
+    async with instances(redis_server, 2, clock) as (a, b):
+        desk = await a.desk("anna")
+        point = await b.point("oulu-kirjasto")
+        await point.expect("welcome")
+        position = await _queue(point)
+        await _snapshot_where(desk, lambda entries: position.ticket in entries)
+        await desk.send(p.QueueAccept(ticket=position.ticket))
+        start = await point.expect("call.start")
+        you = (await desk.expect("call.start")).you
+        await point.send(p.Offer(call=start.call, peer=you, sdp="v=0 an offer"))
+        await desk.expect("signal.offer")
+        await desk.send(p.Answer(call=start.call, peer=start.you, sdp="v=0 answer"))
+        await point.expect("signal.answer")
+        await point.ws.close()
+        await polled(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
+        await desk.send(p.Ice(call=start.call, peer=start.you, candidate=CANDIDATE))
+        held = f"{a.hub.config.redis_prefix}held:{start.you}"
+        state = a.hub.state
+        assert isinstance(state, RedisState)
+        await polled(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
+
+        clock.advance(a.hub.config.rejoin_grace_s + 1)
+        await asyncio.gather(a.hub.sweep(), b.hub.sweep())
+        assert (await desk.expect("call.ended")).reason == "point_gone"
+        assert not await state.redis.exists(held)
+        assert await state.redis.hget(f"{a.hub.config.redis_prefix}members", start.you) is None
+
+
 async def test_the_sweep_acts_once_per_tick_and_another_instance_takes_over_when_its_holder_dies(
     redis_server: Redis,
 ):
@@ -267,9 +298,13 @@ async def test_instances_recover_when_redis_comes_back(redis_server: Redis):
                 async with http.get(f"{sb.base}/healthz") as answer:
                     assert answer.status == 503
             redis_server.start()
-            for sb in (a, b):
-                async with http.get(f"{sb.base}/healthz") as answer:
-                    assert answer.status == 200
+            for sb in (a, b):  # healthy once its relay has subscribed again (else frames to it are lost)
+
+                async def healthy(base: str = sb.base) -> bool:
+                    async with http.get(f"{base}/healthz") as answer:
+                        return answer.status == 200
+
+                await polled(healthy, "the instance healthy again")
         point = await b.point("oulu-kirjasto")  # work goes on across the instances again
         await point.expect("welcome")
         position = await _queue(point)

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from etapiste import protocol as p
 from simulation.services.redis import Redis
 from simulation.switchboard import POINT_CREDENTIALS, make_config
+from simulation.waiting import polled
 from switchboard.hub import Hub
 from switchboard.redis_state import RedisState
 from switchboard.state import Call, DeskSession, Invite, Nonce, StateStore, Ticket
@@ -27,6 +28,7 @@ def _ticket(tid: str, point: str, since: float, queue: str = "kela-general") -> 
 
 
 async def test_tickets_come_oldest_first_and_each_is_taken_once(store: StateStore):
+    assert await store.all_tickets() == []
     await store.enqueue(_ticket("t-2", "kemi", 20.5))
     await store.enqueue(_ticket("t-1", "oulu", 10.25))
     await store.enqueue(_ticket("t-3", "inari", 30.0, queue="migri-general"))
@@ -56,6 +58,23 @@ async def test_calls_are_kept_and_ended_once_and_their_lengths_give_the_average(
     for seconds in [100.0] * 5 + [200.5] * 20:
         await store.record_call_duration("kela-general", seconds)
     assert await store.average_call_s("kela-general") == 200.5  # the last 20 only
+
+
+async def test_a_call_marked_connected_keeps_who_joined_meanwhile_and_its_exact_times(store: StateStore):
+    """The answer marks the call connected in one step: an interpreter who joined after the answering instance
+    read the call is kept, and the times are not rounded."""
+    call = Call(id="c-1", point="point-oulu", agent="desk-1", producer="kela", queue="kela-general",
+                language="fi", started=1764832800.123456, ticket="t-1", queued_since=1764832755.654321)  # fmt: skip
+    await store.put_call(call)
+    joined = Call(**{**call.__dict__, "interpreters": ["desk-2"]})  # written by another instance
+    await store.put_call(joined)
+    await store.mark_connected("c-1")
+    stored = await store.get_call("c-1")
+    assert stored is not None and stored.connected and stored.interpreters == ["desk-2"]
+    assert (stored.started, stored.queued_since) == (1764832800.123456, 1764832755.654321)
+    await store.mark_connected("c-1")  # again: nothing changes
+    await store.mark_connected("c-gone")  # a call that ended meanwhile: nothing to mark
+    assert await store.calls() == [stored]
 
 
 async def test_sessions_nonces_and_invites(store: StateStore):
@@ -206,6 +225,10 @@ async def test_queues_calls_and_desk_logins_survive_a_redis_restart(redis_server
         await state.close()
 
 
+async def _healthy(client: TestClient) -> bool:
+    return (await client.get("/healthz")).status == 200
+
+
 async def test_health_says_when_redis_is_unreachable(redis_server: Redis):
     app = create_app(make_config(redis_url=redis_server.url), sweep_interval=None)
     async with TestClient(TestServer(app)) as client:
@@ -215,9 +238,8 @@ async def test_health_says_when_redis_is_unreachable(redis_server: Redis):
         answer = await client.get("/healthz")
         assert answer.status == 503
         assert await answer.json() == {"ok": False, "protocol": p.PROTOCOL_VERSION, "error": "redis_unreachable"}
-        redis_server.start()
-        answer = await client.get("/healthz")
-        assert answer.status == 200
+        redis_server.start()  # healthy again once the relay has subscribed again (full-jitter back-off, ≤ 2 s)
+        await polled(lambda: _healthy(client), "/healthz says 200 again", timeout=10)
 
 
 async def test_a_point_gets_its_welcome_before_any_queue_estimates():
