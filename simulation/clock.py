@@ -5,6 +5,7 @@ machine's clock."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 
 class FakeClock:
@@ -37,3 +38,24 @@ class FakeClock:
 
     def set(self, at: dt.datetime) -> None:
         self.wall = at
+
+
+class WallClock(FakeClock):
+    """The machine's own clock, read the ways :class:`FakeClock` is: for a harness that runs a service as in
+    production, where time passes by itself (the soak's switchboard, with its sweep: held calls and queue
+    places expire, calls that never connected end). It cannot be moved."""
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        raise TypeError("the wall clock cannot be moved")
+
+    def set(self, at: dt.datetime) -> None:
+        raise TypeError("the wall clock cannot be moved")

@@ -81,6 +81,8 @@ STEP_S = 300.0
 """Longer than a printout may take before the driver gives up (``job_timeout_s`` 120 s, then as long again
 while stalled) and than the scanner's answer timeout (90 s)."""
 IDLE_S = 150.0
+#: The switchboard's sweep, as ``etapiste switchboard`` runs it.
+SWEEP_S = 1.0
 
 #: The room's camera: a clip file read by the kiosk's own camera reader (emptying and deleting it is unplugging
 #: the camera, writing it back is plugging it in, as in tests/kiosk/test_call_camera.py). Small, and long
@@ -1199,6 +1201,7 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
     from drivers.cardreader import CardReader
     from drivers.printer import Printer
     from drivers.scanner import Scanner
+    from simulation.clock import WallClock
     from simulation.kiosk import POINT, build_kiosk, point_config, start_kiosk
     from simulation.ops_side import ops_watch, provisioning_agent
     from simulation.services import sane_plan_file_worker
@@ -1221,13 +1224,16 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
     plan_file = work / "scan-plan.json"
     plan_file.write_text("{}", encoding="utf-8")
     identity = pki.issue("v4", given_name=GIVEN, surname=SURNAME, satu=SATU)
-    # A closed desk page loses its call after 2 s, not a minute: the journey after it need not wait.
-    sb_config = make_config(trusted_ca_files=[str(ca_file)], rejoin_grace_s=2)
+    # The switchboard as in production: its own clock and sweep, a minute's grace for whoever drops (held
+    # calls and queue places expire, calls that never connected end), not a frozen instant nobody sweeps.
+    sb_config = make_config(trusted_ca_files=[str(ca_file)])
+    clock = WallClock()
     # The kiosk ↔ agent unix socket needs a short path (108 bytes).
     link_dir = Path(tempfile.mkdtemp(prefix="ea-soak-", dir="/tmp"))
     socket = link_dir / "agent.sock"
     async with contextlib.AsyncExitStack() as stack:
-        sb = await stack.enter_async_context(serve(sb_config, validator=proof_validator([str(ca_file)])))
+        sb = await stack.enter_async_context(serve(sb_config, validator=proof_validator([str(ca_file)]),
+                                                   clock=clock, sweep_interval=SWEEP_S))
         network = NetworkCut() if in_private_network() else None
         ops = point_agent = None
         organiser_key = SigningKey.generate()
@@ -1247,7 +1253,7 @@ async def soak_world(cupsd: PrivateCupsd, sane_config: Path, card_slot: CardSlot
 
         def factory() -> Any:
             return create_app(served, clock=sb.clock.time, validator=proof_validator([str(ca_file)]),
-                              sweep_interval=None)
+                              sweep_interval=SWEEP_S)
 
         point_url = sb.base.replace("http://", "ws://") + "/ws/point"
         if network is not None:

@@ -261,11 +261,16 @@ class Switchboard:
 
 @asynccontextmanager
 async def serve(
-    config: SwitchboardConfig | None = None, validator: ProofValidator | None = None, clock: FakeClock | None = None
+    config: SwitchboardConfig | None = None,
+    validator: ProofValidator | None = None,
+    clock: FakeClock | None = None,
+    sweep_interval: float | None = None,
 ) -> AsyncIterator[Switchboard]:
     """The switchboard on a free loopback port. A configuration with the placeholder ``ORIGIN`` gets the
     served address as its origin instead, as a real deployment's origin is where browsers reach it (the
-    switchboard accepts logins and desk sockets from its configured origin only)."""
+    switchboard accepts logins and desk sockets from its configured origin only). ``sweep_interval``: its
+    own sweep every so many seconds (with a :class:`~simulation.clock.WallClock`, as in production);
+    ``None``: the caller sweeps."""
     clock = clock or FakeClock()
     config = config or make_config()
     for attempt in range(5):
@@ -273,7 +278,7 @@ async def serve(
         served = config
         if config.origin == ORIGIN:
             served = config.model_copy(update={"origin": f"http://127.0.0.1:{port}"})
-        app = create_app(served, clock=clock.time, validator=validator, sweep_interval=None)
+        app = create_app(served, clock=clock.time, validator=validator, sweep_interval=sweep_interval)
         server = TestServer(app, host="127.0.0.1", port=port)
         try:
             await server.start_server()
