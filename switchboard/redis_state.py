@@ -103,6 +103,19 @@ redis.call('PUBLISH', KEYS[2], ARGV[2])
 return v
 """
 
+# KEYS[1] calls, KEYS[2] events channel, KEYS[3] durations:<queue>; ARGV[1] call id, ARGV[2] the notice,
+# ARGV[3] its length, ARGV[4] how many lengths are kept: end the call once, say so and count its length, in
+# one step (a queue and a start never change in a call, so the length is the caller's to compute).
+_END_CALL = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[2])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
+return v
+"""
+
 # KEYS[1] a hash; ARGV[1] a field: remove and return it (a call ended once, an invitation taken once).
 _HTAKE = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -219,6 +232,7 @@ class RedisState(RedisBookings, RedisRooms):
         self._take_ticket = self.redis.register_script(_TAKE_TICKET)
         self._ticket_of_point = self.redis.register_script(_TICKET_OF_POINT)
         self._drop_call = self.redis.register_script(_DROP_CALL)
+        self._end_call = self.redis.register_script(_END_CALL)
         self._all_tickets = self.redis.register_script(_ALL_TICKETS)
         self._mark_connected = self.redis.register_script(_MARK_CONNECTED)
         self._htake = self.redis.register_script(_HTAKE)
@@ -305,6 +319,13 @@ class RedisState(RedisBookings, RedisRooms):
         keys, args = [self._k("calls"), self._k("events")], [call_id, self._call_notice(call_id)]
         raw = await self._drop_call(keys=keys, args=args)
         self.known_calls.written(call_id)
+        return _load(Call, raw)
+
+    async def end_call(self, call: Call, at: float) -> Call | None:
+        keys = [self._k("calls"), self._k("events"), self._k("durations", call.queue)]
+        args: list[str | int] = [call.id, self._call_notice(call.id), repr(float(at - call.started)), DURATIONS_KEPT]
+        raw = await self._end_call(keys=keys, args=args)
+        self.known_calls.written(call.id)
         return _load(Call, raw)
 
     async def calls(self) -> list[Call]:

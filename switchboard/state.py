@@ -165,6 +165,12 @@ class StateStore(BookingStore, RoomStore, Protocol):
         ...
 
     async def drop_call(self, call_id: str) -> Call | None: ...
+    async def end_call(self, call: Call, at: float) -> Call | None:
+        """End ``call`` once (:meth:`drop_call`) and, if this was the end, count its length (``at`` less its
+        start) for its queue's estimate in the same step: whoever ends it counts it, exactly once. Returns the
+        call as stored when it ended; ``None`` if it had ended already."""
+        ...
+
     async def calls(self) -> list[Call]: ...
     async def record_call_duration(self, queue: str, seconds: float) -> None: ...
     async def average_call_s(self, queue: str) -> float | None: ...
@@ -258,6 +264,12 @@ class MemoryState(MemoryBookings, MemoryRooms):
 
     async def drop_call(self, call_id: str) -> Call | None:
         return self._calls.pop(call_id, None)
+
+    async def end_call(self, call: Call, at: float) -> Call | None:
+        ended = self._calls.pop(call.id, None)
+        if ended is not None:
+            await self.record_call_duration(ended.queue, at - ended.started)
+        return ended
 
     async def calls(self) -> list[Call]:
         return list(self._calls.values())

@@ -110,11 +110,10 @@ class Calls(Queues, Interpreters, JointCalls):
 
     async def _end_call(self, call: Call, reason: str, by: p.Role) -> None:
         """End ``call`` once, for everyone in it as stored when it ended (``call`` may be an older copy)."""
-        ended = await self.state.drop_call(call.id)
+        ended = await self.state.end_call(call, self.clock())
         if ended is None:
             return
         call = ended
-        await self.state.record_call_duration(call.queue, self.clock() - call.started)
         await self.state.drop_call_nonces(call.id)
         self._forget_proofs(call.id)
         for pid in call.participants:

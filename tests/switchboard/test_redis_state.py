@@ -59,6 +59,11 @@ async def test_calls_are_kept_and_ended_once_and_their_lengths_give_the_average(
         await store.record_call_duration("kela-general", seconds)
     assert await store.average_call_s("kela-general") == 200.5  # the last 20 only
 
+    await store.put_call(call)  # ended by whoever ends it first: its length counted once, exactly
+    ended = await store.end_call(call, at=5.5 + 400.5)
+    assert ended == call and await store.end_call(call, at=1000.0) is None and await store.calls() == []
+    assert await store.average_call_s("kela-general") == (19 * 200.5 + 400.5) / 20
+
 
 async def test_a_call_marked_connected_keeps_who_joined_meanwhile_and_its_exact_times(store: StateStore):
     """The answer marks the call connected in one step: an interpreter who joined after the answering instance
