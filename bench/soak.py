@@ -32,6 +32,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # the kiosk's memory as its unit runs it (MALLOC_ARENA_MAX), before any allocation
+    from simulation.unit_environment import run_with_unit_malloc
+
+    run_with_unit_malloc("etapiste-kiosk.service")
+
 import aioice.ice
 from PySide6.QtWidgets import QApplication
 
