@@ -95,22 +95,18 @@ return 1
 
 # KEYS[1] calls, KEYS[2] events channel; ARGV[1] call id, ARGV[2] the notice: end the call once and say so
 # in the same step (switchboard.known_calls: no instance may see it gone without the notice following).
-_DROP_CALL = """
+_ENDS_CALL = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('PUBLISH', KEYS[2], ARGV[2])
-return v
 """
+_DROP_CALL = _ENDS_CALL + "return v\n"
 
 # KEYS[1] calls, KEYS[2] events channel, KEYS[3] durations:<queue>; ARGV[1] call id, ARGV[2] the notice,
 # ARGV[3] its length, ARGV[4] how many lengths are kept: end the call once, say so and count its length, in
 # one step (a queue and a start never change in a call, so the length is the caller's to compute).
-_END_CALL = """
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if not v then return false end
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('PUBLISH', KEYS[2], ARGV[2])
+_END_CALL = _ENDS_CALL + """
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
 return v

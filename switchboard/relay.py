@@ -257,7 +257,7 @@ class _Writes:
     on every ``call.start`` and ``call.ended`` it delivered, so every frame behind it waited too. One ordered
     queue also keeps what the others hear in the order this instance did it (a record before the ``moved``
     that follows it). A caller that must know its write went through awaits what :meth:`add` returns (it
-    fails with the batch: Redis away); others let it go, and a failure is logged once per batch."""
+    fails with the batch: Redis away); others let it go. A failed batch is logged once."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -288,8 +288,7 @@ class _Writes:
                         future.cancel()
                 raise
             except Exception as exc:
-                if all(future is None for _, future in batch):
-                    log.warning("relay: %d writes to Redis failed: %s", len(batch), type(exc).__name__)
+                log.warning("relay: %d writes to Redis failed: %s", len(batch), type(exc).__name__)
                 for _, future in batch:
                     if future is not None and not future.done():
                         future.set_exception(exc)
