@@ -153,23 +153,37 @@ async def test_a_desk_sees_a_point_queueing_on_another_instance_and_leaving(redi
         assert {pt["point"]: pt["state"] for pt in overview["points"]}["kemi-kirjasto"] == "idle"
 
 
+async def _answered_across(a: Switchboard, b: Switchboard) -> tuple[Client, Client, p.CallStart, str]:
+    """Oulu's point on B queued and answered by Anna's desk on A: the desk, the point, the point's
+    ``call.start`` and the desk's participant id."""
+    desk = await a.desk("anna")
+    point = await b.point("oulu-kirjasto")
+    await point.expect("welcome")
+    position = await _queue(point)
+    await _snapshot_where(desk, lambda entries: position.ticket in entries)
+    await desk.send(p.QueueAccept(ticket=position.ticket))
+    start = await point.expect("call.start")
+    return desk, point, start, (await desk.expect("call.start")).you
+
+
+async def _cut_with_a_frame_held(a: Switchboard, b: Switchboard, point: Client, desk: Client,
+                                 start: p.CallStart) -> tuple[RedisState, str]:
+    """The point's network is cut (B holds the call for it) and the desk sends it an ICE candidate, which
+    waits in Redis: the state and the key it waits under."""
+    await point.ws.close()
+    await polled(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
+    await desk.send(p.Ice(call=start.call, peer=start.you, candidate=CANDIDATE))
+    held = f"{a.hub.config.redis_prefix}held:{start.you}"
+    state = a.hub.state
+    assert isinstance(state, RedisState)
+    await polled(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
+    return state, held
+
+
 async def test_a_frame_held_for_a_dropped_point_reaches_it_on_the_instance_it_comes_back_to(redis_server: Redis):
     async with instances(redis_server, 2) as (a, b):
-        desk = await a.desk("anna")
-        point = await b.point("oulu-kirjasto")
-        await point.expect("welcome")
-        position = await _queue(point)
-        await _snapshot_where(desk, lambda entries: position.ticket in entries)
-        await desk.send(p.QueueAccept(ticket=position.ticket))
-        start = await point.expect("call.start")
-        you = (await desk.expect("call.start")).you
-        await point.ws.close()  # its network is cut; instance B holds the call for it
-        await polled(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
-        await desk.send(p.Ice(call=start.call, peer=start.you, candidate=CANDIDATE))
-        held = f"{a.hub.config.redis_prefix}held:{start.you}"
-        state = a.hub.state
-        assert isinstance(state, RedisState)
-        await polled(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
+        desk, point, start, you = await _answered_across(a, b)
+        await _cut_with_a_frame_held(a, b, point, desk, start)
 
         back = await a.point("oulu-kirjasto", call=start.call)  # it comes back through the other instance
         welcome = await back.expect("welcome")
@@ -191,25 +205,12 @@ async def test_frames_held_for_a_point_that_never_comes_back_go_with_it(redis_se
     """What was held for a participant let go of after the grace is not left in Redis (its append-only file)."""
     clock = FakeClock()
     async with instances(redis_server, 2, clock) as (a, b):
-        desk = await a.desk("anna")
-        point = await b.point("oulu-kirjasto")
-        await point.expect("welcome")
-        position = await _queue(point)
-        await _snapshot_where(desk, lambda entries: position.ticket in entries)
-        await desk.send(p.QueueAccept(ticket=position.ticket))
-        start = await point.expect("call.start")
-        you = (await desk.expect("call.start")).you
+        desk, point, start, you = await _answered_across(a, b)
         await point.send(p.Offer(call=start.call, peer=you, sdp="v=0 an offer"))
         await desk.expect("signal.offer")
         await desk.send(p.Answer(call=start.call, peer=start.you, sdp="v=0 answer"))
         await point.expect("signal.answer")
-        await point.ws.close()
-        await polled(lambda: b.hub.participants[start.you].away_since is not None, "B holds the point")
-        await desk.send(p.Ice(call=start.call, peer=start.you, candidate=CANDIDATE))
-        held = f"{a.hub.config.redis_prefix}held:{start.you}"
-        state = a.hub.state
-        assert isinstance(state, RedisState)
-        await polled(lambda: state.redis.llen(held), "the ICE candidate held in Redis")
+        state, held = await _cut_with_a_frame_held(a, b, point, desk, start)
 
         clock.advance(a.hub.config.rejoin_grace_s + 1)
         await asyncio.gather(a.hub.sweep(), b.hub.sweep())
