@@ -23,7 +23,7 @@ import json
 import logging
 from typing import Any
 
-from switchboard.hub.participant import Participant
+from switchboard.hub.participant import Participant, RemoteParticipant
 from switchboard.hub.presence import Presence
 from switchboard.relay import Member
 
@@ -37,6 +37,8 @@ class Instances(Presence):
         super().__init__(*args, **kwargs)
         self._announce: set[str] = set()
         self._announcer: asyncio.Task[None] | None = None
+        self._news: list[dict[str, RemoteParticipant | None]] = []
+        """For each reread of the member records under way: who came (or went) meanwhile, by notice."""
 
     async def start(self) -> None:
         """Listen to the other instances and learn who is connected to them (before serving)."""
@@ -44,10 +46,31 @@ class Instances(Presence):
         await self.refresh_members()
 
     async def refresh_members(self) -> None:
-        """Rewrite our members' records (they stay alive) and reread the others' (a dead instance's go)."""
+        """Rewrite our members' records (they stay alive) and reread the others' (a dead instance's go).
+
+        What the notices told while the read was on its way is newer than what it brings back (Redis may
+        have answered before a record was written whose notice came first): kept over the read, or an agent
+        who just logged in elsewhere vanished from here for a tick — not counted in our points' estimates,
+        frames to it refused."""
         await self.relay.refresh([self._member(part) for part in self.participants.values()])
-        members = await self.relay.members()
-        self.remote = {m.id: self._remote(m) for m in members if m.id not in self.participants}
+        news: dict[str, RemoteParticipant | None] = {}
+        self._news.append(news)
+        try:
+            members = await self.relay.members()
+        finally:
+            self._news.remove(news)
+        remote = {m.id: self._remote(m) for m in members}
+        for pid, heard in news.items():
+            if heard is None:
+                remote.pop(pid, None)
+            else:
+                remote[pid] = heard
+        self.remote = {pid: r for pid, r in remote.items() if pid not in self.participants}
+
+    def _heard(self, pid: str, remote: RemoteParticipant | None) -> None:
+        """A notice about another instance's ``pid`` (``None``: gone), for the rereads under way."""
+        for news in self._news:
+            news[pid] = remote
 
     def _agents(self, producer: str) -> list[Participant]:
         """The producer's agents on every instance."""
@@ -82,12 +105,14 @@ class Instances(Presence):
             member = Member(**msg["member"])
             if member.id not in self.participants:
                 self.remote[member.id] = self._remote(member)
+                self._heard(member.id, self.remote[member.id])
                 if member.role == "agent":  # online or busy: our points' estimates change
                     self._estimates_soon()
         elif op == "gone":
             known = self.remote.get(str(msg.get("pid")))
             if known is not None and known.instance == msg.get("instance"):
                 del self.remote[known.id]
+                self._heard(known.id, None)
                 if known.role == "agent":
                     self._estimates_soon()
         elif op == "moved":
@@ -134,6 +159,7 @@ class Instances(Presence):
         if part is None:
             return
         self.remote[pid] = self._remote(dataclasses.replace(self._member(part), instance=to, away_since=None))
+        self._heard(pid, self.remote[pid])
         if part.role == "point" and self.points.get(part.principal) is part:
             del self.points[part.principal]
         self._close_later(part.conn)

@@ -11,6 +11,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import aiohttp
 import pytest
@@ -114,6 +115,35 @@ async def test_a_waiting_point_sees_an_agent_logging_in_on_another_instance_in_i
         assert await kela_agents() == 0
         await a.desk("anna")
         assert await kela_agents() == 1
+
+
+async def test_an_agent_announced_while_an_instance_rereads_who_is_where_is_not_forgotten(redis_server: Redis):
+    """Each tick an instance rereads every member record; an agent whose arrival it heard while that read
+    was on its way (the read taken before the record was written, the notice handled before the read came
+    back) must not vanish from its view for a tick: its points' estimates would not count the agent, and
+    frames to the agent from there would be refused (CI saw both under load)."""
+    async with instances(redis_server, 2) as (a, b):
+        point = await b.point("oulu-kirjasto")
+        await point.expect("welcome")
+        relay = b.hub.relay
+        assert isinstance(relay, RedisRelay)
+        read = relay.members
+
+        async def read_then_hear_the_agent() -> list[Any]:
+            before = await read()  # Redis answered before the agent's record was written ...
+            desk = await a.desk("anna")  # ... and its notice arrives before the answer is handled
+            await desk.expect("queue.snapshot")
+            (you,) = a.hub.participants
+            await polled(lambda: you in b.hub.remote, "B hears of the agent")
+            return before
+
+        relay.members = read_then_hear_the_agent  # type: ignore[method-assign]
+        await b.hub.refresh_members()
+        relay.members = read  # type: ignore[method-assign]
+        assert [r.role for r in b.hub.remote.values()] == ["agent"]
+        estimates = await point.expect("queue.estimates")
+        while next(q.agents_online for q in estimates.queues if q.queue == "kela-general") == 0:
+            estimates = await point.expect("queue.estimates")
 
 
 async def test_an_interpreter_on_another_instance_is_invited_joins_and_leaves_the_call(redis_server: Redis):
