@@ -193,7 +193,7 @@ class RemoteSwitchboard(Switchboard):
     def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
         self._base = base
         self.session = session
-        self._extra = []
+        self.__post_init__()  # what it opens, held and closed as the served one's
 
     @property
     def base(self) -> str:
