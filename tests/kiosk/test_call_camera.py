@@ -13,7 +13,7 @@ from drivers import camera as cam
 from drivers.camera import Camera, CameraReader, CameraStatus
 from etapiste.config.point import Camera as CameraConfig
 from kiosk.call import CallTrouble
-from kiosk.media import MediaConfig, ToneTrack, placeholder_frame, self_view
+from kiosk.media import MediaConfig, ToneTrack, i420_frame, placeholder_frame, self_view, to_i420
 from simulation.call import connected_call, point_engine
 from simulation.desk_agent import AiortcAgent
 from simulation.switchboard import serve
@@ -72,6 +72,19 @@ def test_the_self_view_of_a_720p_camera_is_the_area_filters_picture() -> None:
     reference = cv2.resize(picture, (inset.shape[1], inset.shape[0]), interpolation=cv2.INTER_AREA)
     mse = float(np.mean((inset.astype(float) - reference.astype(float)) ** 2))
     assert inset.shape == (270, 480, 3) and 10 * np.log10(255**2 / max(mse, 1e-9)) >= 40
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (640, 480), (426, 240)])
+def test_the_encoder_gets_the_cameras_picture_whatever_the_frames_row_padding(size: tuple[int, int]) -> None:
+    """The frame handed to the encoders holds the camera's picture, also where PyAV pads a plane's rows past
+    its width (426 wide: rows of 432): a wrong stride would shear the customer's picture diagonally."""
+    width, height = size
+    rng = np.random.default_rng(3)
+    picture = cv2.GaussianBlur((rng.random((height, width, 3)) * 255).astype(np.uint8), (0, 0), 2)
+    frame = i420_frame(to_i420(picture, width, height))
+    assert (frame.width, frame.height, frame.format.name) == (width, height, "yuv420p")
+    back = frame.to_ndarray(format="bgr24")
+    assert float(np.mean(np.abs(back.astype(int) - picture.astype(int)))) < 3  # chroma subsampling's loss only
 
 
 async def test_unplugging_the_camera_mid_call_shows_the_agent_the_placeholder_and_tells_staff(

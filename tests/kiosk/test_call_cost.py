@@ -78,20 +78,19 @@ async def test_the_agents_picture_is_painted_at_the_size_it_was_sent(
 
 
 def test_the_vp8_encoder_runs_at_the_points_speed_settings_and_still_encodes() -> None:
-    import av
     from aiortc.codecs import get_encoder
     from aiortc.codecs.vpx import Vp8Decoder, vp8_depayload
     from aiortc.jitterbuffer import JitterFrame
 
     from kiosk.call import encoder
-    from kiosk.media import to_i420
+    from kiosk.media import i420_frame, to_i420
 
     assert encoder.install()
     vp8 = get_encoder(next(c for c in __import__("aiortc.codecs", fromlist=["CODECS"]).CODECS["video"]
                            if c.mimeType == "video/VP8"))
     picture = PatternSource(320, 240).latest()[1]
     assert picture is not None
-    frame = av.VideoFrame.from_ndarray(to_i420(picture, 320, 240), format="yuv420p")
+    frame = i420_frame(to_i420(picture, 320, 240))
     frame.pts, frame.time_base = 0, __import__("fractions").Fraction(1, 90000)
     payloads, timestamp = vp8.encode(frame, force_keyframe=True)
     options = vp8.point_options  # type: ignore[attr-defined]
@@ -105,20 +104,19 @@ def test_the_vp8_encoder_runs_at_the_points_speed_settings_and_still_encodes() -
 def test_the_h264_encoder_runs_at_the_points_preset_and_still_encodes() -> None:
     import fractions
 
-    import av
     from aiortc.codecs import CODECS, get_encoder
     from aiortc.codecs.h264 import H264Decoder, h264_depayload
     from aiortc.jitterbuffer import JitterFrame
 
     from kiosk.call import encoder
-    from kiosk.media import to_i420
+    from kiosk.media import i420_frame, to_i420
 
     # aiortc's own preset (medium) takes ~27 ms of CPU a 720p frame: a call that negotiated H.264 would choke.
     assert encoder.install()
     h264 = get_encoder(next(c for c in CODECS["video"] if c.mimeType == "video/H264"))
     picture = PatternSource(320, 240).latest()[1]
     assert picture is not None
-    frame = av.VideoFrame.from_ndarray(to_i420(picture, 320, 240), format="yuv420p")
+    frame = i420_frame(to_i420(picture, 320, 240))
     frame.pts, frame.time_base = 0, fractions.Fraction(1, 90000)
     payloads, timestamp = h264.encode(frame, force_keyframe=True)
     options = h264.point_options  # type: ignore[attr-defined]
