@@ -48,7 +48,8 @@ class BrowserError(AssertionError):
 class Browser:
     """One Chromium; ``page`` names select a separate browsing context (own cookies), e.g. "agent"."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, extra_flags: tuple[str, ...] = ()):
+        """``extra_flags``: Chromium flags after :data:`CHROMIUM_FLAGS` (a benchmark's camera file, say)."""
         require_program("node")
         if not Path(CHROMIUM).exists():
             raise ServiceUnavailable(f"{CHROMIUM} is not installed; run scripts/setup.sh")
@@ -59,7 +60,7 @@ class Browser:
         env = dict(os.environ)
         env.update(
             ETAPISTE_CHROMIUM=CHROMIUM,
-            ETAPISTE_CHROMIUM_ARGS=json.dumps(CHROMIUM_FLAGS),
+            ETAPISTE_CHROMIUM_ARGS=json.dumps([*CHROMIUM_FLAGS, *extra_flags]),
             PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1",
         )
         self.log_path = log_path
