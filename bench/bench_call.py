@@ -12,12 +12,13 @@
 
 Everything stays on loopback (aioice restricted to 127.0.0.1; Chromium with loopback allowed).
 
-Both sides film the same picture (``--desk-camera same``, the default since 2026-12-04): Chromium's camera plays
-the kiosk's own test picture (:class:`kiosk.media.PatternSource` at 1280×720, its whole 160-frame loop, from a
-Y4M file; Chromium crops and scales it for a 640×480 call), so the two VP8 encoders of the 720p call encode the
-same pixels. Chromium's own fake camera (``--desk-camera fake``: a still background, an animated disc and a
-counter) costs VP8 about half as much a frame as the kiosk's panning picture (2.2 against 4.3 ms at 720p here),
-which made the kiosk look ~6 % of a core dearer than it is.
+In part 2 both sides film the same picture (``--desk-camera same``, the default since 2026-12-04): Chromium's
+camera plays the kiosk's own test picture (:class:`kiosk.media.PatternSource` at 1280×720, its whole 160-frame
+loop, from a Y4M file, in a Chromium of its own; Chromium crops and scales it for a 640×480 call), so the two
+VP8 encoders of the 720p call encode the same pixels; parts 1 and 3 keep Chromium's own camera. That camera
+(``--desk-camera fake``: a still background, an animated disc and a counter) costs VP8 about half as much a
+frame as the kiosk's panning picture (2.2 against 4.3 ms at 720p here, ``bench_vp8_picture.py``), which made
+the kiosk look ~6 % of a core dearer than it is.
 
 Run: ``.venv/bin/python bench/bench_call.py [--runs 5] [--seconds 10] [--doc-runs 3]``
 """
@@ -499,34 +500,53 @@ async def main_async(args: argparse.Namespace) -> None:
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
+    parts = sorted(int(x) for x in args.parts.split(","))
+    summary: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-call-") as tmpdir:
         tmp = Path(tmpdir)
-        flags: tuple[str, ...] = ()
-        if args.desk_camera == "same":
-            flags = (f"--use-file-for-fake-video-capture={pattern_y4m(tmp / 'kiosk-picture.y4m')}",)
-        browser = Browser(tmp / "chromium.log", flags)
-        try:
-            async with serve() as sb:
-                bench = Bench(browser, sb, app, args.remb_floor)
-                pump = bench.pump()
-                await bench.login_desk()
-                films = "the kiosk's test picture" if flags else "Chromium's own fake camera"
-                print(f"Chromium {browser.version}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f};"
-                      f" Chromium films {films}")
+        # Part 2 compares the two encoders' CPU, so there Chromium films the kiosk's picture; parts 1 and 3
+        # keep Chromium's own camera (the file made the Chromium point's first frame ~70 ms later, a cost of
+        # the file, not of the call). Consecutive parts with the same camera share one browser.
+        same = (f"--use-file-for-fake-video-capture={pattern_y4m(tmp / 'kiosk-picture.y4m')}",) if (
+            2 in parts and args.desk_camera == "same") else ()
+        groups: list[tuple[tuple[str, ...], list[int]]] = []
+        for part in parts:
+            flags = same if part == 2 else ()
+            if groups and groups[-1][0] == flags:
+                groups[-1][1].append(part)
+            else:
+                groups.append((flags, [part]))
+        for flags, group in groups:
+            summary.update(await run_parts(app, args, tmp, flags, group))
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+        print(summary_line(summary))
 
-                parts = {int(x) for x in args.parts.split(",")}
-                summary: dict[str, float] = {}
-                if 1 in parts:
+
+async def run_parts(
+    app: QApplication, args: argparse.Namespace, tmp: Path, flags: tuple[str, ...], parts: list[int]
+) -> dict[str, float]:
+    """``parts`` in one Chromium started with ``flags``, through a switchboard of their own."""
+    browser = Browser(tmp / f"chromium-{'-'.join(map(str, parts))}.log", flags)
+    summary: dict[str, float] = {}
+    try:
+        async with serve() as sb:
+            bench = Bench(browser, sb, app, args.remb_floor)
+            pump = bench.pump()
+            await bench.login_desk()
+            films = "the kiosk's test picture" if flags else "Chromium's own fake camera"
+            print(f"\nChromium {browser.version}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f};"
+                  f" Chromium films {films}")
+            for part in parts:
+                if part == 1:
                     summary.update(await part1(bench, args))
-                if 2 in parts:
+                elif part == 2:
                     summary.update(await part2(bench, args))
-                if 3 in parts:
+                elif part == 3:
                     summary.update(await part3(bench, args, tmp))
-                pump.cancel()
-                print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
-                print(summary_line(summary))
-        finally:
-            browser.quit()
+            pump.cancel()
+    finally:
+        browser.quit()
+    return summary
 
 
 async def part1(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
