@@ -16,7 +16,7 @@ from drivers.camera import CameraStatus
 from etapiste import protocol as p
 from kiosk import consent
 from kiosk import stats as quality
-from kiosk.call import bandwidth, encoder, hardware, jitter
+from kiosk.call import bandwidth, datagrams, encoder, hardware, jitter
 from kiosk.call.events import CallEnded, CallEvent, Listener, QueueLeft
 from kiosk.media import CameraTrack, MediaConfig, PatternSource
 
@@ -84,6 +84,7 @@ class EngineCore:
         consent.install()  # a late consent answer on a busy point is not a lost network
         encoder.install()  # VP8 and H.264 at the point's speed settings (kiosk/call/encoder.py)
         jitter.install()  # the agent's picture decoded on its last packet, not one frame later (kiosk/call/jitter.py)
+        datagrams.install()  # the call's sockets read what waits in one go (kiosk/call/datagrams.py)
         bandwidth.install(receive_floor_bps)  # a busy point loop is not a slow network (kiosk/call/bandwidth.py)
         # kiosk/call/sctp.py (delayed SACKs) is not installed: measured slower from the desk (bench/README.md)
 
