@@ -17,7 +17,7 @@ camera plays the kiosk's own test picture (:class:`kiosk.media.PatternSource` at
 loop, from a Y4M file, in a Chromium of its own; Chromium crops and scales it for a 640×480 call), so the two
 VP8 encoders of the 720p call encode the same pixels; parts 1 and 3 keep Chromium's own camera. That camera
 (``--desk-camera fake``: a still background, an animated disc and a counter) costs VP8 about half as much a
-frame as the kiosk's panning picture (2.2 against 4.3 ms at 720p here, ``bench_vp8_picture.py``), which made
+frame as the kiosk's panning picture (2.2 against 4.2 ms at 720p here, ``bench_vp8_picture.py``), which made
 the kiosk look ~6 % of a core dearer than it is.
 
 Run: ``.venv/bin/python bench/bench_call.py [--runs 5] [--seconds 10] [--doc-runs 3]``
