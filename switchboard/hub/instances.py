@@ -68,7 +68,12 @@ class Instances(Presence):
         self.remote = {pid: r for pid, r in remote.items() if pid not in self.participants}
 
     def _heard(self, pid: str, remote: RemoteParticipant | None) -> None:
-        """A notice about another instance's ``pid`` (``None``: gone), for the rereads under way."""
+        """A notice about another instance's ``pid`` (``None``: gone): our view now, and for the rereads under
+        way (so that what they bring back does not undo it)."""
+        if remote is None:
+            self.remote.pop(pid, None)
+        else:
+            self.remote[pid] = remote
         for news in self._news:
             news[pid] = remote
 
@@ -104,14 +109,12 @@ class Instances(Presence):
         elif op == "member":
             member = Member(**msg["member"])
             if member.id not in self.participants:
-                self.remote[member.id] = self._remote(member)
-                self._heard(member.id, self.remote[member.id])
+                self._heard(member.id, self._remote(member))
                 if member.role == "agent":  # online or busy: our points' estimates change
                     self._estimates_soon()
         elif op == "gone":
             known = self.remote.get(str(msg.get("pid")))
             if known is not None and known.instance == msg.get("instance"):
-                del self.remote[known.id]
                 self._heard(known.id, None)
                 if known.role == "agent":
                     self._estimates_soon()
@@ -158,8 +161,7 @@ class Instances(Presence):
         part = self.participants.pop(pid, None)
         if part is None:
             return
-        self.remote[pid] = self._remote(dataclasses.replace(self._member(part), instance=to, away_since=None))
-        self._heard(pid, self.remote[pid])
+        self._heard(pid, self._remote(dataclasses.replace(self._member(part), instance=to, away_since=None)))
         if part.role == "point" and self.points.get(part.principal) is part:
             del self.points[part.principal]
         self._close_later(part.conn)

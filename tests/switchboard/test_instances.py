@@ -138,8 +138,10 @@ async def test_an_agent_announced_while_an_instance_rereads_who_is_where_is_not_
             return before
 
         relay.members = read_then_hear_the_agent  # type: ignore[method-assign]
-        await b.hub.refresh_members()
-        relay.members = read  # type: ignore[method-assign]
+        try:
+            await b.hub.refresh_members()
+        finally:
+            relay.members = read  # type: ignore[method-assign]
         assert [r.role for r in b.hub.remote.values()] == ["agent"]
         estimates = await point.expect("queue.estimates")
         while next(q.agents_online for q in estimates.queues if q.queue == "kela-general") == 0:
