@@ -338,7 +338,7 @@ class Journey:
                 self.spawn(self._print(transfer, pdf))
             case c.CallTrouble(kind="reconnecting"):
                 s.connection_trouble("reconnecting")
-            case c.CallTrouble(kind="recovered") | c.CallConnected(recovered=True):
+            case c.CallTrouble(kind="recovered"):  # the engine says so once no participant is cut off
                 s.connection_trouble(None)
             case c.InterpreterJoined():
                 if s.state is State.CALL:

@@ -83,6 +83,11 @@ class Peer:
     """This connection has had a quality sample (its first one's interval may reach back into the connection it
     replaced, whose meter it carries on: a recovered call's gap is not this connection's silence)."""
 
+    @property
+    def in_trouble(self) -> bool:
+        """The customer is being told this participant's connection is interrupted (silent, or lost)."""
+        return self.stalled or self.lost_at is not None
+
 
 #: Nothing at all from a connected peer for this long, and the customer is told the connection is interrupted.
 #: A working peer sends RTCP reports every second or so even when it sends no picture or sound; ICE consent,
@@ -167,8 +172,8 @@ class PeerConnections(DataChannel):
         peer = self.peers.pop(m.peer, None)
         if peer is not None:
             await self._close_peer(peer)
-            if peer.stalled or peer.lost_at is not None:  # its trouble left with it: the screen says no more of it
-                self._emit(CallTrouble("recovered", peer.role))
+            if peer.in_trouble:  # its trouble left with it: the screen says no more of it
+                self._trouble_over(peer)
             if peer.role == "interpreter":
                 self._emit(InterpreterLeft(peer.id))
             elif peer.role == "agent":
@@ -324,7 +329,7 @@ class PeerConnections(DataChannel):
                 peer.stalled = False
                 if peer.lost_at is None:
                     log.info("%s heard from again", peer.role)
-                    self._emit(CallTrouble("recovered", peer.role))
+                    self._trouble_over(peer)
             return
         peer.silent_s += sample.interval_s
         if peer.silent_s >= SILENT_S and not peer.stalled and peer.lost_at is None:
@@ -332,6 +337,16 @@ class PeerConnections(DataChannel):
             log.info("nothing from %s for %.0f s: the customer is told the connection is interrupted", peer.role,
                      peer.silent_s)  # fmt: skip
             self._emit(CallTrouble("reconnecting", peer.role))
+
+    def _trouble_over(self, peer: Peer) -> None:
+        """``peer``'s trouble is over (heard again, reconnected or gone). The customer's screen says the call is
+        interrupted for as long as any participant's connection is: with an agent and an interpreter both cut
+        off, the agent's return must not clear the notice while the interpreter is still frozen."""
+        troubled = [other.role for other in self.peers.values() if other.id != peer.id and other.in_trouble]
+        if troubled:
+            log.info("%s back; still interrupted: %s", peer.role, ", ".join(troubled))
+            return
+        self._emit(CallTrouble("recovered", peer.role))
 
     async def _on_connection_state(self, peer: Peer) -> None:
         """A peer connection's state changed; :class:`kiosk.call.recovery.Recovery` acts on it."""

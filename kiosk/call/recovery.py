@@ -41,7 +41,7 @@ class Recovery(PeerConnections):
                 peer.recovery.cancel()
             peer.recovery = None
             if recovered:
-                self._emit(CallTrouble("recovered", peer.role))
+                self._trouble_over(peer)
             if peer.role == "agent" and self.call is not None:
                 self._emit(CallConnected(self.call, recovered))
         elif state in ("failed", "closed") and self.call is not None and not peer.closing:
@@ -91,7 +91,7 @@ class Recovery(PeerConnections):
             # with the answering agent goes on (their desk gives up and leaves the call on its own).
             self.peers.pop(peer_id, None)
             await self._close_peer(current)
-            self._emit(CallTrouble("recovered", current.role))  # the call with the agent goes on, untroubled
+            self._trouble_over(current)  # the call with the agent goes on, untroubled by this one
             self._emit(InterpreterLeft(peer_id) if current.role == "interpreter" else AgentLeft(peer_id))
             return
         log.warning("media did not come back within %.0f s: ending the call", self.recovery_s)

@@ -61,3 +61,41 @@ async def test_a_silent_participant_who_leaves_takes_the_trouble_notice_with_the
     assert told == ["reconnecting"]
     await engine._on_peer_left(p.PeerLeft(call="call-1", peer="desk-2"))
     assert told == ["reconnecting", "recovered"] and pc.connectionState == "closed"
+
+
+async def test_the_notice_stays_while_any_participant_is_still_cut_off() -> None:
+    # Agent and interpreter both went quiet (a network cut on the way to both): the customer reads that the call
+    # is interrupted. The agent is heard again first; the interpreter's picture is still frozen, so the notice
+    # must stay until the interpreter is back too (before, the agent's return cleared it for both).
+    engine = CallEngine(url="ws://127.0.0.1:9/ws/point", point_id="oulu-kirjasto", credential="c" * 32)
+    told: list[tuple[str, str]] = []
+    engine.subscribe(lambda e: told.append((e.kind, e.detail)) if isinstance(e, CallTrouble) else None)
+    pcs = [RTCPeerConnection(), RTCPeerConnection()]
+    try:
+        agent = Peer("desk-1", "agent", "Anna", pcs[0], we_offer=True, sampled=True)
+        interpreter = Peer("desk-2", "interpreter", "Ilona", pcs[1], we_offer=True, sampled=True)
+        engine.peers.update({agent.id: agent, interpreter.id: interpreter})
+        for _ in range(2):
+            engine._watch_silence(agent, sample(2.0, 0.0))
+            engine._watch_silence(interpreter, sample(2.0, 0.0))
+        assert [kind for kind, _ in told] == ["reconnecting", "reconnecting"]
+
+        engine._watch_silence(agent, sample(2.0, 800.0))  # the agent is back, the interpreter is not
+        assert [kind for kind, _ in told] == ["reconnecting", "reconnecting"]
+        engine._watch_silence(interpreter, sample(2.0, 0.0))
+        engine._watch_silence(interpreter, sample(2.0, 300.0))
+        assert told[-1] == ("recovered", "interpreter")  # now the whole call is back
+
+        # Lost (ICE gave up) rather than silent counts the same: the interpreter's connection is being
+        # recovered while the agent goes quiet and comes back.
+        interpreter.lost_at = 1.0
+        for _ in range(2):
+            engine._watch_silence(agent, sample(2.0, 0.0))
+        engine._watch_silence(agent, sample(2.0, 500.0))
+        assert told[-1] == ("reconnecting", "agent")
+        interpreter.lost_at = None
+        engine._trouble_over(interpreter)  # what the interpreter's reconnected connection reports
+        assert told[-1] == ("recovered", "interpreter")
+    finally:
+        for pc in pcs:
+            await pc.close()

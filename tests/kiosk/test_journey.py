@@ -302,7 +302,11 @@ async def test_a_network_cut_is_shown_to_the_customer_until_the_call_recovers(co
     session, _ = in_call(config, agent)
     agent.emit(c.CallTrouble(kind="reconnecting"))
     assert session.snapshot.call.trouble == "reconnecting"  # type: ignore[union-attr]
+    # The agent's connection is back, but the engine has not yet said the whole call is (an interpreter may
+    # still be cut off): the notice stays until it does.
     agent.emit(c.CallConnected(call="call-1", recovered=True))
+    assert session.snapshot.call.trouble == "reconnecting"  # type: ignore[union-attr]
+    agent.emit(c.CallTrouble(kind="recovered", detail="agent"))
     assert session.snapshot.call.trouble is None  # type: ignore[union-attr]
     agent.emit(c.CallEnded(call="call-1", reason="network_lost", by=None))
     assert session.state is State.SURVEY and session.snapshot.end_reason == "network"
