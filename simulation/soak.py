@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
 import datetime as dt
 import gc
@@ -54,6 +53,7 @@ from provisioning.bundle import SigningKey, TrustStore, sign_bundle
 from provisioning.kiosk_link import read_config_version
 from simulation.desk_agent import AiortcAgent
 from simulation.documents import pdf_with_text
+from simulation.heap import rss_mb, trimmed_heap
 from simulation.kiosk import Kiosk
 from simulation.netcut import POINT_ADDRESS, NetworkCut, in_private_network, point_on_its_own_address
 from simulation.privacy import LogCapture, document_files
@@ -948,31 +948,6 @@ async def reset_devices(world: World) -> None:
 
 # -- the whole run ---------------------------------------------------------------------------------------
 
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]  # fmt: skip
-
-
-def _libc() -> Any:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-        return libc
-    except (OSError, AttributeError):  # not glibc ≥ 2.33: the allocator's figures are left out
-        return None
-
-
-_LIBC = _libc()
-
 #: Whose objects a class is, by its module: the harness (desks, switchboard, ops watch) shares the process.
 KIOSK_MODULES = ("kiosk.", "drivers.", "provisioning.", "etapiste.")
 HARNESS_MODULES = ("simulation.", "switchboard.")
@@ -985,12 +960,11 @@ def memory() -> dict[str, float]:
     live Python objects, the kiosk's and the harness's apart; the kiosk window's widgets."""
     out: dict[str, float] = {"rss_mb": round(rss_mb(), 1)}
     gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-        info = _LIBC.mallinfo2()
-        out.update({"malloc_in_use_mb": round(info.uordblks / 2**20, 1),
-                    "malloc_free_mb": round(info.fordblks / 2**20, 1),
-                    "malloc_mmapped_mb": round(info.hblkhd / 2**20, 1)})  # fmt: skip
+    heap = trimmed_heap()
+    if heap is not None:
+        out.update({"malloc_in_use_mb": round(heap.in_use / 2**20, 1),
+                    "malloc_free_mb": round(heap.held_free / 2**20, 1),
+                    "malloc_mmapped_mb": round(heap.mmapped / 2**20, 1)})  # fmt: skip
     out["rss_trimmed_mb"] = round(rss_mb(), 1)
     objects = gc.get_objects()
     modules = [m if isinstance(m := type(o).__module__, str) else "" for o in objects]

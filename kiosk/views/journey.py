@@ -13,7 +13,7 @@ from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPixmap, QPixmapCache, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -729,6 +729,11 @@ class CallScreen(QWidget):
         self.keyboard.reset()
         self.keyboard.setVisible(False)
         self.flow_preview.clear()
+        # Qt 6's QLabel paints its picture through QIcon, which keeps each scaled picture in Qt's process-wide
+        # pixmap cache (10 MB, least recently used first): without this the previews of the last ~35 customers'
+        # scanned pages stayed in memory after their visits. What else is cached there (style pixmaps) is drawn
+        # again when next needed.
+        QPixmapCache.clear()
         self.flow_text.clear()
         self._flow_kind = ""
         self._place_video(in_flow=False)

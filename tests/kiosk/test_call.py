@@ -4,7 +4,6 @@ queue, answer, media both ways, real-time text, hang-up from either side, refusa
 from __future__ import annotations
 
 import asyncio
-import os
 
 import aioice.ice
 import pytest
@@ -26,6 +25,7 @@ from kiosk.call import (
 )
 from simulation.call import answering_agent, pattern_media, point_engine
 from simulation.desk_agent import AiortcAgent
+from simulation.heap import rss_mb
 from simulation.switchboard import make_config, serve
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -298,11 +298,6 @@ async def test_a_point_that_cannot_set_up_media_ends_the_call_at_once_for_both(m
         assert (ended.reason, ended.by) == ("media_failed", "point")
         notice = await agent.until(lambda: agent.seen("call.ended"), what="call.ended")
         assert notice[0].by == "point"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 async def test_a_camera_faster_than_the_encoder_does_not_pile_up_pictures_in_memory():

@@ -16,6 +16,7 @@ from kiosk import i18n
 from kiosk.session import LargeText, Session, State
 from kiosk.views import theme
 from kiosk.views.window import KioskWindow
+from simulation.heap import trimmed_heap
 
 
 def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWindow, Session]:
@@ -346,3 +347,46 @@ def test_with_speech_on_a_call_interrupted_by_the_network_is_said_aloud(qtbot: Q
     session.set_speech(True)
     session.connection_trouble("reconnecting")
     assert "Yhteys katkesi hetkeksi" in said[-1][0]
+
+
+def test_no_scan_preview_of_past_customers_stays_in_the_kiosks_memory(qtbot: QtBot) -> None:
+    # Qt 6's QLabel paints its picture through QIcon, which keeps the scaled picture in Qt's process-wide pixmap
+    # cache (10 MB, least recently used first): the previews of the last ~35 customers' scanned pages stayed in
+    # the kiosk's memory after their visits, though no screen showed them (found by the chaos soak's memory
+    # trace, issue 24). The wipe must take them out too. Forty visits, each scanning a different page whose
+    # preview is painted: what the heap holds afterwards must not grow with them.
+    import cv2
+    import numpy as np
+
+    def preview(shade: int) -> bytes:
+        page = np.full((877, 620, 3), (shade, 255 - shade, 128), dtype=np.uint8)  # a scanned page, as JPEG
+        ok, data = cv2.imencode(".jpg", page)
+        assert ok
+        return data.tobytes()
+
+    window, session = _window(qtbot, "2026-11-30T12:00")
+
+    def visit(shade: int) -> None:
+        session.choose_language("fi")
+        session.choose_producer("kela")
+        session.accept_notice()
+        session.call_answered()
+        session.scan_requested()
+        session.scan_ready(1, preview(shade))
+        window.grab()  # painted, as the customer sees it
+        assert window.call.flow_preview.isVisible()
+        session.hang_up()
+        session.rate(None)
+        assert window.call.flow_preview.pixmap().isNull()  # the screen shows it no more
+
+    visit(0)  # the first visit's caches (fonts, styles) are not the customers'
+    before = trimmed_heap()
+    if before is None:
+        pytest.skip("glibc ≥ 2.33 is needed to count the heap")
+    for shade in range(1, 41):
+        visit(shade * 6)
+    after = trimmed_heap()
+    assert after is not None
+    grown = after.in_use - before.in_use
+    # One preview as painted is 227 × 320 pixels, 0.28 MB: forty kept would be ~10 MB (the cache's limit).
+    assert grown < 3 * 2**20, f"the heap grew {grown / 2**20:.1f} MB over forty visits"
