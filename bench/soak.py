@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -91,15 +93,52 @@ async def run(args: argparse.Namespace, root: Path) -> Report:
             work = root / "work"
             work.mkdir()
             async with soak_world(cupsd, sane.config_dir, slot, TestPki(), work, mosquitto) as world:
+                trace = MemoryTrace(args.memtrace, args.memtrace_from) if args.memtrace else None
+
                 def progress(result: JourneyResult, report: Report) -> None:
                     print(line(result) + memory_note(report.end), flush=True)
                     if args.json:  # kept current: a run stopped early still has its figures
                         write_json(args.json, report)
+                    if trace is not None:
+                        trace.journey_done(len(report.journeys))
 
                 budget = args.minutes * 60 if args.minutes else None
-                return await soak(world, plans, seed, on_journey=progress, budget_s=budget, settle_s=args.settle)
+                try:
+                    return await soak(world, plans, seed, on_journey=progress, budget_s=budget,
+                                      settle_s=args.settle)  # fmt: skip
+                finally:
+                    if trace is not None:  # after the settle, before the world is taken down
+                        trace.stop()
     finally:
         cupsd.remove()
+
+
+class MemoryTrace:
+    """Every allocation (native and Python, with both stacks) made from journey ``start`` + 1 on, recorded by
+    memray into ``path``; those still alive when the run ends (after its settle) are what the process kept:
+    ``bench/memtrace_report.py`` says whose. What found the previews Qt's pixmap cache kept (2026-12-04)."""
+
+    def __init__(self, path: Path, start: int) -> None:
+        import memray  # optional: pip install '.[memtrace]'
+
+        self._path, self._start, self._memray = path, start, memray
+        self._tracker: Any = None
+
+    def journey_done(self, journeys: int) -> None:
+        if journeys == self._start and self._tracker is None:
+            self._tracker = self._memray.Tracker(
+                destination=self._memray.FileDestination(self._path, overwrite=True), native_traces=True,
+                follow_fork=False,
+            )
+            self._tracker.__enter__()
+            print(f"memory trace: recording into {self._path} from journey {journeys + 1}", flush=True)
+
+    def stop(self) -> None:
+        if self._tracker is not None:
+            gc.collect()
+            self._tracker.__exit__(None, None, None)
+            self._tracker = None
+            print(f"memory trace: stopped; bench/memtrace_report.py {self._path}", flush=True)
 
 
 def broker_bind() -> str:
@@ -126,6 +165,13 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=45.0,
                         help="seconds idle after the last journey before measuring once more (what the last "
                              "journeys held a while is gone by then; what remains was kept)")
+    parser.add_argument("--memtrace", type=Path, metavar="FILE.bin",
+                        help="record with memray every allocation from journey --memtrace-from on; what is still "
+                             "alive at the end is what the run kept (bench/memtrace_report.py FILE.bin says whose); "
+                             "needs memray (pip install '.[memtrace]')")
+    parser.add_argument("--memtrace-from", type=int, default=10, metavar="N",
+                        help="start recording after this many journeys (the caches of the first ones are not "
+                             "growth; default 10)")
     parser.add_argument("--no-private-network", action="store_true",
                         help="stay in the machine's network (no network cuts; not root, or no nftables)")
     args = parser.parse_args()
