@@ -880,6 +880,8 @@ def check_journey(world: World, plan: JourneyPlan) -> list[str]:
     # Nothing of the customer remains.
     if (w.call.transcript.text(), w.call.agent_typing.text(), w.call.entry.text()) != ("", "", ""):
         problems.append("residue: text left in the call screen's widgets")
+    if w.call.entry.isUndoAvailable():  # Ctrl+Z would bring the customer's words back
+        problems.append("residue: the text entry can undo back to the customer's words")
     pixmap = w.call.flow_preview.pixmap()
     if pixmap is not None and not pixmap.isNull():
         problems.append("residue: a scan preview left on the screen")

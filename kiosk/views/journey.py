@@ -673,7 +673,7 @@ class CallScreen(QWidget):
         self._session.type_text(text, final=True)
         if self._actions:
             self._actions.send_text(text, True)
-        self.entry.clear()
+        self.entry.setText("")  # not clear(): that can be undone (see clear below)
 
     def _end(self) -> None:
         self._session.hang_up()
@@ -725,7 +725,9 @@ class CallScreen(QWidget):
         """Forget everything shown of the last customer: text, typing, preview (privacy wipe)."""
         self.transcript.clear()
         self.agent_typing.clear()
-        self.entry.clear()
+        # setText, not QLineEdit.clear(): a clear can be undone, and Ctrl+Z on a keyboard plugged into the point
+        # brought back what the last customer had typed. Setting the text empties the undo history too.
+        self.entry.setText("")
         self.keyboard.reset()
         self.keyboard.setVisible(False)
         self.flow_preview.clear()

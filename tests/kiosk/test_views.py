@@ -390,3 +390,38 @@ def test_no_scan_preview_of_past_customers_stays_in_the_kiosks_memory(qtbot: QtB
     grown = after.in_use - before.in_use
     # One preview as painted is 227 × 320 pixels, 0.28 MB: forty kept would be ~10 MB (the cache's limit).
     assert grown < 3 * 2**20, f"the heap grew {grown / 2**20:.1f} MB over forty visits"
+
+
+def test_the_next_customer_cannot_undo_their_way_into_the_last_customers_words(qtbot: QtBot) -> None:
+    # Qt's QLineEdit.clear() can be undone: after the wipe, Ctrl+Z on a keyboard plugged into the point (or
+    # the edit's own undo) brought back what the last customer had typed to the agent. The wipe must leave no
+    # history to undo.
+    from PySide6.QtTest import QTest
+
+    moment = dt.datetime.fromisoformat("2026-11-30T12:00")
+    session = Session(load_point_config(), lambda: moment)
+    window = KioskWindow(session, kiosk_mode=False, actions=_Sent())  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.show()
+
+    def call() -> None:
+        session.choose_language("fi")
+        session.choose_producer("kela")
+        session.accept_notice()
+        session.call_answered()
+
+    call()
+    entry = window.call.entry
+    entry.setFocus()
+    QTest.keyClicks(entry, "henkilotunnukseni on")
+    QTest.keyClick(entry, Qt.Key.Key_Return)  # sent to the agent
+    QTest.keyClicks(entry, "puhelinnumeroni")  # typed, not sent, when the visit ends
+    session.hang_up()
+    session.rate(None)
+
+    call()  # the next customer
+    entry.setFocus()
+    for _ in range(5):
+        QTest.keyClick(entry, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert entry.text() == ""
+    assert not entry.isUndoAvailable()
