@@ -13,7 +13,17 @@ from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPixmap, QPixmapCache, QResizeEvent
+from PySide6.QtGui import (
+    QClipboard,
+    QColor,
+    QGuiApplication,
+    QHideEvent,
+    QImage,
+    QPainter,
+    QPixmap,
+    QPixmapCache,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -736,6 +746,11 @@ class CallScreen(QWidget):
         # scanned pages stayed in memory after their visits. What else is cached there (style pixmaps) is drawn
         # again when next needed.
         QPixmapCache.clear()
+        # Nor may the clipboard keep what the customer copied (Ctrl+C in the text entry) for the next to paste.
+        clipboard = QGuiApplication.clipboard()
+        clipboard.clear(QClipboard.Mode.Clipboard)
+        if clipboard.supportsSelection():
+            clipboard.clear(QClipboard.Mode.Selection)
         self.flow_text.clear()
         self._flow_kind = ""
         self._place_video(in_flow=False)

@@ -392,11 +392,12 @@ def test_no_scan_preview_of_past_customers_stays_in_the_kiosks_memory(qtbot: QtB
     assert grown < 3 * 2**20, f"the heap grew {grown / 2**20:.1f} MB over forty visits"
 
 
-def test_the_next_customer_cannot_undo_their_way_into_the_last_customers_words(qtbot: QtBot) -> None:
+def test_the_next_customer_cannot_undo_or_paste_their_way_into_the_last_customers_words(qtbot: QtBot) -> None:
     # Qt's QLineEdit.clear() can be undone: after the wipe, Ctrl+Z on a keyboard plugged into the point (or
     # the edit's own undo) brought back what the last customer had typed to the agent. The wipe must leave no
-    # history to undo.
+    # history to undo, and nothing the customer copied on the clipboard.
     from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
 
     moment = dt.datetime.fromisoformat("2026-11-30T12:00")
     session = Session(load_point_config(), lambda: moment)
@@ -425,3 +426,15 @@ def test_the_next_customer_cannot_undo_their_way_into_the_last_customers_words(q
         QTest.keyClick(entry, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
         assert entry.text() == ""
     assert not entry.isUndoAvailable()
+
+    # Nor paste them: what a customer copied (select all, Ctrl+C) must not outlive the visit.
+    QTest.keyClicks(entry, "osoitteeni")
+    QTest.keyClick(entry, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(entry, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == "osoitteeni"  # the copy itself works, as it should
+    session.hang_up()
+    session.rate(None)
+    call()
+    entry.setFocus()
+    QTest.keyClick(entry, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert entry.text() == "" and QApplication.clipboard().text() == ""
