@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QStackedWidget, QVBoxLayout,
 from etapiste.config.point import load_point_config
 from kiosk.session import Session
 from kiosk.views.window import KioskWindow
+from simulation.heap import rss_mb
 
 
 def _preview() -> bytes:
@@ -47,14 +48,6 @@ def _preview() -> bytes:
 
 
 PREVIEW = _preview()
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def timed(app: QApplication, action: Callable[[], object], out: list[float]) -> None:
