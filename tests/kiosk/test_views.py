@@ -4,6 +4,7 @@ touch targets and contrast."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -19,15 +20,23 @@ from kiosk.views.window import KioskWindow
 from simulation.heap import trimmed_heap
 
 
-def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False) -> tuple[KioskWindow, Session]:
+def _window(qtbot: QtBot, at: str, *, kiosk_mode: bool = False, actions: Any = None) -> tuple[KioskWindow, Session]:
     moment = dt.datetime.fromisoformat(at)
     session = Session(load_point_config(), lambda: moment)
-    window = KioskWindow(session, kiosk_mode=kiosk_mode)
+    window = KioskWindow(session, kiosk_mode=kiosk_mode, actions=actions)
     qtbot.addWidget(window)
     window.resize(1280, 1024)
     window.show()
     qtbot.waitExposed(window)
     return window, session
+
+
+def _in_call(session: Session) -> None:
+    """A Finnish-speaking customer through to Kela's agent, who answers."""
+    session.choose_language("fi")
+    session.choose_producer("kela")
+    session.accept_notice()
+    session.call_answered()
 
 
 def _speaking_window(qtbot: QtBot, language: str) -> tuple[KioskWindow, Session, list[tuple[str, str]]]:
@@ -264,16 +273,9 @@ class _Sent:
 def test_real_time_text_typed_on_the_screen_keyboard_goes_out_as_typed_and_lands_in_the_transcript(
     qtbot: QtBot,
 ) -> None:
-    moment = dt.datetime.fromisoformat("2026-11-30T12:00")
-    session = Session(load_point_config(), lambda: moment)
     sent = _Sent()
-    window = KioskWindow(session, kiosk_mode=False, actions=sent)
-    qtbot.addWidget(window)
-    window.show()
-    session.choose_language("fi")
-    session.choose_producer("kela")
-    session.accept_notice()
-    session.call_answered()
+    window, session = _window(qtbot, "2026-11-30T12:00", actions=sent)
+    _in_call(session)
     call = window.call
     call.keyboard_button.click()
     assert call.keyboard_open
@@ -316,10 +318,7 @@ def test_every_customer_screen_fits_a_1280_pixel_wide_screen(qtbot: QtBot, langu
 
 def test_a_printout_arriving_after_a_sent_scan_is_shown_at_once(qtbot: QtBot) -> None:
     window, session = _window(qtbot, "2026-11-30T12:00")
-    session.choose_language("fi")
-    session.choose_producer("kela")
-    session.accept_notice()
-    session.call_answered()
+    _in_call(session)
     session.scan_requested()
     session.scan_ready(1, None)
     session.scan_sent()
@@ -338,10 +337,7 @@ async def test_staff_microphone_test_names_a_microphone_that_cannot_be_opened() 
 
 def test_with_speech_on_a_call_interrupted_by_the_network_is_said_aloud(qtbot: QtBot) -> None:
     window, session = _window(qtbot, "2026-11-30T12:00")
-    session.choose_language("fi")
-    session.choose_producer("kela")
-    session.accept_notice()
-    session.call_answered()
+    _in_call(session)
     said: list[tuple[str, str]] = []
     window.speak.connect(lambda text, lang: said.append((text, lang)))
     session.set_speech(True)
@@ -367,10 +363,7 @@ def test_no_scan_preview_of_past_customers_stays_in_the_kiosks_memory(qtbot: QtB
     window, session = _window(qtbot, "2026-11-30T12:00")
 
     def visit(shade: int) -> None:
-        session.choose_language("fi")
-        session.choose_producer("kela")
-        session.accept_notice()
-        session.call_answered()
+        _in_call(session)
         session.scan_requested()
         session.scan_ready(1, preview(shade))
         window.grab()  # painted, as the customer sees it
@@ -399,19 +392,8 @@ def test_the_next_customer_cannot_undo_or_paste_their_way_into_the_last_customer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    moment = dt.datetime.fromisoformat("2026-11-30T12:00")
-    session = Session(load_point_config(), lambda: moment)
-    window = KioskWindow(session, kiosk_mode=False, actions=_Sent())  # type: ignore[arg-type]
-    qtbot.addWidget(window)
-    window.show()
-
-    def call() -> None:
-        session.choose_language("fi")
-        session.choose_producer("kela")
-        session.accept_notice()
-        session.call_answered()
-
-    call()
+    window, session = _window(qtbot, "2026-11-30T12:00", actions=_Sent())
+    _in_call(session)
     entry = window.call.entry
     entry.setFocus()
     QTest.keyClicks(entry, "henkilotunnukseni on")
@@ -420,7 +402,7 @@ def test_the_next_customer_cannot_undo_or_paste_their_way_into_the_last_customer
     session.hang_up()
     session.rate(None)
 
-    call()  # the next customer
+    _in_call(session)  # the next customer
     entry.setFocus()
     for _ in range(5):
         QTest.keyClick(entry, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -434,7 +416,7 @@ def test_the_next_customer_cannot_undo_or_paste_their_way_into_the_last_customer
     assert QApplication.clipboard().text() == "osoitteeni"  # the copy itself works, as it should
     session.hang_up()
     session.rate(None)
-    call()
+    _in_call(session)
     entry.setFocus()
     QTest.keyClick(entry, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert entry.text() == "" and QApplication.clipboard().text() == ""
